@@ -1,0 +1,36 @@
+//! A tenant's stored score for one UTC date.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `daily_scores`, unique per tenant and date.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "daily_scores")]
+pub struct Model {
+    /// Server-assigned id.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Scored tenant.
+    pub tenant_id: String,
+    /// The UTC calendar day.
+    pub date: Date,
+    /// Sum of action scores, unrounded.
+    pub score: f64,
+    /// Sum of action maxima.
+    pub max_score: f64,
+    /// `100 × score / max_score`, 0 when the maximum is 0.
+    pub percentage: f64,
+    /// Score if every PLANNED action were completed.
+    pub planned_score: f64,
+    /// Per-category totals: `[{"category", "score", "maxScore"}]`.
+    pub categories: Json,
+    /// The snapshot the score was computed from.
+    pub snapshot_id: Option<i64>,
+    /// When the row was computed.
+    pub computed_at: DateTimeUtc,
+}
+
+/// Relations of `daily_scores` (none navigated through the ORM).
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

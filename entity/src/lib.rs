@@ -1,0 +1,9 @@
+//! sea-orm entities for securescore's tables; the migrations crate is their only source.
+
+pub mod action_override;
+pub mod comparative_score;
+pub mod daily_action_score;
+pub mod daily_score;
+pub mod improvement_action;
+pub mod snapshot;
+pub mod tenant;

@@ -1,0 +1,28 @@
+//! An organisation being scored.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `tenants`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    /// Stable id chosen at creation (a GUID or slug), also used in tokens.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Free-text industry, e.g. `Finance`.
+    pub industry: Option<String>,
+    /// Licensed users.
+    pub seat_count: i32,
+    /// When the tenant was created.
+    pub created_at: DateTimeUtc,
+    /// When the tenant was last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations of `tenants` (none navigated through the ORM).
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+//! Migrations: the only source of securescore's tables, on SQLite and PostgreSQL alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_catalog_and_tenants;
+mod m20261125_000002_create_snapshots_and_overrides;
+mod m20261125_000003_create_scores;
+
+/// Runs securescore's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_catalog_and_tenants::Migration),
+            Box::new(m20261125_000002_create_snapshots_and_overrides::Migration),
+            Box::new(m20261125_000003_create_scores::Migration),
+        ]
+    }
+}

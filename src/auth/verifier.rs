@@ -1,0 +1,182 @@
+//! Verifies bearer tokens against the configured keys, accepting only the algorithms they imply.
+
+use std::path::PathBuf;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Claims, Viewer};
+use crate::error::ApiError;
+
+/// Where verification keys come from; any combination may be configured.
+#[derive(Clone, Debug, Default)]
+pub struct KeySources {
+    /// HS256 shared secret.
+    pub secret: Option<SecretString>,
+    /// PEM file holding an RSA (RS256) or P-256 EC (ES256) public key.
+    pub public_key_pem: Option<PathBuf>,
+    /// JWKS file; keys are chosen by the token's `kid`.
+    pub jwks: Option<PathBuf>,
+    /// Required `iss`, when set.
+    pub issuer: Option<String>,
+    /// Required `aud`, when set.
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_seconds: u64,
+}
+
+/// One usable key and the single algorithm it verifies.
+struct VerificationKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Turns a bearer token into a `Viewer`, or says why not.
+pub struct TokenVerifier {
+    keys: Vec<VerificationKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway_seconds: u64,
+}
+
+/// Why the configured keys could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    /// No key source was configured.
+    #[error("no JWT key configured: set --jwt-secret, --jwt-public-key or --jwks")]
+    NoKey,
+    /// A key file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A key file's content is not a usable key.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl TokenVerifier {
+    /// Loads every configured key; fails when none is configured or one is unusable.
+    pub fn from_sources(sources: &KeySources) -> Result<Self, KeyLoadError> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &sources.secret {
+            let bytes = secret.expose_secret().as_bytes();
+            if bytes.len() < 16 {
+                return Err(KeyLoadError::Invalid("the JWT secret must be at least 16 bytes".into()));
+            }
+            keys.push(VerificationKey {
+                kid: None,
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(bytes),
+            });
+        }
+        if let Some(path) = &sources.public_key_pem {
+            keys.push(pem_key(&read(path)?, path)?);
+        }
+        if let Some(path) = &sources.jwks {
+            keys.extend(jwks_keys(&read(path)?, path)?);
+        }
+        if keys.is_empty() {
+            return Err(KeyLoadError::NoKey);
+        }
+        Ok(TokenVerifier {
+            keys,
+            issuer: sources.issuer.clone(),
+            audience: sources.audience.clone(),
+            leeway_seconds: sources.leeway_seconds,
+        })
+    }
+
+    /// Verifies a compact JWT; every failure is UNAUTHENTICATED with a short reason.
+    pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
+        let unauthenticated = |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
+        let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
+        let key = match &header.kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            None => self.keys.iter().find(|k| k.kid.is_none() && k.algorithm == header.alg),
+        }
+        .ok_or_else(|| unauthenticated("no configured key matches its kid or algorithm"))?;
+        if key.algorithm != header.alg {
+            return Err(unauthenticated("algorithm not accepted for this key"));
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.leeway = self.leeway_seconds;
+        validation.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = &self.issuer {
+            validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match &self.audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        let data = decode::<Claims>(token, &key.key, &validation).map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            unauthenticated(match err.kind() {
+                ErrorKind::ExpiredSignature => "expired",
+                ErrorKind::ImmatureSignature => "not valid yet",
+                ErrorKind::InvalidSignature => "bad signature",
+                ErrorKind::InvalidIssuer => "wrong issuer",
+                ErrorKind::InvalidAudience => "wrong audience",
+                ErrorKind::InvalidAlgorithm => "algorithm not accepted",
+                ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
+                _ => "malformed",
+            })
+        })?;
+        Ok(Viewer::from_claims(&data.claims))
+    }
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, KeyLoadError> {
+    std::fs::read(path).map_err(|source| KeyLoadError::Read { path: path.clone(), source })
+}
+
+/// An RSA public key verifies RS256; a P-256 EC key verifies ES256.
+fn pem_key(pem: &[u8], path: &PathBuf) -> Result<VerificationKey, KeyLoadError> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+        return Ok(VerificationKey { kid: None, algorithm: Algorithm::RS256, key });
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+        return Ok(VerificationKey { kid: None, algorithm: Algorithm::ES256, key });
+    }
+    Err(KeyLoadError::Invalid(format!(
+        "{} is not an RSA or EC public key in PEM format",
+        path.display()
+    )))
+}
+
+/// Keys of a JWKS file that have a `kid` and are RSA (RS256) or P-256 EC (ES256).
+fn jwks_keys(json: &[u8], path: &PathBuf) -> Result<Vec<VerificationKey>, KeyLoadError> {
+    let set: JwkSet = serde_json::from_slice(json)
+        .map_err(|e| KeyLoadError::Invalid(format!("{} is not a JWKS document: {e}", path.display())))?;
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            return Err(KeyLoadError::Invalid(format!("{}: every key needs a kid", path.display())));
+        };
+        let algorithm = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => Algorithm::ES256,
+            _ => {
+                return Err(KeyLoadError::Invalid(format!(
+                    "{}: key {kid} is neither RSA nor P-256 EC",
+                    path.display()
+                )));
+            }
+        };
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|e| KeyLoadError::Invalid(format!("{}: key {kid}: {e}", path.display())))?;
+        keys.push(VerificationKey { kid: Some(kid), algorithm, key });
+    }
+    Ok(keys)
+}

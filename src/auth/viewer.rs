@@ -1,0 +1,175 @@
+//! The verified caller and DESIGN.md's role matrix.
+
+use std::collections::BTreeSet;
+
+use super::Claims;
+use crate::domain::Role;
+use crate::error::{ApiError, ApiResult};
+
+/// The verified caller of one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Viewer {
+    /// Token subject.
+    pub subject: String,
+    /// Known roles from the token.
+    pub roles: BTreeSet<Role>,
+    /// Tenants within reach: `tid` then `tenants`, without duplicates.
+    pub tenant_ids: Vec<String>,
+}
+
+/// Operations the role matrix decides on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// Read the catalog.
+    ReadCatalog,
+    /// Read a tenant's scores, diffs, overrides and snapshots.
+    ReadTenantData,
+    /// Set an override state on an action.
+    SetOverride,
+    /// Recompute a tenant's scores.
+    Recompute,
+    /// Push a configuration snapshot.
+    IngestSnapshot,
+    /// Create or update tenants.
+    ManageTenants,
+    /// Change the catalog.
+    ManageCatalog,
+}
+
+/// Whether `role` may perform `op`, and whether on every tenant rather than its own.
+fn grant(role: Role, op: Operation) -> Option<Reach> {
+    use Operation::*;
+    use Role::*;
+    match (role, op) {
+        (_, ReadCatalog) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute) => Some(Reach::Own),
+        (GlobalAdmin | Collector, IngestSnapshot) => Some(Reach::Own),
+        (PlatformAdmin, ReadTenantData | Recompute) => Some(Reach::All),
+        (PlatformAdmin, ManageTenants | ManageCatalog) => Some(Reach::All),
+        _ => None,
+    }
+}
+
+/// Which tenants a granted operation reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// The token's `tid` and `tenants`.
+    Own,
+    /// Every tenant.
+    All,
+}
+
+impl Viewer {
+    /// Builds the viewer from verified claims.
+    pub fn from_claims(claims: &Claims) -> Self {
+        let roles = claims.roles.iter().filter_map(|r| Role::from_claim(r)).collect();
+        let mut tenant_ids: Vec<String> = Vec::new();
+        for id in claims.tid.iter().chain(claims.tenants.iter().flatten()) {
+            if !tenant_ids.contains(id) {
+                tenant_ids.push(id.clone());
+            }
+        }
+        Viewer { subject: claims.sub.clone(), roles, tenant_ids }
+    }
+
+    /// True when the caller holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// True when some role of the caller reaches every tenant for `op`.
+    pub fn reaches_all_tenants(&self, op: Operation) -> bool {
+        self.roles.iter().any(|r| grant(*r, op) == Some(Reach::All))
+    }
+
+    /// True when the tenant exists for this caller at all (any role, any operation).
+    pub fn can_see_tenant(&self, tenant_id: &str) -> bool {
+        !self.roles.is_empty()
+            && (self.has_role(Role::PlatformAdmin) || self.tenant_ids.iter().any(|t| t == tenant_id))
+    }
+
+    /// Refuses an operation no role of the caller grants: FORBIDDEN.
+    pub fn require(&self, op: Operation) -> ApiResult<()> {
+        if self.roles.iter().any(|r| grant(*r, op).is_some()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "your roles do not allow this operation ({op:?})"
+            )))
+        }
+    }
+
+    /// Refuses `op` on `tenant_id`: FORBIDDEN without the role, NOT_FOUND outside reach.
+    pub fn require_on_tenant(&self, op: Operation, tenant_id: &str) -> ApiResult<()> {
+        self.require(op)?;
+        let reached = self.roles.iter().any(|r| match grant(*r, op) {
+            Some(Reach::All) => true,
+            Some(Reach::Own) => self.tenant_ids.iter().any(|t| t == tenant_id),
+            None => false,
+        });
+        if reached { Ok(()) } else { Err(ApiError::tenant_not_found(tenant_id)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(roles: &[Role], tenants: &[&str]) -> Viewer {
+        Viewer {
+            subject: "s".into(),
+            roles: roles.iter().copied().collect(),
+            tenant_ids: tenants.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn readers_read_only_their_own_tenants() {
+        let reader = viewer(&[Role::SecurityReader], &["a"]);
+        assert!(reader.require_on_tenant(Operation::ReadTenantData, "a").is_ok());
+        assert_eq!(reader.require_on_tenant(Operation::ReadTenantData, "b").unwrap_err().code(), "NOT_FOUND");
+        assert_eq!(reader.require_on_tenant(Operation::SetOverride, "a").unwrap_err().code(), "FORBIDDEN");
+    }
+
+    #[test]
+    fn platform_admins_read_and_recompute_everywhere_but_do_not_override() {
+        let admin = viewer(&[Role::PlatformAdmin], &[]);
+        assert!(admin.require_on_tenant(Operation::ReadTenantData, "any").is_ok());
+        assert!(admin.require_on_tenant(Operation::Recompute, "any").is_ok());
+        assert!(admin.require_on_tenant(Operation::SetOverride, "any").is_err());
+        assert!(admin.require_on_tenant(Operation::IngestSnapshot, "any").is_err());
+    }
+
+    #[test]
+    fn collectors_only_ingest() {
+        let collector = viewer(&[Role::Collector], &["a"]);
+        assert!(collector.require_on_tenant(Operation::IngestSnapshot, "a").is_ok());
+        assert!(collector.require_on_tenant(Operation::ReadTenantData, "a").is_err());
+    }
+
+    #[test]
+    fn tenants_claim_extends_reach_without_duplicates() {
+        let claims = Claims {
+            sub: "p".into(),
+            roles: vec!["SecurityReader".into(), "Wizard".into()],
+            tid: Some("a".into()),
+            tenants: Some(vec!["b".into(), "a".into()]),
+            exp: 0,
+            nbf: None,
+            iat: None,
+            iss: None,
+            aud: None,
+        };
+        let v = Viewer::from_claims(&claims);
+        assert_eq!(v.tenant_ids, vec!["a", "b"]);
+        assert_eq!(v.roles.len(), 1);
+    }
+
+    #[test]
+    fn a_token_without_known_roles_sees_no_tenant() {
+        let nobody = viewer(&[], &["a"]);
+        assert!(!nobody.can_see_tenant("a"));
+        assert!(nobody.require(Operation::ReadCatalog).is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! The `securescore` command line: every option is also an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::auth::KeySources;
+use crate::config::{RequestLimits, ScoringConfig, ServeConfig};
+use crate::domain::Role;
+
+/// securescore: daily security-configuration scores for many tenants, over GraphQL.
+#[derive(Debug, Parser)]
+#[command(name = "securescore", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve GraphQL.
+    Serve(ServeArgs),
+    /// Apply migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print an HS256 token signed with the configured secret.
+    Token(TokenArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// sea-orm database URL: SQLite file by default, `postgres://…` in production.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://securescore.db?mode=rwc")]
+    pub database_url: String,
+}
+
+/// Token verification keys.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// HS256 shared secret (at least 16 bytes).
+    #[arg(long, env = "SECURESCORE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with an RS256 (RSA) or ES256 (P-256) public key.
+    #[arg(long, env = "SECURESCORE_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// JWKS file; keys are chosen by the token's `kid`.
+    #[arg(long, env = "SECURESCORE_JWKS")]
+    pub jwks: Option<PathBuf>,
+    /// Required `iss` claim; not checked when unset.
+    #[arg(long, env = "SECURESCORE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim; not checked when unset.
+    #[arg(long, env = "SECURESCORE_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "SECURESCORE_JWT_LEEWAY", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwt_leeway: Duration,
+}
+
+impl KeyArgs {
+    /// The key sources these flags name.
+    pub fn key_sources(&self) -> KeySources {
+        KeySources {
+            secret: self.jwt_secret.clone().map(SecretString::from),
+            public_key_pem: self.jwt_public_key.clone(),
+            jwks: self.jwks.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway_seconds: self.jwt_leeway.as_secs(),
+        }
+    }
+}
+
+/// Options of `securescore serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SECURESCORE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Seed demo data when the database is empty and print a token per role.
+    #[arg(long, env = "SECURESCORE_DEMO")]
+    pub demo: bool,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Smallest group whose average a comparison shows.
+    #[arg(long, env = "SECURESCORE_COMPARISON_MIN_TENANTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub comparison_min_tenants: u32,
+    /// UTC time of day (HH:MM) of the daily scoring run.
+    #[arg(long, env = "SECURESCORE_SCORING_TIME", default_value = "01:00", value_parser = parse_time_of_day)]
+    pub scoring_time: NaiveTime,
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
+    pub max_query_depth: usize,
+    /// Most fields (aliases included) one operation may select.
+    #[arg(long, env = "SECURESCORE_MAX_QUERY_COMPLEXITY", default_value_t = RequestLimits::default().max_complexity)]
+    pub max_query_complexity: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SECURESCORE_MAX_BODY_BYTES", default_value_t = RequestLimits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Longest a request may run (e.g. `30s`).
+    #[arg(long, env = "SECURESCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// The typed configuration these flags describe.
+    pub fn into_config(self) -> ServeConfig {
+        ServeConfig {
+            bind: self.bind,
+            database_url: self.database.database_url,
+            demo: self.demo,
+            keys: self.keys.key_sources(),
+            scoring: ScoringConfig {
+                comparison_min_tenants: self.comparison_min_tenants,
+                scoring_time: self.scoring_time,
+                run_scheduler: true,
+            },
+            limits: RequestLimits {
+                max_depth: self.max_query_depth,
+                max_complexity: self.max_query_complexity,
+                max_body_bytes: self.max_body_bytes,
+                request_timeout: self.request_timeout,
+            },
+        }
+    }
+}
+
+/// A role name as typed on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    /// GlobalAdmin.
+    GlobalAdmin,
+    /// SecurityAdmin.
+    SecurityAdmin,
+    /// SecurityReader.
+    SecurityReader,
+    /// Collector.
+    Collector,
+    /// PlatformAdmin.
+    PlatformAdmin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(arg: RoleArg) -> Role {
+        match arg {
+            RoleArg::GlobalAdmin => Role::GlobalAdmin,
+            RoleArg::SecurityAdmin => Role::SecurityAdmin,
+            RoleArg::SecurityReader => Role::SecurityReader,
+            RoleArg::Collector => Role::Collector,
+            RoleArg::PlatformAdmin => Role::PlatformAdmin,
+        }
+    }
+}
+
+/// Options of `securescore token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Role to grant; repeat for several.
+    #[arg(long = "role", required = true, value_enum)]
+    pub roles: Vec<RoleArg>,
+    /// Tenant within reach; the first becomes `tid`, the rest `tenants`.
+    #[arg(long = "tenant")]
+    pub tenants: Vec<String>,
+    /// The `sub` claim.
+    #[arg(long, default_value = "dev@securescore.local")]
+    pub subject: String,
+    /// Lifetime (e.g. `1h`, `30m`, `7d`).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+    /// HS256 secret to sign with.
+    #[arg(long, env = "SECURESCORE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+    /// `iss` claim to embed.
+    #[arg(long, env = "SECURESCORE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// `aud` claim to embed.
+    #[arg(long, env = "SECURESCORE_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+/// Parses `HH:MM` (or `HH:MM:SS`) as a time of day.
+fn parse_time_of_day(value: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(value, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(value, "%H:%M:%S"))
+        .map_err(|_| format!("`{value}` is not a time of day like 01:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_defaults_hold() {
+        let cli = Cli::try_parse_from(["securescore", "serve", "--jwt-secret", "0123456789abcdef"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        let config = args.into_config();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.scoring.comparison_min_tenants, 5);
+        assert_eq!(config.scoring.scoring_time, NaiveTime::from_hms_opt(1, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn scoring_time_must_be_a_time_of_day() {
+        assert!(parse_time_of_day("25:00").is_err());
+        assert_eq!(parse_time_of_day("06:30").unwrap(), NaiveTime::from_hms_opt(6, 30, 0).unwrap());
+    }
+}

@@ -1,0 +1,70 @@
+//! Typed configuration, built by the command line (or by tests) and passed in, never global.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+
+use crate::auth::KeySources;
+
+/// Everything `securescore serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// sea-orm database URL (`sqlite://…` or `postgres://…`).
+    pub database_url: String,
+    /// Seed demo data into an empty database and print a token per role.
+    pub demo: bool,
+    /// Where token verification keys come from.
+    pub keys: KeySources,
+    /// Scoring and comparison settings.
+    pub scoring: ScoringConfig,
+    /// Per-request limits.
+    pub limits: RequestLimits,
+}
+
+/// How and when scores are computed and shown.
+#[derive(Clone, Copy, Debug)]
+pub struct ScoringConfig {
+    /// Smallest group whose average a comparison shows.
+    pub comparison_min_tenants: u32,
+    /// UTC time of day at which the daily run starts.
+    pub scoring_time: NaiveTime,
+    /// Whether this process runs the daily scheduler.
+    pub run_scheduler: bool,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            comparison_min_tenants: 5,
+            scoring_time: NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default(),
+            run_scheduler: true,
+        }
+    }
+}
+
+/// Bounds on the work one request may cause.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLimits {
+    /// Deepest selection nesting accepted.
+    pub max_depth: usize,
+    /// Most fields (aliases included) one operation may select.
+    pub max_complexity: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            max_depth: 16,
+            max_complexity: 1000,
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}

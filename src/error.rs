@@ -1,0 +1,132 @@
+//! The one error type of securescore and its stable `extensions.code` values.
+
+use async_graphql::ErrorExtensions;
+
+/// Stable values of `extensions.code`.
+pub mod code {
+    /// No valid bearer token.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller's roles do not allow the operation.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The thing does not exist, or is not visible to the caller.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The request is malformed, breaks a limit, or carries invalid values.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The request conflicts with stored state.
+    pub const CONFLICT: &str = "CONFLICT";
+    /// Something failed on the server; details are only in the server's log.
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// Everything that can go wrong in a request, as the client will see it.
+///
+/// It deliberately has no `Display`: async-graphql turns any `Display` type into an error
+/// without a code, so the only way out is the `From` impl below, which sets `extensions.code`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No valid bearer token.
+    Unauthenticated(String),
+    /// The caller's roles do not allow the operation.
+    Forbidden(String),
+    /// The thing does not exist, or is not visible to the caller.
+    NotFound(String),
+    /// Invalid input; the message names the field.
+    BadUserInput(String),
+    /// Conflicts with stored state.
+    Conflict(String),
+    /// A failure whose detail is logged, never shown.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => code::UNAUTHENTICATED,
+            ApiError::Forbidden(_) => code::FORBIDDEN,
+            ApiError::NotFound(_) => code::NOT_FOUND,
+            ApiError::BadUserInput(_) => code::BAD_USER_INPUT,
+            ApiError::Conflict(_) => code::CONFLICT,
+            ApiError::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    /// The message shown to the client; internal details are replaced by a generic one.
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::BadUserInput(m)
+            | ApiError::Conflict(m) => m,
+            ApiError::Internal(_) => "internal error",
+        }
+    }
+
+    /// A tenant the caller cannot see, worded exactly like one that does not exist.
+    pub fn tenant_not_found(id: &str) -> Self {
+        ApiError::NotFound(format!("tenant `{id}` not found"))
+    }
+
+    /// An unknown catalog action.
+    pub fn action_not_found(id: &str) -> Self {
+        ApiError::NotFound(format!("improvement action `{id}` not found"))
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::Internal(format!("database: {err}"))
+    }
+}
+
+impl<E: Into<ApiError> + std::fmt::Debug> From<sea_orm::TransactionError<E>> for ApiError {
+    fn from(err: sea_orm::TransactionError<E>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
+        if let ApiError::Internal(detail) = &err {
+            tracing::error!(error = %detail, "internal error while resolving a request");
+        }
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// The result type of services and resolvers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(err: ApiError) -> String {
+        let gql: async_graphql::Error = err.into();
+        match gql.extensions.and_then(|e| e.get("code").cloned()) {
+            Some(async_graphql::Value::String(s)) => s,
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_code() {
+        assert_eq!(code_of(ApiError::Unauthenticated("x".into())), "UNAUTHENTICATED");
+        assert_eq!(code_of(ApiError::Forbidden("x".into())), "FORBIDDEN");
+        assert_eq!(code_of(ApiError::NotFound("x".into())), "NOT_FOUND");
+        assert_eq!(code_of(ApiError::BadUserInput("x".into())), "BAD_USER_INPUT");
+        assert_eq!(code_of(ApiError::Conflict("x".into())), "CONFLICT");
+        assert_eq!(code_of(ApiError::Internal("x".into())), "INTERNAL");
+    }
+
+    #[test]
+    fn internal_details_are_not_shown() {
+        let gql: async_graphql::Error = ApiError::Internal("SELECT secret FROM t".into()).into();
+        assert_eq!(gql.message, "internal error");
+    }
+}

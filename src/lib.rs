@@ -1,0 +1,11 @@
+//! securescore: scores tenants' security configuration against a catalog of improvement
+//! actions once a day, keeps the history, compares tenants and explains score changes.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod scoring;
+pub mod service;

@@ -1,0 +1,205 @@
+//! One action's score on one date, by DESIGN.md's order of precedence.
+
+use serde_json::Value;
+
+use super::rule::{RuleOutcome, ScoringRule};
+use crate::domain::{ActionCategory, ActionState, ActionStatus};
+
+/// What the engine needs to know of a catalog entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionDefinition {
+    /// Catalog id.
+    pub id: String,
+    /// Category the points count towards.
+    pub category: ActionCategory,
+    /// Points, above 0.
+    pub max_score: f64,
+    /// False for "[Not Scored]".
+    pub scored: bool,
+    /// Deprecated entries count for nothing.
+    pub deprecated: bool,
+    /// How facts turn into points.
+    pub rule: ScoringRule,
+}
+
+/// `current` of `total`, e.g. 90 of 120 users.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Numerator fact.
+    pub current: f64,
+    /// Denominator fact.
+    pub total: f64,
+}
+
+/// An action's score on one date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionResult {
+    /// Points earned, `0 <= score <= max_score`.
+    pub score: f64,
+    /// Points counted in the day's maximum.
+    pub max_score: f64,
+    /// Why the points are what they are.
+    pub status: ActionStatus,
+    /// The override state in force.
+    pub state: ActionState,
+    /// RATIO progress, whenever the facts give one.
+    pub progress: Option<Progress>,
+}
+
+/// Scores one action from the snapshot's facts and the override state in force.
+pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState) -> ActionResult {
+    let outcome = action.rule.evaluate(facts);
+    let progress = match outcome {
+        RuleOutcome::Fraction { progress: Some((current, total)), .. } => {
+            Some(Progress { current, total })
+        }
+        _ => None,
+    };
+    let max = action.max_score;
+    let (score, max_score, status) = if action.deprecated {
+        (0.0, 0.0, ActionStatus::Deprecated)
+    } else if !action.scored {
+        (0.0, 0.0, ActionStatus::NotScored)
+    } else {
+        match state {
+            ActionState::Ignored => (0.0, 0.0, ActionStatus::Ignored),
+            ActionState::ThirdParty => (max, max, ActionStatus::ThirdParty),
+            ActionState::RiskAccepted => (0.0, max, ActionStatus::RiskAccepted),
+            ActionState::Default | ActionState::Planned => from_rule(outcome, max),
+        }
+    };
+    ActionResult { score, max_score, status, state, progress }
+}
+
+/// Points, maximum and status that the rule alone gives.
+fn from_rule(outcome: RuleOutcome, max: f64) -> (f64, f64, ActionStatus) {
+    match outcome {
+        RuleOutcome::NotApplicable => (0.0, 0.0, ActionStatus::NotApplicable),
+        RuleOutcome::NoData => (0.0, 0.0, ActionStatus::NoData),
+        RuleOutcome::Fraction { share, .. } => {
+            let score = (max * share).clamp(0.0, max);
+            let status = if share >= 1.0 {
+                ActionStatus::Completed
+            } else if score > 0.0 {
+                ActionStatus::Partial
+            } else {
+                ActionStatus::NotCompleted
+            };
+            (score, max, status)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RuleKind;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn mfa_action() -> ActionDefinition {
+        ActionDefinition {
+            id: "MFARegistration".into(),
+            category: ActionCategory::Identity,
+            max_score: 9.0,
+            scored: true,
+            deprecated: false,
+            rule: ScoringRule {
+                kind: RuleKind::Ratio,
+                fact: None,
+                numerator: Some("users.mfaRegistered".into()),
+                denominator: Some("users.total".into()),
+                min: None,
+                max: None,
+            },
+        }
+    }
+
+    fn facts(mfa: f64, total: f64) -> Value {
+        json!({"users": {"mfaRegistered": mfa, "total": total}})
+    }
+
+    #[test]
+    fn partial_mfa_scores_pro_rata() {
+        let result = score_action(&mfa_action(), &facts(90.0, 120.0), ActionState::Default);
+        assert_eq!(result.score, 6.75);
+        assert_eq!(result.max_score, 9.0);
+        assert_eq!(result.status, ActionStatus::Partial);
+        assert_eq!(result.progress, Some(Progress { current: 90.0, total: 120.0 }));
+    }
+
+    #[test]
+    fn full_and_empty_ratios_are_completed_and_not_completed() {
+        let done = score_action(&mfa_action(), &facts(120.0, 120.0), ActionState::Planned);
+        assert_eq!((done.score, done.status), (9.0, ActionStatus::Completed));
+        let none = score_action(&mfa_action(), &facts(0.0, 120.0), ActionState::Default);
+        assert_eq!((none.score, none.max_score, none.status), (0.0, 9.0, ActionStatus::NotCompleted));
+    }
+
+    #[test]
+    fn overrides_follow_precedence() {
+        let f = facts(30.0, 120.0);
+        let ignored = score_action(&mfa_action(), &f, ActionState::Ignored);
+        assert_eq!((ignored.score, ignored.max_score, ignored.status), (0.0, 0.0, ActionStatus::Ignored));
+        let third = score_action(&mfa_action(), &f, ActionState::ThirdParty);
+        assert_eq!((third.score, third.max_score, third.status), (9.0, 9.0, ActionStatus::ThirdParty));
+        let accepted = score_action(&mfa_action(), &facts(120.0, 120.0), ActionState::RiskAccepted);
+        assert_eq!((accepted.score, accepted.max_score, accepted.status), (0.0, 9.0, ActionStatus::RiskAccepted));
+    }
+
+    #[test]
+    fn catalog_flags_win_over_overrides() {
+        let mut deprecated = mfa_action();
+        deprecated.deprecated = true;
+        deprecated.scored = false;
+        let r = score_action(&deprecated, &facts(1.0, 1.0), ActionState::ThirdParty);
+        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::Deprecated));
+        let mut not_scored = mfa_action();
+        not_scored.scored = false;
+        let r = score_action(&not_scored, &facts(1.0, 1.0), ActionState::ThirdParty);
+        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NotScored));
+    }
+
+    #[test]
+    fn missing_facts_and_zero_denominators_count_nothing() {
+        let r = score_action(&mfa_action(), &json!({}), ActionState::Default);
+        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NoData));
+        let r = score_action(&mfa_action(), &facts(0.0, 0.0), ActionState::Default);
+        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NotApplicable));
+    }
+
+    fn any_state() -> impl Strategy<Value = ActionState> {
+        prop::sample::select(ActionState::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn score_stays_within_bounds(
+            mfa in -10.0f64..1e6, total in -10.0f64..1e6, max in 0.001f64..1000.0,
+            scored in any::<bool>(), deprecated in any::<bool>(), state in any_state(),
+        ) {
+            let mut action = mfa_action();
+            action.max_score = max;
+            action.scored = scored;
+            action.deprecated = deprecated;
+            let r = score_action(&action, &facts(mfa, total), state);
+            prop_assert!(r.score >= 0.0);
+            prop_assert!(r.score <= r.max_score);
+            prop_assert!(r.max_score == 0.0 || r.max_score == max);
+        }
+
+        #[test]
+        fn overrides_win_over_any_facts(mfa in 0.0f64..500.0, total in 0.0f64..500.0) {
+            let f = facts(mfa, total);
+            let action = mfa_action();
+            prop_assert_eq!(score_action(&action, &f, ActionState::ThirdParty).score, 9.0);
+            prop_assert_eq!(score_action(&action, &f, ActionState::RiskAccepted).score, 0.0);
+            prop_assert_eq!(score_action(&action, &f, ActionState::RiskAccepted).max_score, 9.0);
+            prop_assert_eq!(score_action(&action, &f, ActionState::Ignored).max_score, 0.0);
+            prop_assert_eq!(
+                score_action(&action, &f, ActionState::Planned),
+                ActionResult { state: ActionState::Planned, ..score_action(&action, &f, ActionState::Default) }
+            );
+        }
+    }
+}

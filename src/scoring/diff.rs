@@ -1,0 +1,199 @@
+//! Why a score moved: comparing two days' stored action scores.
+
+use std::collections::BTreeMap;
+
+use super::action::Progress;
+use crate::domain::{ActionState, ActionStatus, ChangeReason};
+
+/// What the diff needs of one stored action score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoredAction {
+    /// Catalog id.
+    pub action_id: String,
+    /// Points earned.
+    pub score: f64,
+    /// Points counted in the maximum.
+    pub max_score: f64,
+    /// Status that day.
+    pub status: ActionStatus,
+    /// Override state that day.
+    pub state: ActionState,
+    /// RATIO progress that day.
+    pub progress: Option<Progress>,
+    /// The catalog's maxScore that day.
+    pub catalog_max_score: f64,
+    /// The catalog's scored flag that day.
+    pub catalog_scored: bool,
+    /// The catalog's deprecated flag that day.
+    pub catalog_deprecated: bool,
+}
+
+/// One action whose score, max, status, state or progress differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionChange {
+    /// Catalog id.
+    pub action_id: String,
+    /// Every reason that applies, in enum order.
+    pub reasons: Vec<ChangeReason>,
+    /// `after.score - before.score`, a missing side counting 0.
+    pub score_delta: f64,
+    /// The earlier day's row, if the action was scored then.
+    pub before: Option<ScoredAction>,
+    /// The later day's row, if the action was scored then.
+    pub after: Option<ScoredAction>,
+}
+
+impl ActionChange {
+    /// True when the action lost points.
+    pub fn is_regression(&self) -> bool {
+        self.score_delta < 0.0
+    }
+}
+
+/// Every action that differs between two days, largest absolute score delta first.
+pub fn diff_actions(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<ActionChange> {
+    let mut pairs: BTreeMap<&str, (Option<&ScoredAction>, Option<&ScoredAction>)> = BTreeMap::new();
+    for row in before {
+        pairs.entry(&row.action_id).or_default().0 = Some(row);
+    }
+    for row in after {
+        pairs.entry(&row.action_id).or_default().1 = Some(row);
+    }
+    let mut changes: Vec<ActionChange> = pairs
+        .into_iter()
+        .filter_map(|(id, (b, a))| {
+            let reasons = reasons_for(b, a)?;
+            Some(ActionChange {
+                action_id: id.to_owned(),
+                reasons,
+                score_delta: a.map_or(0.0, |r| r.score) - b.map_or(0.0, |r| r.score),
+                before: b.cloned(),
+                after: a.cloned(),
+            })
+        })
+        .collect();
+    changes.sort_by(|x, y| {
+        y.score_delta
+            .abs()
+            .total_cmp(&x.score_delta.abs())
+            .then_with(|| x.action_id.cmp(&y.action_id))
+    });
+    changes
+}
+
+/// The reasons for a difference, or `None` when nothing visible differs.
+fn reasons_for(before: Option<&ScoredAction>, after: Option<&ScoredAction>) -> Option<Vec<ChangeReason>> {
+    let (b, a) = match (before, after) {
+        (None, None) => return None,
+        (None, Some(_)) => return Some(vec![ChangeReason::ActionAdded]),
+        (Some(_), None) => return Some(vec![ChangeReason::ActionRemoved]),
+        (Some(b), Some(a)) => (b, a),
+    };
+    let differs = b.score != a.score
+        || b.max_score != a.max_score
+        || b.status != a.status
+        || b.state != a.state
+        || b.progress != a.progress;
+    if !differs {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    let rule_moved = b.progress != a.progress
+        || matches!((rule_share(b), rule_share(a)), (Some(x), Some(y)) if x != y);
+    if rule_moved {
+        reasons.push(ChangeReason::ConfigurationChanged);
+    }
+    if b.state != a.state {
+        reasons.push(ChangeReason::OverrideChanged);
+    }
+    if b.catalog_max_score != a.catalog_max_score
+        || b.catalog_scored != a.catalog_scored
+        || b.catalog_deprecated != a.catalog_deprecated
+    {
+        reasons.push(ChangeReason::CatalogChanged);
+    }
+    if reasons.is_empty() {
+        // Neither the override nor the catalog moved, so the facts did.
+        reasons.push(ChangeReason::ConfigurationChanged);
+    }
+    Some(reasons)
+}
+
+/// The rule's own verdict when the rule decided the status: status and share of the maximum.
+fn rule_share(row: &ScoredAction) -> Option<(ActionStatus, f64)> {
+    match row.status {
+        ActionStatus::Completed
+        | ActionStatus::Partial
+        | ActionStatus::NotCompleted
+        | ActionStatus::NotApplicable
+        | ActionStatus::NoData => {
+            let share = if row.max_score > 0.0 { row.score / row.max_score } else { 0.0 };
+            Some((row.status, share))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, score: f64, max: f64, status: ActionStatus, state: ActionState) -> ScoredAction {
+        ScoredAction {
+            action_id: id.into(),
+            score,
+            max_score: max,
+            status,
+            state,
+            progress: None,
+            catalog_max_score: max,
+            catalog_scored: true,
+            catalog_deprecated: false,
+        }
+    }
+
+    #[test]
+    fn unchanged_actions_are_left_out() {
+        let same = row("a", 1.0, 1.0, ActionStatus::Completed, ActionState::Default);
+        assert!(diff_actions(&[same.clone()], &[same]).is_empty());
+    }
+
+    #[test]
+    fn facts_that_move_the_rule_are_configuration_changes() {
+        let mut b = row("mfa", 4.5, 9.0, ActionStatus::Partial, ActionState::Default);
+        b.progress = Some(Progress { current: 60.0, total: 120.0 });
+        let mut a = row("mfa", 6.75, 9.0, ActionStatus::Partial, ActionState::Default);
+        a.progress = Some(Progress { current: 90.0, total: 120.0 });
+        let changes = diff_actions(&[b], &[a]);
+        assert_eq!(changes[0].reasons, vec![ChangeReason::ConfigurationChanged]);
+        assert_eq!(changes[0].score_delta, 2.25);
+        assert!(!changes[0].is_regression());
+    }
+
+    #[test]
+    fn override_and_catalog_changes_are_named_and_sorted_by_size() {
+        let before = vec![
+            row("small", 1.0, 1.0, ActionStatus::Completed, ActionState::Default),
+            row("big", 8.0, 8.0, ActionStatus::Completed, ActionState::Default),
+        ];
+        let mut small_after = row("small", 2.0, 2.0, ActionStatus::Completed, ActionState::Default);
+        small_after.catalog_max_score = 2.0;
+        let after = vec![small_after, row("big", 0.0, 8.0, ActionStatus::RiskAccepted, ActionState::RiskAccepted)];
+        let changes = diff_actions(&before, &after);
+        assert_eq!(changes[0].action_id, "big");
+        assert_eq!(changes[0].reasons, vec![ChangeReason::OverrideChanged]);
+        assert!(changes[0].is_regression());
+        assert_eq!(changes[1].reasons, vec![ChangeReason::CatalogChanged]);
+    }
+
+    #[test]
+    fn added_and_removed_actions_are_reported() {
+        let old = row("old", 1.0, 1.0, ActionStatus::Completed, ActionState::Default);
+        let new = row("new", 0.0, 0.0, ActionStatus::NotScored, ActionState::Default);
+        let changes = diff_actions(&[old], &[new]);
+        assert_eq!(changes[0].action_id, "old");
+        assert_eq!(changes[0].reasons, vec![ChangeReason::ActionRemoved]);
+        assert_eq!(changes[0].score_delta, -1.0);
+        assert_eq!(changes[1].reasons, vec![ChangeReason::ActionAdded]);
+    }
+}

@@ -1,0 +1,169 @@
+//! A day's totals: the sums of its action scores, overall and per category.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::action::{ActionDefinition, ActionResult, score_action};
+use crate::domain::{ActionCategory, ActionState};
+
+/// One day's action results (in catalog order) and their totals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayScore {
+    /// `results[i]` scores `catalog[i]`.
+    pub results: Vec<ActionResult>,
+    /// Sums of the results.
+    pub totals: DayTotals,
+}
+
+/// Scores every catalog action against one snapshot's facts and the states in force.
+pub fn score_day(catalog: &[ActionDefinition], facts: &Value, states: &HashMap<String, ActionState>) -> DayScore {
+    let results: Vec<ActionResult> = catalog
+        .iter()
+        .map(|action| score_action(action, facts, states.get(&action.id).copied().unwrap_or_default()))
+        .collect();
+    let totals = total_scores(catalog.iter().zip(results.iter()));
+    DayScore { results, totals }
+}
+
+/// One category's sums.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CategoryTotal {
+    /// The category.
+    pub category: ActionCategory,
+    /// Sum of its action scores.
+    pub score: f64,
+    /// Sum of its action maxima.
+    pub max_score: f64,
+}
+
+/// A day's sums.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayTotals {
+    /// Sum of action scores.
+    pub score: f64,
+    /// Sum of action maxima.
+    pub max_score: f64,
+    /// `100 × score / max_score`, 0 when the maximum is 0.
+    pub percentage: f64,
+    /// The score if every PLANNED action earned its remaining points.
+    pub planned_score: f64,
+    /// Every category, in enum order, including empty ones.
+    pub categories: Vec<CategoryTotal>,
+}
+
+/// Sums a day's action results, each paired with its definition.
+pub fn total_scores<'a>(
+    scored: impl IntoIterator<Item = (&'a ActionDefinition, &'a ActionResult)>,
+) -> DayTotals {
+    let mut categories: Vec<CategoryTotal> = ActionCategory::ALL
+        .iter()
+        .map(|&category| CategoryTotal { category, score: 0.0, max_score: 0.0 })
+        .collect();
+    let (mut score, mut max_score, mut planned_gain) = (0.0, 0.0, 0.0);
+    for (action, result) in scored {
+        score += result.score;
+        max_score += result.max_score;
+        if result.state == ActionState::Planned {
+            planned_gain += result.max_score - result.score;
+        }
+        if let Some(total) = categories.iter_mut().find(|c| c.category == action.category) {
+            total.score += result.score;
+            total.max_score += result.max_score;
+        }
+    }
+    DayTotals {
+        score,
+        max_score,
+        percentage: percentage(score, max_score),
+        planned_score: score + planned_gain,
+        categories,
+    }
+}
+
+/// `100 × score / max_score`, 0 when the maximum is 0.
+pub fn percentage(score: f64, max_score: f64) -> f64 {
+    if max_score > 0.0 { 100.0 * score / max_score } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ActionStatus, RuleKind};
+    use crate::scoring::ScoringRule;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn boolean_action(id: &str, category: ActionCategory, max: f64) -> ActionDefinition {
+        ActionDefinition {
+            id: id.into(),
+            category,
+            max_score: max,
+            scored: true,
+            deprecated: false,
+            rule: ScoringRule {
+                kind: RuleKind::Boolean,
+                fact: Some(id.into()),
+                numerator: None,
+                denominator: None,
+                min: None,
+                max: None,
+            },
+        }
+    }
+
+    #[test]
+    fn planned_actions_count_as_done_in_planned_score_only() {
+        let a = boolean_action("a", ActionCategory::Identity, 8.0);
+        let b = boolean_action("b", ActionCategory::Apps, 4.0);
+        let facts = json!({"a": true, "b": false});
+        let ra = score_action(&a, &facts, ActionState::Default);
+        let rb = score_action(&b, &facts, ActionState::Planned);
+        assert_eq!(rb.status, ActionStatus::NotCompleted);
+        let totals = total_scores([(&a, &ra), (&b, &rb)]);
+        assert_eq!(totals.score, 8.0);
+        assert_eq!(totals.max_score, 12.0);
+        assert_eq!(totals.planned_score, 12.0);
+        assert!((totals.percentage - 66.666_666).abs() < 1e-3);
+        let apps = totals.categories.iter().find(|c| c.category == ActionCategory::Apps).unwrap();
+        assert_eq!((apps.score, apps.max_score), (0.0, 4.0));
+        assert_eq!(totals.categories.len(), ActionCategory::ALL.len());
+    }
+
+    #[test]
+    fn score_day_applies_each_actions_state() {
+        let catalog = vec![
+            boolean_action("a", ActionCategory::Identity, 8.0),
+            boolean_action("b", ActionCategory::Identity, 4.0),
+        ];
+        let states = HashMap::from([("b".to_string(), ActionState::ThirdParty)]);
+        let day = score_day(&catalog, &json!({"a": false, "b": false}), &states);
+        assert_eq!(day.results[1].status, ActionStatus::ThirdParty);
+        assert_eq!((day.totals.score, day.totals.max_score), (4.0, 12.0));
+    }
+
+    #[test]
+    fn nothing_to_score_is_zero_percent() {
+        assert_eq!(total_scores([]).percentage, 0.0);
+    }
+
+    proptest! {
+        #[test]
+        fn totals_are_the_sums_of_their_parts(values in prop::collection::vec((any::<bool>(), 0.5f64..20.0, 0usize..5), 0..30)) {
+            let actions: Vec<_> = values.iter().enumerate()
+                .map(|(i, (_, max, cat))| boolean_action(&format!("a{i}"), ActionCategory::ALL[*cat], *max))
+                .collect();
+            let facts = serde_json::Value::Object(values.iter().enumerate()
+                .map(|(i, (done, _, _))| (format!("a{i}"), json!(done))).collect());
+            let results: Vec<_> = actions.iter().map(|a| score_action(a, &facts, ActionState::Default)).collect();
+            let totals = total_scores(actions.iter().zip(results.iter()));
+            let sum: f64 = results.iter().map(|r| r.score).sum();
+            let cat_sum: f64 = totals.categories.iter().map(|c| c.score).sum();
+            let cat_max: f64 = totals.categories.iter().map(|c| c.max_score).sum();
+            prop_assert!((totals.score - sum).abs() < 1e-9);
+            prop_assert!((totals.score - cat_sum).abs() < 1e-9);
+            prop_assert!((totals.max_score - cat_max).abs() < 1e-9);
+            prop_assert!(totals.percentage >= 0.0 && totals.percentage <= 100.0 + 1e-9);
+        }
+    }
+}

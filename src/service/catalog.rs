@@ -1,0 +1,228 @@
+//! The shared catalog of improvement actions: validation, upserts, reads and the built-in file.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::improvement_action as action;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Deserialize;
+
+use super::tenants::{optional_text, required_text, validate_id};
+use crate::domain::{ActionCategory, Level, RuleKind};
+use crate::error::{ApiError, ApiResult};
+use crate::scoring::{ActionDefinition, ScoringRule};
+
+/// The built-in identity catalog, loaded into an empty catalog at start.
+const BUILT_IN_CATALOG: &str = include_str!("../data/identity-catalog.json");
+
+/// A catalog entry as given to `upsertAction` or read from the built-in file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInput {
+    /// Stable key.
+    pub id: String,
+    /// Short title.
+    pub title: String,
+    /// Longer description.
+    pub description: Option<String>,
+    /// Category.
+    pub category: ActionCategory,
+    /// Points.
+    pub max_score: f64,
+    /// Scoring rule.
+    pub rule: RuleInput,
+    /// False for "[Not Scored]".
+    #[serde(default = "yes")]
+    pub scored: bool,
+    /// Deprecated entries count for nothing.
+    #[serde(default)]
+    pub deprecated: bool,
+    /// User impact.
+    pub user_impact: Option<Level>,
+    /// Implementation cost.
+    pub implementation_cost: Option<Level>,
+    /// Remediation text.
+    pub remediation: Option<String>,
+    /// Where to act.
+    pub action_url: Option<String>,
+}
+
+/// A rule as given in input.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RuleInput {
+    /// Kind.
+    pub kind: RuleKind,
+    /// BOOLEAN/RANGE fact path.
+    pub fact: Option<String>,
+    /// RATIO numerator path.
+    pub numerator: Option<String>,
+    /// RATIO denominator path.
+    pub denominator: Option<String>,
+    /// RANGE lower bound.
+    pub min: Option<f64>,
+    /// RANGE upper bound.
+    pub max: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RuleInput {
+    /// The engine's rule.
+    pub fn to_rule(&self) -> ScoringRule {
+        ScoringRule {
+            kind: self.kind,
+            fact: self.fact.clone(),
+            numerator: self.numerator.clone(),
+            denominator: self.denominator.clone(),
+            min: self.min,
+            max: self.max,
+        }
+    }
+}
+
+/// Checks every field; the error names the first that is wrong.
+fn validate(input: &ActionInput) -> ApiResult<()> {
+    validate_id("action", &input.id)?;
+    required_text("title", &input.title, 200)?;
+    optional_text("description", input.description.as_deref(), 4000)?;
+    optional_text("remediation", input.remediation.as_deref(), 4000)?;
+    if !(input.max_score.is_finite() && input.max_score > 0.0 && input.max_score <= 1_000_000.0) {
+        return Err(ApiError::BadUserInput(
+            "maxScore must be a finite number above 0 (at most 1000000)".into(),
+        ));
+    }
+    input.rule.to_rule().validate().map_err(ApiError::BadUserInput)?;
+    if let Some(url) = optional_text("actionUrl", input.action_url.as_deref(), 2000)? {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ApiError::BadUserInput("actionUrl must be an http(s) URL".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Creates or replaces a catalog entry after validating it.
+pub async fn upsert_action(db: &DatabaseConnection, input: ActionInput) -> ApiResult<action::Model> {
+    validate(&input)?;
+    let now = Utc::now();
+    let existing = action::Entity::find_by_id(input.id.clone()).one(db).await?;
+    let created_at = existing.as_ref().map_or(now, |e| e.created_at);
+    let row = active_model(&input, created_at, now)?;
+    Ok(match existing {
+        Some(_) => row.update(db).await?,
+        None => row.insert(db).await?,
+    })
+}
+
+/// The row for a validated entry, with text fields trimmed.
+fn active_model(
+    input: &ActionInput,
+    created_at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<action::ActiveModel> {
+    Ok(action::ActiveModel {
+        id: Set(input.id.clone()),
+        title: Set(input.title.trim().to_owned()),
+        description: Set(optional_text("description", input.description.as_deref(), 4000)?),
+        category: Set(input.category.as_str().to_owned()),
+        max_score: Set(input.max_score),
+        rule_kind: Set(input.rule.kind.as_str().to_owned()),
+        rule_fact: Set(input.rule.fact.clone()),
+        rule_numerator: Set(input.rule.numerator.clone()),
+        rule_denominator: Set(input.rule.denominator.clone()),
+        rule_min: Set(input.rule.min),
+        rule_max: Set(input.rule.max),
+        scored: Set(input.scored),
+        deprecated: Set(input.deprecated),
+        user_impact: Set(input.user_impact.map(|l| l.as_str().to_owned())),
+        implementation_cost: Set(input.implementation_cost.map(|l| l.as_str().to_owned())),
+        remediation: Set(optional_text("remediation", input.remediation.as_deref(), 4000)?),
+        action_url: Set(optional_text("actionUrl", input.action_url.as_deref(), 2000)?),
+        created_at: Set(created_at),
+        updated_at: Set(now),
+    })
+}
+
+/// Loads the built-in catalog when the catalog is empty; returns how many entries it stored.
+pub async fn load_built_in_catalog(db: &DatabaseConnection) -> ApiResult<usize> {
+    if action::Entity::find().count(db).await? > 0 {
+        return Ok(0);
+    }
+    let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG)
+        .map_err(|e| ApiError::Internal(format!("built-in catalog is malformed: {e}")))?;
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    for entry in &entries {
+        validate(entry)?;
+        active_model(entry, now, now)?.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(entries.len())
+}
+
+/// One entry by id.
+pub async fn find_action(db: &DatabaseConnection, id: &str) -> Result<Option<action::Model>, DbErr> {
+    action::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Entries by id, in one query.
+pub async fn actions_by_ids(db: &DatabaseConnection, ids: &[String]) -> Result<HashMap<String, action::Model>, DbErr> {
+    let rows = action::Entity::find().filter(action::Column::Id.is_in(ids.to_vec())).all(db).await?;
+    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
+}
+
+/// The catalog, optionally one category, deprecated entries only when asked; by id.
+pub async fn list_actions(
+    db: &DatabaseConnection,
+    category: Option<ActionCategory>,
+    include_deprecated: bool,
+) -> Result<Vec<action::Model>, DbErr> {
+    let mut query = action::Entity::find().order_by_asc(action::Column::Id);
+    if let Some(category) = category {
+        query = query.filter(action::Column::Category.eq(category.as_str()));
+    }
+    if !include_deprecated {
+        query = query.filter(action::Column::Deprecated.eq(false));
+    }
+    query.all(db).await
+}
+
+/// The engine's view of a stored entry; a corrupt enum column is an internal error.
+pub fn to_definition(row: &action::Model) -> ApiResult<ActionDefinition> {
+    let corrupt = |what: &str| ApiError::Internal(format!("action {} has an unknown {what}", row.id));
+    Ok(ActionDefinition {
+        id: row.id.clone(),
+        category: ActionCategory::parse(&row.category).ok_or_else(|| corrupt("category"))?,
+        max_score: row.max_score,
+        scored: row.scored,
+        deprecated: row.deprecated,
+        rule: ScoringRule {
+            kind: RuleKind::parse(&row.rule_kind).ok_or_else(|| corrupt("rule kind"))?,
+            fact: row.rule_fact.clone(),
+            numerator: row.rule_numerator.clone(),
+            denominator: row.rule_denominator.clone(),
+            min: row.rule_min,
+            max: row.rule_max,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_catalog_is_valid_and_sums_to_56() {
+        let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG).unwrap();
+        assert_eq!(entries.len(), 11);
+        for entry in &entries {
+            validate(entry).unwrap_or_else(|e| panic!("{}: {e}", entry.id));
+        }
+        let scored: f64 = entries.iter().filter(|e| e.scored).map(|e| e.max_score).sum();
+        assert_eq!(scored, 56.0);
+    }
+}

@@ -1,0 +1,11 @@
+//! Use cases over the database: each function is one unit of work, with its own transaction
+//! where it writes more than one row.
+
+pub mod catalog;
+pub mod comparisons;
+pub mod daily_scores;
+pub mod overrides;
+pub mod pagination;
+pub mod score_reads;
+pub mod snapshots;
+pub mod tenants;

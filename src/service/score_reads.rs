@@ -1,0 +1,134 @@
+//! Reading stored scores: single days, history, batched action scores and diffs.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use entity::{daily_action_score, daily_score};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::daily_scores::DateRange;
+use crate::domain::{ActionState, ActionStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::scoring::Progress;
+use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
+
+/// The tenant's score on `date`, or its latest when `date` is `None`.
+pub async fn find_score(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    date: Option<NaiveDate>,
+) -> Result<Option<daily_score::Model>, DbErr> {
+    let query = daily_score::Entity::find().filter(daily_score::Column::TenantId.eq(tenant_id));
+    match date {
+        Some(date) => query.filter(daily_score::Column::Date.eq(date)).one(db).await,
+        None => query.order_by_desc(daily_score::Column::Date).one(db).await,
+    }
+}
+
+/// The stored days of `range`, ascending; missing days are absent.
+pub async fn score_history(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    range: DateRange,
+) -> Result<Vec<daily_score::Model>, DbErr> {
+    daily_score::Entity::find()
+        .filter(daily_score::Column::TenantId.eq(tenant_id))
+        .filter(daily_score::Column::Date.between(range.from, range.to))
+        .order_by_asc(daily_score::Column::Date)
+        .all(db)
+        .await
+}
+
+/// A tenant-day, the key of its action scores.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantDay {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Date.
+    pub date: NaiveDate,
+}
+
+/// The action scores of many tenant-days in one query, each day's rows by action id.
+pub async fn action_scores_for(
+    db: &DatabaseConnection,
+    days: &[TenantDay],
+) -> Result<HashMap<TenantDay, Vec<daily_action_score::Model>>, DbErr> {
+    let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
+    let dates: BTreeSet<NaiveDate> = days.iter().map(|d| d.date).collect();
+    let wanted: BTreeSet<&TenantDay> = days.iter().collect();
+    let rows = daily_action_score::Entity::find()
+        .filter(daily_action_score::Column::TenantId.is_in(tenants))
+        .filter(daily_action_score::Column::Date.is_in(dates))
+        .order_by_asc(daily_action_score::Column::ActionId)
+        .all(db)
+        .await?;
+    let mut by_day: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
+    for row in rows {
+        let key = TenantDay { tenant_id: row.tenant_id.clone(), date: row.date };
+        if wanted.contains(&key) {
+            by_day.entry(key).or_default().push(row);
+        }
+    }
+    Ok(by_day)
+}
+
+/// Two stored days and what changed between them.
+#[derive(Clone, Debug)]
+pub struct ScoreDiffData {
+    /// The earlier day.
+    pub before: daily_score::Model,
+    /// The later day.
+    pub after: daily_score::Model,
+    /// Changed actions, largest absolute score delta first.
+    pub changes: Vec<ActionChange>,
+}
+
+/// Compares two stored days; a missing day is NOT_FOUND naming the date.
+pub async fn score_diff(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<ScoreDiffData> {
+    if from > to {
+        return Err(ApiError::BadUserInput(format!("from ({from}) is after to ({to})")));
+    }
+    let days = daily_score::Entity::find()
+        .filter(daily_score::Column::TenantId.eq(tenant_id))
+        .filter(daily_score::Column::Date.is_in([from, to]))
+        .all(db)
+        .await?;
+    let day = |date: NaiveDate| {
+        days.iter()
+            .find(|d| d.date == date)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("no score stored for {date}")))
+    };
+    let (before, after) = (day(from)?, day(to)?);
+    let keys = [from, to].map(|date| TenantDay { tenant_id: tenant_id.to_owned(), date });
+    let mut rows = action_scores_for(db, &keys).await?;
+    let mut scored = |key: &TenantDay| -> ApiResult<Vec<ScoredAction>> {
+        rows.remove(key).unwrap_or_default().iter().map(to_scored_action).collect()
+    };
+    let (before_rows, after_rows) = (scored(&keys[0])?, scored(&keys[1])?);
+    Ok(ScoreDiffData { before, after, changes: diff_actions(&before_rows, &after_rows) })
+}
+
+/// The diff engine's view of a stored action score.
+pub fn to_scored_action(row: &daily_action_score::Model) -> ApiResult<ScoredAction> {
+    let corrupt = |what: &str| ApiError::Internal(format!("action score {} has an unknown {what}", row.id));
+    Ok(ScoredAction {
+        action_id: row.action_id.clone(),
+        score: row.score,
+        max_score: row.max_score,
+        status: ActionStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        state: ActionState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
+        progress: match (row.progress_current, row.progress_total) {
+            (Some(current), Some(total)) => Some(Progress { current, total }),
+            _ => None,
+        },
+        catalog_max_score: row.catalog_max_score,
+        catalog_scored: row.catalog_scored,
+        catalog_deprecated: row.catalog_deprecated,
+    })
+}

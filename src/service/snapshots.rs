@@ -1,0 +1,138 @@
+//! Ingesting configuration snapshots and reading them back.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::snapshot;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+use serde_json::Value;
+
+use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use crate::error::{ApiError, ApiResult};
+
+/// Largest accepted `facts` document, serialized.
+pub const MAX_FACTS_BYTES: usize = 256 * 1024;
+/// How far in the future `capturedAt` may lie (collectors' clocks drift).
+const MAX_CLOCK_AHEAD: Duration = Duration::minutes(5);
+
+/// A snapshot as a collector sends it.
+#[derive(Clone, Debug)]
+pub struct SnapshotInput {
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// When the configuration was captured.
+    pub captured_at: DateTime<Utc>,
+    /// The facts, a JSON object.
+    pub facts: Value,
+    /// Optional idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+fn validate(input: &SnapshotInput, now: DateTime<Utc>) -> ApiResult<()> {
+    if !input.facts.is_object() {
+        return Err(ApiError::BadUserInput("facts must be a JSON object".into()));
+    }
+    let size = serde_json::to_vec(&input.facts).map(|b| b.len()).unwrap_or(usize::MAX);
+    if size > MAX_FACTS_BYTES {
+        return Err(ApiError::BadUserInput(format!(
+            "facts must be at most {MAX_FACTS_BYTES} bytes of JSON (got {size})"
+        )));
+    }
+    if input.captured_at > now + MAX_CLOCK_AHEAD {
+        return Err(ApiError::BadUserInput("capturedAt must not be in the future".into()));
+    }
+    if let Some(key) = &input.idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::BadUserInput("idempotencyKey must be 1 to 200 characters".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Stores a snapshot; a known idempotency key returns the first snapshot and stores nothing.
+/// The caller has checked that the tenant exists and is within reach.
+pub async fn ingest_snapshot(db: &DatabaseConnection, input: SnapshotInput) -> ApiResult<snapshot::Model> {
+    let now = Utc::now();
+    validate(&input, now)?;
+    if let Some(existing) = find_by_key(db, &input).await? {
+        return Ok(existing);
+    }
+    let row = snapshot::ActiveModel {
+        tenant_id: Set(input.tenant_id.clone()),
+        captured_at: Set(input.captured_at),
+        received_at: Set(now),
+        facts: Set(input.facts.clone()),
+        idempotency_key: Set(input.idempotency_key.clone()),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(stored) => Ok(stored),
+        // A concurrent request with the same key won the race: answer with its snapshot.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            find_by_key(db, &input).await?.ok_or_else(|| err.into())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn find_by_key(db: &DatabaseConnection, input: &SnapshotInput) -> Result<Option<snapshot::Model>, DbErr> {
+    let Some(key) = &input.idempotency_key else { return Ok(None) };
+    snapshot::Entity::find()
+        .filter(snapshot::Column::TenantId.eq(input.tenant_id.clone()))
+        .filter(snapshot::Column::IdempotencyKey.eq(key.clone()))
+        .one(db)
+        .await
+}
+
+/// One page of a tenant's snapshots, newest capture first.
+pub async fn snapshot_page(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> ApiResult<Page<snapshot::Model>> {
+    let size = page_size(first)?;
+    let mut query = snapshot::Entity::find()
+        .filter(snapshot::Column::TenantId.eq(tenant_id))
+        .order_by_desc(snapshot::Column::CapturedAt)
+        .order_by_desc(snapshot::Column::Id);
+    if let Some(cursor) = after {
+        let (captured_at, id): (DateTime<Utc>, i64) = decode_cursor(cursor)?;
+        query = query.filter(
+            Condition::any()
+                .add(snapshot::Column::CapturedAt.lt(captured_at))
+                .add(
+                    Condition::all()
+                        .add(snapshot::Column::CapturedAt.eq(captured_at))
+                        .add(snapshot::Column::Id.lt(id)),
+                ),
+        );
+    }
+    let rows = query.limit(size + 1).all(db).await?;
+    Ok(Page::from_rows(rows, size, after.is_some(), |s| encode_cursor(&(s.captured_at, s.id))))
+}
+
+/// When each of a tenant's snapshots up to `until` was captured, oldest first, without facts.
+pub async fn capture_times(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    until: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
+    snapshot::Entity::find()
+        .select_only()
+        .column(snapshot::Column::Id)
+        .column(snapshot::Column::CapturedAt)
+        .filter(snapshot::Column::TenantId.eq(tenant_id))
+        .filter(snapshot::Column::CapturedAt.lte(until))
+        .order_by_asc(snapshot::Column::CapturedAt)
+        .order_by_asc(snapshot::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The facts of one snapshot.
+pub async fn snapshot_facts(db: &DatabaseConnection, id: i64) -> Result<Option<Value>, DbErr> {
+    Ok(snapshot::Entity::find_by_id(id).one(db).await?.map(|s| s.facts))
+}

@@ -1,0 +1,168 @@
+//! Creating, changing and listing tenants.
+
+use chrono::Utc;
+use entity::tenant;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+
+use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use crate::error::{ApiError, ApiResult};
+
+/// A validated new tenant.
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    /// Stable id (GUID or slug).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Free-text industry.
+    pub industry: Option<String>,
+    /// Licensed users.
+    pub seat_count: i32,
+}
+
+/// Fields to change on a tenant; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TenantChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New industry; `Some("")` clears it.
+    pub industry: Option<String>,
+    /// New seat count.
+    pub seat_count: Option<i32>,
+}
+
+/// Which tenants a listing may show.
+#[derive(Clone, Debug)]
+pub enum Visibility {
+    /// Every tenant.
+    All,
+    /// Only these ids.
+    Only(Vec<String>),
+}
+
+/// Checks an id: 1 to 64 letters, digits, `-`, `_` or `.`.
+pub fn validate_id(kind: &str, id: &str) -> ApiResult<()> {
+    let ok = (1..=64).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadUserInput(format!(
+            "{kind} id must be 1 to 64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+/// Trims a required text field and bounds its length.
+pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(ApiError::BadUserInput(format!(
+            "{field} must be 1 to {max} characters"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Trims an optional text field; empty becomes absent.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) if text.chars().count() > max => Err(ApiError::BadUserInput(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        Some(text) => Ok(Some(text.to_owned())),
+    }
+}
+
+fn validate_seat_count(seats: i32) -> ApiResult<i32> {
+    if seats < 0 {
+        return Err(ApiError::BadUserInput("seatCount must not be negative".into()));
+    }
+    Ok(seats)
+}
+
+impl NewTenant {
+    /// Validates raw input into a new tenant.
+    pub fn parse(id: &str, name: &str, industry: Option<&str>, seat_count: i32) -> ApiResult<Self> {
+        validate_id("tenant", id)?;
+        Ok(NewTenant {
+            id: id.to_owned(),
+            name: required_text("name", name, 200)?,
+            industry: optional_text("industry", industry, 100)?,
+            seat_count: validate_seat_count(seat_count)?,
+        })
+    }
+}
+
+/// Stores a new tenant; an existing id is a CONFLICT.
+pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult<tenant::Model> {
+    let now = Utc::now();
+    let row = tenant::ActiveModel {
+        id: Set(new.id.clone()),
+        name: Set(new.name),
+        industry: Set(new.industry),
+        seat_count: Set(new.seat_count),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    row.insert(db).await.map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::Conflict(format!("tenant `{}` already exists", new.id))
+        }
+        _ => err.into(),
+    })
+}
+
+/// Applies changes to an existing tenant; a missing one is NOT_FOUND.
+pub async fn update_tenant(db: &DatabaseConnection, id: &str, changes: TenantChanges) -> ApiResult<tenant::Model> {
+    let name = changes.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
+    let industry = changes.industry.as_deref().map(|i| optional_text("industry", Some(i), 100)).transpose()?;
+    let seat_count = changes.seat_count.map(validate_seat_count).transpose()?;
+    let existing = find_tenant(db, id).await?.ok_or_else(|| ApiError::tenant_not_found(id))?;
+    let mut row: tenant::ActiveModel = existing.into();
+    if let Some(name) = name {
+        row.name = Set(name);
+    }
+    if let Some(industry) = industry {
+        row.industry = Set(industry);
+    }
+    if let Some(seats) = seat_count {
+        row.seat_count = Set(seats);
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// The tenant with this id, if any.
+pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Every tenant, by id.
+pub async fn all_tenants(db: &DatabaseConnection) -> Result<Vec<tenant::Model>, DbErr> {
+    tenant::Entity::find().order_by_asc(tenant::Column::Id).all(db).await
+}
+
+/// One page of visible tenants, ordered by id.
+pub async fn tenant_page(
+    db: &DatabaseConnection,
+    visibility: &Visibility,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> ApiResult<Page<tenant::Model>> {
+    let size = page_size(first)?;
+    let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
+    if let Visibility::Only(ids) = visibility {
+        query = query.filter(tenant::Column::Id.is_in(ids.clone()));
+    }
+    if let Some(cursor) = after {
+        let last_id: String = decode_cursor(cursor)?;
+        query = query.filter(tenant::Column::Id.gt(last_id));
+    }
+    let rows = query.limit(size + 1).all(db).await?;
+    Ok(Page::from_rows(rows, size, after.is_some(), |t| encode_cursor(&t.id)))
+}
