@@ -9,3 +9,8 @@ pub mod domain;
 pub mod error;
 pub mod scoring;
 pub mod service;
+pub mod demo;
+pub mod graphql;
+pub mod http;
+pub mod scheduler;
+pub mod server;

@@ -165,8 +165,8 @@ pub async fn load_built_in_catalog(db: &DatabaseConnection) -> ApiResult<usize> 
 }
 
 /// One entry by id.
-pub async fn find_action(db: &DatabaseConnection, id: &str) -> Result<Option<action::Model>, DbErr> {
-    action::Entity::find_by_id(id.to_owned()).one(db).await
+pub async fn find_action(db: &DatabaseConnection, id: &str) -> ApiResult<Option<action::Model>> {
+    Ok(action::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
 /// Entries by id, in one query.
@@ -180,7 +180,7 @@ pub async fn list_actions(
     db: &DatabaseConnection,
     category: Option<ActionCategory>,
     include_deprecated: bool,
-) -> Result<Vec<action::Model>, DbErr> {
+) -> ApiResult<Vec<action::Model>> {
     let mut query = action::Entity::find().order_by_asc(action::Column::Id);
     if let Some(category) = category {
         query = query.filter(action::Column::Category.eq(category.as_str()));
@@ -188,7 +188,7 @@ pub async fn list_actions(
     if !include_deprecated {
         query = query.filter(action::Column::Deprecated.eq(false));
     }
-    query.all(db).await
+    Ok(query.all(db).await?)
 }
 
 /// The engine's view of a stored entry; a corrupt enum column is an internal error.

@@ -17,12 +17,12 @@ pub async fn find_score(
     db: &DatabaseConnection,
     tenant_id: &str,
     date: Option<NaiveDate>,
-) -> Result<Option<daily_score::Model>, DbErr> {
+) -> ApiResult<Option<daily_score::Model>> {
     let query = daily_score::Entity::find().filter(daily_score::Column::TenantId.eq(tenant_id));
-    match date {
-        Some(date) => query.filter(daily_score::Column::Date.eq(date)).one(db).await,
-        None => query.order_by_desc(daily_score::Column::Date).one(db).await,
-    }
+    Ok(match date {
+        Some(date) => query.filter(daily_score::Column::Date.eq(date)).one(db).await?,
+        None => query.order_by_desc(daily_score::Column::Date).one(db).await?,
+    })
 }
 
 /// The stored days of `range`, ascending; missing days are absent.
@@ -30,13 +30,13 @@ pub async fn score_history(
     db: &DatabaseConnection,
     tenant_id: &str,
     range: DateRange,
-) -> Result<Vec<daily_score::Model>, DbErr> {
-    daily_score::Entity::find()
+) -> ApiResult<Vec<daily_score::Model>> {
+    Ok(daily_score::Entity::find()
         .filter(daily_score::Column::TenantId.eq(tenant_id))
         .filter(daily_score::Column::Date.between(range.from, range.to))
         .order_by_asc(daily_score::Column::Date)
         .all(db)
-        .await
+        .await?)
 }
 
 /// A tenant-day, the key of its action scores.

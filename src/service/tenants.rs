@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::tenant;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
@@ -138,13 +138,13 @@ pub async fn update_tenant(db: &DatabaseConnection, id: &str, changes: TenantCha
 }
 
 /// The tenant with this id, if any.
-pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> Result<Option<tenant::Model>, DbErr> {
-    tenant::Entity::find_by_id(id.to_owned()).one(db).await
+pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> ApiResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
 /// Every tenant, by id.
-pub async fn all_tenants(db: &DatabaseConnection) -> Result<Vec<tenant::Model>, DbErr> {
-    tenant::Entity::find().order_by_asc(tenant::Column::Id).all(db).await
+pub async fn all_tenants(db: &DatabaseConnection) -> ApiResult<Vec<tenant::Model>> {
+    Ok(tenant::Entity::find().order_by_asc(tenant::Column::Id).all(db).await?)
 }
 
 /// One page of visible tenants, ordered by id.

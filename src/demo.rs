@@ -1,0 +1,239 @@
+//! Demo mode: a dozen tenants with 90 days of drifting configuration, overrides and scores,
+//! all written through the same services as real data, and a ready token per role.
+
+use std::time::Duration as StdDuration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, NaiveDate, Utc};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::auth::mint::{TokenRequest, mint_hs256};
+use crate::domain::{ActionState, Role};
+use crate::error::ApiResult;
+use crate::service::daily_scores::{self, DateRange};
+use crate::service::overrides::{self, OverrideChange};
+use crate::service::snapshots::{self, SnapshotInput};
+use crate::service::tenants::{self, NewTenant};
+
+/// Days of history the demo creates, today included.
+pub const DEMO_DAYS: i64 = 90;
+/// The tenant the demo's tenant-scoped tokens belong to.
+pub const DEMO_TENANT: &str = "contoso";
+
+/// (id, name, industry, seats): five Finance tenants and five in 101–1,000 seats, so some
+/// comparison groups reach the default minimum of five and others stay hidden.
+const DEMO_TENANTS: &[(&str, &str, &str, i32)] = &[
+    ("contoso", "Contoso Ltd", "Finance", 250),
+    ("woodgrove-bank", "Woodgrove Bank", "Finance", 12_000),
+    ("humongous-insurance", "Humongous Insurance", "Finance", 700),
+    ("fabrikam-capital", "Fabrikam Capital", "Finance", 140),
+    ("relecloud-credit", "Relecloud Credit Union", "Finance", 35),
+    ("adventure-works", "Adventure Works Cycles", "Retail", 320),
+    ("northwind-traders", "Northwind Traders", "Retail", 45),
+    ("wingtip-toys", "Wingtip Toys", "Retail", 8),
+    ("litware", "Litware Inc", "Technology", 60),
+    ("proseware", "Proseware", "Technology", 1_500),
+    ("lamna-healthcare", "Lamna Healthcare", "Healthcare", 3_000),
+    ("margies-travel", "Margie's Travel", "Transportation", 480),
+];
+
+/// A fresh random HS256 secret for one demo run.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Seeds tenants, snapshots, overrides and 90 days of scores when there are no tenants yet.
+pub async fn seed_if_empty(db: &DatabaseConnection) -> ApiResult<()> {
+    if entity::tenant::Entity::find().count(db).await? > 0 {
+        tracing::info!("demo: the database already has tenants; not seeding");
+        return Ok(());
+    }
+    let today = Utc::now().date_naive();
+    let first_day = today - Duration::days(DEMO_DAYS - 1);
+    for (index, &(id, name, industry, seats)) in DEMO_TENANTS.iter().enumerate() {
+        tenants::create_tenant(db, NewTenant::parse(id, name, Some(industry), seats)?).await?;
+        let mut rng = ChaCha8Rng::seed_from_u64(index as u64 + 1);
+        seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
+    }
+    let summary = daily_scores::recompute(db, None, DateRange::parse(first_day, today)?).await?;
+    tracing::info!(tenants = summary.tenants_scored, days = summary.days_scored, "demo data seeded");
+    Ok(())
+}
+
+/// A tenant's configuration, drifting day by day.
+struct Posture {
+    users: f64,
+    admins: f64,
+    admin_mfa: f64,
+    mfa: f64,
+    legacy_blocked: f64,
+    sign_in_risk: f64,
+    user_risk: f64,
+    never_expire: bool,
+    consent_restricted: bool,
+    global_admins: i64,
+    sspr: bool,
+    weekly_review: bool,
+}
+
+impl Posture {
+    fn new(rng: &mut ChaCha8Rng, seats: i32) -> Self {
+        Posture {
+            users: f64::from(seats.max(1)),
+            admins: f64::from(rng.random_range(2..7)),
+            admin_mfa: rng.random_range(0.0..0.6),
+            mfa: rng.random_range(0.1..0.7),
+            legacy_blocked: rng.random_range(0.0..0.5),
+            sign_in_risk: rng.random_range(0.0..0.4),
+            user_risk: rng.random_range(0.0..0.4),
+            never_expire: rng.random_bool(0.4),
+            consent_restricted: rng.random_bool(0.3),
+            global_admins: rng.random_range(1..8),
+            sspr: rng.random_bool(0.5),
+            weekly_review: rng.random_bool(0.2),
+        }
+    }
+
+    /// One day's drift: mostly improving, sometimes regressing.
+    fn step(&mut self, rng: &mut ChaCha8Rng) {
+        let drift = |rng: &mut ChaCha8Rng, share: f64| (share + rng.random_range(-0.03..0.04)).clamp(0.0, 1.0);
+        self.admin_mfa = drift(rng, self.admin_mfa);
+        self.mfa = drift(rng, self.mfa);
+        self.legacy_blocked = drift(rng, self.legacy_blocked);
+        self.sign_in_risk = drift(rng, self.sign_in_risk);
+        self.user_risk = drift(rng, self.user_risk);
+        if rng.random_bool(0.04) {
+            self.never_expire = !self.never_expire;
+        }
+        if rng.random_bool(0.03) {
+            self.consent_restricted = !self.consent_restricted;
+        }
+        if rng.random_bool(0.05) {
+            self.global_admins = (self.global_admins + rng.random_range(-1..2)).clamp(1, 8);
+        }
+        if rng.random_bool(0.03) {
+            self.sspr = !self.sspr;
+        }
+        if rng.random_bool(0.1) {
+            self.weekly_review = !self.weekly_review;
+        }
+    }
+
+    fn facts(&self) -> Value {
+        let users = |share: f64| (self.users * share).round();
+        json!({
+            "users": {
+                "total": self.users,
+                "mfaRegistered": users(self.mfa),
+                "legacyAuthBlocked": users(self.legacy_blocked),
+                "signInRiskCovered": users(self.sign_in_risk),
+                "userRiskCovered": users(self.user_risk),
+            },
+            "admins": { "total": self.admins, "mfaProtected": (self.admins * self.admin_mfa).round() },
+            "passwordPolicy": { "neverExpires": self.never_expire },
+            "apps": { "userConsentRestricted": self.consent_restricted },
+            "roles": { "globalAdmins": self.global_admins },
+            "sspr": { "enabled": self.sspr },
+            "reviews": { "signInWeekly": self.weekly_review },
+        })
+    }
+}
+
+/// Overrides the demo sets: (day offset, action, state, comment).
+const DEMO_OVERRIDES: &[(i64, &str, ActionState, &str)] = &[
+    (20, "UserRiskPolicy", ActionState::ThirdParty, "Covered by our third-party identity protection"),
+    (35, "MFARegistration", ActionState::Planned, "Roll-out planned for next quarter"),
+    (50, "SigninRiskPolicy", ActionState::RiskAccepted, "Accepted until the licence upgrade"),
+    (60, "PasswordsNeverExpire", ActionState::Ignored, "Handled by the on-premises directory"),
+    (75, "PasswordsNeverExpire", ActionState::Default, "Back under cloud policy"),
+];
+
+async fn seed_history(
+    db: &DatabaseConnection,
+    rng: &mut ChaCha8Rng,
+    tenant_id: &str,
+    seats: i32,
+    first_day: NaiveDate,
+    today: NaiveDate,
+    index: usize,
+) -> ApiResult<()> {
+    let mut posture = Posture::new(rng, seats);
+    // Every third tenant starts collecting a few days late, so its first days have no score.
+    let first_collected = if index % 3 == 2 { 4 } else { 0 };
+    let now = Utc::now();
+    for (offset, date) in DateRange::parse(first_day, today)?.days().enumerate() {
+        let offset = offset as i64;
+        posture.step(rng);
+        let skipped = rng.random_bool(0.08) && offset > first_collected;
+        if offset >= first_collected && !skipped {
+            let at = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+                + Duration::seconds(rng.random_range(3_600..80_000));
+            let captured_at = at.min(now - Duration::minutes(1));
+            snapshots::ingest_snapshot(
+                db,
+                SnapshotInput {
+                    tenant_id: tenant_id.to_owned(),
+                    captured_at,
+                    facts: posture.facts(),
+                    idempotency_key: Some(format!("demo-{tenant_id}-{date}")),
+                },
+            )
+            .await?;
+        }
+        for &(day, action, state, comment) in DEMO_OVERRIDES {
+            if day == offset && (index + day as usize) % 2 == 0 {
+                let updated_at = (date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).min(now);
+                overrides::append_override(
+                    db,
+                    OverrideChange {
+                        tenant_id: tenant_id.to_owned(),
+                        action_id: action.to_owned(),
+                        state,
+                        comment: Some(comment.to_owned()),
+                        updated_by: format!("admin@{tenant_id}.example"),
+                        updated_at,
+                    },
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints one ready-to-paste token per role, valid for a day.
+pub async fn print_tokens(secret: &SecretString) {
+    let day = StdDuration::from_secs(24 * 3600);
+    let mut lines = Vec::new();
+    for &role in Role::ALL {
+        let tenants = match role {
+            Role::PlatformAdmin => Vec::new(),
+            _ => vec![DEMO_TENANT.to_owned()],
+        };
+        let request = TokenRequest {
+            subject: format!("demo-{}", role.claim_name().to_lowercase()),
+            roles: vec![role],
+            tenants,
+            ttl: day,
+            issuer: None,
+            audience: None,
+        };
+        match mint_hs256(secret, &request) {
+            Ok(token) => lines.push(format!("{:<15} {token}", role.claim_name())),
+            Err(err) => tracing::error!(error = %err, "demo: cannot mint a token"),
+        }
+    }
+    println!("\nsecurescore demo tokens (valid 24h; tenant-scoped ones reach `{DEMO_TENANT}`).");
+    println!("In GraphiQL, open Headers and paste {{\"Authorization\": \"Bearer <token>\"}}.\n");
+    for line in lines {
+        println!("{line}");
+    }
+    println!();
+}

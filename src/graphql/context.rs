@@ -1,0 +1,35 @@
+//! Typed access to what every resolver needs: the caller, the database, the settings.
+
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Viewer;
+use crate::config::ScoringConfig;
+use crate::error::{ApiError, ApiResult};
+
+/// Accessors on the resolver context; a missing viewer is UNAUTHENTICATED.
+pub trait ContextExt {
+    /// The verified caller.
+    fn viewer(&self) -> ApiResult<&Viewer>;
+    /// The database pool.
+    fn db(&self) -> ApiResult<&DatabaseConnection>;
+    /// Scoring settings.
+    fn scoring(&self) -> ApiResult<&ScoringConfig>;
+}
+
+impl ContextExt for Context<'_> {
+    fn viewer(&self) -> ApiResult<&Viewer> {
+        self.data_opt::<Viewer>()
+            .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))
+    }
+
+    fn db(&self) -> ApiResult<&DatabaseConnection> {
+        self.data_opt::<DatabaseConnection>()
+            .ok_or_else(|| ApiError::Internal("no database in schema data".into()))
+    }
+
+    fn scoring(&self) -> ApiResult<&ScoringConfig> {
+        self.data_opt::<ScoringConfig>()
+            .ok_or_else(|| ApiError::Internal("no scoring settings in schema data".into()))
+    }
+}

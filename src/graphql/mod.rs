@@ -1,0 +1,11 @@
+//! The GraphQL API: one schema builder, thin API types, resolvers that go through the viewer.
+
+pub mod context;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod schema;
+pub mod types;
+
+pub use schema::{AppSchema, build_schema, schema_sdl};

@@ -1,0 +1,19 @@
+//! Mutation root: one object per domain, merged.
+
+mod catalog;
+mod overrides;
+mod scoring;
+mod snapshots;
+mod tenants;
+
+use async_graphql::MergedObject;
+
+/// The mutation root.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    tenants::TenantMutation,
+    catalog::CatalogMutation,
+    snapshots::SnapshotMutation,
+    overrides::OverrideMutation,
+    scoring::ScoringMutation,
+);

@@ -1,0 +1,74 @@
+//! Query root fields.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object};
+
+use super::context::ContextExt;
+use super::types::action::ImprovementAction;
+use super::types::connection;
+use super::types::tenant::Tenant;
+use super::types::viewer::ViewerInfo;
+use crate::auth::Operation;
+use crate::domain::ActionCategory;
+use crate::service::tenants::{self, Visibility};
+use crate::service::catalog;
+
+/// The query root.
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Who the bearer token says the caller is.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerInfo> {
+        Ok(ctx.viewer()?.into())
+    }
+
+    /// A tenant by id; null when it does not exist or is outside the caller's reach.
+    async fn tenant(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Tenant>> {
+        let viewer = ctx.viewer()?;
+        if !viewer.can_see_tenant(&id) {
+            return Ok(None);
+        }
+        Ok(tenants::find_tenant(ctx.db()?, &id).await?.map(Tenant::from))
+    }
+
+    /// The tenants within the caller's reach, by id.
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Tenant>> {
+        let viewer = ctx.viewer()?;
+        let visibility = if viewer.roles.is_empty() {
+            Visibility::Only(Vec::new())
+        } else if viewer.has_role(crate::domain::Role::PlatformAdmin) {
+            Visibility::All
+        } else {
+            Visibility::Only(viewer.tenant_ids.clone())
+        };
+        let page = tenants::tenant_page(ctx.db()?, &visibility, first, after.as_deref()).await?;
+        Ok(connection(page, Tenant::from))
+    }
+
+    /// The catalog, optionally one category; deprecated entries only when asked.
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<ActionCategory>,
+        #[graphql(default = false)] include_deprecated: bool,
+    ) -> async_graphql::Result<Vec<ImprovementAction>> {
+        ctx.viewer()?.require(Operation::ReadCatalog)?;
+        let rows = catalog::list_actions(ctx.db()?, category, include_deprecated)
+            .await?;
+        Ok(rows.into_iter().map(ImprovementAction::from).collect())
+    }
+
+    /// One catalog entry by id, deprecated or not; null when unknown.
+    async fn action(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ImprovementAction>> {
+        ctx.viewer()?.require(Operation::ReadCatalog)?;
+        let row = catalog::find_action(ctx.db()?, &id).await?;
+        Ok(row.map(ImprovementAction::from))
+    }
+}

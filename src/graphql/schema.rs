@@ -1,0 +1,72 @@
+//! The one schema builder, used by the server, the tests and the SDL export.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, SDLExportOptions};
+use sea_orm::DatabaseConnection;
+
+use super::loaders::{ActionLoader, ActionScoresLoader};
+use super::mutation::Mutation;
+use super::query::Query;
+use crate::config::{RequestLimits, ScoringConfig};
+
+/// The served schema.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema's types, without data or limits.
+fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation::default(), EmptySubscription).extension(ExecutionMarker)
+}
+
+/// The served schema with its data, DataLoaders and limits attached.
+pub fn build_schema(db: DatabaseConnection, scoring: ScoringConfig, limits: &RequestLimits) -> AppSchema {
+    schema_builder()
+        .data(DataLoader::new(ActionLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(ActionScoresLoader(db.clone()), tokio::spawn))
+        .data(db)
+        .data(scoring)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .finish()
+}
+
+/// The schema in SDL, sorted, as checked in at `schema.graphql`.
+pub fn schema_sdl() -> String {
+    schema_builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+}
+
+/// Set once execution starts: a response without it failed as a request (parse, validation,
+/// limits), which GraphQL over HTTP answers differently from a field error.
+#[derive(Clone, Default)]
+pub struct ExecutionStarted(Arc<AtomicBool>);
+
+impl ExecutionStarted {
+    /// Whether the operation reached execution.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Marks `ExecutionStarted` in the request's data.
+struct ExecutionMarker;
+
+impl ExtensionFactory for ExecutionMarker {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ExecutionMarker)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ExecutionMarker {
+    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+        if let Some(flag) = ctx.data_opt::<ExecutionStarted>() {
+            flag.0.store(true, Ordering::SeqCst);
+        }
+        next.run(ctx, operation_name).await
+    }
+}

@@ -1,0 +1,164 @@
+//! `ScoreDiff`, `CategoryDelta` and `ActionChange`: why a score moved between two dates.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::action::ImprovementAction;
+use super::score::{DailyScore, Progress};
+use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
+use crate::graphql::loaders::load_action;
+use crate::graphql::scalars::Date;
+use crate::scoring::diff;
+use crate::service::score_reads::ScoreDiffData;
+
+/// Two days' totals, their deltas and every action that changed.
+pub struct ScoreDiff(pub ScoreDiffData);
+
+/// How one category moved.
+#[derive(SimpleObject)]
+pub struct CategoryDelta {
+    /// The category.
+    pub category: ActionCategory,
+    /// Score after minus score before.
+    pub score_delta: f64,
+    /// Maximum after minus maximum before.
+    pub max_score_delta: f64,
+}
+
+#[Object]
+impl ScoreDiff {
+    /// The earlier date.
+    async fn from(&self) -> Date {
+        Date(self.0.before.date)
+    }
+
+    /// The later date.
+    async fn to(&self) -> Date {
+        Date(self.0.after.date)
+    }
+
+    /// The earlier day's score.
+    async fn before(&self) -> DailyScore {
+        self.0.before.clone().into()
+    }
+
+    /// The later day's score.
+    async fn after(&self) -> DailyScore {
+        self.0.after.clone().into()
+    }
+
+    /// Score after minus score before.
+    async fn score_delta(&self) -> f64 {
+        self.0.after.score - self.0.before.score
+    }
+
+    /// Maximum after minus maximum before.
+    async fn max_score_delta(&self) -> f64 {
+        self.0.after.max_score - self.0.before.max_score
+    }
+
+    /// Percentage after minus percentage before.
+    async fn percentage_delta(&self) -> f64 {
+        self.0.after.percentage - self.0.before.percentage
+    }
+
+    /// Deltas per category, every category listed.
+    async fn categories(&self) -> async_graphql::Result<Vec<CategoryDelta>> {
+        let before = DailyScore(self.0.before.clone()).category_scores()?;
+        let after = DailyScore(self.0.after.clone()).category_scores()?;
+        Ok(ActionCategory::ALL
+            .iter()
+            .map(|&category| {
+                let pick = |list: &[super::score::CategoryScore]| {
+                    list.iter().find(|c| c.category == category).map_or((0.0, 0.0), |c| (c.score, c.max_score))
+                };
+                let ((sb, mb), (sa, ma)) = (pick(&before), pick(&after));
+                CategoryDelta { category, score_delta: sa - sb, max_score_delta: ma - mb }
+            })
+            .collect())
+    }
+
+    /// Actions whose score, max, status, state or progress differ; largest |scoreDelta| first.
+    async fn changes(
+        &self,
+        #[graphql(default = false, desc = "Only actions that lost points.")] only_regressions: bool,
+    ) -> Vec<ActionChange> {
+        self.0
+            .changes
+            .iter()
+            .filter(|c| !only_regressions || c.is_regression())
+            .cloned()
+            .map(ActionChange)
+            .collect()
+    }
+}
+
+/// One action that differs between the two dates.
+pub struct ActionChange(pub diff::ActionChange);
+
+#[Object]
+impl ActionChange {
+    /// The catalog entry.
+    async fn action(&self, ctx: &Context<'_>) -> async_graphql::Result<ImprovementAction> {
+        Ok(load_action(ctx, &self.0.action_id).await?.into())
+    }
+
+    /// Every reason that applies.
+    async fn reasons(&self) -> &[ChangeReason] {
+        &self.0.reasons
+    }
+
+    /// Score after minus score before (a missing side counts 0).
+    async fn score_delta(&self) -> f64 {
+        self.0.score_delta
+    }
+
+    /// Score on the earlier date.
+    async fn score_before(&self) -> Option<f64> {
+        self.0.before.as_ref().map(|r| r.score)
+    }
+
+    /// Score on the later date.
+    async fn score_after(&self) -> Option<f64> {
+        self.0.after.as_ref().map(|r| r.score)
+    }
+
+    /// Maximum on the earlier date.
+    async fn max_score_before(&self) -> Option<f64> {
+        self.0.before.as_ref().map(|r| r.max_score)
+    }
+
+    /// Maximum on the later date.
+    async fn max_score_after(&self) -> Option<f64> {
+        self.0.after.as_ref().map(|r| r.max_score)
+    }
+
+    /// Status on the earlier date.
+    async fn status_before(&self) -> Option<ActionStatus> {
+        self.0.before.as_ref().map(|r| r.status)
+    }
+
+    /// Status on the later date.
+    async fn status_after(&self) -> Option<ActionStatus> {
+        self.0.after.as_ref().map(|r| r.status)
+    }
+
+    /// Override state on the earlier date.
+    async fn state_before(&self) -> Option<ActionState> {
+        self.0.before.as_ref().map(|r| r.state)
+    }
+
+    /// Override state on the later date.
+    async fn state_after(&self) -> Option<ActionState> {
+        self.0.after.as_ref().map(|r| r.state)
+    }
+
+    /// Progress on the earlier date.
+    async fn progress_before(&self) -> Option<Progress> {
+        self.0.before.as_ref().and_then(|r| r.progress).map(Progress::from)
+    }
+
+    /// Progress on the later date.
+    async fn progress_after(&self) -> Option<Progress> {
+        self.0.after.as_ref().and_then(|r| r.progress).map(Progress::from)
+    }
+}

@@ -1,0 +1,51 @@
+//! `ActionOverride`.
+
+use async_graphql::{Context, ID, Object};
+use entity::action_override;
+
+use super::action::ImprovementAction;
+use crate::domain::ActionState;
+use crate::graphql::loaders::load_action;
+use crate::graphql::scalars::DateTime;
+
+/// A tenant's state on one action, as set by an admin.
+pub struct ActionOverride(pub action_override::Model);
+
+impl From<action_override::Model> for ActionOverride {
+    fn from(row: action_override::Model) -> Self {
+        ActionOverride(row)
+    }
+}
+
+#[Object]
+impl ActionOverride {
+    /// Tenant.
+    async fn tenant_id(&self) -> ID {
+        ID(self.0.tenant_id.clone())
+    }
+
+    /// The action.
+    async fn action(&self, ctx: &Context<'_>) -> async_graphql::Result<ImprovementAction> {
+        Ok(load_action(ctx, &self.0.action_id).await?.into())
+    }
+
+    /// The state set.
+    async fn state(&self) -> ActionState {
+        ActionState::parse(&self.0.state).unwrap_or_default()
+    }
+
+    /// Why it was set.
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+
+    /// The token subject that set it.
+    async fn updated_by(&self) -> &str {
+        &self.0.updated_by
+    }
+
+    /// When it was set.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}

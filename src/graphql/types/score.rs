@@ -1,0 +1,185 @@
+//! `DailyScore`, `CategoryScore`, `ActionScore` and `Progress`.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use entity::{daily_action_score, daily_score};
+use serde::Deserialize;
+
+use super::action::ImprovementAction;
+use crate::domain::{ActionCategory, ActionState, ActionStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
+use crate::graphql::scalars::{Date, DateTime};
+
+/// A tenant's stored score for one UTC date.
+pub struct DailyScore(pub daily_score::Model);
+
+impl From<daily_score::Model> for DailyScore {
+    fn from(row: daily_score::Model) -> Self {
+        DailyScore(row)
+    }
+}
+
+/// One category's totals on one date.
+#[derive(SimpleObject, Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryScore {
+    /// The category.
+    pub category: ActionCategory,
+    /// Sum of its action scores.
+    pub score: f64,
+    /// Sum of its action maxima.
+    pub max_score: f64,
+}
+
+/// `current` of `total`, e.g. 90 of 120 users.
+#[derive(SimpleObject, Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// The numerator fact.
+    pub current: f64,
+    /// The denominator fact.
+    pub total: f64,
+}
+
+impl From<crate::scoring::Progress> for Progress {
+    fn from(p: crate::scoring::Progress) -> Self {
+        Progress { current: p.current, total: p.total }
+    }
+}
+
+impl DailyScore {
+    /// The stored per-category totals.
+    pub fn category_scores(&self) -> ApiResult<Vec<CategoryScore>> {
+        serde_json::from_value(self.0.categories.clone())
+            .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", self.0.id)))
+    }
+
+    /// The day's action scores, through the request's batch.
+    pub async fn action_rows(&self, ctx: &Context<'_>) -> ApiResult<Vec<ActionScore>> {
+        let key = TenantDay { tenant_id: self.0.tenant_id.clone(), date: self.0.date };
+        let day_max = self.0.max_score;
+        Ok(load_action_scores(ctx, key)
+            .await?
+            .into_iter()
+            .map(|row| ActionScore { row, day_max_score: day_max })
+            .collect())
+    }
+}
+
+#[Object]
+impl DailyScore {
+    /// The UTC calendar day.
+    async fn date(&self) -> Date {
+        Date(self.0.date)
+    }
+
+    /// Sum of the action scores, unrounded.
+    async fn score(&self) -> f64 {
+        self.0.score
+    }
+
+    /// Sum of the action maxima.
+    async fn max_score(&self) -> f64 {
+        self.0.max_score
+    }
+
+    /// `100 × score / maxScore`, 0 when `maxScore` is 0.
+    async fn percentage(&self) -> f64 {
+        self.0.percentage
+    }
+
+    /// The score if every PLANNED action earned its remaining points.
+    async fn planned_score(&self) -> f64 {
+        self.0.planned_score
+    }
+
+    /// Totals per category, every category listed.
+    async fn categories(&self) -> async_graphql::Result<Vec<CategoryScore>> {
+        Ok(self.category_scores()?)
+    }
+
+    /// One score per catalog action, optionally only one status or category; by action id.
+    async fn action_scores(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ActionStatus>,
+        category: Option<ActionCategory>,
+    ) -> async_graphql::Result<Vec<ActionScore>> {
+        let rows = self.action_rows(ctx).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|a| status.is_none_or(|s| a.row.status == s.as_str()))
+            .filter(|a| category.is_none_or(|c| a.row.category == c.as_str()))
+            .collect())
+    }
+
+    /// The snapshot the score was computed from.
+    async fn snapshot_id(&self) -> Option<ID> {
+        self.0.snapshot_id.map(|id| ID(id.to_string()))
+    }
+
+    /// When the score was computed.
+    async fn computed_at(&self) -> DateTime {
+        DateTime(self.0.computed_at)
+    }
+}
+
+/// One catalog action's score on one date.
+pub struct ActionScore {
+    /// The stored row.
+    pub row: daily_action_score::Model,
+    /// The day's total maximum, for `scoreImpact`.
+    pub day_max_score: f64,
+}
+
+impl ActionScore {
+    /// Points still to gain.
+    pub fn points_left(&self) -> f64 {
+        (self.row.max_score - self.row.score).max(0.0)
+    }
+}
+
+#[Object]
+impl ActionScore {
+    /// The catalog entry.
+    async fn action(&self, ctx: &Context<'_>) -> async_graphql::Result<ImprovementAction> {
+        Ok(load_action(ctx, &self.row.action_id).await?.into())
+    }
+
+    /// Points earned.
+    async fn score(&self) -> f64 {
+        self.row.score
+    }
+
+    /// Points the action counted for in the day's maximum.
+    async fn max_score(&self) -> f64 {
+        self.row.max_score
+    }
+
+    /// Why the points are what they are.
+    async fn status(&self) -> ActionStatus {
+        ActionStatus::parse(&self.row.status).unwrap_or(ActionStatus::NoData)
+    }
+
+    /// The override state in force that day.
+    async fn state(&self) -> ActionState {
+        ActionState::parse(&self.row.state).unwrap_or_default()
+    }
+
+    /// RATIO progress, e.g. 90 of 120 users.
+    async fn progress(&self) -> Option<Progress> {
+        match (self.row.progress_current, self.row.progress_total) {
+            (Some(current), Some(total)) => Some(Progress { current, total }),
+            _ => None,
+        }
+    }
+
+    /// `maxScore - score`: points still to gain.
+    async fn potential_increase(&self) -> f64 {
+        self.points_left()
+    }
+
+    /// `100 × maxScore / the day's total maxScore`: how much the action weighs.
+    async fn score_impact(&self) -> f64 {
+        crate::scoring::percentage(self.row.max_score, self.day_max_score)
+    }
+}

@@ -1,0 +1,154 @@
+//! `Tenant` and everything read through it; each field checks the caller's right to read.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object};
+use entity::tenant;
+
+use super::comparison::ComparativeScore;
+use super::diff::ScoreDiff;
+use super::overrides::ActionOverride;
+use super::score::{ActionScore, DailyScore};
+use super::snapshot::Snapshot;
+use super::connection;
+use crate::auth::Operation;
+use crate::error::ApiResult;
+use crate::graphql::context::ContextExt;
+use crate::graphql::scalars::{Date, DateTime};
+use crate::service::daily_scores::DateRange;
+use crate::service::{comparisons, overrides, score_reads, snapshots};
+
+/// An organisation being scored.
+pub struct Tenant(pub tenant::Model);
+
+impl From<tenant::Model> for Tenant {
+    fn from(row: tenant::Model) -> Self {
+        Tenant(row)
+    }
+}
+
+impl Tenant {
+    /// Checks that the caller may read this tenant's data and hands out the database.
+    fn readable<'c>(&self, ctx: &'c Context<'_>) -> ApiResult<&'c sea_orm::DatabaseConnection> {
+        ctx.viewer()?.require_on_tenant(Operation::ReadTenantData, &self.0.id)?;
+        ctx.db()
+    }
+}
+
+#[Object]
+impl Tenant {
+    /// Stable id chosen at creation (a GUID or slug), also used in tokens.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Free-text industry, e.g. `Finance`.
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+
+    /// Licensed users.
+    async fn seat_count(&self) -> i32 {
+        self.0.seat_count
+    }
+
+    /// When the tenant was created.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// The score on `date`, or the latest when `date` is omitted; null when none is stored.
+    async fn score(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Option<DailyScore>> {
+        let db = self.readable(ctx)?;
+        let row = score_reads::find_score(db, &self.0.id, date.map(|d| d.0)).await?;
+        Ok(row.map(DailyScore::from))
+    }
+
+    /// Stored scores from `from` to `to` (at most 366 days), ascending; missing days are absent.
+    async fn score_history(&self, ctx: &Context<'_>, from: Date, to: Date) -> async_graphql::Result<Vec<DailyScore>> {
+        let db = self.readable(ctx)?;
+        let range = DateRange::parse(from.0, to.0)?;
+        let rows = score_reads::score_history(db, &self.0.id, range).await?;
+        Ok(rows.into_iter().map(DailyScore::from).collect())
+    }
+
+    /// Why the score moved between two stored dates; a missing day is NOT_FOUND naming it.
+    async fn score_diff(&self, ctx: &Context<'_>, from: Date, to: Date) -> async_graphql::Result<ScoreDiff> {
+        let db = self.readable(ctx)?;
+        Ok(ScoreDiff(score_reads::score_diff(db, &self.0.id, from.0, to.0).await?))
+    }
+
+    /// The three comparison bases for this tenant's groups on `date` (latest score's date when
+    /// omitted); empty when the tenant has no score.
+    async fn comparison(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Vec<ComparativeScore>> {
+        let db = self.readable(ctx)?;
+        let date = match date {
+            Some(d) => Some(d.0),
+            None => score_reads::find_score(db, &self.0.id, None)
+                .await?
+                .map(|s| s.date),
+        };
+        let Some(date) = date else { return Ok(Vec::new()) };
+        let min_tenants = ctx.scoring()?.comparison_min_tenants;
+        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants).await?;
+        Ok(rows.into_iter().map(ComparativeScore::from).collect())
+    }
+
+    /// Actions with points left on `date` (latest when omitted), largest potential increase first.
+    async fn improvement_actions(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Vec<ActionScore>> {
+        let db = self.readable(ctx)?;
+        let Some(day) = score_reads::find_score(db, &self.0.id, date.map(|d| d.0))
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut actions: Vec<ActionScore> = DailyScore(day)
+            .action_rows(ctx)
+            .await?
+            .into_iter()
+            .filter(|a| a.points_left() > 0.0)
+            .collect();
+        actions.sort_by(|a, b| {
+            b.points_left()
+                .total_cmp(&a.points_left())
+                .then_with(|| a.row.action_id.cmp(&b.row.action_id))
+        });
+        Ok(actions)
+    }
+
+    /// Current override states that are not DEFAULT, by action id.
+    async fn overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionOverride>> {
+        let db = self.readable(ctx)?;
+        let rows = overrides::current_overrides(db, &self.0.id).await?;
+        Ok(rows.into_iter().map(ActionOverride::from).collect())
+    }
+
+    /// Every override change, newest first, optionally for one action.
+    async fn override_history(
+        &self,
+        ctx: &Context<'_>,
+        action_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ActionOverride>> {
+        let db = self.readable(ctx)?;
+        let page = overrides::override_history_page(db, &self.0.id, action_id.as_ref().map(|id| id.as_str()), first, after.as_deref()).await?;
+        Ok(connection(page, ActionOverride::from))
+    }
+
+    /// Snapshots, newest capture first.
+    async fn snapshots(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Snapshot>> {
+        let db = self.readable(ctx)?;
+        let page = snapshots::snapshot_page(db, &self.0.id, first, after.as_deref()).await?;
+        Ok(connection(page, Snapshot::from))
+    }
+}

@@ -1,0 +1,274 @@
+//! `/graphql` over HTTP, following the GraphQL-over-HTTP specification: content negotiation,
+//! 405 for mutations over GET, 415 for non-JSON bodies, 400 for request errors when the client
+//! accepts `application/graphql-response+json`, 401 without a valid bearer token.
+
+use std::collections::HashMap;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ServerError, Variables};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::media::{ResponseMedia, is_json_body, negotiate, wants_html};
+use super::{AppState, REQUEST_ID_HEADER};
+use crate::auth::Viewer;
+use crate::error::{ApiError, code};
+use crate::graphql::schema::ExecutionStarted;
+
+/// The GraphiQL page; paste a token into its headers pane as `{"Authorization": "Bearer …"}`.
+pub async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("securescore").finish())
+}
+
+/// The parameters of one GraphQL request.
+struct GraphqlParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+}
+
+/// GET /graphql: GraphiQL for browsers, otherwise a query (never a mutation).
+pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let pairs: HashMap<String, String> = Query::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
+    if wants_html(&headers) && !pairs.contains_key("query") {
+        return graphiql().await.into_response();
+    }
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let viewer = match authenticate(&app, &headers) {
+        Ok(viewer) => viewer,
+        Err(err) => return unauthenticated(media, err),
+    };
+    let params = match params_from_query(pairs) {
+        Ok(params) => params,
+        Err(message) => return request_error(media, &message),
+    };
+    if selects_mutation(&params) {
+        let mut response = error_response(
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+            code::BAD_USER_INPUT,
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&app, media, viewer, params, &headers).await
+}
+
+/// POST /graphql with a JSON body.
+pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    if !is_json_body(&headers) {
+        return error_response(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be application/json",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let viewer = match authenticate(&app, &headers) {
+        Ok(viewer) => viewer,
+        Err(err) => return unauthenticated(media, err),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let message = format!("the request body could not be read: {}", rejection.body_text());
+            return error_response(media, rejection.status(), &message, code::BAD_USER_INPUT);
+        }
+    };
+    let params = match serde_json::from_slice::<Value>(&body) {
+        Ok(value) => params_from_json(value),
+        Err(_) => Err("the request body is not valid JSON".to_owned()),
+    };
+    match params {
+        Ok(params) => execute(&app, media, viewer, params, &headers).await,
+        Err(message) => request_error(media, &message),
+    }
+}
+
+/// Verifies `Authorization: Bearer <JWT>`.
+fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into()))?;
+    app.verifier.verify(token)
+}
+
+fn params_from_json(value: Value) -> Result<GraphqlParams, String> {
+    let Value::Object(mut body) = value else {
+        return Err("the request body must be a JSON object".into());
+    };
+    let query = match body.remove("query") {
+        Some(Value::String(query)) => query,
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("`query` is required".into()),
+    };
+    let operation_name = match body.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string or null".into()),
+    };
+    let variables = match body.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(vars)) => Some(vars),
+        Some(_) => return Err("`variables` must be an object or null".into()),
+    };
+    match body.remove("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("`extensions` must be an object or null".into()),
+    }
+    Ok(GraphqlParams { query, operation_name, variables })
+}
+
+fn params_from_query(mut pairs: HashMap<String, String>) -> Result<GraphqlParams, String> {
+    let query = pairs.remove("query").ok_or("`query` is required")?;
+    let parse_object = |name: &str, raw: Option<String>| -> Result<Option<Map<String, Value>>, String> {
+        match raw.map(|r| serde_json::from_str::<Value>(&r)) {
+            None | Some(Ok(Value::Null)) => Ok(None),
+            Some(Ok(Value::Object(map))) => Ok(Some(map)),
+            Some(_) => Err(format!("`{name}` must be a URL-encoded JSON object")),
+        }
+    };
+    let variables = parse_object("variables", pairs.remove("variables"))?;
+    parse_object("extensions", pairs.remove("extensions"))?;
+    Ok(GraphqlParams { query, operation_name: pairs.remove("operationName"), variables })
+}
+
+/// True when the operation the request selects is a mutation (unparsable documents are left
+/// to the executor, which reports them as request errors).
+fn selects_mutation(params: &GraphqlParams) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&params.query) else { return false };
+    let operation = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(ops) => match &params.operation_name {
+            Some(name) => ops.get(name.as_str()),
+            None if ops.len() == 1 => ops.values().next(),
+            None => None,
+        },
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+async fn execute(app: &AppState, media: ResponseMedia, viewer: Viewer, params: GraphqlParams, headers: &HeaderMap) -> Response {
+    let started = ExecutionStarted::default();
+    let mut request = async_graphql::Request::new(params.query).data(viewer).data(started.clone());
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(vars)));
+    }
+    let timeout = app.limits.request_timeout;
+    let Ok(response) = tokio::time::timeout(timeout, app.schema.execute(request)).await else {
+        tracing::warn!(?timeout, "request cancelled after its time limit");
+        let message = format!("the request took longer than {}s and was cancelled", timeout.as_secs());
+        return error_response(media, StatusCode::SERVICE_UNAVAILABLE, &message, code::INTERNAL);
+    };
+    let request_id = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let errors: Vec<Value> = response.errors.iter().map(|e| error_json(e, request_id)).collect();
+    if !started.get() {
+        // A request error: the operation never ran, so there is no `data` entry.
+        let status = match media {
+            ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            ResponseMedia::Json => StatusCode::OK,
+        };
+        return json_response(media, status, json!({ "errors": errors }));
+    }
+    let mut body = Map::new();
+    body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    if !errors.is_empty() {
+        body.insert("errors".into(), Value::Array(errors));
+    }
+    json_response(media, StatusCode::OK, Value::Object(body))
+}
+
+/// One error as JSON; errors async-graphql raised itself (parse, validation, argument
+/// coercion, limits) get BAD_USER_INPUT, and internal ones carry the request id.
+fn error_json(err: &ServerError, request_id: &str) -> Value {
+    let mut value = serde_json::to_value(err).unwrap_or_else(|_| json!({ "message": "error" }));
+    if let Value::Object(obj) = &mut value {
+        let extensions = obj.entry("extensions").or_insert_with(|| json!({}));
+        if let Value::Object(ext) = extensions {
+            ext.entry("code").or_insert_with(|| json!(code::BAD_USER_INPUT));
+            if ext.get("code") == Some(&json!(code::INTERNAL)) {
+                ext.insert("requestId".into(), json!(request_id));
+            }
+        }
+    }
+    value
+}
+
+fn json_response(media: ResponseMedia, status: StatusCode, body: Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    response
+}
+
+/// A response holding one error with a code.
+fn error_response(media: ResponseMedia, status: StatusCode, message: &str, code: &str) -> Response {
+    json_response(media, status, json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// A malformed request: 400 with the GraphQL response type, 200 with plain JSON.
+fn request_error(media: ResponseMedia, message: &str) -> Response {
+    let status = match media {
+        ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        ResponseMedia::Json => StatusCode::OK,
+    };
+    error_response(media, status, message, code::BAD_USER_INPUT)
+}
+
+fn unauthenticated(media: ResponseMedia, err: ApiError) -> Response {
+    let mut response = error_response(media, StatusCode::UNAUTHORIZED, err.message(), err.code());
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        "accept application/graphql-response+json or application/json",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str, operation_name: Option<&str>) -> GraphqlParams {
+        GraphqlParams { query: query.into(), operation_name: operation_name.map(Into::into), variables: None }
+    }
+
+    #[test]
+    fn mutations_are_detected_by_the_selected_operation() {
+        assert!(selects_mutation(&params("mutation { a }", None)));
+        assert!(!selects_mutation(&params("{ a }", None)));
+        assert!(selects_mutation(&params("query Q { a } mutation M { b }", Some("M"))));
+        assert!(!selects_mutation(&params("query Q { a } mutation M { b }", Some("Q"))));
+        assert!(!selects_mutation(&params("{", None)));
+    }
+
+    #[test]
+    fn request_parameters_must_have_the_right_types() {
+        assert!(params_from_json(json!({"query": "{a}", "variables": null})).is_ok());
+        assert!(params_from_json(json!({"query": 0})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "operationName": false})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "extensions": []})).is_err());
+        assert!(params_from_json(json!(["{a}"])).is_err());
+    }
+}

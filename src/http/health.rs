@@ -1,0 +1,22 @@
+//! Liveness and readiness probes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::AppState;
+
+/// Answers while the process lives.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Answers 200 while the database answers, 503 otherwise.
+pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
+    match app.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

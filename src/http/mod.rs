@@ -1,0 +1,85 @@
+//! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
+
+pub mod graphql;
+pub mod health;
+pub mod media;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenVerifier;
+use crate::config::RequestLimits;
+use crate::graphql::AppSchema;
+
+/// The header carrying each request's id, set by the server when the client sends none.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Everything a request handler needs.
+pub struct App {
+    /// The GraphQL schema, with its data attached.
+    pub schema: AppSchema,
+    /// Verifies bearer tokens.
+    pub verifier: TokenVerifier,
+    /// The database pool, for readiness checks.
+    pub db: DatabaseConnection,
+    /// Per-request limits.
+    pub limits: RequestLimits,
+}
+
+/// Shared handler state.
+pub type AppState = Arc<App>;
+
+/// The router with every route and layer.
+pub fn router(app: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let body_limit = app.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(graphql::graphiql))
+        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

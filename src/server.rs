@@ -1,0 +1,83 @@
+//! Starting securescore: database, migrations, catalog, optional demo data, then HTTP.
+
+use std::sync::Arc;
+
+use axum::Router;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::auth::TokenVerifier;
+use crate::config::ServeConfig;
+use crate::graphql::build_schema;
+use crate::http::{App, router, shutdown_signal};
+use crate::{db, demo, scheduler, service};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// The JWT keys could not be loaded.
+    #[error("{0}")]
+    Keys(#[from] crate::auth::verifier::KeyLoadError),
+    /// Seeding failed.
+    #[error("{0}")]
+    Seed(String),
+    /// The address could not be bound.
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// A ready application: its router and the pieces background tasks need.
+pub struct Prepared {
+    /// The HTTP router.
+    pub router: Router,
+    /// The database pool.
+    pub db: sea_orm::DatabaseConnection,
+}
+
+/// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
+pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
+    let db = db::connect(&config.database_url).await?;
+    db::migrate(&db).await?;
+    service::catalog::load_built_in_catalog(&db)
+        .await
+        .map_err(|e| StartError::Seed(format!("loading the built-in catalog: {e:?}")))?;
+    if config.demo && config.keys.secret.is_none() {
+        config.keys.secret = Some(SecretString::from(demo::random_secret()));
+    }
+    let verifier = TokenVerifier::from_sources(&config.keys)?;
+    if config.demo {
+        demo::seed_if_empty(&db)
+            .await
+            .map_err(|e| StartError::Seed(format!("seeding demo data: {e:?}")))?;
+        if let Some(secret) = &config.keys.secret {
+            demo::print_tokens(secret).await;
+        }
+    }
+    let schema = build_schema(db.clone(), config.scoring, &config.limits);
+    let app = Arc::new(App { schema, verifier, db: db.clone(), limits: config.limits });
+    Ok(Prepared { router: router(app), db })
+}
+
+/// Serves until SIGINT or SIGTERM, letting requests in flight finish.
+pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
+    let bind = config.bind;
+    let scoring = config.scoring;
+    let prepared = prepare(config).await?;
+    let listener = TcpListener::bind(bind).await?;
+    tracing::info!(address = %listener.local_addr()?, "securescore listening; GraphiQL at /graphql");
+    let scheduler = scoring
+        .run_scheduler
+        .then(|| tokio::spawn(scheduler::run_scheduler(prepared.db.clone(), scoring.scoring_time)));
+    axum::serve(listener, prepared.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    if let Some(task) = scheduler {
+        task.abort();
+    }
+    prepared.db.close().await?;
+    tracing::info!("securescore stopped");
+    Ok(())
+}
