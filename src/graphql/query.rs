@@ -1,11 +1,10 @@
 //! Query root fields.
 
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
 use super::context::ContextExt;
 use super::types::action::ImprovementAction;
-use super::types::connection;
+use super::types::TenantConnection;
 use super::types::tenant::Tenant;
 use super::types::viewer::ViewerInfo;
 use crate::auth::Operation;
@@ -17,6 +16,7 @@ use crate::service::catalog;
 #[derive(Default)]
 pub struct Query;
 
+/// Reads: the caller, tenants and their scores, the catalog.
 #[Object]
 impl Query {
     /// Who the bearer token says the caller is.
@@ -39,7 +39,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Tenant>> {
+    ) -> async_graphql::Result<TenantConnection> {
         let viewer = ctx.viewer()?;
         let visibility = if viewer.roles.is_empty() {
             Visibility::Only(Vec::new())
@@ -49,7 +49,7 @@ impl Query {
             Visibility::Only(viewer.tenant_ids.clone())
         };
         let page = tenants::tenant_page(ctx.db()?, &visibility, first, after.as_deref()).await?;
-        Ok(connection(page, Tenant::from))
+        Ok(page.map(Tenant::from).into())
     }
 
     /// The catalog, optionally one category; deprecated entries only when asked.

@@ -220,7 +220,7 @@ mod tests {
         let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG).unwrap();
         assert_eq!(entries.len(), 11);
         for entry in &entries {
-            validate(entry).unwrap_or_else(|e| panic!("{}: {e}", entry.id));
+            validate(entry).unwrap_or_else(|e| panic!("{}: {e:?}", entry.id));
         }
         let scored: f64 = entries.iter().filter(|e| e.scored).map(|e| e.max_score).sum();
         assert_eq!(scored, 56.0);

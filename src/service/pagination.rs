@@ -48,6 +48,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with every row converted.
+    pub fn map<U>(self, convert: impl Fn(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(cursor, row)| (cursor, convert(row))).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+
     /// Builds a page from up to `size + 1` fetched rows: the extra row only says more follow.
     pub fn from_rows(mut rows: Vec<T>, size: u64, after_given: bool, cursor_of: impl Fn(&T) -> String) -> Self {
         let has_next_page = rows.len() as u64 > size;

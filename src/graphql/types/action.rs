@@ -31,6 +31,7 @@ pub struct ScoringRule {
     pub max: Option<f64>,
 }
 
+/// One catalog entry (a "control"), shared by all tenants.
 #[Object]
 impl ImprovementAction {
     /// Stable key, e.g. `AdminMFA`.

@@ -24,6 +24,7 @@ pub struct CategoryDelta {
     pub max_score_delta: f64,
 }
 
+/// Two days' totals, their deltas and every action that changed.
 #[Object]
 impl ScoreDiff {
     /// The earlier date.
@@ -95,6 +96,7 @@ impl ScoreDiff {
 /// One action that differs between the two dates.
 pub struct ActionChange(pub diff::ActionChange);
 
+/// One action that differs between the two dates, with the values before and after.
 #[Object]
 impl ActionChange {
     /// The catalog entry.

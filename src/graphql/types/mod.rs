@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod comparison;
+pub mod connection;
 pub mod diff;
 pub mod overrides;
 pub mod score;
@@ -9,16 +10,4 @@ pub mod snapshot;
 pub mod tenant;
 pub mod viewer;
 
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::OutputType;
-
-use crate::service::pagination::Page;
-
-/// Turns a service page into a Relay connection of API nodes.
-pub fn connection<Row, Node: OutputType>(page: Page<Row>, node: impl Fn(Row) -> Node) -> Connection<String, Node> {
-    let mut connection = Connection::new(page.has_previous_page, page.has_next_page);
-    connection
-        .edges
-        .extend(page.items.into_iter().map(|(cursor, row)| Edge::new(cursor, node(row))));
-    connection
-}
+pub use connection::{ActionOverrideConnection, SnapshotConnection, TenantConnection};

@@ -17,6 +17,7 @@ impl From<action_override::Model> for ActionOverride {
     }
 }
 
+/// A tenant's state on one action, as set by an admin.
 #[Object]
 impl ActionOverride {
     /// Tenant.

@@ -65,6 +65,7 @@ impl DailyScore {
     }
 }
 
+/// A tenant's stored score for one UTC date.
 #[Object]
 impl DailyScore {
     /// The UTC calendar day.
@@ -138,6 +139,7 @@ impl ActionScore {
     }
 }
 
+/// One catalog action's score on one date.
 #[Object]
 impl ActionScore {
     /// The catalog entry.

@@ -14,6 +14,7 @@ impl From<snapshot::Model> for Snapshot {
     }
 }
 
+/// One tenant's configuration at an instant, as a collector pushed it.
 #[Object]
 impl Snapshot {
     /// Server-assigned id.

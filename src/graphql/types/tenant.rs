@@ -1,6 +1,5 @@
 //! `Tenant` and everything read through it; each field checks the caller's right to read.
 
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use entity::tenant;
 
@@ -9,7 +8,7 @@ use super::diff::ScoreDiff;
 use super::overrides::ActionOverride;
 use super::score::{ActionScore, DailyScore};
 use super::snapshot::Snapshot;
-use super::connection;
+use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
@@ -34,6 +33,7 @@ impl Tenant {
     }
 }
 
+/// An organisation being scored.
 #[Object]
 impl Tenant {
     /// Stable id chosen at creation (a GUID or slug), also used in tokens.
@@ -134,10 +134,10 @@ impl Tenant {
         action_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, ActionOverride>> {
+    ) -> async_graphql::Result<ActionOverrideConnection> {
         let db = self.readable(ctx)?;
         let page = overrides::override_history_page(db, &self.0.id, action_id.as_ref().map(|id| id.as_str()), first, after.as_deref()).await?;
-        Ok(connection(page, ActionOverride::from))
+        Ok(page.map(ActionOverride::from).into())
     }
 
     /// Snapshots, newest capture first.
@@ -146,9 +146,9 @@ impl Tenant {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Snapshot>> {
+    ) -> async_graphql::Result<SnapshotConnection> {
         let db = self.readable(ctx)?;
         let page = snapshots::snapshot_page(db, &self.0.id, first, after.as_deref()).await?;
-        Ok(connection(page, Snapshot::from))
+        Ok(page.map(Snapshot::from).into())
     }
 }

@@ -1,0 +1,202 @@
+//! `spawn_app()` and typed helpers: each test gets its own database and server.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::SecretString;
+use securescore::auth::KeySources;
+use securescore::auth::mint::{TokenRequest, mint_hs256};
+use securescore::config::{RequestLimits, ScoringConfig, ServeConfig};
+use securescore::domain::Role;
+use serde_json::{Value, json};
+
+/// The HS256 secret test servers accept.
+pub const SECRET: &str = "integration-test-secret-0123456789";
+/// The variable naming a PostgreSQL server for the suite (it makes one database per test).
+pub const TEST_DATABASE_ENV: &str = "SECURESCORE_TEST_DATABASE_URL";
+
+/// A database made for one test and removed afterwards.
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside any async context we can borrow; use a short-lived runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                runtime.block_on(async {
+                    let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server and a direct connection to its database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The server's database, for asserting what was (not) stored.
+    pub db: DatabaseConnection,
+    _database: TestDatabase,
+}
+
+/// Makes a fresh database URL: a temp SQLite file, or a new PostgreSQL database.
+async fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var(TEST_DATABASE_ENV) {
+        Ok(url) if url.starts_with("postgres") => {
+            let name = format!("securescore_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&url).await.expect("connect to the PostgreSQL test server");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.ok();
+            let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+            let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+            let test_url = match query {
+                Some(q) => format!("{server}/{name}?{q}"),
+                None => format!("{server}/{name}"),
+            };
+            (test_url, TestDatabase::Postgres { admin_url: url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+/// Starts a server with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after letting the test adjust its configuration.
+pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let (database_url, database) = fresh_database().await;
+    let mut config = ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.clone(),
+        demo: false,
+        keys: KeySources { secret: Some(SecretString::from(SECRET)), leeway_seconds: 5, ..Default::default() },
+        scoring: ScoringConfig { run_scheduler: false, ..Default::default() },
+        limits: RequestLimits { request_timeout: Duration::from_secs(60), ..Default::default() },
+    };
+    customize(&mut config);
+    let prepared = securescore::server::prepare(config).await.expect("server prepares");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, prepared.router).await });
+    let db = securescore::db::connect(&database_url).await.expect("test connection");
+    TestApp { address, client: reqwest::Client::new(), db, _database: database }
+}
+
+/// Mints a token for `roles` reaching `tenants` (first is `tid`).
+pub fn token(roles: &[Role], tenants: &[&str]) -> String {
+    mint_hs256(
+        &SecretString::from(SECRET),
+        &TokenRequest {
+            subject: "tester@example.com".into(),
+            roles: roles.to_vec(),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            ttl: Duration::from_secs(600),
+            issuer: None,
+            audience: None,
+        },
+    )
+    .unwrap()
+}
+
+/// A PlatformAdmin token.
+pub fn platform_admin() -> String {
+    token(&[Role::PlatformAdmin], &[])
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Today's UTC date, `YYYY-MM-DD`, offset by `days`.
+pub fn day(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+/// Noon UTC of `day(days)`, RFC 3339 (clamped to the past for today).
+pub fn noon(days: i64) -> String {
+    let now = chrono::Utc::now();
+    let at = (now.date_naive() + chrono::Duration::days(days)).and_hms_opt(12, 0, 0).unwrap().and_utc();
+    at.min(now - chrono::Duration::seconds(1)).to_rfc3339()
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request with a bearer token and returns the JSON body.
+    pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    /// Creates a tenant as a PlatformAdmin.
+    pub async fn create_tenant(&self, id: &str, industry: Option<&str>, seats: i32) {
+        let body = self
+            .graphql(
+                &platform_admin(),
+                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+                json!({ "i": { "id": id, "name": format!("Tenant {id}"), "industry": industry, "seatCount": seats } }),
+            )
+            .await;
+        assert_eq!(body["data"]["createTenant"]["id"], id, "{body}");
+    }
+
+    /// Ingests a snapshot as the tenant's collector; returns the response body.
+    pub async fn ingest(&self, tenant: &str, captured_at: &str, facts: Value) -> Value {
+        self.graphql(
+            &token(&[Role::Collector], &[tenant]),
+            "mutation($i: IngestSnapshotInput!) { ingestSnapshot(input: $i) { id capturedAt } }",
+            json!({ "i": { "tenantId": tenant, "capturedAt": captured_at, "facts": facts } }),
+        )
+        .await
+    }
+
+    /// Recomputes a tenant's range as its GlobalAdmin; returns the response body.
+    pub async fn recompute(&self, tenant: &str, from: &str, to: &str) -> Value {
+        self.graphql(
+            &token(&[Role::GlobalAdmin], &[tenant]),
+            "mutation($i: RecomputeScoresInput!) { recomputeScores(input: $i) { tenantsScored daysScored } }",
+            json!({ "i": { "tenantId": tenant, "from": from, "to": to } }),
+        )
+        .await
+    }
+
+    /// Counts rows of a table (for asserting that refused requests changed nothing).
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: a real server on port 0, its own database, GraphQL over HTTP.
+
+mod auth;
+mod catalog;
+mod helpers;
+mod http_spec;
+mod schema;
+mod scoring;
+mod snapshots;
+mod tenants;
