@@ -36,7 +36,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// sea-orm database URL: SQLite file by default, `postgres://…` in production.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://securescore.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://securescore.db?mode=rwc"
+    )]
     pub database_url: String,
 }
 
@@ -199,17 +203,26 @@ mod tests {
 
     #[test]
     fn documented_defaults_hold() {
-        let cli = Cli::try_parse_from(["securescore", "serve", "--jwt-secret", "0123456789abcdef"]).unwrap();
-        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        let cli = Cli::try_parse_from(["securescore", "serve", "--jwt-secret", "0123456789abcdef"])
+            .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         let config = args.into_config();
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.scoring.comparison_min_tenants, 5);
-        assert_eq!(config.scoring.scoring_time, NaiveTime::from_hms_opt(1, 0, 0).unwrap());
+        assert_eq!(
+            config.scoring.scoring_time,
+            NaiveTime::from_hms_opt(1, 0, 0).unwrap()
+        );
     }
 
     #[test]
     fn scoring_time_must_be_a_time_of_day() {
         assert!(parse_time_of_day("25:00").is_err());
-        assert_eq!(parse_time_of_day("06:30").unwrap(), NaiveTime::from_hms_opt(6, 30, 0).unwrap());
+        assert_eq!(
+            parse_time_of_day("06:30").unwrap(),
+            NaiveTime::from_hms_opt(6, 30, 0).unwrap()
+        );
     }
 }

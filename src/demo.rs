@@ -63,7 +63,11 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> ApiResult<()> {
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
     let summary = daily_scores::recompute(db, None, DateRange::parse(first_day, today)?).await?;
-    tracing::info!(tenants = summary.tenants_scored, days = summary.days_scored, "demo data seeded");
+    tracing::info!(
+        tenants = summary.tenants_scored,
+        days = summary.days_scored,
+        "demo data seeded"
+    );
     Ok(())
 }
 
@@ -103,7 +107,9 @@ impl Posture {
 
     /// One day's drift: mostly improving, sometimes regressing.
     fn step(&mut self, rng: &mut ChaCha8Rng) {
-        let drift = |rng: &mut ChaCha8Rng, share: f64| (share + rng.random_range(-0.03..0.04)).clamp(0.0, 1.0);
+        let drift = |rng: &mut ChaCha8Rng, share: f64| {
+            (share + rng.random_range(-0.03..0.04)).clamp(0.0, 1.0)
+        };
         self.admin_mfa = drift(rng, self.admin_mfa);
         self.mfa = drift(rng, self.mfa);
         self.legacy_blocked = drift(rng, self.legacy_blocked);
@@ -148,11 +154,36 @@ impl Posture {
 
 /// Overrides the demo sets: (day offset, action, state, comment).
 const DEMO_OVERRIDES: &[(i64, &str, ActionState, &str)] = &[
-    (20, "UserRiskPolicy", ActionState::ThirdParty, "Covered by our third-party identity protection"),
-    (35, "MFARegistration", ActionState::Planned, "Roll-out planned for next quarter"),
-    (50, "SigninRiskPolicy", ActionState::RiskAccepted, "Accepted until the licence upgrade"),
-    (60, "PasswordsNeverExpire", ActionState::Ignored, "Handled by the on-premises directory"),
-    (75, "PasswordsNeverExpire", ActionState::Default, "Back under cloud policy"),
+    (
+        20,
+        "UserRiskPolicy",
+        ActionState::ThirdParty,
+        "Covered by our third-party identity protection",
+    ),
+    (
+        35,
+        "MFARegistration",
+        ActionState::Planned,
+        "Roll-out planned for next quarter",
+    ),
+    (
+        50,
+        "SigninRiskPolicy",
+        ActionState::RiskAccepted,
+        "Accepted until the licence upgrade",
+    ),
+    (
+        60,
+        "PasswordsNeverExpire",
+        ActionState::Ignored,
+        "Handled by the on-premises directory",
+    ),
+    (
+        75,
+        "PasswordsNeverExpire",
+        ActionState::Default,
+        "Back under cloud policy",
+    ),
 ];
 
 async fn seed_history(
@@ -188,8 +219,9 @@ async fn seed_history(
             .await?;
         }
         for &(day, action, state, comment) in DEMO_OVERRIDES {
-            if day == offset && (index + day as usize) % 2 == 0 {
-                let updated_at = (date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).min(now);
+            if day == offset && (index + day as usize).is_multiple_of(2) {
+                let updated_at =
+                    (date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).min(now);
                 overrides::append_override(
                     db,
                     OverrideChange {

@@ -116,10 +116,16 @@ mod tests {
 
     #[test]
     fn every_variant_maps_to_its_code() {
-        assert_eq!(code_of(ApiError::Unauthenticated("x".into())), "UNAUTHENTICATED");
+        assert_eq!(
+            code_of(ApiError::Unauthenticated("x".into())),
+            "UNAUTHENTICATED"
+        );
         assert_eq!(code_of(ApiError::Forbidden("x".into())), "FORBIDDEN");
         assert_eq!(code_of(ApiError::NotFound("x".into())), "NOT_FOUND");
-        assert_eq!(code_of(ApiError::BadUserInput("x".into())), "BAD_USER_INPUT");
+        assert_eq!(
+            code_of(ApiError::BadUserInput("x".into())),
+            "BAD_USER_INPUT"
+        );
         assert_eq!(code_of(ApiError::Conflict("x".into())), "CONFLICT");
         assert_eq!(code_of(ApiError::Internal("x".into())), "INTERNAL");
     }

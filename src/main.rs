@@ -12,12 +12,16 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve(args) => server::serve(args.into_config()).await.map_err(|e| e.to_string()),
+        Command::Serve(args) => server::serve(args.into_config())
+            .await
+            .map_err(|e| e.to_string()),
         Command::Migrate(args) => migrate(&args.database_url).await,
         Command::Token(args) => {
             let request = TokenRequest {
@@ -44,8 +48,12 @@ async fn main() -> ExitCode {
 }
 
 async fn migrate(database_url: &str) -> Result<(), String> {
-    let db = db::connect(database_url).await.map_err(|e| format!("database: {e}"))?;
-    db::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    let db = db::connect(database_url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
     tracing::info!("migrations applied");
     Ok(())
 }

@@ -20,8 +20,12 @@ pub fn next_run_after(now: DateTime<Utc>, at: NaiveTime) -> DateTime<Utc> {
 pub async fn run_daily_scoring(db: &DatabaseConnection, now: DateTime<Utc>) {
     let date = now.date_naive();
     match daily_scores::recompute(db, None, DateRange::day(date)).await {
-        Ok(summary) => tracing::info!(%date, tenants = summary.tenants_scored, "daily scoring finished"),
-        Err(err) => tracing::error!(%date, error = ?err, "daily scoring failed; the next run will retry"),
+        Ok(summary) => {
+            tracing::info!(%date, tenants = summary.tenants_scored, "daily scoring finished")
+        }
+        Err(err) => {
+            tracing::error!(%date, error = ?err, "daily scoring failed; the next run will retry")
+        }
     }
 }
 
@@ -46,7 +50,13 @@ mod tests {
         let at = NaiveTime::from_hms_opt(1, 0, 0).unwrap();
         let before: DateTime<Utc> = "2026-05-01T00:30:00Z".parse().unwrap();
         let after: DateTime<Utc> = "2026-05-01T01:00:00Z".parse().unwrap();
-        assert_eq!(next_run_after(before, at).to_rfc3339(), "2026-05-01T01:00:00+00:00");
-        assert_eq!(next_run_after(after, at).to_rfc3339(), "2026-05-02T01:00:00+00:00");
+        assert_eq!(
+            next_run_after(before, at).to_rfc3339(),
+            "2026-05-01T01:00:00+00:00"
+        );
+        assert_eq!(
+            next_run_after(after, at).to_rfc3339(),
+            "2026-05-02T01:00:00+00:00"
+        );
     }
 }

@@ -57,8 +57,16 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         }
     }
     let schema = build_schema(db.clone(), config.scoring, &config.limits);
-    let app = Arc::new(App { schema, verifier, db: db.clone(), limits: config.limits });
-    Ok(Prepared { router: router(app), db })
+    let app = Arc::new(App {
+        schema,
+        verifier,
+        db: db.clone(),
+        limits: config.limits,
+    });
+    Ok(Prepared {
+        router: router(app),
+        db,
+    })
 }
 
 /// Serves until SIGINT or SIGTERM, letting requests in flight finish.
@@ -68,9 +76,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let prepared = prepare(config).await?;
     let listener = TcpListener::bind(bind).await?;
     tracing::info!(address = %listener.local_addr()?, "securescore listening; GraphiQL at /graphql");
-    let scheduler = scoring
-        .run_scheduler
-        .then(|| tokio::spawn(scheduler::run_scheduler(prepared.db.clone(), scoring.scoring_time)));
+    let scheduler = scoring.run_scheduler.then(|| {
+        tokio::spawn(scheduler::run_scheduler(
+            prepared.db.clone(),
+            scoring.scoring_time,
+        ))
+    });
     axum::serve(listener, prepared.router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

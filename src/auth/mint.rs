@@ -26,14 +26,24 @@ pub struct TokenRequest {
 }
 
 /// Signs the requested claims with the HS256 secret.
-pub fn mint_hs256(secret: &SecretString, request: &TokenRequest) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+pub fn mint_hs256(
+    secret: &SecretString,
+    request: &TokenRequest,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let mut tenants = request.tenants.iter().cloned();
     let tid = tenants.next();
     let extra: Vec<String> = tenants.collect();
     let claims = Claims {
         sub: request.subject.clone(),
-        roles: request.roles.iter().map(|r| r.claim_name().to_owned()).collect(),
+        roles: request
+            .roles
+            .iter()
+            .map(|r| r.claim_name().to_owned())
+            .collect(),
         tid,
         tenants: (!extra.is_empty()).then_some(extra),
         exp: now + request.ttl.as_secs(),

@@ -1,6 +1,6 @@
 //! Verifies bearer tokens against the configured keys, accepting only the algorithms they imply.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -67,7 +67,9 @@ impl TokenVerifier {
         if let Some(secret) = &sources.secret {
             let bytes = secret.expose_secret().as_bytes();
             if bytes.len() < 16 {
-                return Err(KeyLoadError::Invalid("the JWT secret must be at least 16 bytes".into()));
+                return Err(KeyLoadError::Invalid(
+                    "the JWT secret must be at least 16 bytes".into(),
+                ));
             }
             keys.push(VerificationKey {
                 kid: None,
@@ -94,11 +96,18 @@ impl TokenVerifier {
 
     /// Verifies a compact JWT; every failure is UNAUTHENTICATED with a short reason.
     pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
-        let unauthenticated = |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
+        let unauthenticated =
+            |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
         let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
         let key = match &header.kid {
-            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
-            None => self.keys.iter().find(|k| k.kid.is_none() && k.algorithm == header.alg),
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            None => self
+                .keys
+                .iter()
+                .find(|k| k.kid.is_none() && k.algorithm == header.alg),
         }
         .ok_or_else(|| unauthenticated("no configured key matches its kid or algorithm"))?;
         if key.algorithm != header.alg {
@@ -138,16 +147,27 @@ impl TokenVerifier {
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, KeyLoadError> {
-    std::fs::read(path).map_err(|source| KeyLoadError::Read { path: path.clone(), source })
+    std::fs::read(path).map_err(|source| KeyLoadError::Read {
+        path: path.clone(),
+        source,
+    })
 }
 
 /// An RSA public key verifies RS256; a P-256 EC key verifies ES256.
-fn pem_key(pem: &[u8], path: &PathBuf) -> Result<VerificationKey, KeyLoadError> {
+fn pem_key(pem: &[u8], path: &Path) -> Result<VerificationKey, KeyLoadError> {
     if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
-        return Ok(VerificationKey { kid: None, algorithm: Algorithm::RS256, key });
+        return Ok(VerificationKey {
+            kid: None,
+            algorithm: Algorithm::RS256,
+            key,
+        });
     }
     if let Ok(key) = DecodingKey::from_ec_pem(pem) {
-        return Ok(VerificationKey { kid: None, algorithm: Algorithm::ES256, key });
+        return Ok(VerificationKey {
+            kid: None,
+            algorithm: Algorithm::ES256,
+            key,
+        });
     }
     Err(KeyLoadError::Invalid(format!(
         "{} is not an RSA or EC public key in PEM format",
@@ -156,17 +176,23 @@ fn pem_key(pem: &[u8], path: &PathBuf) -> Result<VerificationKey, KeyLoadError> 
 }
 
 /// Keys of a JWKS file that have a `kid` and are RSA (RS256) or P-256 EC (ES256).
-fn jwks_keys(json: &[u8], path: &PathBuf) -> Result<Vec<VerificationKey>, KeyLoadError> {
-    let set: JwkSet = serde_json::from_slice(json)
-        .map_err(|e| KeyLoadError::Invalid(format!("{} is not a JWKS document: {e}", path.display())))?;
+fn jwks_keys(json: &[u8], path: &Path) -> Result<Vec<VerificationKey>, KeyLoadError> {
+    let set: JwkSet = serde_json::from_slice(json).map_err(|e| {
+        KeyLoadError::Invalid(format!("{} is not a JWKS document: {e}", path.display()))
+    })?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {
-            return Err(KeyLoadError::Invalid(format!("{}: every key needs a kid", path.display())));
+            return Err(KeyLoadError::Invalid(format!(
+                "{}: every key needs a kid",
+                path.display()
+            )));
         };
         let algorithm = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => Algorithm::RS256,
-            AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => Algorithm::ES256,
+            AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+                Algorithm::ES256
+            }
             _ => {
                 return Err(KeyLoadError::Invalid(format!(
                     "{}: key {kid} is neither RSA nor P-256 EC",
@@ -176,7 +202,11 @@ fn jwks_keys(json: &[u8], path: &PathBuf) -> Result<Vec<VerificationKey>, KeyLoa
         };
         let key = DecodingKey::from_jwk(jwk)
             .map_err(|e| KeyLoadError::Invalid(format!("{}: key {kid}: {e}", path.display())))?;
-        keys.push(VerificationKey { kid: Some(kid), algorithm, key });
+        keys.push(VerificationKey {
+            kid: Some(kid),
+            algorithm,
+            key,
+        });
     }
     Ok(keys)
 }

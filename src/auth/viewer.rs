@@ -63,14 +63,22 @@ enum Reach {
 impl Viewer {
     /// Builds the viewer from verified claims.
     pub fn from_claims(claims: &Claims) -> Self {
-        let roles = claims.roles.iter().filter_map(|r| Role::from_claim(r)).collect();
+        let roles = claims
+            .roles
+            .iter()
+            .filter_map(|r| Role::from_claim(r))
+            .collect();
         let mut tenant_ids: Vec<String> = Vec::new();
         for id in claims.tid.iter().chain(claims.tenants.iter().flatten()) {
             if !tenant_ids.contains(id) {
                 tenant_ids.push(id.clone());
             }
         }
-        Viewer { subject: claims.sub.clone(), roles, tenant_ids }
+        Viewer {
+            subject: claims.sub.clone(),
+            roles,
+            tenant_ids,
+        }
     }
 
     /// True when the caller holds `role`.
@@ -86,7 +94,8 @@ impl Viewer {
     /// True when the tenant exists for this caller at all (any role, any operation).
     pub fn can_see_tenant(&self, tenant_id: &str) -> bool {
         !self.roles.is_empty()
-            && (self.has_role(Role::PlatformAdmin) || self.tenant_ids.iter().any(|t| t == tenant_id))
+            && (self.has_role(Role::PlatformAdmin)
+                || self.tenant_ids.iter().any(|t| t == tenant_id))
     }
 
     /// Refuses an operation no role of the caller grants: FORBIDDEN.
@@ -108,7 +117,11 @@ impl Viewer {
             Some(Reach::Own) => self.tenant_ids.iter().any(|t| t == tenant_id),
             None => false,
         });
-        if reached { Ok(()) } else { Err(ApiError::tenant_not_found(tenant_id)) }
+        if reached {
+            Ok(())
+        } else {
+            Err(ApiError::tenant_not_found(tenant_id))
+        }
     }
 }
 
@@ -127,25 +140,61 @@ mod tests {
     #[test]
     fn readers_read_only_their_own_tenants() {
         let reader = viewer(&[Role::SecurityReader], &["a"]);
-        assert!(reader.require_on_tenant(Operation::ReadTenantData, "a").is_ok());
-        assert_eq!(reader.require_on_tenant(Operation::ReadTenantData, "b").unwrap_err().code(), "NOT_FOUND");
-        assert_eq!(reader.require_on_tenant(Operation::SetOverride, "a").unwrap_err().code(), "FORBIDDEN");
+        assert!(
+            reader
+                .require_on_tenant(Operation::ReadTenantData, "a")
+                .is_ok()
+        );
+        assert_eq!(
+            reader
+                .require_on_tenant(Operation::ReadTenantData, "b")
+                .unwrap_err()
+                .code(),
+            "NOT_FOUND"
+        );
+        assert_eq!(
+            reader
+                .require_on_tenant(Operation::SetOverride, "a")
+                .unwrap_err()
+                .code(),
+            "FORBIDDEN"
+        );
     }
 
     #[test]
     fn platform_admins_read_and_recompute_everywhere_but_do_not_override() {
         let admin = viewer(&[Role::PlatformAdmin], &[]);
-        assert!(admin.require_on_tenant(Operation::ReadTenantData, "any").is_ok());
+        assert!(
+            admin
+                .require_on_tenant(Operation::ReadTenantData, "any")
+                .is_ok()
+        );
         assert!(admin.require_on_tenant(Operation::Recompute, "any").is_ok());
-        assert!(admin.require_on_tenant(Operation::SetOverride, "any").is_err());
-        assert!(admin.require_on_tenant(Operation::IngestSnapshot, "any").is_err());
+        assert!(
+            admin
+                .require_on_tenant(Operation::SetOverride, "any")
+                .is_err()
+        );
+        assert!(
+            admin
+                .require_on_tenant(Operation::IngestSnapshot, "any")
+                .is_err()
+        );
     }
 
     #[test]
     fn collectors_only_ingest() {
         let collector = viewer(&[Role::Collector], &["a"]);
-        assert!(collector.require_on_tenant(Operation::IngestSnapshot, "a").is_ok());
-        assert!(collector.require_on_tenant(Operation::ReadTenantData, "a").is_err());
+        assert!(
+            collector
+                .require_on_tenant(Operation::IngestSnapshot, "a")
+                .is_ok()
+        );
+        assert!(
+            collector
+                .require_on_tenant(Operation::ReadTenantData, "a")
+                .is_err()
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ impl Loader<String> for ActionLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        catalog::actions_by_ids(&self.0, keys).await.map_err(Arc::new)
+        catalog::actions_by_ids(&self.0, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 
@@ -30,14 +32,22 @@ impl Loader<TenantDay> for ActionScoresLoader {
     type Value = Vec<daily_action_score::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[TenantDay]) -> Result<HashMap<TenantDay, Self::Value>, Self::Error> {
-        score_reads::action_scores_for(&self.0, keys).await.map_err(Arc::new)
+    async fn load(
+        &self,
+        keys: &[TenantDay],
+    ) -> Result<HashMap<TenantDay, Self::Value>, Self::Error> {
+        score_reads::action_scores_for(&self.0, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 
 /// One catalog entry through the request's batch; an unknown id is an internal error,
 /// because stored rows only reference existing entries.
-pub async fn load_action(ctx: &async_graphql::Context<'_>, id: &str) -> crate::error::ApiResult<improvement_action::Model> {
+pub async fn load_action(
+    ctx: &async_graphql::Context<'_>,
+    id: &str,
+) -> crate::error::ApiResult<improvement_action::Model> {
     use crate::error::ApiError;
     let loader = ctx
         .data_opt::<async_graphql::dataloader::DataLoader<ActionLoader>>()

@@ -3,14 +3,14 @@
 use async_graphql::{Context, ID, Object};
 
 use super::context::ContextExt;
-use super::types::action::ImprovementAction;
 use super::types::TenantConnection;
+use super::types::action::ImprovementAction;
 use super::types::tenant::Tenant;
 use super::types::viewer::ViewerInfo;
 use crate::auth::Operation;
 use crate::domain::ActionCategory;
-use crate::service::tenants::{self, Visibility};
 use crate::service::catalog;
+use crate::service::tenants::{self, Visibility};
 
 /// The query root.
 #[derive(Default)]
@@ -30,7 +30,9 @@ impl Query {
         if !viewer.can_see_tenant(&id) {
             return Ok(None);
         }
-        Ok(tenants::find_tenant(ctx.db()?, &id).await?.map(Tenant::from))
+        Ok(tenants::find_tenant(ctx.db()?, &id)
+            .await?
+            .map(Tenant::from))
     }
 
     /// The tenants within the caller's reach, by id.
@@ -60,13 +62,16 @@ impl Query {
         #[graphql(default = false)] include_deprecated: bool,
     ) -> async_graphql::Result<Vec<ImprovementAction>> {
         ctx.viewer()?.require(Operation::ReadCatalog)?;
-        let rows = catalog::list_actions(ctx.db()?, category, include_deprecated)
-            .await?;
+        let rows = catalog::list_actions(ctx.db()?, category, include_deprecated).await?;
         Ok(rows.into_iter().map(ImprovementAction::from).collect())
     }
 
     /// One catalog entry by id, deprecated or not; null when unknown.
-    async fn action(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ImprovementAction>> {
+    async fn action(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ImprovementAction>> {
         ctx.viewer()?.require(Operation::ReadCatalog)?;
         let row = catalog::find_action(ctx.db()?, &id).await?;
         Ok(row.map(ImprovementAction::from))

@@ -14,8 +14,12 @@ impl ScalarType for Date {
         match &value {
             Value::String(s) if s.len() == 10 => NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(Date)
-                .map_err(|_| InputValueError::custom(format!("`{s}` is not a date like 2026-01-31"))),
-            Value::String(s) => Err(InputValueError::custom(format!("`{s}` is not a date like 2026-01-31"))),
+                .map_err(|_| {
+                    InputValueError::custom(format!("`{s}` is not a date like 2026-01-31"))
+                }),
+            Value::String(s) => Err(InputValueError::custom(format!(
+                "`{s}` is not a date like 2026-01-31"
+            ))),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
@@ -36,7 +40,9 @@ impl ScalarType for DateTime {
         match &value {
             Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|dt| DateTime(dt.with_timezone(&Utc)))
-                .map_err(|_| InputValueError::custom(format!("`{s}` is not an RFC 3339 date-time"))),
+                .map_err(|_| {
+                    InputValueError::custom(format!("`{s}` is not an RFC 3339 date-time"))
+                }),
             _ => Err(InputValueError::expected_type(value)),
         }
     }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, SDLExportOptions};
+use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use super::loaders::{ActionLoader, ActionScoresLoader};
@@ -22,10 +22,17 @@ fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The served schema with its data, DataLoaders and limits attached.
-pub fn build_schema(db: DatabaseConnection, scoring: ScoringConfig, limits: &RequestLimits) -> AppSchema {
+pub fn build_schema(
+    db: DatabaseConnection,
+    scoring: ScoringConfig,
+    limits: &RequestLimits,
+) -> AppSchema {
     schema_builder()
         .data(DataLoader::new(ActionLoader(db.clone()), tokio::spawn))
-        .data(DataLoader::new(ActionScoresLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            ActionScoresLoader(db.clone()),
+            tokio::spawn,
+        ))
         .data(db)
         .data(scoring)
         .limit_depth(limits.max_depth)
@@ -35,9 +42,12 @@ pub fn build_schema(db: DatabaseConnection, scoring: ScoringConfig, limits: &Req
 
 /// The schema in SDL, sorted, as checked in at `schema.graphql`.
 pub fn schema_sdl() -> String {
-    schema_builder()
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    schema_builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
 }
 
 /// Set once execution starts: a response without it failed as a request (parse, validation,
@@ -63,7 +73,12 @@ impl ExtensionFactory for ExecutionMarker {
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for ExecutionMarker {
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         if let Some(flag) = ctx.data_opt::<ExecutionStarted>() {
             flag.0.store(true, Ordering::SeqCst);
         }

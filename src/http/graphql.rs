@@ -22,7 +22,12 @@ use crate::graphql::schema::ExecutionStarted;
 
 /// The GraphiQL page; paste a token into its headers pane as `{"Authorization": "Bearer …"}`.
 pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("securescore").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("securescore")
+            .finish(),
+    )
 }
 
 /// The parameters of one GraphQL request.
@@ -34,11 +39,15 @@ struct GraphqlParams {
 
 /// GET /graphql: GraphiQL for browsers, otherwise a query (never a mutation).
 pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let pairs: HashMap<String, String> = Query::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
+    let pairs: HashMap<String, String> = Query::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
     if wants_html(&headers) && !pairs.contains_key("query") {
         return graphiql().await.into_response();
     }
-    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
     let viewer = match authenticate(&app, &headers) {
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
@@ -54,15 +63,23 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
             "mutations must be sent with POST",
             code::BAD_USER_INPUT,
         );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     execute(&app, media, viewer, params, &headers).await
 }
 
 /// POST /graphql with a JSON body.
-pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+pub async fn graphql_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
     if !is_json_body(&headers) {
         return error_response(
             media,
@@ -78,7 +95,10 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            let message = format!("the request body could not be read: {}", rejection.body_text());
+            let message = format!(
+                "the request body could not be read: {}",
+                rejection.body_text()
+            );
             return error_response(media, rejection.status(), &message, code::BAD_USER_INPUT);
         }
     };
@@ -103,7 +123,9 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError>
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
-        .ok_or_else(|| ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
+        })?;
     app.verifier.verify(token)
 }
 
@@ -130,27 +152,38 @@ fn params_from_json(value: Value) -> Result<GraphqlParams, String> {
         None | Some(Value::Null) | Some(Value::Object(_)) => {}
         Some(_) => return Err("`extensions` must be an object or null".into()),
     }
-    Ok(GraphqlParams { query, operation_name, variables })
+    Ok(GraphqlParams {
+        query,
+        operation_name,
+        variables,
+    })
 }
 
 fn params_from_query(mut pairs: HashMap<String, String>) -> Result<GraphqlParams, String> {
     let query = pairs.remove("query").ok_or("`query` is required")?;
-    let parse_object = |name: &str, raw: Option<String>| -> Result<Option<Map<String, Value>>, String> {
-        match raw.map(|r| serde_json::from_str::<Value>(&r)) {
-            None | Some(Ok(Value::Null)) => Ok(None),
-            Some(Ok(Value::Object(map))) => Ok(Some(map)),
-            Some(_) => Err(format!("`{name}` must be a URL-encoded JSON object")),
-        }
-    };
+    let parse_object =
+        |name: &str, raw: Option<String>| -> Result<Option<Map<String, Value>>, String> {
+            match raw.map(|r| serde_json::from_str::<Value>(&r)) {
+                None | Some(Ok(Value::Null)) => Ok(None),
+                Some(Ok(Value::Object(map))) => Ok(Some(map)),
+                Some(_) => Err(format!("`{name}` must be a URL-encoded JSON object")),
+            }
+        };
     let variables = parse_object("variables", pairs.remove("variables"))?;
     parse_object("extensions", pairs.remove("extensions"))?;
-    Ok(GraphqlParams { query, operation_name: pairs.remove("operationName"), variables })
+    Ok(GraphqlParams {
+        query,
+        operation_name: pairs.remove("operationName"),
+        variables,
+    })
 }
 
 /// True when the operation the request selects is a mutation (unparsable documents are left
 /// to the executor, which reports them as request errors).
 fn selects_mutation(params: &GraphqlParams) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&params.query) else { return false };
+    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
+        return false;
+    };
     let operation = match &document.operations {
         DocumentOperations::Single(op) => Some(op),
         DocumentOperations::Multiple(ops) => match &params.operation_name {
@@ -162,9 +195,17 @@ fn selects_mutation(params: &GraphqlParams) -> bool {
     operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
-async fn execute(app: &AppState, media: ResponseMedia, viewer: Viewer, params: GraphqlParams, headers: &HeaderMap) -> Response {
+async fn execute(
+    app: &AppState,
+    media: ResponseMedia,
+    viewer: Viewer,
+    params: GraphqlParams,
+    headers: &HeaderMap,
+) -> Response {
     let started = ExecutionStarted::default();
-    let mut request = async_graphql::Request::new(params.query).data(viewer).data(started.clone());
+    let mut request = async_graphql::Request::new(params.query)
+        .data(viewer)
+        .data(started.clone());
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -174,11 +215,26 @@ async fn execute(app: &AppState, media: ResponseMedia, viewer: Viewer, params: G
     let timeout = app.limits.request_timeout;
     let Ok(response) = tokio::time::timeout(timeout, app.schema.execute(request)).await else {
         tracing::warn!(?timeout, "request cancelled after its time limit");
-        let message = format!("the request took longer than {}s and was cancelled", timeout.as_secs());
-        return error_response(media, StatusCode::SERVICE_UNAVAILABLE, &message, code::INTERNAL);
+        let message = format!(
+            "the request took longer than {}s and was cancelled",
+            timeout.as_secs()
+        );
+        return error_response(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &message,
+            code::INTERNAL,
+        );
     };
-    let request_id = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let errors: Vec<Value> = response.errors.iter().map(|e| error_json(e, request_id)).collect();
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let errors: Vec<Value> = response
+        .errors
+        .iter()
+        .map(|e| error_json(e, request_id))
+        .collect();
     if !started.get() {
         // A request error: the operation never ran, so there is no `data` entry.
         let status = match media {
@@ -188,7 +244,10 @@ async fn execute(app: &AppState, media: ResponseMedia, viewer: Viewer, params: G
         return json_response(media, status, json!({ "errors": errors }));
     }
     let mut body = Map::new();
-    body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    body.insert(
+        "data".into(),
+        serde_json::to_value(&response.data).unwrap_or(Value::Null),
+    );
     if !errors.is_empty() {
         body.insert("errors".into(), Value::Array(errors));
     }
@@ -202,7 +261,8 @@ fn error_json(err: &ServerError, request_id: &str) -> Value {
     if let Value::Object(obj) = &mut value {
         let extensions = obj.entry("extensions").or_insert_with(|| json!({}));
         if let Value::Object(ext) = extensions {
-            ext.entry("code").or_insert_with(|| json!(code::BAD_USER_INPUT));
+            ext.entry("code")
+                .or_insert_with(|| json!(code::BAD_USER_INPUT));
             if ext.get("code") == Some(&json!(code::INTERNAL)) {
                 ext.insert("requestId".into(), json!(request_id));
             }
@@ -213,13 +273,20 @@ fn error_json(err: &ServerError, request_id: &str) -> Value {
 
 fn json_response(media: ResponseMedia, status: StatusCode, body: Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
     response
 }
 
 /// A response holding one error with a code.
 fn error_response(media: ResponseMedia, status: StatusCode, message: &str, code: &str) -> Response {
-    json_response(media, status, json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    json_response(
+        media,
+        status,
+        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    )
 }
 
 /// A malformed request: 400 with the GraphQL response type, 200 with plain JSON.
@@ -233,7 +300,9 @@ fn request_error(media: ResponseMedia, message: &str) -> Response {
 
 fn unauthenticated(media: ResponseMedia, err: ApiError) -> Response {
     let mut response = error_response(media, StatusCode::UNAUTHORIZED, err.message(), err.code());
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
 }
 
@@ -250,15 +319,25 @@ mod tests {
     use super::*;
 
     fn params(query: &str, operation_name: Option<&str>) -> GraphqlParams {
-        GraphqlParams { query: query.into(), operation_name: operation_name.map(Into::into), variables: None }
+        GraphqlParams {
+            query: query.into(),
+            operation_name: operation_name.map(Into::into),
+            variables: None,
+        }
     }
 
     #[test]
     fn mutations_are_detected_by_the_selected_operation() {
         assert!(selects_mutation(&params("mutation { a }", None)));
         assert!(!selects_mutation(&params("{ a }", None)));
-        assert!(selects_mutation(&params("query Q { a } mutation M { b }", Some("M"))));
-        assert!(!selects_mutation(&params("query Q { a } mutation M { b }", Some("Q"))));
+        assert!(selects_mutation(&params(
+            "query Q { a } mutation M { b }",
+            Some("M")
+        )));
+        assert!(!selects_mutation(&params(
+            "query Q { a } mutation M { b }",
+            Some("Q")
+        )));
         assert!(!selects_mutation(&params("{", None)));
     }
 

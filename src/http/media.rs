@@ -20,7 +20,9 @@ impl ResponseMedia {
     /// The `Content-Type` value.
     pub fn content_type(self) -> &'static str {
         match self {
-            ResponseMedia::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            ResponseMedia::GraphqlResponseJson => {
+                "application/graphql-response+json; charset=utf-8"
+            }
             ResponseMedia::Json => "application/json; charset=utf-8",
         }
     }
@@ -91,9 +93,14 @@ mod tests {
     fn negotiation_follows_the_clients_preference() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(ResponseMedia::Json));
         assert_eq!(negotiate(&accept("*/*")), Some(ResponseMedia::Json));
-        assert_eq!(negotiate(&accept(GRAPHQL_RESPONSE_JSON)), Some(ResponseMedia::GraphqlResponseJson));
         assert_eq!(
-            negotiate(&accept("application/json;q=0.5, application/graphql-response+json")),
+            negotiate(&accept(GRAPHQL_RESPONSE_JSON)),
+            Some(ResponseMedia::GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/json;q=0.5, application/graphql-response+json"
+            )),
             Some(ResponseMedia::GraphqlResponseJson)
         );
         assert_eq!(negotiate(&accept("text/plain")), None);
@@ -101,7 +108,9 @@ mod tests {
 
     #[test]
     fn browsers_get_the_page() {
-        assert!(wants_html(&accept("text/html,application/xhtml+xml,*/*;q=0.8")));
+        assert!(wants_html(&accept(
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+        )));
         assert!(!wants_html(&accept("application/json")));
     }
 }

@@ -50,9 +50,10 @@ pub struct ActionResult {
 pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState) -> ActionResult {
     let outcome = action.rule.evaluate(facts);
     let progress = match outcome {
-        RuleOutcome::Fraction { progress: Some((current, total)), .. } => {
-            Some(Progress { current, total })
-        }
+        RuleOutcome::Fraction {
+            progress: Some((current, total)),
+            ..
+        } => Some(Progress { current, total }),
         _ => None,
     };
     let max = action.max_score;
@@ -68,7 +69,13 @@ pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState
             ActionState::Default | ActionState::Planned => from_rule(outcome, max),
         }
     };
-    ActionResult { score, max_score, status, state, progress }
+    ActionResult {
+        score,
+        max_score,
+        status,
+        state,
+        progress,
+    }
 }
 
 /// Points, maximum and status that the rule alone gives.
@@ -125,7 +132,13 @@ mod tests {
         assert_eq!(result.score, 6.75);
         assert_eq!(result.max_score, 9.0);
         assert_eq!(result.status, ActionStatus::Partial);
-        assert_eq!(result.progress, Some(Progress { current: 90.0, total: 120.0 }));
+        assert_eq!(
+            result.progress,
+            Some(Progress {
+                current: 90.0,
+                total: 120.0
+            })
+        );
     }
 
     #[test]
@@ -133,18 +146,34 @@ mod tests {
         let done = score_action(&mfa_action(), &facts(120.0, 120.0), ActionState::Planned);
         assert_eq!((done.score, done.status), (9.0, ActionStatus::Completed));
         let none = score_action(&mfa_action(), &facts(0.0, 120.0), ActionState::Default);
-        assert_eq!((none.score, none.max_score, none.status), (0.0, 9.0, ActionStatus::NotCompleted));
+        assert_eq!(
+            (none.score, none.max_score, none.status),
+            (0.0, 9.0, ActionStatus::NotCompleted)
+        );
     }
 
     #[test]
     fn overrides_follow_precedence() {
         let f = facts(30.0, 120.0);
         let ignored = score_action(&mfa_action(), &f, ActionState::Ignored);
-        assert_eq!((ignored.score, ignored.max_score, ignored.status), (0.0, 0.0, ActionStatus::Ignored));
+        assert_eq!(
+            (ignored.score, ignored.max_score, ignored.status),
+            (0.0, 0.0, ActionStatus::Ignored)
+        );
         let third = score_action(&mfa_action(), &f, ActionState::ThirdParty);
-        assert_eq!((third.score, third.max_score, third.status), (9.0, 9.0, ActionStatus::ThirdParty));
-        let accepted = score_action(&mfa_action(), &facts(120.0, 120.0), ActionState::RiskAccepted);
-        assert_eq!((accepted.score, accepted.max_score, accepted.status), (0.0, 9.0, ActionStatus::RiskAccepted));
+        assert_eq!(
+            (third.score, third.max_score, third.status),
+            (9.0, 9.0, ActionStatus::ThirdParty)
+        );
+        let accepted = score_action(
+            &mfa_action(),
+            &facts(120.0, 120.0),
+            ActionState::RiskAccepted,
+        );
+        assert_eq!(
+            (accepted.score, accepted.max_score, accepted.status),
+            (0.0, 9.0, ActionStatus::RiskAccepted)
+        );
     }
 
     #[test]
@@ -153,19 +182,31 @@ mod tests {
         deprecated.deprecated = true;
         deprecated.scored = false;
         let r = score_action(&deprecated, &facts(1.0, 1.0), ActionState::ThirdParty);
-        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::Deprecated));
+        assert_eq!(
+            (r.score, r.max_score, r.status),
+            (0.0, 0.0, ActionStatus::Deprecated)
+        );
         let mut not_scored = mfa_action();
         not_scored.scored = false;
         let r = score_action(&not_scored, &facts(1.0, 1.0), ActionState::ThirdParty);
-        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NotScored));
+        assert_eq!(
+            (r.score, r.max_score, r.status),
+            (0.0, 0.0, ActionStatus::NotScored)
+        );
     }
 
     #[test]
     fn missing_facts_and_zero_denominators_count_nothing() {
         let r = score_action(&mfa_action(), &json!({}), ActionState::Default);
-        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NoData));
+        assert_eq!(
+            (r.score, r.max_score, r.status),
+            (0.0, 0.0, ActionStatus::NoData)
+        );
         let r = score_action(&mfa_action(), &facts(0.0, 0.0), ActionState::Default);
-        assert_eq!((r.score, r.max_score, r.status), (0.0, 0.0, ActionStatus::NotApplicable));
+        assert_eq!(
+            (r.score, r.max_score, r.status),
+            (0.0, 0.0, ActionStatus::NotApplicable)
+        );
     }
 
     fn any_state() -> impl Strategy<Value = ActionState> {

@@ -82,7 +82,10 @@ pub fn diff_actions(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<Acti
 }
 
 /// The reasons for a difference, or `None` when nothing visible differs.
-fn reasons_for(before: Option<&ScoredAction>, after: Option<&ScoredAction>) -> Option<Vec<ChangeReason>> {
+fn reasons_for(
+    before: Option<&ScoredAction>,
+    after: Option<&ScoredAction>,
+) -> Option<Vec<ChangeReason>> {
     let (b, a) = match (before, after) {
         (None, None) => return None,
         (None, Some(_)) => return Some(vec![ChangeReason::ActionAdded]),
@@ -127,7 +130,11 @@ fn rule_share(row: &ScoredAction) -> Option<(ActionStatus, f64)> {
         | ActionStatus::NotCompleted
         | ActionStatus::NotApplicable
         | ActionStatus::NoData => {
-            let share = if row.max_score > 0.0 { row.score / row.max_score } else { 0.0 };
+            let share = if row.max_score > 0.0 {
+                row.score / row.max_score
+            } else {
+                0.0
+            };
             Some((row.status, share))
         }
         _ => None,
@@ -138,7 +145,13 @@ fn rule_share(row: &ScoredAction) -> Option<(ActionStatus, f64)> {
 mod tests {
     use super::*;
 
-    fn row(id: &str, score: f64, max: f64, status: ActionStatus, state: ActionState) -> ScoredAction {
+    fn row(
+        id: &str,
+        score: f64,
+        max: f64,
+        status: ActionStatus,
+        state: ActionState,
+    ) -> ScoredAction {
         ScoredAction {
             action_id: id.into(),
             score,
@@ -155,15 +168,27 @@ mod tests {
     #[test]
     fn unchanged_actions_are_left_out() {
         let same = row("a", 1.0, 1.0, ActionStatus::Completed, ActionState::Default);
-        assert!(diff_actions(&[same.clone()], &[same]).is_empty());
+        assert!(diff_actions(std::slice::from_ref(&same), std::slice::from_ref(&same)).is_empty());
     }
 
     #[test]
     fn facts_that_move_the_rule_are_configuration_changes() {
         let mut b = row("mfa", 4.5, 9.0, ActionStatus::Partial, ActionState::Default);
-        b.progress = Some(Progress { current: 60.0, total: 120.0 });
-        let mut a = row("mfa", 6.75, 9.0, ActionStatus::Partial, ActionState::Default);
-        a.progress = Some(Progress { current: 90.0, total: 120.0 });
+        b.progress = Some(Progress {
+            current: 60.0,
+            total: 120.0,
+        });
+        let mut a = row(
+            "mfa",
+            6.75,
+            9.0,
+            ActionStatus::Partial,
+            ActionState::Default,
+        );
+        a.progress = Some(Progress {
+            current: 90.0,
+            total: 120.0,
+        });
         let changes = diff_actions(&[b], &[a]);
         assert_eq!(changes[0].reasons, vec![ChangeReason::ConfigurationChanged]);
         assert_eq!(changes[0].score_delta, 2.25);
@@ -173,12 +198,39 @@ mod tests {
     #[test]
     fn override_and_catalog_changes_are_named_and_sorted_by_size() {
         let before = vec![
-            row("small", 1.0, 1.0, ActionStatus::Completed, ActionState::Default),
-            row("big", 8.0, 8.0, ActionStatus::Completed, ActionState::Default),
+            row(
+                "small",
+                1.0,
+                1.0,
+                ActionStatus::Completed,
+                ActionState::Default,
+            ),
+            row(
+                "big",
+                8.0,
+                8.0,
+                ActionStatus::Completed,
+                ActionState::Default,
+            ),
         ];
-        let mut small_after = row("small", 2.0, 2.0, ActionStatus::Completed, ActionState::Default);
+        let mut small_after = row(
+            "small",
+            2.0,
+            2.0,
+            ActionStatus::Completed,
+            ActionState::Default,
+        );
         small_after.catalog_max_score = 2.0;
-        let after = vec![small_after, row("big", 0.0, 8.0, ActionStatus::RiskAccepted, ActionState::RiskAccepted)];
+        let after = vec![
+            small_after,
+            row(
+                "big",
+                0.0,
+                8.0,
+                ActionStatus::RiskAccepted,
+                ActionState::RiskAccepted,
+            ),
+        ];
         let changes = diff_actions(&before, &after);
         assert_eq!(changes[0].action_id, "big");
         assert_eq!(changes[0].reasons, vec![ChangeReason::OverrideChanged]);
@@ -188,8 +240,20 @@ mod tests {
 
     #[test]
     fn added_and_removed_actions_are_reported() {
-        let old = row("old", 1.0, 1.0, ActionStatus::Completed, ActionState::Default);
-        let new = row("new", 0.0, 0.0, ActionStatus::NotScored, ActionState::Default);
+        let old = row(
+            "old",
+            1.0,
+            1.0,
+            ActionStatus::Completed,
+            ActionState::Default,
+        );
+        let new = row(
+            "new",
+            0.0,
+            0.0,
+            ActionStatus::NotScored,
+            ActionState::Default,
+        );
         let changes = diff_actions(&[old], &[new]);
         assert_eq!(changes[0].action_id, "old");
         assert_eq!(changes[0].reasons, vec![ChangeReason::ActionRemoved]);

@@ -80,7 +80,9 @@ impl ScoringRule {
                 if self.min.is_none() && self.max.is_none() {
                     return Err("a RANGE rule needs rule.min, rule.max or both".into());
                 }
-                if self.min.is_some_and(|v| !v.is_finite()) || self.max.is_some_and(|v| !v.is_finite()) {
+                if self.min.is_some_and(|v| !v.is_finite())
+                    || self.max.is_some_and(|v| !v.is_finite())
+                {
                     return Err("rule.min and rule.max must be finite numbers".into());
                 }
                 match (self.min, self.max) {
@@ -108,7 +110,7 @@ impl ScoringRule {
                 let numerator = facts::count(facts, &path(&self.numerator));
                 let denominator = facts::count(facts, &path(&self.denominator));
                 match (numerator, denominator) {
-                    (Some(_), Some(d)) if d == 0.0 => RuleOutcome::NotApplicable,
+                    (Some(_), Some(0.0)) => RuleOutcome::NotApplicable,
                     (Some(n), Some(d)) => RuleOutcome::Fraction {
                         share: (n / d).clamp(0.0, 1.0),
                         progress: Some((n, d)),
@@ -172,7 +174,10 @@ mod tests {
         let outcome = ratio().evaluate(&json!({"users": {"mfa": 90, "total": 120}}));
         assert_eq!(
             outcome,
-            RuleOutcome::Fraction { share: 0.75, progress: Some((90.0, 120.0)) }
+            RuleOutcome::Fraction {
+                share: 0.75,
+                progress: Some((90.0, 120.0))
+            }
         );
     }
 
@@ -190,17 +195,37 @@ mod tests {
 
     #[test]
     fn ratio_with_negative_or_missing_numbers_has_no_data() {
-        assert_eq!(ratio().evaluate(&json!({"users": {"mfa": -1, "total": 5}})), RuleOutcome::NoData);
-        assert_eq!(ratio().evaluate(&json!({"users": {"total": 5}})), RuleOutcome::NoData);
-        assert_eq!(ratio().evaluate(&json!({"users": {"mfa": "3", "total": 5}})), RuleOutcome::NoData);
+        assert_eq!(
+            ratio().evaluate(&json!({"users": {"mfa": -1, "total": 5}})),
+            RuleOutcome::NoData
+        );
+        assert_eq!(
+            ratio().evaluate(&json!({"users": {"total": 5}})),
+            RuleOutcome::NoData
+        );
+        assert_eq!(
+            ratio().evaluate(&json!({"users": {"mfa": "3", "total": 5}})),
+            RuleOutcome::NoData
+        );
     }
 
     #[test]
     fn boolean_needs_a_real_boolean() {
-        let rule = ScoringRule { kind: RuleKind::Boolean, fact: Some("a.b".into()), ..ratio_blank() };
-        assert!(matches!(rule.evaluate(&json!({"a": {"b": true}})), RuleOutcome::Fraction { share, .. } if share == 1.0));
-        assert!(matches!(rule.evaluate(&json!({"a": {"b": false}})), RuleOutcome::Fraction { share, .. } if share == 0.0));
-        assert_eq!(rule.evaluate(&json!({"a": {"b": "true"}})), RuleOutcome::NoData);
+        let rule = ScoringRule {
+            kind: RuleKind::Boolean,
+            fact: Some("a.b".into()),
+            ..ratio_blank()
+        };
+        assert!(
+            matches!(rule.evaluate(&json!({"a": {"b": true}})), RuleOutcome::Fraction { share, .. } if share == 1.0)
+        );
+        assert!(
+            matches!(rule.evaluate(&json!({"a": {"b": false}})), RuleOutcome::Fraction { share, .. } if share == 0.0)
+        );
+        assert_eq!(
+            rule.evaluate(&json!({"a": {"b": "true"}})),
+            RuleOutcome::NoData
+        );
     }
 
     #[test]
@@ -212,17 +237,26 @@ mod tests {
         assert!(!full(at_least_two.evaluate(&json!({"admins": 1}))));
         assert!(full(at_most_four.evaluate(&json!({"admins": 4}))));
         assert!(!full(at_most_four.evaluate(&json!({"admins": 5}))));
-        assert_eq!(at_most_four.evaluate(&json!({"admins": null})), RuleOutcome::NoData);
+        assert_eq!(
+            at_most_four.evaluate(&json!({"admins": null})),
+            RuleOutcome::NoData
+        );
     }
 
     #[test]
     fn validation_names_the_field_that_does_not_fit() {
         let mut bad = ratio();
         bad.min = Some(1.0);
-        assert_eq!(bad.validate().unwrap_err(), "a RATIO rule does not take rule.min");
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "a RATIO rule does not take rule.min"
+        );
         let mut bad = ratio();
         bad.denominator = None;
-        assert_eq!(bad.validate().unwrap_err(), "a RATIO rule needs rule.denominator");
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "a RATIO rule needs rule.denominator"
+        );
         assert!(range(None, None).validate().is_err());
         assert!(range(Some(5.0), Some(1.0)).validate().is_err());
         let mut bad = ratio();
@@ -232,6 +266,13 @@ mod tests {
     }
 
     fn ratio_blank() -> ScoringRule {
-        ScoringRule { kind: RuleKind::Boolean, fact: None, numerator: None, denominator: None, min: None, max: None }
+        ScoringRule {
+            kind: RuleKind::Boolean,
+            fact: None,
+            numerator: None,
+            denominator: None,
+            min: None,
+            max: None,
+        }
     }
 }

@@ -17,10 +17,20 @@ pub struct DayScore {
 }
 
 /// Scores every catalog action against one snapshot's facts and the states in force.
-pub fn score_day(catalog: &[ActionDefinition], facts: &Value, states: &HashMap<String, ActionState>) -> DayScore {
+pub fn score_day(
+    catalog: &[ActionDefinition],
+    facts: &Value,
+    states: &HashMap<String, ActionState>,
+) -> DayScore {
     let results: Vec<ActionResult> = catalog
         .iter()
-        .map(|action| score_action(action, facts, states.get(&action.id).copied().unwrap_or_default()))
+        .map(|action| {
+            score_action(
+                action,
+                facts,
+                states.get(&action.id).copied().unwrap_or_default(),
+            )
+        })
         .collect();
     let totals = total_scores(catalog.iter().zip(results.iter()));
     DayScore { results, totals }
@@ -58,7 +68,11 @@ pub fn total_scores<'a>(
 ) -> DayTotals {
     let mut categories: Vec<CategoryTotal> = ActionCategory::ALL
         .iter()
-        .map(|&category| CategoryTotal { category, score: 0.0, max_score: 0.0 })
+        .map(|&category| CategoryTotal {
+            category,
+            score: 0.0,
+            max_score: 0.0,
+        })
         .collect();
     let (mut score, mut max_score, mut planned_gain) = (0.0, 0.0, 0.0);
     for (action, result) in scored {
@@ -67,7 +81,10 @@ pub fn total_scores<'a>(
         if result.state == ActionState::Planned {
             planned_gain += result.max_score - result.score;
         }
-        if let Some(total) = categories.iter_mut().find(|c| c.category == action.category) {
+        if let Some(total) = categories
+            .iter_mut()
+            .find(|c| c.category == action.category)
+        {
             total.score += result.score;
             total.max_score += result.max_score;
         }
@@ -83,7 +100,11 @@ pub fn total_scores<'a>(
 
 /// `100 × score / max_score`, 0 when the maximum is 0.
 pub fn percentage(score: f64, max_score: f64) -> f64 {
-    if max_score > 0.0 { 100.0 * score / max_score } else { 0.0 }
+    if max_score > 0.0 {
+        100.0 * score / max_score
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +146,11 @@ mod tests {
         assert_eq!(totals.max_score, 12.0);
         assert_eq!(totals.planned_score, 12.0);
         assert!((totals.percentage - 66.666_666).abs() < 1e-3);
-        let apps = totals.categories.iter().find(|c| c.category == ActionCategory::Apps).unwrap();
+        let apps = totals
+            .categories
+            .iter()
+            .find(|c| c.category == ActionCategory::Apps)
+            .unwrap();
         assert_eq!((apps.score, apps.max_score), (0.0, 4.0));
         assert_eq!(totals.categories.len(), ActionCategory::ALL.len());
     }

@@ -96,17 +96,25 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
             "maxScore must be a finite number above 0 (at most 1000000)".into(),
         ));
     }
-    input.rule.to_rule().validate().map_err(ApiError::BadUserInput)?;
-    if let Some(url) = optional_text("actionUrl", input.action_url.as_deref(), 2000)? {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(ApiError::BadUserInput("actionUrl must be an http(s) URL".into()));
-        }
+    input
+        .rule
+        .to_rule()
+        .validate()
+        .map_err(ApiError::BadUserInput)?;
+    let url = optional_text("actionUrl", input.action_url.as_deref(), 2000)?;
+    if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+        return Err(ApiError::BadUserInput(
+            "actionUrl must be an http(s) URL".into(),
+        ));
     }
     Ok(())
 }
 
 /// Creates or replaces a catalog entry after validating it.
-pub async fn upsert_action(db: &DatabaseConnection, input: ActionInput) -> ApiResult<action::Model> {
+pub async fn upsert_action(
+    db: &DatabaseConnection,
+    input: ActionInput,
+) -> ApiResult<action::Model> {
     validate(&input)?;
     let now = Utc::now();
     let existing = action::Entity::find_by_id(input.id.clone()).one(db).await?;
@@ -127,7 +135,11 @@ fn active_model(
     Ok(action::ActiveModel {
         id: Set(input.id.clone()),
         title: Set(input.title.trim().to_owned()),
-        description: Set(optional_text("description", input.description.as_deref(), 4000)?),
+        description: Set(optional_text(
+            "description",
+            input.description.as_deref(),
+            4000,
+        )?),
         category: Set(input.category.as_str().to_owned()),
         max_score: Set(input.max_score),
         rule_kind: Set(input.rule.kind.as_str().to_owned()),
@@ -140,8 +152,16 @@ fn active_model(
         deprecated: Set(input.deprecated),
         user_impact: Set(input.user_impact.map(|l| l.as_str().to_owned())),
         implementation_cost: Set(input.implementation_cost.map(|l| l.as_str().to_owned())),
-        remediation: Set(optional_text("remediation", input.remediation.as_deref(), 4000)?),
-        action_url: Set(optional_text("actionUrl", input.action_url.as_deref(), 2000)?),
+        remediation: Set(optional_text(
+            "remediation",
+            input.remediation.as_deref(),
+            4000,
+        )?),
+        action_url: Set(optional_text(
+            "actionUrl",
+            input.action_url.as_deref(),
+            2000,
+        )?),
         created_at: Set(created_at),
         updated_at: Set(now),
     })
@@ -170,8 +190,14 @@ pub async fn find_action(db: &DatabaseConnection, id: &str) -> ApiResult<Option<
 }
 
 /// Entries by id, in one query.
-pub async fn actions_by_ids(db: &DatabaseConnection, ids: &[String]) -> Result<HashMap<String, action::Model>, DbErr> {
-    let rows = action::Entity::find().filter(action::Column::Id.is_in(ids.to_vec())).all(db).await?;
+pub async fn actions_by_ids(
+    db: &DatabaseConnection,
+    ids: &[String],
+) -> Result<HashMap<String, action::Model>, DbErr> {
+    let rows = action::Entity::find()
+        .filter(action::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 
@@ -193,7 +219,8 @@ pub async fn list_actions(
 
 /// The engine's view of a stored entry; a corrupt enum column is an internal error.
 pub fn to_definition(row: &action::Model) -> ApiResult<ActionDefinition> {
-    let corrupt = |what: &str| ApiError::Internal(format!("action {} has an unknown {what}", row.id));
+    let corrupt =
+        |what: &str| ApiError::Internal(format!("action {} has an unknown {what}", row.id));
     Ok(ActionDefinition {
         id: row.id.clone(),
         category: ActionCategory::parse(&row.category).ok_or_else(|| corrupt("category"))?,
@@ -222,7 +249,11 @@ mod tests {
         for entry in &entries {
             validate(entry).unwrap_or_else(|e| panic!("{}: {e:?}", entry.id));
         }
-        let scored: f64 = entries.iter().filter(|e| e.scored).map(|e| e.max_score).sum();
+        let scored: f64 = entries
+            .iter()
+            .filter(|e| e.scored)
+            .map(|e| e.max_score)
+            .sum();
         assert_eq!(scored, 56.0);
     }
 }

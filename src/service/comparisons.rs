@@ -34,19 +34,30 @@ pub fn group_of(tenant: &tenant::Model, basis: ComparisonBasis) -> String {
     match basis {
         ComparisonBasis::AllTenants => ALL_TENANTS_GROUP.to_owned(),
         ComparisonBasis::SeatSize => seat_bucket(tenant.seat_count).to_owned(),
-        ComparisonBasis::Industry => tenant.industry.clone().unwrap_or_else(|| NO_INDUSTRY_GROUP.to_owned()),
+        ComparisonBasis::Industry => tenant
+            .industry
+            .clone()
+            .unwrap_or_else(|| NO_INDUSTRY_GROUP.to_owned()),
     }
 }
 
 /// Recomputes every group's averages for `date` from the stored daily scores.
 pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> ApiResult<()> {
-    let scores = daily_score::Entity::find().filter(daily_score::Column::Date.eq(date)).all(db).await?;
-    let tenants: BTreeMap<String, tenant::Model> =
-        tenants::all_tenants(db).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let scores = daily_score::Entity::find()
+        .filter(daily_score::Column::Date.eq(date))
+        .all(db)
+        .await?;
+    let tenants: BTreeMap<String, tenant::Model> = tenants::all_tenants(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
     // (basis, group) -> (count, sum of scores, sum of percentages)
     let mut groups: BTreeMap<(ComparisonBasis, String), (i32, f64, f64)> = BTreeMap::new();
     for score in &scores {
-        let Some(tenant) = tenants.get(&score.tenant_id) else { continue };
+        let Some(tenant) = tenants.get(&score.tenant_id) else {
+            continue;
+        };
         for &basis in ComparisonBasis::ALL {
             let entry = groups.entry((basis, group_of(tenant, basis))).or_default();
             entry.0 += 1;
@@ -58,7 +69,11 @@ pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> Ap
     let txn = db.begin().await?;
     // Rows of groups that no longer have members are removed; the others are upserted.
     for &basis in ComparisonBasis::ALL {
-        let live: Vec<String> = groups.keys().filter(|(b, _)| *b == basis).map(|(_, g)| g.clone()).collect();
+        let live: Vec<String> = groups
+            .keys()
+            .filter(|(b, _)| *b == basis)
+            .map(|(_, g)| g.clone())
+            .collect();
         comparative_score::Entity::delete_many()
             .filter(comparative_score::Column::Date.eq(date))
             .filter(comparative_score::Column::Basis.eq(basis.as_str()))
@@ -129,7 +144,9 @@ pub async fn tenant_comparison(
         .iter()
         .map(|&basis| {
             let group = group_of(tenant, basis);
-            let row = rows.iter().find(|r| r.basis == basis.as_str() && r.group_key == group);
+            let row = rows
+                .iter()
+                .find(|r| r.basis == basis.as_str() && r.group_key == group);
             let count = row.map_or(0, |r| r.tenant_count);
             let shown = row.filter(|_| count >= 0 && count as u32 >= min_tenants);
             Comparison {

@@ -28,7 +28,9 @@ impl DateRange {
     /// Checks `from <= to` and the length.
     pub fn parse(from: NaiveDate, to: NaiveDate) -> ApiResult<Self> {
         if from > to {
-            return Err(ApiError::BadUserInput(format!("from ({from}) is after to ({to})")));
+            return Err(ApiError::BadUserInput(format!(
+                "from ({from}) is after to ({to})"
+            )));
         }
         if (to - from).num_days() + 1 > MAX_RANGE_DAYS {
             return Err(ApiError::BadUserInput(format!(
@@ -40,7 +42,10 @@ impl DateRange {
 
     /// A range of one day.
     pub fn day(date: NaiveDate) -> Self {
-        DateRange { from: date, to: date }
+        DateRange {
+            from: date,
+            to: date,
+        }
     }
 
     /// Every date in the range, ascending.
@@ -52,12 +57,20 @@ impl DateRange {
 
 /// The last microsecond of a UTC date: a snapshot captured then still counts for it.
 pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
-    let next = date.succ_opt().unwrap_or(date).and_hms_opt(0, 0, 0).unwrap_or_default();
+    let next = date
+        .succ_opt()
+        .unwrap_or(date)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default();
     next.and_utc() - Duration::microseconds(1)
 }
 
 /// Scores one tenant for every date of `range` that has a snapshot; returns the days stored.
-pub async fn score_tenant_range(db: &DatabaseConnection, tenant_id: &str, range: DateRange) -> ApiResult<u32> {
+pub async fn score_tenant_range(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    range: DateRange,
+) -> ApiResult<u32> {
     let catalog: Vec<ActionDefinition> = catalog::list_actions(db, None, true)
         .await?
         .iter()
@@ -79,7 +92,9 @@ pub async fn score_tenant_range(db: &DatabaseConnection, tenant_id: &str, range:
             _ => {
                 let facts = snapshots::snapshot_facts(db, snapshot_id)
                     .await?
-                    .ok_or_else(|| ApiError::Internal(format!("snapshot {snapshot_id} vanished")))?;
+                    .ok_or_else(|| {
+                        ApiError::Internal(format!("snapshot {snapshot_id} vanished"))
+                    })?;
                 facts_cache = Some((snapshot_id, facts.clone()));
                 facts
             }
@@ -109,7 +124,9 @@ async fn store_day(
         .totals
         .categories
         .iter()
-        .map(|c| json!({"category": c.category.as_str(), "score": c.score, "maxScore": c.max_score}))
+        .map(
+            |c| json!({"category": c.category.as_str(), "score": c.score, "maxScore": c.max_score}),
+        )
         .collect();
     let day_row = daily_score::ActiveModel {
         tenant_id: Set(tenant_id.to_owned()),
@@ -192,7 +209,11 @@ pub async fn recompute(
 ) -> ApiResult<RecomputeSummary> {
     let tenant_ids = match tenant_ids {
         Some(ids) => ids,
-        None => tenants::all_tenants(db).await?.into_iter().map(|t| t.id).collect(),
+        None => tenants::all_tenants(db)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
     };
     let mut summary = RecomputeSummary::default();
     for tenant_id in &tenant_ids {
@@ -219,11 +240,20 @@ mod tests {
         assert!(DateRange::parse(d("2026-01-02"), d("2026-01-01")).is_err());
         assert!(DateRange::parse(d("2026-01-01"), d("2027-01-01")).is_ok());
         assert!(DateRange::parse(d("2026-01-01"), d("2027-01-02")).is_err());
-        assert_eq!(DateRange::parse(d("2026-01-30"), d("2026-02-02")).unwrap().days().count(), 4);
+        assert_eq!(
+            DateRange::parse(d("2026-01-30"), d("2026-02-02"))
+                .unwrap()
+                .days()
+                .count(),
+            4
+        );
     }
 
     #[test]
     fn end_of_day_is_the_last_microsecond() {
-        assert_eq!(end_of_day(d("2026-03-01")).to_rfc3339(), "2026-03-01T23:59:59.999999+00:00");
+        assert_eq!(
+            end_of_day(d("2026-03-01")).to_rfc3339(),
+            "2026-03-01T23:59:59.999999+00:00"
+        );
     }
 }

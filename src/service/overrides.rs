@@ -31,7 +31,10 @@ pub struct OverrideChange {
 }
 
 /// Appends a change to the history; the caller has checked tenant and action exist.
-pub async fn append_override(db: &DatabaseConnection, change: OverrideChange) -> ApiResult<action_override::Model> {
+pub async fn append_override(
+    db: &DatabaseConnection,
+    change: OverrideChange,
+) -> ApiResult<action_override::Model> {
     let comment = super::tenants::optional_text("comment", change.comment.as_deref(), 2000)?;
     let row = action_override::ActiveModel {
         tenant_id: Set(change.tenant_id),
@@ -62,7 +65,10 @@ pub async fn override_history(
 }
 
 /// The newest row per action among `history` rows up to `at` (history oldest first).
-pub fn in_force_at(history: &[action_override::Model], at: DateTime<Utc>) -> HashMap<String, &action_override::Model> {
+pub fn in_force_at(
+    history: &[action_override::Model],
+    at: DateTime<Utc>,
+) -> HashMap<String, &action_override::Model> {
     let mut current = HashMap::new();
     for row in history.iter().take_while(|r| r.updated_at <= at) {
         current.insert(row.action_id.clone(), row);
@@ -71,7 +77,10 @@ pub fn in_force_at(history: &[action_override::Model], at: DateTime<Utc>) -> Has
 }
 
 /// The state each action is in at `at`; absent actions are DEFAULT.
-pub fn states_at(history: &[action_override::Model], at: DateTime<Utc>) -> HashMap<String, ActionState> {
+pub fn states_at(
+    history: &[action_override::Model],
+    at: DateTime<Utc>,
+) -> HashMap<String, ActionState> {
     in_force_at(history, at)
         .into_iter()
         .map(|(id, row)| (id, ActionState::parse(&row.state).unwrap_or_default()))
@@ -79,7 +88,10 @@ pub fn states_at(history: &[action_override::Model], at: DateTime<Utc>) -> HashM
 }
 
 /// The current non-DEFAULT overrides of a tenant, by action id.
-pub async fn current_overrides(db: &DatabaseConnection, tenant_id: &str) -> ApiResult<Vec<action_override::Model>> {
+pub async fn current_overrides(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+) -> ApiResult<Vec<action_override::Model>> {
     let history = override_history(db, tenant_id, None).await?;
     let mut current: Vec<action_override::Model> = in_force_at(&history, DateTime::<Utc>::MAX_UTC)
         .into_values()
@@ -110,7 +122,9 @@ pub async fn override_history_page(
         query = query.filter(action_override::Column::Id.lt(id));
     }
     let rows = query.limit(size + 1).all(db).await?;
-    Ok(Page::from_rows(rows, size, after.is_some(), |r| encode_cursor(&r.id)))
+    Ok(Page::from_rows(rows, size, after.is_some(), |r| {
+        encode_cursor(&r.id)
+    }))
 }
 
 /// Reads a stored state, failing loudly on a corrupt row.

@@ -51,14 +51,23 @@ impl<T> Page<T> {
     /// The same page with every row converted.
     pub fn map<U>(self, convert: impl Fn(T) -> U) -> Page<U> {
         Page {
-            items: self.items.into_iter().map(|(cursor, row)| (cursor, convert(row))).collect(),
+            items: self
+                .items
+                .into_iter()
+                .map(|(cursor, row)| (cursor, convert(row)))
+                .collect(),
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
         }
     }
 
     /// Builds a page from up to `size + 1` fetched rows: the extra row only says more follow.
-    pub fn from_rows(mut rows: Vec<T>, size: u64, after_given: bool, cursor_of: impl Fn(&T) -> String) -> Self {
+    pub fn from_rows(
+        mut rows: Vec<T>,
+        size: u64,
+        after_given: bool,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> Self {
         let has_next_page = rows.len() as u64 > size;
         rows.truncate(size as usize);
         Page {
@@ -78,7 +87,10 @@ mod tests {
         let cursor = encode_cursor(&("2026-01-01T00:00:00Z", 7));
         let back: (String, i64) = decode_cursor(&cursor).unwrap();
         assert_eq!(back, ("2026-01-01T00:00:00Z".to_string(), 7));
-        assert_eq!(decode_cursor::<i64>("!!").unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(
+            decode_cursor::<i64>("!!").unwrap_err().code(),
+            "BAD_USER_INPUT"
+        );
     }
 
     #[test]

@@ -20,8 +20,18 @@ pub async fn find_score(
 ) -> ApiResult<Option<daily_score::Model>> {
     let query = daily_score::Entity::find().filter(daily_score::Column::TenantId.eq(tenant_id));
     Ok(match date {
-        Some(date) => query.filter(daily_score::Column::Date.eq(date)).one(db).await?,
-        None => query.order_by_desc(daily_score::Column::Date).one(db).await?,
+        Some(date) => {
+            query
+                .filter(daily_score::Column::Date.eq(date))
+                .one(db)
+                .await?
+        }
+        None => {
+            query
+                .order_by_desc(daily_score::Column::Date)
+                .one(db)
+                .await?
+        }
     })
 }
 
@@ -64,7 +74,10 @@ pub async fn action_scores_for(
         .await?;
     let mut by_day: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
     for row in rows {
-        let key = TenantDay { tenant_id: row.tenant_id.clone(), date: row.date };
+        let key = TenantDay {
+            tenant_id: row.tenant_id.clone(),
+            date: row.date,
+        };
         if wanted.contains(&key) {
             by_day.entry(key).or_default().push(row);
         }
@@ -91,7 +104,9 @@ pub async fn score_diff(
     to: NaiveDate,
 ) -> ApiResult<ScoreDiffData> {
     if from > to {
-        return Err(ApiError::BadUserInput(format!("from ({from}) is after to ({to})")));
+        return Err(ApiError::BadUserInput(format!(
+            "from ({from}) is after to ({to})"
+        )));
     }
     let days = daily_score::Entity::find()
         .filter(daily_score::Column::TenantId.eq(tenant_id))
@@ -105,18 +120,30 @@ pub async fn score_diff(
             .ok_or_else(|| ApiError::NotFound(format!("no score stored for {date}")))
     };
     let (before, after) = (day(from)?, day(to)?);
-    let keys = [from, to].map(|date| TenantDay { tenant_id: tenant_id.to_owned(), date });
+    let keys = [from, to].map(|date| TenantDay {
+        tenant_id: tenant_id.to_owned(),
+        date,
+    });
     let mut rows = action_scores_for(db, &keys).await?;
     let mut scored = |key: &TenantDay| -> ApiResult<Vec<ScoredAction>> {
-        rows.remove(key).unwrap_or_default().iter().map(to_scored_action).collect()
+        rows.remove(key)
+            .unwrap_or_default()
+            .iter()
+            .map(to_scored_action)
+            .collect()
     };
     let (before_rows, after_rows) = (scored(&keys[0])?, scored(&keys[1])?);
-    Ok(ScoreDiffData { before, after, changes: diff_actions(&before_rows, &after_rows) })
+    Ok(ScoreDiffData {
+        before,
+        after,
+        changes: diff_actions(&before_rows, &after_rows),
+    })
 }
 
 /// The diff engine's view of a stored action score.
 pub fn to_scored_action(row: &daily_action_score::Model) -> ApiResult<ScoredAction> {
-    let corrupt = |what: &str| ApiError::Internal(format!("action score {} has an unknown {what}", row.id));
+    let corrupt =
+        |what: &str| ApiError::Internal(format!("action score {} has an unknown {what}", row.id));
     Ok(ScoredAction {
         action_id: row.action_id.clone(),
         score: row.score,

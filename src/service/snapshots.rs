@@ -33,26 +33,37 @@ fn validate(input: &SnapshotInput, now: DateTime<Utc>) -> ApiResult<()> {
     if !input.facts.is_object() {
         return Err(ApiError::BadUserInput("facts must be a JSON object".into()));
     }
-    let size = serde_json::to_vec(&input.facts).map(|b| b.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&input.facts)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_FACTS_BYTES {
         return Err(ApiError::BadUserInput(format!(
             "facts must be at most {MAX_FACTS_BYTES} bytes of JSON (got {size})"
         )));
     }
     if input.captured_at > now + MAX_CLOCK_AHEAD {
-        return Err(ApiError::BadUserInput("capturedAt must not be in the future".into()));
+        return Err(ApiError::BadUserInput(
+            "capturedAt must not be in the future".into(),
+        ));
     }
-    if let Some(key) = &input.idempotency_key {
-        if key.is_empty() || key.len() > 200 {
-            return Err(ApiError::BadUserInput("idempotencyKey must be 1 to 200 characters".into()));
-        }
+    if input
+        .idempotency_key
+        .as_ref()
+        .is_some_and(|key| key.is_empty() || key.len() > 200)
+    {
+        return Err(ApiError::BadUserInput(
+            "idempotencyKey must be 1 to 200 characters".into(),
+        ));
     }
     Ok(())
 }
 
 /// Stores a snapshot; a known idempotency key returns the first snapshot and stores nothing.
 /// The caller has checked that the tenant exists and is within reach.
-pub async fn ingest_snapshot(db: &DatabaseConnection, input: SnapshotInput) -> ApiResult<snapshot::Model> {
+pub async fn ingest_snapshot(
+    db: &DatabaseConnection,
+    input: SnapshotInput,
+) -> ApiResult<snapshot::Model> {
     let now = Utc::now();
     validate(&input, now)?;
     if let Some(existing) = find_by_key(db, &input).await? {
@@ -76,8 +87,13 @@ pub async fn ingest_snapshot(db: &DatabaseConnection, input: SnapshotInput) -> A
     }
 }
 
-async fn find_by_key(db: &DatabaseConnection, input: &SnapshotInput) -> Result<Option<snapshot::Model>, DbErr> {
-    let Some(key) = &input.idempotency_key else { return Ok(None) };
+async fn find_by_key(
+    db: &DatabaseConnection,
+    input: &SnapshotInput,
+) -> Result<Option<snapshot::Model>, DbErr> {
+    let Some(key) = &input.idempotency_key else {
+        return Ok(None);
+    };
     snapshot::Entity::find()
         .filter(snapshot::Column::TenantId.eq(input.tenant_id.clone()))
         .filter(snapshot::Column::IdempotencyKey.eq(key.clone()))
@@ -110,7 +126,9 @@ pub async fn snapshot_page(
         );
     }
     let rows = query.limit(size + 1).all(db).await?;
-    Ok(Page::from_rows(rows, size, after.is_some(), |s| encode_cursor(&(s.captured_at, s.id))))
+    Ok(Page::from_rows(rows, size, after.is_some(), |s| {
+        encode_cursor(&(s.captured_at, s.id))
+    }))
 }
 
 /// When each of a tenant's snapshots up to `until` was captured, oldest first, without facts.
@@ -134,5 +152,8 @@ pub async fn capture_times(
 
 /// The facts of one snapshot.
 pub async fn snapshot_facts(db: &DatabaseConnection, id: i64) -> Result<Option<Value>, DbErr> {
-    Ok(snapshot::Entity::find_by_id(id).one(db).await?.map(|s| s.facts))
+    Ok(snapshot::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|s| s.facts))
 }

@@ -3,8 +3,8 @@
 use chrono::Utc;
 use entity::tenant;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
@@ -46,7 +46,9 @@ pub enum Visibility {
 /// Checks an id: 1 to 64 letters, digits, `-`, `_` or `.`.
 pub fn validate_id(kind: &str, id: &str) -> ApiResult<()> {
     let ok = (1..=64).contains(&id.len())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -80,7 +82,9 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<
 
 fn validate_seat_count(seats: i32) -> ApiResult<i32> {
     if seats < 0 {
-        return Err(ApiError::BadUserInput("seatCount must not be negative".into()));
+        return Err(ApiError::BadUserInput(
+            "seatCount must not be negative".into(),
+        ));
     }
     Ok(seats)
 }
@@ -118,11 +122,25 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
 }
 
 /// Applies changes to an existing tenant; a missing one is NOT_FOUND.
-pub async fn update_tenant(db: &DatabaseConnection, id: &str, changes: TenantChanges) -> ApiResult<tenant::Model> {
-    let name = changes.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
-    let industry = changes.industry.as_deref().map(|i| optional_text("industry", Some(i), 100)).transpose()?;
+pub async fn update_tenant(
+    db: &DatabaseConnection,
+    id: &str,
+    changes: TenantChanges,
+) -> ApiResult<tenant::Model> {
+    let name = changes
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 200))
+        .transpose()?;
+    let industry = changes
+        .industry
+        .as_deref()
+        .map(|i| optional_text("industry", Some(i), 100))
+        .transpose()?;
     let seat_count = changes.seat_count.map(validate_seat_count).transpose()?;
-    let existing = find_tenant(db, id).await?.ok_or_else(|| ApiError::tenant_not_found(id))?;
+    let existing = find_tenant(db, id)
+        .await?
+        .ok_or_else(|| ApiError::tenant_not_found(id))?;
     let mut row: tenant::ActiveModel = existing.into();
     if let Some(name) = name {
         row.name = Set(name);
@@ -144,7 +162,10 @@ pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> ApiResult<Option<
 
 /// Every tenant, by id.
 pub async fn all_tenants(db: &DatabaseConnection) -> ApiResult<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find().order_by_asc(tenant::Column::Id).all(db).await?)
+    Ok(tenant::Entity::find()
+        .order_by_asc(tenant::Column::Id)
+        .all(db)
+        .await?)
 }
 
 /// One page of visible tenants, ordered by id.
@@ -164,5 +185,7 @@ pub async fn tenant_page(
         query = query.filter(tenant::Column::Id.gt(last_id));
     }
     let rows = query.limit(size + 1).all(db).await?;
-    Ok(Page::from_rows(rows, size, after.is_some(), |t| encode_cursor(&t.id)))
+    Ok(Page::from_rows(rows, size, after.is_some(), |t| {
+        encode_cursor(&t.id)
+    }))
 }

@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{SECRET, error_code, spawn_app, token};
 
-async fn viewer_with(app: &crate::helpers::TestApp, authorization: Option<String>) -> (StatusCode, Value) {
+async fn viewer_with(
+    app: &crate::helpers::TestApp,
+    authorization: Option<String>,
+) -> (StatusCode, Value) {
     let mut request = app
         .client
         .post(format!("{}/graphql", app.address))
@@ -38,8 +41,13 @@ fn now() -> u64 {
 async fn a_valid_token_becomes_the_viewer() {
     let app = spawn_app().await;
     let t = token(&[Role::SecurityReader, Role::Collector], &["a", "b"]);
-    let body = app.graphql(&t, "{ viewer { subject roles tenantIds } }", json!({})).await;
-    assert_eq!(body["data"]["viewer"], json!({"subject": "tester@example.com", "roles": ["SECURITY_READER", "COLLECTOR"], "tenantIds": ["a", "b"]}));
+    let body = app
+        .graphql(&t, "{ viewer { subject roles tenantIds } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["viewer"],
+        json!({"subject": "tester@example.com", "roles": ["SECURITY_READER", "COLLECTOR"], "tenantIds": ["a", "b"]})
+    );
 }
 
 #[tokio::test]
@@ -50,17 +58,51 @@ async fn bad_tokens_are_unauthenticated() {
     let none_claims = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
     let valid = signed(claims(now() + 600), SECRET);
     let (head, rest) = valid.split_once('.').unwrap();
-    let tampered_claims = URL_SAFE_NO_PAD.encode(json!({"sub": "x", "roles": ["PlatformAdmin"], "exp": now() + 600}).to_string());
+    let tampered_claims = URL_SAFE_NO_PAD
+        .encode(json!({"sub": "x", "roles": ["PlatformAdmin"], "exp": now() + 600}).to_string());
     let cases = [
         ("missing", None),
         ("not bearer", Some(format!("Basic {valid}"))),
         ("garbage", Some("Bearer not.a.token".to_string())),
-        ("expired", Some(format!("Bearer {}", signed(claims(now() - 3600), SECRET)))),
-        ("wrong secret", Some(format!("Bearer {}", signed(claims(now() + 600), "another-secret-0123456789")))),
-        ("alg none", Some(format!("Bearer {none_header}.{none_claims}."))),
-        ("no exp", Some(format!("Bearer {}", signed(json!({"sub": "x", "roles": []}), SECRET)))),
-        ("tampered", Some(format!("Bearer {head}.{tampered_claims}.{}", rest.split_once('.').unwrap().1))),
-        ("not yet valid", Some(format!("Bearer {}", signed(json!({"sub": "x", "exp": now() + 7200, "nbf": now() + 3600}), SECRET)))),
+        (
+            "expired",
+            Some(format!("Bearer {}", signed(claims(now() - 3600), SECRET))),
+        ),
+        (
+            "wrong secret",
+            Some(format!(
+                "Bearer {}",
+                signed(claims(now() + 600), "another-secret-0123456789")
+            )),
+        ),
+        (
+            "alg none",
+            Some(format!("Bearer {none_header}.{none_claims}.")),
+        ),
+        (
+            "no exp",
+            Some(format!(
+                "Bearer {}",
+                signed(json!({"sub": "x", "roles": []}), SECRET)
+            )),
+        ),
+        (
+            "tampered",
+            Some(format!(
+                "Bearer {head}.{tampered_claims}.{}",
+                rest.split_once('.').unwrap().1
+            )),
+        ),
+        (
+            "not yet valid",
+            Some(format!(
+                "Bearer {}",
+                signed(
+                    json!({"sub": "x", "exp": now() + 7200, "nbf": now() + 3600}),
+                    SECRET
+                )
+            )),
+        ),
     ];
     for (case, authorization) in cases {
         let (status, body) = viewer_with(&app, authorization).await;
@@ -75,8 +117,17 @@ async fn bad_tokens_are_unauthenticated() {
 async fn unknown_or_miscased_roles_grant_nothing() {
     let app = spawn_app().await;
     app.create_tenant("a", None, 1).await;
-    let t = signed(json!({"sub": "x", "roles": ["globaladmin", "Root"], "tid": "a", "exp": now() + 600}), SECRET);
-    let body = app.graphql(&t, "{ viewer { roles } tenant(id: \"a\") { id } actions { id } }", json!({})).await;
+    let t = signed(
+        json!({"sub": "x", "roles": ["globaladmin", "Root"], "tid": "a", "exp": now() + 600}),
+        SECRET,
+    );
+    let body = app
+        .graphql(
+            &t,
+            "{ viewer { roles } tenant(id: \"a\") { id } actions { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(body["data"]["viewer"]["roles"], json!([]), "{body}");
     assert_eq!(body["data"]["tenant"], Value::Null);
     assert_eq!(error_code(&body), Some("FORBIDDEN"));

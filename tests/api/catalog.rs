@@ -15,31 +15,77 @@ fn action(rule: Value, max: f64) -> Value {
 async fn the_built_in_catalog_is_loaded_at_first_start() {
     let app = spawn_app().await;
     let reader = token(&[Role::SecurityReader], &["x"]);
-    let body = app.graphql(&reader, "{ actions { id maxScore scored rule { kind } } }", json!({})).await;
+    let body = app
+        .graphql(
+            &reader,
+            "{ actions { id maxScore scored rule { kind } } }",
+            json!({}),
+        )
+        .await;
     let actions = body["data"]["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 11, "{body}");
-    let scored_total: f64 = actions.iter().filter(|a| a["scored"] == true).map(|a| a["maxScore"].as_f64().unwrap()).sum();
+    let scored_total: f64 = actions
+        .iter()
+        .filter(|a| a["scored"] == true)
+        .map(|a| a["maxScore"].as_f64().unwrap())
+        .sum();
     assert_eq!(scored_total, 56.0);
-    let admin_mfa = app.graphql(&reader, "{ action(id: \"AdminMFA\") { rule { kind numerator denominator } } }", json!({})).await;
-    assert_eq!(admin_mfa["data"]["action"]["rule"], json!({"kind": "RATIO", "numerator": "admins.mfaProtected", "denominator": "admins.total"}));
-    let apps = app.graphql(&reader, "{ actions(category: APPS) { id } }", json!({})).await;
-    assert_eq!(apps["data"]["actions"], json!([{"id": "RestrictUserConsent"}]));
+    let admin_mfa = app
+        .graphql(
+            &reader,
+            "{ action(id: \"AdminMFA\") { rule { kind numerator denominator } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        admin_mfa["data"]["action"]["rule"],
+        json!({"kind": "RATIO", "numerator": "admins.mfaProtected", "denominator": "admins.total"})
+    );
+    let apps = app
+        .graphql(&reader, "{ actions(category: APPS) { id } }", json!({}))
+        .await;
+    assert_eq!(
+        apps["data"]["actions"],
+        json!([{"id": "RestrictUserConsent"}])
+    );
 }
 
 #[tokio::test]
 async fn upsert_action_creates_replaces_and_hides_deprecated_entries() {
     let app = spawn_app().await;
-    let rule = json!({"kind": "RATIO", "numerator": "devices.encrypted", "denominator": "devices.total"});
-    let created = app.graphql(&platform_admin(), UPSERT, json!({"i": action(rule.clone(), 5.0)})).await;
-    assert_eq!(created["data"]["upsertAction"]["maxScore"], 5.0, "{created}");
+    let rule =
+        json!({"kind": "RATIO", "numerator": "devices.encrypted", "denominator": "devices.total"});
+    let created = app
+        .graphql(
+            &platform_admin(),
+            UPSERT,
+            json!({"i": action(rule.clone(), 5.0)}),
+        )
+        .await;
+    assert_eq!(
+        created["data"]["upsertAction"]["maxScore"], 5.0,
+        "{created}"
+    );
     let mut deprecated = action(rule, 6.0);
     deprecated["deprecated"] = json!(true);
-    app.graphql(&platform_admin(), UPSERT, json!({"i": deprecated})).await;
+    app.graphql(&platform_admin(), UPSERT, json!({"i": deprecated}))
+        .await;
     let reader = token(&[Role::SecurityReader], &[]);
-    let visible = app.graphql(&reader, "{ actions(category: DEVICE) { id } }", json!({})).await;
+    let visible = app
+        .graphql(&reader, "{ actions(category: DEVICE) { id } }", json!({}))
+        .await;
     assert_eq!(visible["data"]["actions"], json!([]));
-    let all = app.graphql(&reader, "{ actions(category: DEVICE, includeDeprecated: true) { id maxScore deprecated } }", json!({})).await;
-    assert_eq!(all["data"]["actions"], json!([{"id": "DeviceEncryption", "maxScore": 6.0, "deprecated": true}]));
+    let all = app
+        .graphql(
+            &reader,
+            "{ actions(category: DEVICE, includeDeprecated: true) { id maxScore deprecated } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        all["data"]["actions"],
+        json!([{"id": "DeviceEncryption", "maxScore": 6.0, "deprecated": true}])
+    );
 }
 
 #[tokio::test]
@@ -47,22 +93,53 @@ async fn rules_that_do_not_fit_their_kind_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let cases = [
         (json!({"kind": "BOOLEAN"}), "rule.fact"),
-        (json!({"kind": "BOOLEAN", "fact": "a", "min": 1}), "rule.min"),
-        (json!({"kind": "RATIO", "numerator": "a"}), "rule.denominator"),
-        (json!({"kind": "RATIO", "numerator": "a", "denominator": "b", "fact": "c"}), "rule.fact"),
+        (
+            json!({"kind": "BOOLEAN", "fact": "a", "min": 1}),
+            "rule.min",
+        ),
+        (
+            json!({"kind": "RATIO", "numerator": "a"}),
+            "rule.denominator",
+        ),
+        (
+            json!({"kind": "RATIO", "numerator": "a", "denominator": "b", "fact": "c"}),
+            "rule.fact",
+        ),
         (json!({"kind": "RANGE", "fact": "a"}), "rule.min"),
-        (json!({"kind": "RANGE", "fact": "a", "min": 5, "max": 1}), "rule.min"),
+        (
+            json!({"kind": "RANGE", "fact": "a", "min": 5, "max": 1}),
+            "rule.min",
+        ),
         (json!({"kind": "BOOLEAN", "fact": "a..b"}), "rule.fact"),
     ];
     for (rule, field) in cases {
-        let body = app.graphql(&platform_admin(), UPSERT, json!({"i": action(rule, 5.0)})).await;
+        let body = app
+            .graphql(&platform_admin(), UPSERT, json!({"i": action(rule, 5.0)}))
+            .await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains(field), "{field}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{field}: {body}"
+        );
     }
     for max in [0.0, -3.0] {
-        let body = app.graphql(&platform_admin(), UPSERT, json!({"i": action(json!({"kind": "BOOLEAN", "fact": "a"}), max)})).await;
+        let body = app
+            .graphql(
+                &platform_admin(),
+                UPSERT,
+                json!({"i": action(json!({"kind": "BOOLEAN", "fact": "a"}), max)}),
+            )
+            .await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("maxScore"));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("maxScore")
+        );
     }
     assert_eq!(app.count("improvement_actions").await, 11);
 }
@@ -70,9 +147,18 @@ async fn rules_that_do_not_fit_their_kind_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn only_platform_admins_change_the_catalog() {
     let app = spawn_app().await;
-    for role in [Role::GlobalAdmin, Role::SecurityAdmin, Role::SecurityReader, Role::Collector] {
+    for role in [
+        Role::GlobalAdmin,
+        Role::SecurityAdmin,
+        Role::SecurityReader,
+        Role::Collector,
+    ] {
         let body = app
-            .graphql(&token(&[role], &["t"]), UPSERT, json!({"i": action(json!({"kind": "BOOLEAN", "fact": "a"}), 1.0)}))
+            .graphql(
+                &token(&[role], &["t"]),
+                UPSERT,
+                json!({"i": action(json!({"kind": "BOOLEAN", "fact": "a"}), 1.0)}),
+            )
             .await;
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "{role:?}");
     }

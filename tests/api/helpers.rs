@@ -28,10 +28,18 @@ impl Drop for TestDatabase {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs outside any async context we can borrow; use a short-lived runtime.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 runtime.block_on(async {
                     let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
-                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok()
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok()
                 })
             })
             .join();
@@ -55,16 +63,29 @@ async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var(TEST_DATABASE_ENV) {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("securescore_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&url).await.expect("connect to the PostgreSQL test server");
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            let admin = sea_orm::Database::connect(&url)
+                .await
+                .expect("connect to the PostgreSQL test server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
             admin.close().await.ok();
-            let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+            let (base, query) = url
+                .split_once('?')
+                .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
             let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
             let test_url = match query {
                 Some(q) => format!("{server}/{name}?{q}"),
                 None => format!("{server}/{name}"),
             };
-            (test_url, TestDatabase::Postgres { admin_url: url, name })
+            (
+                test_url,
+                TestDatabase::Postgres {
+                    admin_url: url,
+                    name,
+                },
+            )
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -86,17 +107,36 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone(),
         demo: false,
-        keys: KeySources { secret: Some(SecretString::from(SECRET)), leeway_seconds: 5, ..Default::default() },
-        scoring: ScoringConfig { run_scheduler: false, ..Default::default() },
-        limits: RequestLimits { request_timeout: Duration::from_secs(60), ..Default::default() },
+        keys: KeySources {
+            secret: Some(SecretString::from(SECRET)),
+            leeway_seconds: 5,
+            ..Default::default()
+        },
+        scoring: ScoringConfig {
+            run_scheduler: false,
+            ..Default::default()
+        },
+        limits: RequestLimits {
+            request_timeout: Duration::from_secs(60),
+            ..Default::default()
+        },
     };
     customize(&mut config);
-    let prepared = securescore::server::prepare(config).await.expect("server prepares");
+    let prepared = securescore::server::prepare(config)
+        .await
+        .expect("server prepares");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, prepared.router).await });
-    let db = securescore::db::connect(&database_url).await.expect("test connection");
-    TestApp { address, client: reqwest::Client::new(), db, _database: database }
+    let db = securescore::db::connect(&database_url)
+        .await
+        .expect("test connection");
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        _database: database,
+    }
 }
 
 /// Mints a token for `roles` reaching `tenants` (first is `tid`).
@@ -133,7 +173,10 @@ pub fn day(days: i64) -> String {
 /// Noon UTC of `day(days)`, RFC 3339 (clamped to the past for today).
 pub fn noon(days: i64) -> String {
     let now = chrono::Utc::now();
-    let at = (now.date_naive() + chrono::Duration::days(days)).and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let at = (now.date_naive() + chrono::Duration::days(days))
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
     at.min(now - chrono::Duration::seconds(1)).to_rfc3339()
 }
 

@@ -19,11 +19,19 @@ async fn a_get_query_works_and_a_get_mutation_is_refused_with_405() {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    assert!(ok.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        ok.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let refused = app
         .client
         .get(format!("{}/graphql", app.address))
-        .query(&[("query", "mutation { createTenant(input: {id: \"x\", name: \"x\", seatCount: 1}) { id } }")])
+        .query(&[(
+            "query",
+            "mutation { createTenant(input: {id: \"x\", name: \"x\", seatCount: 1}) { id } }",
+        )])
         .header("accept", "application/graphql-response+json")
         .bearer_auth(&t)
         .send()
@@ -53,7 +61,10 @@ async fn a_post_without_a_json_body_type_is_refused_with_415() {
 async fn request_errors_are_400_for_graphql_response_json_and_200_for_json() {
     let app = spawn_app().await;
     let t = token(&[Role::PlatformAdmin], &[]);
-    for (accept, status) in [("application/graphql-response+json", StatusCode::BAD_REQUEST), ("application/json", StatusCode::OK)] {
+    for (accept, status) in [
+        ("application/graphql-response+json", StatusCode::BAD_REQUEST),
+        ("application/json", StatusCode::OK),
+    ] {
         for query in ["{", "{ noSuchField }"] {
             let response = app
                 .client
@@ -65,7 +76,12 @@ async fn request_errors_are_400_for_graphql_response_json_and_200_for_json() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), status, "{accept} {query}");
-            assert!(response.headers()["content-type"].to_str().unwrap().starts_with(accept));
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(accept)
+            );
             let body: Value = response.json().await.unwrap();
             assert!(body.get("data").is_none(), "{body}");
             assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
@@ -95,13 +111,35 @@ async fn field_errors_keep_status_200_and_data() {
 async fn browsers_get_graphiql_and_probes_answer() {
     let app = spawn_app().await;
     for path in ["/", "/graphql"] {
-        let page = app.client.get(format!("{}{path}", app.address)).header("accept", "text/html").send().await.unwrap();
+        let page = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), StatusCode::OK);
-        assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .to_lowercase()
+                .contains("graphiql")
+        );
     }
-    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert!(ready.headers().contains_key("x-request-id"));
 }
@@ -110,23 +148,43 @@ async fn browsers_get_graphiql_and_probes_answer() {
 async fn oversized_and_overly_complex_requests_are_refused() {
     let app = spawn_app().await;
     let t = token(&[Role::PlatformAdmin], &[]);
-    let aliases: String = (0..5000).map(|i| format!("a{i}: viewer {{ subject }} ")).collect();
-    let body = app.graphql(&t, &format!("{{ {aliases} }}"), json!({})).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
-    let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}", "ofType { ".repeat(20), "} ".repeat(20));
+    let aliases: String = (0..5000)
+        .map(|i| format!("a{i}: viewer {{ subject }} "))
+        .collect();
+    let body = app
+        .graphql(&t, &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(20),
+        "} ".repeat(20)
+    );
     let body = app.graphql(&t, &deep, json!({})).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
     assert!(body.get("data").is_none());
     let huge = app
         .client
         .post(format!("{}/graphql", app.address))
         .bearer_auth(&t)
         .header("content-type", "application/json")
-        .body(format!(r#"{{"query":"{{ viewer {{ subject }} }}","variables":{{"pad":"{}"}}}}"#, "x".repeat(2 * 1024 * 1024)))
+        .body(format!(
+            r#"{{"query":"{{ viewer {{ subject }} }}","variables":{{"pad":"{}"}}}}"#,
+            "x".repeat(2 * 1024 * 1024)
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let still_serving = app.graphql(&t, "{ viewer { subject } }", json!({})).await;
-    assert_eq!(still_serving["data"]["viewer"]["subject"], "tester@example.com");
+    assert_eq!(
+        still_serving["data"]["viewer"]["subject"],
+        "tester@example.com"
+    );
 }

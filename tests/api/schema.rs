@@ -22,16 +22,31 @@ fn every_type_field_and_enum_value_is_described() {
             in_description = !in_description;
             continue;
         }
-        let top_level = ["type ", "enum ", "input ", "scalar "].iter().any(|k| line.starts_with(k));
-        let member = line.starts_with('\t') && !line.starts_with("\t\t") && !line.trim_start().starts_with(')');
-        let in_schema_block = lines[..i].iter().rev().find(|l| !l.starts_with('\t')).is_some_and(|l| l.starts_with("schema"));
+        let top_level = ["type ", "enum ", "input ", "scalar "]
+            .iter()
+            .any(|k| line.starts_with(k));
+        let member = line.starts_with('\t')
+            && !line.starts_with("\t\t")
+            && !line.trim_start().starts_with(')');
+        let in_schema_block = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.starts_with('\t'))
+            .is_some_and(|l| l.starts_with("schema"));
         if in_description || in_schema_block || !(top_level || member) || line.trim().is_empty() {
             continue;
         }
-        let previous = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim());
+        let previous = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim());
         if previous != Some("\"\"\"") && !line.trim_start().starts_with('"') {
             undescribed.push(line.trim().to_owned());
         }
     }
-    assert!(undescribed.is_empty(), "without a description: {undescribed:#?}");
+    assert!(
+        undescribed.is_empty(),
+        "without a description: {undescribed:#?}"
+    );
 }

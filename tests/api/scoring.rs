@@ -25,7 +25,12 @@ const SCORE: &str = "query($d: Date) { tenant(id: \"acme\") { score(date: $d) { 
     actionScores { action { id } score maxScore status state progress { current total } potentialIncrease scoreImpact } } } }";
 
 fn action<'a>(score: &'a Value, id: &str) -> &'a Value {
-    score["actionScores"].as_array().unwrap().iter().find(|a| a["action"]["id"] == id).unwrap()
+    score["actionScores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"]["id"] == id)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -34,9 +39,15 @@ async fn a_tenant_with_partial_mfa_scores_as_worked_out_by_hand() {
     app.create_tenant("acme", Some("Finance"), 120).await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
     let result = app.recompute("acme", &day(0), &day(0)).await;
-    assert_eq!(result["data"]["recomputeScores"], json!({"tenantsScored": 1, "daysScored": 1}), "{result}");
+    assert_eq!(
+        result["data"]["recomputeScores"],
+        json!({"tenantsScored": 1, "daysScored": 1}),
+        "{result}"
+    );
 
-    let body = app.graphql(&token(&[Role::SecurityReader], &["acme"]), SCORE, json!({})).await;
+    let body = app
+        .graphql(&token(&[Role::SecurityReader], &["acme"]), SCORE, json!({}))
+        .await;
     let score = &body["data"]["tenant"]["score"];
     // 6.75 (MFA) + 10 (admin MFA) + 4 (legacy) + 8 (expiry) + 0 (sign-in risk) + 0 (consent) + 1 + 1
     assert_eq!(score["score"], 30.75, "{body}");
@@ -44,7 +55,10 @@ async fn a_tenant_with_partial_mfa_scores_as_worked_out_by_hand() {
     assert_eq!(score["maxScore"], 48.0);
     assert_eq!(score["percentage"], 64.0625);
     assert_eq!(score["plannedScore"], 30.75);
-    assert_eq!(score["categories"][0], json!({"category": "IDENTITY", "score": 30.75, "maxScore": 44.0}));
+    assert_eq!(
+        score["categories"][0],
+        json!({"category": "IDENTITY", "score": 30.75, "maxScore": 44.0})
+    );
     let mfa = action(score, "MFARegistration");
     assert_eq!(mfa["status"], "PARTIAL");
     assert_eq!(mfa["progress"], json!({"current": 90.0, "total": 120.0}));
@@ -52,13 +66,33 @@ async fn a_tenant_with_partial_mfa_scores_as_worked_out_by_hand() {
     assert_eq!(mfa["scoreImpact"], 18.75);
     assert_eq!(action(score, "UserRiskPolicy")["status"], "NO_DATA");
     assert_eq!(action(score, "ReviewSignInReports")["status"], "NOT_SCORED");
-    assert_eq!(action(score, "RestrictUserConsent")["status"], "NOT_COMPLETED");
+    assert_eq!(
+        action(score, "RestrictUserConsent")["status"],
+        "NOT_COMPLETED"
+    );
 
     let improvements = app
-        .graphql(&token(&[Role::SecurityReader], &["acme"]), "{ tenant(id: \"acme\") { improvementActions { action { id } potentialIncrease } } }", json!({}))
+        .graphql(
+            &token(&[Role::SecurityReader], &["acme"]),
+            "{ tenant(id: \"acme\") { improvementActions { action { id } potentialIncrease } } }",
+            json!({}),
+        )
         .await;
-    let ids: Vec<&str> = improvements["data"]["tenant"]["improvementActions"].as_array().unwrap().iter().map(|a| a["action"]["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["SigninRiskPolicy", "BlockLegacyAuthentication", "RestrictUserConsent", "MFARegistration"]);
+    let ids: Vec<&str> = improvements["data"]["tenant"]["improvementActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "SigninRiskPolicy",
+            "BlockLegacyAuthentication",
+            "RestrictUserConsent",
+            "MFARegistration"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -67,14 +101,20 @@ async fn a_day_without_a_snapshot_has_no_score_rather_than_zero() {
     app.create_tenant("acme", None, 120).await;
     app.ingest("acme", &noon(-1), partial_mfa_facts()).await;
     let result = app.recompute("acme", &day(-3), &day(0)).await;
-    assert_eq!(result["data"]["recomputeScores"]["daysScored"], 2, "{result}");
+    assert_eq!(
+        result["data"]["recomputeScores"]["daysScored"], 2,
+        "{result}"
+    );
     let reader = token(&[Role::SecurityReader], &["acme"]);
     let first = app.graphql(&reader, SCORE, json!({"d": day(-3)})).await;
     assert_eq!(first["data"]["tenant"]["score"], Value::Null);
     let history = app
         .graphql(&reader, "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) { date score } } }", json!({"f": day(-3), "t": day(0)}))
         .await;
-    assert_eq!(history["data"]["tenant"]["scoreHistory"], json!([{"date": day(-1), "score": 30.75}, {"date": day(0), "score": 30.75}]));
+    assert_eq!(
+        history["data"]["tenant"]["scoreHistory"],
+        json!([{"date": day(-1), "score": 30.75}, {"date": day(0), "score": 30.75}])
+    );
 }
 
 #[tokio::test]
@@ -90,7 +130,11 @@ async fn an_override_changing_mid_history_moves_only_the_days_it_is_in_force() {
     let set = app
         .graphql(&admin, "mutation { setActionOverride(input: {tenantId: \"acme\", actionId: \"SigninRiskPolicy\", state: THIRD_PARTY, comment: \"Vendor X\"}) { state comment updatedBy action { id } } }", json!({}))
         .await;
-    assert_eq!(set["data"]["setActionOverride"], json!({"state": "THIRD_PARTY", "comment": "Vendor X", "updatedBy": "tester@example.com", "action": {"id": "SigninRiskPolicy"}}), "{set}");
+    assert_eq!(
+        set["data"]["setActionOverride"],
+        json!({"state": "THIRD_PARTY", "comment": "Vendor X", "updatedBy": "tester@example.com", "action": {"id": "SigninRiskPolicy"}}),
+        "{set}"
+    );
     app.recompute("acme", &day(-2), &day(0)).await;
 
     let reader = token(&[Role::SecurityReader], &["acme"]);
@@ -113,7 +157,9 @@ async fn an_override_changing_mid_history_moves_only_the_days_it_is_in_force() {
     assert_eq!(d["changes"][1]["action"]["id"], "BlockLegacyAuthentication");
     assert_eq!(d["changes"][1]["scoreDelta"], -2.0);
     let regressions = diff(day(-2), day(-1), true).await;
-    let only = regressions["data"]["tenant"]["scoreDiff"]["changes"].as_array().unwrap();
+    let only = regressions["data"]["tenant"]["scoreDiff"]["changes"]
+        .as_array()
+        .unwrap();
     assert_eq!(only.len(), 1);
     assert_eq!(only[0]["action"]["id"], "BlockLegacyAuthentication");
 
@@ -131,8 +177,17 @@ async fn an_override_changing_mid_history_moves_only_the_days_it_is_in_force() {
     let overrides = app
         .graphql(&reader, "{ tenant(id: \"acme\") { overrides { action { id } state } overrideHistory { edges { node { state } } } } }", json!({}))
         .await;
-    assert_eq!(overrides["data"]["tenant"]["overrides"], json!([{"action": {"id": "SigninRiskPolicy"}, "state": "THIRD_PARTY"}]));
-    assert_eq!(overrides["data"]["tenant"]["overrideHistory"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        overrides["data"]["tenant"]["overrides"],
+        json!([{"action": {"id": "SigninRiskPolicy"}, "state": "THIRD_PARTY"}])
+    );
+    assert_eq!(
+        overrides["data"]["tenant"]["overrideHistory"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -144,7 +199,10 @@ async fn a_catalog_change_between_two_dates_is_named_in_the_diff() {
     let changed = app
         .graphql(&platform_admin(), "mutation { upsertAction(input: {id: \"FewGlobalAdmins\", title: \"Keep few global admins\", category: IDENTITY, maxScore: 3, rule: {kind: RANGE, fact: \"roles.globalAdmins\", max: 4}}) { maxScore } }", json!({}))
         .await;
-    assert_eq!(changed["data"]["upsertAction"]["maxScore"], 3.0, "{changed}");
+    assert_eq!(
+        changed["data"]["upsertAction"]["maxScore"], 3.0,
+        "{changed}"
+    );
     app.recompute("acme", &day(0), &day(0)).await;
     let body = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreDiff(from: $f, to: $t) { scoreDelta maxScoreDelta changes { action { id } reasons maxScoreBefore maxScoreAfter } } } }", json!({"f": day(-1), "t": day(0)}))
@@ -152,7 +210,10 @@ async fn a_catalog_change_between_two_dates_is_named_in_the_diff() {
     let d = &body["data"]["tenant"]["scoreDiff"];
     assert_eq!(d["scoreDelta"], 2.0, "{body}");
     assert_eq!(d["maxScoreDelta"], 2.0);
-    assert_eq!(d["changes"], json!([{"action": {"id": "FewGlobalAdmins"}, "reasons": ["CATALOG_CHANGED"], "maxScoreBefore": 1.0, "maxScoreAfter": 3.0}]));
+    assert_eq!(
+        d["changes"],
+        json!([{"action": {"id": "FewGlobalAdmins"}, "reasons": ["CATALOG_CHANGED"], "maxScoreBefore": 1.0, "maxScoreAfter": 3.0}])
+    );
 }
 
 #[tokio::test]
@@ -165,7 +226,12 @@ async fn a_diff_with_a_missing_day_names_the_date() {
         .graphql(&token(&[Role::SecurityReader], &["acme"]), "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreDiff(from: $f, to: $t) { scoreDelta } } }", json!({"f": day(-5), "t": day(0)}))
         .await;
     assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains(&day(-5)));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&day(-5))
+    );
 }
 
 #[tokio::test]
@@ -182,16 +248,39 @@ async fn comparisons_show_averages_only_for_groups_of_the_minimum_size() {
     let all = app
         .graphql(&platform_admin(), "mutation($d: Date!) { recomputeScores(input: {from: $d, to: $d}) { tenantsScored daysScored } }", json!({"d": day(0)}))
         .await;
-    assert_eq!(all["data"]["recomputeScores"], json!({"tenantsScored": 3, "daysScored": 3}), "{all}");
+    assert_eq!(
+        all["data"]["recomputeScores"],
+        json!({"tenantsScored": 3, "daysScored": 3}),
+        "{all}"
+    );
     let query = "query($id: ID!) { tenant(id: $id) { comparison { basis group tenantCount averageScore averagePercentage } } }";
-    let acme = app.graphql(&token(&[Role::SecurityReader], &["acme"]), query, json!({"id": "acme"})).await;
-    assert_eq!(acme["data"]["tenant"]["comparison"], json!([
-        {"basis": "ALL_TENANTS", "group": "all", "tenantCount": 3, "averageScore": 32.25, "averagePercentage": 67.1875},
-        {"basis": "SEAT_SIZE", "group": "11-100", "tenantCount": 2, "averageScore": 31.875, "averagePercentage": 66.40625},
-        {"basis": "INDUSTRY", "group": "Finance", "tenantCount": 2, "averageScore": 31.875, "averagePercentage": 66.40625},
-    ]), "{acme}");
-    let shop = app.graphql(&token(&[Role::SecurityReader], &["shop"]), query, json!({"id": "shop"})).await;
-    assert_eq!(shop["data"]["tenant"]["comparison"][2], json!({"basis": "INDUSTRY", "group": "Retail", "tenantCount": 1, "averageScore": null, "averagePercentage": null}));
+    let acme = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["acme"]),
+            query,
+            json!({"id": "acme"}),
+        )
+        .await;
+    assert_eq!(
+        acme["data"]["tenant"]["comparison"],
+        json!([
+            {"basis": "ALL_TENANTS", "group": "all", "tenantCount": 3, "averageScore": 32.25, "averagePercentage": 67.1875},
+            {"basis": "SEAT_SIZE", "group": "11-100", "tenantCount": 2, "averageScore": 31.875, "averagePercentage": 66.40625},
+            {"basis": "INDUSTRY", "group": "Finance", "tenantCount": 2, "averageScore": 31.875, "averagePercentage": 66.40625},
+        ]),
+        "{acme}"
+    );
+    let shop = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["shop"]),
+            query,
+            json!({"id": "shop"}),
+        )
+        .await;
+    assert_eq!(
+        shop["data"]["tenant"]["comparison"][2],
+        json!({"basis": "INDUSTRY", "group": "Retail", "tenantCount": 1, "averageScore": null, "averagePercentage": null})
+    );
 }
 
 #[tokio::test]
@@ -200,7 +289,10 @@ async fn two_simultaneous_recomputations_of_the_same_days_leave_one_set_of_rows(
     app.create_tenant("acme", None, 120).await;
     app.ingest("acme", &noon(-3), partial_mfa_facts()).await;
     let (from, to) = (day(-3), day(0));
-    let (a, b) = tokio::join!(app.recompute("acme", &from, &to), app.recompute("acme", &from, &to));
+    let (a, b) = tokio::join!(
+        app.recompute("acme", &from, &to),
+        app.recompute("acme", &from, &to)
+    );
     assert_eq!(a["data"]["recomputeScores"]["daysScored"], 4, "{a}");
     assert_eq!(b["data"]["recomputeScores"]["daysScored"], 4, "{b}");
     assert_eq!(app.count("daily_scores").await, 4);
@@ -215,10 +307,20 @@ async fn recompute_ranges_are_validated_and_change_nothing() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    for (from, to, words) in [(day(0), day(-1), "after"), (day(-400), day(0), "366"), (day(0), day(1), "today")] {
+    for (from, to, words) in [
+        (day(0), day(-1), "after"),
+        (day(-400), day(0), "366"),
+        (day(0), day(1), "today"),
+    ] {
         let body = app.recompute("acme", &from, &to).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains(words), "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(words),
+            "{body}"
+        );
     }
     let reader = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), "mutation($d: Date!) { recomputeScores(input: {tenantId: \"acme\", from: $d, to: $d}) { daysScored } }", json!({"d": day(0)}))

@@ -13,10 +13,28 @@ async fn the_same_idempotency_key_returns_the_first_snapshot_and_stores_nothing(
     app.create_tenant("acme", None, 10).await;
     let collector = token(&[Role::Collector], &["acme"]);
     let input = |facts| json!({"i": {"tenantId": "acme", "capturedAt": "2026-01-02T03:04:05.123456789+02:00", "facts": facts, "idempotencyKey": "run-1"}});
-    let first = app.graphql(&collector, INGEST, input(json!({"sspr": {"enabled": true}}))).await;
-    let second = app.graphql(&collector, INGEST, input(json!({"sspr": {"enabled": false}}))).await;
-    assert_eq!(first["data"]["ingestSnapshot"], second["data"]["ingestSnapshot"], "{second}");
-    assert_eq!(first["data"]["ingestSnapshot"]["capturedAt"], "2026-01-02T01:04:05.123456Z");
+    let first = app
+        .graphql(
+            &collector,
+            INGEST,
+            input(json!({"sspr": {"enabled": true}})),
+        )
+        .await;
+    let second = app
+        .graphql(
+            &collector,
+            INGEST,
+            input(json!({"sspr": {"enabled": false}})),
+        )
+        .await;
+    assert_eq!(
+        first["data"]["ingestSnapshot"], second["data"]["ingestSnapshot"],
+        "{second}"
+    );
+    assert_eq!(
+        first["data"]["ingestSnapshot"]["capturedAt"],
+        "2026-01-02T01:04:05.123456Z"
+    );
     assert_eq!(app.count("snapshots").await, 1);
 }
 
@@ -26,17 +44,47 @@ async fn bad_snapshots_are_refused_field_by_field_and_store_nothing() {
     app.create_tenant("acme", None, 10).await;
     let collector = token(&[Role::Collector], &["acme"]);
     let cases = [
-        (json!({"tenantId": "acme", "capturedAt": noon(0), "facts": [1, 2]}), "BAD_USER_INPUT", "facts"),
-        (json!({"tenantId": "acme", "capturedAt": noon(0), "facts": "text"}), "BAD_USER_INPUT", "facts"),
-        (json!({"tenantId": "acme", "capturedAt": "yesterday", "facts": {}}), "BAD_USER_INPUT", "RFC 3339"),
-        (json!({"tenantId": "acme", "capturedAt": "2999-01-01T00:00:00Z", "facts": {}}), "BAD_USER_INPUT", "future"),
-        (json!({"tenantId": "acme", "capturedAt": noon(0), "facts": {"blob": "x".repeat(300_000)}}), "BAD_USER_INPUT", "facts"),
-        (json!({"tenantId": "ghost", "capturedAt": noon(0), "facts": {}}), "NOT_FOUND", "ghost"),
+        (
+            json!({"tenantId": "acme", "capturedAt": noon(0), "facts": [1, 2]}),
+            "BAD_USER_INPUT",
+            "facts",
+        ),
+        (
+            json!({"tenantId": "acme", "capturedAt": noon(0), "facts": "text"}),
+            "BAD_USER_INPUT",
+            "facts",
+        ),
+        (
+            json!({"tenantId": "acme", "capturedAt": "yesterday", "facts": {}}),
+            "BAD_USER_INPUT",
+            "RFC 3339",
+        ),
+        (
+            json!({"tenantId": "acme", "capturedAt": "2999-01-01T00:00:00Z", "facts": {}}),
+            "BAD_USER_INPUT",
+            "future",
+        ),
+        (
+            json!({"tenantId": "acme", "capturedAt": noon(0), "facts": {"blob": "x".repeat(300_000)}}),
+            "BAD_USER_INPUT",
+            "facts",
+        ),
+        (
+            json!({"tenantId": "ghost", "capturedAt": noon(0), "facts": {}}),
+            "NOT_FOUND",
+            "ghost",
+        ),
     ];
     for (input, code, words) in cases {
         let body = app.graphql(&collector, INGEST, json!({"i": input})).await;
         assert_eq!(error_code(&body), Some(code), "{body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains(words), "{words}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(words),
+            "{words}: {body}"
+        );
     }
     assert_eq!(app.count("snapshots").await, 0);
 }
@@ -55,9 +103,21 @@ async fn snapshots_read_newest_capture_first_in_pages() {
     let snapshots = &page["data"]["tenant"]["snapshots"];
     assert_eq!(snapshots["edges"][0]["node"]["facts"], json!({"day": -1}));
     assert_eq!(snapshots["edges"][1]["node"]["facts"], json!({"day": -2}));
-    let next = app.graphql(&reader, query, json!({"after": snapshots["pageInfo"]["endCursor"]})).await;
-    assert_eq!(next["data"]["tenant"]["snapshots"]["edges"][0]["node"]["facts"], json!({"day": -3}));
-    assert_eq!(next["data"]["tenant"]["snapshots"]["pageInfo"]["hasNextPage"], false);
+    let next = app
+        .graphql(
+            &reader,
+            query,
+            json!({"after": snapshots["pageInfo"]["endCursor"]}),
+        )
+        .await;
+    assert_eq!(
+        next["data"]["tenant"]["snapshots"]["edges"][0]["node"]["facts"],
+        json!({"day": -3})
+    );
+    assert_eq!(
+        next["data"]["tenant"]["snapshots"]["pageInfo"]["hasNextPage"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -65,13 +125,27 @@ async fn only_collectors_and_global_admins_ingest() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 10).await;
     let input = json!({"i": {"tenantId": "acme", "capturedAt": noon(0), "facts": {}}});
-    for role in [Role::SecurityAdmin, Role::SecurityReader, Role::PlatformAdmin] {
-        let body = app.graphql(&token(&[role], &["acme"]), INGEST, input.clone()).await;
+    for role in [
+        Role::SecurityAdmin,
+        Role::SecurityReader,
+        Role::PlatformAdmin,
+    ] {
+        let body = app
+            .graphql(&token(&[role], &["acme"]), INGEST, input.clone())
+            .await;
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "{role:?}");
     }
-    let admin = app.graphql(&token(&[Role::GlobalAdmin], &["acme"]), INGEST, input.clone()).await;
+    let admin = app
+        .graphql(
+            &token(&[Role::GlobalAdmin], &["acme"]),
+            INGEST,
+            input.clone(),
+        )
+        .await;
     assert!(admin["errors"].is_null(), "{admin}");
-    let outsider = app.graphql(&token(&[Role::Collector], &["other"]), INGEST, input).await;
+    let outsider = app
+        .graphql(&token(&[Role::Collector], &["other"]), INGEST, input)
+        .await;
     assert_eq!(error_code(&outsider), Some("NOT_FOUND"));
     assert_eq!(app.count("snapshots").await, 1);
 }

@@ -63,7 +63,11 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates or replaces a catalog entry (PLATFORM_ADMIN); takes effect at the next scoring.
-    async fn upsert_action(&self, ctx: &Context<'_>, input: UpsertActionInput) -> async_graphql::Result<ImprovementAction> {
+    async fn upsert_action(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertActionInput,
+    ) -> async_graphql::Result<ImprovementAction> {
         ctx.viewer()?.require(Operation::ManageCatalog)?;
         let input = ActionInput {
             id: input.id.0,

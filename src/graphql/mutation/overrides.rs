@@ -33,7 +33,11 @@ impl OverrideMutation {
     /// Sets a tenant's state on an action, appending to the override history
     /// (GLOBAL_ADMIN, SECURITY_ADMIN). Scores reflect it from the next computation of a date
     /// on which it is in force.
-    async fn set_action_override(&self, ctx: &Context<'_>, input: SetActionOverrideInput) -> async_graphql::Result<ActionOverride> {
+    async fn set_action_override(
+        &self,
+        ctx: &Context<'_>,
+        input: SetActionOverrideInput,
+    ) -> async_graphql::Result<ActionOverride> {
         let viewer = ctx.viewer()?;
         viewer.require_on_tenant(Operation::SetOverride, &input.tenant_id)?;
         let db = ctx.db()?;

@@ -38,13 +38,21 @@ pub struct ScoringMutation;
 impl ScoringMutation {
     /// Recomputes and atomically replaces the scores of a date range, then the comparisons of
     /// those dates (GLOBAL_ADMIN, SECURITY_ADMIN, PLATFORM_ADMIN).
-    async fn recompute_scores(&self, ctx: &Context<'_>, input: RecomputeScoresInput) -> async_graphql::Result<RecomputeResult> {
+    async fn recompute_scores(
+        &self,
+        ctx: &Context<'_>,
+        input: RecomputeScoresInput,
+    ) -> async_graphql::Result<RecomputeResult> {
         let viewer = ctx.viewer()?;
         viewer.require(Operation::Recompute)?;
         let range = DateRange::parse(input.from.0, input.to.0)?;
         let today = Utc::now().date_naive();
         if range.to > today {
-            return Err(ApiError::BadUserInput(format!("to ({}) is after today ({today})", range.to)).into());
+            return Err(ApiError::BadUserInput(format!(
+                "to ({}) is after today ({today})",
+                range.to
+            ))
+            .into());
         }
         let db = ctx.db()?;
         let tenant_ids = match &input.tenant_id {

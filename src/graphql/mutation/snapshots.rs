@@ -31,8 +31,13 @@ pub struct SnapshotMutation;
 #[Object]
 impl SnapshotMutation {
     /// Stores a configuration snapshot (COLLECTOR, GLOBAL_ADMIN).
-    async fn ingest_snapshot(&self, ctx: &Context<'_>, input: IngestSnapshotInput) -> async_graphql::Result<Snapshot> {
-        ctx.viewer()?.require_on_tenant(Operation::IngestSnapshot, &input.tenant_id)?;
+    async fn ingest_snapshot(
+        &self,
+        ctx: &Context<'_>,
+        input: IngestSnapshotInput,
+    ) -> async_graphql::Result<Snapshot> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::IngestSnapshot, &input.tenant_id)?;
         let db = ctx.db()?;
         if tenants::find_tenant(db, &input.tenant_id).await?.is_none() {
             return Err(ApiError::tenant_not_found(&input.tenant_id).into());

@@ -40,16 +40,35 @@ pub struct TenantMutation;
 #[Object]
 impl TenantMutation {
     /// Creates a tenant (PLATFORM_ADMIN); an existing id is a CONFLICT.
-    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> async_graphql::Result<Tenant> {
+    async fn create_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTenantInput,
+    ) -> async_graphql::Result<Tenant> {
         ctx.viewer()?.require(Operation::ManageTenants)?;
-        let new = NewTenant::parse(&input.id, &input.name, input.industry.as_deref(), input.seat_count)?;
+        let new = NewTenant::parse(
+            &input.id,
+            &input.name,
+            input.industry.as_deref(),
+            input.seat_count,
+        )?;
         Ok(tenants::create_tenant(ctx.db()?, new).await?.into())
     }
 
     /// Changes a tenant (PLATFORM_ADMIN).
-    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<Tenant> {
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantInput,
+    ) -> async_graphql::Result<Tenant> {
         ctx.viewer()?.require(Operation::ManageTenants)?;
-        let changes = TenantChanges { name: input.name, industry: input.industry, seat_count: input.seat_count };
-        Ok(tenants::update_tenant(ctx.db()?, &input.id, changes).await?.into())
+        let changes = TenantChanges {
+            name: input.name,
+            industry: input.industry,
+            seat_count: input.seat_count,
+        };
+        Ok(tenants::update_tenant(ctx.db()?, &input.id, changes)
+            .await?
+            .into())
     }
 }

@@ -31,7 +31,11 @@ macro_rules! connection_types {
         impl From<Page<$node>> for $connection {
             fn from(page: Page<$node>) -> Self {
                 let page_info = page_info(&page);
-                let edges = page.items.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect();
+                let edges = page
+                    .items
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
                 $connection { edges, page_info }
             }
         }
@@ -40,7 +44,12 @@ macro_rules! connection_types {
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
 connection_types!(SnapshotConnection, SnapshotEdge, Snapshot, "snapshots");
-connection_types!(ActionOverrideConnection, ActionOverrideEdge, ActionOverride, "override changes");
+connection_types!(
+    ActionOverrideConnection,
+    ActionOverrideEdge,
+    ActionOverride,
+    "override changes"
+);
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]

@@ -70,10 +70,16 @@ impl ScoreDiff {
             .iter()
             .map(|&category| {
                 let pick = |list: &[super::score::CategoryScore]| {
-                    list.iter().find(|c| c.category == category).map_or((0.0, 0.0), |c| (c.score, c.max_score))
+                    list.iter()
+                        .find(|c| c.category == category)
+                        .map_or((0.0, 0.0), |c| (c.score, c.max_score))
                 };
                 let ((sb, mb), (sa, ma)) = (pick(&before), pick(&after));
-                CategoryDelta { category, score_delta: sa - sb, max_score_delta: ma - mb }
+                CategoryDelta {
+                    category,
+                    score_delta: sa - sb,
+                    max_score_delta: ma - mb,
+                }
             })
             .collect())
     }
@@ -156,11 +162,19 @@ impl ActionChange {
 
     /// Progress on the earlier date.
     async fn progress_before(&self) -> Option<Progress> {
-        self.0.before.as_ref().and_then(|r| r.progress).map(Progress::from)
+        self.0
+            .before
+            .as_ref()
+            .and_then(|r| r.progress)
+            .map(Progress::from)
     }
 
     /// Progress on the later date.
     async fn progress_after(&self) -> Option<Progress> {
-        self.0.after.as_ref().and_then(|r| r.progress).map(Progress::from)
+        self.0
+            .after
+            .as_ref()
+            .and_then(|r| r.progress)
+            .map(Progress::from)
     }
 }

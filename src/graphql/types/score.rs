@@ -42,7 +42,10 @@ pub struct Progress {
 
 impl From<crate::scoring::Progress> for Progress {
     fn from(p: crate::scoring::Progress) -> Self {
-        Progress { current: p.current, total: p.total }
+        Progress {
+            current: p.current,
+            total: p.total,
+        }
     }
 }
 
@@ -55,12 +58,18 @@ impl DailyScore {
 
     /// The day's action scores, through the request's batch.
     pub async fn action_rows(&self, ctx: &Context<'_>) -> ApiResult<Vec<ActionScore>> {
-        let key = TenantDay { tenant_id: self.0.tenant_id.clone(), date: self.0.date };
+        let key = TenantDay {
+            tenant_id: self.0.tenant_id.clone(),
+            date: self.0.date,
+        };
         let day_max = self.0.max_score;
         Ok(load_action_scores(ctx, key)
             .await?
             .into_iter()
-            .map(|row| ActionScore { row, day_max_score: day_max })
+            .map(|row| ActionScore {
+                row,
+                day_max_score: day_max,
+            })
             .collect())
     }
 }

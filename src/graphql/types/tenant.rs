@@ -28,7 +28,8 @@ impl From<tenant::Model> for Tenant {
 impl Tenant {
     /// Checks that the caller may read this tenant's data and hands out the database.
     fn readable<'c>(&self, ctx: &'c Context<'_>) -> ApiResult<&'c sea_orm::DatabaseConnection> {
-        ctx.viewer()?.require_on_tenant(Operation::ReadTenantData, &self.0.id)?;
+        ctx.viewer()?
+            .require_on_tenant(Operation::ReadTenantData, &self.0.id)?;
         ctx.db()
     }
 }
@@ -62,14 +63,23 @@ impl Tenant {
     }
 
     /// The score on `date`, or the latest when `date` is omitted; null when none is stored.
-    async fn score(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Option<DailyScore>> {
+    async fn score(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<Date>,
+    ) -> async_graphql::Result<Option<DailyScore>> {
         let db = self.readable(ctx)?;
         let row = score_reads::find_score(db, &self.0.id, date.map(|d| d.0)).await?;
         Ok(row.map(DailyScore::from))
     }
 
     /// Stored scores from `from` to `to` (at most 366 days), ascending; missing days are absent.
-    async fn score_history(&self, ctx: &Context<'_>, from: Date, to: Date) -> async_graphql::Result<Vec<DailyScore>> {
+    async fn score_history(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+    ) -> async_graphql::Result<Vec<DailyScore>> {
         let db = self.readable(ctx)?;
         let range = DateRange::parse(from.0, to.0)?;
         let rows = score_reads::score_history(db, &self.0.id, range).await?;
@@ -77,14 +87,25 @@ impl Tenant {
     }
 
     /// Why the score moved between two stored dates; a missing day is NOT_FOUND naming it.
-    async fn score_diff(&self, ctx: &Context<'_>, from: Date, to: Date) -> async_graphql::Result<ScoreDiff> {
+    async fn score_diff(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+    ) -> async_graphql::Result<ScoreDiff> {
         let db = self.readable(ctx)?;
-        Ok(ScoreDiff(score_reads::score_diff(db, &self.0.id, from.0, to.0).await?))
+        Ok(ScoreDiff(
+            score_reads::score_diff(db, &self.0.id, from.0, to.0).await?,
+        ))
     }
 
     /// The three comparison bases for this tenant's groups on `date` (latest score's date when
     /// omitted); empty when the tenant has no score.
-    async fn comparison(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Vec<ComparativeScore>> {
+    async fn comparison(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<Date>,
+    ) -> async_graphql::Result<Vec<ComparativeScore>> {
         let db = self.readable(ctx)?;
         let date = match date {
             Some(d) => Some(d.0),
@@ -92,18 +113,22 @@ impl Tenant {
                 .await?
                 .map(|s| s.date),
         };
-        let Some(date) = date else { return Ok(Vec::new()) };
+        let Some(date) = date else {
+            return Ok(Vec::new());
+        };
         let min_tenants = ctx.scoring()?.comparison_min_tenants;
         let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants).await?;
         Ok(rows.into_iter().map(ComparativeScore::from).collect())
     }
 
     /// Actions with points left on `date` (latest when omitted), largest potential increase first.
-    async fn improvement_actions(&self, ctx: &Context<'_>, date: Option<Date>) -> async_graphql::Result<Vec<ActionScore>> {
+    async fn improvement_actions(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<Date>,
+    ) -> async_graphql::Result<Vec<ActionScore>> {
         let db = self.readable(ctx)?;
-        let Some(day) = score_reads::find_score(db, &self.0.id, date.map(|d| d.0))
-            .await?
-        else {
+        let Some(day) = score_reads::find_score(db, &self.0.id, date.map(|d| d.0)).await? else {
             return Ok(Vec::new());
         };
         let mut actions: Vec<ActionScore> = DailyScore(day)
@@ -136,7 +161,14 @@ impl Tenant {
         after: Option<String>,
     ) -> async_graphql::Result<ActionOverrideConnection> {
         let db = self.readable(ctx)?;
-        let page = overrides::override_history_page(db, &self.0.id, action_id.as_ref().map(|id| id.as_str()), first, after.as_deref()).await?;
+        let page = overrides::override_history_page(
+            db,
+            &self.0.id,
+            action_id.as_ref().map(|id| id.as_str()),
+            first,
+            after.as_deref(),
+        )
+        .await?;
         Ok(page.map(ActionOverride::from).into())
     }
 
