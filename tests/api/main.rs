@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod helpers;
 mod http_spec;
+mod keys;
 mod schema;
 mod scoring;
 mod snapshots;
