@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use crate::helpers::{SECRET, TestApp, spawn_app_with};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn claims() -> Value {
@@ -41,34 +43,88 @@ async fn status_of(app: &TestApp, token: &str) -> StatusCode {
 }
 
 async fn app_with(keys: KeySources) -> TestApp {
-    spawn_app_with(|config| config.keys = KeySources { leeway_seconds: 5, ..keys }).await
+    spawn_app_with(|config| {
+        config.keys = KeySources {
+            leeway_seconds: 5,
+            ..keys
+        }
+    })
+    .await
 }
 
 #[tokio::test]
 async fn rs256_tokens_verify_with_a_pem_key_and_other_algorithms_do_not() {
-    let app = app_with(KeySources { public_key_pem: Some(fixture("rsa-public.pem")), ..Default::default() }).await;
-    assert_eq!(status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await, StatusCode::OK);
-    let hs = sign(Algorithm::HS256, None, &EncodingKey::from_secret(SECRET.as_bytes()), &claims());
+    let app = app_with(KeySources {
+        public_key_pem: Some(fixture("rsa-public.pem")),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await,
+        StatusCode::OK
+    );
+    let hs = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &claims(),
+    );
     assert_eq!(status_of(&app, &hs).await, StatusCode::UNAUTHORIZED);
     // Algorithm confusion: an HS256 token whose HMAC key is the server's public key.
     let public = std::fs::read(fixture("rsa-public.pem")).unwrap();
-    let confused = sign(Algorithm::HS256, None, &EncodingKey::from_secret(&public), &claims());
+    let confused = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(&public),
+        &claims(),
+    );
     assert_eq!(status_of(&app, &confused).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn es256_tokens_verify_with_a_pem_key() {
-    let app = app_with(KeySources { public_key_pem: Some(fixture("ec-public.pem")), ..Default::default() }).await;
-    assert_eq!(status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await, StatusCode::OK);
-    assert_eq!(status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await, StatusCode::UNAUTHORIZED);
+    let app = app_with(KeySources {
+        public_key_pem: Some(fixture("ec-public.pem")),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn jwks_keys_are_chosen_by_kid() {
-    let app = app_with(KeySources { jwks: Some(fixture("jwks.json")), ..Default::default() }).await;
-    assert_eq!(status_of(&app, &sign(Algorithm::RS256, Some("rsa-1"), &rsa_key(), &claims())).await, StatusCode::OK);
-    assert_eq!(status_of(&app, &sign(Algorithm::ES256, Some("ec-1"), &ec_key(), &claims())).await, StatusCode::OK);
+    let app = app_with(KeySources {
+        jwks: Some(fixture("jwks.json")),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        status_of(
+            &app,
+            &sign(Algorithm::RS256, Some("rsa-1"), &rsa_key(), &claims())
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            &app,
+            &sign(Algorithm::ES256, Some("ec-1"), &ec_key(), &claims())
+        )
+        .await,
+        StatusCode::OK
+    );
     for token in [
         sign(Algorithm::RS256, Some("unknown"), &rsa_key(), &claims()),
         sign(Algorithm::RS256, None, &rsa_key(), &claims()),
@@ -99,7 +155,14 @@ async fn issuer_and_audience_are_checked_when_configured() {
         }
         sign(Algorithm::HS256, None, &key, &c)
     };
-    assert_eq!(status_of(&app, &with(Some("https://idp.example"), Some("securescore"))).await, StatusCode::OK);
+    assert_eq!(
+        status_of(
+            &app,
+            &with(Some("https://idp.example"), Some("securescore"))
+        )
+        .await,
+        StatusCode::OK
+    );
     for token in [
         with(None, Some("securescore")),
         with(Some("https://idp.example"), None),
