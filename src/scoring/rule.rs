@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::facts;
 use crate::domain::RuleKind;
 
-/// A catalog entry's rule, as stored and as accepted from `upsertAction`.
-#[derive(Clone, Debug, PartialEq)]
+/// A catalog entry's rule, as stored and as accepted from `upsertAction` or the catalog file.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 pub struct ScoringRule {
     /// Which fields apply and how they score.
     pub kind: RuleKind,

@@ -33,7 +33,7 @@ pub struct ActionInput {
     /// Points.
     pub max_score: f64,
     /// Scoring rule.
-    pub rule: RuleInput,
+    pub rule: ScoringRule,
     /// False for "[Not Scored]".
     #[serde(default = "yes")]
     pub scored: bool,
@@ -50,39 +50,8 @@ pub struct ActionInput {
     pub action_url: Option<String>,
 }
 
-/// A rule as given in input.
-#[derive(Clone, Debug, Deserialize)]
-pub struct RuleInput {
-    /// Kind.
-    pub kind: RuleKind,
-    /// BOOLEAN/RANGE fact path.
-    pub fact: Option<String>,
-    /// RATIO numerator path.
-    pub numerator: Option<String>,
-    /// RATIO denominator path.
-    pub denominator: Option<String>,
-    /// RANGE lower bound.
-    pub min: Option<f64>,
-    /// RANGE upper bound.
-    pub max: Option<f64>,
-}
-
 fn yes() -> bool {
     true
-}
-
-impl RuleInput {
-    /// The engine's rule.
-    pub fn to_rule(&self) -> ScoringRule {
-        ScoringRule {
-            kind: self.kind,
-            fact: self.fact.clone(),
-            numerator: self.numerator.clone(),
-            denominator: self.denominator.clone(),
-            min: self.min,
-            max: self.max,
-        }
-    }
 }
 
 /// Checks every field; the error names the first that is wrong.
@@ -96,11 +65,7 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
             "maxScore must be a finite number above 0 (at most 1000000)".into(),
         ));
     }
-    input
-        .rule
-        .to_rule()
-        .validate()
-        .map_err(ApiError::BadUserInput)?;
+    input.rule.validate().map_err(ApiError::BadUserInput)?;
     let url = optional_text("actionUrl", input.action_url.as_deref(), 2000)?;
     if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
         return Err(ApiError::BadUserInput(

@@ -6,7 +6,8 @@ use crate::auth::Operation;
 use crate::domain::{ActionCategory, Level, RuleKind};
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::action::ImprovementAction;
-use crate::service::catalog::{self, ActionInput, RuleInput};
+use crate::scoring::ScoringRule;
+use crate::service::catalog::{self, ActionInput};
 
 /// A scoring rule; which fields apply depends on `kind`.
 #[derive(InputObject)]
@@ -75,7 +76,7 @@ impl CatalogMutation {
             description: input.description,
             category: input.category,
             max_score: input.max_score,
-            rule: RuleInput {
+            rule: ScoringRule {
                 kind: input.rule.kind,
                 fact: input.rule.fact,
                 numerator: input.rule.numerator,
