@@ -103,7 +103,10 @@ pub struct ServeArgs {
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
     pub max_query_depth: usize,
-    /// Most fields (aliases included) one operation may select.
+    /// Most fields a document may select, aliases included and fragments expanded.
+    #[arg(long, env = "SECURESCORE_MAX_QUERY_FIELDS", default_value_t = RequestLimits::default().max_fields)]
+    pub max_query_fields: usize,
+    /// Highest estimated cost of an operation (list fields multiply by their page size).
     #[arg(long, env = "SECURESCORE_MAX_QUERY_COMPLEXITY", default_value_t = RequestLimits::default().max_complexity)]
     pub max_query_complexity: usize,
     /// Largest request body in bytes.
@@ -129,6 +132,7 @@ impl ServeArgs {
             },
             limits: RequestLimits {
                 max_depth: self.max_query_depth,
+                max_fields: self.max_query_fields,
                 max_complexity: self.max_query_complexity,
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: self.request_timeout,

@@ -50,7 +50,10 @@ impl Default for ScoringConfig {
 pub struct RequestLimits {
     /// Deepest selection nesting accepted.
     pub max_depth: usize,
-    /// Most fields (aliases included) one operation may select.
+    /// Most fields a document may select, aliases included and fragments expanded.
+    pub max_fields: usize,
+    /// Highest estimated cost of an operation: each field costs 1 and list fields multiply
+    /// the cost of their selection by the rows they may return.
     pub max_complexity: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
@@ -62,7 +65,8 @@ impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
             max_depth: 16,
-            max_complexity: 1000,
+            max_fields: 1000,
+            max_complexity: 10_000,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
         }

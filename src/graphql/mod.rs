@@ -1,6 +1,8 @@
 //! The GraphQL API: one schema builder, thin API types, resolvers that go through the viewer.
 
 pub mod context;
+pub mod cost;
+pub mod document_limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -36,6 +36,7 @@ impl Query {
     }
 
     /// The tenants within the caller's reach, by id.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,

@@ -8,6 +8,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
+use super::document_limits::DocumentLimits;
 use super::loaders::{ActionLoader, ActionScoresLoader};
 use super::mutation::Mutation;
 use super::query::Query;
@@ -35,6 +36,9 @@ pub fn build_schema(
         ))
         .data(db)
         .data(scoring)
+        .extension(DocumentLimits {
+            max_fields: limits.max_fields,
+        })
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()

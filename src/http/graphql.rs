@@ -212,24 +212,27 @@ async fn execute(
     if let Some(vars) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(vars)));
     }
-    let timeout = app.limits.request_timeout;
-    let Ok(response) = tokio::time::timeout(timeout, app.schema.execute(request)).await else {
-        tracing::warn!(?timeout, "request cancelled after its time limit");
-        let message = format!(
-            "the request took longer than {}s and was cancelled",
-            timeout.as_secs()
-        );
-        return error_response(
-            media,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &message,
-            code::INTERNAL,
-        );
-    };
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    let timeout = app.limits.request_timeout;
+    let Ok(response) = tokio::time::timeout(timeout, app.schema.execute(request)).await else {
+        tracing::warn!(?timeout, "request cancelled after its time limit");
+        let message = format!(
+            "the request took longer than {} and was cancelled; a mutation in it may or may \
+             not have been applied",
+            humantime::format_duration(timeout)
+        );
+        return json_response(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "errors": [{
+                "message": message,
+                "extensions": { "code": code::INTERNAL, "requestId": request_id },
+            }] }),
+        );
+    };
     let errors: Vec<Value> = response
         .errors
         .iter()

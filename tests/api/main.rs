@@ -5,6 +5,7 @@ mod catalog;
 mod helpers;
 mod http_spec;
 mod keys;
+mod limits;
 mod roles;
 mod schema;
 mod scoring;

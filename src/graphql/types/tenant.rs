@@ -74,6 +74,7 @@ impl Tenant {
     }
 
     /// Stored scores from `from` to `to` (at most 366 days), ascending; missing days are absent.
+    #[graphql(complexity = "crate::graphql::cost::days(&from, &to, child_complexity)")]
     async fn score_history(
         &self,
         ctx: &Context<'_>,
@@ -153,6 +154,7 @@ impl Tenant {
     }
 
     /// Every override change, newest first, optionally for one action.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
     async fn override_history(
         &self,
         ctx: &Context<'_>,
@@ -173,6 +175,7 @@ impl Tenant {
     }
 
     /// Snapshots, newest capture first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
     async fn snapshots(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,45 @@
+//! Complexity of list fields: their selection costs once per row they may return, so
+//! `max_complexity` bounds the rows a request can make the server load and serialize.
+
+use crate::graphql::scalars::Date;
+use crate::service::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// Cost of a connection field asked for `first` rows.
+pub fn page(first: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.map_or(DEFAULT_PAGE_SIZE, |n| {
+        n.clamp(0, MAX_PAGE_SIZE as i32) as u64
+    });
+    (rows as usize).saturating_mul(child_complexity).max(1)
+}
+
+/// Cost of a per-day list over `from..=to` (an inverted range costs one day; it is refused).
+pub fn days(from: &Date, to: &Date, child_complexity: usize) -> usize {
+    let days = (to.0 - from.0).num_days().saturating_add(1).max(1);
+    usize::try_from(days)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(child_complexity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> Date {
+        Date(s.parse().unwrap())
+    }
+
+    #[test]
+    fn connections_cost_their_page_size_times_their_selection() {
+        assert_eq!(page(None, 3), 60);
+        assert_eq!(page(Some(100), 3), 300);
+        assert_eq!(page(Some(5000), 3), 300);
+        assert_eq!(page(Some(0), 3), 1);
+    }
+
+    #[test]
+    fn histories_cost_their_days_times_their_selection() {
+        assert_eq!(days(&date("2026-01-01"), &date("2026-01-01"), 4), 4);
+        assert_eq!(days(&date("2026-01-01"), &date("2026-12-31"), 4), 365 * 4);
+        assert_eq!(days(&date("2026-02-01"), &date("2026-01-01"), 4), 4);
+    }
+}

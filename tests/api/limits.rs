@@ -1,0 +1,215 @@
+//! Query limits as an attacker meets them: fragment bombs, alias floods, nested connections,
+//! and the per-request timeout; each refusal has a code and the server keeps serving.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use securescore::domain::Role;
+use serde_json::{Value, json};
+
+use securescore::service::snapshots::{self, SnapshotInput};
+use securescore::service::tenants::{self, NewTenant};
+
+use crate::helpers::{
+    TestApp, day, error_code, noon, platform_admin, spawn_app, spawn_app_with, token,
+};
+
+/// `levels` fragments, each spreading the next twice: 2^levels selections in a few lines.
+fn fragment_bomb(levels: usize) -> String {
+    let mut query = "{ ...F0 }\n".to_owned();
+    for i in 0..levels {
+        query.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    query.push_str(&format!(
+        "fragment F{levels} on Query {{ viewer {{ subject }} }}\n"
+    ));
+    query
+}
+
+async fn assert_still_serving(app: &TestApp) {
+    let body = app
+        .graphql(&platform_admin(), "{ viewer { subject } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["viewer"]["subject"], "tester@example.com",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_before_it_is_expanded() {
+    let app = spawn_app().await;
+    // 2^30 selections: expanding them takes hours, counting them is instant.
+    let body = app
+        .graphql(&platform_admin(), &fragment_bomb(30), json!({}))
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1000 fields"),
+        "{body}"
+    );
+    assert!(body.get("data").is_none());
+    // Small fragments still work, and count what they expand to.
+    let body = app
+        .graphql(&platform_admin(), &fragment_bomb(3), json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["viewer"]["subject"], "tester@example.com",
+        "{body}"
+    );
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn the_field_limit_is_configurable_and_counts_aliases() {
+    let app = spawn_app_with(|config| config.limits.max_fields = 10).await;
+    let aliases = |n: usize| -> String {
+        let fields: String = (0..n)
+            .map(|i| format!("a{i}: viewer {{ subject }} "))
+            .collect();
+        format!("{{ {fields} }}")
+    };
+    // Five aliases of a two-field selection are ten fields; six are twelve.
+    let body = app.graphql(&platform_admin(), &aliases(5), json!({})).await;
+    assert_eq!(
+        body["data"]["a4"]["subject"], "tester@example.com",
+        "{body}"
+    );
+    let body = app.graphql(&platform_admin(), &aliases(6), json!({})).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10 fields"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn nested_connections_cost_their_page_sizes() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 10).await;
+    let admin = platform_admin();
+    let wide = app
+        .graphql(
+            &admin,
+            "{ tenants(first: 100) { edges { node { id name seatCount } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        wide["data"]["tenants"]["edges"][0]["node"]["id"], "acme",
+        "{wide}"
+    );
+    // 100 tenants × 100 snapshots × their fields is far beyond the default complexity.
+    let nested = app
+        .graphql(
+            &admin,
+            "{ tenants(first: 100) { edges { node { snapshots(first: 100) { edges { node { id facts } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&nested), Some("BAD_USER_INPUT"), "{nested}");
+    assert!(
+        nested["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{nested}"
+    );
+    assert!(nested.get("data").is_none());
+    let every_tenants_year = app
+        .graphql(
+            &admin,
+            "{ tenants(first: 100) { edges { node { scoreHistory(from: \"2026-01-01\", to: \"2026-12-31\") { date score } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&every_tenants_year),
+        Some("BAD_USER_INPUT"),
+        "{every_tenants_year}"
+    );
+    // One tenant's year of history, with its action scores, stays within the limit.
+    let reader = token(&[Role::SecurityReader], &["acme"]);
+    let year = app
+        .graphql(
+            &reader,
+            "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) { date score maxScore percentage actionScores { score maxScore status } } } }",
+            json!({"f": day(-365), "t": day(0)}),
+        )
+        .await;
+    assert_eq!(year["data"]["tenant"]["scoreHistory"], json!([]), "{year}");
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_request_over_its_time_limit_is_cancelled_with_a_request_id() {
+    let app =
+        spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(1)).await;
+    // Seeded directly: over HTTP, even these would outlast a one-millisecond limit.
+    tenants::create_tenant(
+        &app.db,
+        NewTenant {
+            id: "acme".into(),
+            name: "Acme".into(),
+            industry: None,
+            seat_count: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let captured_at = chrono::DateTime::parse_from_rfc3339(&noon(-365))
+        .unwrap()
+        .to_utc();
+    snapshots::ingest_snapshot(
+        &app.db,
+        SnapshotInput {
+            tenant_id: "acme".into(),
+            captured_at,
+            facts: json!({"users": {"total": 10, "mfaRegistered": 5}}),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    // Scoring a year stores 366 days, far more than a millisecond of work.
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(token(&[Role::GlobalAdmin], &["acme"]))
+        .header("content-type", "application/json")
+        .header("x-request-id", "slow-request-1")
+        .json(&json!({
+            "query": "mutation($i: RecomputeScoresInput!) { recomputeScores(input: $i) { daysScored } }",
+            "variables": {"i": {"tenantId": "acme", "from": day(-365), "to": day(0)}},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["x-request-id"], "slow-request-1");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        "slow-request-1"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 1ms"),
+        "{body}"
+    );
+    // Work that does not wait on anything still fits, so the server keeps answering.
+    assert_still_serving(&app).await;
+}
