@@ -17,7 +17,7 @@ pub const SECRET: &str = "integration-test-secret-0123456789";
 pub const TEST_DATABASE_ENV: &str = "SECURESCORE_TEST_DATABASE_URL";
 
 /// A database made for one test and removed afterwards.
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -59,7 +59,7 @@ pub struct TestApp {
 }
 
 /// Makes a fresh database URL: a temp SQLite file, or a new PostgreSQL database.
-async fn fresh_database() -> (String, TestDatabase) {
+pub async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var(TEST_DATABASE_ENV) {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("securescore_test_{}", uuid::Uuid::new_v4().simple());

@@ -2,8 +2,10 @@
 
 mod auth;
 mod catalog;
+mod cursors;
 mod helpers;
 mod http_spec;
+mod hygiene;
 mod keys;
 mod limits;
 mod roles;
