@@ -8,15 +8,19 @@ use serde_json::{Value, json};
 
 use crate::helpers::{SECRET, error_code, spawn_app, token};
 
-async fn viewer_with(
+const CREATE_TENANT: &str =
+    "mutation { createTenant(input: {id: \"probe\", name: \"Probe\", seatCount: 1}) { id } }";
+
+async fn post_with(
     app: &crate::helpers::TestApp,
     authorization: Option<String>,
+    query: &str,
 ) -> (StatusCode, Value) {
     let mut request = app
         .client
         .post(format!("{}/graphql", app.address))
         .header("content-type", "application/json")
-        .json(&json!({"query": "{ viewer { subject } }"}));
+        .json(&json!({ "query": query }));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -53,13 +57,16 @@ async fn a_valid_token_becomes_the_viewer() {
 #[tokio::test]
 async fn bad_tokens_are_unauthenticated() {
     let app = spawn_app().await;
-    let claims = |exp: u64| json!({"sub": "x", "roles": ["GlobalAdmin"], "tid": "a", "exp": exp});
+    // PlatformAdmin claims: any of these tokens accepted by mistake could create a tenant.
+    let claims = |exp: u64| json!({"sub": "x", "roles": ["PlatformAdmin"], "exp": exp});
     let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let none_claims = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
     let valid = signed(claims(now() + 600), SECRET);
     let (head, rest) = valid.split_once('.').unwrap();
-    let tampered_claims = URL_SAFE_NO_PAD
-        .encode(json!({"sub": "x", "roles": ["PlatformAdmin"], "exp": now() + 600}).to_string());
+    let tampered_claims = URL_SAFE_NO_PAD.encode(
+        json!({"sub": "x", "roles": ["PlatformAdmin", "GlobalAdmin"], "exp": now() + 600})
+            .to_string(),
+    );
     let cases = [
         ("missing", None),
         ("not bearer", Some(format!("Basic {valid}"))),
@@ -83,7 +90,7 @@ async fn bad_tokens_are_unauthenticated() {
             "no exp",
             Some(format!(
                 "Bearer {}",
-                signed(json!({"sub": "x", "roles": []}), SECRET)
+                signed(json!({"sub": "x", "roles": ["PlatformAdmin"]}), SECRET)
             )),
         ),
         (
@@ -98,19 +105,26 @@ async fn bad_tokens_are_unauthenticated() {
             Some(format!(
                 "Bearer {}",
                 signed(
-                    json!({"sub": "x", "exp": now() + 7200, "nbf": now() + 3600}),
+                    json!({"sub": "x", "roles": ["PlatformAdmin"], "exp": now() + 7200, "nbf": now() + 3600}),
                     SECRET
                 )
             )),
         ),
     ];
     for (case, authorization) in cases {
-        let (status, body) = viewer_with(&app, authorization).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}");
-        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{case}: {body}");
-        assert!(body.get("data").is_none(), "{case}");
-        assert!(!body.to_string().contains(SECRET), "{case}");
+        for query in ["{ viewer { subject } }", CREATE_TENANT] {
+            let (status, body) = post_with(&app, authorization.clone(), query).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}");
+            assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{case}: {body}");
+            assert!(body.get("data").is_none(), "{case}");
+            assert!(!body.to_string().contains(SECRET), "{case}");
+        }
     }
+    assert_eq!(
+        app.count("tenants").await,
+        0,
+        "a refused token created a tenant"
+    );
 }
 
 #[tokio::test]
@@ -131,4 +145,15 @@ async fn unknown_or_miscased_roles_grant_nothing() {
     assert_eq!(body["data"]["viewer"]["roles"], json!([]), "{body}");
     assert_eq!(body["data"]["tenant"], Value::Null);
     assert_eq!(error_code(&body), Some("FORBIDDEN"));
+    let miscased_admin = signed(
+        json!({"sub": "x", "roles": ["platformAdmin", "PLATFORMADMIN", "Platform Admin"], "exp": now() + 600}),
+        SECRET,
+    );
+    let body = app.graphql(&miscased_admin, CREATE_TENANT, json!({})).await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    assert_eq!(
+        app.count("tenants").await,
+        1,
+        "only the tenant made by the setup"
+    );
 }

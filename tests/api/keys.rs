@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use securescore::auth::KeySources;
 use serde_json::{Value, json};
 
-use crate::helpers::{SECRET, TestApp, spawn_app_with};
+use crate::helpers::{SECRET, TestApp, error_code, spawn_app_with};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,8 +13,9 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// PlatformAdmin claims: a token accepted by mistake would be able to create tenants.
 fn claims() -> Value {
-    json!({"sub": "key-tester", "roles": ["SecurityReader"], "tid": "a", "exp": chrono::Utc::now().timestamp() + 600})
+    json!({"sub": "key-tester", "roles": ["PlatformAdmin"], "exp": chrono::Utc::now().timestamp() + 600})
 }
 
 fn sign(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
@@ -31,15 +32,34 @@ fn ec_key() -> EncodingKey {
     EncodingKey::from_ec_pem(&std::fs::read(fixture("ec-private.pem")).unwrap()).unwrap()
 }
 
-async fn status_of(app: &TestApp, token: &str) -> StatusCode {
-    app.client
+/// Tries to create a tenant with `token`: true when it was created; a refusal must be
+/// UNAUTHENTICATED and leave the database as it was.
+async fn creates_tenant(app: &TestApp, token: &str) -> bool {
+    let id = uuid::Uuid::new_v4().to_string();
+    let before = app.count("tenants").await;
+    let response = app
+        .client
         .post(format!("{}/graphql", app.address))
         .bearer_auth(token)
-        .json(&json!({"query": "{ viewer { subject } }"}))
+        .json(&json!({
+            "query": "mutation($id: ID!) { createTenant(input: {id: $id, name: \"Probe\", seatCount: 1}) { id } }",
+            "variables": {"id": id},
+        }))
         .send()
         .await
-        .unwrap()
-        .status()
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    let after = app.count("tenants").await;
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+        assert_eq!(after, before, "a refused token changed the database");
+        false
+    } else {
+        assert_eq!(body["data"]["createTenant"]["id"], id.as_str(), "{body}");
+        assert_eq!(after, before + 1);
+        true
+    }
 }
 
 async fn app_with(keys: KeySources) -> TestApp {
@@ -59,17 +79,14 @@ async fn rs256_tokens_verify_with_a_pem_key_and_other_algorithms_do_not() {
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await,
-        StatusCode::OK
-    );
+    assert!(creates_tenant(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await);
     let hs = sign(
         Algorithm::HS256,
         None,
         &EncodingKey::from_secret(SECRET.as_bytes()),
         &claims(),
     );
-    assert_eq!(status_of(&app, &hs).await, StatusCode::UNAUTHORIZED);
+    assert!(!creates_tenant(&app, &hs).await);
     // Algorithm confusion: an HS256 token whose HMAC key is the server's public key.
     let public = std::fs::read(fixture("rsa-public.pem")).unwrap();
     let confused = sign(
@@ -78,11 +95,8 @@ async fn rs256_tokens_verify_with_a_pem_key_and_other_algorithms_do_not() {
         &EncodingKey::from_secret(&public),
         &claims(),
     );
-    assert_eq!(status_of(&app, &confused).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert!(!creates_tenant(&app, &confused).await);
+    assert!(!creates_tenant(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await);
 }
 
 #[tokio::test]
@@ -92,14 +106,8 @@ async fn es256_tokens_verify_with_a_pem_key() {
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        status_of(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status_of(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert!(creates_tenant(&app, &sign(Algorithm::ES256, None, &ec_key(), &claims())).await);
+    assert!(!creates_tenant(&app, &sign(Algorithm::RS256, None, &rsa_key(), &claims())).await);
 }
 
 #[tokio::test]
@@ -109,21 +117,19 @@ async fn jwks_keys_are_chosen_by_kid() {
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        status_of(
+    assert!(
+        creates_tenant(
             &app,
             &sign(Algorithm::RS256, Some("rsa-1"), &rsa_key(), &claims())
         )
-        .await,
-        StatusCode::OK
+        .await
     );
-    assert_eq!(
-        status_of(
+    assert!(
+        creates_tenant(
             &app,
             &sign(Algorithm::ES256, Some("ec-1"), &ec_key(), &claims())
         )
-        .await,
-        StatusCode::OK
+        .await
     );
     for token in [
         sign(Algorithm::RS256, Some("unknown"), &rsa_key(), &claims()),
@@ -131,7 +137,7 @@ async fn jwks_keys_are_chosen_by_kid() {
         sign(Algorithm::RS256, Some("ec-1"), &rsa_key(), &claims()),
         sign(Algorithm::ES256, Some("rsa-1"), &ec_key(), &claims()),
     ] {
-        assert_eq!(status_of(&app, &token).await, StatusCode::UNAUTHORIZED);
+        assert!(!creates_tenant(&app, &token).await);
     }
 }
 
@@ -155,13 +161,12 @@ async fn issuer_and_audience_are_checked_when_configured() {
         }
         sign(Algorithm::HS256, None, &key, &c)
     };
-    assert_eq!(
-        status_of(
+    assert!(
+        creates_tenant(
             &app,
             &with(Some("https://idp.example"), Some("securescore"))
         )
-        .await,
-        StatusCode::OK
+        .await
     );
     for token in [
         with(None, Some("securescore")),
@@ -169,6 +174,6 @@ async fn issuer_and_audience_are_checked_when_configured() {
         with(Some("https://evil.example"), Some("securescore")),
         with(Some("https://idp.example"), Some("other")),
     ] {
-        assert_eq!(status_of(&app, &token).await, StatusCode::UNAUTHORIZED);
+        assert!(!creates_tenant(&app, &token).await);
     }
 }

@@ -3,7 +3,7 @@
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{day, error_code, noon, spawn_app, token};
+use crate::helpers::{day, error_code, noon, platform_admin, spawn_app, token};
 
 /// (operation, GraphQL document, table written by it, or "" for reads).
 const OPERATIONS: &[(&str, &str, &str)] = &[
@@ -22,7 +22,37 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "{ tenant(id: \"acme\") { overrides { state } } }",
         "",
     ),
+    (
+        "read score history",
+        "query($d: Date!) { tenant(id: \"acme\") { scoreHistory(from: $d, to: $d) { score } } }",
+        "",
+    ),
+    (
+        "read diff",
+        "query($d: Date!) { tenant(id: \"acme\") { scoreDiff(from: $d, to: $d) { scoreDelta } } }",
+        "",
+    ),
+    (
+        "read comparison",
+        "{ tenant(id: \"acme\") { comparison { basis } } }",
+        "",
+    ),
+    (
+        "read improvement actions",
+        "{ tenant(id: \"acme\") { improvementActions { score } } }",
+        "",
+    ),
+    (
+        "read override history",
+        "{ tenant(id: \"acme\") { overrideHistory { edges { node { state } } } } }",
+        "",
+    ),
     ("read catalog", "{ actions { id } }", ""),
+    (
+        "read catalog entry",
+        "{ action(id: \"AdminMFA\") { id } }",
+        "",
+    ),
     (
         "set override",
         "mutation { setActionOverride(input: {tenantId: \"acme\", actionId: \"AdminMFA\", state: PLANNED}) { state } }",
@@ -31,6 +61,11 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "recompute",
         "mutation($d: Date!) { recomputeScores(input: {tenantId: \"acme\", from: $d, to: $d}) { daysScored } }",
+        "daily_scores",
+    ),
+    (
+        "recompute reachable",
+        "mutation($d: Date!) { recomputeScores(input: {from: $d, to: $d}) { daysScored } }",
         "daily_scores",
     ),
     (
@@ -59,13 +94,15 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
 fn allowed(role: Role, operation: &str) -> bool {
     use Role::*;
     match operation {
-        "read scores" | "read snapshots" | "read overrides" => matches!(
+        "read catalog" | "read catalog entry" => true,
+        read if read.starts_with("read ") => matches!(
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin
         ),
-        "read catalog" => true,
         "set override" => matches!(role, GlobalAdmin | SecurityAdmin),
-        "recompute" => matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin),
+        "recompute" | "recompute reachable" => {
+            matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin)
+        }
         "ingest" => matches!(role, GlobalAdmin | Collector),
         _ => role == PlatformAdmin,
     }
@@ -76,6 +113,7 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 10).await;
     app.ingest("acme", &noon(0), json!({})).await;
+    app.recompute("acme", &day(0), &day(0)).await;
     let variables = json!({"d": day(0), "t": noon(0)});
     for &role in Role::ALL {
         let tenants: &[&str] = if role == Role::PlatformAdmin {
@@ -152,4 +190,23 @@ async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
             }
         }
     }
+    // Recomputing "everything within reach" leaves the victim's stored day untouched.
+    let computed_at = "{ tenant(id: \"victim\") { score { computedAt } } }";
+    let before = app.graphql(&platform_admin(), computed_at, json!({})).await;
+    assert!(
+        before["data"]["tenant"]["score"]["computedAt"].is_string(),
+        "{before}"
+    );
+    for role in [Role::GlobalAdmin, Role::SecurityAdmin] {
+        let body = app
+            .graphql(
+                &token(&[role], &["acme"]),
+                "mutation($d: Date!) { recomputeScores(input: {from: $d, to: $d}) { tenantsScored } }",
+                json!({"d": day(0)}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let after = app.graphql(&platform_admin(), computed_at, json!({})).await;
+    assert_eq!(before, after);
 }
