@@ -157,3 +157,65 @@ async fn unknown_or_miscased_roles_grant_nothing() {
         "only the tenant made by the setup"
     );
 }
+
+/// Runs `securescore token` with `args` and the test secret; returns the printed token.
+fn token_command(args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_securescore"))
+        .arg("token")
+        .args(args)
+        .env("SECURESCORE_JWT_SECRET", SECRET)
+        .output()
+        .expect("run securescore token");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn the_token_command_mints_tokens_the_server_accepts() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 1).await;
+    let partner = token_command(&[
+        "--role",
+        "security-reader",
+        "--role",
+        "collector",
+        "--tenant",
+        "acme",
+        "--tenant",
+        "beta",
+        "--subject",
+        "partner@example.com",
+        "--ttl",
+        "5m",
+    ]);
+    let body = app
+        .graphql(
+            &partner,
+            "{ viewer { subject roles tenantIds } tenant(id: \"acme\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"],
+        json!({
+            "viewer": {"subject": "partner@example.com", "roles": ["SECURITY_READER", "COLLECTOR"], "tenantIds": ["acme", "beta"]},
+            "tenant": {"id": "acme"},
+        }),
+        "{body}"
+    );
+    // The minted lifetime is the one asked for.
+    let payload = partner.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let lifetime = claims["exp"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((290..=300).contains(&lifetime), "{claims}");
+    // A token for one role grants nothing else.
+    let collector = token_command(&["--role", "collector", "--tenant", "acme"]);
+    let body = app
+        .graphql(
+            &collector,
+            "{ tenant(id: \"acme\") { snapshots { edges { node { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+}
