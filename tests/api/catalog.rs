@@ -3,7 +3,7 @@
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, platform_admin, spawn_app, token};
+use crate::helpers::{assert_error, error_code, platform_admin, spawn_app, token};
 
 const UPSERT: &str = "mutation($i: UpsertActionInput!) { upsertAction(input: $i) { id maxScore scored deprecated rule { kind fact numerator denominator min max } } }";
 
@@ -116,14 +116,7 @@ async fn rules_that_do_not_fit_their_kind_are_refused_and_change_nothing() {
         let body = app
             .graphql(&platform_admin(), UPSERT, json!({"i": action(rule, 5.0)}))
             .await;
-        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-        assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(field),
-            "{field}: {body}"
-        );
+        assert_error(&body, "BAD_USER_INPUT", field);
     }
     for max in [0.0, -3.0] {
         let body = app
@@ -133,13 +126,7 @@ async fn rules_that_do_not_fit_their_kind_are_refused_and_change_nothing() {
                 json!({"i": action(json!({"kind": "BOOLEAN", "fact": "a"}), max)}),
             )
             .await;
-        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-        assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("maxScore")
-        );
+        assert_error(&body, "BAD_USER_INPUT", "maxScore");
     }
     assert_eq!(app.count("improvement_actions").await, 11);
 }

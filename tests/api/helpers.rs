@@ -243,3 +243,13 @@ impl TestApp {
         row.try_get::<i64>("", "n").unwrap()
     }
 }
+
+/// Asserts that the first error has `code` and a message containing `part`.
+pub fn assert_error(body: &Value, code: &str, part: &str) {
+    assert_eq!(error_code(body), Some(code), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(part),
+        "`{part}` is not in the message: {body}"
+    );
+}
