@@ -153,6 +153,7 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
 async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 10).await;
+    app.create_tenant("beta", None, 10).await;
     app.create_tenant("victim", None, 10).await;
     app.ingest("victim", &noon(0), json!({"secret": true}))
         .await;
@@ -164,7 +165,8 @@ async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
         Role::SecurityReader,
         Role::Collector,
     ] {
-        let caller = token(&[role], &["acme"]);
+        // A partner token: `tid` acme plus `tenants` beta, never victim.
+        let caller = token(&[role], &["acme", "beta"]);
         for &(operation, document, table) in
             OPERATIONS.iter().filter(|(_, doc, _)| doc.contains("acme"))
         {
@@ -180,6 +182,19 @@ async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
             assert!(
                 refused && !body.to_string().contains("\"secret\""),
                 "{role:?} {operation} on victim: {body}"
+            );
+            // Existence cannot be probed: the answer is the one for a tenant that never existed.
+            let ghost = app
+                .graphql(
+                    &caller,
+                    &document.replace("acme", "ghost"),
+                    variables.clone(),
+                )
+                .await;
+            assert_eq!(
+                body.to_string().replace("victim", "X"),
+                ghost.to_string().replace("ghost", "X"),
+                "{role:?} {operation}: victim and a missing tenant answer differently"
             );
             if !table.is_empty() {
                 assert_eq!(
