@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use super::document_limits::DocumentLimits;
-use super::loaders::{ActionLoader, ActionScoresLoader};
+use super::loaders::RequestLoaders;
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::config::{RequestLimits, ScoringConfig};
@@ -29,11 +28,7 @@ pub fn build_schema(
     limits: &RequestLimits,
 ) -> AppSchema {
     schema_builder()
-        .data(DataLoader::new(ActionLoader(db.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            ActionScoresLoader(db.clone()),
-            tokio::spawn,
-        ))
+        .extension(RequestLoaders(db.clone()))
         .data(db)
         .data(scoring)
         .extension(DocumentLimits {

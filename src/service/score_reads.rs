@@ -58,6 +58,16 @@ pub struct TenantDay {
     pub date: NaiveDate,
 }
 
+impl TenantDay {
+    /// The tenant-day of a stored daily score.
+    pub fn of(score: &daily_score::Model) -> Self {
+        TenantDay {
+            tenant_id: score.tenant_id.clone(),
+            date: score.date,
+        }
+    }
+}
+
 /// The action scores of many tenant-days in one query, each day's rows by action id.
 pub async fn action_scores_for(
     db: &DatabaseConnection,

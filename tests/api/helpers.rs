@@ -55,6 +55,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's database, for asserting what was (not) stored.
     pub db: DatabaseConnection,
+    /// The URL of that database, for opening further connections to it.
+    pub database_url: String,
     _database: TestDatabase,
 }
 
@@ -135,6 +137,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp
         address,
         client: reqwest::Client::new(),
         db,
+        database_url,
         _database: database,
     }
 }

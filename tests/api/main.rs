@@ -9,6 +9,7 @@ mod hygiene;
 mod keys;
 mod limits;
 mod roles;
+mod round_trips;
 mod schema;
 mod scoring;
 mod snapshots;

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::action::ImprovementAction;
 use super::score::{DailyScore, Progress};
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
-use crate::graphql::loaders::load_action;
+use crate::graphql::loaders::{load_action, prefetch_actions_if_selected};
 use crate::graphql::scalars::Date;
 use crate::scoring::diff;
 use crate::service::score_reads::ScoreDiffData;
@@ -87,15 +87,19 @@ impl ScoreDiff {
     /// Actions whose score, max, status, state or progress differ; largest |scoreDelta| first.
     async fn changes(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default = false, desc = "Only actions that lost points.")] only_regressions: bool,
-    ) -> Vec<ActionChange> {
-        self.0
+    ) -> async_graphql::Result<Vec<ActionChange>> {
+        let changes: Vec<ActionChange> = self
+            .0
             .changes
             .iter()
             .filter(|c| !only_regressions || c.is_regression())
             .cloned()
             .map(ActionChange)
-            .collect()
+            .collect();
+        prefetch_actions_if_selected(ctx, changes.iter().map(|c| c.0.action_id.as_str())).await?;
+        Ok(changes)
     }
 }
 

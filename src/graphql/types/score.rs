@@ -7,7 +7,9 @@ use serde::Deserialize;
 use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
+use crate::graphql::loaders::{
+    TenantDay, load_action, load_action_scores, prefetch_actions_if_selected,
+};
 use crate::graphql::scalars::{Date, DateTime};
 
 /// A tenant's stored score for one UTC date.
@@ -58,10 +60,7 @@ impl DailyScore {
 
     /// The day's action scores, through the request's batch.
     pub async fn action_rows(&self, ctx: &Context<'_>) -> ApiResult<Vec<ActionScore>> {
-        let key = TenantDay {
-            tenant_id: self.0.tenant_id.clone(),
-            date: self.0.date,
-        };
+        let key = TenantDay::of(&self.0);
         let day_max = self.0.max_score;
         Ok(load_action_scores(ctx, key)
             .await?
@@ -114,12 +113,15 @@ impl DailyScore {
         status: Option<ActionStatus>,
         category: Option<ActionCategory>,
     ) -> async_graphql::Result<Vec<ActionScore>> {
-        let rows = self.action_rows(ctx).await?;
-        Ok(rows
+        let rows: Vec<ActionScore> = self
+            .action_rows(ctx)
+            .await?
             .into_iter()
             .filter(|a| status.is_none_or(|s| a.row.status == s.as_str()))
             .filter(|a| category.is_none_or(|c| a.row.category == c.as_str()))
-            .collect())
+            .collect();
+        prefetch_actions_if_selected(ctx, rows.iter().map(|a| a.row.action_id.as_str())).await?;
+        Ok(rows)
     }
 
     /// The snapshot the score was computed from.

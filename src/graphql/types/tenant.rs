@@ -12,6 +12,9 @@ use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{
+    TenantDay, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
+};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::service::daily_scores::DateRange;
 use crate::service::{comparisons, overrides, score_reads, snapshots};
@@ -84,6 +87,8 @@ impl Tenant {
         let db = self.readable(ctx)?;
         let range = DateRange::parse(from.0, to.0)?;
         let rows = score_reads::score_history(db, &self.0.id, range).await?;
+        let days = rows.iter().map(TenantDay::of).collect();
+        prefetch_action_scores_if_selected(ctx, days).await?;
         Ok(rows.into_iter().map(DailyScore::from).collect())
     }
 
@@ -143,6 +148,7 @@ impl Tenant {
                 .total_cmp(&a.points_left())
                 .then_with(|| a.row.action_id.cmp(&b.row.action_id))
         });
+        prefetch_actions_if_selected(ctx, actions.iter().map(|a| a.row.action_id.as_str())).await?;
         Ok(actions)
     }
 
@@ -150,6 +156,7 @@ impl Tenant {
     async fn overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionOverride>> {
         let db = self.readable(ctx)?;
         let rows = overrides::current_overrides(db, &self.0.id).await?;
+        prefetch_actions_if_selected(ctx, rows.iter().map(|r| r.action_id.as_str())).await?;
         Ok(rows.into_iter().map(ActionOverride::from).collect())
     }
 
