@@ -9,14 +9,15 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
-use async_graphql::{Context, Request, ServerResult};
-use entity::{daily_action_score, improvement_action};
+use async_graphql::{Context, Lookahead, Request, ServerResult};
+use chrono::NaiveDate;
+use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::{catalog, score_reads};
 
-pub use crate::service::score_reads::TenantDay;
+pub use crate::service::score_reads::{ScoreKey, TenantDay};
 
 /// Loads catalog entries by id.
 pub struct ActionLoader(DatabaseConnection);
@@ -49,10 +50,25 @@ impl Loader<TenantDay> for ActionScoresLoader {
     }
 }
 
+/// Loads tenants' scores on a date, or their latest.
+pub struct ScoreLoader(DatabaseConnection);
+
+impl Loader<ScoreKey> for ScoreLoader {
+    type Value = daily_score::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ScoreKey]) -> Result<HashMap<ScoreKey, Self::Value>, Self::Error> {
+        score_reads::scores_for(&self.0, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// The loaders of one request; their caches end with it, so no request sees another's reads.
 pub struct Loaders {
     actions: DataLoader<ActionLoader, HashMapCache>,
     action_scores: DataLoader<ActionScoresLoader, HashMapCache>,
+    scores: DataLoader<ScoreLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -65,6 +81,11 @@ impl Loaders {
             ),
             action_scores: DataLoader::with_cache(
                 ActionScoresLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            scores: DataLoader::with_cache(
+                ScoreLoader(db.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -122,6 +143,55 @@ pub async fn load_action_scores(
         .unwrap_or_default())
 }
 
+/// A tenant's score on `date` (latest when `None`) through the request's batch and cache.
+pub async fn load_score(
+    ctx: &Context<'_>,
+    tenant_id: &str,
+    date: Option<NaiveDate>,
+) -> ApiResult<Option<daily_score::Model>> {
+    let key = ScoreKey {
+        tenant_id: tenant_id.to_owned(),
+        date,
+    };
+    loaders(ctx)?
+        .scores
+        .load_one(key)
+        .await
+        .map_err(|e| ApiError::Internal(format!("loading the score of {tenant_id}: {e}")))
+}
+
+/// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
+/// all of the page's tenants in one query, and what those scores select in one more each.
+pub async fn prefetch_scores_if_selected(
+    ctx: &Context<'_>,
+    tenant_ids: &[String],
+) -> ApiResult<()> {
+    let selected = ctx.look_ahead().field("edges").field("node").field("score");
+    for field in selected.selection_fields() {
+        let date: Option<NaiveDate> = field
+            .arguments()
+            .map_err(|e| ApiError::BadUserInput(e.message))?
+            .into_iter()
+            .find(|(name, _)| name.as_str() == "date")
+            .and_then(|(_, value)| match value {
+                async_graphql::Value::String(text) => text.parse().ok(),
+                _ => None,
+            });
+        let keys = tenant_ids.iter().map(|tenant_id| ScoreKey {
+            tenant_id: tenant_id.clone(),
+            date,
+        });
+        let scores = loaders(ctx)?
+            .scores
+            .load_many(keys)
+            .await
+            .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+        let days = scores.values().map(TenantDay::of).collect();
+        prefetch_day_details(ctx, Lookahead::from(field).field("actionScores"), days).await?;
+    }
+    Ok(())
+}
+
 /// When the current field's items select `action`, loads all their catalog entries in one
 /// query so that each item finds its entry cached.
 pub async fn prefetch_actions_if_selected<'i>(
@@ -153,8 +223,17 @@ pub async fn prefetch_action_scores_if_selected(
     ctx: &Context<'_>,
     days: Vec<TenantDay>,
 ) -> ApiResult<()> {
-    let action_scores = ctx.look_ahead().field("actionScores");
-    if !action_scores.exists() {
+    prefetch_day_details(ctx, ctx.look_ahead().field("actionScores"), days).await
+}
+
+/// Loads the action scores of `days` when `action_scores` is selected, and their catalog
+/// entries when it selects `action`.
+async fn prefetch_day_details(
+    ctx: &Context<'_>,
+    action_scores: Lookahead<'_>,
+    days: Vec<TenantDay>,
+) -> ApiResult<()> {
+    if !action_scores.exists() || days.is_empty() {
         return Ok(());
     }
     let loaded = loaders(ctx)?

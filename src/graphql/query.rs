@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::context::ContextExt;
+use super::loaders::prefetch_scores_if_selected;
 use super::types::TenantConnection;
 use super::types::action::ImprovementAction;
 use super::types::tenant::Tenant;
@@ -52,6 +53,17 @@ impl Query {
             Visibility::Only(viewer.tenant_ids.clone())
         };
         let page = tenants::tenant_page(ctx.db()?, &visibility, first, after.as_deref()).await?;
+        let readable: Vec<String> = page
+            .items
+            .iter()
+            .map(|(_, tenant)| tenant.id.clone())
+            .filter(|id| {
+                viewer
+                    .require_on_tenant(Operation::ReadTenantData, id)
+                    .is_ok()
+            })
+            .collect();
+        prefetch_scores_if_selected(ctx, &readable).await?;
         Ok(page.map(Tenant::from).into())
     }
 

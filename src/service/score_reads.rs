@@ -1,9 +1,10 @@
 //! Reading stored scores: single days, history, batched action scores and diffs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
@@ -12,27 +13,62 @@ use crate::error::{ApiError, ApiResult};
 use crate::scoring::Progress;
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
 
-/// The tenant's score on `date`, or its latest when `date` is `None`.
-pub async fn find_score(
+/// A tenant's score on a date, or its latest when `date` is `None`: the key of batched reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScoreKey {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Date; `None` for the latest stored one.
+    pub date: Option<NaiveDate>,
+}
+
+/// The scores of many keys, one query per distinct date (all the "latest" keys in one).
+pub async fn scores_for(
     db: &DatabaseConnection,
-    tenant_id: &str,
-    date: Option<NaiveDate>,
-) -> ApiResult<Option<daily_score::Model>> {
-    let query = daily_score::Entity::find().filter(daily_score::Column::TenantId.eq(tenant_id));
-    Ok(match date {
-        Some(date) => {
-            query
-                .filter(daily_score::Column::Date.eq(date))
-                .one(db)
-                .await?
+    keys: &[ScoreKey],
+) -> Result<HashMap<ScoreKey, daily_score::Model>, DbErr> {
+    let mut tenants_by_date: BTreeMap<Option<NaiveDate>, BTreeSet<&str>> = BTreeMap::new();
+    for key in keys {
+        tenants_by_date
+            .entry(key.date)
+            .or_default()
+            .insert(key.tenant_id.as_str());
+    }
+    let mut scores = HashMap::new();
+    for (date, tenants) in tenants_by_date {
+        let query =
+            daily_score::Entity::find().filter(daily_score::Column::TenantId.is_in(tenants));
+        let rows = match date {
+            Some(date) => query.filter(daily_score::Column::Date.eq(date)),
+            None => query.filter(
+                Expr::col((daily_score::Entity, daily_score::Column::Date))
+                    .in_subquery(latest_date_of_row_tenant()),
+            ),
         }
-        None => {
-            query
-                .order_by_desc(daily_score::Column::Date)
-                .one(db)
-                .await?
+        .all(db)
+        .await?;
+        for row in rows {
+            let key = ScoreKey {
+                tenant_id: row.tenant_id.clone(),
+                date,
+            };
+            scores.insert(key, row);
         }
-    })
+    }
+    Ok(scores)
+}
+
+/// `SELECT MAX(date) FROM daily_scores latest WHERE latest.tenant_id = daily_scores.tenant_id`.
+fn latest_date_of_row_tenant() -> SelectStatement {
+    let latest = Alias::new("latest");
+    Query::select()
+        .expr(Expr::col((latest.clone(), daily_score::Column::Date)).max())
+        .from_as(daily_score::Entity, latest.clone())
+        .and_where(
+            Expr::col((latest, daily_score::Column::TenantId))
+                .equals((daily_score::Entity, daily_score::Column::TenantId)),
+        )
+        .to_owned()
 }
 
 /// The stored days of `range`, ascending; missing days are absent.

@@ -1,5 +1,6 @@
-//! A year of history with every action score costs as many database round trips as a month:
-//! the schema runs on a connection that counts every statement it sends.
+//! Database round trips do not grow with the size of lists: a year of history costs what a
+//! month costs, a page of many tenants with their scores what a page of few costs. The schema
+//! runs on a connection that counts every statement it sends.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,30 +11,61 @@ use securescore::auth::Viewer;
 use securescore::config::{RequestLimits, ScoringConfig};
 use securescore::domain::Role;
 use securescore::graphql::{AppSchema, build_schema};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{day, noon, spawn_app};
+use crate::helpers::{TestApp, day, noon, platform_admin, spawn_app};
 
 const HISTORY: &str =
     "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) {
     date score categories { category score }
     actionScores { score maxScore status action { id title maxScore } } } } }";
 
-/// Runs the history query from `days` ago to today; returns the days and statements it cost.
-async fn history_cost(schema: &AppSchema, statements: &AtomicUsize, days: i64) -> (usize, usize) {
-    let viewer = Viewer {
-        subject: "reader".into(),
-        roles: BTreeSet::from([Role::SecurityReader]),
-        tenant_ids: vec!["acme".into()],
-    };
-    let request = Request::new(HISTORY)
-        .variables(Variables::from_json(json!({"f": day(-days), "t": day(0)})))
+/// A schema on its own connection to `app`'s database, and the count of statements it sends.
+async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
+    let mut db = securescore::db::connect(&app.database_url).await.unwrap();
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&statements);
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let schema = build_schema(db, ScoringConfig::default(), &RequestLimits::default());
+    (schema, statements)
+}
+
+/// Runs `query` as `viewer`; returns its data and the statements it sent.
+async fn run_counted(
+    (schema, statements): &(AppSchema, Arc<AtomicUsize>),
+    viewer: Viewer,
+    query: &str,
+    variables: Value,
+) -> (Value, usize) {
+    let request = Request::new(query)
+        .variables(Variables::from_json(variables))
         .data(viewer);
     statements.store(0, Ordering::SeqCst);
     let response = schema.execute(request).await;
     let sent = statements.load(Ordering::SeqCst);
     assert!(response.errors.is_empty(), "{:?}", response.errors);
-    let data = response.data.into_json().unwrap();
+    (response.data.into_json().unwrap(), sent)
+}
+
+fn viewer(role: Role, tenants: &[&str]) -> Viewer {
+    Viewer {
+        subject: "counter".into(),
+        roles: BTreeSet::from([role]),
+        tenant_ids: tenants.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// Runs the history query from `days` ago to today; returns the days and statements it cost.
+async fn history_cost(counting: &(AppSchema, Arc<AtomicUsize>), days: i64) -> (usize, usize) {
+    let (data, sent) = run_counted(
+        counting,
+        viewer(Role::SecurityReader, &["acme"]),
+        HISTORY,
+        json!({"f": day(-days), "t": day(0)}),
+    )
+    .await;
     let history = data["tenant"]["scoreHistory"].as_array().unwrap();
     for score in history {
         assert_eq!(
@@ -60,16 +92,9 @@ async fn a_year_of_history_with_every_action_score_costs_the_same_round_trips_as
         "{scored}"
     );
 
-    let mut db = securescore::db::connect(&app.database_url).await.unwrap();
-    let statements = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&statements);
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
-    let schema = build_schema(db, ScoringConfig::default(), &RequestLimits::default());
-
-    let (month_days, month_statements) = history_cost(&schema, &statements, 29).await;
-    let (year_days, year_statements) = history_cost(&schema, &statements, 365).await;
+    let counting = counting_schema(&app).await;
+    let (month_days, month_statements) = history_cost(&counting, 29).await;
+    let (year_days, year_statements) = history_cost(&counting, 365).await;
     assert_eq!((month_days, year_days), (30, 366));
     // The tenant, its days, every day's action scores in one batch, the actions in one batch.
     assert_eq!(
@@ -79,5 +104,70 @@ async fn a_year_of_history_with_every_action_score_costs_the_same_round_trips_as
     assert_eq!(
         year_statements, month_statements,
         "a year cost {year_statements} statements, a month {month_statements}"
+    );
+}
+
+const PAGE: &str = "{ tenants(first: 100) { edges { node { id
+    score { date score actionScores { score action { id title } } }
+    yesterday: score(date: \"YESTERDAY\") { score } } } } }";
+
+/// Runs the page query as a PlatformAdmin; returns the tenants listed and the statements sent.
+async fn page_cost(counting: &(AppSchema, Arc<AtomicUsize>)) -> (usize, usize) {
+    let query = PAGE.replace("YESTERDAY", &day(-1));
+    let (data, sent) = run_counted(
+        counting,
+        viewer(Role::PlatformAdmin, &[]),
+        &query,
+        json!({}),
+    )
+    .await;
+    let edges = data["tenants"]["edges"].as_array().unwrap();
+    for edge in edges {
+        let node = &edge["node"];
+        assert_eq!(node["score"]["date"], day(0), "{node}");
+        assert_eq!(
+            node["score"]["actionScores"].as_array().unwrap().len(),
+            11,
+            "{node}"
+        );
+        assert!(node["yesterday"]["score"].is_number(), "{node}");
+    }
+    (edges.len(), sent)
+}
+
+#[tokio::test]
+async fn a_page_of_many_tenants_with_their_scores_costs_what_a_page_of_few_costs() {
+    let app = spawn_app().await;
+    let counting = counting_schema(&app).await;
+    let mut costs = Vec::new();
+    for batch in [0..3, 3..12] {
+        for n in batch {
+            let id = format!("tenant-{n:02}");
+            app.create_tenant(&id, None, 10).await;
+            let facts = json!({"users": {"total": 10, "mfaRegistered": n % 10}});
+            app.ingest(&id, &noon(-1), facts).await;
+        }
+        let scored = app
+            .graphql(
+                &platform_admin(),
+                "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { tenantsScored } }",
+                json!({"f": day(-1), "t": day(0)}),
+            )
+            .await;
+        assert!(scored["errors"].is_null(), "{scored}");
+        costs.push(page_cost(&counting).await);
+    }
+    assert_eq!(costs[0].0, 3);
+    assert_eq!(costs[1].0, 12);
+    // The page, latest scores, yesterday's scores, their action scores, the actions.
+    assert_eq!(
+        costs[0].1, 5,
+        "three tenants cost {} statements",
+        costs[0].1
+    );
+    assert_eq!(
+        costs[1].1, costs[0].1,
+        "twelve tenants cost {} statements",
+        costs[1].1
     );
 }

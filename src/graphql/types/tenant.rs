@@ -13,7 +13,7 @@ use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{
-    TenantDay, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
+    TenantDay, load_score, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
 };
 use crate::graphql::scalars::{Date, DateTime};
 use crate::service::daily_scores::DateRange;
@@ -71,8 +71,8 @@ impl Tenant {
         ctx: &Context<'_>,
         date: Option<Date>,
     ) -> async_graphql::Result<Option<DailyScore>> {
-        let db = self.readable(ctx)?;
-        let row = score_reads::find_score(db, &self.0.id, date.map(|d| d.0)).await?;
+        self.readable(ctx)?;
+        let row = load_score(ctx, &self.0.id, date.map(|d| d.0)).await?;
         Ok(row.map(DailyScore::from))
     }
 
@@ -115,9 +115,7 @@ impl Tenant {
         let db = self.readable(ctx)?;
         let date = match date {
             Some(d) => Some(d.0),
-            None => score_reads::find_score(db, &self.0.id, None)
-                .await?
-                .map(|s| s.date),
+            None => load_score(ctx, &self.0.id, None).await?.map(|s| s.date),
         };
         let Some(date) = date else {
             return Ok(Vec::new());
@@ -133,8 +131,8 @@ impl Tenant {
         ctx: &Context<'_>,
         date: Option<Date>,
     ) -> async_graphql::Result<Vec<ActionScore>> {
-        let db = self.readable(ctx)?;
-        let Some(day) = score_reads::find_score(db, &self.0.id, date.map(|d| d.0)).await? else {
+        self.readable(ctx)?;
+        let Some(day) = load_score(ctx, &self.0.id, date.map(|d| d.0)).await? else {
             return Ok(Vec::new());
         };
         let mut actions: Vec<ActionScore> = DailyScore(day)
