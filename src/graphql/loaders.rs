@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextResolve, ResolveInfo,
 };
-use async_graphql::{Context, Lookahead, Request, ServerResult};
+use async_graphql::{Context, Lookahead, Request, ServerResult, Value};
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -93,7 +93,17 @@ impl Loaders {
     }
 }
 
-/// The extension that gives every request its own `Loaders`.
+impl Loaders {
+    /// Forgets everything read so far, after a mutation may have changed it.
+    fn clear_caches(&self) {
+        self.actions.clear::<String>();
+        self.action_scores.clear::<TenantDay>();
+        self.scores.clear::<ScoreKey>();
+    }
+}
+
+/// The extension that gives every request its own `Loaders`, and empties their caches after
+/// each mutation field, so that a later field of the same request reads what it changed.
 pub struct RequestLoaders(pub DatabaseConnection);
 
 impl ExtensionFactory for RequestLoaders {
@@ -111,6 +121,20 @@ impl Extension for RequestLoaders {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         next.run(ctx, request.data(Loaders::new(&self.0))).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let is_mutation = info.path_node.parent.is_none() && info.parent_type == "Mutation";
+        let resolved = next.run(ctx, info).await;
+        if is_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
+            loaders.clear_caches();
+        }
+        resolved
     }
 }
 

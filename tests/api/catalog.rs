@@ -151,3 +151,34 @@ async fn only_platform_admins_change_the_catalog() {
     }
     assert_eq!(app.count("improvement_actions").await, 11);
 }
+
+#[tokio::test]
+async fn a_later_mutation_field_reads_what_an_earlier_one_changed() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 10).await;
+    let both = token(&[Role::SecurityAdmin, Role::PlatformAdmin], &["acme"]);
+    let body = app
+        .graphql(
+            &both,
+            "mutation($i: UpsertActionInput!) {
+                before: setActionOverride(input: {tenantId: \"acme\", actionId: \"AdminMFA\", state: PLANNED}) { action { title maxScore } }
+                rename: upsertAction(input: $i) { title }
+                after: setActionOverride(input: {tenantId: \"acme\", actionId: \"AdminMFA\", state: IGNORED}) { action { title maxScore } }
+            }",
+            json!({"i": {"id": "AdminMFA", "title": "Renamed", "category": "IDENTITY", "maxScore": 12,
+                "rule": {"kind": "RATIO", "numerator": "admins.mfaProtected", "denominator": "admins.total"}}}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_ne!(
+        body["data"]["before"]["action"]["title"], "Renamed",
+        "{body}"
+    );
+    assert_eq!(body["data"]["before"]["action"]["maxScore"], 10.0, "{body}");
+    assert_eq!(body["data"]["rename"]["title"], "Renamed", "{body}");
+    assert_eq!(
+        body["data"]["after"]["action"],
+        json!({"title": "Renamed", "maxScore": 12.0}),
+        "{body}"
+    );
+}
