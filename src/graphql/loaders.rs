@@ -1,15 +1,14 @@
 //! DataLoaders made fresh for each request: anything resolved per list item is batched into
-//! one query per batch, and lists prefetch what their items will ask for in one query, so the
-//! items find it in the request's cache whatever the timing of the batches.
+//! one query per batch and cached for the rest of the request (see `prefetch` for lists).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextResolve, ResolveInfo,
 };
-use async_graphql::{Context, Lookahead, Request, ServerResult, Value};
+use async_graphql::{Context, Request, ServerResult, Value};
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -66,9 +65,9 @@ impl Loader<ScoreKey> for ScoreLoader {
 
 /// The loaders of one request; their caches end with it, so no request sees another's reads.
 pub struct Loaders {
-    actions: DataLoader<ActionLoader, HashMapCache>,
-    action_scores: DataLoader<ActionScoresLoader, HashMapCache>,
-    scores: DataLoader<ScoreLoader, HashMapCache>,
+    pub(super) actions: DataLoader<ActionLoader, HashMapCache>,
+    pub(super) action_scores: DataLoader<ActionScoresLoader, HashMapCache>,
+    pub(super) scores: DataLoader<ScoreLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -138,7 +137,8 @@ impl Extension for RequestLoaders {
     }
 }
 
-fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
+/// The request's loaders.
+pub(super) fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
     ctx.data_opt::<Loaders>()
         .ok_or_else(|| ApiError::Internal("no loaders in the request's data".into()))
 }
@@ -182,92 +182,4 @@ pub async fn load_score(
         .load_one(key)
         .await
         .map_err(|e| ApiError::Internal(format!("loading the score of {tenant_id}: {e}")))
-}
-
-/// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
-/// all of the page's tenants in one query, and what those scores select in one more each.
-pub async fn prefetch_scores_if_selected(
-    ctx: &Context<'_>,
-    tenant_ids: &[String],
-) -> ApiResult<()> {
-    let selected = ctx.look_ahead().field("edges").field("node").field("score");
-    for field in selected.selection_fields() {
-        let date: Option<NaiveDate> = field
-            .arguments()
-            .map_err(|e| ApiError::BadUserInput(e.message))?
-            .into_iter()
-            .find(|(name, _)| name.as_str() == "date")
-            .and_then(|(_, value)| match value {
-                async_graphql::Value::String(text) => text.parse().ok(),
-                _ => None,
-            });
-        let keys = tenant_ids.iter().map(|tenant_id| ScoreKey {
-            tenant_id: tenant_id.clone(),
-            date,
-        });
-        let scores = loaders(ctx)?
-            .scores
-            .load_many(keys)
-            .await
-            .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
-        let days = scores.values().map(TenantDay::of).collect();
-        prefetch_day_details(ctx, Lookahead::from(field).field("actionScores"), days).await?;
-    }
-    Ok(())
-}
-
-/// When the current field's items select `action`, loads all their catalog entries in one
-/// query so that each item finds its entry cached.
-pub async fn prefetch_actions_if_selected<'i>(
-    ctx: &Context<'_>,
-    action_ids: impl IntoIterator<Item = &'i str>,
-) -> ApiResult<()> {
-    if !ctx.look_ahead().field("action").exists() {
-        return Ok(());
-    }
-    prefetch_actions(ctx, action_ids).await
-}
-
-async fn prefetch_actions<'i>(
-    ctx: &Context<'_>,
-    action_ids: impl IntoIterator<Item = &'i str>,
-) -> ApiResult<()> {
-    let ids: BTreeSet<String> = action_ids.into_iter().map(str::to_owned).collect();
-    loaders(ctx)?
-        .actions
-        .load_many(ids)
-        .await
-        .map_err(|e| ApiError::Internal(format!("loading actions: {e}")))?;
-    Ok(())
-}
-
-/// When the current field's items select `actionScores`, loads every day's action scores in
-/// one query, and their catalog entries in one more when those select `action`.
-pub async fn prefetch_action_scores_if_selected(
-    ctx: &Context<'_>,
-    days: Vec<TenantDay>,
-) -> ApiResult<()> {
-    prefetch_day_details(ctx, ctx.look_ahead().field("actionScores"), days).await
-}
-
-/// Loads the action scores of `days` when `action_scores` is selected, and their catalog
-/// entries when it selects `action`.
-async fn prefetch_day_details(
-    ctx: &Context<'_>,
-    action_scores: Lookahead<'_>,
-    days: Vec<TenantDay>,
-) -> ApiResult<()> {
-    if !action_scores.exists() || days.is_empty() {
-        return Ok(());
-    }
-    let loaded = loaders(ctx)?
-        .action_scores
-        .load_many(days)
-        .await
-        .map_err(|e| ApiError::Internal(format!("loading action scores: {e}")))?;
-    if action_scores.field("action").exists() {
-        let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
-        prefetch_actions(ctx, ids).await?;
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::context::ContextExt;
-use super::loaders::prefetch_scores_if_selected;
+use super::prefetch::prefetch_scores_if_selected;
 use super::types::TenantConnection;
 use super::types::action::ImprovementAction;
 use super::types::tenant::Tenant;

@@ -7,9 +7,8 @@ use serde::Deserialize;
 use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{
-    TenantDay, load_action, load_action_scores, prefetch_actions_if_selected,
-};
+use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
+use crate::graphql::prefetch::prefetch_actions_if_selected;
 use crate::graphql::scalars::{Date, DateTime};
 
 /// A tenant's stored score for one UTC date.

@@ -12,9 +12,8 @@ use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{
-    TenantDay, load_score, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
-};
+use crate::graphql::loaders::{TenantDay, load_score};
+use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::service::daily_scores::DateRange;
 use crate::service::{comparisons, overrides, score_reads, snapshots};
