@@ -47,6 +47,13 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "{ tenant(id: \"acme\") { overrideHistory { edges { node { state } } } } }",
         "",
     ),
+    (
+        "see tenant",
+        "{ tenant(id: \"acme\") { id name industry seatCount createdAt } }",
+        "",
+    ),
+    ("list tenants", "{ tenants { edges { node { id } } } }", ""),
+    ("viewer", "{ viewer { subject roles tenantIds } }", ""),
     ("read catalog", "{ actions { id } }", ""),
     (
         "read catalog entry",
@@ -94,7 +101,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
 fn allowed(role: Role, operation: &str) -> bool {
     use Role::*;
     match operation {
-        "read catalog" | "read catalog entry" => true,
+        "read catalog" | "read catalog entry" | "see tenant" | "list tenants" | "viewer" => true,
         read if read.starts_with("read ") => matches!(
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin
@@ -224,4 +231,42 @@ async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
     }
     let after = app.graphql(&platform_admin(), computed_at, json!({})).await;
     assert_eq!(before, after);
+}
+
+/// The fields of `type_name`, by introspection.
+async fn fields_of(app: &crate::helpers::TestApp, type_name: &str) -> Vec<String> {
+    let body = app
+        .graphql(
+            &platform_admin(),
+            "query($t: String!) { __type(name: $t) { fields { name } } }",
+            json!({"t": type_name}),
+        )
+        .await;
+    body["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_entry_point_of_the_schema_is_in_the_matrix() {
+    let app = spawn_app().await;
+    let selected: Vec<&str> = OPERATIONS
+        .iter()
+        .flat_map(|(_, document, _)| {
+            document.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        })
+        .collect();
+    for type_name in ["Query", "Mutation", "Tenant"] {
+        let fields = fields_of(&app, type_name).await;
+        assert!(!fields.is_empty(), "{type_name} has no fields");
+        for field in fields {
+            assert!(
+                selected.contains(&field.as_str()),
+                "{type_name}.{field} is not tested against every role"
+            );
+        }
+    }
 }
