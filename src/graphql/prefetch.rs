@@ -54,6 +54,22 @@ pub async fn prefetch_actions_if_selected<'i>(
     prefetch_actions(ctx, action_ids).await
 }
 
+/// The same for a connection, whose items are at `edges.node`.
+pub async fn prefetch_page_actions_if_selected<'i>(
+    ctx: &Context<'_>,
+    action_ids: impl IntoIterator<Item = &'i str>,
+) -> ApiResult<()> {
+    let selected = ctx
+        .look_ahead()
+        .field("edges")
+        .field("node")
+        .field("action");
+    if !selected.exists() {
+        return Ok(());
+    }
+    prefetch_actions(ctx, action_ids).await
+}
+
 async fn prefetch_actions<'i>(
     ctx: &Context<'_>,
     action_ids: impl IntoIterator<Item = &'i str>,

@@ -13,7 +13,7 @@ use securescore::domain::Role;
 use securescore::graphql::{AppSchema, build_schema};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, day, noon, platform_admin, spawn_app};
+use crate::helpers::{TestApp, day, noon, platform_admin, spawn_app, token};
 
 const HISTORY: &str =
     "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) {
@@ -169,5 +169,60 @@ async fn a_page_of_many_tenants_with_their_scores_costs_what_a_page_of_few_costs
         costs[1].1, costs[0].1,
         "twelve tenants cost {} statements",
         costs[1].1
+    );
+}
+
+const OVERRIDES: &str = "{ tenant(id: \"acme\") {
+    overrides { state action { id title } }
+    overrideHistory(first: 100) { edges { node { state action { id title } } } } } }";
+
+/// Runs the overrides query; returns the history length and the statements it sent.
+async fn overrides_cost(counting: &(AppSchema, Arc<AtomicUsize>)) -> (usize, usize) {
+    let reader = viewer(Role::SecurityReader, &["acme"]);
+    let (data, sent) = run_counted(counting, reader, OVERRIDES, json!({})).await;
+    let history = data["tenant"]["overrideHistory"]["edges"]
+        .as_array()
+        .unwrap();
+    for edge in history {
+        assert!(edge["node"]["action"]["title"].is_string(), "{edge}");
+    }
+    (history.len(), sent)
+}
+
+#[tokio::test]
+async fn override_lists_with_their_actions_cost_the_same_however_long() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 10).await;
+    let counting = counting_schema(&app).await;
+    let admin = token(&[Role::SecurityAdmin], &["acme"]);
+    let actions = [
+        "AdminMFA",
+        "MFARegistration",
+        "BlockLegacyAuthentication",
+        "PasswordsNeverExpire",
+        "SigninRiskPolicy",
+        "UserRiskPolicy",
+        "RestrictUserConsent",
+        "SelfServicePasswordReset",
+    ];
+    let mut costs = Vec::new();
+    for batch in [&actions[..2], &actions[2..]] {
+        for action in batch {
+            let body = app
+                .graphql(
+                    &admin,
+                    "mutation($a: ID!) { setActionOverride(input: {tenantId: \"acme\", actionId: $a, state: THIRD_PARTY}) { state } }",
+                    json!({"a": action}),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+        costs.push(overrides_cost(&counting).await);
+    }
+    assert_eq!((costs[0].0, costs[1].0), (2, 8));
+    assert_eq!(
+        costs[1].1, costs[0].1,
+        "eight overrides cost {} statements, two {}",
+        costs[1].1, costs[0].1
     );
 }

@@ -13,7 +13,10 @@ use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{TenantDay, load_score};
-use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_actions_if_selected};
+use crate::graphql::prefetch::{
+    prefetch_action_scores_if_selected, prefetch_actions_if_selected,
+    prefetch_page_actions_if_selected,
+};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::service::daily_scores::DateRange;
 use crate::service::{comparisons, overrides, score_reads, snapshots};
@@ -175,6 +178,8 @@ impl Tenant {
             after.as_deref(),
         )
         .await?;
+        let action_ids = page.items.iter().map(|(_, row)| row.action_id.as_str());
+        prefetch_page_actions_if_selected(ctx, action_ids).await?;
         Ok(page.map(ActionOverride::from).into())
     }
 
