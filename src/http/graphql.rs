@@ -7,16 +7,17 @@ use std::collections::HashMap;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use http_body_util::LengthLimitError;
 use serde_json::{Map, Value, json};
 
 use super::media::{ResponseMedia, is_json_body, negotiate, wants_html};
 use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
+use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
 use crate::graphql::schema::ExecutionStarted;
 
@@ -72,11 +73,7 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
 }
 
 /// POST /graphql with a JSON body.
-pub async fn graphql_post(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -92,14 +89,10 @@ pub async fn graphql_post(
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
     };
-    let body = match body {
+    let body = match read_body(&app.limits, body).await {
         Ok(body) => body,
-        Err(rejection) => {
-            let message = format!(
-                "the request body could not be read: {}",
-                rejection.body_text()
-            );
-            return error_response(media, rejection.status(), &message, code::BAD_USER_INPUT);
+        Err((status, message)) => {
+            return error_response(media, status, &message, code::BAD_USER_INPUT);
         }
     };
     let params = match serde_json::from_slice::<Value>(&body) {
@@ -109,6 +102,36 @@ pub async fn graphql_post(
     match params {
         Ok(params) => execute(&app, media, viewer, params, &headers).await,
         Err(message) => request_error(media, &message),
+    }
+}
+
+/// Reads the whole body within the size limit and the request's time limit, so that a client
+/// sending slowly cannot hold a connection and its buffer for ever.
+async fn read_body(limits: &RequestLimits, body: Body) -> Result<Bytes, (StatusCode, String)> {
+    let read = axum::body::to_bytes(body, limits.max_body_bytes);
+    match tokio::time::timeout(limits.request_timeout, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => Err(if err.into_inner().is::<LengthLimitError>() {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is larger than {} bytes",
+                    limits.max_body_bytes
+                ),
+            )
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".to_owned(),
+            )
+        }),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {}",
+                humantime::format_duration(limits.request_timeout)
+            ),
+        )),
     }
 }
 

@@ -7,7 +7,6 @@ pub mod media;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
@@ -39,14 +38,12 @@ pub type AppState = Arc<App>;
 /// The router with every route and layer.
 pub fn router(app: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let body_limit = app.limits.max_body_bytes;
     Router::new()
         .route("/", get(graphql::graphiql))
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)
-        .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req

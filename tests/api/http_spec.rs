@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, token};
+use crate::helpers::{assert_error, spawn_app, token};
 
 #[tokio::test]
 async fn a_get_query_works_and_a_get_mutation_is_refused_with_405() {
@@ -182,6 +182,8 @@ async fn oversized_and_overly_complex_requests_are_refused() {
         .await
         .unwrap();
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let refusal: Value = huge.json().await.unwrap();
+    assert_error(&refusal, "BAD_USER_INPUT", "larger than 1048576 bytes");
     let still_serving = app.graphql(&t, "{ viewer { subject } }", json!({})).await;
     assert_eq!(
         still_serving["data"]["viewer"]["subject"],

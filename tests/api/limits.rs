@@ -185,3 +185,44 @@ async fn a_request_over_its_time_limit_is_cancelled_with_a_request_id() {
     // Work that does not wait on anything still fits, so the server keeps answering.
     assert_still_serving(&app).await;
 }
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_refused_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app =
+        spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(300)).await;
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    // Headers announce 100 bytes; only 10 ever come.
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: 100\r\n\r\n{{\"query\":",
+        platform_admin()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&buffer[..n]);
+            if String::from_utf8_lossy(&response).contains("\"code\"") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept waiting for the body");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("\"BAD_USER_INPUT\""), "{response}");
+    assert!(
+        response.contains("did not arrive within 300ms"),
+        "{response}"
+    );
+    assert_still_serving(&app).await;
+}
