@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::TokenVerifier;
 use crate::config::ServeConfig;
 use crate::graphql::build_schema;
+use crate::http::listen::serve_http;
 use crate::http::{App, router, shutdown_signal};
 use crate::{db, demo, scheduler, service};
 
@@ -35,6 +36,8 @@ pub struct Prepared {
     pub router: Router,
     /// The database pool.
     pub db: sea_orm::DatabaseConnection,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: std::time::Duration,
 }
 
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
@@ -57,6 +60,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         }
     }
     let schema = build_schema(db.clone(), config.scoring, &config.limits);
+    let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {
         schema,
         verifier,
@@ -66,6 +70,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     Ok(Prepared {
         router: router(app),
         db,
+        header_timeout,
     })
 }
 
@@ -82,9 +87,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
             scoring.scoring_time,
         ))
     });
-    axum::serve(listener, prepared.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_http(
+        listener,
+        prepared.router,
+        prepared.header_timeout,
+        shutdown_signal(),
+    )
+    .await;
     if let Some(task) = scheduler {
         task.abort();
     }

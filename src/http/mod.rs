@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod listen;
 pub mod media;
 
 use std::sync::Arc;

@@ -129,7 +129,12 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp
         .expect("server prepares");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, prepared.router).await });
+    tokio::spawn(securescore::http::listen::serve_http(
+        listener,
+        prepared.router,
+        prepared.header_timeout,
+        std::future::pending(),
+    ));
     let db = securescore::db::connect(&database_url)
         .await
         .expect("test connection");

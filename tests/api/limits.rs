@@ -186,9 +186,32 @@ async fn a_request_over_its_time_limit_is_cancelled_with_a_request_id() {
     assert_still_serving(&app).await;
 }
 
+/// Reads from `stream` until it closes, or until `enough` is in what came; None if it stays
+/// open and silent for ten seconds.
+async fn read_until(stream: &mut tokio::net::TcpStream, enough: &str) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&buffer[..n]);
+            if String::from_utf8_lossy(&received).contains(enough) {
+                break;
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&received).into_owned())
+}
+
 #[tokio::test]
 async fn a_body_sent_too_slowly_is_refused_with_408() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     let app =
         spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(300)).await;
@@ -201,27 +224,36 @@ async fn a_body_sent_too_slowly_is_refused_with_408() {
         platform_admin()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut buffer = [0u8; 4096];
-        loop {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            response.extend_from_slice(&buffer[..n]);
-            if String::from_utf8_lossy(&response).contains("\"code\"") {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the server kept waiting for the body");
-    let response = String::from_utf8_lossy(&response);
+    let response = read_until(&mut stream, "\"code\"")
+        .await
+        .expect("the server kept waiting for the body");
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("\"BAD_USER_INPUT\""), "{response}");
     assert!(
         response.contains("did not arrive within 300ms"),
+        "{response}"
+    );
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn headers_sent_too_slowly_close_the_connection() {
+    use tokio::io::AsyncWriteExt;
+
+    let app =
+        spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(300)).await;
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    // The request line and one header, then nothing.
+    stream
+        .write_all(format!("POST /graphql HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let response = read_until(&mut stream, "\r\n\r\n")
+        .await
+        .expect("the server kept the connection open waiting for headers");
+    assert!(
+        response.is_empty() || response.starts_with("HTTP/1.1 408"),
         "{response}"
     );
     assert_still_serving(&app).await;
