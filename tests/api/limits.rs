@@ -209,21 +209,29 @@ async fn read_until(stream: &mut tokio::net::TcpStream, enough: &str) -> Option<
         .map(|()| String::from_utf8_lossy(&received).into_owned())
 }
 
-#[tokio::test]
-async fn a_body_sent_too_slowly_is_refused_with_408() {
+/// A server with a 300 ms request limit, and a raw connection to it that has sent `start`.
+async fn slow_client(start: impl Fn(&str) -> String) -> (TestApp, tokio::net::TcpStream) {
     use tokio::io::AsyncWriteExt;
 
     let app =
         spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(300)).await;
-    let host = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    stream.write_all(start(&host).as_bytes()).await.unwrap();
+    (app, stream)
+}
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_refused_with_408() {
     // Headers announce 100 bytes; only 10 ever come.
-    let head = format!(
-        "POST /graphql HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: 100\r\n\r\n{{\"query\":",
-        platform_admin()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let (app, mut stream) = slow_client(|host| {
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: 100\r\n\r\n{{\"query\":",
+            platform_admin()
+        )
+    })
+    .await;
     let response = read_until(&mut stream, "\"code\"")
         .await
         .expect("the server kept waiting for the body");
@@ -238,17 +246,9 @@ async fn a_body_sent_too_slowly_is_refused_with_408() {
 
 #[tokio::test]
 async fn headers_sent_too_slowly_close_the_connection() {
-    use tokio::io::AsyncWriteExt;
-
-    let app =
-        spawn_app_with(|config| config.limits.request_timeout = Duration::from_millis(300)).await;
-    let host = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
     // The request line and one header, then nothing.
-    stream
-        .write_all(format!("POST /graphql HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
-        .await
-        .unwrap();
+    let (app, mut stream) =
+        slow_client(|host| format!("POST /graphql HTTP/1.1\r\nHost: {host}\r\n")).await;
     let response = read_until(&mut stream, "\r\n\r\n")
         .await
         .expect("the server kept the connection open waiting for headers");
