@@ -90,9 +90,7 @@ impl Loaders {
             ),
         }
     }
-}
 
-impl Loaders {
     /// Forgets everything read so far, after a mutation may have changed it.
     fn clear_caches(&self) {
         self.actions.clear::<String>();

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use async_graphql::{Context, Lookahead};
+use async_graphql::{Context, Lookahead, ScalarType, SelectionField, Value};
 use chrono::NaiveDate;
 
 use super::loaders::{ScoreKey, TenantDay, loaders};
+use super::scalars::Date;
 use crate::error::{ApiError, ApiResult};
 
 /// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
@@ -18,15 +19,10 @@ pub async fn prefetch_scores_if_selected(
 ) -> ApiResult<()> {
     let selected = ctx.look_ahead().field("edges").field("node").field("score");
     for field in selected.selection_fields() {
-        let date: Option<NaiveDate> = field
-            .arguments()
-            .map_err(|e| ApiError::BadUserInput(e.message))?
-            .into_iter()
-            .find(|(name, _)| name.as_str() == "date")
-            .and_then(|(_, value)| match value {
-                async_graphql::Value::String(text) => text.parse().ok(),
-                _ => None,
-            });
+        let Some(date) = date_argument(&field)? else {
+            // An invalid date: the field itself reports it, there is nothing to load.
+            continue;
+        };
         let keys = tenant_ids.iter().map(|tenant_id| ScoreKey {
             tenant_id: tenant_id.clone(),
             date,
@@ -42,28 +38,13 @@ pub async fn prefetch_scores_if_selected(
     Ok(())
 }
 
-/// When the current field's items select `action`, loads all their catalog entries in one
-/// query so that each item finds its entry cached.
+/// When `selected` (the items' `action` field, looked ahead) exists, loads all the items'
+/// catalog entries in one query so that each item finds its entry cached.
 pub async fn prefetch_actions_if_selected<'i>(
     ctx: &Context<'_>,
+    selected: Lookahead<'_>,
     action_ids: impl IntoIterator<Item = &'i str>,
 ) -> ApiResult<()> {
-    if !ctx.look_ahead().field("action").exists() {
-        return Ok(());
-    }
-    prefetch_actions(ctx, action_ids).await
-}
-
-/// The same for a connection, whose items are at `edges.node`.
-pub async fn prefetch_page_actions_if_selected<'i>(
-    ctx: &Context<'_>,
-    action_ids: impl IntoIterator<Item = &'i str>,
-) -> ApiResult<()> {
-    let selected = ctx
-        .look_ahead()
-        .field("edges")
-        .field("node")
-        .field("action");
     if !selected.exists() {
         return Ok(());
     }
@@ -107,9 +88,23 @@ async fn prefetch_day_details(
         .load_many(days)
         .await
         .map_err(|e| ApiError::Internal(format!("loading action scores: {e}")))?;
-    if action_scores.field("action").exists() {
-        let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
-        prefetch_actions(ctx, ids).await?;
-    }
-    Ok(())
+    let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
+    prefetch_actions_if_selected(ctx, action_scores.field("action"), ids).await
+}
+
+/// The `date` argument of a `score` field: `Some(None)` when absent or null (the latest day),
+/// `None` when it is not a valid date.
+fn date_argument(field: &SelectionField<'_>) -> ApiResult<Option<Option<NaiveDate>>> {
+    let arguments = field
+        .arguments()
+        .map_err(|e| ApiError::BadUserInput(e.message))?;
+    Ok(
+        match arguments
+            .into_iter()
+            .find(|(name, _)| name.as_str() == "date")
+        {
+            None | Some((_, Value::Null)) => Some(None),
+            Some((_, value)) => Date::parse(value).ok().map(|date| Some(date.0)),
+        },
+    )
 }

@@ -99,7 +99,12 @@ impl ScoreDiff {
             .cloned()
             .map(ActionChange)
             .collect();
-        prefetch_actions_if_selected(ctx, changes.iter().map(|c| c.0.action_id.as_str())).await?;
+        prefetch_actions_if_selected(
+            ctx,
+            ctx.look_ahead().field("action"),
+            changes.iter().map(|c| c.0.action_id.as_str()),
+        )
+        .await?;
         Ok(changes)
     }
 }

@@ -119,7 +119,12 @@ impl DailyScore {
             .filter(|a| status.is_none_or(|s| a.row.status == s.as_str()))
             .filter(|a| category.is_none_or(|c| a.row.category == c.as_str()))
             .collect();
-        prefetch_actions_if_selected(ctx, rows.iter().map(|a| a.row.action_id.as_str())).await?;
+        prefetch_actions_if_selected(
+            ctx,
+            ctx.look_ahead().field("action"),
+            rows.iter().map(|a| a.row.action_id.as_str()),
+        )
+        .await?;
         Ok(rows)
     }
 

@@ -13,10 +13,7 @@ use crate::auth::Operation;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{TenantDay, load_score};
-use crate::graphql::prefetch::{
-    prefetch_action_scores_if_selected, prefetch_actions_if_selected,
-    prefetch_page_actions_if_selected,
-};
+use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::service::daily_scores::DateRange;
 use crate::service::{comparisons, overrides, score_reads, snapshots};
@@ -148,7 +145,12 @@ impl Tenant {
                 .total_cmp(&a.points_left())
                 .then_with(|| a.row.action_id.cmp(&b.row.action_id))
         });
-        prefetch_actions_if_selected(ctx, actions.iter().map(|a| a.row.action_id.as_str())).await?;
+        prefetch_actions_if_selected(
+            ctx,
+            ctx.look_ahead().field("action"),
+            actions.iter().map(|a| a.row.action_id.as_str()),
+        )
+        .await?;
         Ok(actions)
     }
 
@@ -156,7 +158,12 @@ impl Tenant {
     async fn overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionOverride>> {
         let db = self.readable(ctx)?;
         let rows = overrides::current_overrides(db, &self.0.id).await?;
-        prefetch_actions_if_selected(ctx, rows.iter().map(|r| r.action_id.as_str())).await?;
+        prefetch_actions_if_selected(
+            ctx,
+            ctx.look_ahead().field("action"),
+            rows.iter().map(|r| r.action_id.as_str()),
+        )
+        .await?;
         Ok(rows.into_iter().map(ActionOverride::from).collect())
     }
 
@@ -178,8 +185,13 @@ impl Tenant {
             after.as_deref(),
         )
         .await?;
+        let page_action = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("action");
         let action_ids = page.items.iter().map(|(_, row)| row.action_id.as_str());
-        prefetch_page_actions_if_selected(ctx, action_ids).await?;
+        prefetch_actions_if_selected(ctx, page_action, action_ids).await?;
         Ok(page.map(ActionOverride::from).into())
     }
 
