@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ActionState;
+
 /// One row of `action_overrides`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "action_overrides")]
@@ -13,8 +15,8 @@ pub struct Model {
     pub tenant_id: String,
     /// Action the state applies to.
     pub action_id: String,
-    /// DEFAULT, IGNORED, THIRD_PARTY, RISK_ACCEPTED or PLANNED.
-    pub state: String,
+    /// The state set.
+    pub state: ActionState,
     /// Why the state was set.
     pub comment: Option<String>,
     /// The token subject that set it.

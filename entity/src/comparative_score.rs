@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ComparisonBasis;
+
 /// One row of `comparative_scores`, unique per date, basis and group.
 ///
 /// Averages are stored for every group; the minimum group size is applied when they are read,
@@ -14,8 +16,8 @@ pub struct Model {
     pub id: i64,
     /// The UTC calendar day.
     pub date: Date,
-    /// ALL_TENANTS, SEAT_SIZE or INDUSTRY.
-    pub basis: String,
+    /// How the group was formed.
+    pub basis: ComparisonBasis,
     /// The group within the basis, e.g. `11-100` or `Finance`.
     pub group_key: String,
     /// How many tenants had a score that day in the group.

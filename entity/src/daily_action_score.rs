@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{ActionCategory, ActionState, ActionStatus};
+
 /// One row of `daily_action_scores`, unique per tenant, date and action.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "daily_action_scores")]
@@ -19,10 +21,10 @@ pub struct Model {
     pub score: f64,
     /// Points this action counted for in the day's maximum.
     pub max_score: f64,
-    /// The ActionStatus name.
-    pub status: String,
-    /// The ActionState name in force.
-    pub state: String,
+    /// Why the points are what they are.
+    pub status: ActionStatus,
+    /// The override state in force.
+    pub state: ActionState,
     /// Progress numerator of a RATIO rule.
     pub progress_current: Option<f64>,
     /// Progress denominator of a RATIO rule.
@@ -34,7 +36,7 @@ pub struct Model {
     /// The catalog's deprecated flag when the row was computed.
     pub catalog_deprecated: bool,
     /// The action's category when the row was computed.
-    pub category: String,
+    pub category: ActionCategory,
 }
 
 /// Relations of `daily_action_scores` (none navigated through the ORM).

@@ -2,7 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One row of `improvement_actions`; enum-like columns hold the GraphQL enum names.
+use crate::enums::{ActionCategory, Level};
+
+/// One row of `improvement_actions`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "improvement_actions")]
 pub struct Model {
@@ -13,30 +15,21 @@ pub struct Model {
     pub title: String,
     /// Longer description.
     pub description: Option<String>,
-    /// IDENTITY, DATA, DEVICE, APPS or INFRASTRUCTURE.
-    pub category: String,
+    /// The area the points count towards.
+    pub category: ActionCategory,
     /// Points, finite and above 0.
     pub max_score: f64,
-    /// BOOLEAN, RATIO or RANGE.
-    pub rule_kind: String,
-    /// Fact path read by BOOLEAN and RANGE rules.
-    pub rule_fact: Option<String>,
-    /// Numerator fact path of a RATIO rule.
-    pub rule_numerator: Option<String>,
-    /// Denominator fact path of a RATIO rule.
-    pub rule_denominator: Option<String>,
-    /// Inclusive lower bound of a RANGE rule.
-    pub rule_min: Option<f64>,
-    /// Inclusive upper bound of a RANGE rule.
-    pub rule_max: Option<f64>,
+    /// The scoring rule as JSON (`{"kind": "RATIO", "numerator": …, "denominator": …}`),
+    /// read and written only through the engine's `ScoringRule`.
+    pub rule: Json,
     /// False for "[Not Scored]" actions.
     pub scored: bool,
     /// Deprecated actions count for nothing.
     pub deprecated: bool,
-    /// LOW, MODERATE or HIGH.
-    pub user_impact: Option<String>,
-    /// LOW, MODERATE or HIGH.
-    pub implementation_cost: Option<String>,
+    /// How much the action affects users.
+    pub user_impact: Option<Level>,
+    /// How much work the action takes.
+    pub implementation_cost: Option<Level>,
     /// How to remediate.
     pub remediation: Option<String>,
     /// Where to act.

@@ -4,6 +4,7 @@ pub mod action_override;
 pub mod comparative_score;
 pub mod daily_action_score;
 pub mod daily_score;
+pub mod enums;
 pub mod improvement_action;
 pub mod snapshot;
 pub mod tenant;

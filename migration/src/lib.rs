@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_catalog_and_tenants;
 mod m20261125_000002_create_snapshots_and_overrides;
 mod m20261125_000003_create_scores;
+mod m20261126_000004_rule_as_json;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_catalog_and_tenants::Migration),
             Box::new(m20261125_000002_create_snapshots_and_overrides::Migration),
             Box::new(m20261125_000003_create_scores::Migration),
+            Box::new(m20261126_000004_rule_as_json::Migration),
         ]
     }
 }

@@ -78,6 +78,35 @@ pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState
     }
 }
 
+/// `maxScore - score`: the points an action still has to give (never negative).
+pub fn potential_increase(score: f64, max_score: f64) -> f64 {
+    (max_score - score).max(0.0)
+}
+
+/// `100 × maxScore / the day's total maxScore`: how much one action weighs in its day.
+pub fn score_impact(max_score: f64, day_max_score: f64) -> f64 {
+    super::totals::percentage(max_score, day_max_score)
+}
+
+/// Orders improvement candidates: largest potential increase first, ties by action id; only
+/// those with points left are kept.
+pub fn rank_improvements<T>(
+    candidates: impl IntoIterator<Item = T>,
+    points_left: impl Fn(&T) -> f64,
+    action_id: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    let mut ranked: Vec<T> = candidates
+        .into_iter()
+        .filter(|c| points_left(c) > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| {
+        points_left(b)
+            .total_cmp(&points_left(a))
+            .then_with(|| action_id(a).cmp(action_id(b)))
+    });
+    ranked
+}
+
 /// Points, maximum and status that the rule alone gives.
 fn from_rule(outcome: RuleOutcome, max: f64) -> (f64, f64, ActionStatus) {
     match outcome {
@@ -100,7 +129,6 @@ fn from_rule(outcome: RuleOutcome, max: f64) -> (f64, f64, ActionStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RuleKind;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -111,13 +139,9 @@ mod tests {
             max_score: 9.0,
             scored: true,
             deprecated: false,
-            rule: ScoringRule {
-                kind: RuleKind::Ratio,
-                fact: None,
-                numerator: Some("users.mfaRegistered".into()),
-                denominator: Some("users.total".into()),
-                min: None,
-                max: None,
+            rule: ScoringRule::Ratio {
+                numerator: "users.mfaRegistered".into(),
+                denominator: "users.total".into(),
             },
         }
     }
@@ -207,6 +231,19 @@ mod tests {
             (r.score, r.max_score, r.status),
             (0.0, 0.0, ActionStatus::NotApplicable)
         );
+    }
+
+    #[test]
+    fn improvements_rank_by_points_left_then_id() {
+        let ranked = rank_improvements(
+            [("b", 2.0), ("a", 2.0), ("c", 0.0), ("d", 5.0)],
+            |c| c.1,
+            |c| c.0,
+        );
+        assert_eq!(ranked, vec![("d", 5.0), ("a", 2.0), ("b", 2.0)]);
+        assert_eq!(potential_increase(6.75, 9.0), 2.25);
+        assert_eq!(score_impact(9.0, 48.0), 18.75);
+        assert_eq!(score_impact(9.0, 0.0), 0.0);
     }
 
     fn any_state() -> impl Strategy<Value = ActionState> {

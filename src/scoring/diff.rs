@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::action::Progress;
-use crate::domain::{ActionState, ActionStatus, ChangeReason};
+use super::totals::CategoryTotal;
+use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
 
 /// What the diff needs of one stored action score.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,6 +123,28 @@ fn reasons_for(
     Some(reasons)
 }
 
+/// How each category moved between two days (after minus before), every category listed;
+/// a category missing on one side counts 0 there.
+pub fn category_deltas(before: &[CategoryTotal], after: &[CategoryTotal]) -> Vec<CategoryTotal> {
+    let pick = |list: &[CategoryTotal], category| {
+        list.iter()
+            .find(|c| c.category == category)
+            .map_or((0.0, 0.0), |c| (c.score, c.max_score))
+    };
+    ActionCategory::ALL
+        .iter()
+        .map(|&category| {
+            let ((score_before, max_before), (score_after, max_after)) =
+                (pick(before, category), pick(after, category));
+            CategoryTotal {
+                category,
+                score: score_after - score_before,
+                max_score: max_after - max_before,
+            }
+        })
+        .collect()
+}
+
 /// The rule's own verdict when the rule decided the status: status and share of the maximum.
 fn rule_share(row: &ScoredAction) -> Option<(ActionStatus, f64)> {
     match row.status {
@@ -236,6 +259,25 @@ mod tests {
         assert_eq!(changes[0].reasons, vec![ChangeReason::OverrideChanged]);
         assert!(changes[0].is_regression());
         assert_eq!(changes[1].reasons, vec![ChangeReason::CatalogChanged]);
+    }
+
+    #[test]
+    fn category_deltas_list_every_category() {
+        let total = |category, score, max_score| CategoryTotal {
+            category,
+            score,
+            max_score,
+        };
+        let deltas = category_deltas(
+            &[total(ActionCategory::Identity, 10.0, 20.0)],
+            &[
+                total(ActionCategory::Identity, 12.5, 20.0),
+                total(ActionCategory::Apps, 1.0, 4.0),
+            ],
+        );
+        assert_eq!(deltas.len(), ActionCategory::ALL.len());
+        assert_eq!(deltas[0], total(ActionCategory::Identity, 2.5, 0.0));
+        assert_eq!(deltas[3], total(ActionCategory::Apps, 1.0, 4.0));
     }
 
     #[test]

@@ -1,14 +1,22 @@
 //! The scoring engine: pure functions from facts, catalog entries and override states to scores.
 //!
-//! No database and no async here, so every rule of DESIGN.md's "Scoring rules" is tested in
-//! isolation.
+//! Every scoring decision lives here (rules, precedence, the override state and snapshot in
+//! force, totals, coverage, comparison groups, ranking, diffs); services only load and store,
+//! resolvers only map. No database and no async, so every rule of DESIGN.md's "Scoring rules"
+//! is tested in isolation.
 
 pub mod action;
+pub mod comparison;
 pub mod diff;
 pub mod facts;
+pub mod overrides;
 pub mod rule;
+pub mod snapshots;
 pub mod totals;
 
-pub use action::{ActionDefinition, ActionResult, Progress, score_action};
-pub use rule::{RuleOutcome, ScoringRule};
+pub use action::{
+    ActionDefinition, ActionResult, Progress, potential_increase, rank_improvements, score_action,
+    score_impact,
+};
+pub use rule::{RuleFields, RuleOutcome, ScoringRule};
 pub use totals::{CategoryTotal, DayScore, DayTotals, percentage, score_day, total_scores};

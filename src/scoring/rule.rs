@@ -1,24 +1,65 @@
-//! Scoring rules: their validation and their evaluation against facts.
+//! Scoring rules: one enum whose every kind is validated, evaluated, stored and shown from here.
+//!
+//! A rule travels as [`RuleFields`], the flat shape of `upsertAction`, the catalog file, the
+//! stored JSON column and the GraphQL `ScoringRule`; it becomes a [`ScoringRule`] only through
+//! `TryFrom`, which checks that the fields fit the kind. Adding a kind touches this file and the
+//! GraphQL enum `RuleKind`.
 
+use async_graphql::{InputObject, SimpleObject};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::facts;
 use crate::domain::RuleKind;
 
-/// A catalog entry's rule, as stored and as accepted from `upsertAction` or the catalog file.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-pub struct ScoringRule {
-    /// Which fields apply and how they score.
+/// A catalog entry's rule, validated: only the fields its kind uses exist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RuleFields", into = "RuleFields")]
+pub enum ScoringRule {
+    /// Full points when the fact is `true`, none when `false`.
+    Boolean {
+        /// Dotted fact path.
+        fact: String,
+    },
+    /// Partial credit: `maxScore × clamp(numerator / denominator, 0, 1)`.
+    Ratio {
+        /// Dotted path of the numerator fact.
+        numerator: String,
+        /// Dotted path of the denominator fact.
+        denominator: String,
+    },
+    /// Full points when a number lies within inclusive bounds (either may be absent).
+    Range {
+        /// Dotted fact path.
+        fact: String,
+        /// Inclusive lower bound.
+        min: Option<f64>,
+        /// Inclusive upper bound.
+        max: Option<f64>,
+    },
+}
+
+/// How facts turn into points; which fields apply depends on `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "ScoringRule", input_name = "ScoringRuleInput")]
+pub struct RuleFields {
+    /// BOOLEAN (fact), RATIO (numerator, denominator) or RANGE (fact, min and/or max).
     pub kind: RuleKind,
-    /// Fact path for BOOLEAN and RANGE.
+    /// Dotted fact path read by BOOLEAN and RANGE rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fact: Option<String>,
-    /// Numerator fact path for RATIO.
+    /// Dotted numerator path of a RATIO rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numerator: Option<String>,
-    /// Denominator fact path for RATIO.
+    /// Dotted denominator path of a RATIO rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denominator: Option<String>,
-    /// Inclusive lower bound for RANGE.
+    /// Inclusive lower bound of a RANGE rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
-    /// Inclusive upper bound for RANGE.
+    /// Inclusive upper bound of a RANGE rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
 }
 
@@ -38,13 +79,15 @@ pub enum RuleOutcome {
     NoData,
 }
 
-impl ScoringRule {
+impl TryFrom<RuleFields> for ScoringRule {
+    type Error = String;
+
     /// Checks that the fields fit the kind; the error names the offending field.
-    pub fn validate(&self) -> Result<(), String> {
-        let kind = self.kind.as_str();
-        let present = |name: &str, value: &Option<String>| -> Result<(), String> {
+    fn try_from(fields: RuleFields) -> Result<Self, String> {
+        let kind = fields.kind.as_str();
+        let path = |name: &str, value: Option<String>| -> Result<String, String> {
             match value {
-                Some(path) if is_valid_path(path) => Ok(()),
+                Some(path) if is_valid_path(&path) => Ok(path),
                 Some(_) => Err(format!(
                     "rule.{name} must be a dotted fact path such as `users.total`"
                 )),
@@ -58,70 +101,130 @@ impl ScoringRule {
                 Ok(())
             }
         };
-        match self.kind {
+        match fields.kind {
             RuleKind::Boolean => {
-                present("fact", &self.fact)?;
-                absent("numerator", self.numerator.is_some())?;
-                absent("denominator", self.denominator.is_some())?;
-                absent("min", self.min.is_some())?;
-                absent("max", self.max.is_some())
+                let fact = path("fact", fields.fact)?;
+                absent("numerator", fields.numerator.is_some())?;
+                absent("denominator", fields.denominator.is_some())?;
+                absent("min", fields.min.is_some())?;
+                absent("max", fields.max.is_some())?;
+                Ok(ScoringRule::Boolean { fact })
             }
             RuleKind::Ratio => {
-                present("numerator", &self.numerator)?;
-                present("denominator", &self.denominator)?;
-                absent("fact", self.fact.is_some())?;
-                absent("min", self.min.is_some())?;
-                absent("max", self.max.is_some())
+                let numerator = path("numerator", fields.numerator)?;
+                let denominator = path("denominator", fields.denominator)?;
+                absent("fact", fields.fact.is_some())?;
+                absent("min", fields.min.is_some())?;
+                absent("max", fields.max.is_some())?;
+                Ok(ScoringRule::Ratio {
+                    numerator,
+                    denominator,
+                })
             }
             RuleKind::Range => {
-                present("fact", &self.fact)?;
-                absent("numerator", self.numerator.is_some())?;
-                absent("denominator", self.denominator.is_some())?;
-                if self.min.is_none() && self.max.is_none() {
+                let fact = path("fact", fields.fact)?;
+                absent("numerator", fields.numerator.is_some())?;
+                absent("denominator", fields.denominator.is_some())?;
+                let (min, max) = (fields.min, fields.max);
+                if min.is_none() && max.is_none() {
                     return Err("a RANGE rule needs rule.min, rule.max or both".into());
                 }
-                if self.min.is_some_and(|v| !v.is_finite())
-                    || self.max.is_some_and(|v| !v.is_finite())
-                {
+                if min.is_some_and(|v| !v.is_finite()) || max.is_some_and(|v| !v.is_finite()) {
                     return Err("rule.min and rule.max must be finite numbers".into());
                 }
-                match (self.min, self.max) {
-                    (Some(min), Some(max)) if min > max => {
-                        Err("rule.min must not be greater than rule.max".into())
-                    }
-                    _ => Ok(()),
+                if let (Some(low), Some(high)) = (min, max)
+                    && low > high
+                {
+                    return Err("rule.min must not be greater than rule.max".into());
                 }
+                Ok(ScoringRule::Range { fact, min, max })
             }
         }
     }
+}
 
-    /// Evaluates the rule; assumes `validate` passed (a missing path reads as no data).
+impl From<ScoringRule> for RuleFields {
+    fn from(rule: ScoringRule) -> Self {
+        let kind = rule.kind();
+        let blank = RuleFields {
+            kind,
+            fact: None,
+            numerator: None,
+            denominator: None,
+            min: None,
+            max: None,
+        };
+        match rule {
+            ScoringRule::Boolean { fact } => RuleFields {
+                fact: Some(fact),
+                ..blank
+            },
+            ScoringRule::Ratio {
+                numerator,
+                denominator,
+            } => RuleFields {
+                numerator: Some(numerator),
+                denominator: Some(denominator),
+                ..blank
+            },
+            ScoringRule::Range { fact, min, max } => RuleFields {
+                fact: Some(fact),
+                min,
+                max,
+                ..blank
+            },
+        }
+    }
+}
+
+impl ScoringRule {
+    /// The rule's kind.
+    pub fn kind(&self) -> RuleKind {
+        match self {
+            ScoringRule::Boolean { .. } => RuleKind::Boolean,
+            ScoringRule::Ratio { .. } => RuleKind::Ratio,
+            ScoringRule::Range { .. } => RuleKind::Range,
+        }
+    }
+
+    /// The stored JSON form.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(RuleFields::from(self.clone())).unwrap_or(Value::Null)
+    }
+
+    /// Reads the stored JSON form back; anything else is an error naming what is wrong.
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+    }
+
+    /// Evaluates the rule against a snapshot's facts.
     pub fn evaluate(&self, facts: &Value) -> RuleOutcome {
-        let path = |p: &Option<String>| p.as_deref().unwrap_or_default().to_owned();
-        match self.kind {
-            RuleKind::Boolean => match facts::flag(facts, &path(&self.fact)) {
+        match self {
+            ScoringRule::Boolean { fact } => match facts::flag(facts, fact) {
                 Some(done) => RuleOutcome::Fraction {
                     share: if done { 1.0 } else { 0.0 },
                     progress: None,
                 },
                 None => RuleOutcome::NoData,
             },
-            RuleKind::Ratio => {
-                let numerator = facts::count(facts, &path(&self.numerator));
-                let denominator = facts::count(facts, &path(&self.denominator));
-                match (numerator, denominator) {
-                    (Some(_), Some(0.0)) => RuleOutcome::NotApplicable,
-                    (Some(n), Some(d)) => RuleOutcome::Fraction {
-                        share: (n / d).clamp(0.0, 1.0),
-                        progress: Some((n, d)),
-                    },
-                    _ => RuleOutcome::NoData,
-                }
-            }
-            RuleKind::Range => match facts::count(facts, &path(&self.fact)) {
+            ScoringRule::Ratio {
+                numerator,
+                denominator,
+            } => match (
+                facts::count(facts, numerator),
+                facts::count(facts, denominator),
+            ) {
+                (Some(_), Some(0.0)) => RuleOutcome::NotApplicable,
+                (Some(n), Some(d)) => RuleOutcome::Fraction {
+                    share: (n / d).clamp(0.0, 1.0),
+                    progress: Some((n, d)),
+                },
+                _ => RuleOutcome::NoData,
+            },
+            ScoringRule::Range { fact, min, max } => match facts::count(facts, fact) {
                 Some(value) => {
-                    let within = self.min.is_none_or(|min| value >= min)
-                        && self.max.is_none_or(|max| value <= max);
+                    let within =
+                        min.is_none_or(|min| value >= min) && max.is_none_or(|max| value <= max);
                     RuleOutcome::Fraction {
                         share: if within { 1.0 } else { 0.0 },
                         progress: None,
@@ -148,25 +251,22 @@ mod tests {
     use serde_json::json;
 
     fn ratio() -> ScoringRule {
-        ScoringRule {
-            kind: RuleKind::Ratio,
-            fact: None,
-            numerator: Some("users.mfa".into()),
-            denominator: Some("users.total".into()),
-            min: None,
-            max: None,
+        ScoringRule::Ratio {
+            numerator: "users.mfa".into(),
+            denominator: "users.total".into(),
         }
     }
 
     fn range(min: Option<f64>, max: Option<f64>) -> ScoringRule {
-        ScoringRule {
-            kind: RuleKind::Range,
-            fact: Some("admins".into()),
-            numerator: None,
-            denominator: None,
+        ScoringRule::Range {
+            fact: "admins".into(),
             min,
             max,
         }
+    }
+
+    fn fields(value: Value) -> Result<ScoringRule, String> {
+        ScoringRule::try_from(serde_json::from_value::<RuleFields>(value).unwrap())
     }
 
     #[test]
@@ -211,11 +311,7 @@ mod tests {
 
     #[test]
     fn boolean_needs_a_real_boolean() {
-        let rule = ScoringRule {
-            kind: RuleKind::Boolean,
-            fact: Some("a.b".into()),
-            ..ratio_blank()
-        };
+        let rule = ScoringRule::Boolean { fact: "a.b".into() };
         assert!(
             matches!(rule.evaluate(&json!({"a": {"b": true}})), RuleOutcome::Fraction { share, .. } if share == 1.0)
         );
@@ -245,34 +341,45 @@ mod tests {
 
     #[test]
     fn validation_names_the_field_that_does_not_fit() {
-        let mut bad = ratio();
-        bad.min = Some(1.0);
         assert_eq!(
-            bad.validate().unwrap_err(),
+            fields(json!({"kind": "RATIO", "numerator": "a", "denominator": "b", "min": 1}))
+                .unwrap_err(),
             "a RATIO rule does not take rule.min"
         );
-        let mut bad = ratio();
-        bad.denominator = None;
         assert_eq!(
-            bad.validate().unwrap_err(),
+            fields(json!({"kind": "RATIO", "numerator": "a"})).unwrap_err(),
             "a RATIO rule needs rule.denominator"
         );
-        assert!(range(None, None).validate().is_err());
-        assert!(range(Some(5.0), Some(1.0)).validate().is_err());
-        let mut bad = ratio();
-        bad.numerator = Some("users..x".into());
-        assert!(bad.validate().is_err());
-        assert!(ratio().validate().is_ok());
+        assert!(fields(json!({"kind": "RANGE", "fact": "a"})).is_err());
+        assert!(fields(json!({"kind": "RANGE", "fact": "a", "min": 5, "max": 1})).is_err());
+        assert!(
+            fields(json!({"kind": "RATIO", "numerator": "users..x", "denominator": "b"})).is_err()
+        );
+        assert_eq!(
+            fields(
+                json!({"kind": "RATIO", "numerator": "users.mfa", "denominator": "users.total"})
+            ),
+            Ok(ratio())
+        );
     }
 
-    fn ratio_blank() -> ScoringRule {
-        ScoringRule {
-            kind: RuleKind::Boolean,
-            fact: None,
-            numerator: None,
-            denominator: None,
-            min: None,
-            max: None,
+    #[test]
+    fn stored_json_round_trips_and_unknown_shapes_are_refused() {
+        for rule in [
+            ratio(),
+            range(Some(2.0), None),
+            ScoringRule::Boolean { fact: "a".into() },
+        ] {
+            assert_eq!(ScoringRule::from_json(&rule.to_json()), Ok(rule));
         }
+        assert_eq!(
+            range(None, Some(4.0)).to_json(),
+            json!({"kind": "RANGE", "fact": "admins", "max": 4.0})
+        );
+        assert!(ScoringRule::from_json(&json!({"kind": "MAGIC", "fact": "a"})).is_err());
+        assert!(
+            ScoringRule::from_json(&json!({"kind": "BOOLEAN", "fact": "a", "extra": 1})).is_err()
+        );
+        assert!(ScoringRule::from_json(&json!({"kind": "BOOLEAN"})).is_err());
     }
 }

@@ -36,8 +36,9 @@ pub fn score_day(
     DayScore { results, totals }
 }
 
-/// One category's sums.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One category's sums (stored as `{"category", "score", "maxScore"}` in a day's row).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CategoryTotal {
     /// The category.
     pub category: ActionCategory,
@@ -110,7 +111,7 @@ pub fn percentage(score: f64, max_score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ActionStatus, RuleKind};
+    use crate::domain::ActionStatus;
     use crate::scoring::ScoringRule;
     use proptest::prelude::*;
     use serde_json::json;
@@ -122,14 +123,7 @@ mod tests {
             max_score: max,
             scored: true,
             deprecated: false,
-            rule: ScoringRule {
-                kind: RuleKind::Boolean,
-                fact: Some(id.into()),
-                numerator: None,
-                denominator: None,
-                min: None,
-                max: None,
-            },
+            rule: ScoringRule::Boolean { fact: id.into() },
         }
     }
 

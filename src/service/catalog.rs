@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::tenants::{optional_text, required_text, validate_id};
-use crate::domain::{ActionCategory, Level, RuleKind};
+use crate::domain::{ActionCategory, Level};
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::{ActionDefinition, ScoringRule};
 
@@ -32,7 +32,7 @@ pub struct ActionInput {
     pub category: ActionCategory,
     /// Points.
     pub max_score: f64,
-    /// Scoring rule.
+    /// Scoring rule, validated when it is read.
     pub rule: ScoringRule,
     /// False for "[Not Scored]".
     #[serde(default = "yes")]
@@ -65,7 +65,6 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
             "maxScore must be a finite number above 0 (at most 1000000)".into(),
         ));
     }
-    input.rule.validate().map_err(ApiError::BadUserInput)?;
     let url = optional_text("actionUrl", input.action_url.as_deref(), 2000)?;
     if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
         return Err(ApiError::BadUserInput(
@@ -105,18 +104,13 @@ fn active_model(
             input.description.as_deref(),
             4000,
         )?),
-        category: Set(input.category.as_str().to_owned()),
+        category: Set(input.category),
         max_score: Set(input.max_score),
-        rule_kind: Set(input.rule.kind.as_str().to_owned()),
-        rule_fact: Set(input.rule.fact.clone()),
-        rule_numerator: Set(input.rule.numerator.clone()),
-        rule_denominator: Set(input.rule.denominator.clone()),
-        rule_min: Set(input.rule.min),
-        rule_max: Set(input.rule.max),
+        rule: Set(input.rule.to_json()),
         scored: Set(input.scored),
         deprecated: Set(input.deprecated),
-        user_impact: Set(input.user_impact.map(|l| l.as_str().to_owned())),
-        implementation_cost: Set(input.implementation_cost.map(|l| l.as_str().to_owned())),
+        user_impact: Set(input.user_impact),
+        implementation_cost: Set(input.implementation_cost),
         remediation: Set(optional_text(
             "remediation",
             input.remediation.as_deref(),
@@ -174,7 +168,7 @@ pub async fn list_actions(
 ) -> ApiResult<Vec<action::Model>> {
     let mut query = action::Entity::find().order_by_asc(action::Column::Id);
     if let Some(category) = category {
-        query = query.filter(action::Column::Category.eq(category.as_str()));
+        query = query.filter(action::Column::Category.eq(category));
     }
     if !include_deprecated {
         query = query.filter(action::Column::Deprecated.eq(false));
@@ -182,25 +176,22 @@ pub async fn list_actions(
     Ok(query.all(db).await?)
 }
 
-/// The engine's view of a stored entry; a corrupt enum column is an internal error.
+/// The engine's view of a stored entry; a corrupt stored rule is an internal error.
 pub fn to_definition(row: &action::Model) -> ApiResult<ActionDefinition> {
-    let corrupt =
-        |what: &str| ApiError::Internal(format!("action {} has an unknown {what}", row.id));
     Ok(ActionDefinition {
         id: row.id.clone(),
-        category: ActionCategory::parse(&row.category).ok_or_else(|| corrupt("category"))?,
+        category: row.category,
         max_score: row.max_score,
         scored: row.scored,
         deprecated: row.deprecated,
-        rule: ScoringRule {
-            kind: RuleKind::parse(&row.rule_kind).ok_or_else(|| corrupt("rule kind"))?,
-            fact: row.rule_fact.clone(),
-            numerator: row.rule_numerator.clone(),
-            denominator: row.rule_denominator.clone(),
-            min: row.rule_min,
-            max: row.rule_max,
-        },
+        rule: stored_rule(row)?,
     })
+}
+
+/// A stored entry's rule; a corrupt one is an internal error naming the entry.
+pub fn stored_rule(row: &action::Model) -> ApiResult<ScoringRule> {
+    ScoringRule::from_json(&row.rule)
+        .map_err(|e| ApiError::Internal(format!("action {} has a corrupt rule: {e}", row.id)))
 }
 
 #[cfg(test)]

@@ -12,34 +12,7 @@ use sea_orm::{
 use super::tenants;
 use crate::domain::ComparisonBasis;
 use crate::error::ApiResult;
-
-/// The single group of the ALL_TENANTS basis.
-pub const ALL_TENANTS_GROUP: &str = "all";
-/// The INDUSTRY group of tenants without an industry.
-pub const NO_INDUSTRY_GROUP: &str = "Unspecified";
-
-/// The seat-size bucket label of a seat count (1–10, 11–100, 101–1,000, 1,001–10,000, over).
-pub fn seat_bucket(seats: i32) -> &'static str {
-    match seats {
-        i32::MIN..=10 => "1-10",
-        11..=100 => "11-100",
-        101..=1_000 => "101-1000",
-        1_001..=10_000 => "1001-10000",
-        _ => "10001+",
-    }
-}
-
-/// The group a tenant falls into for a basis.
-pub fn group_of(tenant: &tenant::Model, basis: ComparisonBasis) -> String {
-    match basis {
-        ComparisonBasis::AllTenants => ALL_TENANTS_GROUP.to_owned(),
-        ComparisonBasis::SeatSize => seat_bucket(tenant.seat_count).to_owned(),
-        ComparisonBasis::Industry => tenant
-            .industry
-            .clone()
-            .unwrap_or_else(|| NO_INDUSTRY_GROUP.to_owned()),
-    }
-}
+use crate::scoring::comparison::{ScoredTenant, average_is_shown, group_averages, group_of};
 
 /// Recomputes every group's averages for `date` from the stored daily scores.
 pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> ApiResult<()> {
@@ -52,19 +25,15 @@ pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> Ap
         .into_iter()
         .map(|t| (t.id.clone(), t))
         .collect();
-    // (basis, group) -> (count, sum of scores, sum of percentages)
-    let mut groups: BTreeMap<(ComparisonBasis, String), (i32, f64, f64)> = BTreeMap::new();
-    for score in &scores {
-        let Some(tenant) = tenants.get(&score.tenant_id) else {
-            continue;
-        };
-        for &basis in ComparisonBasis::ALL {
-            let entry = groups.entry((basis, group_of(tenant, basis))).or_default();
-            entry.0 += 1;
-            entry.1 += score.score;
-            entry.2 += score.percentage;
-        }
-    }
+    let groups = group_averages(scores.iter().filter_map(|score| {
+        let tenant = tenants.get(&score.tenant_id)?;
+        Some(ScoredTenant {
+            seat_count: tenant.seat_count,
+            industry: tenant.industry.as_deref(),
+            score: score.score,
+            percentage: score.percentage,
+        })
+    }));
     let now = Utc::now();
     let txn = db.begin().await?;
     // Rows of groups that no longer have members are removed; the others are upserted.
@@ -76,19 +45,19 @@ pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> Ap
             .collect();
         comparative_score::Entity::delete_many()
             .filter(comparative_score::Column::Date.eq(date))
-            .filter(comparative_score::Column::Basis.eq(basis.as_str()))
+            .filter(comparative_score::Column::Basis.eq(basis))
             .filter(comparative_score::Column::GroupKey.is_not_in(live))
             .exec(&txn)
             .await?;
     }
-    for ((basis, group), (count, score_sum, percentage_sum)) in groups {
+    for ((basis, group), average) in groups {
         let row = comparative_score::ActiveModel {
             date: Set(date),
-            basis: Set(basis.as_str().to_owned()),
+            basis: Set(basis),
             group_key: Set(group),
-            tenant_count: Set(count),
-            average_score: Set(score_sum / f64::from(count)),
-            average_percentage: Set(percentage_sum / f64::from(count)),
+            tenant_count: Set(average.tenant_count),
+            average_score: Set(average.average_score),
+            average_percentage: Set(average.average_percentage),
             computed_at: Set(now),
             ..Default::default()
         };
@@ -143,12 +112,12 @@ pub async fn tenant_comparison(
     Ok(ComparisonBasis::ALL
         .iter()
         .map(|&basis| {
-            let group = group_of(tenant, basis);
+            let group = group_of(tenant.seat_count, tenant.industry.as_deref(), basis);
             let row = rows
                 .iter()
-                .find(|r| r.basis == basis.as_str() && r.group_key == group);
+                .find(|r| r.basis == basis && r.group_key == group);
             let count = row.map_or(0, |r| r.tenant_count);
-            let shown = row.filter(|_| count >= 0 && count as u32 >= min_tenants);
+            let shown = row.filter(|_| average_is_shown(count, min_tenants));
             Comparison {
                 basis,
                 group,
@@ -158,20 +127,4 @@ pub async fn tenant_comparison(
             }
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seat_buckets_match_the_design() {
-        assert_eq!(seat_bucket(1), "1-10");
-        assert_eq!(seat_bucket(10), "1-10");
-        assert_eq!(seat_bucket(11), "11-100");
-        assert_eq!(seat_bucket(1000), "101-1000");
-        assert_eq!(seat_bucket(1001), "1001-10000");
-        assert_eq!(seat_bucket(10_000), "1001-10000");
-        assert_eq!(seat_bucket(10_001), "10001+");
-    }
 }

@@ -1,15 +1,17 @@
 //! Computing and storing daily scores: one tenant-day at a time, each replaced atomically.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use entity::{daily_action_score, daily_score};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{catalog, comparisons, overrides, snapshots, tenants};
 use crate::error::{ApiError, ApiResult};
+use crate::scoring::overrides::states_at;
+use crate::scoring::snapshots::{end_of_day, snapshot_for_date};
 use crate::scoring::{ActionDefinition, DayScore, score_day};
 
 /// Longest range one recomputation or history read may span.
@@ -55,16 +57,6 @@ impl DateRange {
     }
 }
 
-/// The last microsecond of a UTC date: a snapshot captured then still counts for it.
-pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
-    let next = date
-        .succ_opt()
-        .unwrap_or(date)
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or_default();
-    next.and_utc() - Duration::microseconds(1)
-}
-
 /// Scores one tenant for every date of `range` that has a snapshot; returns the days stored.
 pub async fn score_tenant_range(
     db: &DatabaseConnection,
@@ -82,9 +74,7 @@ pub async fn score_tenant_range(
     let mut facts_cache: Option<(i64, Value)> = None;
     let mut days = 0;
     for date in range.days() {
-        let end = end_of_day(date);
-        let taken = captures.partition_point(|(_, captured_at)| *captured_at <= end);
-        let Some(&(snapshot_id, _)) = taken.checked_sub(1).and_then(|i| captures.get(i)) else {
+        let Some(snapshot_id) = snapshot_for_date(&captures, date) else {
             continue; // No snapshot by the end of this date: no score, not a zero.
         };
         let facts = match &facts_cache {
@@ -99,7 +89,7 @@ pub async fn score_tenant_range(
                 facts
             }
         };
-        let states = overrides::states_at(&history, end);
+        let states = states_at(&history, end_of_day(date));
         let day = score_day(&catalog, &facts, &states);
         store_day(db, tenant_id, date, snapshot_id, &catalog, &day).await?;
         days += 1;
@@ -120,14 +110,8 @@ async fn store_day(
     day: &DayScore,
 ) -> ApiResult<()> {
     let now = Utc::now();
-    let categories: Vec<Value> = day
-        .totals
-        .categories
-        .iter()
-        .map(
-            |c| json!({"category": c.category.as_str(), "score": c.score, "maxScore": c.max_score}),
-        )
-        .collect();
+    let categories = serde_json::to_value(&day.totals.categories)
+        .map_err(|e| ApiError::Internal(format!("serializing category totals: {e}")))?;
     let day_row = daily_score::ActiveModel {
         tenant_id: Set(tenant_id.to_owned()),
         date: Set(date),
@@ -135,7 +119,7 @@ async fn store_day(
         max_score: Set(day.totals.max_score),
         percentage: Set(day.totals.percentage),
         planned_score: Set(day.totals.planned_score),
-        categories: Set(Value::Array(categories)),
+        categories: Set(categories),
         snapshot_id: Set(Some(snapshot_id)),
         computed_at: Set(now),
         ..Default::default()
@@ -149,14 +133,14 @@ async fn store_day(
             action_id: Set(action.id.clone()),
             score: Set(result.score),
             max_score: Set(result.max_score),
-            status: Set(result.status.as_str().to_owned()),
-            state: Set(result.state.as_str().to_owned()),
+            status: Set(result.status),
+            state: Set(result.state),
             progress_current: Set(result.progress.map(|p| p.current)),
             progress_total: Set(result.progress.map(|p| p.total)),
             catalog_max_score: Set(action.max_score),
             catalog_scored: Set(action.scored),
             catalog_deprecated: Set(action.deprecated),
-            category: Set(action.category.as_str().to_owned()),
+            category: Set(action.category),
             ..Default::default()
         })
         .collect();
@@ -246,14 +230,6 @@ mod tests {
                 .days()
                 .count(),
             4
-        );
-    }
-
-    #[test]
-    fn end_of_day_is_the_last_microsecond() {
-        assert_eq!(
-            end_of_day(d("2026-03-01")).to_rfc3339(),
-            "2026-03-01T23:59:59.999999+00:00"
         );
     }
 }

@@ -1,7 +1,5 @@
 //! The append-only override history and the state in force at any instant.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use entity::action_override;
 use sea_orm::{
@@ -11,7 +9,8 @@ use sea_orm::{
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::domain::ActionState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::scoring::overrides::{OverrideRecord, in_force_at};
 
 /// One override change to append.
 #[derive(Clone, Debug)]
@@ -39,7 +38,7 @@ pub async fn append_override(
     let row = action_override::ActiveModel {
         tenant_id: Set(change.tenant_id),
         action_id: Set(change.action_id),
-        state: Set(change.state.as_str().to_owned()),
+        state: Set(change.state),
         comment: Set(comment),
         updated_by: Set(change.updated_by),
         updated_at: Set(change.updated_at),
@@ -64,27 +63,18 @@ pub async fn override_history(
     query.all(db).await
 }
 
-/// The newest row per action among `history` rows up to `at` (history oldest first).
-pub fn in_force_at(
-    history: &[action_override::Model],
-    at: DateTime<Utc>,
-) -> HashMap<String, &action_override::Model> {
-    let mut current = HashMap::new();
-    for row in history.iter().take_while(|r| r.updated_at <= at) {
-        current.insert(row.action_id.clone(), row);
+impl OverrideRecord for action_override::Model {
+    fn action_id(&self) -> &str {
+        &self.action_id
     }
-    current
-}
 
-/// The state each action is in at `at`; absent actions are DEFAULT.
-pub fn states_at(
-    history: &[action_override::Model],
-    at: DateTime<Utc>,
-) -> HashMap<String, ActionState> {
-    in_force_at(history, at)
-        .into_iter()
-        .map(|(id, row)| (id, ActionState::parse(&row.state).unwrap_or_default()))
-        .collect()
+    fn state(&self) -> ActionState {
+        self.state
+    }
+
+    fn set_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
 }
 
 /// The current non-DEFAULT overrides of a tenant, by action id.
@@ -95,7 +85,7 @@ pub async fn current_overrides(
     let history = override_history(db, tenant_id, None).await?;
     let mut current: Vec<action_override::Model> = in_force_at(&history, DateTime::<Utc>::MAX_UTC)
         .into_values()
-        .filter(|row| row.state != ActionState::Default.as_str())
+        .filter(|row| row.state != ActionState::Default)
         .cloned()
         .collect();
     current.sort_by(|a, b| a.action_id.cmp(&b.action_id));
@@ -125,10 +115,4 @@ pub async fn override_history_page(
     Ok(Page::from_rows(rows, size, after.is_some(), |r| {
         encode_cursor(&r.id)
     }))
-}
-
-/// Reads a stored state, failing loudly on a corrupt row.
-pub fn parse_state(row: &action_override::Model) -> ApiResult<ActionState> {
-    ActionState::parse(&row.state)
-        .ok_or_else(|| ApiError::Internal(format!("override {} has an unknown state", row.id)))
 }

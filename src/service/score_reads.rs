@@ -8,7 +8,6 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
-use crate::domain::{ActionState, ActionStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::Progress;
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
@@ -188,14 +187,12 @@ pub async fn score_diff(
 
 /// The diff engine's view of a stored action score.
 pub fn to_scored_action(row: &daily_action_score::Model) -> ApiResult<ScoredAction> {
-    let corrupt =
-        |what: &str| ApiError::Internal(format!("action score {} has an unknown {what}", row.id));
     Ok(ScoredAction {
         action_id: row.action_id.clone(),
         score: row.score,
         max_score: row.max_score,
-        status: ActionStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
-        state: ActionState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
+        status: row.status,
+        state: row.state,
         progress: match (row.progress_current, row.progress_total) {
             (Some(current), Some(total)) => Some(Progress { current, total }),
             _ => None,

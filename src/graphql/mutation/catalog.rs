@@ -3,28 +3,12 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::auth::Operation;
-use crate::domain::{ActionCategory, Level, RuleKind};
+use crate::domain::{ActionCategory, Level};
+use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::action::ImprovementAction;
-use crate::scoring::ScoringRule;
+use crate::scoring::{RuleFields, ScoringRule};
 use crate::service::catalog::{self, ActionInput};
-
-/// A scoring rule; which fields apply depends on `kind`.
-#[derive(InputObject)]
-pub struct ScoringRuleInput {
-    /// BOOLEAN (fact), RATIO (numerator, denominator) or RANGE (fact, min and/or max).
-    pub kind: RuleKind,
-    /// Dotted fact path for BOOLEAN and RANGE.
-    pub fact: Option<String>,
-    /// Dotted numerator path for RATIO.
-    pub numerator: Option<String>,
-    /// Dotted denominator path for RATIO.
-    pub denominator: Option<String>,
-    /// Inclusive lower bound for RANGE.
-    pub min: Option<f64>,
-    /// Inclusive upper bound for RANGE.
-    pub max: Option<f64>,
-}
 
 /// A catalog entry to create or replace.
 #[derive(InputObject)]
@@ -40,7 +24,7 @@ pub struct UpsertActionInput {
     /// Points: a finite number above 0.
     pub max_score: f64,
     /// How facts turn into points.
-    pub rule: ScoringRuleInput,
+    pub rule: RuleFields,
     /// False for "[Not Scored]".
     #[graphql(default = true)]
     pub scored: bool,
@@ -76,14 +60,7 @@ impl CatalogMutation {
             description: input.description,
             category: input.category,
             max_score: input.max_score,
-            rule: ScoringRule {
-                kind: input.rule.kind,
-                fact: input.rule.fact,
-                numerator: input.rule.numerator,
-                denominator: input.rule.denominator,
-                min: input.rule.min,
-                max: input.rule.max,
-            },
+            rule: ScoringRule::try_from(input.rule).map_err(ApiError::BadUserInput)?,
             scored: input.scored,
             deprecated: input.deprecated,
             user_impact: input.user_impact,

@@ -1,9 +1,11 @@
-//! `ImprovementAction` and `ScoringRule`.
+//! `ImprovementAction`; its `ScoringRule` is the engine's `RuleFields`.
 
-use async_graphql::{ID, Object, SimpleObject};
+use async_graphql::{ID, Object};
 use entity::improvement_action as action;
 
-use crate::domain::{ActionCategory, Level, RuleKind};
+use crate::domain::{ActionCategory, Level};
+use crate::scoring::RuleFields;
+use crate::service::catalog::stored_rule;
 
 /// One catalog entry (a "control"), shared by all tenants.
 pub struct ImprovementAction(pub action::Model);
@@ -12,23 +14,6 @@ impl From<action::Model> for ImprovementAction {
     fn from(row: action::Model) -> Self {
         ImprovementAction(row)
     }
-}
-
-/// How facts turn into points.
-#[derive(SimpleObject)]
-pub struct ScoringRule {
-    /// BOOLEAN, RATIO or RANGE.
-    pub kind: RuleKind,
-    /// Fact path read by BOOLEAN and RANGE rules.
-    pub fact: Option<String>,
-    /// Numerator fact path of a RATIO rule.
-    pub numerator: Option<String>,
-    /// Denominator fact path of a RATIO rule.
-    pub denominator: Option<String>,
-    /// Inclusive lower bound of a RANGE rule.
-    pub min: Option<f64>,
-    /// Inclusive upper bound of a RANGE rule.
-    pub max: Option<f64>,
 }
 
 /// One catalog entry (a "control"), shared by all tenants.
@@ -51,7 +36,7 @@ impl ImprovementAction {
 
     /// The area the points count towards.
     async fn category(&self) -> ActionCategory {
-        ActionCategory::parse(&self.0.category).unwrap_or(ActionCategory::Identity)
+        self.0.category
     }
 
     /// Points this action is worth.
@@ -60,15 +45,8 @@ impl ImprovementAction {
     }
 
     /// How the action is scored from a snapshot's facts.
-    async fn rule(&self) -> ScoringRule {
-        ScoringRule {
-            kind: RuleKind::parse(&self.0.rule_kind).unwrap_or(RuleKind::Boolean),
-            fact: self.0.rule_fact.clone(),
-            numerator: self.0.rule_numerator.clone(),
-            denominator: self.0.rule_denominator.clone(),
-            min: self.0.rule_min,
-            max: self.0.rule_max,
-        }
+    async fn rule(&self) -> async_graphql::Result<RuleFields> {
+        Ok(stored_rule(&self.0)?.into())
     }
 
     /// False for "[Not Scored]" actions: listed so people can act, but worth nothing.
@@ -83,12 +61,12 @@ impl ImprovementAction {
 
     /// How much the action affects users.
     async fn user_impact(&self) -> Option<Level> {
-        self.0.user_impact.as_deref().and_then(Level::parse)
+        self.0.user_impact
     }
 
     /// How much work the action takes.
     async fn implementation_cost(&self) -> Option<Level> {
-        self.0.implementation_cost.as_deref().and_then(Level::parse)
+        self.0.implementation_cost
     }
 
     /// How to remediate.

@@ -65,22 +65,14 @@ impl ScoreDiff {
 
     /// Deltas per category, every category listed.
     async fn categories(&self) -> async_graphql::Result<Vec<CategoryDelta>> {
-        let before = DailyScore(self.0.before.clone()).category_scores()?;
-        let after = DailyScore(self.0.after.clone()).category_scores()?;
-        Ok(ActionCategory::ALL
-            .iter()
-            .map(|&category| {
-                let pick = |list: &[super::score::CategoryScore]| {
-                    list.iter()
-                        .find(|c| c.category == category)
-                        .map_or((0.0, 0.0), |c| (c.score, c.max_score))
-                };
-                let ((sb, mb), (sa, ma)) = (pick(&before), pick(&after));
-                CategoryDelta {
-                    category,
-                    score_delta: sa - sb,
-                    max_score_delta: ma - mb,
-                }
+        let before = DailyScore(self.0.before.clone()).category_totals()?;
+        let after = DailyScore(self.0.after.clone()).category_totals()?;
+        Ok(diff::category_deltas(&before, &after)
+            .into_iter()
+            .map(|delta| CategoryDelta {
+                category: delta.category,
+                score_delta: delta.score,
+                max_score_delta: delta.max_score,
             })
             .collect())
     }

@@ -32,7 +32,7 @@ impl ActionOverride {
 
     /// The state set.
     async fn state(&self) -> ActionState {
-        ActionState::parse(&self.0.state).unwrap_or_default()
+        self.0.state
     }
 
     /// Why it was set.

@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::{daily_action_score, daily_score};
-use serde::Deserialize;
 
 use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
@@ -10,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
 use crate::graphql::prefetch::prefetch_actions_if_selected;
 use crate::graphql::scalars::{Date, DateTime};
+use crate::scoring::totals::CategoryTotal;
+use crate::scoring::{potential_increase, score_impact};
 
 /// A tenant's stored score for one UTC date.
 pub struct DailyScore(pub daily_score::Model);
@@ -21,8 +22,7 @@ impl From<daily_score::Model> for DailyScore {
 }
 
 /// One category's totals on one date.
-#[derive(SimpleObject, Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(SimpleObject, Clone, Copy, Debug)]
 pub struct CategoryScore {
     /// The category.
     pub category: ActionCategory,
@@ -41,6 +41,16 @@ pub struct Progress {
     pub total: f64,
 }
 
+impl From<CategoryTotal> for CategoryScore {
+    fn from(total: CategoryTotal) -> Self {
+        CategoryScore {
+            category: total.category,
+            score: total.score,
+            max_score: total.max_score,
+        }
+    }
+}
+
 impl From<crate::scoring::Progress> for Progress {
     fn from(p: crate::scoring::Progress) -> Self {
         Progress {
@@ -52,7 +62,7 @@ impl From<crate::scoring::Progress> for Progress {
 
 impl DailyScore {
     /// The stored per-category totals.
-    pub fn category_scores(&self) -> ApiResult<Vec<CategoryScore>> {
+    pub fn category_totals(&self) -> ApiResult<Vec<CategoryTotal>> {
         serde_json::from_value(self.0.categories.clone())
             .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", self.0.id)))
     }
@@ -102,7 +112,11 @@ impl DailyScore {
 
     /// Totals per category, every category listed.
     async fn categories(&self) -> async_graphql::Result<Vec<CategoryScore>> {
-        Ok(self.category_scores()?)
+        Ok(self
+            .category_totals()?
+            .into_iter()
+            .map(CategoryScore::from)
+            .collect())
     }
 
     /// One score per catalog action, optionally only one status or category; by action id.
@@ -116,8 +130,8 @@ impl DailyScore {
             .action_rows(ctx)
             .await?
             .into_iter()
-            .filter(|a| status.is_none_or(|s| a.row.status == s.as_str()))
-            .filter(|a| category.is_none_or(|c| a.row.category == c.as_str()))
+            .filter(|a| status.is_none_or(|s| a.row.status == s))
+            .filter(|a| category.is_none_or(|c| a.row.category == c))
             .collect();
         prefetch_actions_if_selected(
             ctx,
@@ -150,7 +164,7 @@ pub struct ActionScore {
 impl ActionScore {
     /// Points still to gain.
     pub fn points_left(&self) -> f64 {
-        (self.row.max_score - self.row.score).max(0.0)
+        potential_increase(self.row.score, self.row.max_score)
     }
 }
 
@@ -174,12 +188,12 @@ impl ActionScore {
 
     /// Why the points are what they are.
     async fn status(&self) -> ActionStatus {
-        ActionStatus::parse(&self.row.status).unwrap_or(ActionStatus::NoData)
+        self.row.status
     }
 
     /// The override state in force that day.
     async fn state(&self) -> ActionState {
-        ActionState::parse(&self.row.state).unwrap_or_default()
+        self.row.state
     }
 
     /// RATIO progress, e.g. 90 of 120 users.
@@ -197,6 +211,6 @@ impl ActionScore {
 
     /// `100 × maxScore / the day's total maxScore`: how much the action weighs.
     async fn score_impact(&self) -> f64 {
-        crate::scoring::percentage(self.row.max_score, self.day_max_score)
+        score_impact(self.row.max_score, self.day_max_score)
     }
 }

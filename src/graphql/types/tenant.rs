@@ -15,6 +15,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{TenantDay, load_score};
 use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
+use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
 use crate::service::{comparisons, overrides, score_reads, snapshots};
 
@@ -134,17 +135,11 @@ impl Tenant {
         let Some(day) = load_score(ctx, &self.0.id, date.map(|d| d.0)).await? else {
             return Ok(Vec::new());
         };
-        let mut actions: Vec<ActionScore> = DailyScore(day)
-            .action_rows(ctx)
-            .await?
-            .into_iter()
-            .filter(|a| a.points_left() > 0.0)
-            .collect();
-        actions.sort_by(|a, b| {
-            b.points_left()
-                .total_cmp(&a.points_left())
-                .then_with(|| a.row.action_id.cmp(&b.row.action_id))
-        });
+        let actions = rank_improvements(
+            DailyScore(day).action_rows(ctx).await?,
+            ActionScore::points_left,
+            |a| a.row.action_id.as_str(),
+        );
         prefetch_actions_if_selected(
             ctx,
             ctx.look_ahead().field("action"),

@@ -1,0 +1,125 @@
+//! Enums stored in columns: each is read and written by sea-orm under its GraphQL name
+//! (`THIRD_PARTY`), so a row reads the same in SQL as in the API, and an unknown stored value
+//! is a loud error rather than a silent default.
+
+use sea_orm::entity::prelude::*;
+
+/// Declares a stored enum: sea-orm's `ActiveEnum`, async-graphql's `Enum` and serde, all under
+/// one list of names, plus `ALL` and `as_str`.
+macro_rules! stored_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $value:tt, )+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum,
+            async_graphql::Enum, serde::Serialize, serde::Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[sea_orm(string_value = $value)]
+                #[serde(rename = $value)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name stored in the database and shown in the API.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $value),+
+                }
+            }
+        }
+    };
+}
+
+stored_enum! {
+    /// The five areas an improvement action belongs to.
+    ActionCategory {
+        /// Identity and access.
+        Identity = "IDENTITY",
+        /// Data protection.
+        Data = "DATA",
+        /// Devices.
+        Device = "DEVICE",
+        /// Applications.
+        Apps = "APPS",
+        /// Infrastructure.
+        Infrastructure = "INFRASTRUCTURE",
+    }
+}
+
+stored_enum! {
+    /// A tenant's chosen state on one action.
+    #[derive(Default)]
+    ActionState {
+        /// No override: the rule decides.
+        #[default]
+        Default = "DEFAULT",
+        /// The action does not apply; it counts for nothing.
+        Ignored = "IGNORED",
+        /// Resolved through a third-party product or alternate mitigation: full points.
+        ThirdParty = "THIRD_PARTY",
+        /// The risk is accepted: no points, the action stays in the maximum.
+        RiskAccepted = "RISK_ACCEPTED",
+        /// Planned; the rule still decides, and `plannedScore` counts it as done.
+        Planned = "PLANNED",
+    }
+}
+
+stored_enum! {
+    /// How an action scored on one date.
+    ActionStatus {
+        /// Full points from the rule.
+        Completed = "COMPLETED",
+        /// Some but not all points from the rule.
+        Partial = "PARTIAL",
+        /// No points from the rule.
+        NotCompleted = "NOT_COMPLETED",
+        /// The rule does not apply (e.g. a ratio over zero users): 0 of 0.
+        NotApplicable = "NOT_APPLICABLE",
+        /// The facts the rule needs are missing or malformed: 0 of 0.
+        NoData = "NO_DATA",
+        /// "[Not Scored]" catalog entry: 0 of 0.
+        NotScored = "NOT_SCORED",
+        /// Deprecated catalog entry: 0 of 0.
+        Deprecated = "DEPRECATED",
+        /// Ignored by the tenant: 0 of 0.
+        Ignored = "IGNORED",
+        /// Resolved through a third party: full points.
+        ThirdParty = "THIRD_PARTY",
+        /// Risk accepted: 0 of max.
+        RiskAccepted = "RISK_ACCEPTED",
+    }
+}
+
+stored_enum! {
+    /// A three-step scale for user impact and implementation cost.
+    Level {
+        /// Low.
+        Low = "LOW",
+        /// Moderate.
+        Moderate = "MODERATE",
+        /// High.
+        High = "HIGH",
+    }
+}
+
+stored_enum! {
+    /// How tenants are grouped for comparison.
+    ComparisonBasis {
+        /// Every scored tenant.
+        AllTenants = "ALL_TENANTS",
+        /// Tenants in the same seat-count bucket.
+        SeatSize = "SEAT_SIZE",
+        /// Tenants with the same industry.
+        Industry = "INDUSTRY",
+    }
+}
