@@ -97,9 +97,25 @@ pub struct ServeArgs {
     /// Smallest group whose average a comparison shows.
     #[arg(long, env = "SECURESCORE_COMPARISON_MIN_TENANTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub comparison_min_tenants: u32,
-    /// UTC time of day (HH:MM) of the daily scoring run.
+    /// UTC time of day (HH:MM) at which the previous date is closed.
     #[arg(long, env = "SECURESCORE_SCORING_TIME", default_value = "01:00", value_parser = parse_time_of_day)]
     pub scoring_time: NaiveTime,
+    /// Closed dates checked for a missing close at start and at every tick.
+    #[arg(long, env = "SECURESCORE_CATCH_UP_DAYS", default_value_t = ScoringConfig::default().catch_up_days)]
+    pub catch_up_days: u32,
+    /// How long `recomputeScores` waits for its run before answering with it (e.g. `10s`).
+    #[arg(long, env = "SECURESCORE_RECOMPUTE_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub recompute_wait: Duration,
+    /// Most tenant-days in one scoring task (the unit replicas claim and write at once).
+    #[arg(long, env = "SECURESCORE_SCORING_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub scoring_batch: u32,
+    /// How long a replica's claim on a task lasts without renewal (a dead replica's task is
+    /// taken over after it).
+    #[arg(long, env = "SECURESCORE_SCORING_LEASE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub scoring_lease: Duration,
+    /// How often the scheduler looks for dates to close.
+    #[arg(long, env = "SECURESCORE_SCORING_TICK", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub scoring_tick: Duration,
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
     pub max_query_depth: usize,
@@ -129,6 +145,11 @@ impl ServeArgs {
                 comparison_min_tenants: self.comparison_min_tenants,
                 scoring_time: self.scoring_time,
                 run_scheduler: true,
+                catch_up_days: self.catch_up_days,
+                recompute_wait: self.recompute_wait,
+                batch_tenant_days: self.scoring_batch as usize,
+                lease: self.scoring_lease,
+                tick: self.scoring_tick,
             },
             limits: RequestLimits {
                 max_depth: self.max_query_depth,

@@ -29,10 +29,20 @@ pub struct ServeConfig {
 pub struct ScoringConfig {
     /// Smallest group whose average a comparison shows.
     pub comparison_min_tenants: u32,
-    /// UTC time of day at which the daily run starts.
+    /// UTC time of day at which the previous date is closed.
     pub scoring_time: NaiveTime,
-    /// Whether this process runs the daily scheduler.
+    /// Whether this process plans closes (tests that drive runs themselves turn it off).
     pub run_scheduler: bool,
+    /// Closed dates checked for a missing close at start and at every tick.
+    pub catch_up_days: u32,
+    /// How long `recomputeScores` waits for its run.
+    pub recompute_wait: Duration,
+    /// Most tenant-days in one scoring task.
+    pub batch_tenant_days: usize,
+    /// How long a claim on a task lasts without renewal.
+    pub lease: Duration,
+    /// How often the scheduler looks for dates to close.
+    pub tick: Duration,
 }
 
 impl Default for ScoringConfig {
@@ -41,6 +51,11 @@ impl Default for ScoringConfig {
             comparison_min_tenants: 5,
             scoring_time: NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default(),
             run_scheduler: true,
+            catch_up_days: 7,
+            recompute_wait: Duration::from_secs(10),
+            batch_tenant_days: 1000,
+            lease: Duration::from_secs(60),
+            tick: Duration::from_secs(60),
         }
     }
 }

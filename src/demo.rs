@@ -13,9 +13,12 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::auth::mint::{TokenRequest, mint_hs256};
+use crate::domain::ScoringRunKind;
 use crate::domain::{ActionState, Role};
 use crate::error::ApiResult;
-use crate::service::daily_scores::{self, DateRange};
+use crate::pipeline::Pipeline;
+use crate::pipeline::tasks::RunRequest;
+use crate::service::daily_scores::DateRange;
 use crate::service::overrides::{self, OverrideChange};
 use crate::service::snapshots::{self, SnapshotInput};
 use crate::service::tenants::{self, NewTenant};
@@ -25,14 +28,16 @@ pub const DEMO_DAYS: i64 = 90;
 /// The tenant the demo's tenant-scoped tokens belong to.
 pub const DEMO_TENANT: &str = "contoso";
 
-/// (id, name, industry, seats): five Finance tenants and five in 101–1,000 seats, so some
-/// comparison groups reach the default minimum of five and others stay hidden.
+/// (id, name, industry, seats): six Finance tenants and six in 101–1,000 seats, so that for a
+/// reader of one of them five others stay out of reach and those groups' averages show (at the
+/// default minimum of five), while smaller groups stay hidden.
 const DEMO_TENANTS: &[(&str, &str, &str, i32)] = &[
     ("contoso", "Contoso Ltd", "Finance", 250),
     ("woodgrove-bank", "Woodgrove Bank", "Finance", 12_000),
     ("humongous-insurance", "Humongous Insurance", "Finance", 700),
     ("fabrikam-capital", "Fabrikam Capital", "Finance", 140),
     ("relecloud-credit", "Relecloud Credit Union", "Finance", 35),
+    ("tailwind-traders", "Tailwind Traders Bank", "Finance", 600),
     ("adventure-works", "Adventure Works Cycles", "Retail", 320),
     ("northwind-traders", "Northwind Traders", "Retail", 45),
     ("wingtip-toys", "Wingtip Toys", "Retail", 8),
@@ -50,7 +55,7 @@ pub fn random_secret() -> String {
 }
 
 /// Seeds tenants, snapshots, overrides and 90 days of scores when there are no tenants yet.
-pub async fn seed_if_empty(db: &DatabaseConnection) -> ApiResult<()> {
+pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiResult<()> {
     if entity::tenant::Entity::find().count(db).await? > 0 {
         tracing::info!("demo: the database already has tenants; not seeding");
         return Ok(());
@@ -62,10 +67,18 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> ApiResult<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(index as u64 + 1);
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
-    let summary = daily_scores::recompute(db, None, DateRange::parse(first_day, today)?).await?;
+    let request = RunRequest {
+        kind: ScoringRunKind::Recompute,
+        range: DateRange::parse(first_day, today)?,
+        tenant_ids: None,
+        tenant_id: None,
+        requested_by: Some("demo".into()),
+    };
+    let run = pipeline.run(request, StdDuration::from_secs(600)).await?;
     tracing::info!(
-        tenants = summary.tenants_scored,
-        days = summary.days_scored,
+        tenants = run.tenants_scored,
+        days = run.tenant_days_done,
+        status = ?run.status,
         "demo data seeded"
     );
     Ok(())

@@ -5,7 +5,10 @@
 
 use async_graphql::Enum;
 
-pub use entity::enums::{ActionCategory, ActionState, ActionStatus, ComparisonBasis, Level};
+pub use entity::enums::{
+    ActionCategory, ActionState, ActionStatus, ComparisonBasis, Level, ScoringRunKind,
+    ScoringRunStatus,
+};
 
 /// The kinds of scoring rule.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -10,7 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod scheduler;
+pub mod pipeline;
 pub mod scoring;
 pub mod server;
 pub mod service;

@@ -11,7 +11,8 @@ use crate::config::ServeConfig;
 use crate::graphql::build_schema;
 use crate::http::listen::serve_http;
 use crate::http::{App, router, shutdown_signal};
-use crate::{db, demo, scheduler, service};
+use crate::pipeline::{Background, Pipeline};
+use crate::{db, demo, service};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,10 @@ pub struct Prepared {
     pub db: sea_orm::DatabaseConnection,
     /// How long a client may take to send a request's headers.
     pub header_timeout: std::time::Duration,
+    /// The scoring pipeline's handle.
+    pub pipeline: Pipeline,
+    /// The pipeline's background tasks, stopped when this is dropped.
+    pub background: Background,
 }
 
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
@@ -51,15 +56,16 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.keys.secret = Some(SecretString::from(demo::random_secret()));
     }
     let verifier = TokenVerifier::from_sources(&config.keys)?;
+    let (pipeline, background) = Pipeline::start(db.clone(), config.scoring);
     if config.demo {
-        demo::seed_if_empty(&db)
+        demo::seed_if_empty(&db, &pipeline)
             .await
             .map_err(|e| StartError::Seed(format!("seeding demo data: {e:?}")))?;
         if let Some(secret) = &config.keys.secret {
             demo::print_tokens(secret).await;
         }
     }
-    let schema = build_schema(db.clone(), config.scoring, &config.limits);
+    let schema = build_schema(db.clone(), pipeline.clone(), config.scoring, &config.limits);
     let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {
         schema,
@@ -71,22 +77,17 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         router: router(app),
         db,
         header_timeout,
+        pipeline,
+        background,
     })
 }
 
 /// Serves until SIGINT or SIGTERM, letting requests in flight finish.
 pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let bind = config.bind;
-    let scoring = config.scoring;
     let prepared = prepare(config).await?;
     let listener = TcpListener::bind(bind).await?;
     tracing::info!(address = %listener.local_addr()?, "securescore listening; GraphiQL at /graphql");
-    let scheduler = scoring.run_scheduler.then(|| {
-        tokio::spawn(scheduler::run_scheduler(
-            prepared.db.clone(),
-            scoring.scoring_time,
-        ))
-    });
     serve_http(
         listener,
         prepared.router,
@@ -94,9 +95,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         shutdown_signal(),
     )
     .await;
-    if let Some(task) = scheduler {
-        task.abort();
-    }
+    drop(prepared.background);
     prepared.db.close().await?;
     tracing::info!("securescore stopped");
     Ok(())

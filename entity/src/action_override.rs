@@ -23,6 +23,8 @@ pub struct Model {
     pub updated_by: String,
     /// When it was set.
     pub updated_at: DateTimeUtc,
+    /// When the state stops being in force (DEFAULT applies from then on).
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 /// Relations of `action_overrides` (none navigated through the ORM).

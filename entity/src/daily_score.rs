@@ -27,6 +27,12 @@ pub struct Model {
     pub snapshot_id: Option<i64>,
     /// When the row was computed.
     pub computed_at: DateTimeUtc,
+    /// True once the date is closed: only `recomputeScores` rewrites it then.
+    pub r#final: bool,
+    /// Points of scored, in-force actions that had no data (left out of `max_score`).
+    pub no_data_max_score: f64,
+    /// `100 × max_score / (max_score + no_data_max_score)`, 100 when both are 0.
+    pub coverage: f64,
 }
 
 /// Relations of `daily_scores` (none navigated through the ORM).

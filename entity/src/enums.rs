@@ -123,3 +123,53 @@ stored_enum! {
         Industry = "INDUSTRY",
     }
 }
+
+stored_enum! {
+    /// What started a scoring run.
+    ScoringRunKind {
+        /// The close of a date, planned by the scheduler.
+        Daily = "DAILY",
+        /// An explicit `recomputeScores`.
+        Recompute = "RECOMPUTE",
+    }
+}
+
+stored_enum! {
+    /// Where a scoring run stands.
+    ScoringRunStatus {
+        /// Planned; no task has started.
+        Queued = "QUEUED",
+        /// Tasks are being worked on.
+        Running = "RUNNING",
+        /// Every tenant-day was scored.
+        Succeeded = "SUCCEEDED",
+        /// Finished with some tenant-days failed after their last try.
+        Partial = "PARTIAL",
+        /// Finished without scoring any tenant-day it planned.
+        Failed = "FAILED",
+    }
+}
+
+stored_enum! {
+    /// What a scoring task does.
+    ScoringTaskKind {
+        /// Scores a batch of tenants over the run's dates.
+        Tenants = "TENANTS",
+        /// Computes the run's dates' comparisons, after every tenant task.
+        Comparisons = "COMPARISONS",
+    }
+}
+
+stored_enum! {
+    /// Where a scoring task stands.
+    ScoringTaskStatus {
+        /// Waiting to be claimed (from `not_before`).
+        Pending = "PENDING",
+        /// Claimed by a replica until its lease ends.
+        Running = "RUNNING",
+        /// Finished (its failed tenants are counted, not retried).
+        Done = "DONE",
+        /// Given up after its last attempt.
+        Failed = "FAILED",
+    }
+}

@@ -6,5 +6,7 @@ pub mod daily_action_score;
 pub mod daily_score;
 pub mod enums;
 pub mod improvement_action;
+pub mod scoring_run;
+pub mod scoring_task;
 pub mod snapshot;
 pub mod tenant;

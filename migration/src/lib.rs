@@ -6,6 +6,7 @@ mod m20261125_000001_create_catalog_and_tenants;
 mod m20261125_000002_create_snapshots_and_overrides;
 mod m20261125_000003_create_scores;
 mod m20261126_000004_rule_as_json;
+mod m20261126_000005_scoring_runs;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_snapshots_and_overrides::Migration),
             Box::new(m20261125_000003_create_scores::Migration),
             Box::new(m20261126_000004_rule_as_json::Migration),
+            Box::new(m20261126_000005_scoring_runs::Migration),
         ]
     }
 }

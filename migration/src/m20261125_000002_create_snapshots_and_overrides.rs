@@ -126,7 +126,7 @@ pub enum Snapshots {
 
 /// Column names of `action_overrides`.
 #[derive(DeriveIden)]
-enum ActionOverrides {
+pub enum ActionOverrides {
     Table,
     Id,
     TenantId,

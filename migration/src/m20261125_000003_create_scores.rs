@@ -151,7 +151,7 @@ impl MigrationTrait for Migration {
 
 /// Column names of `daily_scores`.
 #[derive(DeriveIden)]
-enum DailyScores {
+pub enum DailyScores {
     Table,
     Id,
     TenantId,

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Viewer;
 use crate::config::ScoringConfig;
 use crate::error::{ApiError, ApiResult};
+use crate::pipeline::Pipeline;
 
 /// Accessors on the resolver context; a missing viewer is UNAUTHENTICATED.
 pub trait ContextExt {
@@ -15,6 +16,8 @@ pub trait ContextExt {
     fn db(&self) -> ApiResult<&DatabaseConnection>;
     /// Scoring settings.
     fn scoring(&self) -> ApiResult<&ScoringConfig>;
+    /// The scoring pipeline.
+    fn pipeline(&self) -> ApiResult<&Pipeline>;
 }
 
 impl ContextExt for Context<'_> {
@@ -31,5 +34,10 @@ impl ContextExt for Context<'_> {
     fn scoring(&self) -> ApiResult<&ScoringConfig> {
         self.data_opt::<ScoringConfig>()
             .ok_or_else(|| ApiError::Internal("no scoring settings in schema data".into()))
+    }
+
+    fn pipeline(&self) -> ApiResult<&Pipeline> {
+        self.data_opt::<Pipeline>()
+            .ok_or_else(|| ApiError::Internal("no scoring pipeline in schema data".into()))
     }
 }

@@ -68,6 +68,8 @@ pub struct Loaders {
     pub(super) actions: DataLoader<ActionLoader, HashMapCache>,
     pub(super) action_scores: DataLoader<ActionScoresLoader, HashMapCache>,
     pub(super) scores: DataLoader<ScoreLoader, HashMapCache>,
+    /// Taken while prefetching catalog entries (see `prefetch`).
+    pub(super) action_prefetch: tokio::sync::Mutex<()>,
 }
 
 impl Loaders {
@@ -88,6 +90,7 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            action_prefetch: tokio::sync::Mutex::new(()),
         }
     }
 

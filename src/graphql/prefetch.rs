@@ -56,7 +56,11 @@ async fn prefetch_actions<'i>(
     action_ids: impl IntoIterator<Item = &'i str>,
 ) -> ApiResult<()> {
     let ids: BTreeSet<String> = action_ids.into_iter().map(str::to_owned).collect();
-    loaders(ctx)?
+    let loaders = loaders(ctx)?;
+    // Sibling lists prefetch one after the other, so the second finds the first's entries
+    // cached instead of racing it into a second statement.
+    let _turn = loaders.action_prefetch.lock().await;
+    loaders
         .actions
         .load_many(ids)
         .await

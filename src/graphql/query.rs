@@ -1,9 +1,10 @@
 //! Query root fields.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::context::ContextExt;
 use super::prefetch::prefetch_scores_if_selected;
+use super::runs_query::RunQuery;
 use super::types::TenantConnection;
 use super::types::action::ImprovementAction;
 use super::types::tenant::Tenant;
@@ -13,13 +14,16 @@ use crate::domain::ActionCategory;
 use crate::service::catalog;
 use crate::service::tenants::{self, Visibility};
 
-/// The query root.
-#[derive(Default)]
-pub struct Query;
+/// Reads: the caller, tenants and their scores, the catalog, scoring runs.
+#[derive(MergedObject, Default)]
+pub struct Query(CoreQuery, RunQuery);
 
-/// Reads: the caller, tenants and their scores, the catalog.
+/// The caller, tenants and their scores, the catalog.
+#[derive(Default)]
+pub struct CoreQuery;
+
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Who the bearer token says the caller is.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerInfo> {
         Ok(ctx.viewer()?.into())

@@ -12,24 +12,28 @@ use super::loaders::RequestLoaders;
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::config::{RequestLimits, ScoringConfig};
+use crate::pipeline::Pipeline;
 
 /// The served schema.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema's types, without data or limits.
 fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation::default(), EmptySubscription).extension(ExecutionMarker)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(ExecutionMarker)
 }
 
 /// The served schema with its data, DataLoaders and limits attached.
 pub fn build_schema(
     db: DatabaseConnection,
+    pipeline: Pipeline,
     scoring: ScoringConfig,
     limits: &RequestLimits,
 ) -> AppSchema {
     schema_builder()
         .extension(RequestLoaders(db.clone()))
         .data(db)
+        .data(pipeline)
         .data(scoring)
         .extension(DocumentLimits {
             max_fields: limits.max_fields,

@@ -40,32 +40,34 @@ pub struct GroupAverage {
     pub average_percentage: f64,
 }
 
-/// One scored tenant of a date, as the comparison needs it.
+/// Scored tenants of one date that share a seat count and an industry, summed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ScoredTenant<'a> {
+pub struct ScoredTenants<'a> {
     /// Licensed users.
     pub seat_count: i32,
     /// Industry, if any.
     pub industry: Option<&'a str>,
-    /// The day's score.
-    pub score: f64,
-    /// The day's percentage.
-    pub percentage: f64,
+    /// How many tenants.
+    pub tenant_count: i32,
+    /// Sum of their scores.
+    pub score_sum: f64,
+    /// Sum of their percentages.
+    pub percentage_sum: f64,
 }
 
 /// Every group's average over the scored tenants of one date, per basis and group.
 pub fn group_averages<'a>(
-    tenants: impl IntoIterator<Item = ScoredTenant<'a>>,
+    tenants: impl IntoIterator<Item = ScoredTenants<'a>>,
 ) -> BTreeMap<(ComparisonBasis, String), GroupAverage> {
     let mut sums: BTreeMap<(ComparisonBasis, String), (i32, f64, f64)> = BTreeMap::new();
-    for tenant in tenants {
+    for members in tenants {
         for &basis in ComparisonBasis::ALL {
             let entry = sums
-                .entry((basis, group_of(tenant.seat_count, tenant.industry, basis)))
+                .entry((basis, group_of(members.seat_count, members.industry, basis)))
                 .or_default();
-            entry.0 += 1;
-            entry.1 += tenant.score;
-            entry.2 += tenant.percentage;
+            entry.0 += members.tenant_count;
+            entry.1 += members.score_sum;
+            entry.2 += members.percentage_sum;
         }
     }
     sums.into_iter()
@@ -82,9 +84,19 @@ pub fn group_averages<'a>(
         .collect()
 }
 
-/// Whether a group's average may be shown: the group has at least `min_tenants` members.
-pub fn average_is_shown(tenant_count: i32, min_tenants: u32) -> bool {
-    u32::try_from(tenant_count).is_ok_and(|count| count >= min_tenants)
+/// Whether a group's average may be shown to a caller: the group has at least `min_tenants`
+/// members, and either the caller reaches all of them (`members_in_reach` is `None` for a
+/// caller who reaches every tenant) or at least `min_tenants` lie outside the caller's reach,
+/// so that `tenant_count × average` minus the scores the caller can read never singles out a
+/// hidden tenant.
+pub fn average_is_shown(
+    tenant_count: i32,
+    members_in_reach: Option<i32>,
+    min_tenants: u32,
+) -> bool {
+    let at_least_k = |n: i32| u32::try_from(n).is_ok_and(|n| n >= min_tenants);
+    let hidden = members_in_reach.map_or(0, |reached| tenant_count - reached);
+    at_least_k(tenant_count) && (hidden == 0 || at_least_k(hidden))
 }
 
 #[cfg(test)]
@@ -104,11 +116,12 @@ mod tests {
 
     #[test]
     fn averages_are_per_basis_and_group() {
-        let t = |seats, industry, score, percentage| ScoredTenant {
+        let t = |seats, industry, score, percentage| ScoredTenants {
             seat_count: seats,
             industry,
-            score,
-            percentage,
+            tenant_count: 1,
+            score_sum: score,
+            percentage_sum: percentage,
         };
         let groups = group_averages([
             t(5, Some("Finance"), 10.0, 20.0),
@@ -121,7 +134,20 @@ mod tests {
         assert_eq!((small.tenant_count, small.average_percentage), (2, 30.0));
         let none = &groups[&(ComparisonBasis::Industry, "Unspecified".to_owned())];
         assert_eq!(none.tenant_count, 1);
-        assert!(average_is_shown(5, 5));
-        assert!(!average_is_shown(4, 5));
+    }
+
+    #[test]
+    fn averages_never_single_out_a_hidden_tenant() {
+        // A platform admin sees any group of at least k.
+        assert!(average_is_shown(5, None, 5));
+        assert!(!average_is_shown(4, None, 5));
+        // A reader of one tenant in a group of 5: 4 hidden, fewer than k.
+        assert!(!average_is_shown(5, Some(1), 5));
+        assert!(average_is_shown(6, Some(1), 5));
+        // A partner reaching k - 1 of 9 leaves 5 hidden; reaching 5 of 9 leaves 4.
+        assert!(average_is_shown(9, Some(4), 5));
+        assert!(!average_is_shown(9, Some(5), 5));
+        // A partner reaching every member learns nothing new.
+        assert!(average_is_shown(7, Some(7), 5));
     }
 }

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod facts;
 pub mod overrides;
 pub mod rule;
+pub mod runs;
 pub mod snapshots;
 pub mod totals;
 

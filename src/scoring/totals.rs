@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::action::{ActionDefinition, ActionResult, score_action};
-use crate::domain::{ActionCategory, ActionState};
+use crate::domain::{ActionCategory, ActionState, ActionStatus};
 
 /// One day's action results (in catalog order) and their totals.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +59,10 @@ pub struct DayTotals {
     pub percentage: f64,
     /// The score if every PLANNED action earned its remaining points.
     pub planned_score: f64,
+    /// Points of scored, in-force actions that had no data (NO_DATA counts 0 of 0).
+    pub no_data_max_score: f64,
+    /// How much of the catalog could be measured: see [`coverage`].
+    pub coverage: f64,
     /// Every category, in enum order, including empty ones.
     pub categories: Vec<CategoryTotal>,
 }
@@ -75,10 +79,13 @@ pub fn total_scores<'a>(
             max_score: 0.0,
         })
         .collect();
-    let (mut score, mut max_score, mut planned_gain) = (0.0, 0.0, 0.0);
+    let (mut score, mut max_score, mut planned_gain, mut no_data) = (0.0, 0.0, 0.0, 0.0);
     for (action, result) in scored {
         score += result.score;
         max_score += result.max_score;
+        if result.status == ActionStatus::NoData {
+            no_data += action.max_score;
+        }
         if result.state == ActionState::Planned {
             planned_gain += result.max_score - result.score;
         }
@@ -95,7 +102,20 @@ pub fn total_scores<'a>(
         max_score,
         percentage: percentage(score, max_score),
         planned_score: score + planned_gain,
+        no_data_max_score: no_data,
+        coverage: coverage(max_score, no_data),
         categories,
+    }
+}
+
+/// `100 × max_score / (max_score + no_data_max_score)`: the share of the scorable points that
+/// the facts could measure; 100 when both are 0.
+pub fn coverage(max_score: f64, no_data_max_score: f64) -> f64 {
+    let scorable = max_score + no_data_max_score;
+    if scorable > 0.0 {
+        100.0 * max_score / scorable
+    } else {
+        100.0
     }
 }
 
@@ -111,7 +131,6 @@ pub fn percentage(score: f64, max_score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ActionStatus;
     use crate::scoring::ScoringRule;
     use proptest::prelude::*;
     use serde_json::json;
@@ -162,8 +181,29 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_score_is_zero_percent() {
-        assert_eq!(total_scores([]).percentage, 0.0);
+    fn nothing_to_score_is_zero_percent_with_full_coverage() {
+        let totals = total_scores([]);
+        assert_eq!((totals.percentage, totals.coverage), (0.0, 100.0));
+    }
+
+    #[test]
+    fn actions_without_data_lower_coverage_but_not_the_percentage() {
+        let catalog = vec![
+            boolean_action("a", ActionCategory::Identity, 6.0),
+            boolean_action("b", ActionCategory::Identity, 2.0),
+            boolean_action("c", ActionCategory::Apps, 4.0),
+        ];
+        let mut deprecated = boolean_action("d", ActionCategory::Apps, 5.0);
+        deprecated.deprecated = true;
+        let mut all = catalog.clone();
+        all.push(deprecated);
+        // Only `a` has data; `c` is ignored; `d` is deprecated: 6 of 6 measured, 2 without data.
+        let states = HashMap::from([("c".to_string(), ActionState::Ignored)]);
+        let day = score_day(&all, &json!({"a": true}), &states);
+        assert_eq!(day.totals.percentage, 100.0);
+        assert_eq!(day.totals.no_data_max_score, 2.0);
+        assert_eq!(day.totals.coverage, 75.0);
+        assert_eq!(coverage(0.0, 3.0), 0.0);
     }
 
     proptest! {

@@ -6,6 +6,7 @@ pub mod comparisons;
 pub mod daily_scores;
 pub mod overrides;
 pub mod pagination;
+pub mod runs;
 pub mod score_reads;
 pub mod snapshots;
 pub mod tenants;

@@ -75,6 +75,10 @@ impl OverrideRecord for action_override::Model {
     fn set_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
+
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
 }
 
 /// The current non-DEFAULT overrides of a tenant, by action id.

@@ -57,6 +57,9 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The URL of that database, for opening further connections to it.
     pub database_url: String,
+    /// The server's scoring pipeline.
+    pub pipeline: securescore::pipeline::Pipeline,
+    _background: securescore::pipeline::Background,
     _database: TestDatabase,
 }
 
@@ -143,6 +146,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp
         client: reqwest::Client::new(),
         db,
         database_url,
+        pipeline: prepared.pipeline,
+        _background: prepared.background,
         _database: database,
     }
 }

@@ -54,6 +54,12 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ),
     ("list tenants", "{ tenants { edges { node { id } } } }", ""),
     ("viewer", "{ viewer { subject roles tenantIds } }", ""),
+    (
+        "list own runs",
+        "{ scoringRuns(status: SUCCEEDED) { edges { node { id status } } } }",
+        "",
+    ),
+    ("see a run", "{ scoringRun(id: \"1\") { id } }", ""),
     ("read catalog", "{ actions { id } }", ""),
     (
         "read catalog entry",
@@ -101,7 +107,8 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
 fn allowed(role: Role, operation: &str) -> bool {
     use Role::*;
     match operation {
-        "read catalog" | "read catalog entry" | "see tenant" | "list tenants" | "viewer" => true,
+        "read catalog" | "read catalog entry" | "see tenant" | "list tenants" | "viewer"
+        | "list own runs" | "see a run" => true,
         read if read.starts_with("read ") => matches!(
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin

@@ -28,7 +28,12 @@ async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let schema = build_schema(db, ScoringConfig::default(), &RequestLimits::default());
+    let schema = build_schema(
+        db,
+        app.pipeline.clone(),
+        ScoringConfig::default(),
+        &RequestLimits::default(),
+    );
     (schema, statements)
 }
 

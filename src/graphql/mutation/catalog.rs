@@ -7,6 +7,7 @@ use crate::domain::{ActionCategory, Level};
 use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::action::ImprovementAction;
+use crate::pipeline::LiveRequest;
 use crate::scoring::{RuleFields, ScoringRule};
 use crate::service::catalog::{self, ActionInput};
 
@@ -47,7 +48,8 @@ pub struct CatalogMutation;
 
 #[Object]
 impl CatalogMutation {
-    /// Creates or replaces a catalog entry (PLATFORM_ADMIN); takes effect at the next scoring.
+    /// Creates or replaces a catalog entry (PLATFORM_ADMIN); every tenant's score for today
+    /// follows within seconds, closed days only through `recomputeScores`.
     async fn upsert_action(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +70,8 @@ impl CatalogMutation {
             remediation: input.remediation,
             action_url: input.action_url,
         };
-        Ok(catalog::upsert_action(ctx.db()?, input).await?.into())
+        let action = catalog::upsert_action(ctx.db()?, input).await?;
+        ctx.pipeline()?.rescore_today(LiveRequest::AllTenants);
+        Ok(action.into())
     }
 }

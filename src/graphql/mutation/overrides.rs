@@ -8,6 +8,7 @@ use crate::domain::ActionState;
 use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::overrides::ActionOverride;
+use crate::pipeline::LiveRequest;
 use crate::service::overrides::{self, OverrideChange};
 use crate::service::{catalog, tenants};
 
@@ -31,8 +32,8 @@ pub struct OverrideMutation;
 #[Object]
 impl OverrideMutation {
     /// Sets a tenant's state on an action, appending to the override history
-    /// (GLOBAL_ADMIN, SECURITY_ADMIN). Scores reflect it from the next computation of a date
-    /// on which it is in force.
+    /// (GLOBAL_ADMIN, SECURITY_ADMIN). Today's score follows within seconds; closed days only
+    /// through `recomputeScores`.
     async fn set_action_override(
         &self,
         ctx: &Context<'_>,
@@ -59,6 +60,8 @@ impl OverrideMutation {
             },
         )
         .await?;
+        ctx.pipeline()?
+            .rescore_today(LiveRequest::Tenants(vec![row.tenant_id.clone()]));
         Ok(row.into())
     }
 }

@@ -4,10 +4,13 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 
 use crate::auth::Operation;
+use crate::domain::ScoringRunKind;
 use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::scalars::Date;
-use crate::service::daily_scores::{self, DateRange};
+use crate::graphql::types::run::ScoringRun;
+use crate::pipeline::tasks::RunRequest;
+use crate::service::daily_scores::DateRange;
 use crate::service::tenants;
 
 /// What to recompute.
@@ -21,13 +24,15 @@ pub struct RecomputeScoresInput {
     pub to: Date,
 }
 
-/// What a recomputation did.
+/// What a recomputation did, as far as it got within `--recompute-wait`.
 #[derive(SimpleObject)]
 pub struct RecomputeResult {
-    /// Tenants with at least one day stored.
+    /// Tenants with at least one day stored so far.
     pub tenants_scored: i32,
-    /// Tenant-days stored (days without a snapshot store nothing).
+    /// Tenant-days stored so far (days without a snapshot store nothing).
     pub days_scored: i32,
+    /// The run; follow it with `scoringRun(id)` when it is still RUNNING.
+    pub run: ScoringRun,
 }
 
 /// On-demand scoring.
@@ -36,8 +41,9 @@ pub struct ScoringMutation;
 
 #[Object]
 impl ScoringMutation {
-    /// Recomputes and atomically replaces the scores of a date range, then the comparisons of
-    /// those dates (GLOBAL_ADMIN, SECURITY_ADMIN, PLATFORM_ADMIN).
+    /// Recomputes and replaces the scores of a date range (closed days included), then the
+    /// comparisons of those dates (GLOBAL_ADMIN, SECURITY_ADMIN, PLATFORM_ADMIN). Answers when
+    /// the run finishes or after `--recompute-wait`, whichever comes first; the run goes on.
     async fn recompute_scores(
         &self,
         ctx: &Context<'_>,
@@ -64,20 +70,21 @@ impl ScoringMutation {
                 Some(vec![id.0.clone()])
             }
             None if viewer.reaches_all_tenants(Operation::Recompute) => None,
-            None => {
-                let mut own = Vec::new();
-                for id in &viewer.tenant_ids {
-                    if tenants::find_tenant(db, id).await?.is_some() {
-                        own.push(id.clone());
-                    }
-                }
-                Some(own)
-            }
+            None => Some(viewer.tenant_ids.clone()),
         };
-        let summary = daily_scores::recompute(db, tenant_ids, range).await?;
+        let pipeline = ctx.pipeline()?;
+        let request = RunRequest {
+            kind: ScoringRunKind::Recompute,
+            range,
+            tenant_ids,
+            tenant_id: input.tenant_id.map(|id| id.0),
+            requested_by: Some(viewer.subject.clone()),
+        };
+        let run = pipeline.run(request, pipeline.recompute_wait()).await?;
         Ok(RecomputeResult {
-            tenants_scored: i32::try_from(summary.tenants_scored).unwrap_or(i32::MAX),
-            days_scored: i32::try_from(summary.days_scored).unwrap_or(i32::MAX),
+            tenants_scored: run.tenants_scored,
+            days_scored: run.tenant_days_done,
+            run: run.into(),
         })
     }
 }

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::scalars::{DateTime, Json};
 use crate::graphql::types::snapshot::Snapshot;
+use crate::pipeline::LiveRequest;
 use crate::service::snapshots::{self, SnapshotInput};
 use crate::service::tenants;
 
@@ -30,7 +31,8 @@ pub struct SnapshotMutation;
 
 #[Object]
 impl SnapshotMutation {
-    /// Stores a configuration snapshot (COLLECTOR, GLOBAL_ADMIN).
+    /// Stores a configuration snapshot (COLLECTOR, GLOBAL_ADMIN); today's score follows it
+    /// within seconds.
     async fn ingest_snapshot(
         &self,
         ctx: &Context<'_>,
@@ -52,6 +54,8 @@ impl SnapshotMutation {
             },
         )
         .await?;
+        ctx.pipeline()?
+            .rescore_today(LiveRequest::Tenants(vec![snapshot.tenant_id.clone()]));
         Ok(snapshot.into())
     }
 }

@@ -3,6 +3,7 @@
 use async_graphql::SimpleObject;
 
 use super::overrides::ActionOverride;
+use super::run::ScoringRun;
 use super::snapshot::Snapshot;
 use super::tenant::Tenant;
 use crate::service::pagination::Page;
@@ -44,6 +45,12 @@ macro_rules! connection_types {
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
 connection_types!(SnapshotConnection, SnapshotEdge, Snapshot, "snapshots");
+connection_types!(
+    ScoringRunConnection,
+    ScoringRunEdge,
+    ScoringRun,
+    "scoring runs"
+);
 connection_types!(
     ActionOverrideConnection,
     ActionOverrideEdge,

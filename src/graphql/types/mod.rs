@@ -5,9 +5,12 @@ pub mod comparison;
 pub mod connection;
 pub mod diff;
 pub mod overrides;
+pub mod run;
 pub mod score;
 pub mod snapshot;
 pub mod tenant;
 pub mod viewer;
 
-pub use connection::{ActionOverrideConnection, SnapshotConnection, TenantConnection};
+pub use connection::{
+    ActionOverrideConnection, ScoringRunConnection, SnapshotConnection, TenantConnection,
+};

@@ -151,6 +151,23 @@ impl DailyScore {
     async fn computed_at(&self) -> DateTime {
         DateTime(self.0.computed_at)
     }
+
+    /// False while the date is open (today: it follows every change); true once closed, after
+    /// which only `recomputeScores` rewrites it.
+    async fn r#final(&self) -> bool {
+        self.0.r#final
+    }
+
+    /// Points of scored, in-force actions that had no data (they count 0 of 0).
+    async fn no_data_max_score(&self) -> f64 {
+        self.0.no_data_max_score
+    }
+
+    /// How much of the catalog the facts could measure:
+    /// `100 × maxScore / (maxScore + noDataMaxScore)`, 100 when both are 0.
+    async fn coverage(&self) -> f64 {
+        self.0.coverage
+    }
 }
 
 /// One catalog action's score on one date.

@@ -121,7 +121,10 @@ impl Tenant {
             return Ok(Vec::new());
         };
         let min_tenants = ctx.scoring()?.comparison_min_tenants;
-        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants).await?;
+        let viewer = ctx.viewer()?;
+        let reach = (!viewer.reaches_all_tenants(Operation::ReadTenantData))
+            .then_some(viewer.tenant_ids.as_slice());
+        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants, reach).await?;
         Ok(rows.into_iter().map(ComparativeScore::from).collect())
     }
 

@@ -1,0 +1,158 @@
+//! The scoring pipeline: today's rows rescored live in the background, past days closed by
+//! runs that replicas share through tasks in the database, and a scheduler that never skips a
+//! date. See DESIGN.md, "Scoring: open days, closed days, runs".
+
+pub mod batch;
+mod live;
+mod scheduler;
+pub mod tasks;
+mod worker;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use entity::scoring_run;
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::config::ScoringConfig;
+use crate::error::ApiResult;
+use crate::scoring::ActionDefinition;
+use crate::service::catalog;
+pub use live::LiveRequest;
+use tasks::RunRequest;
+
+/// A handle on this replica's pipeline: resolvers use it to ask for live rescoring and to start
+/// runs; it is cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Shared>,
+}
+
+/// What the pipeline's background tasks and its handle share.
+struct Shared {
+    db: DatabaseConnection,
+    config: ScoringConfig,
+    /// This replica's name on the tasks it claims.
+    replica: String,
+    /// Wakes the worker when this replica planned a run.
+    work: Notify,
+    /// Wakes waiting `recomputeScores` requests when a run finishes here.
+    run_finished: Notify,
+    /// Tenants whose today needs rescoring.
+    live: mpsc::UnboundedSender<LiveRequest>,
+}
+
+/// The pipeline's background tasks; dropping this stops them.
+pub struct Background {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.abort();
+        }
+    }
+}
+
+impl Pipeline {
+    /// Starts the worker and the live rescorer (and the scheduler when configured), and
+    /// rescores today for every tenant once, so nothing queued by a replica that died is lost.
+    pub fn start(db: DatabaseConnection, config: ScoringConfig) -> (Pipeline, Background) {
+        let (live_sender, live_receiver) = mpsc::unbounded_channel();
+        let pipeline = Pipeline {
+            inner: Arc::new(Shared {
+                db,
+                config,
+                replica: format!(
+                    "{}-{}",
+                    std::process::id(),
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                ),
+                work: Notify::new(),
+                run_finished: Notify::new(),
+                live: live_sender,
+            }),
+        };
+        pipeline.rescore_today(LiveRequest::AllTenants);
+        let mut handles = vec![
+            tokio::spawn(worker::run_worker(pipeline.clone())),
+            tokio::spawn(live::run_live_rescorer(pipeline.clone(), live_receiver)),
+        ];
+        if config.run_scheduler {
+            handles.push(tokio::spawn(scheduler::run_scheduler(pipeline.clone())));
+        }
+        (pipeline, Background { handles })
+    }
+
+    /// This replica's name, as recorded on the tasks it claims.
+    pub fn replica(&self) -> &str {
+        &self.inner.replica
+    }
+
+    /// Asks for today's rows of some tenants (or all) to be rescored soon; bursts coalesce.
+    pub fn rescore_today(&self, request: LiveRequest) {
+        // The receiver lives as long as the background tasks; after shutdown nothing is lost,
+        // because every replica rescores today at start.
+        let _ = self.inner.live.send(request);
+    }
+
+    /// How long `recomputeScores` waits for its run.
+    pub fn recompute_wait(&self) -> std::time::Duration {
+        self.inner.config.recompute_wait
+    }
+
+    /// Plans a run and waits at most `wait` for it to finish; the run goes on after the wait
+    /// either way. Answers with the run as it stands.
+    pub async fn run(
+        &self,
+        request: RunRequest,
+        wait: std::time::Duration,
+    ) -> ApiResult<scoring_run::Model> {
+        let batch = self.inner.config.batch_tenant_days;
+        let run = tasks::plan_run(&self.inner.db, request, batch)
+            .await?
+            .ok_or_else(|| DbErr::Custom("a recomputation run was not created".into()))?;
+        self.inner.work.notify_one();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let current = scoring_run::Entity::find_by_id(run.id)
+                .one(&self.inner.db)
+                .await?
+                .ok_or_else(|| DbErr::Custom(format!("run {} vanished", run.id)))?;
+            if current.finished_at.is_some() || tokio::time::Instant::now() >= deadline {
+                return Ok(current);
+            }
+            // Woken when a run finishes on this replica; polled for runs finished elsewhere.
+            let _ = tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + std::time::Duration::from_millis(200)),
+                self.inner.run_finished.notified(),
+            )
+            .await;
+        }
+    }
+
+    fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    fn config(&self) -> &ScoringConfig {
+        &self.inner.config
+    }
+}
+
+/// The catalog as the engine sees it, every entry included (deprecated ones score 0 of 0).
+async fn load_catalog(db: &DatabaseConnection) -> ApiResult<Vec<ActionDefinition>> {
+    catalog::list_actions(db, None, true)
+        .await?
+        .iter()
+        .map(catalog::to_definition)
+        .collect()
+}
+
+/// Today's date, UTC.
+fn today() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}

@@ -1,0 +1,534 @@
+//! Runs and their tasks in the database: planning, claiming with a lease, renewing, finishing.
+//!
+//! On PostgreSQL a claim picks the oldest claimable task `FOR UPDATE SKIP LOCKED`, so replicas
+//! never wait on each other or take the same task; on SQLite the single-statement claim runs
+//! under the database's one writer. A task whose lease lapsed (its replica died) is claimable
+//! again; every write of a task checks its claim token first.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::enums::{ScoringRunKind, ScoringRunStatus, ScoringTaskKind, ScoringTaskStatus};
+use entity::{scoring_run, scoring_task, snapshot};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+
+use super::batch::{BatchOutcome, WriteFence};
+use crate::service::daily_scores::DateRange;
+
+/// Claims after which a task is given up.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// What a run covers.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// DAILY or RECOMPUTE.
+    pub kind: ScoringRunKind,
+    /// Dates.
+    pub range: DateRange,
+    /// The tenants to score; `None`: every tenant.
+    pub tenant_ids: Option<Vec<String>>,
+    /// The one tenant asked for, shown on the run.
+    pub tenant_id: Option<String>,
+    /// Token subject of the requester.
+    pub requested_by: Option<String>,
+}
+
+/// Plans a run: the run row, one task per batch of tenants (at most `batch_tenant_days`
+/// tenant-days each) and the comparisons task, in one transaction. A DAILY run is created only
+/// if its date has no close yet (or only a failed one); `None` when there was nothing to plan.
+pub async fn plan_run(
+    db: &DatabaseConnection,
+    request: RunRequest,
+    batch_tenant_days: usize,
+) -> Result<Option<scoring_run::Model>, DbErr> {
+    let first_captures = first_capture_dates(db, request.tenant_ids.as_deref()).await?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let close_date = (request.kind == ScoringRunKind::Daily).then_some(request.range.from);
+    if let Some(date) = close_date {
+        // A failed close keeps its record but no longer holds the date.
+        scoring_run::Entity::update_many()
+            .col_expr(
+                scoring_run::Column::CloseDate,
+                Expr::value(Option::<NaiveDate>::None),
+            )
+            .filter(scoring_run::Column::CloseDate.eq(date))
+            .filter(scoring_run::Column::Status.eq(ScoringRunStatus::Failed))
+            .exec(&txn)
+            .await?;
+    }
+    let run = scoring_run::ActiveModel {
+        kind: Set(request.kind),
+        date_from: Set(request.range.from),
+        date_to: Set(request.range.to),
+        tenant_id: Set(request.tenant_id.clone()),
+        status: Set(ScoringRunStatus::Queued),
+        tenant_days_planned: Set(0),
+        tenant_days_done: Set(0),
+        tenant_days_failed: Set(0),
+        tenants_scored: Set(0),
+        requested_by: Set(request.requested_by.clone()),
+        close_date: Set(close_date),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let inserted = scoring_run::Entity::insert(run)
+        .on_conflict(
+            OnConflict::column(scoring_run::Column::CloseDate)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_with_returning(&txn)
+        .await;
+    let run = match inserted {
+        Ok(run) => run,
+        Err(DbErr::RecordNotInserted) => return Ok(None), // another replica planned this close
+        Err(err) => return Err(err),
+    };
+    let mut planned_total = 0;
+    let days_of = |first: NaiveDate| request.range.days().filter(|d| *d >= first).count();
+    let mut batch: Vec<String> = Vec::new();
+    let mut batch_days = 0;
+    let mut tasks = Vec::new();
+    for (tenant_id, first) in first_captures {
+        let days = days_of(first);
+        if days == 0 {
+            continue;
+        }
+        if !batch.is_empty() && batch_days + days > batch_tenant_days {
+            tasks.push((std::mem::take(&mut batch), batch_days));
+            batch_days = 0;
+        }
+        batch.push(tenant_id);
+        batch_days += days;
+    }
+    if !batch.is_empty() {
+        tasks.push((batch, batch_days));
+    }
+    let mut rows: Vec<scoring_task::ActiveModel> = Vec::with_capacity(tasks.len() + 1);
+    for (tenant_ids, days) in tasks {
+        let days = i32::try_from(days).unwrap_or(i32::MAX);
+        planned_total += days;
+        rows.push(task_row(
+            run.id,
+            ScoringTaskKind::Tenants,
+            json!(tenant_ids),
+            days,
+            now,
+        ));
+    }
+    rows.push(task_row(
+        run.id,
+        ScoringTaskKind::Comparisons,
+        json!([]),
+        0,
+        now,
+    ));
+    for chunk in rows.chunks(500) {
+        scoring_task::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut run: scoring_run::ActiveModel = run.into();
+    run.tenant_days_planned = Set(planned_total);
+    let run = run.update(&txn).await?;
+    txn.commit().await?;
+    Ok(Some(run))
+}
+
+fn task_row(
+    run_id: i64,
+    kind: ScoringTaskKind,
+    tenant_ids: serde_json::Value,
+    planned: i32,
+    now: DateTime<Utc>,
+) -> scoring_task::ActiveModel {
+    scoring_task::ActiveModel {
+        run_id: Set(run_id),
+        kind: Set(kind),
+        tenant_ids: Set(tenant_ids),
+        status: Set(ScoringTaskStatus::Pending),
+        planned: Set(planned),
+        done: Set(0),
+        failed: Set(0),
+        tenants_scored: Set(0),
+        attempts: Set(0),
+        not_before: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Each tenant's first capture date (tenants without a snapshot are absent), by tenant id.
+async fn first_capture_dates(
+    db: &DatabaseConnection,
+    tenant_ids: Option<&[String]>,
+) -> Result<Vec<(String, NaiveDate)>, DbErr> {
+    let query = |ids: Option<&[String]>| {
+        let mut query = snapshot::Entity::find()
+            .select_only()
+            .column(snapshot::Column::TenantId)
+            .column_as(snapshot::Column::CapturedAt.min(), "first")
+            .group_by(snapshot::Column::TenantId)
+            .order_by_asc(snapshot::Column::TenantId);
+        if let Some(ids) = ids {
+            query = query.filter(snapshot::Column::TenantId.is_in(ids.iter().cloned()));
+        }
+        query
+    };
+    let mut firsts: Vec<(String, DateTime<Utc>)> = Vec::new();
+    match tenant_ids {
+        None => firsts = query(None).into_tuple().all(db).await?,
+        Some(ids) => {
+            for chunk in ids.chunks(500) {
+                firsts.extend(
+                    query(Some(chunk))
+                        .into_tuple::<(String, DateTime<Utc>)>()
+                        .all(db)
+                        .await?,
+                );
+            }
+            firsts.sort();
+        }
+    }
+    Ok(firsts
+        .into_iter()
+        .map(|(tenant, first)| (tenant, first.date_naive()))
+        .collect())
+}
+
+/// A claimed task and the token that proves it.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// The task as claimed.
+    pub task: scoring_task::Model,
+    /// The claim's token.
+    pub token: String,
+    /// How long each renewal holds it.
+    pub lease: Duration,
+}
+
+/// Claims the oldest claimable task: pending and due, or running with a lapsed lease; a
+/// comparisons task only once its run has no tenant task left to do.
+pub async fn claim_task(
+    db: &DatabaseConnection,
+    replica: &str,
+    lease: Duration,
+) -> Result<Option<Claim>, DbErr> {
+    let now = Utc::now();
+    let blocking = Alias::new("blocking");
+    let unfinished_tenant_tasks = Query::select()
+        .expr(Expr::val(1))
+        .from_as(scoring_task::Entity, blocking.clone())
+        .and_where(
+            Expr::col((blocking.clone(), scoring_task::Column::RunId))
+                .equals((scoring_task::Entity, scoring_task::Column::RunId)),
+        )
+        .and_where(
+            Expr::col((blocking.clone(), scoring_task::Column::Kind))
+                .eq(ScoringTaskKind::Tenants.as_str()),
+        )
+        .and_where(Expr::col((blocking, scoring_task::Column::Status)).is_in([
+            ScoringTaskStatus::Pending.as_str(),
+            ScoringTaskStatus::Running.as_str(),
+        ]))
+        .to_owned();
+    let status = |s: ScoringTaskStatus| {
+        Expr::col((scoring_task::Entity, scoring_task::Column::Status)).eq(s.as_str())
+    };
+    let candidate = Query::select()
+        .column((scoring_task::Entity, scoring_task::Column::Id))
+        .from(scoring_task::Entity)
+        .cond_where(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(status(ScoringTaskStatus::Pending))
+                        .add(
+                            Expr::col((scoring_task::Entity, scoring_task::Column::NotBefore))
+                                .lte(now),
+                        ),
+                )
+                .add(
+                    Condition::all()
+                        .add(status(ScoringTaskStatus::Running))
+                        .add(
+                            Expr::col((scoring_task::Entity, scoring_task::Column::LeaseUntil))
+                                .lt(now),
+                        ),
+                ),
+        )
+        .cond_where(
+            Condition::any()
+                .add(
+                    Expr::col((scoring_task::Entity, scoring_task::Column::Kind))
+                        .eq(ScoringTaskKind::Tenants.as_str()),
+                )
+                .add(Expr::exists(unfinished_tenant_tasks).not()),
+        )
+        .order_by(
+            (scoring_task::Entity, scoring_task::Column::Id),
+            sea_orm::sea_query::Order::Asc,
+        )
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let token = uuid::Uuid::new_v4().to_string();
+    let claimed = scoring_task::Entity::update_many()
+        .col_expr(
+            scoring_task::Column::Status,
+            Expr::value(ScoringTaskStatus::Running.as_str()),
+        )
+        .col_expr(scoring_task::Column::ClaimToken, Expr::value(token.clone()))
+        .col_expr(
+            scoring_task::Column::ClaimedBy,
+            Expr::value(replica.to_owned()),
+        )
+        .col_expr(scoring_task::Column::LeaseUntil, Expr::value(now + lease))
+        .col_expr(
+            scoring_task::Column::Attempts,
+            Expr::col(scoring_task::Column::Attempts).add(1),
+        )
+        .filter(Expr::col((scoring_task::Entity, scoring_task::Column::Id)).in_subquery(candidate))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
+    let Some(task) = scoring_task::Entity::find()
+        .filter(scoring_task::Column::ClaimToken.eq(token.clone()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    scoring_run::Entity::update_many()
+        .col_expr(
+            scoring_run::Column::Status,
+            Expr::value(ScoringRunStatus::Running.as_str()),
+        )
+        .col_expr(scoring_run::Column::StartedAt, Expr::value(now))
+        .filter(scoring_run::Column::Id.eq(task.run_id))
+        .filter(scoring_run::Column::Status.eq(ScoringRunStatus::Queued))
+        .exec(db)
+        .await?;
+    Ok(Some(Claim { task, token, lease }))
+}
+
+impl Claim {
+    /// Renews the lease inside `txn`, if the claim is still ours.
+    async fn renew(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+        let renewed = scoring_task::Entity::update_many()
+            .col_expr(
+                scoring_task::Column::LeaseUntil,
+                Expr::value(Utc::now() + self.lease),
+            )
+            .filter(scoring_task::Column::Id.eq(self.task.id))
+            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
+            .filter(scoring_task::Column::Status.eq(ScoringTaskStatus::Running))
+            .exec(txn)
+            .await?;
+        Ok(renewed.rows_affected == 1)
+    }
+
+    /// The batch's tenant ids.
+    pub fn tenant_ids(&self) -> Result<Vec<String>, DbErr> {
+        serde_json::from_value(self.task.tenant_ids.clone()).map_err(|e| {
+            DbErr::Custom(format!("task {} has corrupt tenant ids: {e}", self.task.id))
+        })
+    }
+
+    /// Marks the task done with `outcome` and adds it to the run's counters, in one
+    /// transaction; false when the claim was lost meanwhile (nothing is counted then).
+    pub async fn finish(
+        &self,
+        db: &DatabaseConnection,
+        outcome: &BatchOutcome,
+    ) -> Result<bool, DbErr> {
+        let txn = db.begin().await?;
+        let failed_tenants =
+            (!outcome.failed_tenants.is_empty()).then(|| json!(outcome.failed_tenants));
+        let finished = scoring_task::Entity::update_many()
+            .col_expr(
+                scoring_task::Column::Status,
+                Expr::value(ScoringTaskStatus::Done.as_str()),
+            )
+            .col_expr(scoring_task::Column::Done, Expr::value(outcome.stored))
+            .col_expr(scoring_task::Column::Failed, Expr::value(outcome.failed))
+            .col_expr(
+                scoring_task::Column::TenantsScored,
+                Expr::value(outcome.tenants_scored),
+            )
+            .col_expr(
+                scoring_task::Column::FailedTenants,
+                Expr::value(failed_tenants),
+            )
+            .col_expr(scoring_task::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(scoring_task::Column::Id.eq(self.task.id))
+            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
+            .filter(scoring_task::Column::Status.eq(ScoringTaskStatus::Running))
+            .exec(&txn)
+            .await?;
+        if finished.rows_affected != 1 {
+            return Ok(false);
+        }
+        let correction = outcome.stored + outcome.failed - self.task.planned;
+        add_to_run(&txn, self.task.run_id, outcome, correction).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// After an error: due again after a backoff, or given up (every planned tenant-day
+    /// failed) after the last attempt.
+    pub async fn retry_later(&self, db: &DatabaseConnection, reason: &str) -> Result<(), DbErr> {
+        if self.task.attempts >= MAX_ATTEMPTS {
+            return self.give_up(db, reason).await;
+        }
+        let retries_so_far = u32::try_from(self.task.attempts - 1).unwrap_or(0);
+        let backoff = Duration::seconds(2 * 5_i64.pow(retries_so_far));
+        scoring_task::Entity::update_many()
+            .col_expr(
+                scoring_task::Column::Status,
+                Expr::value(ScoringTaskStatus::Pending.as_str()),
+            )
+            .col_expr(
+                scoring_task::Column::NotBefore,
+                Expr::value(Utc::now() + backoff),
+            )
+            .col_expr(
+                scoring_task::Column::ClaimToken,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                scoring_task::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(scoring_task::Column::Id.eq(self.task.id))
+            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the task up: every tenant-day it planned counts as failed.
+    pub async fn give_up(&self, db: &DatabaseConnection, reason: &str) -> Result<(), DbErr> {
+        let outcome = BatchOutcome {
+            failed: self.task.planned,
+            failed_tenants: self
+                .tenant_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t, reason.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let txn = db.begin().await?;
+        let given_up = scoring_task::Entity::update_many()
+            .col_expr(
+                scoring_task::Column::Status,
+                Expr::value(ScoringTaskStatus::Failed.as_str()),
+            )
+            .col_expr(scoring_task::Column::Failed, Expr::value(outcome.failed))
+            .col_expr(
+                scoring_task::Column::FailedTenants,
+                Expr::value(Some(json!(outcome.failed_tenants))),
+            )
+            .col_expr(scoring_task::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(scoring_task::Column::Id.eq(self.task.id))
+            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
+            .exec(&txn)
+            .await?;
+        if given_up.rows_affected == 1 {
+            add_to_run(&txn, self.task.run_id, &outcome, 0).await?;
+        }
+        txn.commit().await
+    }
+}
+
+impl WriteFence for Claim {
+    async fn hold(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+        self.renew(txn).await
+    }
+}
+
+/// Adds a task's counts to its run; `planned_correction` adjusts the plan to what the task
+/// found (snapshots ingested after planning).
+async fn add_to_run(
+    txn: &DatabaseTransaction,
+    run_id: i64,
+    outcome: &BatchOutcome,
+    planned_correction: i32,
+) -> Result<(), DbErr> {
+    let add = |column: scoring_run::Column, n: i32| (column, Expr::col(column).add(n));
+    let mut update = scoring_run::Entity::update_many();
+    for (column, value) in [
+        add(scoring_run::Column::TenantDaysDone, outcome.stored),
+        add(scoring_run::Column::TenantDaysFailed, outcome.failed),
+        add(scoring_run::Column::TenantsScored, outcome.tenants_scored),
+        add(scoring_run::Column::TenantDaysPlanned, planned_correction),
+    ] {
+        update = update.col_expr(column, value);
+    }
+    update
+        .filter(scoring_run::Column::Id.eq(run_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Closes a run whose tasks are all finished: SUCCEEDED, PARTIAL or FAILED by its counts.
+pub async fn finish_run(db: &DatabaseConnection, run_id: i64) -> Result<(), DbErr> {
+    let Some(run) = scoring_run::Entity::find_by_id(run_id).one(db).await? else {
+        return Ok(());
+    };
+    let status = crate::scoring::runs::final_status(run.tenant_days_done, run.tenant_days_failed);
+    scoring_run::Entity::update_many()
+        .col_expr(scoring_run::Column::Status, Expr::value(status.as_str()))
+        .col_expr(scoring_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(scoring_run::Column::Id.eq(run_id))
+        .filter(scoring_run::Column::FinishedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The dates among `dates` that have a successful (or partly successful) close.
+pub async fn closed_dates(
+    db: &impl ConnectionTrait,
+    dates: &[NaiveDate],
+) -> Result<Vec<NaiveDate>, DbErr> {
+    let rows: Vec<Option<NaiveDate>> = scoring_run::Entity::find()
+        .select_only()
+        .column(scoring_run::Column::CloseDate)
+        .filter(scoring_run::Column::CloseDate.is_in(dates.iter().copied()))
+        .filter(
+            scoring_run::Column::Status
+                .is_in([ScoringRunStatus::Succeeded, ScoringRunStatus::Partial]),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
+}
+
+/// The dates among `dates` whose close is planned or under way.
+pub async fn closes_in_flight(
+    db: &impl ConnectionTrait,
+    dates: &[NaiveDate],
+) -> Result<Vec<NaiveDate>, DbErr> {
+    let rows: Vec<Option<NaiveDate>> = scoring_run::Entity::find()
+        .select_only()
+        .column(scoring_run::Column::CloseDate)
+        .filter(scoring_run::Column::CloseDate.is_in(dates.iter().copied()))
+        .filter(
+            scoring_run::Column::Status
+                .is_in([ScoringRunStatus::Queued, ScoringRunStatus::Running]),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
+}
