@@ -19,7 +19,12 @@ pub const TEST_DATABASE_ENV: &str = "SECURESCORE_TEST_DATABASE_URL";
 /// A database made for one test and removed afterwards.
 pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another test app's database, removed by that app.
+    Shared,
 }
 
 impl Drop for TestDatabase {
@@ -108,6 +113,24 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server after letting the test adjust its configuration.
 pub async fn spawn_app_with(customize: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let (database_url, database) = fresh_database().await;
+    spawn_on(database_url, database, customize).await
+}
+
+impl TestApp {
+    /// Starts another server on this app's database (a second replica), configured by
+    /// `customize`; it lives as long as the returned app.
+    pub async fn replica(&self, customize: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let shared = TestDatabase::Shared;
+        spawn_on(self.database_url.clone(), shared, customize).await
+    }
+}
+
+/// Starts a server on `database_url`.
+async fn spawn_on(
+    database_url: String,
+    database: TestDatabase,
+    customize: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
     let mut config = ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone(),

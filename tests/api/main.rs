@@ -8,6 +8,7 @@ mod http_spec;
 mod hygiene;
 mod keys;
 mod limits;
+mod pipeline;
 mod roles;
 mod round_trips;
 mod schema;
