@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::improvement_action as action;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::Deserialize;
 
@@ -133,14 +134,24 @@ pub async fn load_built_in_catalog(db: &DatabaseConnection) -> ApiResult<usize> 
     }
     let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG)
         .map_err(|e| ApiError::Internal(format!("built-in catalog is malformed: {e}")))?;
-    let txn = db.begin().await?;
     let now = Utc::now();
-    for entry in &entries {
-        validate(entry)?;
-        active_model(entry, now, now)?.insert(&txn).await?;
-    }
-    txn.commit().await?;
-    Ok(entries.len())
+    let rows = entries
+        .iter()
+        .map(|entry| {
+            validate(entry)?;
+            active_model(entry, now, now)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    // Replicas starting together on an empty database both get here: the first one wins.
+    let inserted = action::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(action::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
 }
 
 /// One entry by id.

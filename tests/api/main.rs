@@ -9,6 +9,7 @@ mod hygiene;
 mod keys;
 mod limits;
 mod pipeline;
+mod replicas;
 mod roles;
 mod round_trips;
 mod schema;

@@ -1,0 +1,253 @@
+//! Replicas sharing runs: real `securescore serve` processes against one PostgreSQL database.
+//!
+//! Each test holds a table lock while the replicas start, so every replica is caught holding a
+//! claimed task before any finishes: what the tests assert does not depend on timing.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use entity::{snapshot, tenant};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, Statement, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, fresh_database};
+
+/// Tenants seeded; with 20 tenant-days per task, 15 tasks to share.
+const TENANTS: usize = 300;
+
+/// A `securescore serve` process, killed when dropped.
+struct Replica(Child);
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a replica that closes yesterday at once, in tasks of 20 tenant-days.
+fn start_replica(database_url: &str, lease: &str) -> Replica {
+    let child = Command::new(env!("CARGO_BIN_EXE_securescore"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .args(["--jwt-secret", SECRET, "--scoring-time", "00:00"])
+        .args(["--catch-up-days", "1", "--scoring-batch", "20"])
+        .args(["--scoring-tick", "1s", "--scoring-lease", lease])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start securescore serve");
+    Replica(child)
+}
+
+/// A migrated PostgreSQL database with the catalog and `TENANTS` tenants that each have a
+/// snapshot from yesterday; `None` on SQLite, where replicas are not supported.
+async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)> {
+    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!(
+            "replica tests need {TEST_DATABASE_ENV}=postgres://…; nothing to check on SQLite"
+        );
+        return None;
+    }
+    let (url, database) = fresh_database().await;
+    let db = securescore::db::connect(&url).await.unwrap();
+    securescore::db::migrate(&db).await.unwrap();
+    securescore::service::catalog::load_built_in_catalog(&db)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let yesterday_noon = (now.date_naive() - chrono::Duration::days(1))
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    let ids: Vec<String> = (0..TENANTS).map(|i| format!("tenant-{i:04}")).collect();
+    tenant::Entity::insert_many(ids.iter().map(|id| tenant::ActiveModel {
+        id: Set(id.clone()),
+        name: Set(id.clone()),
+        industry: Set(None),
+        seat_count: Set(100),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }))
+    .exec_without_returning(&db)
+    .await
+    .unwrap();
+    snapshot::Entity::insert_many(ids.iter().map(|id| snapshot::ActiveModel {
+        tenant_id: Set(id.clone()),
+        captured_at: Set(yesterday_noon),
+        received_at: Set(now),
+        facts: Set(json!({"users": {"total": 100, "mfaRegistered": 50}})),
+        idempotency_key: Set(None),
+        ..Default::default()
+    }))
+    .exec_without_returning(&db)
+    .await
+    .unwrap();
+    Some((url, database, db))
+}
+
+/// A number from a one-value query.
+async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+}
+
+/// Waits until `sql` returns `want` (at most 60 s).
+async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = number(db, sql).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{sql}` stayed at {got}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const REPLICAS_HOLDING_TASKS: &str = "SELECT COUNT(DISTINCT claimed_by) FROM scoring_tasks \
+    WHERE kind = 'TENANTS' AND status = 'RUNNING'";
+const CLOSE_SUCCEEDED: &str =
+    "SELECT COUNT(*) FROM scoring_runs WHERE kind = 'DAILY' AND status = 'SUCCEEDED'";
+
+/// Asserts that yesterday holds exactly one final set of rows per tenant.
+async fn assert_yesterday_scored_once(db: &DatabaseConnection) {
+    let yesterday = (Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    assert_eq!(
+        number(
+            db,
+            &format!("SELECT COUNT(*) FROM daily_scores WHERE date = '{yesterday}' AND final")
+        )
+        .await,
+        TENANTS as i64
+    );
+    assert_eq!(
+        number(
+            db,
+            &format!("SELECT COUNT(*) FROM daily_action_scores WHERE date = '{yesterday}'")
+        )
+        .await,
+        TENANTS as i64 * 11
+    );
+    assert_eq!(
+        number(db, "SELECT COALESCE(SUM(done), 0) FROM scoring_tasks").await,
+        TENANTS as i64,
+        "every tenant-day was counted once"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_closing_the_same_day_each_score_part_and_together_all_once() {
+    let Some((url, _database, db)) = seeded_postgres().await else {
+        return;
+    };
+    let lock = db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let _first = start_replica(&url, "60s");
+    let _second = start_replica(&url, "60s");
+    // Both replicas hold a task, blocked on the lock: both take part in the close.
+    wait_until(&db, REPLICAS_HOLDING_TASKS, 2).await;
+    lock.commit().await.unwrap();
+    wait_until(&db, CLOSE_SUCCEEDED, 1).await;
+    assert_yesterday_scored_once(&db).await;
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(DISTINCT claimed_by) FROM scoring_tasks WHERE kind = 'TENANTS'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM scoring_tasks WHERE attempts <> 1 OR status <> 'DONE'"
+        )
+        .await,
+        0,
+        "no task was claimed twice or left undone"
+    );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM scoring_runs WHERE kind = 'DAILY'"
+        )
+        .await,
+        1,
+        "the date was planned once"
+    );
+    let shares = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT claimed_by, CAST(SUM(done) AS BIGINT) AS days FROM scoring_tasks \
+             WHERE kind = 'TENANTS' GROUP BY claimed_by",
+        ))
+        .await
+        .unwrap();
+    for share in shares {
+        let days: i64 = share.try_get("", "days").unwrap();
+        assert!(
+            days > 0 && days < TENANTS as i64,
+            "each replica scored a part"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_task_of_a_killed_replica_is_finished_by_another_after_its_lease() {
+    let Some((url, _database, db)) = seeded_postgres().await else {
+        return;
+    };
+    let lock = db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut doomed = start_replica(&url, "2s");
+    wait_until(&db, REPLICAS_HOLDING_TASKS, 1).await;
+    let held = number(
+        &db,
+        "SELECT MIN(id) FROM scoring_tasks WHERE kind = 'TENANTS' AND status = 'RUNNING'",
+    )
+    .await;
+    doomed.0.kill().unwrap();
+    doomed.0.wait().unwrap();
+    lock.commit().await.unwrap();
+    let _survivor = start_replica(&url, "2s");
+    wait_until(&db, CLOSE_SUCCEEDED, 1).await;
+    assert_yesterday_scored_once(&db).await;
+    assert_eq!(
+        number(
+            &db,
+            &format!("SELECT CAST(attempts AS BIGINT) FROM scoring_tasks WHERE id = {held}")
+        )
+        .await,
+        2,
+        "the killed replica's task was taken over once its lease lapsed"
+    );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(DISTINCT claimed_by) FROM scoring_tasks WHERE kind = 'TENANTS'"
+        )
+        .await,
+        1,
+        "the survivor finished every task, the killed one's included"
+    );
+}
