@@ -30,6 +30,25 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print an HS256 token signed with the configured secret.
     Token(TokenArgs),
+    /// Time closing a day against a raw bulk insert, and live rescoring after ingests.
+    Bench(BenchArgs),
+}
+
+/// Options of `securescore bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// An empty database to fill (default: a new SQLite file in the temp directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Tenants to seed and close.
+    #[arg(long, default_value_t = 10_000)]
+    pub tenants: usize,
+    /// Snapshot ingests whose live rescoring is timed.
+    #[arg(long, default_value_t = 200)]
+    pub ingests: usize,
+    /// Tenant-days per scoring task.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
 }
 
 /// Where the database is.

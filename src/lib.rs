@@ -2,6 +2,7 @@
 //! actions once a day, keeps the history, compares tenants and explains score changes.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

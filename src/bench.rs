@@ -1,0 +1,390 @@
+//! `securescore bench`: closing a day for many tenants against a raw multi-row insert of the
+//! same rows into copies of the same tables on the same database, and the lag from a
+//! snapshot's ingest to today's rescored row. It prints figures; nothing here asserts a time.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use entity::{daily_action_score, daily_score, snapshot, tenant};
+use sea_orm::sea_query::{Alias, Expr, Index, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::config::ScoringConfig;
+use crate::domain::ScoringRunKind;
+use crate::pipeline::tasks::RunRequest;
+use crate::pipeline::{LiveRequest, Pipeline};
+use crate::service::daily_scores::DateRange;
+use crate::service::snapshots::{self, SnapshotInput};
+use crate::{db, service};
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Database URL; an empty database (tables are created).
+    pub database_url: String,
+    /// Tenants to seed and close.
+    pub tenants: usize,
+    /// Ingests whose live rescoring is timed.
+    pub ingests: usize,
+    /// Tenant-days per scoring task.
+    pub batch_tenant_days: usize,
+}
+
+/// Rows per multi-row statement of the raw baseline (as the pipeline writes them).
+const RAW_ROWS_PER_INSERT: usize = 1000;
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(options: BenchOptions) -> Result<(), String> {
+    let fail = |what: &str| {
+        let what = what.to_owned();
+        move |e: DbErr| format!("{what}: {e}")
+    };
+    let db = db::connect(&options.database_url)
+        .await
+        .map_err(fail("connecting"))?;
+    db::migrate(&db).await.map_err(fail("migrating"))?;
+    service::catalog::load_built_in_catalog(&db)
+        .await
+        .map_err(|e| format!("loading the catalog: {e:?}"))?;
+    if tenant::Entity::find()
+        .count(&db)
+        .await
+        .map_err(fail("counting"))?
+        > 0
+    {
+        return Err("the benchmark needs an empty database".into());
+    }
+    let config = ScoringConfig {
+        run_scheduler: false,
+        batch_tenant_days: options.batch_tenant_days,
+        ..Default::default()
+    };
+    // Started before seeding: its start-up rescoring of today finds nothing to do.
+    let (pipeline, _background) = Pipeline::start(db.clone(), config);
+    let backend = format!("{:?}", db.get_database_backend());
+    println!(
+        "securescore bench: {backend}, {} tenants x the built-in catalog (11 actions), tasks of {} tenant-days",
+        options.tenants, options.batch_tenant_days
+    );
+
+    let started = Instant::now();
+    let yesterday = Utc::now().date_naive() - chrono::Duration::days(1);
+    seed(&db, options.tenants, yesterday)
+        .await
+        .map_err(fail("seeding"))?;
+    println!(
+        "seed: {} tenants with a snapshot each in {:.2} s",
+        options.tenants,
+        started.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let request = RunRequest {
+        kind: ScoringRunKind::Daily,
+        range: DateRange::day(yesterday),
+        tenant_ids: None,
+        tenant_id: None,
+        requested_by: None,
+    };
+    let run = pipeline
+        .run(request, Duration::from_secs(3600))
+        .await
+        .map_err(|e| format!("closing: {e:?}"))?;
+    let close = started.elapsed();
+    let day_rows = run.tenant_days_done as usize;
+    let action_rows = day_rows * 11;
+    println!(
+        "close one day: {:.3} s, run {:?}, {day_rows} day rows + {action_rows} action rows ({:.0} rows/s), comparisons included",
+        close.as_secs_f64(),
+        run.status,
+        (day_rows + action_rows) as f64 / close.as_secs_f64()
+    );
+
+    let raw = raw_insert(&db, yesterday, options.batch_tenant_days)
+        .await
+        .map_err(fail("raw insert"))?;
+    println!(
+        "raw multi-row insert of the same rows into copies of the tables: {:.3} s ({:.0} rows/s)",
+        raw.as_secs_f64(),
+        (day_rows + action_rows) as f64 / raw.as_secs_f64()
+    );
+    println!(
+        "ratio close / raw insert: {:.2}x (target: at most 2x)",
+        close.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!("peak RSS so far: {}", peak_rss());
+
+    let lags = live_lags(&db, &pipeline, options.tenants, options.ingests)
+        .await
+        .map_err(fail("live rescoring"))?;
+    println!(
+        "ingest to today's rescored row over {} ingests: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (target: p99 under 1 s)",
+        lags.len(),
+        percentile(&lags, 0.50),
+        percentile(&lags, 0.99),
+        percentile(&lags, 1.0)
+    );
+    println!("peak RSS: {}", peak_rss());
+    Ok(())
+}
+
+/// `count` tenants, each with one snapshot captured at noon of `date`, in multi-row inserts.
+async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let captured_at = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+    let ids: Vec<String> = (0..count).map(|i| format!("bench-{i:06}")).collect();
+    for chunk in ids.chunks(1000) {
+        let txn = db.begin().await?;
+        tenant::Entity::insert_many(chunk.iter().enumerate().map(|(i, id)| tenant::ActiveModel {
+            id: Set(id.clone()),
+            name: Set(format!("Bench tenant {id}")),
+            industry: Set(Some(["Finance", "Retail", "Technology"][i % 3].to_owned())),
+            seat_count: Set(10 + (i as i32 * 37) % 5000),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        snapshot::Entity::insert_many(chunk.iter().enumerate().map(|(i, id)| {
+            snapshot::ActiveModel {
+                tenant_id: Set(id.clone()),
+                captured_at: Set(captured_at),
+                received_at: Set(now),
+                facts: Set(facts(i)),
+                idempotency_key: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// Varied facts for the built-in catalog.
+fn facts(i: usize) -> Value {
+    let users = 20 + (i * 7) % 900;
+    json!({
+        "users": {"total": users, "mfaRegistered": (i * 13) % (users + 1),
+                  "legacyAuthBlocked": (i * 3) % (users + 1), "signInRiskCovered": i % (users + 1),
+                  "userRiskCovered": (i * 5) % (users + 1)},
+        "admins": {"total": 4, "mfaProtected": i % 5},
+        "passwordPolicy": {"neverExpires": i % 2 == 0},
+        "apps": {"userConsentRestricted": i % 3 == 0},
+        "roles": {"globalAdmins": 1 + i % 6},
+        "sspr": {"enabled": i % 4 != 0},
+        "reviews": {"signInWeekly": i % 5 == 0}
+    })
+}
+
+/// Copies `date`'s closed rows into fresh copies of the score tables (same columns, same
+/// unique indexes) with multi-row inserts, one transaction per batch of `batch` tenant-days as
+/// the pipeline does, and returns how long the inserts took; the copies are dropped afterwards.
+async fn raw_insert(
+    db: &DatabaseConnection,
+    date: NaiveDate,
+    batch: usize,
+) -> Result<Duration, DbErr> {
+    let days = daily_score::Entity::find()
+        .filter(daily_score::Column::Date.eq(date))
+        .all(db)
+        .await?;
+    let actions = daily_action_score::Entity::find()
+        .filter(daily_action_score::Column::Date.eq(date))
+        .all(db)
+        .await?;
+    let (day_table, action_table) = (
+        Alias::new("bench_raw_daily_scores"),
+        Alias::new("bench_raw_daily_action_scores"),
+    );
+    for statement in [
+        "CREATE TABLE bench_raw_daily_scores AS SELECT * FROM daily_scores WHERE 1 = 0",
+        "CREATE TABLE bench_raw_daily_action_scores AS SELECT * FROM daily_action_scores WHERE 1 = 0",
+    ] {
+        db.execute_unprepared(statement).await?;
+    }
+    db.execute(
+        Index::create()
+            .name("uq_bench_raw_daily_scores")
+            .table(day_table.clone())
+            .col(daily_score::Column::TenantId)
+            .col(daily_score::Column::Date)
+            .unique(),
+    )
+    .await?;
+    db.execute(
+        Index::create()
+            .name("uq_bench_raw_daily_action_scores")
+            .table(action_table.clone())
+            .col(daily_action_score::Column::TenantId)
+            .col(daily_action_score::Column::Date)
+            .col(daily_action_score::Column::ActionId)
+            .unique(),
+    )
+    .await?;
+    let started = Instant::now();
+    let batch = batch.max(1);
+    for (day_chunk, action_chunk) in days.chunks(batch).zip(actions.chunks(batch * 11)) {
+        let txn = db.begin().await?;
+        for rows in day_chunk.chunks(RAW_ROWS_PER_INSERT) {
+            let mut insert = Query::insert();
+            insert.into_table(day_table.clone()).columns([
+                daily_score::Column::Id,
+                daily_score::Column::TenantId,
+                daily_score::Column::Date,
+                daily_score::Column::Score,
+                daily_score::Column::MaxScore,
+                daily_score::Column::Percentage,
+                daily_score::Column::PlannedScore,
+                daily_score::Column::Categories,
+                daily_score::Column::SnapshotId,
+                daily_score::Column::ComputedAt,
+                daily_score::Column::Final,
+                daily_score::Column::NoDataMaxScore,
+                daily_score::Column::Coverage,
+            ]);
+            for r in rows {
+                insert
+                    .values([
+                        Expr::value(r.id),
+                        Expr::value(r.tenant_id.clone()),
+                        Expr::value(r.date),
+                        Expr::value(r.score),
+                        Expr::value(r.max_score),
+                        Expr::value(r.percentage),
+                        Expr::value(r.planned_score),
+                        Expr::value(r.categories.clone()),
+                        Expr::value(r.snapshot_id),
+                        Expr::value(r.computed_at),
+                        Expr::value(r.r#final),
+                        Expr::value(r.no_data_max_score),
+                        Expr::value(r.coverage),
+                    ])
+                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+            }
+            txn.execute(&insert).await?;
+        }
+        for rows in action_chunk.chunks(RAW_ROWS_PER_INSERT) {
+            let mut insert = Query::insert();
+            insert.into_table(action_table.clone()).columns([
+                daily_action_score::Column::Id,
+                daily_action_score::Column::TenantId,
+                daily_action_score::Column::Date,
+                daily_action_score::Column::ActionId,
+                daily_action_score::Column::Score,
+                daily_action_score::Column::MaxScore,
+                daily_action_score::Column::Status,
+                daily_action_score::Column::State,
+                daily_action_score::Column::ProgressCurrent,
+                daily_action_score::Column::ProgressTotal,
+                daily_action_score::Column::CatalogMaxScore,
+                daily_action_score::Column::CatalogScored,
+                daily_action_score::Column::CatalogDeprecated,
+                daily_action_score::Column::Category,
+            ]);
+            for r in rows {
+                insert
+                    .values([
+                        Expr::value(r.id),
+                        Expr::value(r.tenant_id.clone()),
+                        Expr::value(r.date),
+                        Expr::value(r.action_id.clone()),
+                        Expr::value(r.score),
+                        Expr::value(r.max_score),
+                        Expr::value(r.status.as_str()),
+                        Expr::value(r.state.as_str()),
+                        Expr::value(r.progress_current),
+                        Expr::value(r.progress_total),
+                        Expr::value(r.catalog_max_score),
+                        Expr::value(r.catalog_scored),
+                        Expr::value(r.catalog_deprecated),
+                        Expr::value(r.category.as_str()),
+                    ])
+                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+            }
+            txn.execute(&insert).await?;
+        }
+        txn.commit().await?;
+    }
+    let elapsed = started.elapsed();
+    for statement in [
+        "DROP TABLE bench_raw_daily_action_scores",
+        "DROP TABLE bench_raw_daily_scores",
+    ] {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(elapsed)
+}
+
+/// Ingests `count` snapshots one after another, each for the next tenant, and measures how
+/// long after each ingest returned its tenant's row for today was rescored.
+async fn live_lags(
+    db: &DatabaseConnection,
+    pipeline: &Pipeline,
+    tenants: usize,
+    count: usize,
+) -> Result<Vec<f64>, DbErr> {
+    let today = Utc::now().date_naive();
+    let mut lags = Vec::with_capacity(count);
+    for i in 0..count {
+        let tenant_id = format!("bench-{:06}", i % tenants.max(1));
+        let stored = snapshots::ingest_snapshot(
+            db,
+            SnapshotInput {
+                tenant_id: tenant_id.clone(),
+                captured_at: Utc::now(),
+                facts: facts(i + 1),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .map_err(|e| DbErr::Custom(format!("{e:?}")))?;
+        pipeline.rescore_today(LiveRequest::Tenants(vec![tenant_id.clone()]));
+        let answered = Instant::now();
+        loop {
+            let row = daily_score::Entity::find()
+                .filter(daily_score::Column::TenantId.eq(tenant_id.clone()))
+                .filter(daily_score::Column::Date.eq(today))
+                .filter(daily_score::Column::SnapshotId.eq(stored.id))
+                .one(db)
+                .await?;
+            if row.is_some() {
+                break;
+            }
+            if answered.elapsed() > Duration::from_secs(30) {
+                return Err(DbErr::Custom(format!(
+                    "{tenant_id} was not rescored within 30 s"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        lags.push(answered.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(lags)
+}
+
+/// The value at quantile `q` of `values` (nearest rank).
+fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
