@@ -117,6 +117,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         close.as_secs_f64() / raw.as_secs_f64()
     );
     println!("peak RSS so far: {}", peak_rss());
+    if let Some(bytes) = stored_bytes(&db).await.map_err(fail("measuring size"))? {
+        println!(
+            "stored: {:.0} bytes per tenant-day (daily_scores + daily_action_scores with their indexes)",
+            bytes as f64 / day_rows.max(1) as f64
+        );
+    }
 
     let lags = live_lags(&db, &pipeline, options.tenants, options.ingests)
         .await
@@ -366,6 +372,21 @@ async fn live_lags(
         lags.push(answered.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(lags)
+}
+
+/// On PostgreSQL, the bytes the score tables and their indexes take.
+async fn stored_bytes(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT CAST(pg_total_relation_size('daily_scores') \
+             + pg_total_relation_size('daily_action_scores') AS BIGINT) AS bytes",
+        ))
+        .await?;
+    row.map(|r| r.try_get::<i64>("", "bytes")).transpose()
 }
 
 /// The value at quantile `q` of `values` (nearest rank).
