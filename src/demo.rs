@@ -98,10 +98,12 @@ struct Posture {
     global_admins: i64,
     sspr: bool,
     weekly_review: bool,
+    /// A collector that sends no user-risk or SSPR facts, so the demo shows partial coverage.
+    partial_collector: bool,
 }
 
 impl Posture {
-    fn new(rng: &mut ChaCha8Rng, seats: i32) -> Self {
+    fn new(rng: &mut ChaCha8Rng, seats: i32, partial_collector: bool) -> Self {
         Posture {
             users: f64::from(seats.max(1)),
             admins: f64::from(rng.random_range(2..7)),
@@ -115,6 +117,7 @@ impl Posture {
             global_admins: rng.random_range(1..8),
             sspr: rng.random_bool(0.5),
             weekly_review: rng.random_bool(0.2),
+            partial_collector,
         }
     }
 
@@ -147,7 +150,7 @@ impl Posture {
 
     fn facts(&self) -> Value {
         let users = |share: f64| (self.users * share).round();
-        json!({
+        let mut facts = json!({
             "users": {
                 "total": self.users,
                 "mfaRegistered": users(self.mfa),
@@ -161,7 +164,16 @@ impl Posture {
             "roles": { "globalAdmins": self.global_admins },
             "sspr": { "enabled": self.sspr },
             "reviews": { "signInWeekly": self.weekly_review },
-        })
+        });
+        if self.partial_collector
+            && let Some(all) = facts.as_object_mut()
+        {
+            all.remove("sspr");
+            if let Some(users) = all.get_mut("users").and_then(Value::as_object_mut) {
+                users.remove("userRiskCovered");
+            }
+        }
+        facts
     }
 }
 
@@ -208,7 +220,8 @@ async fn seed_history(
     today: NaiveDate,
     index: usize,
 ) -> ApiResult<()> {
-    let mut posture = Posture::new(rng, seats);
+    // Every fourth tenant's collector is partial: its scores show a coverage below 100 %.
+    let mut posture = Posture::new(rng, seats, index % 4 == 3);
     // Every third tenant starts collecting a few days late, so its first days have no score.
     let first_collected = if index % 3 == 2 { 4 } else { 0 };
     let now = Utc::now();

@@ -56,7 +56,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.keys.secret = Some(SecretString::from(demo::random_secret()));
     }
     let verifier = TokenVerifier::from_sources(&config.keys)?;
-    let (pipeline, background) = Pipeline::start(db.clone(), config.scoring);
+    let (pipeline, mut background) = Pipeline::start(db.clone(), config.scoring);
     if config.demo {
         demo::seed_if_empty(&db, &pipeline)
             .await
@@ -65,6 +65,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
             demo::print_tokens(secret).await;
         }
     }
+    pipeline.start_scheduler(&mut background);
     let schema = build_schema(db.clone(), pipeline.clone(), config.scoring, &config.limits);
     let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {

@@ -58,8 +58,9 @@ impl Drop for Background {
 }
 
 impl Pipeline {
-    /// Starts the worker and the live rescorer (and the scheduler when configured), and
-    /// rescores today for every tenant once, so nothing queued by a replica that died is lost.
+    /// Starts the worker and the live rescorer, and rescores today for every tenant once, so
+    /// nothing queued by a replica that died is lost; the scheduler starts with
+    /// [`Pipeline::start_scheduler`].
     pub fn start(db: DatabaseConnection, config: ScoringConfig) -> (Pipeline, Background) {
         let (live_sender, live_receiver) = mpsc::unbounded_channel();
         let pipeline = Pipeline {
@@ -77,14 +78,21 @@ impl Pipeline {
             }),
         };
         pipeline.rescore_today(LiveRequest::AllTenants);
-        let mut handles = vec![
+        let handles = vec![
             tokio::spawn(worker::run_worker(pipeline.clone())),
             tokio::spawn(live::run_live_rescorer(pipeline.clone(), live_receiver)),
         ];
-        if config.run_scheduler {
-            handles.push(tokio::spawn(scheduler::run_scheduler(pipeline.clone())));
-        }
         (pipeline, Background { handles })
+    }
+
+    /// Starts planning closes (when configured), once start-up work such as demo seeding is
+    /// done, so that the first closes see it.
+    pub fn start_scheduler(&self, background: &mut Background) {
+        if self.inner.config.run_scheduler {
+            background
+                .handles
+                .push(tokio::spawn(scheduler::run_scheduler(self.clone())));
+        }
     }
 
     /// This replica's name, as recorded on the tasks it claims.
