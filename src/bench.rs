@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use entity::{daily_action_score, daily_score, snapshot, tenant};
-use sea_orm::sea_query::{Alias, Expr, Index, Query};
+use sea_orm::sea_query::{Alias, Index};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryTrait, TransactionTrait,
 };
 use serde_json::{Value, json};
 
@@ -238,82 +238,17 @@ async fn raw_insert(
     for (day_chunk, action_chunk) in days.chunks(batch).zip(actions.chunks(batch * 11)) {
         let txn = db.begin().await?;
         for rows in day_chunk.chunks(RAW_ROWS_PER_INSERT) {
-            let mut insert = Query::insert();
-            insert.into_table(day_table.clone()).columns([
-                daily_score::Column::Id,
-                daily_score::Column::TenantId,
-                daily_score::Column::Date,
-                daily_score::Column::Score,
-                daily_score::Column::MaxScore,
-                daily_score::Column::Percentage,
-                daily_score::Column::PlannedScore,
-                daily_score::Column::Categories,
-                daily_score::Column::SnapshotId,
-                daily_score::Column::ComputedAt,
-                daily_score::Column::Final,
-                daily_score::Column::NoDataMaxScore,
-                daily_score::Column::Coverage,
-            ]);
-            for r in rows {
-                insert
-                    .values([
-                        Expr::value(r.id),
-                        Expr::value(r.tenant_id.clone()),
-                        Expr::value(r.date),
-                        Expr::value(r.score),
-                        Expr::value(r.max_score),
-                        Expr::value(r.percentage),
-                        Expr::value(r.planned_score),
-                        Expr::value(r.categories.clone()),
-                        Expr::value(r.snapshot_id),
-                        Expr::value(r.computed_at),
-                        Expr::value(r.r#final),
-                        Expr::value(r.no_data_max_score),
-                        Expr::value(r.coverage),
-                    ])
-                    .map_err(|e| DbErr::Custom(e.to_string()))?;
-            }
-            txn.execute(&insert).await?;
+            let models = rows.iter().cloned().map(daily_score::ActiveModel::from);
+            let mut insert = daily_score::Entity::insert_many(models).into_query();
+            txn.execute(insert.into_table(day_table.clone())).await?;
         }
         for rows in action_chunk.chunks(RAW_ROWS_PER_INSERT) {
-            let mut insert = Query::insert();
-            insert.into_table(action_table.clone()).columns([
-                daily_action_score::Column::Id,
-                daily_action_score::Column::TenantId,
-                daily_action_score::Column::Date,
-                daily_action_score::Column::ActionId,
-                daily_action_score::Column::Score,
-                daily_action_score::Column::MaxScore,
-                daily_action_score::Column::Status,
-                daily_action_score::Column::State,
-                daily_action_score::Column::ProgressCurrent,
-                daily_action_score::Column::ProgressTotal,
-                daily_action_score::Column::CatalogMaxScore,
-                daily_action_score::Column::CatalogScored,
-                daily_action_score::Column::CatalogDeprecated,
-                daily_action_score::Column::Category,
-            ]);
-            for r in rows {
-                insert
-                    .values([
-                        Expr::value(r.id),
-                        Expr::value(r.tenant_id.clone()),
-                        Expr::value(r.date),
-                        Expr::value(r.action_id.clone()),
-                        Expr::value(r.score),
-                        Expr::value(r.max_score),
-                        Expr::value(r.status.as_str()),
-                        Expr::value(r.state.as_str()),
-                        Expr::value(r.progress_current),
-                        Expr::value(r.progress_total),
-                        Expr::value(r.catalog_max_score),
-                        Expr::value(r.catalog_scored),
-                        Expr::value(r.catalog_deprecated),
-                        Expr::value(r.category.as_str()),
-                    ])
-                    .map_err(|e| DbErr::Custom(e.to_string()))?;
-            }
-            txn.execute(&insert).await?;
+            let models = rows
+                .iter()
+                .cloned()
+                .map(daily_action_score::ActiveModel::from);
+            let mut insert = daily_action_score::Entity::insert_many(models).into_query();
+            txn.execute(insert.into_table(action_table.clone())).await?;
         }
         txn.commit().await?;
     }

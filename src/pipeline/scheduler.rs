@@ -2,11 +2,11 @@
 //! close time has passed and that has no successful close gets a DAILY run, oldest first.
 
 use chrono::Utc;
-use entity::enums::ScoringRunKind;
+use entity::enums::{ScoringRunKind, ScoringRunStatus};
 use sea_orm::DbErr;
 
 use super::Pipeline;
-use super::tasks::{RunRequest, closed_dates, closes_in_flight, plan_run};
+use super::tasks::{RunRequest, dates_with_close, plan_run};
 use crate::scoring::runs::dates_due;
 use crate::service::daily_scores::DateRange;
 
@@ -29,8 +29,18 @@ async fn plan_missing_closes(pipeline: &Pipeline) -> Result<(), DbErr> {
         return Ok(());
     }
     let db = pipeline.db();
-    let mut taken = closed_dates(db, &due).await?;
-    taken.extend(closes_in_flight(db, &due).await?);
+    // Succeeded or partial closes are done; queued or running ones are under way.
+    let taken = dates_with_close(
+        db,
+        &due,
+        &[
+            ScoringRunStatus::Succeeded,
+            ScoringRunStatus::Partial,
+            ScoringRunStatus::Queued,
+            ScoringRunStatus::Running,
+        ],
+    )
+    .await?;
     for date in due.into_iter().filter(|d| !taken.contains(d)) {
         let request = RunRequest {
             kind: ScoringRunKind::Daily,

@@ -495,38 +495,17 @@ pub async fn finish_run(db: &DatabaseConnection, run_id: i64) -> Result<(), DbEr
     Ok(())
 }
 
-/// The dates among `dates` that have a successful (or partly successful) close.
-pub async fn closed_dates(
+/// The dates among `dates` that have a close in one of `statuses`.
+pub async fn dates_with_close(
     db: &impl ConnectionTrait,
     dates: &[NaiveDate],
+    statuses: &[ScoringRunStatus],
 ) -> Result<Vec<NaiveDate>, DbErr> {
     let rows: Vec<Option<NaiveDate>> = scoring_run::Entity::find()
         .select_only()
         .column(scoring_run::Column::CloseDate)
         .filter(scoring_run::Column::CloseDate.is_in(dates.iter().copied()))
-        .filter(
-            scoring_run::Column::Status
-                .is_in([ScoringRunStatus::Succeeded, ScoringRunStatus::Partial]),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().flatten().collect())
-}
-
-/// The dates among `dates` whose close is planned or under way.
-pub async fn closes_in_flight(
-    db: &impl ConnectionTrait,
-    dates: &[NaiveDate],
-) -> Result<Vec<NaiveDate>, DbErr> {
-    let rows: Vec<Option<NaiveDate>> = scoring_run::Entity::find()
-        .select_only()
-        .column(scoring_run::Column::CloseDate)
-        .filter(scoring_run::Column::CloseDate.is_in(dates.iter().copied()))
-        .filter(
-            scoring_run::Column::Status
-                .is_in([ScoringRunStatus::Queued, ScoringRunStatus::Running]),
-        )
+        .filter(scoring_run::Column::Status.is_in(statuses.iter().copied()))
         .into_tuple()
         .all(db)
         .await?;

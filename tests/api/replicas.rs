@@ -121,6 +121,15 @@ async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
     }
 }
 
+/// A transaction that blocks every write of action scores until it ends.
+async fn hold_score_writes(db: &DatabaseConnection) -> sea_orm::DatabaseTransaction {
+    let lock = db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    lock
+}
+
 const REPLICAS_HOLDING_TASKS: &str = "SELECT COUNT(DISTINCT claimed_by) FROM scoring_tasks \
     WHERE kind = 'TENANTS' AND status = 'RUNNING'";
 const CLOSE_SUCCEEDED: &str =
@@ -157,10 +166,7 @@ async fn two_replicas_closing_the_same_day_each_score_part_and_together_all_once
     let Some((url, _database, db)) = seeded_postgres().await else {
         return;
     };
-    let lock = db.begin().await.unwrap();
-    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = hold_score_writes(&db).await;
     let _first = start_replica(&url, "60s");
     let _second = start_replica(&url, "60s");
     // Both replicas hold a task, blocked on the lock: both take part in the close.
@@ -216,10 +222,7 @@ async fn a_task_of_a_killed_replica_is_finished_by_another_after_its_lease() {
     let Some((url, _database, db)) = seeded_postgres().await else {
         return;
     };
-    let lock = db.begin().await.unwrap();
-    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = hold_score_writes(&db).await;
     let mut doomed = start_replica(&url, "2s");
     wait_until(&db, REPLICAS_HOLDING_TASKS, 1).await;
     let held = number(
