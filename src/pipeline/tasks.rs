@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{ScoringRunKind, ScoringRunStatus, ScoringTaskKind, ScoringTaskStatus};
-use entity::{scoring_run, scoring_task, snapshot};
+use entity::{scoring_run, scoring_task, snapshot, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
@@ -162,41 +162,48 @@ fn task_row(
     }
 }
 
-/// Each tenant's first capture date (tenants without a snapshot are absent), by tenant id.
+/// Each tenant's first capture date (tenants without a snapshot are absent), by tenant id:
+/// one index probe per tenant, whatever the length of the history.
 async fn first_capture_dates(
     db: &DatabaseConnection,
     tenant_ids: Option<&[String]>,
 ) -> Result<Vec<(String, NaiveDate)>, DbErr> {
-    let query = |ids: Option<&[String]>| {
-        let mut query = snapshot::Entity::find()
+    let first_capture = Query::select()
+        .expr(Expr::col((snapshot::Entity, snapshot::Column::CapturedAt)).min())
+        .from(snapshot::Entity)
+        .and_where(
+            Expr::col((snapshot::Entity, snapshot::Column::TenantId))
+                .equals((tenant::Entity, tenant::Column::Id)),
+        )
+        .to_owned();
+    let query = || {
+        tenant::Entity::find()
             .select_only()
-            .column(snapshot::Column::TenantId)
-            .column_as(snapshot::Column::CapturedAt.min(), "first")
-            .group_by(snapshot::Column::TenantId)
-            .order_by_asc(snapshot::Column::TenantId);
-        if let Some(ids) = ids {
-            query = query.filter(snapshot::Column::TenantId.is_in(ids.iter().cloned()));
-        }
-        query
+            .column(tenant::Column::Id)
+            .expr_as(
+                Expr::SubQuery(None, Box::new(first_capture.clone().into())),
+                "first",
+            )
+            .order_by_asc(tenant::Column::Id)
     };
-    let mut firsts: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut firsts: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
     match tenant_ids {
-        None => firsts = query(None).into_tuple().all(db).await?,
+        None => firsts = query().into_tuple().all(db).await?,
         Some(ids) => {
             for chunk in ids.chunks(500) {
-                firsts.extend(
-                    query(Some(chunk))
-                        .into_tuple::<(String, DateTime<Utc>)>()
-                        .all(db)
-                        .await?,
-                );
+                let rows: Vec<(String, Option<DateTime<Utc>>)> = query()
+                    .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                firsts.extend(rows);
             }
             firsts.sort();
         }
     }
     Ok(firsts
         .into_iter()
-        .map(|(tenant, first)| (tenant, first.date_naive()))
+        .filter_map(|(tenant, first)| Some((tenant, first?.date_naive())))
         .collect())
 }
 
