@@ -183,11 +183,11 @@ fn facts(i: usize) -> Value {
                   "legacyAuthBlocked": (i * 3) % (users + 1), "signInRiskCovered": i % (users + 1),
                   "userRiskCovered": (i * 5) % (users + 1)},
         "admins": {"total": 4, "mfaProtected": i % 5},
-        "passwordPolicy": {"neverExpires": i % 2 == 0},
-        "apps": {"userConsentRestricted": i % 3 == 0},
+        "passwordPolicy": {"neverExpires": i.is_multiple_of(2)},
+        "apps": {"userConsentRestricted": i.is_multiple_of(3)},
         "roles": {"globalAdmins": 1 + i % 6},
-        "sspr": {"enabled": i % 4 != 0},
-        "reviews": {"signInWeekly": i % 5 == 0}
+        "sspr": {"enabled": !i.is_multiple_of(4)},
+        "reviews": {"signInWeekly": i.is_multiple_of(5)}
     })
 }
 
