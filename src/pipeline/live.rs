@@ -1,6 +1,6 @@
 //! Live rescoring of today: after a snapshot, an override, a catalog change or an override's
 //! expiry, the affected tenants' rows for the current date are rescored in the background,
-//! coalescing bursts into batches.
+//! coalescing bursts into batches; when the date changes, every tenant's new row is opened.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub async fn run_live_rescorer(
     mut requests: mpsc::UnboundedReceiver<LiveRequest>,
 ) {
     let mut expired_since = Utc::now();
+    // The start-up request covers today; a new date opens with every tenant's row.
+    let mut opened = today();
     let mut expiry_poll = tokio::time::interval(EXPIRY_POLL);
     loop {
         let mut wanted = Wanted::default();
@@ -43,11 +45,15 @@ pub async fn run_live_rescorer(
                 None => return,
             },
             _ = expiry_poll.tick() => {
+                if today() != opened {
+                    opened = today();
+                    wanted.add(LiveRequest::AllTenants);
+                }
                 let now = Utc::now();
                 match expired_between(&pipeline, expired_since, now).await {
                     Ok(tenants) => {
                         expired_since = now;
-                        if tenants.is_empty() {
+                        if tenants.is_empty() && !wanted.all {
                             continue;
                         }
                         wanted.add(LiveRequest::Tenants(tenants));
