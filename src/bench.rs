@@ -155,6 +155,7 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
             seat_count: Set(10 + (i as i32 * 37) % 5000),
             created_at: Set(now),
             updated_at: Set(now),
+            goal: Set(None),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -64,6 +64,10 @@ pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiR
     let first_day = today - Duration::days(DEMO_DAYS - 1);
     for (index, &(id, name, industry, seats)) in DEMO_TENANTS.iter().enumerate() {
         tenants::create_tenant(db, NewTenant::parse(id, name, Some(industry), seats)?).await?;
+        // Most tenants aim for 70 to 85 %; every fifth has not set a goal yet.
+        if index % 5 != 4 {
+            tenants::set_goal(db, id, Some(70.0 + 5.0 * (index % 4) as f64)).await?;
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(index as u64 + 1);
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
@@ -248,13 +252,14 @@ async fn seed_history(
             if day == offset && (index + day as usize).is_multiple_of(2) {
                 let updated_at =
                     (date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).min(now);
-                overrides::append_override(
+                overrides::append_overrides(
                     db,
                     OverrideChange {
-                        tenant_id: tenant_id.to_owned(),
-                        action_id: action.to_owned(),
+                        tenant_ids: vec![tenant_id.to_owned()],
+                        action_ids: vec![action.to_owned()],
                         state,
                         comment: Some(comment.to_owned()),
+                        expires_at: None,
                         updated_by: format!("admin@{tenant_id}.example"),
                         updated_at,
                     },

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `tenants`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
 pub struct Model {
     /// Stable id chosen at creation (a GUID or slug), also used in tokens.
@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the tenant was last changed.
     pub updated_at: DateTimeUtc,
+    /// The percentage the tenant's admins aim for (0 to 100), if set.
+    pub goal: Option<f64>,
 }
 
 /// Relations of `tenants` (none navigated through the ORM).

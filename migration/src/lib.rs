@@ -7,6 +7,7 @@ mod m20261125_000002_create_snapshots_and_overrides;
 mod m20261125_000003_create_scores;
 mod m20261126_000004_rule_as_json;
 mod m20261126_000005_scoring_runs;
+mod m20261126_000006_tenant_goal;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_scores::Migration),
             Box::new(m20261126_000004_rule_as_json::Migration),
             Box::new(m20261126_000005_scoring_runs::Migration),
+            Box::new(m20261126_000006_tenant_goal::Migration),
         ]
     }
 }

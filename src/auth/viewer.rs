@@ -34,6 +34,8 @@ pub enum Operation {
     ManageTenants,
     /// Change the catalog.
     ManageCatalog,
+    /// Set a tenant's goal.
+    SetGoal,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -43,7 +45,7 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
     match (role, op) {
         (_, ReadCatalog) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
-        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal) => Some(Reach::Own),
         (GlobalAdmin | Collector, IngestSnapshot) => Some(Reach::Own),
         (PlatformAdmin, ReadTenantData | Recompute) => Some(Reach::All),
         (PlatformAdmin, ManageTenants | ManageCatalog) => Some(Reach::All),

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::scoring::overrides::states_at;
-use crate::scoring::snapshots::{end_of_day, snapshot_for_date};
+use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
 use crate::scoring::{ActionDefinition, DayScore, score_day};
 use crate::service::daily_scores::DateRange;
 
@@ -114,13 +114,14 @@ async fn score_in_memory(
     snapshot_ids.dedup();
     let facts = facts_of(db, &snapshot_ids).await?;
     let no_history = Vec::new();
+    let now = Utc::now();
     let mut days = Vec::with_capacity(wanted.len());
     for (tenant_id, date, snapshot_id) in wanted {
         let Some(snapshot_facts) = facts.get(&snapshot_id) else {
             continue; // Snapshots are never deleted; a vanished one simply scores nothing.
         };
         let history = histories.get(&tenant_id).unwrap_or(&no_history);
-        let states = states_at(history, end_of_day(date));
+        let states = states_at(history, states_instant(date, now));
         let day = score_day(catalog, snapshot_facts, &states);
         days.push(ScoredDay {
             tenant_id,

@@ -12,6 +12,12 @@ pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
     next.and_utc() - Duration::microseconds(1)
 }
 
+/// The instant whose override states count for `date`: its end for a day that has ended, `now`
+/// for the open day (an override that expires later today counts until it expires).
+pub fn states_instant(date: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
+    end_of_day(date).min(now)
+}
+
 /// The id of the snapshot that counts for `date`, from `(id, captured_at)` pairs sorted by
 /// capture time (ties by id); `None` when nothing was captured by the end of the date.
 pub fn snapshot_for_date(captures: &[(i64, DateTime<Utc>)], date: NaiveDate) -> Option<i64> {
@@ -41,6 +47,16 @@ mod tests {
             end_of_day(d("2026-03-01")).to_rfc3339(),
             "2026-03-01T23:59:59.999999+00:00"
         );
+    }
+
+    #[test]
+    fn the_open_day_uses_the_states_in_force_now() {
+        let now = at("2026-03-02T10:00:00Z");
+        assert_eq!(
+            states_instant(d("2026-03-01"), now),
+            end_of_day(d("2026-03-01"))
+        );
+        assert_eq!(states_instant(d("2026-03-02"), now), now);
     }
 
     #[test]

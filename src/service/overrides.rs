@@ -3,48 +3,105 @@
 use chrono::{DateTime, Utc};
 use entity::action_override;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::domain::ActionState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::scoring::overrides::{OverrideRecord, in_force_at};
 
-/// One override change to append.
+/// Most tenant × action pairs one change may set.
+pub const MAX_PAIRS: usize = 1000;
+
+/// One override change to append: one state on every tenant × action pair.
 #[derive(Clone, Debug)]
 pub struct OverrideChange {
-    /// Tenant.
-    pub tenant_id: String,
-    /// Action.
-    pub action_id: String,
+    /// Tenants.
+    pub tenant_ids: Vec<String>,
+    /// Actions.
+    pub action_ids: Vec<String>,
     /// New state.
     pub state: ActionState,
     /// Why.
     pub comment: Option<String>,
+    /// When the state stops being in force (DEFAULT from then on); must be after `updated_at`.
+    pub expires_at: Option<DateTime<Utc>>,
     /// Who (token subject).
     pub updated_by: String,
     /// When it takes effect.
     pub updated_at: DateTime<Utc>,
 }
 
-/// Appends a change to the history; the caller has checked tenant and action exist.
-pub async fn append_override(
+impl OverrideChange {
+    /// Checks the lists, the comment and the expiry; duplicates in the lists are dropped.
+    pub fn parse(mut self) -> ApiResult<Self> {
+        dedup_in_order(&mut self.tenant_ids);
+        dedup_in_order(&mut self.action_ids);
+        if self.tenant_ids.is_empty() || self.action_ids.is_empty() {
+            return Err(ApiError::BadUserInput(
+                "tenantIds and actionIds must each name at least one id".into(),
+            ));
+        }
+        let pairs = self.tenant_ids.len() * self.action_ids.len();
+        if pairs > MAX_PAIRS {
+            return Err(ApiError::BadUserInput(format!(
+                "at most {MAX_PAIRS} tenant × action pairs may be set at once (got {pairs})"
+            )));
+        }
+        self.comment = super::tenants::optional_text("comment", self.comment.as_deref(), 2000)?;
+        if self.expires_at.is_some_and(|at| at <= self.updated_at) {
+            return Err(ApiError::BadUserInput(
+                "expiresAt must be in the future".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn dedup_in_order(ids: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+}
+
+/// Appends every pair of a parsed change to the history in one transaction, all or nothing;
+/// the caller has checked that the tenants and actions exist.
+pub async fn append_overrides(
     db: &DatabaseConnection,
     change: OverrideChange,
-) -> ApiResult<action_override::Model> {
-    let comment = super::tenants::optional_text("comment", change.comment.as_deref(), 2000)?;
-    let row = action_override::ActiveModel {
-        tenant_id: Set(change.tenant_id),
-        action_id: Set(change.action_id),
-        state: Set(change.state),
-        comment: Set(comment),
-        updated_by: Set(change.updated_by),
-        updated_at: Set(change.updated_at),
-        ..Default::default()
-    };
-    Ok(row.insert(db).await?)
+) -> ApiResult<Vec<action_override::Model>> {
+    let rows: Vec<action_override::ActiveModel> = change
+        .tenant_ids
+        .iter()
+        .flat_map(|tenant_id| {
+            change
+                .action_ids
+                .iter()
+                .map(move |action_id| (tenant_id, action_id))
+        })
+        .map(|(tenant_id, action_id)| action_override::ActiveModel {
+            tenant_id: Set(tenant_id.clone()),
+            action_id: Set(action_id.clone()),
+            state: Set(change.state),
+            comment: Set(change.comment.clone()),
+            updated_by: Set(change.updated_by.clone()),
+            updated_at: Set(change.updated_at),
+            expires_at: Set(change.expires_at),
+            ..Default::default()
+        })
+        .collect();
+    let txn = db.begin().await?;
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        stored.extend(
+            action_override::Entity::insert_many(chunk.to_vec())
+                .exec_with_returning(&txn)
+                .await?,
+        );
+    }
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// A tenant's history, up to `until` when given, oldest first (ties in insertion order).
@@ -87,7 +144,7 @@ pub async fn current_overrides(
     tenant_id: &str,
 ) -> ApiResult<Vec<action_override::Model>> {
     let history = override_history(db, tenant_id, None).await?;
-    let mut current: Vec<action_override::Model> = in_force_at(&history, DateTime::<Utc>::MAX_UTC)
+    let mut current: Vec<action_override::Model> = in_force_at(&history, Utc::now())
         .into_values()
         .filter(|row| row.state != ActionState::Default)
         .cloned()

@@ -112,6 +112,7 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         seat_count: Set(new.seat_count),
         created_at: Set(now),
         updated_at: Set(now),
+        goal: Set(None),
     };
     row.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -119,6 +120,27 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         }
         _ => err.into(),
     })
+}
+
+/// Sets (or with `None` clears) a tenant's goal percentage, 0 to 100; a missing tenant is
+/// NOT_FOUND.
+pub async fn set_goal(
+    db: &DatabaseConnection,
+    id: &str,
+    goal: Option<f64>,
+) -> ApiResult<tenant::Model> {
+    if goal.is_some_and(|g| !(g.is_finite() && (0.0..=100.0).contains(&g))) {
+        return Err(ApiError::BadUserInput(
+            "percentage must be a number from 0 to 100, or null to clear the goal".into(),
+        ));
+    }
+    let Some(existing) = find_tenant(db, id).await? else {
+        return Err(ApiError::tenant_not_found(id));
+    };
+    let mut row: tenant::ActiveModel = existing.into();
+    row.goal = Set(goal);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
 }
 
 /// Applies changes to an existing tenant; a missing one is NOT_FOUND.
@@ -158,6 +180,25 @@ pub async fn update_tenant(
 /// The tenant with this id, if any.
 pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> ApiResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// Which of `ids` exist, in one query per 500 ids.
+pub async fn existing_tenant_ids(
+    db: &DatabaseConnection,
+    ids: &[String],
+) -> ApiResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<String> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Every tenant, by id.

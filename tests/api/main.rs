@@ -3,6 +3,7 @@
 mod auth;
 mod catalog;
 mod cursors;
+mod estate;
 mod helpers;
 mod http_spec;
 mod hygiene;

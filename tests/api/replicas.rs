@@ -77,6 +77,7 @@ async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)>
         seat_count: Set(100),
         created_at: Set(now),
         updated_at: Set(now),
+        goal: Set(None),
     }))
     .exec_without_returning(&db)
     .await

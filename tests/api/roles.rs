@@ -72,6 +72,17 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "action_overrides",
     ),
     (
+        "set overrides in bulk",
+        "mutation { setActionOverrides(input: {tenantIds: [\"acme\"], actionIds: [\"AdminMFA\", \"SelfServicePasswordReset\"], state: IGNORED}) { state } }",
+        "action_overrides",
+    ),
+    (
+        "set goal",
+        "mutation { setTenantGoal(tenantId: \"acme\", percentage: 80) { goal } }",
+        "",
+    ),
+    ("read goal", "{ tenant(id: \"acme\") { goal } }", ""),
+    (
         "recompute",
         "mutation($d: Date!) { recomputeScores(input: {tenantId: \"acme\", from: $d, to: $d}) { daysScored } }",
         "daily_scores",
@@ -113,7 +124,9 @@ fn allowed(role: Role, operation: &str) -> bool {
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin
         ),
-        "set override" => matches!(role, GlobalAdmin | SecurityAdmin),
+        "set override" | "set overrides in bulk" | "set goal" => {
+            matches!(role, GlobalAdmin | SecurityAdmin)
+        }
         "recompute" | "recompute reachable" => {
             matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin)
         }

@@ -55,6 +55,21 @@ impl TenantMutation {
         Ok(tenants::create_tenant(ctx.db()?, new).await?.into())
     }
 
+    /// Sets the percentage a tenant aims for, 0 to 100; null clears it
+    /// (GLOBAL_ADMIN, SECURITY_ADMIN).
+    async fn set_tenant_goal(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+        percentage: Option<f64>,
+    ) -> async_graphql::Result<Tenant> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::SetGoal, &tenant_id)?;
+        Ok(tenants::set_goal(ctx.db()?, &tenant_id, percentage)
+            .await?
+            .into())
+    }
+
     /// Changes a tenant (PLATFORM_ADMIN).
     async fn update_tenant(
         &self,

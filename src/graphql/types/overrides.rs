@@ -35,6 +35,11 @@ impl ActionOverride {
         self.0.state
     }
 
+    /// When the state stops (or stopped) being in force on its own; DEFAULT applies after it.
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime)
+    }
+
     /// Why it was set.
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()

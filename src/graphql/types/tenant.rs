@@ -65,6 +65,12 @@ impl Tenant {
         DateTime(self.0.created_at)
     }
 
+    /// The percentage the tenant's admins aim for (0 to 100); null when none is set.
+    async fn goal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
+        self.readable(ctx)?;
+        Ok(self.0.goal)
+    }
+
     /// The score on `date`, or the latest when `date` is omitted; null when none is stored.
     async fn score(
         &self,
