@@ -136,7 +136,7 @@ async fn read_body(limits: &RequestLimits, body: Body) -> Result<Bytes, (StatusC
 }
 
 /// Verifies `Authorization: Bearer <JWT>`.
-fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
 
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod listen;
@@ -42,6 +43,8 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(graphql::graphiql))
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route("/export/scores.csv", get(export::scores_csv))
+        .route("/export/action-scores.csv", get(export::action_scores_csv))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)

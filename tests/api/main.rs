@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod cursors;
 mod estate;
+mod export;
 mod helpers;
 mod http_spec;
 mod hygiene;

@@ -1,0 +1,477 @@
+//! CSV export of stored scores: `GET /export/scores.csv` and `GET /export/action-scores.csv`,
+//! streamed from the database in batches (constant memory whatever the range), for the tenants
+//! in the caller's reach, with the same token and roles as reading scores.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use entity::{daily_action_score, daily_score, tenant};
+use futures::Stream;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::AppState;
+use super::graphql::authenticate;
+use crate::auth::Operation;
+use crate::domain::ActionCategory;
+use crate::error::ApiError;
+use crate::scoring::totals::CategoryTotal;
+use crate::service::daily_scores::DateRange;
+
+/// Rows read and written per batch.
+const ROWS_PER_BATCH: u64 = 1000;
+/// Tenant ids per `IN (…)` list when the caller's reach is a list.
+const TENANTS_PER_QUERY: usize = 200;
+
+/// Which tenants an export covers.
+#[derive(Clone, Debug)]
+enum Scope {
+    /// Every tenant (a platform admin asking for no tenant in particular).
+    All,
+    /// These tenants, sorted.
+    Only(Vec<String>),
+}
+
+/// What was asked for, checked.
+struct ExportRequest {
+    range: DateRange,
+    scope: Scope,
+}
+
+/// `GET /export/scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day.
+pub async fn scores_csv(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match export_request(&app, &headers, query.as_deref()) {
+        Ok(request) => csv_response(
+            "scores.csv",
+            rows_stream(app.db.clone(), request, ScoreRows),
+        ),
+        Err(refusal) => refusal,
+    }
+}
+
+/// `GET /export/action-scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day and action.
+pub async fn action_scores_csv(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match export_request(&app, &headers, query.as_deref()) {
+        Ok(request) => csv_response(
+            "action-scores.csv",
+            rows_stream(app.db.clone(), request, ActionScoreRows),
+        ),
+        Err(refusal) => refusal,
+    }
+}
+
+/// Authenticates, authorizes and parses the query string; refusals are short text bodies.
+fn export_request(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<ExportRequest, Response> {
+    let refuse = |status: StatusCode, message: String| (status, message).into_response();
+    let viewer = authenticate(app, headers)
+        .map_err(|err| refuse(StatusCode::UNAUTHORIZED, err.message().to_owned()))?;
+    viewer
+        .require(Operation::ReadTenantData)
+        .map_err(|err| refuse(StatusCode::FORBIDDEN, err.message().to_owned()))?;
+    let (mut from, mut to, mut tenants) = (None, None, BTreeSet::new());
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "from" => from = Some(parse_date("from", &value)?),
+            "to" => to = Some(parse_date("to", &value)?),
+            "tenant" => {
+                tenants.insert(value.into_owned());
+            }
+            other => {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown parameter `{other}`; use from, to and tenant"),
+                ));
+            }
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "from and to (YYYY-MM-DD) are required".into(),
+        ));
+    };
+    let range = DateRange::parse(from, to).map_err(|err| match err {
+        ApiError::BadUserInput(message) => refuse(StatusCode::BAD_REQUEST, message),
+        other => refuse(StatusCode::BAD_REQUEST, other.message().to_owned()),
+    })?;
+    let scope = if viewer.reaches_all_tenants(Operation::ReadTenantData) {
+        if tenants.is_empty() {
+            Scope::All
+        } else {
+            Scope::Only(tenants.into_iter().collect())
+        }
+    } else {
+        // Tenants out of reach are simply absent, as if they did not exist.
+        let reach: BTreeSet<&String> = viewer.tenant_ids.iter().collect();
+        let wanted: Vec<String> = if tenants.is_empty() {
+            reach.into_iter().cloned().collect()
+        } else {
+            tenants.into_iter().filter(|t| reach.contains(t)).collect()
+        };
+        Scope::Only(wanted)
+    };
+    Ok(ExportRequest { range, scope })
+}
+
+fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Response> {
+    value.parse().map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("{name} must be a date like 2026-01-31"),
+        )
+            .into_response()
+    })
+}
+
+/// A streamed CSV download.
+fn csv_response(
+    filename: &str,
+    stream: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+) -> Response {
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// One kind of exported row: its header, how to read a batch after a position, how to write it.
+trait RowKind: Send + Sync + 'static {
+    /// A stored row.
+    type Row: Send + Sync;
+    /// The position to continue after.
+    type Key: Clone + Send + Sync;
+    /// The header record.
+    fn header(&self) -> Vec<String>;
+    /// The next batch of rows of `tenants` (all when `None`) after `after`, in key order.
+    fn batch(
+        &self,
+        db: &DatabaseConnection,
+        range: DateRange,
+        tenants: Option<&[String]>,
+        after: Option<Self::Key>,
+    ) -> impl std::future::Future<Output = Result<Vec<Self::Row>, DbErr>> + Send;
+    /// A row's position.
+    fn key(&self, row: &Self::Row) -> Self::Key;
+    /// A row's tenant.
+    fn tenant<'r>(&self, row: &'r Self::Row) -> &'r str;
+    /// A row's record, after its tenant's id and name.
+    fn record(&self, row: &Self::Row) -> Result<Vec<String>, String>;
+}
+
+/// Rows of `daily_scores`.
+struct ScoreRows;
+
+impl RowKind for ScoreRows {
+    type Row = daily_score::Model;
+    type Key = (String, NaiveDate);
+
+    fn header(&self) -> Vec<String> {
+        let mut header: Vec<String> = [
+            "tenant",
+            "tenantName",
+            "date",
+            "score",
+            "maxScore",
+            "percentage",
+            "coverage",
+            "noDataMaxScore",
+            "final",
+        ]
+        .map(String::from)
+        .to_vec();
+        header.extend(ActionCategory::ALL.iter().map(|c| c.as_str().to_owned()));
+        header
+    }
+
+    async fn batch(
+        &self,
+        db: &DatabaseConnection,
+        range: DateRange,
+        tenants: Option<&[String]>,
+        after: Option<Self::Key>,
+    ) -> Result<Vec<Self::Row>, DbErr> {
+        let mut query = daily_score::Entity::find()
+            .filter(daily_score::Column::Date.between(range.from, range.to))
+            .order_by_asc(daily_score::Column::TenantId)
+            .order_by_asc(daily_score::Column::Date)
+            .limit(ROWS_PER_BATCH);
+        if let Some(tenants) = tenants {
+            query = query.filter(daily_score::Column::TenantId.is_in(tenants.iter().cloned()));
+        }
+        if let Some((tenant, date)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(daily_score::Column::TenantId.gt(tenant.clone()))
+                    .add(
+                        Condition::all()
+                            .add(daily_score::Column::TenantId.eq(tenant))
+                            .add(daily_score::Column::Date.gt(date)),
+                    ),
+            );
+        }
+        query.all(db).await
+    }
+
+    fn key(&self, row: &Self::Row) -> Self::Key {
+        (row.tenant_id.clone(), row.date)
+    }
+
+    fn tenant<'r>(&self, row: &'r Self::Row) -> &'r str {
+        &row.tenant_id
+    }
+
+    fn record(&self, row: &Self::Row) -> Result<Vec<String>, String> {
+        let categories: Vec<CategoryTotal> = serde_json::from_value(row.categories.clone())
+            .map_err(|e| format!("daily score {} categories: {e}", row.id))?;
+        let mut record = vec![
+            row.date.to_string(),
+            row.score.to_string(),
+            row.max_score.to_string(),
+            row.percentage.to_string(),
+            row.coverage.to_string(),
+            row.no_data_max_score.to_string(),
+            row.r#final.to_string(),
+        ];
+        record.extend(ActionCategory::ALL.iter().map(|category| {
+            categories
+                .iter()
+                .find(|c| c.category == *category)
+                .map_or_else(|| "0".to_owned(), |c| c.score.to_string())
+        }));
+        Ok(record)
+    }
+}
+
+/// Rows of `daily_action_scores`.
+struct ActionScoreRows;
+
+impl RowKind for ActionScoreRows {
+    type Row = daily_action_score::Model;
+    type Key = (String, NaiveDate, String);
+
+    fn header(&self) -> Vec<String> {
+        [
+            "tenant",
+            "tenantName",
+            "date",
+            "action",
+            "status",
+            "state",
+            "score",
+            "maxScore",
+            "progressCurrent",
+            "progressTotal",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    async fn batch(
+        &self,
+        db: &DatabaseConnection,
+        range: DateRange,
+        tenants: Option<&[String]>,
+        after: Option<Self::Key>,
+    ) -> Result<Vec<Self::Row>, DbErr> {
+        let mut query = daily_action_score::Entity::find()
+            .filter(daily_action_score::Column::Date.between(range.from, range.to))
+            .order_by_asc(daily_action_score::Column::TenantId)
+            .order_by_asc(daily_action_score::Column::Date)
+            .order_by_asc(daily_action_score::Column::ActionId)
+            .limit(ROWS_PER_BATCH);
+        if let Some(tenants) = tenants {
+            query =
+                query.filter(daily_action_score::Column::TenantId.is_in(tenants.iter().cloned()));
+        }
+        if let Some((tenant, date, action)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(daily_action_score::Column::TenantId.gt(tenant.clone()))
+                    .add(
+                        Condition::all()
+                            .add(daily_action_score::Column::TenantId.eq(tenant.clone()))
+                            .add(daily_action_score::Column::Date.gt(date)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(daily_action_score::Column::TenantId.eq(tenant))
+                            .add(daily_action_score::Column::Date.eq(date))
+                            .add(daily_action_score::Column::ActionId.gt(action)),
+                    ),
+            );
+        }
+        query.all(db).await
+    }
+
+    fn key(&self, row: &Self::Row) -> Self::Key {
+        (row.tenant_id.clone(), row.date, row.action_id.clone())
+    }
+
+    fn tenant<'r>(&self, row: &'r Self::Row) -> &'r str {
+        &row.tenant_id
+    }
+
+    fn record(&self, row: &Self::Row) -> Result<Vec<String>, String> {
+        let number = |n: Option<f64>| n.map(|n| n.to_string()).unwrap_or_default();
+        Ok(vec![
+            row.date.to_string(),
+            row.action_id.clone(),
+            row.status.as_str().to_owned(),
+            row.state.as_str().to_owned(),
+            row.score.to_string(),
+            row.max_score.to_string(),
+            number(row.progress_current),
+            number(row.progress_total),
+        ])
+    }
+}
+
+/// Where a stream stands: which group of tenants, and the last row written.
+struct Cursor<K> {
+    group: usize,
+    after: Option<K>,
+    header_sent: bool,
+    done: bool,
+}
+
+/// The CSV, header first, then batch after batch until the rows run out.
+fn rows_stream<R: RowKind>(
+    db: DatabaseConnection,
+    request: ExportRequest,
+    kind: R,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let groups: Vec<Option<Vec<String>>> = match request.scope {
+        Scope::All => vec![None],
+        Scope::Only(ids) => ids
+            .chunks(TENANTS_PER_QUERY)
+            .map(|chunk| Some(chunk.to_vec()))
+            .collect(),
+    };
+    let start = Cursor::<R::Key> {
+        group: 0,
+        after: None,
+        header_sent: false,
+        done: false,
+    };
+    futures::stream::unfold(
+        (start, db, groups, request.range, kind),
+        |(mut cursor, db, groups, range, kind)| async move {
+            if cursor.done {
+                return None;
+            }
+            if !cursor.header_sent {
+                cursor.header_sent = true;
+                let chunk = encode(std::iter::once(kind.header()));
+                return Some((chunk, (cursor, db, groups, range, kind)));
+            }
+            loop {
+                let Some(group) = groups.get(cursor.group) else {
+                    return None;
+                };
+                let rows = match kind
+                    .batch(&db, range, group.as_deref(), cursor.after.clone())
+                    .await
+                {
+                    Ok(rows) => rows,
+                    Err(err) => {
+                        tracing::error!(error = %err, "CSV export stopped by a database error");
+                        cursor.done = true;
+                        let failure = Err(std::io::Error::other("export failed"));
+                        return Some((failure, (cursor, db, groups, range, kind)));
+                    }
+                };
+                let Some(last) = rows.last() else {
+                    cursor.group += 1;
+                    cursor.after = None;
+                    continue;
+                };
+                cursor.after = Some(kind.key(last));
+                let names = match tenant_names(&db, rows.iter().map(|row| kind.tenant(row))).await {
+                    Ok(names) => names,
+                    Err(err) => {
+                        tracing::error!(error = %err, "CSV export stopped by a database error");
+                        cursor.done = true;
+                        let failure = Err(std::io::Error::other("export failed"));
+                        return Some((failure, (cursor, db, groups, range, kind)));
+                    }
+                };
+                let records: Result<Vec<Vec<String>>, String> = rows
+                    .iter()
+                    .map(|row| {
+                        let tenant = kind.tenant(row);
+                        let name = names.get(tenant).cloned().unwrap_or_default();
+                        let mut record = vec![tenant.to_owned(), name];
+                        record.extend(kind.record(row)?);
+                        Ok(record)
+                    })
+                    .collect();
+                let chunk = match records {
+                    Ok(records) => encode(records),
+                    Err(err) => {
+                        tracing::error!(error = %err, "CSV export stopped by a corrupt row");
+                        cursor.done = true;
+                        Err(std::io::Error::other("export failed"))
+                    }
+                };
+                return Some((chunk, (cursor, db, groups, range, kind)));
+            }
+        },
+    )
+}
+
+/// The names of the tenants of a batch, in one query.
+async fn tenant_names<'a>(
+    db: &DatabaseConnection,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, DbErr> {
+    let ids: BTreeSet<String> = ids.map(str::to_owned).collect();
+    let rows: Vec<(String, String)> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Name)
+        .filter(tenant::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// RFC 4180 records (quoted where needed, CRLF line ends).
+fn encode(records: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for record in records {
+        writer
+            .write_record(&record)
+            .map_err(std::io::Error::other)?;
+    }
+    writer
+        .into_inner()
+        .map(Bytes::from)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
