@@ -38,6 +38,9 @@ enum Scope {
     Only(Vec<String>),
 }
 
+/// Why an export is refused: a status and a short text.
+type Refusal = (StatusCode, String);
+
 /// What was asked for, checked.
 struct ExportRequest {
     range: DateRange,
@@ -55,7 +58,7 @@ pub async fn scores_csv(
             "scores.csv",
             rows_stream(app.db.clone(), request, ScoreRows),
         ),
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -70,7 +73,7 @@ pub async fn action_scores_csv(
             "action-scores.csv",
             rows_stream(app.db.clone(), request, ActionScoreRows),
         ),
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -79,8 +82,8 @@ fn export_request(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<ExportRequest, Response> {
-    let refuse = |status: StatusCode, message: String| (status, message).into_response();
+) -> Result<ExportRequest, Refusal> {
+    let refuse = |status: StatusCode, message: String| (status, message);
     let viewer = authenticate(app, headers)
         .map_err(|err| refuse(StatusCode::UNAUTHORIZED, err.message().to_owned()))?;
     viewer
@@ -131,13 +134,12 @@ fn export_request(
     Ok(ExportRequest { range, scope })
 }
 
-fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Response> {
+fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
     value.parse().map_err(|_| {
         (
             StatusCode::BAD_REQUEST,
             format!("{name} must be a date like 2026-01-31"),
         )
-            .into_response()
     })
 }
 
@@ -389,9 +391,7 @@ fn rows_stream<R: RowKind>(
                 return Some((chunk, (cursor, db, groups, range, kind)));
             }
             loop {
-                let Some(group) = groups.get(cursor.group) else {
-                    return None;
-                };
+                let group = groups.get(cursor.group)?;
                 let rows = match kind
                     .batch(&db, range, group.as_deref(), cursor.after.clone())
                     .await
