@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use super::loaders::{ScoreKey, TenantDay, loaders};
 use super::scalars::Date;
 use crate::error::{ApiError, ApiResult};
+use crate::service::estate::{DEFAULT_CHANGE_DAYS, days_before};
 
 /// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
 /// all of the page's tenants in one query, and what those scores select in one more each.
@@ -94,6 +95,55 @@ async fn prefetch_day_details(
         .map_err(|e| ApiError::Internal(format!("loading action scores: {e}")))?;
     let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
     prefetch_actions_if_selected(ctx, action_scores.field("action"), ids).await
+}
+
+/// When a page of tenants selects `edges.node.percentageChange`, loads the page's latest scores
+/// and, for each `days` asked for, the scores that many days before, one query per date.
+pub async fn prefetch_changes_if_selected(
+    ctx: &Context<'_>,
+    tenant_ids: &[String],
+) -> ApiResult<()> {
+    let selected = ctx
+        .look_ahead()
+        .field("edges")
+        .field("node")
+        .field("percentageChange");
+    let fields = selected.selection_fields();
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let latest_keys = tenant_ids.iter().map(|tenant_id| ScoreKey {
+        tenant_id: tenant_id.clone(),
+        date: None,
+    });
+    let latest = loaders(ctx)?
+        .scores
+        .load_many(latest_keys)
+        .await
+        .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+    for field in fields {
+        let arguments = field
+            .arguments()
+            .map_err(|e| ApiError::BadUserInput(e.message))?;
+        let days = arguments
+            .into_iter()
+            .find(|(name, _)| name.as_str() == "days")
+            .and_then(|(_, value)| match value {
+                Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+                _ => None,
+            })
+            .unwrap_or(DEFAULT_CHANGE_DAYS);
+        let earlier_keys = latest.values().map(|score| ScoreKey {
+            tenant_id: score.tenant_id.clone(),
+            date: Some(days_before(score.date, days)),
+        });
+        loaders(ctx)?
+            .scores
+            .load_many(earlier_keys)
+            .await
+            .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The `date` argument of a `score` field: `Some(None)` when absent or null (the latest day),

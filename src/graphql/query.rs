@@ -3,16 +3,20 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::context::ContextExt;
-use super::prefetch::prefetch_scores_if_selected;
+use super::prefetch::{prefetch_changes_if_selected, prefetch_scores_if_selected};
 use super::runs_query::RunQuery;
+use super::scalars::Date;
 use super::types::TenantConnection;
 use super::types::action::ImprovementAction;
+use super::types::estate::{TenantFilter, TenantOrder};
+use super::types::portfolio::Portfolio;
 use super::types::tenant::Tenant;
 use super::types::viewer::ViewerInfo;
 use crate::auth::Operation;
 use crate::domain::ActionCategory;
-use crate::service::catalog;
+use crate::service::estate::{self, EstateFilter, EstateOrder, EstateOrderField};
 use crate::service::tenants::{self, Visibility};
+use crate::service::{catalog, portfolio};
 
 /// Reads: the caller, tenants and their scores, the catalog, scoring runs.
 #[derive(MergedObject, Default)]
@@ -40,13 +44,21 @@ impl CoreQuery {
             .map(Tenant::from))
     }
 
-    /// The tenants within the caller's reach, by id.
+    /// The tenants within the caller's reach, sorted and filtered in the database (by id when
+    /// no order is given); a cursor taken under one order is refused under another.
     #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Order; ties are broken by id.")] order_by: Option<TenantOrder>,
+        #[graphql(desc = "Conditions every tenant listed meets.")] filter: Option<TenantFilter>,
+        #[graphql(
+            default_with = "crate::service::estate::DEFAULT_CHANGE_DAYS",
+            desc = "Days between the two percentages of PERCENTAGE_CHANGE, 1 to 366."
+        )]
+        change_days: i32,
     ) -> async_graphql::Result<TenantConnection> {
         let viewer = ctx.viewer()?;
         let visibility = if viewer.roles.is_empty() {
@@ -56,7 +68,25 @@ impl CoreQuery {
         } else {
             Visibility::Only(viewer.tenant_ids.clone())
         };
-        let page = tenants::tenant_page(ctx.db()?, &visibility, first, after.as_deref()).await?;
+        let order = order_by.map_or(
+            EstateOrder {
+                field: EstateOrderField::Id,
+                descending: false,
+            },
+            EstateOrder::from,
+        );
+        let filter = EstateFilter::from(filter.unwrap_or_default());
+        let page = estate::estate_page(
+            ctx.db()?,
+            &visibility,
+            order,
+            &filter,
+            change_days,
+            first,
+            after.as_deref(),
+        )
+        .await?
+        .map(|row| row.tenant);
         let readable: Vec<String> = page
             .items
             .iter()
@@ -68,7 +98,26 @@ impl CoreQuery {
             })
             .collect();
         prefetch_scores_if_selected(ctx, &readable).await?;
+        prefetch_changes_if_selected(ctx, &readable).await?;
         Ok(page.map(Tenant::from).into())
+    }
+
+    /// One date's figures over the tenants in the caller's reach (every tenant for a
+    /// PLATFORM_ADMIN): the newest date any of them has a score for when `date` is omitted.
+    async fn portfolio(
+        &self,
+        ctx: &Context<'_>,
+        date: Option<Date>,
+    ) -> async_graphql::Result<Portfolio> {
+        let viewer = ctx.viewer()?;
+        viewer.require(Operation::ReadTenantData)?;
+        let visibility = if viewer.reaches_all_tenants(Operation::ReadTenantData) {
+            Visibility::All
+        } else {
+            Visibility::Only(viewer.tenant_ids.clone())
+        };
+        let figures = portfolio::portfolio(ctx.db()?, &visibility, date.map(|d| d.0)).await?;
+        Ok(figures.into())
     }
 
     /// The catalog, optionally one category; deprecated entries only when asked.

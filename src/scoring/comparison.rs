@@ -9,15 +9,29 @@ pub const ALL_TENANTS_GROUP: &str = "all";
 /// The INDUSTRY group of tenants without an industry.
 pub const NO_INDUSTRY_GROUP: &str = "Unspecified";
 
+/// The seat-size buckets: label, lowest and highest seat count (none above the last).
+const SEAT_BUCKETS: [(&str, i32, Option<i32>); 5] = [
+    ("1-10", i32::MIN, Some(10)),
+    ("11-100", 11, Some(100)),
+    ("101-1000", 101, Some(1_000)),
+    ("1001-10000", 1_001, Some(10_000)),
+    ("10001+", 10_001, None),
+];
+
 /// The seat-size bucket label of a seat count (1–10, 11–100, 101–1,000, 1,001–10,000, over).
 pub fn seat_bucket(seats: i32) -> &'static str {
-    match seats {
-        i32::MIN..=10 => "1-10",
-        11..=100 => "11-100",
-        101..=1_000 => "101-1000",
-        1_001..=10_000 => "1001-10000",
-        _ => "10001+",
-    }
+    SEAT_BUCKETS
+        .iter()
+        .find(|(_, _, max)| max.is_none_or(|max| seats <= max))
+        .map_or("10001+", |(label, _, _)| label)
+}
+
+/// The seat counts of a bucket label, lowest and highest; `None` for an unknown label.
+pub fn seat_bucket_bounds(label: &str) -> Option<(i32, Option<i32>)> {
+    SEAT_BUCKETS
+        .iter()
+        .find(|(name, _, _)| *name == label)
+        .map(|(_, min, max)| (*min, *max))
 }
 
 /// The group a tenant with these seats and industry falls into for a basis.
@@ -112,6 +126,10 @@ mod tests {
         assert_eq!(seat_bucket(1001), "1001-10000");
         assert_eq!(seat_bucket(10_000), "1001-10000");
         assert_eq!(seat_bucket(10_001), "10001+");
+        assert_eq!(seat_bucket(0), "1-10");
+        assert_eq!(seat_bucket_bounds("101-1000"), Some((101, Some(1_000))));
+        assert_eq!(seat_bucket_bounds("10001+"), Some((10_001, None)));
+        assert_eq!(seat_bucket_bounds("huge"), None);
     }
 
     #[test]

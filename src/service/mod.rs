@@ -4,8 +4,10 @@
 pub mod catalog;
 pub mod comparisons;
 pub mod daily_scores;
+pub mod estate;
 pub mod overrides;
 pub mod pagination;
+pub mod portfolio;
 pub mod runs;
 pub mod score_reads;
 pub mod snapshots;

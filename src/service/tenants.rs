@@ -7,7 +7,6 @@ use sea_orm::{
     QueryOrder, QuerySelect, SqlErr,
 };
 
-use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
 
 /// A validated new tenant.
@@ -207,26 +206,4 @@ pub async fn all_tenants(db: &DatabaseConnection) -> ApiResult<Vec<tenant::Model
         .order_by_asc(tenant::Column::Id)
         .all(db)
         .await?)
-}
-
-/// One page of visible tenants, ordered by id.
-pub async fn tenant_page(
-    db: &DatabaseConnection,
-    visibility: &Visibility,
-    first: Option<i32>,
-    after: Option<&str>,
-) -> ApiResult<Page<tenant::Model>> {
-    let size = page_size(first)?;
-    let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
-    if let Visibility::Only(ids) = visibility {
-        query = query.filter(tenant::Column::Id.is_in(ids.clone()));
-    }
-    if let Some(cursor) = after {
-        let last_id: String = decode_cursor(cursor)?;
-        query = query.filter(tenant::Column::Id.gt(last_id));
-    }
-    let rows = query.limit(size + 1).all(db).await?;
-    Ok(Page::from_rows(rows, size, after.is_some(), |t| {
-        encode_cursor(&t.id)
-    }))
 }

@@ -202,3 +202,230 @@ async fn goals_are_set_within_0_to_100_and_cleared_with_null() {
         Value::Null
     );
 }
+
+/// Five tenants with percentages of 0, 25, 50, 75 or 100 (MFA registration of 4 users):
+/// a 25 → 50, b 75 → 50, c — → 100, d never scored, e 0 → 25 (yesterday → today).
+async fn ranked_estate() -> TestApp {
+    let app = spawn_app().await;
+    let admin = crate::helpers::platform_admin();
+    let tenants = [
+        ("a", "Delta", "Finance", 50, Some(1), Some(2)),
+        ("b", "Alpha", "Retail", 500, Some(3), Some(2)),
+        ("c", "Charlie", "Finance", 5000, None, Some(4)),
+        ("d", "Bravo", "Finance", 50, None, None),
+        ("e", "Echo", "Retail", 20, Some(0), Some(1)),
+    ];
+    for (id, name, industry, seats, yesterday, today) in tenants {
+        let body = app
+            .graphql(
+                &admin,
+                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+                json!({"i": {"id": id, "name": name, "industry": industry, "seatCount": seats}}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        for (back, registered) in [(-1, yesterday), (0, today)] {
+            if let Some(registered) = registered {
+                let facts = json!({"users": {"total": 4, "mfaRegistered": registered}});
+                app.ingest(id, &noon(back), facts).await;
+            }
+        }
+    }
+    let body = app
+        .graphql(&admin, "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { daysScored } }", json!({"f": day(-1), "t": day(0)}))
+        .await;
+    assert_eq!(body["data"]["recomputeScores"]["daysScored"], 7, "{body}");
+    app
+}
+
+const ESTATE: &str =
+    "query($first: Int, $after: String, $order: TenantOrder, $filter: TenantFilter) {
+    tenants(first: $first, after: $after, orderBy: $order, filter: $filter, changeDays: 1) {
+      edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }";
+
+/// Every tenant id under `order` and `filter`, read page by page (two per page).
+async fn all_pages(app: &TestApp, order: Value, filter: Value) -> Vec<String> {
+    let admin = crate::helpers::platform_admin();
+    let (mut ids, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let body = app
+            .graphql(
+                &admin,
+                ESTATE,
+                json!({"first": 2, "after": after, "order": order, "filter": filter}),
+            )
+            .await;
+        let page = &body["data"]["tenants"];
+        let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+        ids.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if page["pageInfo"]["hasNextPage"] != true {
+            return ids;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn every_order_lists_every_tenant_once_ties_by_id_and_unscored_last() {
+    let app = ranked_estate().await;
+    let order = |field: &str, direction: &str| json!({"field": field, "direction": direction});
+    for (field, direction, expected) in [
+        ("ID", "ASC", ["a", "b", "c", "d", "e"]),
+        ("ID", "DESC", ["e", "d", "c", "b", "a"]),
+        ("NAME", "ASC", ["b", "d", "c", "a", "e"]),
+        ("NAME", "DESC", ["e", "a", "c", "d", "b"]),
+        ("PERCENTAGE", "ASC", ["e", "a", "b", "c", "d"]),
+        ("PERCENTAGE", "DESC", ["c", "a", "b", "e", "d"]),
+        ("PERCENTAGE_CHANGE", "ASC", ["b", "a", "e", "c", "d"]),
+        ("PERCENTAGE_CHANGE", "DESC", ["a", "e", "b", "c", "d"]),
+    ] {
+        assert_eq!(
+            all_pages(&app, order(field, direction), Value::Null).await,
+            expected,
+            "{field} {direction}"
+        );
+    }
+    let by_percentage = order("PERCENTAGE", "DESC");
+    for (filter, expected) in [
+        (json!({"industry": "Finance"}), vec!["c", "a", "d"]),
+        (json!({"seatSizeGroup": "11-100"}), vec!["a", "e", "d"]),
+        (json!({"percentageAtLeast": 50}), vec!["c", "a", "b"]),
+        (json!({"percentageBelow": 50}), vec!["e"]),
+        (
+            json!({"industry": "Finance", "percentageBelow": 100}),
+            vec!["a"],
+        ),
+    ] {
+        assert_eq!(
+            all_pages(&app, by_percentage.clone(), filter.clone()).await,
+            expected,
+            "{filter}"
+        );
+    }
+    let admin = crate::helpers::platform_admin();
+    let bad = app
+        .graphql(&admin, ESTATE, json!({"filter": {"seatSizeGroup": "huge"}}))
+        .await;
+    assert_error(&bad, "BAD_USER_INPUT", "seatSizeGroup");
+    // A cursor taken under one order is refused under another.
+    let first = app
+        .graphql(&admin, ESTATE, json!({"first": 2, "order": by_percentage}))
+        .await;
+    let cursor = first["data"]["tenants"]["pageInfo"]["endCursor"].clone();
+    for other in [
+        order("PERCENTAGE", "ASC"),
+        order("NAME", "DESC"),
+        Value::Null,
+    ] {
+        let body = app
+            .graphql(
+                &admin,
+                ESTATE,
+                json!({"first": 2, "after": cursor, "order": other}),
+            )
+            .await;
+        assert_error(&body, "BAD_USER_INPUT", "cursor");
+    }
+    // A partner lists only its own tenants.
+    let partner = token(&[Role::SecurityReader], &["a", "e"]);
+    let body = app
+        .graphql(
+            &partner,
+            ESTATE,
+            json!({"order": order("PERCENTAGE", "ASC")}),
+        )
+        .await;
+    let ids: Vec<&str> = body["data"]["tenants"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["e", "a"]);
+    let changes = app
+        .graphql(
+            &partner,
+            "{ tenants { edges { node { id percentageChange(days: 1) } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        changes["data"]["tenants"]["edges"],
+        json!([{"node": {"id": "a", "percentageChange": 25.0}}, {"node": {"id": "e", "percentageChange": 25.0}}])
+    );
+}
+
+const PORTFOLIO: &str = "query($d: Date) { portfolio(date: $d) { date tenantCount scoredTenantCount
+    averageScore averagePercentage categories { category score maxScore }
+    distribution { from to tenantCount } regressedTenantCount } }";
+
+#[tokio::test]
+async fn the_portfolio_sums_up_the_tenants_in_reach() {
+    let app = ranked_estate().await;
+    let partner = token(&[Role::SecurityReader], &["a", "b", "e"]);
+    let today = app.graphql(&partner, PORTFOLIO, json!({})).await;
+    let figures = &today["data"]["portfolio"];
+    assert_eq!(figures["date"], day(0), "{today}");
+    assert_eq!(
+        (&figures["tenantCount"], &figures["scoredTenantCount"]),
+        (&json!(3), &json!(3))
+    );
+    // Scores 4.5, 4.5 and 2.25 of 9; percentages 50, 50 and 25.
+    assert_eq!(figures["averageScore"], 3.75);
+    assert_eq!(figures["averagePercentage"], 125.0 / 3.0);
+    assert_eq!(
+        figures["categories"][0],
+        json!({"category": "IDENTITY", "score": 3.75, "maxScore": 9.0})
+    );
+    let counts: Vec<i64> = figures["distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["tenantCount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [0, 0, 1, 0, 0, 2, 0, 0, 0, 0]);
+    assert_eq!(
+        figures["distribution"][9],
+        json!({"from": 90.0, "to": 100.0, "tenantCount": 0})
+    );
+    assert_eq!(figures["regressedTenantCount"], 1, "b fell from 75 to 50");
+
+    let admin = app
+        .graphql(
+            &crate::helpers::platform_admin(),
+            PORTFOLIO,
+            json!({"d": day(0)}),
+        )
+        .await;
+    let all = &admin["data"]["portfolio"];
+    assert_eq!(
+        (
+            &all["tenantCount"],
+            &all["scoredTenantCount"],
+            &all["averagePercentage"]
+        ),
+        (&json!(5), &json!(4), &json!(56.25))
+    );
+    assert_eq!(all["distribution"][9]["tenantCount"], 1, "c at 100 %");
+
+    let yesterday = app
+        .graphql(&partner, PORTFOLIO, json!({"d": day(-1)}))
+        .await;
+    let before = &yesterday["data"]["portfolio"];
+    assert_eq!(
+        (
+            &before["scoredTenantCount"],
+            &before["averagePercentage"],
+            &before["regressedTenantCount"]
+        ),
+        (&json!(3), &json!(100.0 / 3.0), &json!(0))
+    );
+    let collector = app
+        .graphql(&token(&[Role::Collector], &["a"]), PORTFOLIO, json!({}))
+        .await;
+    assert_error(&collector, "FORBIDDEN", "");
+}

@@ -81,7 +81,16 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "mutation { setTenantGoal(tenantId: \"acme\", percentage: 80) { goal } }",
         "",
     ),
-    ("read goal", "{ tenant(id: \"acme\") { goal } }", ""),
+    (
+        "read goal",
+        "{ tenant(id: \"acme\") { goal percentageChange } }",
+        "",
+    ),
+    (
+        "read portfolio",
+        "{ portfolio { tenantCount scoredTenantCount } }",
+        "",
+    ),
     (
         "recompute",
         "mutation($d: Date!) { recomputeScores(input: {tenantId: \"acme\", from: $d, to: $d}) { daysScored } }",

@@ -231,3 +231,56 @@ async fn override_lists_with_their_actions_cost_the_same_however_long() {
         costs[1].1, costs[0].1
     );
 }
+
+const SORTED_PAGE: &str = "{
+    tenants(first: 50, orderBy: {field: PERCENTAGE_CHANGE, direction: DESC},
+            filter: {percentageAtLeast: 0}, changeDays: 1) {
+      edges { node { id percentageChange(days: 1) score { percentage } } } }
+    portfolio { tenantCount averagePercentage regressedTenantCount
+                distribution { tenantCount } categories { score } } }";
+
+#[tokio::test]
+async fn a_sorted_filtered_page_and_the_portfolio_cost_the_same_for_few_and_many_tenants() {
+    let app = spawn_app().await;
+    let counting = counting_schema(&app).await;
+    let mut costs = Vec::new();
+    for batch in [0..3, 3..12] {
+        for n in batch {
+            let id = format!("tenant-{n:02}");
+            app.create_tenant(&id, None, 10).await;
+            for back in [-1, 0] {
+                let facts = json!({"users": {"total": 10, "mfaRegistered": (n + back + 1) % 10}});
+                app.ingest(&id, &noon(back), facts).await;
+            }
+        }
+        let scored = app
+            .graphql(
+                &platform_admin(),
+                "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { tenantsScored } }",
+                json!({"f": day(-1), "t": day(0)}),
+            )
+            .await;
+        assert!(scored["errors"].is_null(), "{scored}");
+        let (data, sent) = run_counted(
+            &counting,
+            viewer(Role::PlatformAdmin, &[]),
+            SORTED_PAGE,
+            json!({}),
+        )
+        .await;
+        let edges = data["tenants"]["edges"].as_array().unwrap();
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["percentageChange"].is_number()),
+            "{data}"
+        );
+        costs.push((edges.len(), sent));
+    }
+    assert_eq!((costs[0].0, costs[1].0), (3, 12));
+    assert_eq!(
+        costs[1].1, costs[0].1,
+        "twelve tenants cost {} statements, three {}",
+        costs[1].1, costs[0].1
+    );
+}

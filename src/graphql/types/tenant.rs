@@ -10,6 +10,7 @@ use super::score::{ActionScore, DailyScore};
 use super::snapshot::Snapshot;
 use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{TenantDay, load_score};
@@ -17,6 +18,7 @@ use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_acti
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
+use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::{comparisons, overrides, score_reads, snapshots};
 
 /// An organisation being scored.
@@ -63,6 +65,31 @@ impl Tenant {
     /// When the tenant was created.
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
+    }
+
+    /// Latest percentage minus the percentage `days` before the latest date; null when either
+    /// day has no score.
+    async fn percentage_change(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default_with = "crate::service::estate::DEFAULT_CHANGE_DAYS",
+            desc = "Days back, 1 to 366."
+        )]
+        days: i32,
+    ) -> async_graphql::Result<Option<f64>> {
+        self.readable(ctx)?;
+        if !(1..=MAX_CHANGE_DAYS).contains(&days) {
+            return Err(ApiError::BadUserInput(format!(
+                "days must be from 1 to {MAX_CHANGE_DAYS}"
+            ))
+            .into());
+        }
+        let Some(latest) = load_score(ctx, &self.0.id, None).await? else {
+            return Ok(None);
+        };
+        let earlier = load_score(ctx, &self.0.id, Some(days_before(latest.date, days))).await?;
+        Ok(earlier.map(|earlier| latest.percentage - earlier.percentage))
     }
 
     /// The percentage the tenant's admins aim for (0 to 100); null when none is set.

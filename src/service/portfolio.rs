@@ -1,0 +1,276 @@
+//! The portfolio: one date's figures over the tenants in a caller's reach, aggregated in the
+//! database in a constant number of statements (per 500 ids of a listed reach).
+
+use chrono::NaiveDate;
+use entity::{daily_action_score, daily_score, tenant};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
+
+use super::tenants::Visibility;
+use crate::domain::ActionCategory;
+use crate::error::ApiResult;
+use crate::scoring::totals::CategoryTotal;
+
+/// Width of the distribution's buckets, in percentage points.
+pub const BUCKET_WIDTH: f64 = 10.0;
+/// Ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// One date's figures over the tenants in reach.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortfolioFigures {
+    /// The date; `None` when no tenant in reach has a score yet.
+    pub date: Option<NaiveDate>,
+    /// Tenants in reach.
+    pub tenant_count: i64,
+    /// Of those, tenants with a score on the date.
+    pub scored_tenant_count: i64,
+    /// Mean score of the scored tenants.
+    pub average_score: Option<f64>,
+    /// Mean percentage of the scored tenants.
+    pub average_percentage: Option<f64>,
+    /// Per category, the mean score and maximum of the scored tenants.
+    pub categories: Vec<CategoryTotal>,
+    /// Scored tenants per ten-point bucket of percentage (the last includes 100).
+    pub distribution: [i64; 10],
+    /// Scored tenants whose percentage is lower than on the day before.
+    pub regressed_tenant_count: i64,
+}
+
+/// The portfolio of `date`, or of the newest date any tenant in reach has a score for.
+pub async fn portfolio(
+    db: &DatabaseConnection,
+    visibility: &Visibility,
+    date: Option<NaiveDate>,
+) -> ApiResult<PortfolioFigures> {
+    let groups: Vec<Option<&[String]>> = match visibility {
+        Visibility::All => vec![None],
+        Visibility::Only(ids) => ids.chunks(IDS_PER_QUERY).map(Some).collect(),
+    };
+    let mut tenant_count = 0;
+    for group in &groups {
+        let mut count = Query::select()
+            .expr_as(
+                Expr::col((tenant::Entity, tenant::Column::Id)).count(),
+                Alias::new("n"),
+            )
+            .from(tenant::Entity)
+            .to_owned();
+        if let Some(ids) = group {
+            count.and_where(
+                Expr::col((tenant::Entity, tenant::Column::Id)).is_in(ids.iter().cloned()),
+            );
+        }
+        tenant_count += number(db.query_one(&count).await?, "n")?;
+    }
+    let date = match date {
+        Some(date) => Some(date),
+        None => newest_date(db, &groups).await?,
+    };
+    let mut figures = PortfolioFigures {
+        date,
+        tenant_count,
+        scored_tenant_count: 0,
+        average_score: None,
+        average_percentage: None,
+        categories: ActionCategory::ALL
+            .iter()
+            .map(|&category| CategoryTotal {
+                category,
+                score: 0.0,
+                max_score: 0.0,
+            })
+            .collect(),
+        distribution: [0; 10],
+        regressed_tenant_count: 0,
+    };
+    let Some(date) = date else {
+        return Ok(figures);
+    };
+    let (mut score_sum, mut percentage_sum) = (0.0, 0.0);
+    for group in &groups {
+        let day = db.query_one(&day_sums(date, *group)).await?;
+        let Some(day) = day else { continue };
+        figures.scored_tenant_count += count_in(&day, "n")?;
+        score_sum += day.try_get::<Option<f64>>("", "score_sum")?.unwrap_or(0.0);
+        percentage_sum += day
+            .try_get::<Option<f64>>("", "percentage_sum")?
+            .unwrap_or(0.0);
+        for (bucket, count) in figures.distribution.iter_mut().enumerate() {
+            *count += count_in(&day, &format!("bucket_{bucket}"))?;
+        }
+        for row in db.query_all(&category_sums(date, *group)).await? {
+            let category: ActionCategory = row.try_get("", "category")?;
+            if let Some(total) = figures
+                .categories
+                .iter_mut()
+                .find(|c| c.category == category)
+            {
+                total.score += row.try_get::<Option<f64>>("", "score_sum")?.unwrap_or(0.0);
+                total.max_score += row.try_get::<Option<f64>>("", "max_sum")?.unwrap_or(0.0);
+            }
+        }
+        figures.regressed_tenant_count +=
+            number(db.query_one(&regressions(date, *group)).await?, "n")?;
+    }
+    if figures.scored_tenant_count > 0 {
+        let scored = figures.scored_tenant_count as f64;
+        figures.average_score = Some(score_sum / scored);
+        figures.average_percentage = Some(percentage_sum / scored);
+        for total in &mut figures.categories {
+            total.score /= scored;
+            total.max_score /= scored;
+        }
+    }
+    Ok(figures)
+}
+
+/// A count read from a one-row result.
+fn number(row: Option<QueryResult>, column: &str) -> Result<i64, DbErr> {
+    match row {
+        Some(row) => count_in(&row, column),
+        None => Ok(0),
+    }
+}
+
+/// A count (or a sum of ones) in a row; SUM over no rows is NULL.
+fn count_in(row: &QueryResult, column: &str) -> Result<i64, DbErr> {
+    Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
+}
+
+/// The newest date any tenant of `groups` has a score for.
+async fn newest_date(
+    db: &DatabaseConnection,
+    groups: &[Option<&[String]>],
+) -> Result<Option<NaiveDate>, DbErr> {
+    let mut newest = None;
+    for group in groups {
+        let mut query = Query::select()
+            .expr_as(
+                Expr::col((daily_score::Entity, daily_score::Column::Date)).max(),
+                Alias::new("newest"),
+            )
+            .from(daily_score::Entity)
+            .to_owned();
+        restrict(
+            &mut query,
+            daily_score::Entity,
+            daily_score::Column::TenantId,
+            *group,
+        );
+        if let Some(row) = db.query_one(&query).await? {
+            let date: Option<NaiveDate> = row.try_get("", "newest")?;
+            newest = Ord::max(newest, date);
+        }
+    }
+    Ok(newest)
+}
+
+/// Limits `query` to the tenants of a group (all when `None`).
+fn restrict(
+    query: &mut SelectStatement,
+    table: impl sea_orm::sea_query::IntoIden + Copy,
+    column: impl sea_orm::sea_query::IntoIden,
+    group: Option<&[String]>,
+) {
+    if let Some(ids) = group {
+        query.and_where(Expr::col((table, column)).is_in(ids.iter().cloned()));
+    }
+}
+
+/// Count, sums and the ten bucket counts of the scored tenants of `date`.
+fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let percentage = || Expr::col((daily_score::Entity, daily_score::Column::Percentage));
+    let mut query = Query::select()
+        .expr_as(
+            Expr::col((daily_score::Entity, daily_score::Column::Id)).count(),
+            Alias::new("n"),
+        )
+        .expr_as(
+            Expr::col((daily_score::Entity, daily_score::Column::Score)).sum(),
+            Alias::new("score_sum"),
+        )
+        .expr_as(percentage().sum(), Alias::new("percentage_sum"))
+        .from(daily_score::Entity)
+        .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
+        .to_owned();
+    for bucket in 0..10 {
+        let from = bucket as f64 * BUCKET_WIDTH;
+        let mut inside = percentage().gte(from);
+        if bucket < 9 {
+            inside = inside.and(percentage().lt(from + BUCKET_WIDTH));
+        }
+        query.expr_as(
+            Expr::case(inside, 1).finally(0).sum(),
+            Alias::new(format!("bucket_{bucket}")),
+        );
+    }
+    restrict(
+        &mut query,
+        daily_score::Entity,
+        daily_score::Column::TenantId,
+        group,
+    );
+    query
+}
+
+/// Per category, the summed score and maximum of the scored tenants of `date`.
+fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let table = daily_action_score::Entity;
+    let mut query = Query::select()
+        .column((table, daily_action_score::Column::Category))
+        .expr_as(
+            Expr::col((table, daily_action_score::Column::Score)).sum(),
+            Alias::new("score_sum"),
+        )
+        .expr_as(
+            Expr::col((table, daily_action_score::Column::MaxScore)).sum(),
+            Alias::new("max_sum"),
+        )
+        .from(table)
+        .and_where(Expr::col((table, daily_action_score::Column::Date)).eq(date))
+        .group_by_col((table, daily_action_score::Column::Category))
+        .to_owned();
+    restrict(
+        &mut query,
+        table,
+        daily_action_score::Column::TenantId,
+        group,
+    );
+    query
+}
+
+/// How many scored tenants of `date` have a lower percentage than the day before.
+fn regressions(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let before = Alias::new("day_before");
+    let mut query = Query::select()
+        .expr_as(
+            Expr::col((daily_score::Entity, daily_score::Column::Id)).count(),
+            Alias::new("n"),
+        )
+        .from(daily_score::Entity)
+        .join_as(
+            JoinType::InnerJoin,
+            daily_score::Entity,
+            before.clone(),
+            Expr::col((before.clone(), daily_score::Column::TenantId))
+                .equals((daily_score::Entity, daily_score::Column::TenantId))
+                .and(
+                    Expr::col((before.clone(), daily_score::Column::Date))
+                        .eq(date.pred_opt().unwrap_or(date)),
+                ),
+        )
+        .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
+        .and_where(
+            Expr::col((daily_score::Entity, daily_score::Column::Percentage))
+                .lt(Expr::col((before, daily_score::Column::Percentage))),
+        )
+        .to_owned();
+    restrict(
+        &mut query,
+        daily_score::Entity,
+        daily_score::Column::TenantId,
+        group,
+    );
+    query
+}
