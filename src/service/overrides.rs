@@ -1,7 +1,10 @@
 //! The append-only override history and the state in force at any instant.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::action_override;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -176,4 +179,49 @@ pub async fn override_history_page(
     Ok(Page::from_rows(rows, size, after.is_some(), |r| {
         encode_cursor(&r.id)
     }))
+}
+
+/// When each of `entries` was replaced by a later entry for the same tenant and action, in one
+/// statement; entries still in force are absent.
+pub async fn replaced_at(
+    db: &DatabaseConnection,
+    entries: &[&action_override::Model],
+) -> ApiResult<HashMap<i64, DateTime<Utc>>> {
+    if entries.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let next = Alias::new("next_entry");
+    let replacement = Query::select()
+        .expr(Expr::col((next.clone(), action_override::Column::UpdatedAt)).min())
+        .from_as(action_override::Entity, next.clone())
+        .and_where(
+            Expr::col((next.clone(), action_override::Column::TenantId))
+                .equals((action_override::Entity, action_override::Column::TenantId)),
+        )
+        .and_where(
+            Expr::col((next.clone(), action_override::Column::ActionId))
+                .equals((action_override::Entity, action_override::Column::ActionId)),
+        )
+        .and_where(
+            Expr::col((next, action_override::Column::Id)).gt(Expr::col((
+                action_override::Entity,
+                action_override::Column::Id,
+            ))),
+        )
+        .to_owned();
+    let rows: Vec<(i64, Option<DateTime<Utc>>)> = action_override::Entity::find()
+        .select_only()
+        .column(action_override::Column::Id)
+        .expr_as(
+            Expr::SubQuery(None, Box::new(replacement.into())),
+            "replaced_at",
+        )
+        .filter(action_override::Column::Id.is_in(entries.iter().map(|e| e.id)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
 }

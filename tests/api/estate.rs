@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::SubsecRound;
+
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
@@ -428,4 +430,32 @@ async fn the_portfolio_sums_up_the_tenants_in_reach() {
         .graphql(&token(&[Role::Collector], &["a"]), PORTFOLIO, json!({}))
         .await;
     assert_error(&collector, "FORBIDDEN", "");
+}
+
+#[tokio::test]
+async fn the_override_history_shows_when_each_state_ended() {
+    let app = estate().await;
+    let admin = token(&[Role::GlobalAdmin], &["north"]);
+    let set = "mutation($s: ActionState!, $at: DateTime) { setActionOverride(input: {tenantId: \"north\", actionId: \"AdminMFA\", state: $s, expiresAt: $at}) { updatedAt } }";
+    let first = app.graphql(&admin, set, json!({"s": "IGNORED"})).await;
+    let expiry = (chrono::Utc::now() + chrono::Duration::days(30))
+        .trunc_subsecs(0)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let second = app
+        .graphql(&admin, set, json!({"s": "RISK_ACCEPTED", "at": expiry}))
+        .await;
+    let history = app
+        .graphql(&admin, "{ tenant(id: \"north\") { overrideHistory { edges { node { state updatedAt expiresAt endedAt } } } } }", json!({}))
+        .await;
+    let edges = &history["data"]["tenant"]["overrideHistory"]["edges"];
+    assert_eq!(edges[0]["node"]["state"], "RISK_ACCEPTED", "{history}");
+    assert_eq!(edges[0]["node"]["endedAt"], edges[0]["node"]["expiresAt"]);
+    assert!(edges[0]["node"]["endedAt"].is_string(), "{history}");
+    assert_eq!(edges[1]["node"]["state"], "IGNORED");
+    assert_eq!(edges[1]["node"]["expiresAt"], Value::Null);
+    assert_eq!(
+        edges[1]["node"]["endedAt"], second["data"]["setActionOverride"]["updatedAt"],
+        "replaced by the second change: {history}"
+    );
+    assert!(first["errors"].is_null(), "{first}");
 }

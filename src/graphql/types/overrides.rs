@@ -9,11 +9,24 @@ use crate::graphql::loaders::load_action;
 use crate::graphql::scalars::DateTime;
 
 /// A tenant's state on one action, as set by an admin.
-pub struct ActionOverride(pub action_override::Model);
+pub struct ActionOverride(
+    pub action_override::Model,
+    pub Option<chrono::DateTime<chrono::Utc>>,
+);
 
 impl From<action_override::Model> for ActionOverride {
     fn from(row: action_override::Model) -> Self {
-        ActionOverride(row)
+        ActionOverride(row, None)
+    }
+}
+
+impl ActionOverride {
+    /// A history entry that a later entry replaced at `replaced_at`.
+    pub fn replaced(
+        row: action_override::Model,
+        replaced_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        ActionOverride(row, replaced_at)
     }
 }
 
@@ -38,6 +51,13 @@ impl ActionOverride {
     /// When the state stops (or stopped) being in force on its own; DEFAULT applies after it.
     async fn expires_at(&self) -> Option<DateTime> {
         self.0.expires_at.map(DateTime)
+    }
+
+    /// When the state stopped (or will stop) being in force: its expiry or the next change of
+    /// the same action, whichever comes first; null while it lasts.
+    async fn ended_at(&self) -> Option<DateTime> {
+        let ends = [self.0.expires_at, self.1];
+        ends.into_iter().flatten().min().map(DateTime)
     }
 
     /// Why it was set.

@@ -223,7 +223,14 @@ impl Tenant {
             .field("action");
         let action_ids = page.items.iter().map(|(_, row)| row.action_id.as_str());
         prefetch_actions_if_selected(ctx, page_action, action_ids).await?;
-        Ok(page.map(ActionOverride::from).into())
+        let entries: Vec<_> = page.items.iter().map(|(_, row)| row).collect();
+        let replaced = overrides::replaced_at(db, &entries).await?;
+        Ok(page
+            .map(|row| {
+                let at = replaced.get(&row.id).copied();
+                ActionOverride::replaced(row, at)
+            })
+            .into())
     }
 
     /// Snapshots, newest capture first.
