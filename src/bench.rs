@@ -134,11 +134,129 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         percentile(&lags, 0.99),
         percentile(&lags, 1.0)
     );
+    let (bytes, growth) = export_memory(&db, &pipeline, yesterday)
+        .await
+        .map_err(|e| format!("exporting: {e}"))?;
+    let rows = daily_action_score::Entity::find()
+        .filter(daily_action_score::Column::Date.gte(yesterday))
+        .count(&db)
+        .await
+        .map_err(fail("counting exported rows"))?;
+    println!(
+        "CSV export of {rows} action rows ({:.1} MB) over HTTP: resident memory grew by at most {:.1} MB while streaming",
+        bytes as f64 / 1e6,
+        growth as f64 / 1e6
+    );
     println!(
         "peak RSS at the end (the raw baseline holds the day's rows in memory): {}",
         peak_rss()
     );
     Ok(())
+}
+
+/// Serves the real router on a local port, downloads `/export/action-scores.csv` for yesterday
+/// and today over a plain HTTP/1.1 connection while sampling the resident set size, and returns
+/// the bytes received and the largest growth of the RSS over its level before.
+async fn export_memory(
+    db: &DatabaseConnection,
+    pipeline: &Pipeline,
+    yesterday: NaiveDate,
+) -> Result<(usize, u64), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let secret = crate::demo::random_secret();
+    let keys = crate::auth::KeySources {
+        secret: Some(secrecy::SecretString::from(secret.clone())),
+        ..Default::default()
+    };
+    let limits = crate::config::RequestLimits::default();
+    let app = std::sync::Arc::new(crate::http::App {
+        schema: crate::graphql::build_schema(
+            db.clone(),
+            pipeline.clone(),
+            ScoringConfig::default(),
+            &limits,
+        ),
+        verifier: crate::auth::TokenVerifier::from_sources(&keys).map_err(|e| e.to_string())?,
+        db: db.clone(),
+        limits,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(crate::http::listen::serve_http(
+        listener,
+        crate::http::router(app),
+        limits.request_timeout,
+        std::future::pending(),
+    ));
+    let token = crate::auth::mint::mint_hs256(
+        &secrecy::SecretString::from(secret),
+        &crate::auth::mint::TokenRequest {
+            subject: "bench".into(),
+            roles: vec![crate::domain::Role::PlatformAdmin],
+            tenants: Vec::new(),
+            ttl: Duration::from_secs(600),
+            issuer: None,
+            audience: None,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let baseline = current_rss();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(current_rss(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET /export/action-scores.csv?from={yesterday}&to={} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        yesterday + chrono::Duration::days(1)
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut bytes, mut buffer) = (0, vec![0u8; 64 * 1024]);
+    loop {
+        let read = stream.read(&mut buffer).await.map_err(|e| e.to_string())?;
+        if read == 0 {
+            break;
+        }
+        bytes += read;
+    }
+    sampler.abort();
+    server.abort();
+    let growth = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(baseline);
+    Ok((bytes, growth))
+}
+
+/// The process's resident set size in bytes, from `/proc/self/status` (0 elsewhere).
+fn current_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kb: u64 = line
+                .trim_start_matches("VmRSS:")
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
 }
 
 /// `count` tenants, each with one snapshot captured at noon of `date`, in multi-row inserts.
