@@ -459,3 +459,26 @@ async fn the_override_history_shows_when_each_state_ended() {
     );
     assert!(first["errors"].is_null(), "{first}");
 }
+
+#[tokio::test]
+async fn a_partners_dashboard_query_fits_the_default_limits() {
+    let app = ranked_estate().await;
+    let partner = token(&[Role::SecurityReader], &["a", "b", "c", "d", "e"]);
+    let body = app
+        .graphql(
+            &partner,
+            "query Dashboard($from: Date!, $to: Date!) {
+               portfolio { date tenantCount averagePercentage distribution { from to tenantCount }
+                           categories { category score maxScore } regressedTenantCount }
+               tenants(first: 50, orderBy: {field: PERCENTAGE, direction: ASC}) { edges { node {
+                 id name goal percentageChange score { percentage coverage }
+                 scoreHistory(from: $from, to: $to) { date percentage } } } } }",
+            json!({"from": day(-29), "to": day(0)}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["tenants"]["edges"].as_array().unwrap().len(),
+        5
+    );
+}
