@@ -180,6 +180,7 @@ async fn export_memory(
         verifier: crate::auth::TokenVerifier::from_sources(&keys).map_err(|e| e.to_string())?,
         db: db.clone(),
         limits,
+        cors_origins: Vec::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -147,6 +147,17 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "SECURESCORE_MAX_BODY_BYTES", default_value_t = RequestLimits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// An origin (`https://dashboard.example.com`) whose browser pages may call the API;
+    /// repeat for several. None: browsers may call only from the same origin.
+    #[arg(
+        long = "cors-origin",
+        env = "SECURESCORE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// Log lines as plain text or as one JSON object per line.
+    #[arg(long, env = "SECURESCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Longest a request may run (e.g. `30s`).
     #[arg(long, env = "SECURESCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
@@ -177,8 +188,18 @@ impl ServeArgs {
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: self.request_timeout,
             },
+            cors_origins: self.cors_origins,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A role name as typed on the command line.

@@ -22,6 +22,8 @@ pub struct ServeConfig {
     pub scoring: ScoringConfig,
     /// Per-request limits.
     pub limits: RequestLimits,
+    /// Origins whose browser pages may call the API (CORS); none: same origin only.
+    pub cors_origins: Vec<String>,
 }
 
 /// How and when scores are computed and shown.

@@ -6,20 +6,26 @@ use std::process::ExitCode;
 use clap::Parser;
 use secrecy::SecretString;
 use securescore::auth::mint::{TokenRequest, mint_hs256};
-use securescore::cli::{Cli, Command};
+use securescore::cli::{Cli, Command, LogFormat};
 use securescore::{db, server};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     let outcome = match cli.command {
         Command::Serve(args) => server::serve(args.into_config())
             .await

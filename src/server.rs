@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::HeaderValue;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -26,6 +27,9 @@ pub enum StartError {
     /// Seeding failed.
     #[error("{0}")]
     Seed(String),
+    /// An option has an unusable value.
+    #[error("{0}")]
+    Config(String),
     /// The address could not be bound.
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
@@ -73,6 +77,14 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         verifier,
         db: db.clone(),
         limits: config.limits,
+        cors_origins: config
+            .cors_origins
+            .iter()
+            .map(|origin| {
+                HeaderValue::from_str(origin)
+                    .map_err(|_| StartError::Config(format!("`{origin}` is not a valid origin")))
+            })
+            .collect::<Result<_, _>>()?,
     });
     Ok(Prepared {
         router: router(app),

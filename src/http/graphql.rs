@@ -230,6 +230,9 @@ async fn execute(
         .data(viewer)
         .data(started.clone());
     if let Some(name) = params.operation_name {
+        // For the access line; client-chosen, so cut to a sensible length.
+        let logged: String = name.chars().take(100).collect();
+        tracing::Span::current().record("operation", logged.as_str());
         request = request.operation_name(name);
     }
     if let Some(vars) = params.variables {

@@ -9,11 +9,16 @@ pub mod media;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
+use tower_http::LatencyUnit;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::TokenVerifier;
 use crate::config::RequestLimits;
@@ -32,32 +37,83 @@ pub struct App {
     pub db: DatabaseConnection,
     /// Per-request limits.
     pub limits: RequestLimits,
+    /// Origins allowed to call from browsers.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 /// Shared handler state.
 pub type AppState = Arc<App>;
 
+/// Responses smaller than this are sent uncompressed (compressing them costs more than it saves).
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
 /// The router with every route and layer.
 pub fn router(app: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
+    let cors = cors_layer(&app.cors_origins);
+    let router = Router::new()
         .route("/", get(graphql::graphiql))
-        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
         .route("/export/scores.csv", get(export::scores_csv))
         .route("/export/action-scores.csv", get(export::action_scores_csv))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %id,
+                        operation = tracing::field::Empty,
+                    )
+                })
+                // One access line per request: method, path, request id and operation come
+                // from the span; status and latency from the line itself.
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Millis),
+                ),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES)),
+        );
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins only: preflights for GET and POST with `authorization` and
+/// `content-type` are answered, and other origins get no `Access-Control-*` header at all.
+fn cors_layer(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Waits for SIGINT or SIGTERM.

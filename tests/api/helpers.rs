@@ -148,6 +148,7 @@ async fn spawn_on(
             request_timeout: Duration::from_secs(60),
             ..Default::default()
         },
+        cors_origins: Vec::new(),
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

@@ -118,17 +118,24 @@ async fn an_internal_failure_is_generic_and_carries_the_request_id() {
 }
 
 /// The `securescore serve` binary with its stderr collected line by line.
-struct ServerProcess {
+pub struct ServerProcess {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
-    address: String,
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
 }
 
 impl ServerProcess {
     fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    /// Starts the server with extra command-line arguments.
+    pub fn start_with(database_url: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_securescore"))
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
             .env("DATABASE_URL", database_url)
             .env("SECURESCORE_JWT_SECRET", SECRET)
             .env_remove("RUST_LOG")
@@ -142,8 +149,15 @@ impl ServerProcess {
         let lines = Arc::clone(&log);
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some((_, rest)) = line.split_once("address=") {
-                    let address = rest.split_whitespace().next().unwrap_or_default();
+                // Text logs say `address=…`, JSON logs `"address":"…"`.
+                let found = line
+                    .split_once("address=")
+                    .map(|(_, rest)| rest.split_whitespace().next().unwrap_or_default())
+                    .or_else(|| {
+                        let (_, rest) = line.split_once("\"address\":\"")?;
+                        rest.split('"').next()
+                    });
+                if let Some(address) = found {
                     let _ = address_tx.send(format!("http://{address}"));
                 }
                 lines.lock().unwrap().push(line);
@@ -161,7 +175,7 @@ impl ServerProcess {
     }
 
     /// Stops the server and returns everything it logged.
-    fn stop(mut self) -> String {
+    pub fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.reader.take() {

@@ -10,6 +10,7 @@ mod http_spec;
 mod hygiene;
 mod keys;
 mod limits;
+mod operate;
 mod pipeline;
 mod replicas;
 mod roles;

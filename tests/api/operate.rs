@@ -1,0 +1,153 @@
+//! Ready for browsers and operators: CORS for the configured origins only, compression when
+//! asked, and JSON logs with one access line per request.
+
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, fresh_database, platform_admin, spawn_app, spawn_app_with};
+use crate::hygiene::ServerProcess;
+
+const DASHBOARD: &str = "https://dashboard.example.com";
+
+/// A CORS preflight for a POST with a token, from `origin`.
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(Method::OPTIONS, format!("{}/graphql", app.address))
+        .header(ORIGIN, origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn cors_answers_the_configured_origins_only() {
+    let app = spawn_app_with(|config| config.cors_origins = vec![DASHBOARD.into()]).await;
+    let allowed = preflight(&app, DASHBOARD).await;
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin"),
+        Some(DASHBOARD)
+    );
+    let methods = header(&allowed, "access-control-allow-methods").unwrap_or_default();
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
+    let headers = header(&allowed, "access-control-allow-headers").unwrap_or_default();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+
+    let refused = preflight(&app, "https://evil.example.com").await;
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+
+    let post = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(ORIGIN, DASHBOARD)
+        .header(AUTHORIZATION, format!("Bearer {}", platform_admin()))
+        .header(CONTENT_TYPE, "application/json")
+        .json(&json!({"query": "{ viewer { subject } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&post, "access-control-allow-origin"),
+        Some(DASHBOARD)
+    );
+    assert!(
+        header(&post, "access-control-expose-headers").is_some_and(|h| h.contains("x-request-id"))
+    );
+
+    // Without configured origins, browsers get nothing: same origin only.
+    let closed = spawn_app().await;
+    let answer = preflight(&closed, DASHBOARD).await;
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+}
+
+/// POSTs a query asking for `encoding` (none when empty); returns the response.
+async fn post_encoded(app: &TestApp, query: &str, encoding: &str) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(AUTHORIZATION, format!("Bearer {}", platform_admin()))
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json")
+        .json(&json!({"query": query}));
+    if !encoding.is_empty() {
+        request = request.header(ACCEPT_ENCODING, encoding);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn large_responses_are_compressed_when_the_client_asks() {
+    let app = spawn_app().await;
+    let catalog = "{ actions { id title description remediation actionUrl } }";
+    let gzip = post_encoded(&app, catalog, "gzip").await;
+    assert_eq!(header(&gzip, CONTENT_ENCODING.as_str()), Some("gzip"));
+    let bytes = gzip.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    let br = post_encoded(&app, catalog, "br").await;
+    assert_eq!(header(&br, CONTENT_ENCODING.as_str()), Some("br"));
+    let plain = post_encoded(&app, catalog, "").await;
+    assert_eq!(header(&plain, CONTENT_ENCODING.as_str()), None);
+    let body: Value = plain.json().await.unwrap();
+    assert_eq!(body["data"]["actions"].as_array().unwrap().len(), 11);
+    let small = post_encoded(&app, "{ viewer { subject } }", "gzip").await;
+    assert_eq!(
+        header(&small, CONTENT_ENCODING.as_str()),
+        None,
+        "small answers are not worth compressing"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_parse_line_by_line_with_one_access_line_per_request_and_no_token() {
+    let (database_url, _database) = fresh_database().await;
+    let server = ServerProcess::start_with(&database_url, &["--log-format", "json"]);
+    let token = platform_admin();
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", server.address))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .header(CONTENT_TYPE, "application/json")
+        .header("x-request-id", "logged-request-1")
+        .json(&json!({"query": "query WhoAmI { viewer { subject } }", "operationName": "WhoAmI"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let log = server.stop();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(!lines.is_empty());
+    let access = lines
+        .iter()
+        .find(|line| {
+            line["span"]["request_id"] == "logged-request-1" && line["fields"]["status"].is_number()
+        })
+        .unwrap_or_else(|| panic!("no access line for the request: {log}"));
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["fields"]["status"], 200);
+    assert!(access["fields"]["latency"].is_string(), "{access}");
+    assert_eq!(access["span"]["method"], "POST");
+    assert_eq!(access["span"]["path"], "/graphql");
+    assert_eq!(access["span"]["operation"], "WhoAmI");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!log.contains(signature), "the token leaked into the log");
+}
