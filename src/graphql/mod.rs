@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod prefetch;
 pub mod query;
+pub mod response_order;
 pub mod runs_query;
 pub mod scalars;
 pub mod schema;

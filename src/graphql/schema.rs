@@ -11,6 +11,7 @@ use super::document_limits::DocumentLimits;
 use super::loaders::RequestLoaders;
 use super::mutation::Mutation;
 use super::query::Query;
+use super::response_order::ResponseOrder;
 use crate::config::{RequestLimits, ScoringConfig};
 use crate::pipeline::Pipeline;
 
@@ -32,6 +33,7 @@ pub fn build_schema(
 ) -> AppSchema {
     schema_builder()
         .extension(RequestLoaders(db.clone()))
+        .extension(ResponseOrder)
         .data(db)
         .data(pipeline)
         .data(scoring)

@@ -1,0 +1,208 @@
+//! Responses in the query's order. async-graphql resolves a query's fields concurrently and
+//! keeps them in the order they finish, while the GraphQL specification orders a response's
+//! fields as the selection set orders them (fragments expanded in place, the first occurrence of
+//! a response key deciding its position). This extension keeps the parsed document and puts every
+//! object of the response back in that order.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
+use async_graphql::{Name, Response, ServerResult, Value, Variables};
+
+/// Orders every response's fields as its query selected them.
+pub struct ResponseOrder;
+
+impl ExtensionFactory for ResponseOrder {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OrderOneRequest::default())
+    }
+}
+
+/// The document of one request, kept from parsing to execution.
+#[derive(Default)]
+struct OrderOneRequest {
+    document: Mutex<Option<ExecutableDocument>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for OrderOneRequest {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if let Ok(mut kept) = self.document.lock() {
+            *kept = Some(document.clone());
+        }
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let document = self.document.lock().ok().and_then(|mut kept| kept.take());
+        if let Some(document) = document
+            && let Some(selection) = operation_selection(&document, operation_name)
+        {
+            reorder(&mut response.data, &[selection], &document);
+        }
+        response
+    }
+}
+
+/// The selection set of the operation that ran.
+fn operation_selection<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d SelectionSet> {
+    match &document.operations {
+        DocumentOperations::Single(operation) => Some(&operation.node.selection_set.node),
+        DocumentOperations::Multiple(operations) => {
+            let operation = match operation_name {
+                Some(name) => operations.get(name)?,
+                None if operations.len() == 1 => operations.values().next()?,
+                None => return None,
+            };
+            Some(&operation.node.selection_set.node)
+        }
+    }
+}
+
+/// Puts `value`'s fields (and their objects', recursively) in the order `selections` select
+/// them; lists are ordered item by item.
+fn reorder(value: &mut Value, selections: &[&SelectionSet], document: &ExecutableDocument) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                reorder(item, selections, document);
+            }
+        }
+        Value::Object(fields) => {
+            let mut keys = Vec::new();
+            let mut seen_fragments = HashSet::new();
+            for selection in selections {
+                collect_keys(selection, document, &mut keys, &mut seen_fragments);
+            }
+            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(fields.len());
+            for key in keys.iter() {
+                if let Some(mut field) = fields.shift_remove(key) {
+                    let nested = sub_selections(key, selections, document);
+                    reorder(&mut field, &nested, document);
+                    ordered.insert(key.clone(), field);
+                }
+            }
+            // Anything not found in the document (none in practice) keeps its place at the end.
+            ordered.extend(std::mem::take(fields));
+            *fields = ordered;
+        }
+        _ => {}
+    }
+}
+
+/// The response keys of a selection set in order of first appearance, fragments expanded.
+fn collect_keys(
+    selection_set: &SelectionSet,
+    document: &ExecutableDocument,
+    keys: &mut Vec<Name>,
+    seen_fragments: &mut HashSet<Name>,
+) {
+    for selection in &selection_set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = field.node.response_key().node.clone();
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                collect_keys(
+                    &fragment.node.selection_set.node,
+                    document,
+                    keys,
+                    seen_fragments,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.clone();
+                if seen_fragments.insert(name.clone())
+                    && let Some(fragment) = document.fragments.get(&name)
+                {
+                    collect_keys(
+                        &fragment.node.selection_set.node,
+                        document,
+                        keys,
+                        seen_fragments,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The selection sets of every field answering to `key` in `selections` (fields with the same
+/// response key are merged, as the specification's field merging says).
+fn sub_selections<'d>(
+    key: &Name,
+    selections: &[&'d SelectionSet],
+    document: &'d ExecutableDocument,
+) -> Vec<&'d SelectionSet> {
+    let mut found = Vec::new();
+    let mut seen_fragments = HashSet::new();
+    for selection in selections {
+        fields_named(key, selection, document, &mut found, &mut seen_fragments);
+    }
+    found
+}
+
+fn fields_named<'d>(
+    key: &Name,
+    selection_set: &'d SelectionSet,
+    document: &'d ExecutableDocument,
+    found: &mut Vec<&'d SelectionSet>,
+    seen_fragments: &mut HashSet<Name>,
+) {
+    for selection in &selection_set.items {
+        match &selection.node {
+            Selection::Field(field) if field.node.response_key().node == *key => {
+                found.push(&field.node.selection_set.node);
+            }
+            Selection::Field(_) => {}
+            Selection::InlineFragment(fragment) => {
+                fields_named(
+                    key,
+                    &fragment.node.selection_set.node,
+                    document,
+                    found,
+                    seen_fragments,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.clone();
+                if seen_fragments.insert(name.clone())
+                    && let Some(fragment) = document.fragments.get(&name)
+                {
+                    fields_named(
+                        key,
+                        &fragment.node.selection_set.node,
+                        document,
+                        found,
+                        seen_fragments,
+                    );
+                }
+            }
+        }
+    }
+}
