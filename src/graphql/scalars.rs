@@ -24,6 +24,12 @@ impl ScalarType for Date {
         }
     }
 
+    // Checked at validation, for literals and variables alike, so a bad date is a request
+    // error before execution rather than a field error that drops the field from `data`.
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
     }
@@ -45,6 +51,10 @@ impl ScalarType for DateTime {
                 }),
             _ => Err(InputValueError::expected_type(value)),
         }
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
     }
 
     fn to_value(&self) -> Value {
