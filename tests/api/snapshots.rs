@@ -57,7 +57,8 @@ async fn bad_snapshots_are_refused_field_by_field_and_store_nothing() {
         (
             json!({"tenantId": "acme", "capturedAt": "yesterday", "facts": {}}),
             "BAD_USER_INPUT",
-            "RFC 3339",
+            // Refused at validation, before execution: the message names the field and type.
+            "input.capturedAt\", expected type \"DateTime\"",
         ),
         (
             json!({"tenantId": "acme", "capturedAt": "2999-01-01T00:00:00Z", "facts": {}}),
