@@ -181,6 +181,7 @@ async fn export_memory(
         db: db.clone(),
         limits,
         cors_origins: Vec::new(),
+        persisted: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -16,6 +16,8 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     /// Something failed on the server; details are only in the server's log.
     pub const INTERNAL: &str = "INTERNAL";
+    /// An automatic persisted query's hash this replica does not know: send the query with it.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 }
 
 /// Everything that can go wrong in a request, as the client will see it.

@@ -85,6 +85,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
                     .map_err(|_| StartError::Config(format!("`{origin}` is not a valid origin")))
             })
             .collect::<Result<_, _>>()?,
+        persisted: Default::default(),
     });
     Ok(Prepared {
         router: router(app),

@@ -15,6 +15,7 @@ use http_body_util::LengthLimitError;
 use serde_json::{Map, Value, json};
 
 use super::media::{ResponseMedia, is_json_body, negotiate, wants_html};
+use super::persisted::PersistedQueryError;
 use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
 use crate::config::RequestLimits;
@@ -31,11 +32,47 @@ pub async fn graphiql() -> Html<String> {
     )
 }
 
-/// The parameters of one GraphQL request.
+/// The parameters of one GraphQL request, as sent (the query may be a persisted one's hash).
+struct SentParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+/// The parameters of one GraphQL request, its query resolved.
 struct GraphqlParams {
     query: String,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
+}
+
+/// Resolves a sent request's query through the persisted queries; a refusal is the response.
+fn resolve_query(
+    app: &AppState,
+    media: ResponseMedia,
+    sent: SentParams,
+) -> Result<GraphqlParams, Response> {
+    match app.persisted.resolve(sent.query, sent.extensions.as_ref()) {
+        Ok(query) => Ok(GraphqlParams {
+            query,
+            operation_name: sent.operation_name,
+            variables: sent.variables,
+        }),
+        Err(PersistedQueryError::Invalid(message)) => Err(request_error(media, &message)),
+        Err(PersistedQueryError::NotFound) => {
+            let status = match media {
+                ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+                ResponseMedia::Json => StatusCode::OK,
+            };
+            Err(error_response(
+                media,
+                status,
+                "PersistedQueryNotFound",
+                code::PERSISTED_QUERY_NOT_FOUND,
+            ))
+        }
+    }
 }
 
 /// GET /graphql: GraphiQL for browsers, otherwise a query (never a mutation).
@@ -43,7 +80,7 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
     let pairs: HashMap<String, String> = Query::try_from_uri(&uri)
         .map(|Query(q)| q)
         .unwrap_or_default();
-    if wants_html(&headers) && !pairs.contains_key("query") {
+    if wants_html(&headers) && !pairs.contains_key("query") && !pairs.contains_key("extensions") {
         return graphiql().await.into_response();
     }
     let Some(media) = negotiate(&headers) else {
@@ -54,7 +91,10 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
         Err(err) => return unauthenticated(media, err),
     };
     let params = match params_from_query(pairs) {
-        Ok(params) => params,
+        Ok(sent) => match resolve_query(&app, media, sent) {
+            Ok(params) => params,
+            Err(refusal) => return refusal,
+        },
         Err(message) => return request_error(media, &message),
     };
     if selects_mutation(&params) {
@@ -100,7 +140,10 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
         Err(_) => Err("the request body is not valid JSON".to_owned()),
     };
     match params {
-        Ok(params) => execute(&app, media, viewer, params, &headers).await,
+        Ok(sent) => match resolve_query(&app, media, sent) {
+            Ok(params) => execute(&app, media, viewer, params, &headers).await,
+            Err(refusal) => refusal,
+        },
         Err(message) => request_error(media, &message),
     }
 }
@@ -152,14 +195,14 @@ pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer
     app.verifier.verify(token)
 }
 
-fn params_from_json(value: Value) -> Result<GraphqlParams, String> {
+fn params_from_json(value: Value) -> Result<SentParams, String> {
     let Value::Object(mut body) = value else {
         return Err("the request body must be a JSON object".into());
     };
     let query = match body.remove("query") {
-        Some(Value::String(query)) => query,
+        Some(Value::String(query)) => Some(query),
+        None | Some(Value::Null) => None,
         Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("`query` is required".into()),
     };
     let operation_name = match body.remove("operationName") {
         None | Some(Value::Null) => None,
@@ -171,19 +214,21 @@ fn params_from_json(value: Value) -> Result<GraphqlParams, String> {
         Some(Value::Object(vars)) => Some(vars),
         Some(_) => return Err("`variables` must be an object or null".into()),
     };
-    match body.remove("extensions") {
-        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+    let extensions = match body.remove("extensions") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(extensions)) => Some(extensions),
         Some(_) => return Err("`extensions` must be an object or null".into()),
-    }
-    Ok(GraphqlParams {
+    };
+    Ok(SentParams {
         query,
         operation_name,
         variables,
+        extensions,
     })
 }
 
-fn params_from_query(mut pairs: HashMap<String, String>) -> Result<GraphqlParams, String> {
-    let query = pairs.remove("query").ok_or("`query` is required")?;
+fn params_from_query(mut pairs: HashMap<String, String>) -> Result<SentParams, String> {
+    let query = pairs.remove("query");
     let parse_object =
         |name: &str, raw: Option<String>| -> Result<Option<Map<String, Value>>, String> {
             match raw.map(|r| serde_json::from_str::<Value>(&r)) {
@@ -193,11 +238,12 @@ fn params_from_query(mut pairs: HashMap<String, String>) -> Result<GraphqlParams
             }
         };
     let variables = parse_object("variables", pairs.remove("variables"))?;
-    parse_object("extensions", pairs.remove("extensions"))?;
-    Ok(GraphqlParams {
+    let extensions = parse_object("extensions", pairs.remove("extensions"))?;
+    Ok(SentParams {
         query,
         operation_name: pairs.remove("operationName"),
         variables,
+        extensions,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod health;
 pub mod listen;
 pub mod media;
+pub mod persisted;
 
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct App {
     pub limits: RequestLimits,
     /// Origins allowed to call from browsers.
     pub cors_origins: Vec<HeaderValue>,
+    /// Automatic persisted queries seen by this replica.
+    pub persisted: persisted::PersistedQueries,
 }
 
 /// Shared handler state.

@@ -1,0 +1,125 @@
+//! Automatic persisted queries (Apollo's protocol): a client sends a query's SHA-256 in
+//! `extensions.persistedQuery.sha256Hash`, alone once the server knows it (so reads can go by
+//! GET and be cached by HTTP caches), with the query the first time.
+//!
+//! Each replica keeps its own bounded LRU cache: a hash unknown to the replica that answers is
+//! PERSISTED_QUERY_NOT_FOUND, and the client sends the query with its hash again.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use lru::LruCache;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// How many queries one replica remembers.
+pub const CACHE_ENTRIES: usize = 1000;
+
+/// The queries this replica has seen with their hashes.
+pub struct PersistedQueries(Mutex<LruCache<String, String>>);
+
+/// Why a request's query could not be had.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PersistedQueryError {
+    /// The hash is not known here: send the query along with it.
+    NotFound,
+    /// The request is malformed (a bad extension, a hash that does not match, no query).
+    Invalid(String),
+}
+
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        let entries = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
+        PersistedQueries(Mutex::new(LruCache::new(entries)))
+    }
+}
+
+impl PersistedQueries {
+    /// The query to run: the one sent (remembered under its hash when a hash came with it), or
+    /// the one remembered for the hash sent alone.
+    pub fn resolve(
+        &self,
+        query: Option<String>,
+        extensions: Option<&Map<String, Value>>,
+    ) -> Result<String, PersistedQueryError> {
+        let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
+            return query.ok_or_else(|| PersistedQueryError::Invalid("`query` is required".into()));
+        };
+        let version = persisted.get("version").and_then(Value::as_i64);
+        if version != Some(1) {
+            return Err(PersistedQueryError::Invalid(
+                "extensions.persistedQuery.version must be 1".into(),
+            ));
+        }
+        let Some(hash) = persisted
+            .get("sha256Hash")
+            .and_then(Value::as_str)
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            return Err(PersistedQueryError::Invalid(
+                "extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits".into(),
+            ));
+        };
+        let hash = hash.to_ascii_lowercase();
+        let mut cache = self
+            .0
+            .lock()
+            .map_err(|_| PersistedQueryError::Invalid("the query cache is unavailable".into()))?;
+        match query {
+            Some(query) => {
+                if format!("{:x}", Sha256::digest(query.as_bytes())) != hash {
+                    return Err(PersistedQueryError::Invalid(
+                        "provided sha does not match query".into(),
+                    ));
+                }
+                cache.put(hash, query.clone());
+                Ok(query)
+            }
+            None => cache
+                .get(&hash)
+                .cloned()
+                .ok_or(PersistedQueryError::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn extension(hash: &str) -> Map<String, Value> {
+        json!({"persistedQuery": {"version": 1, "sha256Hash": hash}})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_query_sent_once_with_its_hash_is_found_by_the_hash_alone() {
+        let cache = PersistedQueries::default();
+        let query = "{ viewer { subject } }";
+        let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+        assert_eq!(
+            cache.resolve(None, Some(&extension(&hash))),
+            Err(PersistedQueryError::NotFound)
+        );
+        assert_eq!(
+            cache.resolve(Some(query.into()), Some(&extension(&hash))),
+            Ok(query.to_owned())
+        );
+        assert_eq!(
+            cache.resolve(None, Some(&extension(&hash))),
+            Ok(query.to_owned())
+        );
+        let wrong = "0".repeat(64);
+        assert!(matches!(
+            cache.resolve(Some(query.into()), Some(&extension(&wrong))),
+            Err(PersistedQueryError::Invalid(_))
+        ));
+        assert!(matches!(
+            cache.resolve(None, None),
+            Err(PersistedQueryError::Invalid(_))
+        ));
+    }
+}
