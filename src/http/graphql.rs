@@ -52,25 +52,25 @@ fn resolve_query(
     app: &AppState,
     media: ResponseMedia,
     sent: SentParams,
-) -> Result<GraphqlParams, Response> {
+) -> Result<GraphqlParams, Box<Response>> {
     match app.persisted.resolve(sent.query, sent.extensions.as_ref()) {
         Ok(query) => Ok(GraphqlParams {
             query,
             operation_name: sent.operation_name,
             variables: sent.variables,
         }),
-        Err(PersistedQueryError::Invalid(message)) => Err(request_error(media, &message)),
+        Err(PersistedQueryError::Invalid(message)) => Err(Box::new(request_error(media, &message))),
         Err(PersistedQueryError::NotFound) => {
             let status = match media {
                 ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
                 ResponseMedia::Json => StatusCode::OK,
             };
-            Err(error_response(
+            Err(Box::new(error_response(
                 media,
                 status,
                 "PersistedQueryNotFound",
                 code::PERSISTED_QUERY_NOT_FOUND,
-            ))
+            )))
         }
     }
 }
@@ -93,7 +93,7 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
     let params = match params_from_query(pairs) {
         Ok(sent) => match resolve_query(&app, media, sent) {
             Ok(params) => params,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         },
         Err(message) => return request_error(media, &message),
     };
@@ -142,7 +142,7 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     match params {
         Ok(sent) => match resolve_query(&app, media, sent) {
             Ok(params) => execute(&app, media, viewer, params, &headers).await,
-            Err(refusal) => refusal,
+            Err(refusal) => *refusal,
         },
         Err(message) => request_error(media, &message),
     }
