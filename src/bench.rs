@@ -189,7 +189,7 @@ async fn export_memory(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let server = tokio::spawn(crate::http::listen::serve_http(
         listener,
-        crate::http::router(app),
+        crate::http::router(app, false),
         limits.request_timeout,
         std::future::pending(),
     ));

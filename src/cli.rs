@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations, then serve GraphQL.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply migrations and exit.
     Migrate(DatabaseArgs),
     /// Print an HS256 token signed with the configured secret.
@@ -155,6 +155,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A separate address for `/metrics` (e.g. `127.0.0.1:9090`), so it need not be public;
+    /// without it `/metrics` is served with the API.
+    #[arg(long, env = "SECURESCORE_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Log lines as plain text or as one JSON object per line.
     #[arg(long, env = "SECURESCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -189,6 +193,7 @@ impl ServeArgs {
                 request_timeout: self.request_timeout,
             },
             cors_origins: self.cors_origins,
+            metrics_bind: self.metrics_bind,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub limits: RequestLimits,
     /// Origins whose browser pages may call the API (CORS); none: same origin only.
     pub cors_origins: Vec<String>,
+    /// A separate address for `/metrics`; none: `/metrics` is served with the API.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// How and when scores are computed and shown.

@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod scoring;
 pub mod server;
 pub mod service;
+pub mod telemetry;

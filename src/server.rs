@@ -11,7 +11,7 @@ use crate::auth::TokenVerifier;
 use crate::config::ServeConfig;
 use crate::graphql::build_schema;
 use crate::http::listen::serve_http;
-use crate::http::{App, router, shutdown_signal};
+use crate::http::{App, metrics_router, router, shutdown_signal};
 use crate::pipeline::{Background, Pipeline};
 use crate::{db, demo, service};
 
@@ -39,6 +39,8 @@ pub enum StartError {
 pub struct Prepared {
     /// The HTTP router.
     pub router: Router,
+    /// The router of the separate metrics address, when `--metrics-bind` is set.
+    pub metrics_router: Option<Router>,
     /// The database pool.
     pub db: sea_orm::DatabaseConnection,
     /// How long a client may take to send a request's headers.
@@ -51,6 +53,7 @@ pub struct Prepared {
 
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
 pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
+    crate::telemetry::recorder();
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
     service::catalog::load_built_in_catalog(&db)
@@ -88,7 +91,8 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         persisted: Default::default(),
     });
     Ok(Prepared {
-        router: router(app),
+        router: router(app.clone(), config.metrics_bind.is_none()),
+        metrics_router: config.metrics_bind.map(|_| metrics_router(app)),
         db,
         header_timeout,
         pipeline,
@@ -98,10 +102,23 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
 
 /// Serves until SIGINT or SIGTERM, letting requests in flight finish.
 pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
-    let bind = config.bind;
-    let prepared = prepare(config).await?;
+    let (bind, metrics_bind) = (config.bind, config.metrics_bind);
+    let mut prepared = prepare(config).await?;
     let listener = TcpListener::bind(bind).await?;
     tracing::info!(address = %listener.local_addr()?, "securescore listening; GraphiQL at /graphql");
+    let metrics = match (metrics_bind, prepared.metrics_router.take()) {
+        (Some(address), Some(router)) => {
+            let listener = TcpListener::bind(address).await?;
+            tracing::info!(metrics_address = %listener.local_addr()?, "metrics at /metrics");
+            Some(tokio::spawn(serve_http(
+                listener,
+                router,
+                prepared.header_timeout,
+                std::future::pending(),
+            )))
+        }
+        _ => None,
+    };
     serve_http(
         listener,
         prepared.router,
@@ -109,6 +126,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         shutdown_signal(),
     )
     .await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     drop(prepared.background);
     prepared.db.close().await?;
     tracing::info!("securescore stopped");

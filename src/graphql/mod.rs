@@ -5,6 +5,7 @@ pub mod cost;
 pub mod document_limits;
 pub mod loaders;
 pub mod mutation;
+pub mod operation_name;
 pub mod prefetch;
 pub mod query;
 pub mod response_order;

@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use super::document_limits::DocumentLimits;
 use super::loaders::RequestLoaders;
 use super::mutation::Mutation;
+use super::operation_name::NameOperations;
 use super::query::Query;
 use super::response_order::ResponseOrder;
 use crate::config::{RequestLimits, ScoringConfig};
@@ -34,6 +35,7 @@ pub fn build_schema(
     schema_builder()
         .extension(RequestLoaders(db.clone()))
         .extension(ResponseOrder)
+        .extension(NameOperations)
         .data(db)
         .data(pipeline)
         .data(scoring)

@@ -20,7 +20,9 @@ use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
 use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
+use crate::graphql::operation_name::OperationName;
 use crate::graphql::schema::ExecutionStarted;
+use crate::telemetry;
 
 /// The GraphiQL page; paste a token into its headers pane as `{"Authorization": "Bearer …"}`.
 pub async fn graphiql() -> Html<String> {
@@ -272,13 +274,13 @@ async fn execute(
     headers: &HeaderMap,
 ) -> Response {
     let started = ExecutionStarted::default();
+    let named = OperationName::sent(params.operation_name.as_deref());
+    let clock = std::time::Instant::now();
     let mut request = async_graphql::Request::new(params.query)
         .data(viewer)
-        .data(started.clone());
+        .data(started.clone())
+        .data(named.clone());
     if let Some(name) = params.operation_name {
-        // For the access line; client-chosen, so cut to a sensible length.
-        let logged: String = name.chars().take(100).collect();
-        tracing::Span::current().record("operation", logged.as_str());
         request = request.operation_name(name);
     }
     if let Some(vars) = params.variables {
@@ -289,7 +291,39 @@ async fn execute(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let timeout = app.limits.request_timeout;
-    let Ok(response) = tokio::time::timeout(timeout, app.schema.execute(request)).await else {
+    let executed = tokio::time::timeout(timeout, app.schema.execute(request)).await;
+    let name = named.get();
+    if let Some(name) = &name {
+        // For the access line; client-chosen, so cut to a sensible length.
+        let logged: String = name.chars().take(100).collect();
+        tracing::Span::current().record("operation", logged.as_str());
+    }
+    let operation = telemetry::operation_label(name.as_deref());
+    let outcome = match &executed {
+        Ok(response) => response
+            .errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|ext| ext.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Some(code.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                if response.errors.is_empty() {
+                    "OK"
+                } else {
+                    code::BAD_USER_INPUT
+                }
+                .to_owned()
+            }),
+        Err(_) => code::INTERNAL.to_owned(),
+    };
+    metrics::counter!(telemetry::GRAPHQL_OPERATIONS, "operation" => operation.clone(), "code" => outcome)
+        .increment(1);
+    metrics::histogram!(telemetry::GRAPHQL_DURATION, "operation" => operation)
+        .record(clock.elapsed().as_secs_f64());
+    let Ok(response) = executed else {
         tracing::warn!(?timeout, "request cancelled after its time limit");
         let message = format!(
             "the request took longer than {} and was cancelled; a mutation in it may or may \

@@ -1,7 +1,7 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the metrics.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 
 use super::AppState;
 
@@ -19,4 +19,14 @@ pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+/// The metrics in the Prometheus text format.
+pub async fn metrics(
+    State(app): State<AppState>,
+) -> ([(header::HeaderName, &'static str); 1], String) {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::render(&app.db),
+    )
 }

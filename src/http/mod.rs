@@ -10,7 +10,10 @@ pub mod persisted;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::middleware;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
@@ -24,6 +27,7 @@ use tracing::Level;
 use crate::auth::TokenVerifier;
 use crate::config::RequestLimits;
 use crate::graphql::AppSchema;
+use crate::telemetry;
 
 /// The header carrying each request's id, set by the server when the client sends none.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -50,11 +54,16 @@ pub type AppState = Arc<App>;
 /// Responses smaller than this are sent uncompressed (compressing them costs more than it saves).
 const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
-/// The router with every route and layer.
-pub fn router(app: AppState) -> Router {
+/// The router with every route and layer; `/metrics` is on it unless it has an address of its
+/// own (`--metrics-bind`).
+pub fn router(app: AppState, with_metrics: bool) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let cors = cors_layer(&app.cors_origins);
-    let router = Router::new()
+    let mut routes = Router::new();
+    if with_metrics {
+        routes = routes.route("/metrics", get(health::metrics));
+    }
+    let router = routes
         .route("/", get(graphql::graphiql))
         .route(
             "/graphql",
@@ -65,6 +74,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)
+        .layer(middleware::from_fn(count_request))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()
@@ -101,6 +111,30 @@ pub fn router(app: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// The router of a separate metrics address: `/metrics` alone.
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(app)
+}
+
+/// Counts every request by route pattern (never the raw path, so the labels stay bounded) and
+/// status, and records its latency.
+async fn count_request(request: Request<Body>, next: middleware::Next) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let clock = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(telemetry::HTTP_REQUESTS, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(telemetry::HTTP_DURATION, "route" => route)
+        .record(clock.elapsed().as_secs_f64());
+    response
 }
 
 /// CORS for the configured origins only: preflights for GET and POST with `authorization` and

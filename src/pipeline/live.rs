@@ -65,12 +65,15 @@ pub async fn run_live_rescorer(
                 }
             }
         }
+        let asked = std::time::Instant::now();
         tokio::time::sleep(COALESCE).await;
         while let Ok(request) = requests.try_recv() {
             wanted.add(request);
         }
-        if let Err(err) = rescore(&pipeline, wanted).await {
-            tracing::error!(error = %err, "live rescoring of today failed");
+        match rescore(&pipeline, wanted).await {
+            Ok(()) => metrics::histogram!(crate::telemetry::LIVE_LAG)
+                .record(asked.elapsed().as_secs_f64()),
+            Err(err) => tracing::error!(error = %err, "live rescoring of today failed"),
         }
     }
 }

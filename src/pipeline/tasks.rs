@@ -492,13 +492,22 @@ pub async fn finish_run(db: &DatabaseConnection, run_id: i64) -> Result<(), DbEr
         return Ok(());
     };
     let status = crate::scoring::runs::final_status(run.tenant_days_done, run.tenant_days_failed);
-    scoring_run::Entity::update_many()
+    let now = Utc::now();
+    let finished = scoring_run::Entity::update_many()
         .col_expr(scoring_run::Column::Status, Expr::value(status.as_str()))
-        .col_expr(scoring_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(scoring_run::Column::FinishedAt, Expr::value(now))
         .filter(scoring_run::Column::Id.eq(run_id))
         .filter(scoring_run::Column::FinishedAt.is_null())
         .exec(db)
         .await?;
+    if finished.rows_affected == 1 {
+        let kind = run.kind.as_str();
+        metrics::counter!(crate::telemetry::RUNS, "kind" => kind, "status" => status.as_str())
+            .increment(1);
+        let took = now - run.started_at.unwrap_or(run.created_at);
+        metrics::histogram!(crate::telemetry::RUN_DURATION, "kind" => kind)
+            .record(took.to_std().unwrap_or_default().as_secs_f64());
+    }
     Ok(())
 }
 

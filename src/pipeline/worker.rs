@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::scoring::ActionDefinition;
 use crate::service::comparisons::refresh_comparisons;
 use crate::service::daily_scores::DateRange;
+use crate::telemetry;
 
 /// How often an idle worker looks for tasks planned by other replicas.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -61,6 +62,11 @@ async fn work_once(
                     tracing::warn!(task = claim.task.id, "task taken over by another replica");
                     return Ok(true);
                 }
+                let count = |n: i32| u64::try_from(n).unwrap_or(0);
+                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "scored")
+                    .increment(count(outcome.stored));
+                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "failed")
+                    .increment(count(outcome.failed));
             }
             Err(err) if is_lost_claim(&err) => {
                 tracing::warn!(task = claim.task.id, "task taken over by another replica");

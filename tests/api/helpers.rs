@@ -149,6 +149,7 @@ async fn spawn_on(
             ..Default::default()
         },
         cors_origins: Vec::new(),
+        metrics_bind: None,
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)
