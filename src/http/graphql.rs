@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use http_body_util::LengthLimitError;
 use serde_json::{Map, Value, json};
 
@@ -23,16 +22,6 @@ use crate::error::{ApiError, code};
 use crate::graphql::operation_name::OperationName;
 use crate::graphql::schema::ExecutionStarted;
 use crate::telemetry;
-
-/// The GraphiQL page; paste a token into its headers pane as `{"Authorization": "Bearer …"}`.
-pub async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("securescore")
-            .finish(),
-    )
-}
 
 /// The parameters of one GraphQL request, as sent (the query may be a persisted one's hash).
 struct SentParams {
@@ -83,7 +72,7 @@ pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: U
         .map(|Query(q)| q)
         .unwrap_or_default();
     if wants_html(&headers) && !pairs.contains_key("query") && !pairs.contains_key("extensions") {
-        return graphiql().await.into_response();
+        return super::graphiql::page().await;
     }
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();

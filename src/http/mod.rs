@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
 
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod listen;
@@ -64,7 +65,9 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         routes = routes.route("/metrics", get(health::metrics));
     }
     let router = routes
-        .route("/", get(graphql::graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{*file}", get(graphiql::asset))
+        .route("/favicon.ico", get(graphiql::favicon))
         .route(
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
