@@ -84,6 +84,12 @@ pub struct KeyArgs {
     /// Clock skew tolerated on `exp` and `nbf`.
     #[arg(long, env = "SECURESCORE_JWT_LEEWAY", default_value = "30s", value_parser = humantime::parse_duration)]
     pub jwt_leeway: Duration,
+    /// Longest a token may still be valid for; a later `exp` is refused.
+    #[arg(long, env = "SECURESCORE_JWT_MAX_LIFETIME", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub jwt_max_lifetime: Duration,
+    /// Most tenants one token may reach (`tid` and `tenants` together).
+    #[arg(long, env = "SECURESCORE_JWT_MAX_TENANTS", default_value_t = KeySources::default().max_tenants)]
+    pub jwt_max_tenants: usize,
 }
 
 impl KeyArgs {
@@ -96,6 +102,8 @@ impl KeyArgs {
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),
             leeway_seconds: self.jwt_leeway.as_secs(),
+            max_lifetime_seconds: self.jwt_max_lifetime.as_secs(),
+            max_tenants: self.jwt_max_tenants,
         }
     }
 }

@@ -10,7 +10,7 @@ use super::{Claims, Viewer};
 use crate::error::ApiError;
 
 /// Where verification keys come from; any combination may be configured.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KeySources {
     /// HS256 shared secret.
     pub secret: Option<SecretString>,
@@ -24,6 +24,25 @@ pub struct KeySources {
     pub audience: Option<String>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     pub leeway_seconds: u64,
+    /// Longest a token may still be valid for (`exp` further ahead is refused), in seconds.
+    pub max_lifetime_seconds: u64,
+    /// Most tenants a token may reach (`tid` and `tenants` together).
+    pub max_tenants: usize,
+}
+
+impl Default for KeySources {
+    fn default() -> Self {
+        KeySources {
+            secret: None,
+            public_key_pem: None,
+            jwks: None,
+            issuer: None,
+            audience: None,
+            leeway_seconds: 30,
+            max_lifetime_seconds: 24 * 3600,
+            max_tenants: 5000,
+        }
+    }
 }
 
 /// One usable key and the single algorithm it verifies.
@@ -39,6 +58,8 @@ pub struct TokenVerifier {
     issuer: Option<String>,
     audience: Option<String>,
     leeway_seconds: u64,
+    max_lifetime_seconds: u64,
+    max_tenants: usize,
 }
 
 /// Why the configured keys could not be loaded.
@@ -91,6 +112,8 @@ impl TokenVerifier {
             issuer: sources.issuer.clone(),
             audience: sources.audience.clone(),
             leeway_seconds: sources.leeway_seconds,
+            max_lifetime_seconds: sources.max_lifetime_seconds,
+            max_tenants: sources.max_tenants,
         })
     }
 
@@ -98,6 +121,12 @@ impl TokenVerifier {
     pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
         let unauthenticated =
             |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
+        if has_critical_extensions(token) {
+            // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; we know none.
+            return Err(unauthenticated(
+                "its crit header names extensions this server does not understand",
+            ));
+        }
         let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
         let key = match &header.kid {
             Some(kid) => self
@@ -142,8 +171,41 @@ impl TokenVerifier {
                 _ => "malformed",
             })
         })?;
-        Ok(Viewer::from_claims(&data.claims))
+        let claims = data.claims;
+        if claims.sub.trim().is_empty() {
+            return Err(unauthenticated("sub must not be empty"));
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.exp > now.saturating_add(self.max_lifetime_seconds) {
+            return Err(unauthenticated(&format!(
+                "it is valid for longer than {} (exp too far ahead)",
+                humantime::format_duration(std::time::Duration::from_secs(
+                    self.max_lifetime_seconds
+                ))
+            )));
+        }
+        let reach = usize::from(claims.tid.is_some()) + claims.tenants.as_ref().map_or(0, Vec::len);
+        if reach > self.max_tenants {
+            return Err(unauthenticated(&format!(
+                "it names {reach} tenants; at most {} are accepted",
+                self.max_tenants
+            )));
+        }
+        Ok(Viewer::from_claims(&claims))
     }
+}
+
+/// True when the token's protected header has a `crit` member.
+fn has_critical_extensions(token: &str) -> bool {
+    use base64::Engine;
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|header| header.get("crit").is_some())
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, KeyLoadError> {

@@ -1,6 +1,6 @@
 //! The verified caller and DESIGN.md's role matrix.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::Claims;
 use crate::domain::Role;
@@ -15,6 +15,8 @@ pub struct Viewer {
     pub roles: BTreeSet<Role>,
     /// Tenants within reach: `tid` then `tenants`, without duplicates.
     pub tenant_ids: Vec<String>,
+    /// The same tenants, for lookups.
+    reach: HashSet<String>,
 }
 
 /// Operations the role matrix decides on.
@@ -70,17 +72,33 @@ impl Viewer {
             .iter()
             .filter_map(|r| Role::from_claim(r))
             .collect();
-        let mut tenant_ids: Vec<String> = Vec::new();
-        for id in claims.tid.iter().chain(claims.tenants.iter().flatten()) {
-            if !tenant_ids.contains(id) {
-                tenant_ids.push(id.clone());
-            }
-        }
+        let tenant_ids = claims
+            .tid
+            .iter()
+            .chain(claims.tenants.iter().flatten())
+            .cloned()
+            .collect();
+        Viewer::new(claims.sub.clone(), roles, tenant_ids)
+    }
+
+    /// A viewer reaching `tenant_ids` (duplicates dropped, first occurrence kept).
+    pub fn new(subject: String, roles: BTreeSet<Role>, tenant_ids: Vec<String>) -> Self {
+        let mut reach = HashSet::with_capacity(tenant_ids.len());
+        let tenant_ids = tenant_ids
+            .into_iter()
+            .filter(|id| reach.insert(id.clone()))
+            .collect();
         Viewer {
-            subject: claims.sub.clone(),
+            subject,
             roles,
             tenant_ids,
+            reach,
         }
+    }
+
+    /// True when the token names this tenant (a set lookup, however many it names).
+    pub fn names_tenant(&self, tenant_id: &str) -> bool {
+        self.reach.contains(tenant_id)
     }
 
     /// True when the caller holds `role`.
@@ -96,8 +114,7 @@ impl Viewer {
     /// True when the tenant exists for this caller at all (any role, any operation).
     pub fn can_see_tenant(&self, tenant_id: &str) -> bool {
         !self.roles.is_empty()
-            && (self.has_role(Role::PlatformAdmin)
-                || self.tenant_ids.iter().any(|t| t == tenant_id))
+            && (self.has_role(Role::PlatformAdmin) || self.names_tenant(tenant_id))
     }
 
     /// Refuses an operation no role of the caller grants: FORBIDDEN.
@@ -116,7 +133,7 @@ impl Viewer {
         self.require(op)?;
         let reached = self.roles.iter().any(|r| match grant(*r, op) {
             Some(Reach::All) => true,
-            Some(Reach::Own) => self.tenant_ids.iter().any(|t| t == tenant_id),
+            Some(Reach::Own) => self.names_tenant(tenant_id),
             None => false,
         });
         if reached {
@@ -132,11 +149,11 @@ mod tests {
     use super::*;
 
     fn viewer(roles: &[Role], tenants: &[&str]) -> Viewer {
-        Viewer {
-            subject: "s".into(),
-            roles: roles.iter().copied().collect(),
-            tenant_ids: tenants.iter().map(|t| t.to_string()).collect(),
-        }
+        Viewer::new(
+            "s".into(),
+            roles.iter().copied().collect(),
+            tenants.iter().map(|t| t.to_string()).collect(),
+        )
     }
 
     #[test]

@@ -219,3 +219,82 @@ async fn the_token_command_mints_tokens_the_server_accepts() {
         .await;
     assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
 }
+
+/// An HS256 token with this protected header and these claims, signed with the test secret.
+fn hand_signed(header: serde_json::Value, claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let encode = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    let message = format!("{}.{}", encode(&header), encode(&claims));
+    let key = jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET.as_bytes());
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+            .unwrap();
+    format!("{message}.{signature}")
+}
+
+#[tokio::test]
+async fn tokens_with_crit_headers_empty_subjects_long_lives_or_huge_reach_are_refused() {
+    let app = crate::helpers::spawn_app().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |sub: &str, exp: i64, tenants: usize| {
+        let tenants: Vec<String> = (0..tenants).map(|i| format!("t{i}")).collect();
+        json!({"sub": sub, "roles": ["PlatformAdmin"], "exp": exp, "tenants": tenants})
+    };
+    let plain = json!({"alg": "HS256", "typ": "JWT"});
+    let query = "{ viewer { subject tenantIds } }";
+    let accepted = app
+        .graphql(
+            &hand_signed(plain.clone(), claims("ok", now + 3600, 3)),
+            query,
+            json!({}),
+        )
+        .await;
+    assert_eq!(accepted["data"]["viewer"]["subject"], "ok", "{accepted}");
+    for (token, words) in [
+        (
+            hand_signed(
+                json!({"alg": "HS256", "typ": "JWT", "crit": ["b64"], "b64": false}),
+                claims("x", now + 3600, 1),
+            ),
+            "crit",
+        ),
+        (
+            hand_signed(plain.clone(), claims("", now + 3600, 1)),
+            "sub must not be empty",
+        ),
+        (
+            hand_signed(plain.clone(), claims("  ", now + 3600, 1)),
+            "sub must not be empty",
+        ),
+        (
+            hand_signed(plain.clone(), claims("x", now + 48 * 3600, 1)),
+            "exp too far ahead",
+        ),
+        (
+            hand_signed(plain.clone(), claims("x", now + 3600, 5001)),
+            "5001 tenants",
+        ),
+    ] {
+        let body = app.graphql(&token, query, json!({})).await;
+        crate::helpers::assert_error(&body, "UNAUTHENTICATED", words);
+    }
+    // A partner token at the limit works, tenants page included.
+    let big = hand_signed(plain, claims("partner", now + 3600, 5000));
+    let body = app
+        .graphql(
+            &big,
+            "{ viewer { tenantIds } tenants(first: 5) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["viewer"]["tenantIds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5000
+    );
+}

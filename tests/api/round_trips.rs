@@ -55,11 +55,11 @@ async fn run_counted(
 }
 
 fn viewer(role: Role, tenants: &[&str]) -> Viewer {
-    Viewer {
-        subject: "counter".into(),
-        roles: BTreeSet::from([role]),
-        tenant_ids: tenants.iter().map(|t| t.to_string()).collect(),
-    }
+    Viewer::new(
+        "counter".into(),
+        BTreeSet::from([role]),
+        tenants.iter().map(|t| t.to_string()).collect(),
+    )
 }
 
 /// Runs the history query from `days` ago to today; returns the days and statements it cost.
