@@ -126,8 +126,9 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
             return error_response(media, status, &message, code::BAD_USER_INPUT);
         }
     };
-    let params = match serde_json::from_slice::<Value>(&body) {
-        Ok(value) => params_from_json(value),
+    let params = match serde_json::from_slice::<UniqueKeys>(&body) {
+        Ok(UniqueKeys(value)) => params_from_json(value),
+        Err(err) if err.to_string().starts_with(DUPLICATE_KEY) => Err(err.to_string()),
         Err(_) => Err("the request body is not valid JSON".to_owned()),
     };
     match params {
@@ -184,6 +185,42 @@ pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer
             ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
         })?;
     app.verifier.verify(token)
+}
+
+/// How a duplicate top-level key is reported.
+const DUPLICATE_KEY: &str = "the request body repeats the top-level key";
+
+/// A JSON body whose top-level object names each key once: `{"query": …, "query": …}` is
+/// refused rather than read as its last value.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UniqueKeys;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<UniqueKeys, M::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("{DUPLICATE_KEY} `{key}`")));
+                    }
+                    let value: Value = map.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(UniqueKeys(Value::Object(object)))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 fn params_from_json(value: Value) -> Result<SentParams, String> {
@@ -404,12 +441,14 @@ fn unauthenticated(media: ResponseMedia, err: ApiError) -> Response {
     response
 }
 
+/// A client that accepts neither JSON type still gets a GraphQL-shaped answer (as JSON).
 fn not_acceptable() -> Response {
-    (
+    error_response(
+        ResponseMedia::Json,
         StatusCode::NOT_ACCEPTABLE,
         "accept application/graphql-response+json or application/json",
+        code::BAD_USER_INPUT,
     )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
                 ),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unsafe_request_id))
         .layer(
             CompressionLayer::new()
                 .gzip(true)
@@ -114,6 +115,29 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// Longest client-supplied request id kept.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Keeps a client's `x-request-id` only when it is short and made of safe characters (letters,
+/// digits, `-`, `_`, `.`); otherwise the server makes a new one, so ids are safe in logs.
+async fn drop_unsafe_request_id(
+    mut request: Request<Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let unsafe_id = request.headers().get(REQUEST_ID_HEADER).is_some_and(|id| {
+        id.len() > MAX_REQUEST_ID_LEN
+            || id.is_empty()
+            || !id
+                .as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if unsafe_id {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
 }
 
 /// The router of a separate metrics address: `/metrics` alone.

@@ -29,6 +29,14 @@ pub struct SnapshotInput {
     pub idempotency_key: Option<String>,
 }
 
+/// No configuration was collected before this: earlier instants are typing mistakes.
+fn earliest_capture() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 fn validate(input: &SnapshotInput, now: DateTime<Utc>) -> ApiResult<()> {
     if !input.facts.is_object() {
         return Err(ApiError::BadUserInput("facts must be a JSON object".into()));
@@ -40,6 +48,11 @@ fn validate(input: &SnapshotInput, now: DateTime<Utc>) -> ApiResult<()> {
         return Err(ApiError::BadUserInput(format!(
             "facts must be at most {MAX_FACTS_BYTES} bytes of JSON (got {size})"
         )));
+    }
+    if input.captured_at < earliest_capture() {
+        return Err(ApiError::BadUserInput(
+            "capturedAt must not be before 2000-01-01".into(),
+        ));
     }
     if input.captured_at > now + MAX_CLOCK_AHEAD {
         return Err(ApiError::BadUserInput(

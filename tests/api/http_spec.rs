@@ -190,3 +190,65 @@ async fn oversized_and_overly_complex_requests_are_refused() {
         "tester@example.com"
     );
 }
+
+#[tokio::test]
+async fn small_hardenings_request_ids_old_captures_duplicate_keys_and_406() {
+    use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+    let app = crate::helpers::spawn_app().await;
+    let admin = crate::helpers::platform_admin();
+    let post = |body: String, request_id: &str| {
+        let (app, admin) = (&app, &admin);
+        let request_id = request_id.to_owned();
+        async move {
+            app.client
+                .post(format!("{}/graphql", app.address))
+                .header(AUTHORIZATION, format!("Bearer {admin}"))
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, "application/json")
+                .header("x-request-id", request_id)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let query = r#"{"query": "{ viewer { subject } }"}"#.to_owned();
+    let kept = post(query.clone(), "dash-board_1.2").await;
+    assert_eq!(kept.headers()["x-request-id"], "dash-board_1.2");
+    for unsafe_id in ["has space", "quote\"d", &"x".repeat(65)] {
+        let replaced = post(query.clone(), unsafe_id).await;
+        let id = replaced.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(id, unsafe_id);
+        assert_eq!(id.len(), 36, "a generated uuid: {id}");
+    }
+    let duplicated = post(
+        r#"{"query": "{ viewer { subject } }", "query": "mutation { x }"}"#.to_owned(),
+        "dup",
+    )
+    .await;
+    let body: Value = duplicated.json().await.unwrap();
+    crate::helpers::assert_error(&body, "BAD_USER_INPUT", "repeats the top-level key `query`");
+
+    app.create_tenant("acme", None, 10).await;
+    let old = app.ingest("acme", "1999-12-31T23:59:59Z", json!({})).await;
+    crate::helpers::assert_error(&old, "BAD_USER_INPUT", "2000-01-01");
+    assert_eq!(app.count("snapshots").await, 0);
+
+    let refused = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(AUTHORIZATION, format!("Bearer {admin}"))
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "text/csv")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
