@@ -167,6 +167,9 @@ pub struct ServeArgs {
     /// without it `/metrics` is served with the API.
     #[arg(long, env = "SECURESCORE_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// How often SQLite's write-ahead log is checkpointed and truncated (SQLite only).
+    #[arg(long, env = "SECURESCORE_SQLITE_CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub sqlite_checkpoint_interval: Duration,
     /// Log lines as plain text or as one JSON object per line.
     #[arg(long, env = "SECURESCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -202,6 +205,7 @@ impl ServeArgs {
             },
             cors_origins: self.cors_origins,
             metrics_bind: self.metrics_bind,
+            sqlite_checkpoint_interval: self.sqlite_checkpoint_interval,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// A separate address for `/metrics`; none: `/metrics` is served with the API.
     pub metrics_bind: Option<SocketAddr>,
+    /// How often SQLite's write-ahead log is checkpointed and truncated.
+    pub sqlite_checkpoint_interval: Duration,
 }
 
 /// How and when scores are computed and shown.

@@ -73,6 +73,10 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         }
     }
     pipeline.start_scheduler(&mut background);
+    background.adopt(tokio::spawn(db::checkpoint_wal_periodically(
+        db.clone(),
+        config.sqlite_checkpoint_interval,
+    )));
     let schema = build_schema(db.clone(), pipeline.clone(), config.scoring, &config.limits);
     let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {

@@ -49,6 +49,13 @@ pub struct Background {
     handles: Vec<JoinHandle<()>>,
 }
 
+impl Background {
+    /// Stops `task` with the others.
+    pub fn adopt(&mut self, task: JoinHandle<()>) {
+        self.handles.push(task);
+    }
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         for handle in &self.handles {

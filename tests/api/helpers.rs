@@ -150,6 +150,7 @@ async fn spawn_on(
         },
         cors_origins: Vec::new(),
         metrics_bind: None,
+        sqlite_checkpoint_interval: Duration::from_secs(300),
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

@@ -601,3 +601,49 @@ async fn graphiql_is_served_from_the_binary_under_a_same_origin_content_security
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn sqlites_write_ahead_log_is_checkpointed_and_cut_back() {
+    let app = spawn_app_with(|config| {
+        config.sqlite_checkpoint_interval = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let Some(file) = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
+        .map(|path| format!("{path}-wal"))
+    else {
+        eprintln!("the write-ahead log is SQLite's; nothing to check on PostgreSQL");
+        return;
+    };
+    for tenant in ["a", "b", "c", "d"] {
+        app.create_tenant(tenant, None, 10).await;
+        app.ingest(
+            tenant,
+            &crate::helpers::noon(-200),
+            json!({"sspr": {"enabled": true}}),
+        )
+        .await;
+    }
+    let body = app
+        .graphql(&platform_admin(), "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { daysScored } }",
+            json!({"f": crate::helpers::day(-200), "t": crate::helpers::day(0)}))
+        .await;
+    assert_eq!(
+        body["data"]["recomputeScores"]["daysScored"],
+        4 * 201,
+        "{body}"
+    );
+    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    // Automatic checkpoints leave the file as large as it grew; only the truncating one empties it.
+    while size() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log stayed at {} bytes",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
