@@ -11,7 +11,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
 };
 use async_graphql::{Name, Response, ServerResult, Value, Variables};
 
@@ -119,37 +119,12 @@ fn collect_keys(
     keys: &mut Vec<Name>,
     seen_fragments: &mut HashSet<Name>,
 ) {
-    for selection in &selection_set.items {
-        match &selection.node {
-            Selection::Field(field) => {
-                let key = field.node.response_key().node.clone();
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-            }
-            Selection::InlineFragment(fragment) => {
-                collect_keys(
-                    &fragment.node.selection_set.node,
-                    document,
-                    keys,
-                    seen_fragments,
-                );
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.clone();
-                if seen_fragments.insert(name.clone())
-                    && let Some(fragment) = document.fragments.get(&name)
-                {
-                    collect_keys(
-                        &fragment.node.selection_set.node,
-                        document,
-                        keys,
-                        seen_fragments,
-                    );
-                }
-            }
+    for_each_field(selection_set, document, seen_fragments, &mut |field| {
+        let key = field.response_key().node.clone();
+        if !keys.contains(&key) {
+            keys.push(key);
         }
-    }
+    });
 }
 
 /// The selection sets of every field answering to `key` in `selections` (fields with the same
@@ -162,31 +137,32 @@ fn sub_selections<'d>(
     let mut found = Vec::new();
     let mut seen_fragments = HashSet::new();
     for selection in selections {
-        fields_named(key, selection, document, &mut found, &mut seen_fragments);
+        for_each_field(selection, document, &mut seen_fragments, &mut |field| {
+            if field.response_key().node == *key {
+                found.push(&field.selection_set.node);
+            }
+        });
     }
     found
 }
 
-fn fields_named<'d>(
-    key: &Name,
+/// Calls `visit` on every field of a selection set in order, inline fragments and fragment
+/// spreads expanded in place (each named fragment once).
+fn for_each_field<'d>(
     selection_set: &'d SelectionSet,
     document: &'d ExecutableDocument,
-    found: &mut Vec<&'d SelectionSet>,
     seen_fragments: &mut HashSet<Name>,
+    visit: &mut impl FnMut(&'d Field),
 ) {
     for selection in &selection_set.items {
         match &selection.node {
-            Selection::Field(field) if field.node.response_key().node == *key => {
-                found.push(&field.node.selection_set.node);
-            }
-            Selection::Field(_) => {}
+            Selection::Field(field) => visit(&field.node),
             Selection::InlineFragment(fragment) => {
-                fields_named(
-                    key,
+                for_each_field(
                     &fragment.node.selection_set.node,
                     document,
-                    found,
                     seen_fragments,
+                    visit,
                 );
             }
             Selection::FragmentSpread(spread) => {
@@ -194,12 +170,11 @@ fn fields_named<'d>(
                 if seen_fragments.insert(name.clone())
                     && let Some(fragment) = document.fragments.get(&name)
                 {
-                    fields_named(
-                        key,
+                    for_each_field(
                         &fragment.node.selection_set.node,
                         document,
-                        found,
                         seen_fragments,
+                        visit,
                     );
                 }
             }

@@ -53,13 +53,7 @@ pub async fn scores_csv(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match export_request(&app, &headers, query.as_deref()) {
-        Ok(request) => csv_response(
-            "scores.csv",
-            rows_stream(app.db.clone(), request, ScoreRows),
-        ),
-        Err(refusal) => refusal.into_response(),
-    }
+    export(&app, &headers, query.as_deref(), "scores.csv", ScoreRows)
 }
 
 /// `GET /export/action-scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day and action.
@@ -68,11 +62,25 @@ pub async fn action_scores_csv(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match export_request(&app, &headers, query.as_deref()) {
-        Ok(request) => csv_response(
-            "action-scores.csv",
-            rows_stream(app.db.clone(), request, ActionScoreRows),
-        ),
+    export(
+        &app,
+        &headers,
+        query.as_deref(),
+        "action-scores.csv",
+        ActionScoreRows,
+    )
+}
+
+/// One export: checked, then streamed as `filename`.
+fn export<R: RowKind>(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    filename: &str,
+    kind: R,
+) -> Response {
+    match export_request(app, headers, query) {
+        Ok(request) => csv_response(filename, rows_stream(app.db.clone(), request, kind)),
         Err(refusal) => refusal.into_response(),
     }
 }
