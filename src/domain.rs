@@ -89,6 +89,13 @@ impl Role {
     }
 }
 
+/// The first character of `text` that no input may hold: NUL and the other C0 control
+/// characters but tab, line feed and carriage return, and DEL.
+pub fn forbidden_character(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || *c == '\u{7f}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +112,18 @@ mod tests {
         }
         assert_eq!(ActionState::ThirdParty.as_str(), "THIRD_PARTY");
         assert!(ActionCategory::try_from_value(&"identity".to_owned()).is_err());
+    }
+
+    #[test]
+    fn control_characters_but_tab_and_line_breaks_are_forbidden() {
+        assert_eq!(
+            forbidden_character("plain text, with\ttab\nand lines\r\n"),
+            None
+        );
+        assert_eq!(forbidden_character("a\0b"), Some('\0'));
+        assert_eq!(forbidden_character("a\u{4}b"), Some('\u{4}'));
+        assert_eq!(forbidden_character("del\u{7f}"), Some('\u{7f}'));
+        assert_eq!(forbidden_character("ünïcødé ✓"), None);
     }
 
     #[test]

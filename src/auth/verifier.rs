@@ -175,6 +175,16 @@ impl TokenVerifier {
         if claims.sub.trim().is_empty() {
             return Err(unauthenticated("sub must not be empty"));
         }
+        let named = std::iter::once(&claims.sub)
+            .chain(claims.tid.iter())
+            .chain(claims.tenants.iter().flatten());
+        for text in named {
+            if crate::domain::forbidden_character(text).is_some() {
+                return Err(unauthenticated(
+                    "sub, tid and tenants must not hold control characters",
+                ));
+            }
+        }
         let now = jsonwebtoken::get_current_timestamp();
         if claims.exp > now.saturating_add(self.max_lifetime_seconds) {
             return Err(unauthenticated(&format!(

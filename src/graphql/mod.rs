@@ -3,6 +3,7 @@
 pub mod context;
 pub mod cost;
 pub mod document_limits;
+pub mod input_text;
 pub mod loaders;
 pub mod mutation;
 pub mod operation_name;

@@ -8,6 +8,7 @@ use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, Schem
 use sea_orm::DatabaseConnection;
 
 use super::document_limits::DocumentLimits;
+use super::input_text::InputText;
 use super::loaders::RequestLoaders;
 use super::mutation::Mutation;
 use super::operation_name::NameOperations;
@@ -36,6 +37,7 @@ pub fn build_schema(
         .extension(RequestLoaders(db.clone()))
         .extension(ResponseOrder)
         .extension(NameOperations)
+        .extension(InputText)
         .data(db)
         .data(pipeline)
         .data(scoring)

@@ -19,3 +19,4 @@ mod schema;
 mod scoring;
 mod snapshots;
 mod tenants;
+mod text;
