@@ -50,6 +50,8 @@ pub async fn serve_http(
         ));
         while connections.try_join_next().is_some() {}
     }
+    // Closing the socket at once refuses new connections while open requests finish.
+    drop(listener);
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
 }

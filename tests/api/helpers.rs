@@ -64,6 +64,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The server's scoring pipeline.
     pub pipeline: securescore::pipeline::Pipeline,
+    /// Starts the server's graceful shutdown (as SIGTERM does) when sent or dropped.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     _background: securescore::pipeline::Background,
     _database: TestDatabase,
 }
@@ -158,11 +160,14 @@ async fn spawn_on(
         .expect("server prepares");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(securescore::http::listen::serve_http(
         listener,
         prepared.router,
         prepared.header_timeout,
-        std::future::pending(),
+        async move {
+            let _ = stopped.await;
+        },
     ));
     let db = securescore::db::connect(&database_url)
         .await
@@ -173,6 +178,7 @@ async fn spawn_on(
         db,
         database_url,
         pipeline: prepared.pipeline,
+        stop: Some(stop),
         _background: prepared.background,
         _database: database,
     }
@@ -220,6 +226,13 @@ pub fn noon(days: i64) -> String {
 }
 
 impl TestApp {
+    /// Begins a graceful shutdown, as SIGTERM does.
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// POSTs a GraphQL request with a bearer token and returns the JSON body.
     pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
         self.client

@@ -252,3 +252,33 @@ async fn small_hardenings_request_ids_old_captures_duplicate_keys_and_406() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn after_shutdown_begins_new_connections_are_refused_while_a_request_in_flight_finishes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut app = crate::helpers::spawn_app().await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let body = r#"{"query": "{ viewer { subject } }"}"#;
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n",
+        crate::helpers::platform_admin(),
+        body.len()
+    );
+    let mut in_flight = tokio::net::TcpStream::connect(&address).await.unwrap();
+    in_flight.write_all(head.as_bytes()).await.unwrap();
+    in_flight.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.shut_down();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "a new connection was accepted after shutdown began"
+    );
+    in_flight.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"subject\""), "{answer}");
+}
