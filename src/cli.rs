@@ -167,6 +167,15 @@ pub struct ServeArgs {
     /// without it `/metrics` is served with the API.
     #[arg(long, env = "SECURESCORE_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Longest wait for a pooled database connection before a request fails as unavailable.
+    #[arg(long, env = "SECURESCORE_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub db_acquire_timeout: Duration,
+    /// Longest wait to open a database connection.
+    #[arg(long, env = "SECURESCORE_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub db_connect_timeout: Duration,
+    /// Longest a PostgreSQL statement may run (`statement_timeout`).
+    #[arg(long, env = "SECURESCORE_DB_STATEMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub db_statement_timeout: Duration,
     /// How often SQLite's write-ahead log is checkpointed and truncated (SQLite only).
     #[arg(long, env = "SECURESCORE_SQLITE_CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub sqlite_checkpoint_interval: Duration,
@@ -206,6 +215,11 @@ impl ServeArgs {
             cors_origins: self.cors_origins,
             metrics_bind: self.metrics_bind,
             sqlite_checkpoint_interval: self.sqlite_checkpoint_interval,
+            database_timeouts: crate::db::DatabaseTimeouts {
+                acquire: self.db_acquire_timeout,
+                connect: self.db_connect_timeout,
+                statement: self.db_statement_timeout,
+            },
         }
     }
 }

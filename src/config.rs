@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub metrics_bind: Option<SocketAddr>,
     /// How often SQLite's write-ahead log is checkpointed and truncated.
     pub sqlite_checkpoint_interval: Duration,
+    /// How long to wait on the database before saying it is unavailable.
+    pub database_timeouts: crate::db::DatabaseTimeouts,
 }
 
 /// How and when scores are computed and shown.

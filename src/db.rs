@@ -11,12 +11,46 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// corruption; the usual pairing with WAL), a busy timeout so writers queue rather than fail,
 /// foreign keys, and a `journal_size_limit` of 64 MiB so a checkpointed log is cut back to it.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, &DatabaseTimeouts::default()).await
+}
+
+/// How long the server waits on its database before it says the database is unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatabaseTimeouts {
+    /// Longest wait for a pooled connection (each is checked with a ping first).
+    pub acquire: Duration,
+    /// Longest wait to open a new connection.
+    pub connect: Duration,
+    /// Longest a PostgreSQL statement may run (`statement_timeout`).
+    pub statement: Duration,
+}
+
+impl Default for DatabaseTimeouts {
+    fn default() -> Self {
+        DatabaseTimeouts {
+            acquire: Duration::from_secs(5),
+            connect: Duration::from_secs(5),
+            statement: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Opens a pool on `url` with these timeouts.
+pub async fn connect_with(
+    url: &str,
+    timeouts: &DatabaseTimeouts,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
+    let statement_timeout = timeouts.statement.as_millis().to_string();
     options
         .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(timeouts.connect)
+        .acquire_timeout(timeouts.acquire)
+        .test_before_acquire(true)
         .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |opts| {
+            opts.options([("statement_timeout", statement_timeout.as_str())])
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

@@ -38,7 +38,13 @@ pub enum ApiError {
     Conflict(String),
     /// A failure whose detail is logged, never shown.
     Internal(String),
+    /// The database does not answer (detail logged); INTERNAL with a message that says so, and
+    /// HTTP 503 with `Retry-After`.
+    Unavailable(String),
 }
+
+/// What a client is told when the database does not answer.
+pub const DATABASE_UNAVAILABLE: &str = "the database is unavailable; retry in a few seconds";
 
 impl ApiError {
     /// The `extensions.code` of this error.
@@ -49,7 +55,17 @@ impl ApiError {
             ApiError::NotFound(_) => code::NOT_FOUND,
             ApiError::BadUserInput(_) => code::BAD_USER_INPUT,
             ApiError::Conflict(_) => code::CONFLICT,
-            ApiError::Internal(_) => code::INTERNAL,
+            ApiError::Internal(_) | ApiError::Unavailable(_) => code::INTERNAL,
+        }
+    }
+
+    /// A database error: unavailable when no connection could be had, internal otherwise.
+    pub fn from_db(context: &str, err: &sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                ApiError::Unavailable(format!("{context}: {err}"))
+            }
+            _ => ApiError::Internal(format!("{context}: {err}")),
         }
     }
 
@@ -62,6 +78,7 @@ impl ApiError {
             | ApiError::BadUserInput(m)
             | ApiError::Conflict(m) => m,
             ApiError::Internal(_) => "internal error",
+            ApiError::Unavailable(_) => DATABASE_UNAVAILABLE,
         }
     }
 
@@ -78,7 +95,7 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::Internal(format!("database: {err}"))
+        ApiError::from_db("database", &err)
     }
 }
 
@@ -94,10 +111,16 @@ impl<E: Into<ApiError> + std::fmt::Debug> From<sea_orm::TransactionError<E>> for
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let code = err.code();
-        if let ApiError::Internal(detail) = &err {
+        if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &err {
             tracing::error!(error = %detail, "internal error while resolving a request");
         }
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+        let unavailable = matches!(err, ApiError::Unavailable(_));
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if unavailable {
+                ext.set("unavailable", true);
+            }
+        })
     }
 }
 

@@ -151,7 +151,7 @@ pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<improvement_a
         .actions
         .load_one(id.to_owned())
         .await
-        .map_err(|e| ApiError::Internal(format!("loading action {id}: {e}")))?
+        .map_err(|e| ApiError::from_db(&format!("loading action {id}"), &e))?
         .ok_or_else(|| ApiError::Internal(format!("action {id} is referenced but missing")))
 }
 
@@ -164,7 +164,7 @@ pub async fn load_action_scores(
         .action_scores
         .load_one(key)
         .await
-        .map_err(|e| ApiError::Internal(format!("loading action scores: {e}")))?
+        .map_err(|e| ApiError::from_db("loading action scores", &e))?
         .unwrap_or_default())
 }
 
@@ -182,5 +182,5 @@ pub async fn load_score(
         .scores
         .load_one(key)
         .await
-        .map_err(|e| ApiError::Internal(format!("loading the score of {tenant_id}: {e}")))
+        .map_err(|e| ApiError::from_db(&format!("loading the score of {tenant_id}"), &e))
 }

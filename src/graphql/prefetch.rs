@@ -32,7 +32,7 @@ pub async fn prefetch_scores_if_selected(
             .scores
             .load_many(keys)
             .await
-            .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+            .map_err(|e| ApiError::from_db("loading scores", &e))?;
         let days = scores.values().map(TenantDay::of).collect();
         prefetch_day_details(ctx, Lookahead::from(field).field("actionScores"), days).await?;
     }
@@ -65,7 +65,7 @@ async fn prefetch_actions<'i>(
         .actions
         .load_many(ids)
         .await
-        .map_err(|e| ApiError::Internal(format!("loading actions: {e}")))?;
+        .map_err(|e| ApiError::from_db("loading actions", &e))?;
     Ok(())
 }
 
@@ -92,7 +92,7 @@ async fn prefetch_day_details(
         .action_scores
         .load_many(days)
         .await
-        .map_err(|e| ApiError::Internal(format!("loading action scores: {e}")))?;
+        .map_err(|e| ApiError::from_db("loading action scores", &e))?;
     let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
     prefetch_actions_if_selected(ctx, action_scores.field("action"), ids).await
 }
@@ -120,7 +120,7 @@ pub async fn prefetch_changes_if_selected(
         .scores
         .load_many(latest_keys)
         .await
-        .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+        .map_err(|e| ApiError::from_db("loading scores", &e))?;
     for field in fields {
         let arguments = field
             .arguments()
@@ -141,7 +141,7 @@ pub async fn prefetch_changes_if_selected(
             .scores
             .load_many(earlier_keys)
             .await
-            .map_err(|e| ApiError::Internal(format!("loading scores: {e}")))?;
+            .map_err(|e| ApiError::from_db("loading scores", &e))?;
     }
     Ok(())
 }

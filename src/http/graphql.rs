@@ -187,6 +187,9 @@ pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer
     app.verifier.verify(token)
 }
 
+/// What `Retry-After` says when the database does not answer.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 /// How a duplicate top-level key is reported.
 const DUPLICATE_KEY: &str = "the request body repeats the top-level key";
 
@@ -378,6 +381,9 @@ async fn execute(
         };
         return json_response(media, status, json!({ "errors": errors }));
     }
+    let unavailable = errors
+        .iter()
+        .any(|e| e["extensions"]["unavailable"] == Value::Bool(true));
     let mut body = Map::new();
     body.insert(
         "data".into(),
@@ -385,6 +391,17 @@ async fn execute(
     );
     if !errors.is_empty() {
         body.insert("errors".into(), Value::Array(errors));
+    }
+    if unavailable {
+        // The database did not answer: say so at the HTTP level too, so that clients and load
+        // balancers back off and retry.
+        let mut response =
+            json_response(media, StatusCode::SERVICE_UNAVAILABLE, Value::Object(body));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+        return response;
     }
     json_response(media, StatusCode::OK, Value::Object(body))
 }

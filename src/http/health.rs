@@ -1,6 +1,8 @@
 //! Liveness and readiness probes, and the metrics.
 
 use axum::extract::State;
+use std::time::Duration;
+
 use axum::http::{StatusCode, header};
 
 use super::AppState;
@@ -10,12 +12,19 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Answers 200 while the database answers, 503 otherwise.
+/// How long readiness waits for the database.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Answers 200 while the database answers within two seconds, 503 otherwise.
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
-    match app.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
+    match tokio::time::timeout(READINESS_TIMEOUT, app.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: database did not answer within 2 s");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

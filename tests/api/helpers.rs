@@ -153,6 +153,7 @@ async fn spawn_on(
         cors_origins: Vec::new(),
         metrics_bind: None,
         sqlite_checkpoint_interval: Duration::from_secs(300),
+        database_timeouts: Default::default(),
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

@@ -11,6 +11,7 @@ mod hygiene;
 mod keys;
 mod limits;
 mod operate;
+mod outage;
 mod pipeline;
 mod replicas;
 mod roles;
