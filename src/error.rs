@@ -156,6 +156,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unreachable_database_is_internal_unavailable_and_says_so() {
+        let acquire = sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout);
+        let err = ApiError::from_db("loading", &acquire);
+        assert!(matches!(err, ApiError::Unavailable(_)));
+        let gql: async_graphql::Error = err.into();
+        assert_eq!(gql.message, DATABASE_UNAVAILABLE);
+        let extensions = gql.extensions.unwrap();
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("INTERNAL"))
+        );
+        assert_eq!(
+            extensions.get("unavailable"),
+            Some(&async_graphql::Value::from(true))
+        );
+        let other = ApiError::from_db("x", &sea_orm::DbErr::Custom("boom".into()));
+        assert!(matches!(other, ApiError::Internal(_)));
+    }
+
+    #[test]
     fn internal_details_are_not_shown() {
         let gql: async_graphql::Error = ApiError::Internal("SELECT secret FROM t".into()).into();
         assert_eq!(gql.message, "internal error");
