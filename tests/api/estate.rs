@@ -7,22 +7,10 @@ use chrono::SubsecRound;
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, day, noon, spawn_app, token};
+use crate::helpers::{TestApp, assert_error, day, noon, partial_mfa_facts, spawn_app, token};
 
 const BULK: &str = "mutation($i: SetActionOverridesInput!) { setActionOverrides(input: $i) {
     tenantId action { id } state comment updatedBy expiresAt } }";
-
-/// 90 of 120 users with MFA and the rest as in the hand-worked example: 30.75 of 48.
-fn facts() -> Value {
-    json!({
-        "users": {"total": 120, "mfaRegistered": 90, "legacyAuthBlocked": 60, "signInRiskCovered": 0},
-        "admins": {"total": 4, "mfaProtected": 4},
-        "passwordPolicy": {"neverExpires": true},
-        "apps": {"userConsentRestricted": false},
-        "roles": {"globalAdmins": 3},
-        "reviews": {"signInWeekly": true}
-    })
-}
 
 /// Polls `tenant`'s score for today until `done` holds (at most 15 s).
 async fn wait_for_today(app: &TestApp, tenant: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -48,7 +36,7 @@ async fn estate() -> TestApp {
     let app = spawn_app().await;
     for tenant in ["north", "south", "west"] {
         app.create_tenant(tenant, None, 120).await;
-        app.ingest(tenant, &noon(0), facts()).await;
+        app.ingest(tenant, &noon(0), partial_mfa_facts()).await;
     }
     app
 }

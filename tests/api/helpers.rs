@@ -306,3 +306,17 @@ pub fn assert_error(body: &Value, code: &str, part: &str) {
         "`{part}` is not in the message: {body}"
     );
 }
+
+/// 90 of 120 users with MFA, all 4 admins protected, half blocked from legacy auth, passwords
+/// never expire, no sign-in risk policy, user risk unknown, consent open, 3 global admins,
+/// SSPR unknown, weekly reviews done (not scored).
+pub fn partial_mfa_facts() -> Value {
+    json!({
+        "users": {"total": 120, "mfaRegistered": 90, "legacyAuthBlocked": 60, "signInRiskCovered": 0},
+        "admins": {"total": 4, "mfaProtected": 4},
+        "passwordPolicy": {"neverExpires": true},
+        "apps": {"userConsentRestricted": false},
+        "roles": {"globalAdmins": 3},
+        "reviews": {"signInWeekly": true}
+    })
+}

@@ -8,19 +8,9 @@ use sea_orm::ConnectionTrait;
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, day, noon, platform_admin, spawn_app, spawn_app_with, token};
-
-/// The facts of the hand-worked example: 30.75 of 48, user risk and SSPR without data.
-fn facts() -> Value {
-    json!({
-        "users": {"total": 120, "mfaRegistered": 90, "legacyAuthBlocked": 60, "signInRiskCovered": 0},
-        "admins": {"total": 4, "mfaProtected": 4},
-        "passwordPolicy": {"neverExpires": true},
-        "apps": {"userConsentRestricted": false},
-        "roles": {"globalAdmins": 3},
-        "reviews": {"signInWeekly": true}
-    })
-}
+use crate::helpers::{
+    TestApp, day, noon, partial_mfa_facts, platform_admin, spawn_app, spawn_app_with, token,
+};
 
 const SCORE: &str = "query($id: ID!, $d: Date) { tenant(id: $id) { score(date: $d) {
     date score maxScore final noDataMaxScore coverage computedAt } } }";
@@ -83,7 +73,7 @@ async fn wait_for_run(app: &TestApp, id: &str) -> Value {
 async fn todays_score_follows_a_snapshot_an_override_and_a_catalog_change_without_recompute() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
-    app.ingest("acme", &noon(0), facts()).await;
+    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
     let today = day(0);
     let first = wait_for_score(&app, "acme", &today, |s| !s.is_null()).await;
     assert_eq!(
@@ -112,7 +102,7 @@ async fn todays_score_follows_a_snapshot_an_override_and_a_catalog_change_withou
 async fn a_late_snapshot_leaves_a_closed_day_unchanged_until_recompute() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
-    app.ingest("acme", &noon(-1), facts()).await;
+    app.ingest("acme", &noon(-1), partial_mfa_facts()).await;
     let closed = app.recompute("acme", &day(-1), &day(-1)).await;
     assert_eq!(
         closed["data"]["recomputeScores"]["daysScored"], 1,
@@ -125,7 +115,7 @@ async fn a_late_snapshot_leaves_a_closed_day_unchanged_until_recompute() {
     );
 
     // Captured late on the closed day: full MFA registration (+2.25).
-    let mut better = facts();
+    let mut better = partial_mfa_facts();
     better["users"]["mfaRegistered"] = json!(120);
     let late = (chrono::Utc::now().date_naive() - chrono::Duration::days(1))
         .and_hms_opt(23, 30, 0)
@@ -149,7 +139,7 @@ async fn a_late_snapshot_leaves_a_closed_day_unchanged_until_recompute() {
 async fn a_server_started_after_missing_two_closes_fills_both_days_by_itself() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
-    app.ingest("acme", &noon(-4), facts()).await;
+    app.ingest("acme", &noon(-4), partial_mfa_facts()).await;
     assert_eq!(score(&app, "acme", &day(-1)).await, Value::Null);
     // A replica that plans closes: midnight scoring time, two days of catch-up.
     let replica = app
@@ -235,7 +225,7 @@ async fn a_tenant_whose_rows_cannot_be_written_fails_alone_and_the_rest_is_store
     let app = spawn_app_with(|config| config.scoring.comparison_min_tenants = 1).await;
     for tenant in ["acme", "beta", "broken"] {
         app.create_tenant(tenant, Some("Finance"), 50).await;
-        app.ingest(tenant, &noon(-1), facts()).await;
+        app.ingest(tenant, &noon(-1), partial_mfa_facts()).await;
     }
     refuse_rows_of_broken(&app).await;
     let body = app
@@ -273,7 +263,7 @@ async fn a_tenant_whose_rows_cannot_be_written_fails_alone_and_the_rest_is_store
 async fn a_recompute_longer_than_the_wait_answers_with_the_run_which_then_finishes() {
     let app = spawn_app_with(|config| config.scoring.recompute_wait = Duration::ZERO).await;
     app.create_tenant("acme", None, 120).await;
-    app.ingest("acme", &noon(-300), facts()).await;
+    app.ingest("acme", &noon(-300), partial_mfa_facts()).await;
     let owner = token(&[Role::GlobalAdmin], &["acme"]);
     let body = app
         .graphql(&owner, "mutation($f: Date!, $t: Date!) { recomputeScores(input: {tenantId: \"acme\", from: $f, to: $t}) { daysScored run { id status finishedAt requestedBy tenantId } } }", json!({"f": day(-300), "t": day(0)}))
@@ -324,7 +314,7 @@ async fn coverage_says_how_much_of_the_catalog_the_facts_measured() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
     app.create_tenant("sparse", None, 120).await;
-    app.ingest("acme", &noon(-1), facts()).await;
+    app.ingest("acme", &noon(-1), partial_mfa_facts()).await;
     // One fact: SSPR on. 1 of 1 point measured reads 100 %, with 55 points without data.
     app.ingest("sparse", &noon(-1), json!({"sspr": {"enabled": true}}))
         .await;
@@ -357,7 +347,7 @@ async fn a_partner_sees_an_average_only_when_k_tenants_of_the_group_are_out_of_r
     let tenants = TENANTS;
     for tenant in tenants {
         app.create_tenant(tenant, Some("Finance"), 50).await;
-        app.ingest(tenant, &noon(-1), facts()).await;
+        app.ingest(tenant, &noon(-1), partial_mfa_facts()).await;
     }
     app.graphql(
         &platform_admin(),

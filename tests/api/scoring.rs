@@ -5,22 +5,9 @@ use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    assert_error, day, error_code, noon, platform_admin, spawn_app, spawn_app_with, token,
+    assert_error, day, error_code, noon, partial_mfa_facts, platform_admin, spawn_app,
+    spawn_app_with, token,
 };
-
-/// 90 of 120 users with MFA, all 4 admins protected, half blocked from legacy auth, passwords
-/// never expire, no sign-in risk policy, user risk unknown, consent open, 3 global admins,
-/// SSPR unknown, weekly reviews done (not scored).
-fn partial_mfa_facts() -> Value {
-    json!({
-        "users": {"total": 120, "mfaRegistered": 90, "legacyAuthBlocked": 60, "signInRiskCovered": 0},
-        "admins": {"total": 4, "mfaProtected": 4},
-        "passwordPolicy": {"neverExpires": true},
-        "apps": {"userConsentRestricted": false},
-        "roles": {"globalAdmins": 3},
-        "reviews": {"signInWeekly": true}
-    })
-}
 
 const SCORE: &str = "query($d: Date) { tenant(id: \"acme\") { score(date: $d) { date score maxScore percentage plannedScore
     categories { category score maxScore }
