@@ -139,6 +139,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .map_err(|e| format!("exporting: {e}"))?;
     let rows = daily_action_score::Entity::find()
         .filter(daily_action_score::Column::Date.gte(yesterday))
+        .filter(crate::service::score_reads::current_version_only())
         .count(&db)
         .await
         .map_err(fail("counting exported rows"))?;

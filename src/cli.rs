@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// How often the scheduler looks for dates to close.
     #[arg(long, env = "SECURESCORE_SCORING_TICK", default_value = "60s", value_parser = humantime::parse_duration)]
     pub scoring_tick: Duration,
+    /// How long action rows of a replaced score version are kept for reads in flight (longer
+    /// than the request timeout).
+    #[arg(long, env = "SECURESCORE_SUPERSEDED_GRACE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub superseded_grace: Duration,
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
     pub max_query_depth: usize,
@@ -204,6 +208,7 @@ impl ServeArgs {
                 batch_tenant_days: self.scoring_batch as usize,
                 lease: self.scoring_lease,
                 tick: self.scoring_tick,
+                superseded_grace: self.superseded_grace,
             },
             limits: RequestLimits {
                 max_depth: self.max_query_depth,

@@ -51,6 +51,8 @@ pub struct ScoringConfig {
     pub lease: Duration,
     /// How often the scheduler looks for dates to close.
     pub tick: Duration,
+    /// How long action rows of a replaced score version stay for readers in flight.
+    pub superseded_grace: Duration,
 }
 
 impl Default for ScoringConfig {
@@ -64,6 +66,7 @@ impl Default for ScoringConfig {
             batch_tenant_days: 1000,
             lease: Duration::from_secs(60),
             tick: Duration::from_secs(60),
+            superseded_grace: Duration::from_secs(60),
         }
     }
 }

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{ActionCategory, ActionState, ActionStatus};
 
-/// One row of `daily_action_scores`, unique per tenant, date and action.
+/// One row of `daily_action_scores`, unique per tenant, date, version and action.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "daily_action_scores")]
 pub struct Model {
@@ -37,6 +37,8 @@ pub struct Model {
     pub catalog_deprecated: bool,
     /// The action's category when the row was computed.
     pub category: ActionCategory,
+    /// The computation this row belongs to: it counts while its day has the same version.
+    pub version: i64,
 }
 
 /// Relations of `daily_action_scores` (none navigated through the ORM).

@@ -33,6 +33,11 @@ pub struct Model {
     pub no_data_max_score: f64,
     /// `100 × max_score / (max_score + no_data_max_score)`, 100 when both are 0.
     pub coverage: f64,
+    /// The computation this row and its action rows belong to (microseconds since the epoch
+    /// when it was written); readers take the action rows of this version only.
+    pub version: i64,
+    /// True while action rows of superseded versions may remain, for the sweeper.
+    pub stale_actions: bool,
 }
 
 /// Relations of `daily_scores` (none navigated through the ORM).

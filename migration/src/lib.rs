@@ -8,6 +8,7 @@ mod m20261125_000003_create_scores;
 mod m20261126_000004_rule_as_json;
 mod m20261126_000005_scoring_runs;
 mod m20261126_000006_tenant_goal;
+mod m20261127_000007_score_versions;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_rule_as_json::Migration),
             Box::new(m20261126_000005_scoring_runs::Migration),
             Box::new(m20261126_000006_tenant_goal::Migration),
+            Box::new(m20261127_000007_score_versions::Migration),
         ]
     }
 }

@@ -167,7 +167,7 @@ pub enum DailyScores {
 
 /// Column names of `daily_action_scores`.
 #[derive(DeriveIden)]
-enum DailyActionScores {
+pub enum DailyActionScores {
     Table,
     Id,
     TenantId,

@@ -23,6 +23,7 @@ use crate::domain::ActionCategory;
 use crate::error::ApiError;
 use crate::scoring::totals::CategoryTotal;
 use crate::service::daily_scores::DateRange;
+use crate::service::score_reads::current_version_only;
 
 /// Rows read and written per batch.
 const ROWS_PER_BATCH: u64 = 1000;
@@ -309,6 +310,7 @@ impl RowKind for ActionScoreRows {
     ) -> Result<Vec<Self::Row>, DbErr> {
         let mut query = daily_action_score::Entity::find()
             .filter(daily_action_score::Column::Date.between(range.from, range.to))
+            .filter(current_version_only())
             .order_by_asc(daily_action_score::Column::TenantId)
             .order_by_asc(daily_action_score::Column::Date)
             .order_by_asc(daily_action_score::Column::ActionId)

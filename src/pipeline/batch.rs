@@ -82,12 +82,12 @@ pub async fn score_batch(
     fence: &impl WriteFence,
 ) -> Result<BatchOutcome, DbErr> {
     let days = score_in_memory(db, catalog, tenant_ids, range).await?;
-    match store_days(db, catalog, tenant_ids, range, &days, fence).await {
+    match store_days(db, catalog, &days, fence).await {
         Ok(()) => Ok(outcome_of(&days, BTreeMap::new())),
         Err(err) if is_lost_claim(&err) => Err(err),
         Err(batch_error) => {
             tracing::warn!(error = %batch_error, tenants = tenant_ids.len(), "batch write failed; retrying tenant by tenant");
-            store_tenant_by_tenant(db, catalog, range, days, fence).await
+            store_tenant_by_tenant(db, catalog, days, fence).await
         }
     }
 }
@@ -272,27 +272,27 @@ async fn facts_of(db: &DatabaseConnection, ids: &[i64]) -> Result<HashMap<i64, V
     Ok(facts)
 }
 
-/// Replaces the rows of `tenant_ids` over `range` with `days`, in one transaction: day rows are
-/// upserted first (so a concurrent writer of the same tenant-day waits on their row locks), then
-/// the action rows are deleted and inserted again.
+/// Stores `days` as a new version in one transaction: the action rows are inserted under the
+/// version and the day rows switched to it, so a reader taking a day's action rows of the day's
+/// version never mixes two computations. Superseded action rows stay for readers in flight and
+/// are removed later by [`super::sweeper`].
 async fn store_days(
     db: &DatabaseConnection,
     catalog: &[ActionDefinition],
-    tenant_ids: &[String],
-    range: DateRange,
     days: &[ScoredDay],
     fence: &impl WriteFence,
 ) -> Result<(), DbErr> {
-    let now = Utc::now();
-    let today = now.date_naive();
     let txn = db.begin().await?;
     if !fence.hold(&txn).await? {
         return Err(lost_claim());
     }
+    let now = Utc::now();
+    let today = now.date_naive();
+    let version = now.timestamp_micros();
     for chunk in days.chunks(ROWS_PER_INSERT) {
         let rows = chunk
             .iter()
-            .map(|d| day_row(d, now, today))
+            .map(|d| day_row(d, now, today, version))
             .collect::<Result<Vec<_>, DbErr>>()?;
         daily_score::Entity::insert_many(rows)
             .on_conflict(
@@ -308,20 +308,15 @@ async fn store_days(
                         daily_score::Column::Final,
                         daily_score::Column::NoDataMaxScore,
                         daily_score::Column::Coverage,
+                        daily_score::Column::Version,
                     ])
+                    .value(daily_score::Column::StaleActions, true)
                     .to_owned(),
             )
             .exec_without_returning(&txn)
             .await?;
     }
-    for chunk in tenant_ids.chunks(IDS_PER_QUERY) {
-        daily_action_score::Entity::delete_many()
-            .filter(daily_action_score::Column::TenantId.is_in(chunk.iter().cloned()))
-            .filter(daily_action_score::Column::Date.between(range.from, range.to))
-            .exec(&txn)
-            .await?;
-    }
-    let action_rows = days.iter().flat_map(|d| action_rows(d, catalog));
+    let action_rows = days.iter().flat_map(|d| action_rows(d, catalog, version));
     let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
     for row in action_rows {
         pending.push(row);
@@ -350,6 +345,7 @@ fn day_row(
     scored: &ScoredDay,
     now: DateTime<Utc>,
     today: NaiveDate,
+    version: i64,
 ) -> Result<daily_score::ActiveModel, DbErr> {
     let totals = &scored.day.totals;
     let categories = serde_json::to_value(&totals.categories)
@@ -367,6 +363,8 @@ fn day_row(
         r#final: Set(scored.date < today),
         no_data_max_score: Set(totals.no_data_max_score),
         coverage: Set(totals.coverage),
+        version: Set(version),
+        stale_actions: Set(false),
         ..Default::default()
     })
 }
@@ -375,11 +373,12 @@ fn day_row(
 fn action_rows<'a>(
     scored: &'a ScoredDay,
     catalog: &'a [ActionDefinition],
+    version: i64,
 ) -> impl Iterator<Item = daily_action_score::ActiveModel> + 'a {
     catalog
         .iter()
         .zip(&scored.day.results)
-        .map(|(action, result)| daily_action_score::ActiveModel {
+        .map(move |(action, result)| daily_action_score::ActiveModel {
             tenant_id: Set(scored.tenant_id.clone()),
             date: Set(scored.date),
             action_id: Set(action.id.clone()),
@@ -393,6 +392,7 @@ fn action_rows<'a>(
             catalog_scored: Set(action.scored),
             catalog_deprecated: Set(action.deprecated),
             category: Set(action.category),
+            version: Set(version),
             ..Default::default()
         })
 }
@@ -401,7 +401,6 @@ fn action_rows<'a>(
 async fn store_tenant_by_tenant(
     db: &DatabaseConnection,
     catalog: &[ActionDefinition],
-    range: DateRange,
     days: Vec<ScoredDay>,
     fence: &impl WriteFence,
 ) -> Result<BatchOutcome, DbErr> {
@@ -416,13 +415,12 @@ async fn store_tenant_by_tenant(
     let mut failed_days = 0;
     let mut failed = BTreeMap::new();
     for (tenant_id, tenant_days) in by_tenant {
-        let tenant = std::slice::from_ref(&tenant_id);
-        let mut result = store_days(db, catalog, tenant, range, &tenant_days, fence).await;
+        let mut result = store_days(db, catalog, &tenant_days, fence).await;
         for pause in TENANT_RETRY_BACKOFF {
             match &result {
                 Err(err) if !is_lost_claim(err) => {
                     tokio::time::sleep(pause).await;
-                    result = store_days(db, catalog, tenant, range, &tenant_days, fence).await;
+                    result = store_days(db, catalog, &tenant_days, fence).await;
                 }
                 _ => break,
             }

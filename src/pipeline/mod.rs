@@ -5,6 +5,7 @@
 pub mod batch;
 mod live;
 mod scheduler;
+pub mod sweeper;
 pub mod tasks;
 mod worker;
 
@@ -88,6 +89,7 @@ impl Pipeline {
         let handles = vec![
             tokio::spawn(worker::run_worker(pipeline.clone())),
             tokio::spawn(live::run_live_rescorer(pipeline.clone(), live_receiver)),
+            tokio::spawn(sweeper::run_sweeper(pipeline.clone())),
         ];
         (pipeline, Background { handles })
     }

@@ -6,6 +6,7 @@ use entity::{daily_action_score, daily_score, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
 
+use super::score_reads::current_version_only;
 use super::tenants::Visibility;
 use crate::domain::ActionCategory;
 use crate::error::ApiResult;
@@ -229,6 +230,7 @@ fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
         )
         .from(table)
         .and_where(Expr::col((table, daily_action_score::Column::Date)).eq(date))
+        .and_where(current_version_only())
         .group_by_col((table, daily_action_score::Column::Category))
         .to_owned();
     restrict(

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
@@ -84,13 +84,16 @@ pub async fn score_history(
         .await?)
 }
 
-/// A tenant-day, the key of its action scores.
+/// A tenant-day as read, the key of its action scores: the version pairs the day with the
+/// action rows of the same computation, whatever was written since.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantDay {
     /// Tenant.
     pub tenant_id: String,
     /// Date.
     pub date: NaiveDate,
+    /// The day's version when it was read.
+    pub version: i64,
 }
 
 impl TenantDay {
@@ -99,6 +102,7 @@ impl TenantDay {
         TenantDay {
             tenant_id: score.tenant_id.clone(),
             date: score.date,
+            version: score.version,
         }
     }
 }
@@ -110,10 +114,12 @@ pub async fn action_scores_for(
 ) -> Result<HashMap<TenantDay, Vec<daily_action_score::Model>>, DbErr> {
     let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
     let dates: BTreeSet<NaiveDate> = days.iter().map(|d| d.date).collect();
+    let versions: BTreeSet<i64> = days.iter().map(|d| d.version).collect();
     let wanted: BTreeSet<&TenantDay> = days.iter().collect();
     let rows = daily_action_score::Entity::find()
         .filter(daily_action_score::Column::TenantId.is_in(tenants))
         .filter(daily_action_score::Column::Date.is_in(dates))
+        .filter(daily_action_score::Column::Version.is_in(versions))
         .order_by_asc(daily_action_score::Column::ActionId)
         .all(db)
         .await?;
@@ -122,6 +128,7 @@ pub async fn action_scores_for(
         let key = TenantDay {
             tenant_id: row.tenant_id.clone(),
             date: row.date,
+            version: row.version,
         };
         if wanted.contains(&key) {
             by_day.entry(key).or_default().push(row);
@@ -165,10 +172,7 @@ pub async fn score_diff(
             .ok_or_else(|| ApiError::NotFound(format!("no score stored for {date}")))
     };
     let (before, after) = (day(from)?, day(to)?);
-    let keys = [from, to].map(|date| TenantDay {
-        tenant_id: tenant_id.to_owned(),
-        date,
-    });
+    let keys = [&before, &after].map(TenantDay::of);
     let mut rows = action_scores_for(db, &keys).await?;
     let mut scored = |key: &TenantDay| -> ApiResult<Vec<ScoredAction>> {
         rows.remove(key)
@@ -183,6 +187,32 @@ pub async fn score_diff(
         after,
         changes: diff_actions(&before_rows, &after_rows),
     })
+}
+
+/// Keeps only action rows of their day's current version (for reads that take action rows
+/// without their day): one statement, so one consistent view on either database.
+pub fn current_version_only() -> SimpleExpr {
+    let day = Alias::new("version_day");
+    Expr::col((
+        daily_action_score::Entity,
+        daily_action_score::Column::Version,
+    ))
+    .in_subquery(
+        Query::select()
+            .column((day.clone(), daily_score::Column::Version))
+            .from_as(daily_score::Entity, day.clone())
+            .and_where(
+                Expr::col((day.clone(), daily_score::Column::TenantId)).equals((
+                    daily_action_score::Entity,
+                    daily_action_score::Column::TenantId,
+                )),
+            )
+            .and_where(
+                Expr::col((day, daily_score::Column::Date))
+                    .equals((daily_action_score::Entity, daily_action_score::Column::Date)),
+            )
+            .to_owned(),
+    )
 }
 
 /// The diff engine's view of a stored action score.

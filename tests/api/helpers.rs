@@ -297,6 +297,10 @@ impl TestApp {
     }
 }
 
+/// For [`TestApp::count`]: the rows of `daily_action_scores` of their day's current version.
+pub const CURRENT_ACTION_ROWS: &str = "daily_action_scores a JOIN daily_scores d
+    ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
+
 /// Asserts that the first error has `code` and a message containing `part`.
 pub fn assert_error(body: &Value, code: &str, part: &str) {
     assert_eq!(error_code(body), Some(code), "{body}");

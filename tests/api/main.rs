@@ -21,3 +21,4 @@ mod scoring;
 mod snapshots;
 mod tenants;
 mod text;
+mod versions;

@@ -5,8 +5,8 @@ use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    assert_error, day, error_code, noon, partial_mfa_facts, platform_admin, spawn_app,
-    spawn_app_with, token,
+    CURRENT_ACTION_ROWS, assert_error, day, error_code, noon, partial_mfa_facts, platform_admin,
+    spawn_app, spawn_app_with, token,
 };
 
 const SCORE: &str = "query($d: Date) { tenant(id: \"acme\") { score(date: $d) { date score maxScore percentage plannedScore
@@ -281,10 +281,10 @@ async fn two_simultaneous_recomputations_of_the_same_days_leave_one_set_of_rows(
     assert_eq!(a["data"]["recomputeScores"]["daysScored"], 4, "{a}");
     assert_eq!(b["data"]["recomputeScores"]["daysScored"], 4, "{b}");
     assert_eq!(app.count("daily_scores").await, 4);
-    assert_eq!(app.count("daily_action_scores").await, 4 * 11);
+    assert_eq!(app.count(CURRENT_ACTION_ROWS).await, 4 * 11);
     let again = app.recompute("acme", &day(-3), &day(0)).await;
     assert!(again["errors"].is_null());
-    assert_eq!(app.count("daily_action_scores").await, 4 * 11);
+    assert_eq!(app.count(CURRENT_ACTION_ROWS).await, 4 * 11);
 }
 
 #[tokio::test]
