@@ -176,6 +176,7 @@ async fn export_memory(
             db.clone(),
             pipeline.clone(),
             ScoringConfig::default(),
+            crate::config::WebhookConfig::default(),
             &limits,
         ),
         verifier: crate::auth::TokenVerifier::from_sources(&keys).map_err(|e| e.to_string())?,

@@ -186,6 +186,10 @@ pub struct ServeArgs {
     /// Log lines as plain text or as one JSON object per line.
     #[arg(long, env = "SECURESCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Allow webhooks over plain HTTP and to private, loopback and link-local addresses
+    /// (development and tests only).
+    #[arg(long, env = "SECURESCORE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
     /// Longest a request may run (e.g. `30s`).
     #[arg(long, env = "SECURESCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
@@ -224,6 +228,10 @@ impl ServeArgs {
                 acquire: self.db_acquire_timeout,
                 connect: self.db_connect_timeout,
                 statement: self.db_statement_timeout,
+            },
+            webhooks: crate::config::WebhookConfig {
+                allow_private: self.webhook_allow_private,
+                ..Default::default()
             },
         }
     }

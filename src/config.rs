@@ -30,6 +30,26 @@ pub struct ServeConfig {
     pub sqlite_checkpoint_interval: Duration,
     /// How long to wait on the database before saying it is unavailable.
     pub database_timeouts: crate::db::DatabaseTimeouts,
+    /// Where webhooks may go and how often deliveries are looked for.
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook targets and delivery.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookConfig {
+    /// Allow plain HTTP and private, loopback and link-local targets (development, tests).
+    pub allow_private: bool,
+    /// How often an idle delivery worker looks for due deliveries.
+    pub poll: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_private: false,
+            poll: Duration::from_secs(1),
+        }
+    }
 }
 
 /// How and when scores are computed and shown.

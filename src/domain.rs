@@ -6,8 +6,8 @@
 use async_graphql::Enum;
 
 pub use entity::enums::{
-    ActionCategory, ActionState, ActionStatus, ComparisonBasis, Level, ScoringRunKind,
-    ScoringRunStatus,
+    ActionCategory, ActionState, ActionStatus, AlertKind, ComparisonBasis, DeliveryStatus, Level,
+    ScoringRunKind, ScoringRunStatus,
 };
 
 /// The kinds of scoring rule.
@@ -33,7 +33,20 @@ impl RuleKind {
 }
 
 /// Why an action's score differs between two dates.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChangeReason {
     /// The facts moved the rule's result.
     ConfigurationChanged,

@@ -16,3 +16,4 @@ pub mod scoring;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod webhooks;

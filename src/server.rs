@@ -77,7 +77,16 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         db.clone(),
         config.sqlite_checkpoint_interval,
     )));
-    let schema = build_schema(db.clone(), pipeline.clone(), config.scoring, &config.limits);
+    background.adopt(tokio::spawn(
+        crate::webhooks::delivery::run_delivery_worker(db.clone(), config.webhooks),
+    ));
+    let schema = build_schema(
+        db.clone(),
+        pipeline.clone(),
+        config.scoring,
+        config.webhooks,
+        &config.limits,
+    );
     let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {
         schema,

@@ -25,6 +25,10 @@ pub const RUN_DURATION: &str = "securescore_scoring_run_duration_seconds";
 pub const LIVE_LAG: &str = "securescore_live_rescore_lag_seconds";
 /// Database pool connections, by state (`idle`, `in_use`).
 pub const DB_POOL: &str = "securescore_db_pool_connections";
+/// Alerts raised.
+pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
+/// Webhook delivery attempts, by outcome (`succeeded`, `failed`).
+pub const WEBHOOK_ATTEMPTS: &str = "securescore_webhook_attempts_total";
 
 /// Distinct operation names kept as labels; later ones are counted as `other`.
 const MAX_OPERATION_NAMES: usize = 200;

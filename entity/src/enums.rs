@@ -173,3 +173,27 @@ stored_enum! {
         Failed = "FAILED",
     }
 }
+
+stored_enum! {
+    /// What an alert rule watches.
+    AlertKind {
+        /// The day's percentage is under the threshold.
+        BelowPercentage = "BELOW_PERCENTAGE",
+        /// The percentage fell by at least the threshold against `windowDays` days before.
+        Drop = "DROP",
+        /// Some action lost points against the previous day.
+        Regression = "REGRESSION",
+    }
+}
+
+stored_enum! {
+    /// Where a webhook delivery stands.
+    DeliveryStatus {
+        /// Not delivered yet; retried on the schedule.
+        Pending = "PENDING",
+        /// An attempt got a 2xx answer.
+        Succeeded = "SUCCEEDED",
+        /// Every attempt of the schedule failed.
+        Failed = "FAILED",
+    }
+}

@@ -1,6 +1,8 @@
 //! sea-orm entities for securescore's tables; the migrations crate is their only source.
 
 pub mod action_override;
+pub mod alert;
+pub mod alert_rule;
 pub mod comparative_score;
 pub mod daily_action_score;
 pub mod daily_score;
@@ -10,3 +12,6 @@ pub mod scoring_run;
 pub mod scoring_task;
 pub mod snapshot;
 pub mod tenant;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -38,6 +38,10 @@ pub enum Operation {
     ManageCatalog,
     /// Set a tenant's goal.
     SetGoal,
+    /// Create, change and delete alert rules; acknowledge alerts.
+    ManageAlerts,
+    /// Create, change and delete webhook endpoints.
+    ManageWebhooks,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -47,7 +51,10 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
     match (role, op) {
         (_, ReadCatalog) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
-        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal | ManageAlerts) => {
+            Some(Reach::Own)
+        }
+        (GlobalAdmin, ManageWebhooks) => Some(Reach::Own),
         (GlobalAdmin | Collector, IngestSnapshot) => Some(Reach::Own),
         (PlatformAdmin, ReadTenantData | Recompute) => Some(Reach::All),
         (PlatformAdmin, ManageTenants | ManageCatalog) => Some(Reach::All),
@@ -125,6 +132,21 @@ impl Viewer {
             Err(ApiError::Forbidden(format!(
                 "your roles do not allow this operation ({op:?})"
             )))
+        }
+    }
+
+    /// [`Viewer::require_on_tenant`] for a record of `tenant_id` named by its own id: outside
+    /// reach the record is `missing`, exactly as one that does not exist, and its tenant is
+    /// never named.
+    pub fn require_on_record(
+        &self,
+        op: Operation,
+        tenant_id: &str,
+        missing: impl FnOnce() -> ApiError,
+    ) -> ApiResult<()> {
+        match self.require_on_tenant(op, tenant_id) {
+            Err(ApiError::NotFound(_)) => Err(missing()),
+            other => other,
         }
     }
 

@@ -4,7 +4,7 @@ use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
-use crate::config::ScoringConfig;
+use crate::config::{ScoringConfig, WebhookConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::pipeline::Pipeline;
 
@@ -18,6 +18,8 @@ pub trait ContextExt {
     fn scoring(&self) -> ApiResult<&ScoringConfig>;
     /// The scoring pipeline.
     fn pipeline(&self) -> ApiResult<&Pipeline>;
+    /// Webhook settings.
+    fn webhooks(&self) -> ApiResult<&WebhookConfig>;
 }
 
 impl ContextExt for Context<'_> {
@@ -39,5 +41,10 @@ impl ContextExt for Context<'_> {
     fn pipeline(&self) -> ApiResult<&Pipeline> {
         self.data_opt::<Pipeline>()
             .ok_or_else(|| ApiError::Internal("no scoring pipeline in schema data".into()))
+    }
+
+    fn webhooks(&self) -> ApiResult<&WebhookConfig> {
+        self.data_opt::<WebhookConfig>()
+            .ok_or_else(|| ApiError::Internal("no webhook settings in schema data".into()))
     }
 }

@@ -14,7 +14,7 @@ use super::mutation::Mutation;
 use super::operation_name::NameOperations;
 use super::query::Query;
 use super::response_order::ResponseOrder;
-use crate::config::{RequestLimits, ScoringConfig};
+use crate::config::{RequestLimits, ScoringConfig, WebhookConfig};
 use crate::pipeline::Pipeline;
 
 /// The served schema.
@@ -31,6 +31,7 @@ pub fn build_schema(
     db: DatabaseConnection,
     pipeline: Pipeline,
     scoring: ScoringConfig,
+    webhooks: WebhookConfig,
     limits: &RequestLimits,
 ) -> AppSchema {
     schema_builder()
@@ -41,6 +42,7 @@ pub fn build_schema(
         .data(db)
         .data(pipeline)
         .data(scoring)
+        .data(webhooks)
         .extension(DocumentLimits {
             max_fields: limits.max_fields,
         })

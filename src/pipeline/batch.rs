@@ -327,7 +327,12 @@ async fn store_days(
     if !pending.is_empty() {
         insert_action_rows(&txn, pending).await?;
     }
-    txn.commit().await
+    let raised = super::alerting::raise_alerts(&txn, days).await?;
+    txn.commit().await?;
+    if !raised.is_empty() {
+        metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(raised.len() as u64);
+    }
+    Ok(())
 }
 
 async fn insert_action_rows(

@@ -2,6 +2,7 @@
 //! runs that replicas share through tasks in the database, and a scheduler that never skips a
 //! date. See DESIGN.md, "Scoring: open days, closed days, runs".
 
+mod alerting;
 pub mod batch;
 mod live;
 mod scheduler;

@@ -23,7 +23,7 @@ pub struct ActionDefinition {
 }
 
 /// `current` of `total`, e.g. 90 of 120 users.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     /// Numerator fact.
     pub current: f64,

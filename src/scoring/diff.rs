@@ -7,7 +7,8 @@ use super::totals::CategoryTotal;
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
 
 /// What the diff needs of one stored action score.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScoredAction {
     /// Catalog id.
     pub action_id: String,
@@ -30,7 +31,8 @@ pub struct ScoredAction {
 }
 
 /// One action whose score, max, status, state or progress differs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActionChange {
     /// Catalog id.
     pub action_id: String,

@@ -6,6 +6,7 @@
 //! is tested in isolation.
 
 pub mod action;
+pub mod alerts;
 pub mod comparison;
 pub mod diff;
 pub mod facts;

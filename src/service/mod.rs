@@ -1,6 +1,7 @@
 //! Use cases over the database: each function is one unit of work, with its own transaction
 //! where it writes more than one row.
 
+pub mod alerts;
 pub mod catalog;
 pub mod comparisons;
 pub mod daily_scores;
@@ -12,3 +13,4 @@ pub mod runs;
 pub mod score_reads;
 pub mod snapshots;
 pub mod tenants;
+pub mod webhooks;

@@ -154,6 +154,10 @@ async fn spawn_on(
         metrics_bind: None,
         sqlite_checkpoint_interval: Duration::from_secs(300),
         database_timeouts: Default::default(),
+        webhooks: securescore::config::WebhookConfig {
+            allow_private: true,
+            poll: std::time::Duration::from_millis(100),
+        },
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

@@ -117,6 +117,56 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "",
     ),
     (
+        "read alert rules",
+        "{ tenant(id: \"acme\") { alertRules { id kind threshold } } }",
+        "",
+    ),
+    (
+        "read alerts",
+        "{ tenant(id: \"acme\") { alerts(unacknowledgedOnly: false) { edges { node { id rule { id } regressions { scoreDelta } } } } } }",
+        "",
+    ),
+    (
+        "read webhook endpoints",
+        "{ tenant(id: \"acme\") { webhookEndpoints { id url deliveries { edges { node { status attemptHistory { error } } } } } } }",
+        "",
+    ),
+    (
+        "create alert rule",
+        "mutation { createAlertRule(input: {tenantId: \"acme\", kind: DROP, threshold: 5, windowDays: 7}) { id } }",
+        "alert_rules",
+    ),
+    (
+        "update alert rule",
+        "mutation($rule: ID!) { updateAlertRule(input: {id: $rule, enabled: false}) { enabled } }",
+        "",
+    ),
+    (
+        "delete alert rule",
+        "mutation($rule: ID!) { deleteAlertRule(id: $rule) }",
+        "",
+    ),
+    (
+        "acknowledge alert",
+        "mutation($alert: ID!) { acknowledgeAlert(id: $alert) { acknowledgedAt } }",
+        "",
+    ),
+    (
+        "create webhook endpoint",
+        "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/hook\"}) { secret endpoint { id } } }",
+        "webhook_endpoints",
+    ),
+    (
+        "update webhook endpoint",
+        "mutation($endpoint: ID!) { updateWebhookEndpoint(input: {id: $endpoint, enabled: false}) { enabled } }",
+        "",
+    ),
+    (
+        "delete webhook endpoint",
+        "mutation($endpoint: ID!) { deleteWebhookEndpoint(id: $endpoint) }",
+        "",
+    ),
+    (
         "change catalog",
         "mutation { upsertAction(input: {id: \"X\", title: \"X\", category: DATA, maxScore: 1, rule: {kind: BOOLEAN, fact: \"x\"}}) { id } }",
         "improvement_actions",
@@ -133,8 +183,12 @@ fn allowed(role: Role, operation: &str) -> bool {
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin
         ),
-        "set override" | "set overrides in bulk" | "set goal" => {
+        "set override" | "set overrides in bulk" | "set goal" | "create alert rule"
+        | "update alert rule" | "delete alert rule" | "acknowledge alert" => {
             matches!(role, GlobalAdmin | SecurityAdmin)
+        }
+        "create webhook endpoint" | "update webhook endpoint" | "delete webhook endpoint" => {
+            role == GlobalAdmin
         }
         "recompute" | "recompute reachable" => {
             matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin)
@@ -148,9 +202,16 @@ fn allowed(role: Role, operation: &str) -> bool {
 async fn every_role_can_do_exactly_what_the_matrix_says() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 10).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    // Fires for every day: 0 % is under 100.
+    created_id(&app, &admin, "mutation { createAlertRule(input: {tenantId: \"acme\", kind: BELOW_PERCENTAGE, threshold: 100}) { id } }").await;
     app.ingest("acme", &noon(0), json!({})).await;
     app.recompute("acme", &day(0), &day(0)).await;
-    let variables = json!({"d": day(0), "t": noon(0)});
+    let alerts = app
+        .graphql(&admin, "{ tenant(id: \"acme\") { alerts { edges { node { id } } } } }", json!({}))
+        .await;
+    let alert = alerts["data"]["tenant"]["alerts"]["edges"][0]["node"]["id"].clone();
+    assert!(alert.is_string(), "{alerts}");
     for &role in Role::ALL {
         let tenants: &[&str] = if role == Role::PlatformAdmin {
             &[]
@@ -158,6 +219,11 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
             &["acme"]
         };
         let caller = token(&[role], tenants);
+        // A rule and an endpoint of the tenant's own for each role to change and delete.
+        let rule = created_id(&app, &admin, "mutation { createAlertRule(input: {tenantId: \"acme\", kind: REGRESSION}) { id } }").await;
+        let endpoint = created_id(&app, &admin, "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/fixture\"}) { endpoint { id } } }").await;
+        let variables =
+            json!({"d": day(0), "t": noon(0), "rule": rule, "endpoint": endpoint, "alert": alert});
         for &(operation, document, table) in OPERATIONS {
             let before = if table.is_empty() {
                 0
@@ -183,6 +249,20 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
             }
         }
     }
+}
+
+/// Runs a creating mutation and answers the id it created, wherever the answer holds it.
+async fn created_id(app: &crate::helpers::TestApp, caller: &str, mutation: &str) -> Value {
+    let body = app.graphql(caller, mutation, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let created = body["data"].as_object().unwrap().values().next().unwrap();
+    let id = created
+        .get("id")
+        .or_else(|| created.get("endpoint").and_then(|e| e.get("id")))
+        .cloned()
+        .unwrap();
+    assert!(id.is_string(), "{body}");
+    id
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
         db,
         app.pipeline.clone(),
         ScoringConfig::default(),
+        securescore::config::WebhookConfig::default(),
         &RequestLimits::default(),
     );
     (schema, statements)

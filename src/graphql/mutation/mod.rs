@@ -1,10 +1,12 @@
 //! Mutation root: one object per domain, merged.
 
+mod alerts;
 mod catalog;
 mod overrides;
 mod scoring;
 mod snapshots;
 mod tenants;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -16,4 +18,6 @@ pub struct Mutation(
     snapshots::SnapshotMutation,
     overrides::OverrideMutation,
     scoring::ScoringMutation,
+    alerts::AlertMutation,
+    webhooks::WebhookMutation,
 );

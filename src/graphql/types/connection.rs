@@ -2,10 +2,12 @@
 
 use async_graphql::SimpleObject;
 
+use super::alerts::Alert;
 use super::overrides::ActionOverride;
 use super::run::ScoringRun;
 use super::snapshot::Snapshot;
 use super::tenant::Tenant;
+use super::webhooks::WebhookDelivery;
 use crate::service::pagination::Page;
 
 /// Declares a described connection type and its edge type for one node type.
@@ -56,6 +58,13 @@ connection_types!(
     ActionOverrideEdge,
     ActionOverride,
     "override changes"
+);
+connection_types!(AlertConnection, AlertEdge, Alert, "alerts");
+connection_types!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery,
+    "webhook deliveries"
 );
 
 /// Where a page sits in the whole list.

@@ -1,6 +1,7 @@
 //! API shapes, built from entities with `From`, so no column reaches the schema by accident.
 
 pub mod action;
+pub mod alerts;
 pub mod comparison;
 pub mod connection;
 pub mod diff;
@@ -12,6 +13,7 @@ pub mod score;
 pub mod snapshot;
 pub mod tenant;
 pub mod viewer;
+pub mod webhooks;
 
 pub use connection::{
     ActionOverrideConnection, ScoringRunConnection, SnapshotConnection, TenantConnection,

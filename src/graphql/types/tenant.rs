@@ -3,11 +3,14 @@
 use async_graphql::{Context, ID, Object};
 use entity::tenant;
 
+use super::alerts::{Alert, AlertRule};
 use super::comparison::ComparativeScore;
+use super::connection::AlertConnection;
 use super::diff::ScoreDiff;
 use super::overrides::ActionOverride;
 use super::score::{ActionScore, DailyScore};
 use super::snapshot::Snapshot;
+use super::webhooks::WebhookEndpoint;
 use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
 use crate::error::ApiError;
@@ -19,7 +22,7 @@ use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
-use crate::service::{comparisons, overrides, score_reads, snapshots};
+use crate::service::{alerts, comparisons, overrides, score_reads, snapshots, webhooks};
 
 /// An organisation being scored.
 pub struct Tenant(pub tenant::Model);
@@ -231,6 +234,45 @@ impl Tenant {
                 ActionOverride::replaced(row, at)
             })
             .into())
+    }
+
+    /// The tenant's alert rules, oldest first.
+    async fn alert_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertRule>> {
+        let db = self.readable(ctx)?;
+        Ok(alerts::rules_of(db, &self.0.id)
+            .await?
+            .into_iter()
+            .map(AlertRule)
+            .collect())
+    }
+
+    /// The tenant's alerts, newest first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Only alerts nobody acknowledged yet.", default = false)]
+        unacknowledged_only: bool,
+    ) -> async_graphql::Result<AlertConnection> {
+        let db = self.readable(ctx)?;
+        let page = alerts::alert_page(db, &self.0.id, first, after.as_deref(), unacknowledged_only)
+            .await?;
+        Ok(page.map(Alert).into())
+    }
+
+    /// The tenant's webhook endpoints, oldest first.
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<WebhookEndpoint>> {
+        let db = self.readable(ctx)?;
+        Ok(webhooks::endpoints_of(db, &self.0.id)
+            .await?
+            .into_iter()
+            .map(WebhookEndpoint)
+            .collect())
     }
 
     /// Snapshots, newest capture first.

@@ -1,0 +1,283 @@
+//! Raising alerts in the transaction that writes the scores: the enabled rules of the written
+//! days' tenants are evaluated against the stored days, each firing rule adds at most one alert
+//! per date, and each alert recent enough to matter gets a pending delivery per enabled webhook
+//! endpoint (the outbox), so an acknowledged score change never loses its alert.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate, Utc};
+use entity::enums::DeliveryStatus;
+use entity::{
+    alert, alert_rule, daily_action_score, daily_score, webhook_delivery, webhook_endpoint,
+};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::batch::ScoredDay;
+use crate::scoring::alerts::{RuleSettings, WrittenDay, fires};
+use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
+use crate::service::score_reads::{current_version_only, to_scored_action};
+
+/// Alerts dated more than this many days before today (a recomputation of history) are
+/// recorded but not delivered.
+pub const DELIVERY_HORIZON_DAYS: i64 = 7;
+/// Ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// Evaluates the rules of the written `days` inside `txn` and stores the alerts that fire, with
+/// their deliveries; answers the new alerts.
+pub async fn raise_alerts(
+    txn: &DatabaseTransaction,
+    days: &[ScoredDay],
+) -> Result<Vec<alert::Model>, DbErr> {
+    let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
+    let rules = enabled_rules(txn, &tenants).await?;
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let watched: Vec<&ScoredDay> = days
+        .iter()
+        .filter(|d| rules.contains_key(&d.tenant_id))
+        .collect();
+    let watched_tenants: Vec<String> = rules.keys().cloned().collect();
+    let (Some(first), Some(last)) = (
+        watched.iter().map(|d| d.date).min(),
+        watched.iter().map(|d| d.date).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let longest_back = rules
+        .values()
+        .flatten()
+        .map(|r| settings(r).days_back())
+        .max()
+        .unwrap_or(1);
+    let percentages = stored_percentages(
+        txn,
+        &watched_tenants,
+        first - Duration::days(longest_back),
+        last,
+    )
+    .await?;
+    let regression_tenants: Vec<String> = rules
+        .iter()
+        .filter(|(_, list)| {
+            list.iter()
+                .any(|r| r.kind == entity::enums::AlertKind::Regression)
+        })
+        .map(|(tenant, _)| tenant.clone())
+        .collect();
+    let actions = stored_actions(txn, &regression_tenants, first - Duration::days(1), last).await?;
+    let rule_ids: Vec<i64> = rules.values().flatten().map(|r| r.id).collect();
+    let already = existing_alerts(txn, &rule_ids, first, last).await?;
+
+    let now = Utc::now();
+    let mut raised = Vec::new();
+    for day in watched {
+        let previous = day.date - Duration::days(1);
+        let regressions: Vec<ActionChange> = match (
+            actions.get(&(day.tenant_id.clone(), previous)),
+            actions.get(&(day.tenant_id.clone(), day.date)),
+        ) {
+            (Some(before), Some(after)) => diff_actions(before, after)
+                .into_iter()
+                .filter(ActionChange::is_regression)
+                .collect(),
+            _ => Vec::new(),
+        };
+        for rule in &rules[&day.tenant_id] {
+            if already.contains(&(rule.id, day.date)) {
+                continue;
+            }
+            let rule_settings = settings(rule);
+            let before_date = day.date - Duration::days(rule_settings.days_back());
+            let written = WrittenDay {
+                percentage: day.day.totals.percentage,
+                percentage_before: percentages
+                    .get(&(day.tenant_id.clone(), before_date))
+                    .copied(),
+                regressions: &regressions,
+            };
+            if !fires(&rule_settings, &written) {
+                continue;
+            }
+            let stored = serde_json::to_value(&regressions)
+                .map_err(|e| DbErr::Custom(format!("serializing regressions: {e}")))?;
+            let model = alert::ActiveModel {
+                tenant_id: Set(day.tenant_id.clone()),
+                rule_id: Set(rule.id),
+                date: Set(day.date),
+                raised_at: Set(now),
+                percentage_before: Set(written.percentage_before),
+                percentage_after: Set(written.percentage),
+                regressions: Set(stored),
+                acknowledged_by: Set(None),
+                acknowledged_at: Set(None),
+                ..Default::default()
+            };
+            let id = alert::Entity::insert(model).exec(txn).await?.last_insert_id;
+            let row = alert::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .ok_or_else(|| DbErr::Custom(format!("alert {id} vanished")))?;
+            raised.push(row);
+        }
+    }
+    enqueue_deliveries(txn, &raised).await?;
+    Ok(raised)
+}
+
+/// The rule's settings as the engine sees them.
+fn settings(rule: &alert_rule::Model) -> RuleSettings {
+    RuleSettings {
+        kind: rule.kind,
+        threshold: rule.threshold,
+        window_days: rule.window_days,
+    }
+}
+
+/// Enabled, undeleted rules per tenant.
+async fn enabled_rules(
+    txn: &DatabaseTransaction,
+    tenants: &BTreeSet<&str>,
+) -> Result<HashMap<String, Vec<alert_rule::Model>>, DbErr> {
+    let ids: Vec<&str> = tenants.iter().copied().collect();
+    let mut rules: HashMap<String, Vec<alert_rule::Model>> = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let rows = alert_rule::Entity::find()
+            .filter(alert_rule::Column::TenantId.is_in(chunk.iter().copied()))
+            .filter(alert_rule::Column::Enabled.eq(true))
+            .filter(alert_rule::Column::DeletedAt.is_null())
+            .order_by_asc(alert_rule::Column::Id)
+            .all(txn)
+            .await?;
+        for row in rows {
+            rules.entry(row.tenant_id.clone()).or_default().push(row);
+        }
+    }
+    Ok(rules)
+}
+
+/// Stored percentages of `tenants` over `from..=to`, as written so far in `txn`.
+async fn stored_percentages(
+    txn: &DatabaseTransaction,
+    tenants: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<(String, NaiveDate), f64>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in tenants.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(String, NaiveDate, f64)> = daily_score::Entity::find()
+            .select_only()
+            .column(daily_score::Column::TenantId)
+            .column(daily_score::Column::Date)
+            .column(daily_score::Column::Percentage)
+            .filter(daily_score::Column::TenantId.is_in(chunk.iter().cloned()))
+            .filter(daily_score::Column::Date.between(from, to))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        found.extend(rows.into_iter().map(|(t, d, p)| ((t, d), p)));
+    }
+    Ok(found)
+}
+
+/// The current action rows of `tenants` over `from..=to`, per tenant-day.
+async fn stored_actions(
+    txn: &DatabaseTransaction,
+    tenants: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<(String, NaiveDate), Vec<ScoredAction>>, DbErr> {
+    let mut found: HashMap<(String, NaiveDate), Vec<ScoredAction>> = HashMap::new();
+    for chunk in tenants.chunks(IDS_PER_QUERY) {
+        let rows = daily_action_score::Entity::find()
+            .filter(daily_action_score::Column::TenantId.is_in(chunk.iter().cloned()))
+            .filter(daily_action_score::Column::Date.between(from, to))
+            .filter(current_version_only())
+            .all(txn)
+            .await?;
+        for row in rows {
+            let scored = to_scored_action(&row)
+                .map_err(|e| DbErr::Custom(format!("reading action scores: {e:?}")))?;
+            found
+                .entry((row.tenant_id.clone(), row.date))
+                .or_default()
+                .push(scored);
+        }
+    }
+    Ok(found)
+}
+
+/// (rule, date) pairs that already have their alert.
+async fn existing_alerts(
+    txn: &DatabaseTransaction,
+    rule_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashSet<(i64, NaiveDate)>, DbErr> {
+    let mut found = HashSet::new();
+    for chunk in rule_ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(i64, NaiveDate)> = alert::Entity::find()
+            .select_only()
+            .column(alert::Column::RuleId)
+            .column(alert::Column::Date)
+            .filter(alert::Column::RuleId.is_in(chunk.iter().copied()))
+            .filter(alert::Column::Date.between(from, to))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// A pending delivery of each recent alert to each enabled endpoint of its tenant, due now.
+async fn enqueue_deliveries(
+    txn: &DatabaseTransaction,
+    raised: &[alert::Model],
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let horizon = now.date_naive() - Duration::days(DELIVERY_HORIZON_DAYS);
+    let recent: Vec<&alert::Model> = raised.iter().filter(|a| a.date >= horizon).collect();
+    let tenants: BTreeSet<&str> = recent.iter().map(|a| a.tenant_id.as_str()).collect();
+    if tenants.is_empty() {
+        return Ok(());
+    }
+    let endpoints = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::TenantId.is_in(tenants))
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .filter(webhook_endpoint::Column::DeletedAt.is_null())
+        .all(txn)
+        .await?;
+    let rows: Vec<webhook_delivery::ActiveModel> = recent
+        .iter()
+        .flat_map(|alert| {
+            endpoints
+                .iter()
+                .filter(|e| e.tenant_id == alert.tenant_id)
+                .map(|endpoint| webhook_delivery::ActiveModel {
+                    endpoint_id: Set(endpoint.id),
+                    alert_id: Set(alert.id),
+                    status: Set(DeliveryStatus::Pending),
+                    attempts: Set(0),
+                    next_attempt_at: Set(Some(now)),
+                    last_attempt_at: Set(None),
+                    last_response_status: Set(None),
+                    last_error: Set(None),
+                    claimed_until: Set(None),
+                    claim_token: Set(None),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+        })
+        .collect();
+    if !rows.is_empty() {
+        webhook_delivery::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Where a webhook may go: HTTPS to public addresses only (unless private targets are allowed
+//! for development), checked when the endpoint is saved and again at every delivery against
+//! the address the name resolves to then, which the request is pinned to (DNS rebinding).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::Url;
+
+/// Longest URL accepted.
+pub const MAX_URL_LENGTH: usize = 2048;
+
+/// A webhook URL that passed the syntax checks.
+#[derive(Clone, Debug)]
+pub struct WebhookUrl {
+    /// The parsed URL.
+    pub url: Url,
+    /// Its host name (or address literal).
+    pub host: String,
+    /// Its port, explicit or the scheme's.
+    pub port: u16,
+}
+
+/// Checks a URL's syntax and scheme: HTTPS, or HTTP too when `allow_private`; no credentials.
+pub fn parse_url(raw: &str, allow_private: bool) -> Result<WebhookUrl, String> {
+    if raw.len() > MAX_URL_LENGTH {
+        return Err(format!("url is longer than {MAX_URL_LENGTH} characters"));
+    }
+    let url = Url::parse(raw).map_err(|e| format!("url is not a valid URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        "http" => return Err("url must use https".into()),
+        other => return Err(format!("url must use https, not {other}")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("url must not carry credentials".into());
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("url has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port_or_known_default().ok_or("url has no port")?;
+    Ok(WebhookUrl { url, host, port })
+}
+
+/// Resolves the URL's host and answers the address to connect to: every address it resolves
+/// to must be public unless `allow_private`.
+pub async fn resolve(target: &WebhookUrl, allow_private: bool) -> Result<SocketAddr, String> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("{} does not resolve: {e}", target.host))?
+        .collect();
+    let first = *addresses
+        .first()
+        .ok_or_else(|| format!("{} resolves to no address", target.host))?;
+    if !allow_private {
+        if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
+            return Err(format!(
+                "{} resolves to {}, which is not a public address",
+                target.host,
+                refused.ip()
+            ));
+        }
+    }
+    Ok(first)
+}
+
+/// True for addresses on the public internet: not loopback, private, link-local (cloud
+/// metadata included), shared, unspecified, multicast, broadcast, documentation or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || a >= 240) // reserved
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link-local
+        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
+        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 to anywhere, IPv4 included
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_link_local_and_metadata_addresses_are_not_public() {
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(!is_public(refused.parse().unwrap()), "{refused}");
+        }
+        for allowed in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(allowed.parse().unwrap()), "{allowed}");
+        }
+    }
+
+    #[test]
+    fn only_https_without_credentials_unless_private_targets_are_allowed() {
+        assert!(parse_url("https://hooks.example.com/x", false).is_ok());
+        assert!(
+            parse_url("http://hooks.example.com/x", false)
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(parse_url("http://127.0.0.1:9/x", true).is_ok());
+        assert!(
+            parse_url("ftp://example.com", true)
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(
+            parse_url("https://u:p@example.com", false)
+                .unwrap_err()
+                .contains("credentials")
+        );
+        assert!(
+            parse_url("not a url", false)
+                .unwrap_err()
+                .contains("not a valid URL")
+        );
+        let v6 = parse_url("https://[::1]:8443/x", false).unwrap();
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", 8443));
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_unless_allowed() {
+        let target = parse_url("https://localhost/x", false).unwrap();
+        assert!(
+            resolve(&target, false)
+                .await
+                .unwrap_err()
+                .contains("not a public address")
+        );
+        assert!(resolve(&target, true).await.unwrap().ip().is_loopback());
+    }
+}

@@ -1,0 +1,373 @@
+//! The delivery worker every replica runs: it claims one due delivery at a time (SKIP LOCKED
+//! on PostgreSQL, so each is sent by one replica), POSTs the signed alert to the endpoint's
+//! address as resolved and checked now, records the attempt, and schedules the next one on the
+//! Standard Webhooks schedule until a 2xx answer or the last attempt.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entity::enums::DeliveryStatus;
+use entity::{alert, alert_rule, webhook_attempt, webhook_delivery, webhook_endpoint};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use serde_json::json;
+
+use super::address::{parse_url, resolve};
+use super::signing::signature;
+use crate::config::WebhookConfig;
+use crate::scoring::diff::ActionChange;
+
+/// Pauses after each failed attempt; after the last the delivery is FAILED.
+pub const RETRY_SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+/// How long one attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim lasts: a replica that dies mid-attempt gives the delivery back after it.
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// An endpoint whose every attempt failed for this long is disabled.
+pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(3);
+/// The event type of an alert.
+pub const ALERT_RAISED: &str = "securescore.alert.raised";
+
+/// Delivers due webhooks until the task is aborted.
+pub async fn run_delivery_worker(db: DatabaseConnection, config: WebhookConfig) {
+    loop {
+        match deliver_one(&db, &config).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "webhook delivery worker; will retry"),
+        }
+        tokio::time::sleep(config.poll).await;
+    }
+}
+
+/// Claims and attempts one due delivery; false when none was due.
+pub async fn deliver_one(db: &DatabaseConnection, config: &WebhookConfig) -> Result<bool, DbErr> {
+    let Some((delivery, token)) = claim(db).await? else {
+        return Ok(false);
+    };
+    let endpoint = webhook_endpoint::Entity::find_by_id(delivery.endpoint_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("endpoint {} vanished", delivery.endpoint_id)))?;
+    let alert = alert::Entity::find_by_id(delivery.alert_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("alert {} vanished", delivery.alert_id)))?;
+    let rule = alert_rule::Entity::find_by_id(alert.rule_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("rule {} vanished", alert.rule_id)))?;
+    let started = Instant::now();
+    let outcome = attempt(&delivery, &endpoint, &alert, &rule, config).await;
+    let took = started.elapsed();
+    record(db, &delivery, &token, &endpoint, outcome, took).await?;
+    Ok(true)
+}
+
+/// Claims the delivery due first whose endpoint is enabled.
+async fn claim(
+    db: &DatabaseConnection,
+) -> Result<Option<(webhook_delivery::Model, String)>, DbErr> {
+    let now = Utc::now();
+    let live_endpoints = Query::select()
+        .column(webhook_endpoint::Column::Id)
+        .from(webhook_endpoint::Entity)
+        .and_where(Expr::col(webhook_endpoint::Column::Enabled).eq(true))
+        .and_where(Expr::col(webhook_endpoint::Column::DeletedAt).is_null())
+        .to_owned();
+    let candidate = Query::select()
+        .column((webhook_delivery::Entity, webhook_delivery::Column::Id))
+        .from(webhook_delivery::Entity)
+        .and_where(
+            Expr::col((webhook_delivery::Entity, webhook_delivery::Column::Status))
+                .eq(DeliveryStatus::Pending.as_str()),
+        )
+        .and_where(
+            Expr::col((
+                webhook_delivery::Entity,
+                webhook_delivery::Column::NextAttemptAt,
+            ))
+            .lte(now),
+        )
+        .and_where(
+            Expr::col((
+                webhook_delivery::Entity,
+                webhook_delivery::Column::ClaimedUntil,
+            ))
+            .is_null()
+            .or(Expr::col((
+                webhook_delivery::Entity,
+                webhook_delivery::Column::ClaimedUntil,
+            ))
+            .lt(now)),
+        )
+        .and_where(
+            Expr::col((
+                webhook_delivery::Entity,
+                webhook_delivery::Column::EndpointId,
+            ))
+            .in_subquery(live_endpoints),
+        )
+        .order_by(
+            (
+                webhook_delivery::Entity,
+                webhook_delivery::Column::NextAttemptAt,
+            ),
+            Order::Asc,
+        )
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let token = uuid::Uuid::new_v4().to_string();
+    let claimed = webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::ClaimToken,
+            Expr::value(token.clone()),
+        )
+        .col_expr(
+            webhook_delivery::Column::ClaimedUntil,
+            Expr::value(now + CLAIM_LEASE),
+        )
+        .filter(
+            Expr::col((webhook_delivery::Entity, webhook_delivery::Column::Id))
+                .in_subquery(candidate),
+        )
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::ClaimToken.eq(token.clone()))
+        .one(db)
+        .await?
+        .map(|delivery| (delivery, token)))
+}
+
+/// What one attempt got.
+struct Outcome {
+    /// The HTTP status, when an answer came back.
+    status: Option<u16>,
+    /// Why it failed, when it did.
+    error: Option<String>,
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The JSON body of an alert's delivery.
+pub fn alert_body(
+    alert: &alert::Model,
+    rule: &alert_rule::Model,
+    at: DateTime<Utc>,
+) -> serde_json::Value {
+    let regressions: Vec<ActionChange> =
+        serde_json::from_value(alert.regressions.clone()).unwrap_or_default();
+    json!({
+        "type": ALERT_RAISED,
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": {
+            "alertId": alert.id.to_string(),
+            "tenantId": alert.tenant_id,
+            "ruleId": rule.id.to_string(),
+            "kind": rule.kind.as_str(),
+            "threshold": rule.threshold,
+            "windowDays": rule.window_days,
+            "date": alert.date.to_string(),
+            "percentageBefore": alert.percentage_before,
+            "percentageAfter": alert.percentage_after,
+            "regressions": regressions.iter().map(|c| json!({
+                "actionId": c.action_id,
+                "scoreDelta": c.score_delta,
+                "reasons": c.reasons,
+            })).collect::<Vec<_>>(),
+            "raisedAt": alert.raised_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    })
+}
+
+/// POSTs the alert, signed, to the endpoint's address as resolved and checked now.
+async fn attempt(
+    delivery: &webhook_delivery::Model,
+    endpoint: &webhook_endpoint::Model,
+    alert: &alert::Model,
+    rule: &alert_rule::Model,
+    config: &WebhookConfig,
+) -> Outcome {
+    let failed = |error: String| Outcome {
+        status: None,
+        error: Some(error),
+    };
+    let target = match parse_url(&endpoint.url, config.allow_private) {
+        Ok(target) => target,
+        Err(error) => return failed(error),
+    };
+    let address = match resolve(&target, config.allow_private).await {
+        Ok(address) => address,
+        Err(error) => return failed(error),
+    };
+    let now = Utc::now();
+    let body = match serde_json::to_vec(&alert_body(alert, rule, now)) {
+        Ok(body) => body,
+        Err(e) => return failed(format!("serializing the body: {e}")),
+    };
+    let id = format!("msg_{}", delivery.id);
+    let timestamp = now.timestamp();
+    let signed = match signature(&endpoint.signing_key, &id, timestamp, &body) {
+        Ok(signed) => signed,
+        Err(error) => return failed(error),
+    };
+    let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ATTEMPT_TIMEOUT)
+        .resolve(&target.host, address)
+        .user_agent(concat!("securescore/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => return failed(format!("building the HTTP client: {e}")),
+    };
+    let sent = client
+        .post(target.url.clone())
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signed)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => Outcome {
+            status: Some(response.status().as_u16()),
+            error: None,
+        },
+        Ok(response) => Outcome {
+            status: Some(response.status().as_u16()),
+            error: Some(format!("the endpoint answered {}", response.status())),
+        },
+        Err(e) if e.is_timeout() => {
+            failed(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()))
+        }
+        Err(e) if e.is_connect() => failed(format!("cannot connect to {address}")),
+        Err(e) => failed(format!("the request failed: {e}")),
+    }
+}
+
+/// Stores the attempt and its consequences, if the claim is still ours.
+async fn record(
+    db: &DatabaseConnection,
+    delivery: &webhook_delivery::Model,
+    token: &str,
+    endpoint: &webhook_endpoint::Model,
+    outcome: Outcome,
+    took: Duration,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let attempts = delivery.attempts + 1;
+    let (status, next) = if outcome.succeeded() {
+        (DeliveryStatus::Succeeded, None)
+    } else {
+        match usize::try_from(delivery.attempts)
+            .ok()
+            .and_then(|done| RETRY_SCHEDULE.get(done))
+        {
+            Some(pause) => (
+                DeliveryStatus::Pending,
+                Some(now + chrono::Duration::from_std(*pause).unwrap_or(chrono::Duration::MAX)),
+            ),
+            None => (DeliveryStatus::Failed, None),
+        }
+    };
+    metrics::counter!(
+        crate::telemetry::WEBHOOK_ATTEMPTS,
+        "outcome" => if outcome.succeeded() { "succeeded" } else { "failed" }
+    )
+    .increment(1);
+    let txn = db.begin().await?;
+    let updated = webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::Status,
+            Expr::value(status.as_str()),
+        )
+        .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempts))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(webhook_delivery::Column::LastAttemptAt, Expr::value(now))
+        .col_expr(
+            webhook_delivery::Column::LastResponseStatus,
+            Expr::value(outcome.status.map(i32::from)),
+        )
+        .col_expr(
+            webhook_delivery::Column::LastError,
+            Expr::value(outcome.error.clone()),
+        )
+        .col_expr(
+            webhook_delivery::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            webhook_delivery::Column::ClaimToken,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(webhook_delivery::Column::Id.eq(delivery.id))
+        .filter(webhook_delivery::Column::ClaimToken.eq(token))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        // The claim lapsed and another replica took the delivery over; its record counts.
+        return txn.rollback().await;
+    }
+    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
+        delivery_id: Set(delivery.id),
+        attempted_at: Set(now),
+        response_status: Set(outcome.status.map(i32::from)),
+        duration_ms: Set(i64::try_from(took.as_millis()).unwrap_or(i64::MAX)),
+        error: Set(outcome.error.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    record_endpoint_health(&txn, endpoint, &outcome, now).await?;
+    txn.commit().await
+}
+
+/// Clears or starts the endpoint's failing streak, and disables it after [`DISABLE_AFTER`].
+async fn record_endpoint_health(
+    txn: &sea_orm::DatabaseTransaction,
+    endpoint: &webhook_endpoint::Model,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let update = webhook_endpoint::Entity::update_many()
+        .filter(webhook_endpoint::Column::Id.eq(endpoint.id));
+    let update = match (outcome.succeeded(), endpoint.failing_since) {
+        (true, _) => update.col_expr(
+            webhook_endpoint::Column::FailingSince,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        ),
+        (false, None) => update.col_expr(webhook_endpoint::Column::FailingSince, Expr::value(now)),
+        (false, Some(since)) if now - since >= DISABLE_AFTER => update
+            .col_expr(webhook_endpoint::Column::Enabled, Expr::value(false))
+            .col_expr(
+                webhook_endpoint::Column::DisabledReason,
+                Expr::value(format!(
+                    "every delivery failed since {}; last error: {}",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    outcome.error.as_deref().unwrap_or("unknown")
+                )),
+            ),
+        (false, Some(_)) => return Ok(()),
+    };
+    update.exec(txn).await.map(|_| ())
+}
