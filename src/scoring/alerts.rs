@@ -30,7 +30,7 @@ impl RuleSettings {
             (_, Some(t)) if !(t.is_finite() && (0.0..=100.0).contains(&t)) => {
                 return Err(format!("threshold must be within 0 to 100, not {t}"));
             }
-            (AlertKind::Drop, Some(t)) if t == 0.0 => {
+            (AlertKind::Drop, Some(0.0)) => {
                 return Err("threshold of a DROP must be above 0".into());
             }
             _ => {}

@@ -56,14 +56,15 @@ pub async fn resolve(target: &WebhookUrl, allow_private: bool) -> Result<SocketA
     let first = *addresses
         .first()
         .ok_or_else(|| format!("{} resolves to no address", target.host))?;
-    if !allow_private {
-        if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
-            return Err(format!(
-                "{} resolves to {}, which is not a public address",
-                target.host,
-                refused.ip()
-            ));
-        }
+    if let Some(refused) = addresses
+        .iter()
+        .find(|a| !allow_private && !is_public(a.ip()))
+    {
+        return Err(format!(
+            "{} resolves to {}, which is not a public address",
+            target.host,
+            refused.ip()
+        ));
     }
     Ok(first)
 }

@@ -66,7 +66,7 @@ pub struct TestApp {
     pub pipeline: securescore::pipeline::Pipeline,
     /// Starts the server's graceful shutdown (as SIGTERM does) when sent or dropped.
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _background: securescore::pipeline::Background,
+    background: Option<securescore::pipeline::Background>,
     _database: TestDatabase,
 }
 
@@ -184,7 +184,7 @@ async fn spawn_on(
         database_url,
         pipeline: prepared.pipeline,
         stop: Some(stop),
-        _background: prepared.background,
+        background: Some(prepared.background),
         _database: database,
     }
 }
@@ -236,6 +236,13 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the server and its background work (pipeline, delivery worker) as a process
+    /// that dies would, keeping its database for another server.
+    pub fn kill(&mut self) {
+        self.shut_down();
+        self.background.take();
     }
 
     /// POSTs a GraphQL request with a bearer token and returns the JSON body.

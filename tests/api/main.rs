@@ -1,5 +1,6 @@
 //! Integration tests: a real server on port 0, its own database, GraphQL over HTTP.
 
+mod alerts;
 mod auth;
 mod catalog;
 mod cursors;

@@ -183,8 +183,13 @@ fn allowed(role: Role, operation: &str) -> bool {
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin
         ),
-        "set override" | "set overrides in bulk" | "set goal" | "create alert rule"
-        | "update alert rule" | "delete alert rule" | "acknowledge alert" => {
+        "set override"
+        | "set overrides in bulk"
+        | "set goal"
+        | "create alert rule"
+        | "update alert rule"
+        | "delete alert rule"
+        | "acknowledge alert" => {
             matches!(role, GlobalAdmin | SecurityAdmin)
         }
         "create webhook endpoint" | "update webhook endpoint" | "delete webhook endpoint" => {
@@ -208,7 +213,11 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
     app.ingest("acme", &noon(0), json!({})).await;
     app.recompute("acme", &day(0), &day(0)).await;
     let alerts = app
-        .graphql(&admin, "{ tenant(id: \"acme\") { alerts { edges { node { id } } } } }", json!({}))
+        .graphql(
+            &admin,
+            "{ tenant(id: \"acme\") { alerts { edges { node { id } } } } }",
+            json!({}),
+        )
         .await;
     let alert = alerts["data"]["tenant"]["alerts"]["edges"][0]["node"]["id"].clone();
     assert!(alert.is_string(), "{alerts}");
@@ -220,7 +229,12 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
         };
         let caller = token(&[role], tenants);
         // A rule and an endpoint of the tenant's own for each role to change and delete.
-        let rule = created_id(&app, &admin, "mutation { createAlertRule(input: {tenantId: \"acme\", kind: REGRESSION}) { id } }").await;
+        let rule = created_id(
+            &app,
+            &admin,
+            "mutation { createAlertRule(input: {tenantId: \"acme\", kind: REGRESSION}) { id } }",
+        )
+        .await;
         let endpoint = created_id(&app, &admin, "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/fixture\"}) { endpoint { id } } }").await;
         let variables =
             json!({"d": day(0), "t": noon(0), "rule": rule, "endpoint": endpoint, "alert": alert});
