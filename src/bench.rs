@@ -184,6 +184,7 @@ async fn export_memory(
         limits,
         cors_origins: Vec::new(),
         persisted: Default::default(),
+        subscribers: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -13,11 +13,14 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::auth::mint::{TokenRequest, mint_hs256};
+use crate::domain::AlertKind;
 use crate::domain::ScoringRunKind;
 use crate::domain::{ActionState, Role};
 use crate::error::ApiResult;
 use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
+use crate::scoring::alerts::RuleSettings;
+use crate::service::alerts::{self, NewRule};
 use crate::service::daily_scores::DateRange;
 use crate::service::overrides::{self, OverrideChange};
 use crate::service::snapshots::{self, SnapshotInput};
@@ -71,6 +74,7 @@ pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiR
         let mut rng = ChaCha8Rng::seed_from_u64(index as u64 + 1);
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
+    seed_alert_rules(db).await?;
     let request = RunRequest {
         kind: ScoringRunKind::Recompute,
         range: DateRange::parse(first_day, today)?,
@@ -85,6 +89,34 @@ pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiR
         status = ?run.status,
         "demo data seeded"
     );
+    Ok(())
+}
+
+/// Alert rules created before the history is scored, so the random walk's drops show as
+/// alerts: the demo tenant watches for a fall of 2 points in a day and for a score under 35 %,
+/// Woodgrove Bank for any action losing points.
+async fn seed_alert_rules(db: &DatabaseConnection) -> ApiResult<()> {
+    let rules = [
+        (DEMO_TENANT, AlertKind::Drop, Some(2.0)),
+        (DEMO_TENANT, AlertKind::BelowPercentage, Some(35.0)),
+        ("woodgrove-bank", AlertKind::Regression, None),
+    ];
+    for (tenant_id, kind, threshold) in rules {
+        alerts::create_rule(
+            db,
+            NewRule {
+                tenant_id: tenant_id.into(),
+                settings: RuleSettings {
+                    kind,
+                    threshold,
+                    window_days: 1,
+                },
+                enabled: true,
+                created_by: "demo".into(),
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

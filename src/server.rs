@@ -102,6 +102,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
             })
             .collect::<Result<_, _>>()?,
         persisted: Default::default(),
+        subscribers: Default::default(),
     });
     Ok(Prepared {
         router: router(app.clone(), config.metrics_bind.is_none()),

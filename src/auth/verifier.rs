@@ -119,6 +119,12 @@ impl TokenVerifier {
 
     /// Verifies a compact JWT; every failure is UNAUTHENTICATED with a short reason.
     pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
+        self.verify_until(token).map(|(viewer, _)| viewer)
+    }
+
+    /// Verifies a compact JWT and answers its caller with the token's expiry (`exp`, seconds
+    /// since the epoch, the leeway added), for connections that outlive a request.
+    pub fn verify_until(&self, token: &str) -> Result<(Viewer, u64), ApiError> {
         let unauthenticated =
             |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
         if has_critical_extensions(token) {
@@ -201,7 +207,10 @@ impl TokenVerifier {
                 self.max_tenants
             )));
         }
-        Ok(Viewer::from_claims(&claims))
+        Ok((
+            Viewer::from_claims(&claims),
+            claims.exp.saturating_add(self.leeway_seconds),
+        ))
     }
 }
 

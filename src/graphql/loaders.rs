@@ -103,7 +103,8 @@ impl Loaders {
 }
 
 /// The extension that gives every request its own `Loaders`, and empties their caches after
-/// each mutation field, so that a later field of the same request reads what it changed.
+/// each mutation field, so that a later field of the same request reads what it changed, and
+/// before each event of a subscription.
 pub struct RequestLoaders(pub DatabaseConnection);
 
 impl ExtensionFactory for RequestLoaders {
@@ -129,7 +130,15 @@ impl Extension for RequestLoaders {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let is_mutation = info.path_node.parent.is_none() && info.parent_type == "Mutation";
+        let root = info.path_node.parent.is_none();
+        let is_mutation = root && info.parent_type == "Mutation";
+        if root
+            && info.parent_type == "Subscription"
+            && let Some(loaders) = ctx.data_opt::<Loaders>()
+        {
+            // Each event of a long-lived subscription reads afresh, and the caches stay small.
+            loaders.clear_caches();
+        }
         let resolved = next.run(ctx, info).await;
         if is_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
             loaders.clear_caches();

@@ -13,6 +13,7 @@ pub mod response_order;
 pub mod runs_query;
 pub mod scalars;
 pub mod schema;
+pub mod subscription;
 pub mod types;
 
 pub use schema::{AppSchema, build_schema, schema_sdl};

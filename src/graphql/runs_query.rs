@@ -14,7 +14,7 @@ use crate::service::runs::{self, RunVisibility};
 pub struct RunQuery;
 
 /// The runs a caller may see: all for a PLATFORM_ADMIN, the ones they requested otherwise.
-fn visibility(ctx: &Context<'_>) -> ApiResult<RunVisibility> {
+pub(super) fn visibility(ctx: &Context<'_>) -> ApiResult<RunVisibility> {
     let viewer = ctx.viewer()?;
     Ok(if viewer.has_role(Role::PlatformAdmin) {
         RunVisibility::All

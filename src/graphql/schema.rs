@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{Response, SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use super::document_limits::DocumentLimits;
@@ -14,15 +14,16 @@ use super::mutation::Mutation;
 use super::operation_name::NameOperations;
 use super::query::Query;
 use super::response_order::ResponseOrder;
+use super::subscription::SubscriptionRoot;
 use crate::config::{RequestLimits, ScoringConfig, WebhookConfig};
 use crate::pipeline::Pipeline;
 
 /// The served schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// The schema's types, without data or limits.
-fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .extension(ExecutionMarker)
 }
 

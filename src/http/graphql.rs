@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
+use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -66,8 +68,26 @@ fn resolve_query(
     }
 }
 
-/// GET /graphql: GraphiQL for browsers, otherwise a query (never a mutation).
-pub async fn graphql_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+/// GET /graphql: a WebSocket upgrade for subscriptions, GraphiQL for browsers, otherwise a
+/// query (never a mutation).
+pub async fn graphql_get(
+    State(app): State<AppState>,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Ok(websocket) = websocket {
+        return match protocol {
+            Ok(protocol) => super::subscriptions::upgrade(app, websocket, protocol),
+            Err(_) => error_response(
+                ResponseMedia::Json,
+                StatusCode::BAD_REQUEST,
+                "a WebSocket client must ask for the graphql-transport-ws protocol",
+                code::BAD_USER_INPUT,
+            ),
+        };
+    }
     let pairs: HashMap<String, String> = Query::try_from_uri(&uri)
         .map(|Query(q)| q)
         .unwrap_or_default();

@@ -69,7 +69,12 @@ async fn serve_connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
-    let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    // Upgrades: subscription clients switch the connection to WebSocket.
+    let mut connection = pin!(
+        builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+    );
     tokio::select! {
         _ = connection.as_mut() => {}
         _ = stopping.changed() => {

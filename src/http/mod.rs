@@ -7,6 +7,7 @@ pub mod health;
 pub mod listen;
 pub mod media;
 pub mod persisted;
+pub mod subscriptions;
 
 use std::sync::Arc;
 
@@ -47,6 +48,8 @@ pub struct App {
     pub cors_origins: Vec<HeaderValue>,
     /// Automatic persisted queries seen by this replica.
     pub persisted: persisted::PersistedQueries,
+    /// Open subscription connections per token.
+    pub subscribers: subscriptions::TokenConnections,
 }
 
 /// Shared handler state.

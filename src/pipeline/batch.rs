@@ -49,6 +49,10 @@ pub struct BatchOutcome {
     pub failed: i32,
     /// Why each failed tenant failed.
     pub failed_tenants: BTreeMap<String, String>,
+    /// The tenants with days stored.
+    pub tenants: Vec<String>,
+    /// The alerts raised, with their tenants.
+    pub alerts: Vec<(String, i64)>,
 }
 
 /// Checked inside every write transaction: the write goes ahead only while it returns true
@@ -83,7 +87,7 @@ pub async fn score_batch(
 ) -> Result<BatchOutcome, DbErr> {
     let days = score_in_memory(db, catalog, tenant_ids, range).await?;
     match store_days(db, catalog, &days, fence).await {
-        Ok(()) => Ok(outcome_of(&days, BTreeMap::new())),
+        Ok(alerts) => Ok(outcome_of(&days, BTreeMap::new(), alerts)),
         Err(err) if is_lost_claim(&err) => Err(err),
         Err(batch_error) => {
             tracing::warn!(error = %batch_error, tenants = tenant_ids.len(), "batch write failed; retrying tenant by tenant");
@@ -281,7 +285,7 @@ async fn store_days(
     catalog: &[ActionDefinition],
     days: &[ScoredDay],
     fence: &impl WriteFence,
-) -> Result<(), DbErr> {
+) -> Result<Vec<(String, i64)>, DbErr> {
     let txn = db.begin().await?;
     if !fence.hold(&txn).await? {
         return Err(lost_claim());
@@ -332,7 +336,7 @@ async fn store_days(
     if !raised.is_empty() {
         metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(raised.len() as u64);
     }
-    Ok(())
+    Ok(raised.into_iter().map(|a| (a.tenant_id, a.id)).collect())
 }
 
 async fn insert_action_rows(
@@ -417,6 +421,7 @@ async fn store_tenant_by_tenant(
             .push(day);
     }
     let mut stored: Vec<ScoredDay> = Vec::new();
+    let mut alerts = Vec::new();
     let mut failed_days = 0;
     let mut failed = BTreeMap::new();
     for (tenant_id, tenant_days) in by_tenant {
@@ -431,7 +436,10 @@ async fn store_tenant_by_tenant(
             }
         }
         match result {
-            Ok(()) => stored.extend(tenant_days),
+            Ok(raised) => {
+                stored.extend(tenant_days);
+                alerts.extend(raised);
+            }
             Err(err) if is_lost_claim(&err) => return Err(err),
             Err(err) => {
                 tracing::error!(tenant = %tenant_id, error = %err, "tenant failed after its last try");
@@ -440,20 +448,26 @@ async fn store_tenant_by_tenant(
             }
         }
     }
-    let mut outcome = outcome_of(&stored, failed);
+    let mut outcome = outcome_of(&stored, failed, alerts);
     outcome.failed = failed_days;
     Ok(outcome)
 }
 
 /// Counts of what was stored.
-fn outcome_of(stored: &[ScoredDay], failed_tenants: BTreeMap<String, String>) -> BatchOutcome {
-    let mut tenants: Vec<&str> = stored.iter().map(|d| d.tenant_id.as_str()).collect();
+fn outcome_of(
+    stored: &[ScoredDay],
+    failed_tenants: BTreeMap<String, String>,
+    alerts: Vec<(String, i64)>,
+) -> BatchOutcome {
+    let mut tenants: Vec<String> = stored.iter().map(|d| d.tenant_id.clone()).collect();
     tenants.dedup();
     BatchOutcome {
         stored: i32::try_from(stored.len()).unwrap_or(i32::MAX),
         tenants_scored: i32::try_from(tenants.len()).unwrap_or(i32::MAX),
         failed: 0,
         failed_tenants,
+        tenants,
+        alerts,
     }
 }
 

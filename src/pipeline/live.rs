@@ -116,7 +116,9 @@ async fn rescore(pipeline: &Pipeline, wanted: Wanted) -> Result<(), DbErr> {
         .map_err(|e| DbErr::Custom(format!("{e:?}")))?;
     let batch = pipeline.config().batch_tenant_days.max(1);
     for chunk in tenant_ids.chunks(batch) {
-        let outcome = score_batch(db, &catalog, chunk, DateRange::day(today()), &Unfenced).await?;
+        let range = DateRange::day(today());
+        let outcome = score_batch(db, &catalog, chunk, range, &Unfenced).await?;
+        super::announce(pipeline, &outcome, range).await;
         if !outcome.failed_tenants.is_empty() {
             tracing::error!(failed = ?outcome.failed_tenants, "live rescoring: some tenants failed");
         }

@@ -20,8 +20,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::ScoringConfig;
 use crate::error::ApiResult;
+use crate::events::{Event, EventBus};
 use crate::scoring::ActionDefinition;
 use crate::service::catalog;
+use crate::service::daily_scores::DateRange;
 pub use live::LiveRequest;
 use tasks::RunRequest;
 
@@ -44,6 +46,8 @@ struct Shared {
     run_finished: Notify,
     /// Tenants whose today needs rescoring.
     live: mpsc::UnboundedSender<LiveRequest>,
+    /// Where scores written, alerts raised and runs updated are announced.
+    events: EventBus,
 }
 
 /// The pipeline's background tasks; dropping this stops them.
@@ -72,6 +76,7 @@ impl Pipeline {
     /// [`Pipeline::start_scheduler`].
     pub fn start(db: DatabaseConnection, config: ScoringConfig) -> (Pipeline, Background) {
         let (live_sender, live_receiver) = mpsc::unbounded_channel();
+        let (events, listener) = EventBus::start(db.clone());
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
                 db,
@@ -84,14 +89,16 @@ impl Pipeline {
                 work: Notify::new(),
                 run_finished: Notify::new(),
                 live: live_sender,
+                events,
             }),
         };
         pipeline.rescore_today(LiveRequest::AllTenants);
-        let handles = vec![
+        let mut handles = vec![
             tokio::spawn(worker::run_worker(pipeline.clone())),
             tokio::spawn(live::run_live_rescorer(pipeline.clone(), live_receiver)),
             tokio::spawn(sweeper::run_sweeper(pipeline.clone())),
         ];
+        handles.extend(listener);
         (pipeline, Background { handles })
     }
 
@@ -103,6 +110,11 @@ impl Pipeline {
                 .handles
                 .push(tokio::spawn(scheduler::run_scheduler(self.clone())));
         }
+    }
+
+    /// The bus that announces scores written, alerts raised and runs updated.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     /// This replica's name, as recorded on the tasks it claims.
@@ -134,6 +146,10 @@ impl Pipeline {
             .await?
             .ok_or_else(|| DbErr::Custom("a recomputation run was not created".into()))?;
         self.inner.work.notify_one();
+        self.inner
+            .events
+            .publish(vec![Event::RunUpdated { run_id: run.id }])
+            .await;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let current = scoring_run::Entity::find_by_id(run.id)
@@ -168,6 +184,28 @@ async fn load_catalog(db: &DatabaseConnection) -> ApiResult<Vec<ActionDefinition
         .iter()
         .map(catalog::to_definition)
         .collect()
+}
+
+/// Announces what a stored batch changed: its tenants' scores over `range` and its alerts.
+async fn announce(pipeline: &Pipeline, outcome: &batch::BatchOutcome, range: DateRange) {
+    let mut events = Vec::with_capacity(1 + outcome.alerts.len());
+    if !outcome.tenants.is_empty() {
+        events.push(Event::ScoresWritten {
+            tenants: outcome.tenants.clone(),
+            from: range.from,
+            to: range.to,
+        });
+    }
+    events.extend(
+        outcome
+            .alerts
+            .iter()
+            .map(|(tenant_id, alert_id)| Event::AlertRaised {
+                tenant_id: tenant_id.clone(),
+                alert_id: *alert_id,
+            }),
+    );
+    pipeline.events().publish(events).await;
 }
 
 /// Today's date, UTC.

@@ -11,6 +11,7 @@ use super::batch::{BatchOutcome, is_lost_claim, score_batch};
 use super::tasks::{Claim, MAX_ATTEMPTS, claim_task, finish_run};
 use super::{Pipeline, load_catalog};
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::scoring::ActionDefinition;
 use crate::service::comparisons::refresh_comparisons;
 use crate::service::daily_scores::DateRange;
@@ -62,6 +63,15 @@ async fn work_once(
                     tracing::warn!(task = claim.task.id, "task taken over by another replica");
                     return Ok(true);
                 }
+                let range = DateRange {
+                    from: run.date_from,
+                    to: run.date_to,
+                };
+                super::announce(pipeline, &outcome, range).await;
+                pipeline
+                    .events()
+                    .publish(vec![Event::RunUpdated { run_id: run.id }])
+                    .await;
                 let count = |n: i32| u64::try_from(n).unwrap_or(0);
                 metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "scored")
                     .increment(count(outcome.stored));
@@ -82,6 +92,10 @@ async fn work_once(
     if claim.task.kind == ScoringTaskKind::Comparisons {
         finish_run(db, run.id).await?;
         pipeline.inner.run_finished.notify_waiters();
+        pipeline
+            .events()
+            .publish(vec![Event::RunUpdated { run_id: run.id }])
+            .await;
         tracing::info!(run = run.id, kind = ?run.kind, from = %run.date_from, to = %run.date_to, "scoring run finished");
     }
     Ok(true)

@@ -1,0 +1,157 @@
+//! GraphQL subscriptions over WebSocket at `/graphql` (`graphql-transport-ws`, and the legacy
+//! `graphql-ws`), served by async-graphql-axum. The bearer token comes in `connection_init`'s
+//! payload, is verified as for HTTP, and the socket closes when it expires; connections per
+//! token and subscriptions per connection are bounded.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_graphql::Data;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::graphql::subscription::ConnectionSlots;
+
+/// Most WebSocket connections one token may hold at once.
+pub const MAX_CONNECTIONS_PER_TOKEN: usize = 10;
+/// A connection that sends nothing, not even a ping, for this long is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Open WebSocket connections per token (by the token's SHA-256, never the token itself).
+#[derive(Default)]
+pub struct TokenConnections(Arc<Mutex<HashMap<[u8; 32], usize>>>);
+
+/// One connection's place among its token's; freed when the connection ends.
+struct ConnectionPermit {
+    counts: Arc<Mutex<HashMap<[u8; 32], usize>>>,
+    key: [u8; 32],
+}
+
+impl TokenConnections {
+    /// Takes a place for a new connection of `token`, or refuses one past the limit.
+    fn acquire(&self, token: &str) -> Result<ConnectionPermit, ApiError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(key).or_default();
+        if *open >= MAX_CONNECTIONS_PER_TOKEN {
+            return Err(ApiError::Unauthenticated(format!(
+                "this token already holds {MAX_CONNECTIONS_PER_TOKEN} subscription connections"
+            )));
+        }
+        *open += 1;
+        Ok(ConnectionPermit {
+            counts: self.0.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = counts.get_mut(&self.key) {
+            *open -= 1;
+            if *open == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Accepts the WebSocket upgrade of a subscription client.
+pub fn upgrade(app: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProtocol) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve_socket(app, socket, protocol))
+}
+
+/// The token in `connection_init`'s payload: `{"Authorization": "Bearer …"}` (any case).
+fn bearer_token(payload: &serde_json::Value) -> Result<String, ApiError> {
+    let value = payload
+        .as_object()
+        .and_then(|fields| {
+            fields
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        })
+        .and_then(|(_, value)| value.as_str())
+        .ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "connection_init must carry {\"Authorization\": \"Bearer <token>\"}".into(),
+            )
+        })?;
+    value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned())
+        .ok_or_else(|| ApiError::Unauthenticated("the token must be `Bearer <token>`".into()))
+}
+
+/// Serves one connection until the client leaves or its token expires.
+async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtocol) {
+    let (expiry, mut expires) = watch::channel::<Option<u64>>(None);
+    let authenticating = app.clone();
+    let connection = GraphQLWebSocket::new(socket, app.schema.clone(), protocol)
+        .keepalive_timeout(KEEPALIVE_TIMEOUT)
+        .on_connection_init(move |payload| async move {
+            let token = bearer_token(&payload)?;
+            let (viewer, exp) = authenticating.verifier.verify_until(&token)?;
+            let permit = authenticating.subscribers.acquire(&token)?;
+            let _ = expiry.send(Some(exp));
+            let mut data = Data::default();
+            data.insert(viewer);
+            data.insert(ConnectionSlots::default());
+            data.insert(Arc::new(permit));
+            Ok(data)
+        });
+    let token_expired = async {
+        let exp = loop {
+            if let Some(exp) = *expires.borrow_and_update() {
+                break exp;
+            }
+            if expires.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        tokio::time::sleep(Duration::from_secs(exp.saturating_sub(now))).await;
+    };
+    tokio::select! {
+        () = connection.serve() => {}
+        () = token_expired => tracing::info!("a subscription connection closed: its token expired"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_authorization_field_in_any_case() {
+        let payload = serde_json::json!({"authorization": "Bearer abc.def.ghi"});
+        assert_eq!(bearer_token(&payload).unwrap(), "abc.def.ghi");
+        assert!(bearer_token(&serde_json::json!({})).is_err());
+        assert!(bearer_token(&serde_json::json!({"Authorization": "Basic x"})).is_err());
+    }
+
+    #[test]
+    fn a_token_holds_at_most_its_share_of_connections() {
+        let connections = TokenConnections::default();
+        let held: Vec<_> = (0..MAX_CONNECTIONS_PER_TOKEN)
+            .map(|_| connections.acquire("t").unwrap())
+            .collect();
+        assert!(connections.acquire("t").is_err());
+        assert!(connections.acquire("other").is_ok());
+        drop(held);
+        assert!(connections.acquire("t").is_ok());
+    }
+}

@@ -1,0 +1,64 @@
+//! `serve --demo`: the seeded history carries alerts from its alert rules.
+
+use securescore::domain::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{spawn_app_with, token};
+
+#[tokio::test]
+async fn the_demo_history_shows_alerts_raised_by_its_rules() {
+    let app = spawn_app_with(|config| config.demo = true).await;
+    let alerts_of = |tenant: &str| {
+        format!(
+            "{{ tenant(id: \"{tenant}\") {{ alertRules {{ kind threshold }} alerts(first: 100) {{ edges {{ node {{
+                date percentageBefore percentageAfter rule {{ kind threshold }} regressions {{ scoreDelta }} }} }} }} }} }}"
+        )
+    };
+    let contoso = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["contoso"]),
+            &alerts_of("contoso"),
+            json!({}),
+        )
+        .await;
+    let tenant = &contoso["data"]["tenant"];
+    assert_eq!(
+        tenant["alertRules"].as_array().unwrap().len(),
+        2,
+        "{contoso}"
+    );
+    let alerts: Vec<&Value> = tenant["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    let drops: Vec<&&Value> = alerts
+        .iter()
+        .filter(|a| a["rule"]["kind"] == "DROP")
+        .collect();
+    assert!(
+        !drops.is_empty(),
+        "the random walk drops by 2 points some day: {contoso}"
+    );
+    for drop in drops {
+        let fell =
+            drop["percentageBefore"].as_f64().unwrap() - drop["percentageAfter"].as_f64().unwrap();
+        assert!(fell >= 2.0, "{drop}");
+    }
+    let woodgrove = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["woodgrove-bank"]),
+            &alerts_of("woodgrove-bank"),
+            json!({}),
+        )
+        .await;
+    let regressions = woodgrove["data"]["tenant"]["alerts"]["edges"]
+        .as_array()
+        .unwrap();
+    assert!(!regressions.is_empty(), "{woodgrove}");
+    for alert in regressions {
+        let lost = alert["node"]["regressions"].as_array().unwrap();
+        assert!(!lost.is_empty() && lost.iter().all(|c| c["scoreDelta"].as_f64().unwrap() < 0.0));
+    }
+}

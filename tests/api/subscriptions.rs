@@ -1,0 +1,368 @@
+//! GraphQL subscriptions with a real WebSocket client (tokio-tungstenite) speaking
+//! `graphql-transport-ws` to the server's `/graphql`: live scores, alerts and runs, the token in
+//! `connection_init`, reach, limits, expiry, and events crossing replicas on PostgreSQL.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use secrecy::SecretString;
+use securescore::auth::mint::{TokenRequest, mint_hs256};
+use securescore::domain::Role;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::{
+    SECRET, TEST_DATABASE_ENV, TestApp, day, noon, partial_mfa_facts, spawn_app, token,
+};
+
+/// A `graphql-transport-ws` client connection.
+struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Opens a socket to `app`'s `/graphql` asking for `graphql-transport-ws`.
+    async fn open(app: &TestApp) -> Client {
+        let url = format!("{}/graphql", app.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "graphql-transport-ws"
+        );
+        Client { socket }
+    }
+
+    /// Opens a socket and initialises it with `token`; answers the server's first message.
+    async fn init(app: &TestApp, token: &str) -> (Client, Option<Value>) {
+        let mut client = Client::open(app).await;
+        client
+            .send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}))
+            .await;
+        let first = client.next().await;
+        (client, first)
+    }
+
+    /// Opens a socket that the server acknowledged.
+    async fn acknowledged(app: &TestApp, token: &str) -> Client {
+        let (client, first) = Client::init(app, token).await;
+        assert_eq!(first, Some(json!({"type": "connection_ack"})));
+        client
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({"id": id, "type": "subscribe", "payload": {"query": query}}))
+            .await;
+    }
+
+    /// The next JSON message, or `None` once the server closed the socket (or within 15 s).
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), self.socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let message: Value = serde_json::from_str(&text).unwrap();
+                    if message["type"] == "ping" {
+                        self.send(json!({"type": "pong"})).await;
+                        continue;
+                    }
+                    return Some(message);
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    eprintln!("closed by the server: {frame:?}");
+                    return None;
+                }
+                Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => panic!("no message within 15 s"),
+            }
+        }
+    }
+
+    /// The next `next` payload of subscription `id`.
+    async fn next_of(&mut self, id: &str) -> Value {
+        loop {
+            let message = self.next().await.expect("the socket stayed open");
+            if message["id"] == id {
+                return message;
+            }
+        }
+    }
+}
+
+const SCORES: &str = "subscription { scoreUpdated(tenantId: \"acme\") { date score maxScore final actionScores { score } } }";
+
+#[tokio::test]
+async fn today_follows_snapshots_and_overrides_live_over_the_socket() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let mut client = Client::acknowledged(&app, &token(&[Role::SecurityReader], &["acme"])).await;
+    client.subscribe("s", SCORES).await;
+    // Give the subscription a moment to be registered before the change it waits for.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
+    let first = client.next_of("s").await;
+    assert_eq!(first["type"], "next", "{first}");
+    let day = &first["payload"]["data"]["scoreUpdated"];
+    assert_eq!(
+        (&day["date"], &day["score"], &day["maxScore"], &day["final"]),
+        (
+            &json!(crate::helpers::day(0)),
+            &json!(30.75),
+            &json!(48.0),
+            &json!(false)
+        )
+    );
+    let sum: f64 = day["actionScores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["score"].as_f64().unwrap())
+        .sum();
+    assert_eq!(sum, 30.75);
+
+    let admin = token(&[Role::SecurityAdmin], &["acme"]);
+    let body = app
+        .graphql(&admin, "mutation { setActionOverride(input: {tenantId: \"acme\", actionId: \"RestrictUserConsent\", state: THIRD_PARTY}) { state } }", json!({}))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let second = client.next_of("s").await;
+    assert_eq!(
+        second["payload"]["data"]["scoreUpdated"]["score"], 34.75,
+        "{second}"
+    );
+    // Unsubscribing ends the subscription with `complete`.
+    client.send(json!({"id": "s", "type": "complete"})).await;
+}
+
+#[tokio::test]
+async fn alerts_and_runs_arrive_as_they_are_raised_and_updated() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    let mut client = Client::acknowledged(&app, &admin).await;
+    client
+        .subscribe("a", "subscription { alertRaised(tenantId: \"acme\") { date percentageAfter rule { kind threshold } } }")
+        .await;
+    let body = app
+        .graphql(&admin, "mutation { createAlertRule(input: {tenantId: \"acme\", kind: BELOW_PERCENTAGE, threshold: 90}) { id } }", json!({}))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
+    let alert = client.next_of("a").await;
+    assert_eq!(
+        alert["payload"]["data"]["alertRaised"],
+        json!({"date": day(0), "percentageAfter": 64.0625, "rule": {"kind": "BELOW_PERCENTAGE", "threshold": 90.0}})
+    );
+
+    // A run: its state now, then each update until it finishes, then `complete`.
+    let recompute = app.recompute("acme", &day(-1), &day(0)).await;
+    let run = recompute["data"]["recomputeScores"]["run"]["id"].clone();
+    let run = match run {
+        Value::String(id) => id,
+        _ => {
+            let runs = app
+                .graphql(
+                    &admin,
+                    "{ scoringRuns { edges { node { id } } } }",
+                    json!({}),
+                )
+                .await;
+            runs["data"]["scoringRuns"]["edges"][0]["node"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    client
+        .subscribe(
+            "r",
+            &format!("subscription {{ scoringRunUpdated(id: \"{run}\") {{ id status }} }}"),
+        )
+        .await;
+    let mut statuses = Vec::new();
+    loop {
+        let message = client.next_of("r").await;
+        if message["type"] == "complete" {
+            break;
+        }
+        statuses.push(message["payload"]["data"]["scoringRunUpdated"]["status"].clone());
+    }
+    assert_eq!(statuses.last(), Some(&json!("SUCCEEDED")), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_tenant_out_of_reach_answers_like_a_missing_one_and_tokens_are_checked_at_init() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    app.create_tenant("victim", None, 120).await;
+    let mut client = Client::acknowledged(&app, &token(&[Role::GlobalAdmin], &["acme"])).await;
+    client
+        .subscribe(
+            "v",
+            "subscription { scoreUpdated(tenantId: \"victim\") { score } }",
+        )
+        .await;
+    let victim = client.next_of("v").await;
+    client
+        .subscribe(
+            "g",
+            "subscription { scoreUpdated(tenantId: \"ghost\") { score } }",
+        )
+        .await;
+    let ghost = client.next_of("g").await;
+    assert_eq!(
+        victim["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{victim}"
+    );
+    assert!(victim["payload"]["data"].is_null());
+    assert_eq!(
+        victim["payload"].to_string().replace("victim", "X"),
+        ghost["payload"].to_string().replace("ghost", "X")
+    );
+    // A collector may not read scores.
+    let (mut collector, _) = Client::init(&app, &token(&[Role::Collector], &["acme"])).await;
+    collector.subscribe("c", SCORES).await;
+    let refused = collector.next_of("c").await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    // No token, or a bad one: no acknowledgement, the socket is closed.
+    for payload in [json!({}), json!({"Authorization": "Bearer not.a.token"})] {
+        let mut client = Client::open(&app).await;
+        client
+            .send(json!({"type": "connection_init", "payload": payload}))
+            .await;
+        assert_eq!(client.next().await, None, "{payload}");
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_per_connection_and_connections_per_token_are_bounded() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let reader = token(&[Role::SecurityReader], &["acme"]);
+    let mut client = Client::acknowledged(&app, &reader).await;
+    // The server starts a connection's subscriptions in no particular order: whichever comes
+    // last of 21 is refused, and only one.
+    for i in 0..21 {
+        client.subscribe(&i.to_string(), SCORES).await;
+    }
+    let refused = loop {
+        let message = client.next().await.expect("the socket stayed open");
+        if message["type"] == "next" && !message["payload"]["errors"].is_null() {
+            break message;
+        }
+    };
+    assert!(
+        refused["payload"]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 20"),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    let held = |i: &i32| i.to_string() != refused["id"].as_str().unwrap();
+    let first_held = (0..21).find(held).unwrap();
+    // Ending one frees its place.
+    client
+        .send(json!({"id": first_held.to_string(), "type": "complete"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    client.subscribe("again", SCORES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
+    let live = client.next_of("again").await;
+    assert_eq!(live["type"], "next", "{live}");
+
+    let mut held = vec![client];
+    for _ in 1..10 {
+        held.push(Client::acknowledged(&app, &reader).await);
+    }
+    let (mut eleventh, first) = Client::init(&app, &reader).await;
+    assert_eq!(
+        first, None,
+        "the eleventh connection of one token is refused"
+    );
+    drop(eleventh.socket.close(None).await);
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Client::acknowledged(&app, &reader).await;
+}
+
+#[tokio::test]
+async fn the_socket_closes_when_its_token_expires() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let short = mint_hs256(
+        &SecretString::from(SECRET),
+        &TokenRequest {
+            subject: "short@example.com".into(),
+            roles: vec![Role::SecurityReader],
+            tenants: vec!["acme".into()],
+            ttl: Duration::from_secs(1),
+            issuer: None,
+            audience: None,
+        },
+    )
+    .unwrap();
+    let mut client = Client::acknowledged(&app, &short).await;
+    client.subscribe("s", SCORES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
+    assert_eq!(
+        client.next_of("s").await["type"],
+        "next",
+        "live while the token is valid"
+    );
+    // The test server allows 5 s of clock leeway after `exp`; then the socket closes.
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(20), client.socket.next()).await {
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => break true,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "the socket stayed open after its token expired");
+}
+
+#[tokio::test]
+async fn events_cross_replicas_through_postgresql() {
+    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("events cross replicas only on PostgreSQL; on SQLite one process serves");
+        return;
+    }
+    let first = spawn_app().await;
+    let second = first.replica(|_| {}).await;
+    first.create_tenant("acme", None, 120).await;
+    let mut client =
+        Client::acknowledged(&second, &token(&[Role::SecurityReader], &["acme"])).await;
+    client.subscribe("s", SCORES).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Ingested through the first replica, which rescores today and announces it.
+    first.ingest("acme", &noon(0), partial_mfa_facts()).await;
+    let update = client.next_of("s").await;
+    assert_eq!(
+        update["payload"]["data"]["scoreUpdated"]["score"], 30.75,
+        "{update}"
+    );
+}
