@@ -61,15 +61,8 @@ pub async fn raise_alerts(
         last,
     )
     .await?;
-    let regression_tenants: Vec<String> = rules
-        .iter()
-        .filter(|(_, list)| {
-            list.iter()
-                .any(|r| r.kind == entity::enums::AlertKind::Regression)
-        })
-        .map(|(tenant, _)| tenant.clone())
-        .collect();
-    let actions = stored_actions(txn, &regression_tenants, first - Duration::days(1), last).await?;
+    // Every alert lists the actions that lost points against the day before.
+    let actions = stored_actions(txn, &watched_tenants, first - Duration::days(1), last).await?;
     let rule_ids: Vec<i64> = rules.values().flatten().map(|r| r.id).collect();
     let already = existing_alerts(txn, &rule_ids, first, last).await?;
 

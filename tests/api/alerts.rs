@@ -336,6 +336,8 @@ async fn each_kind_fires_once_per_rule_and_date_with_both_percentages_and_the_re
     assert_eq!(drop_alerts.len(), 1, "{raised:?}");
     assert_eq!(drop_alerts[0]["date"], json!(day(-1)));
     assert_eq!(drop_alerts[0]["percentageBefore"].as_f64().unwrap(), p3);
+    // Day -1 lost nothing against day -2, so its alerts list no regressions.
+    assert_eq!(drop_alerts[0]["regressions"], json!([]));
     // REGRESSION: two days ago, with every action that lost points, largest loss first.
     let regression_alerts = of(&id(&regression));
     assert_eq!(regression_alerts.len(), 1, "{raised:?}");
@@ -357,6 +359,11 @@ async fn each_kind_fires_once_per_rule_and_date_with_both_percentages_and_the_re
         .map(|c| json!({"action": c["action"], "scoreDelta": c["scoreDelta"]}))
         .collect();
     assert_eq!(regressed, losses, "the alert lists what scoreDiff lists");
+    // Every kind's alert lists the day's regressions: BELOW on day -2 too.
+    assert_eq!(
+        below_alerts[1]["regressions"],
+        regression_alerts[0]["regressions"]
+    );
 
     // Writing the same days again raises nothing new.
     app.recompute("acme", &day(-3), &day(-1)).await;

@@ -61,6 +61,48 @@ fn mutations() -> Vec<(&'static str, &'static str, Value, String)> {
             "setTenantGoal",
             "mutation($t: ID!) { setTenantGoal(tenantId: $t, percentage: 80) { goal } }",
             json!({"t": "acme"}),
+            global.clone(),
+        ),
+        (
+            "createAlertRule",
+            "mutation($i: CreateAlertRuleInput!) { createAlertRule(input: $i) { id } }",
+            json!({"i": {"tenantId": "acme", "kind": "REGRESSION"}}),
+            global.clone(),
+        ),
+        (
+            "updateAlertRule",
+            "mutation($i: UpdateAlertRuleInput!) { updateAlertRule(input: $i) { id } }",
+            json!({"i": {"id": "1", "enabled": false}}),
+            global.clone(),
+        ),
+        (
+            "deleteAlertRule",
+            "mutation($id: ID!) { deleteAlertRule(id: $id) }",
+            json!({"id": "1"}),
+            global.clone(),
+        ),
+        (
+            "acknowledgeAlert",
+            "mutation($id: ID!) { acknowledgeAlert(id: $id) { id } }",
+            json!({"id": "1"}),
+            global.clone(),
+        ),
+        (
+            "createWebhookEndpoint",
+            "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
+            json!({"i": {"tenantId": "acme", "url": "http://127.0.0.1:9/hook"}}),
+            global.clone(),
+        ),
+        (
+            "updateWebhookEndpoint",
+            "mutation($i: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $i) { id } }",
+            json!({"i": {"id": "1", "url": "http://127.0.0.1:9/other"}}),
+            global.clone(),
+        ),
+        (
+            "deleteWebhookEndpoint",
+            "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }",
+            json!({"id": "1"}),
             global,
         ),
     ]
@@ -110,6 +152,8 @@ async fn table_counts(app: &TestApp) -> Vec<i64> {
         "snapshots",
         "action_overrides",
         "scoring_runs",
+        "alert_rules",
+        "webhook_endpoints",
     ] {
         counts.push(app.count(table).await);
     }
