@@ -635,3 +635,47 @@ async fn an_endpoint_failing_for_three_days_is_disabled_with_the_reason_and_re_e
     let got = receiver.wait_for(2, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 2);
 }
+
+#[tokio::test]
+async fn two_replicas_share_the_deliveries_and_send_each_once() {
+    let first = spawn_app().await;
+    let second = first.replica(|_| {}).await;
+    let receiver = Receiver::start(0, &[]).await;
+    let tenants: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+    for tenant in &tenants {
+        first.create_tenant(tenant, None, 120).await;
+        let admin = token(&[Role::GlobalAdmin], &[tenant]);
+        for (document, variables) in [
+            (
+                "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
+                json!({"i": {"tenantId": tenant, "url": receiver.url}}),
+            ),
+            (
+                "mutation($i: CreateAlertRuleInput!) { createAlertRule(input: $i) { id } }",
+                json!({"i": {"tenantId": tenant, "kind": "BELOW_PERCENTAGE", "threshold": 90}}),
+            ),
+        ] {
+            let body = first.graphql(&admin, document, variables).await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    }
+    // Half the snapshots through each replica; both delivery workers poll the one outbox.
+    for (i, tenant) in tenants.iter().enumerate() {
+        let app = if i % 2 == 0 { &first } else { &second };
+        app.ingest(tenant, &noon(0), partial_mfa_facts()).await;
+    }
+    let got = receiver
+        .wait_for(tenants.len(), Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got_now = receiver.received();
+    assert_eq!(got_now.len(), got.len(), "nothing arrived twice later");
+    let mut ids: Vec<String> = got_now
+        .iter()
+        .map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), tenants.len(), "each delivery sent once: {ids:?}");
+    assert_eq!(got_now.len(), tenants.len());
+}
