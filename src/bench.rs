@@ -279,6 +279,7 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
             created_at: Set(now),
             updated_at: Set(now),
             goal: Set(None),
+            latest_score_date: Set(None),
         }))
         .exec_without_returning(&txn)
         .await?;

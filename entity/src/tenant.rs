@@ -21,6 +21,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The percentage the tenant's admins aim for (0 to 100), if set.
     pub goal: Option<f64>,
+    /// The newest date with a stored score (kept by the writers of scores).
+    pub latest_score_date: Option<Date>,
 }
 
 /// Relations of `tenants` (none navigated through the ORM).

@@ -10,6 +10,7 @@ mod m20261126_000005_scoring_runs;
 mod m20261126_000006_tenant_goal;
 mod m20261127_000007_score_versions;
 mod m20261127_000008_alerts_and_webhooks;
+mod m20261127_000009_latest_score_date;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_tenant_goal::Migration),
             Box::new(m20261127_000007_score_versions::Migration),
             Box::new(m20261127_000008_alerts_and_webhooks::Migration),
+            Box::new(m20261127_000009_latest_score_date::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{action_override, daily_action_score, daily_score, snapshot};
+use entity::{action_override, daily_action_score, daily_score, snapshot, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -331,12 +331,41 @@ async fn store_days(
     if !pending.is_empty() {
         insert_action_rows(&txn, pending).await?;
     }
+    advance_latest_dates(&txn, days).await?;
     let raised = super::alerting::raise_alerts(&txn, days).await?;
     txn.commit().await?;
     if !raised.is_empty() {
         metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(raised.len() as u64);
     }
     Ok(raised.into_iter().map(|a| (a.tenant_id, a.id)).collect())
+}
+
+/// Moves each written tenant's pointer to its latest scored date forward (never back).
+async fn advance_latest_dates(txn: &DatabaseTransaction, days: &[ScoredDay]) -> Result<(), DbErr> {
+    let mut newest: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+    for day in days {
+        let date = newest.entry(day.tenant_id.as_str()).or_insert(day.date);
+        *date = Ord::max(*date, day.date);
+    }
+    let mut by_date: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
+    for (tenant, date) in newest {
+        by_date.entry(date).or_default().push(tenant.to_owned());
+    }
+    for (date, tenants) in by_date {
+        for chunk in tenants.chunks(IDS_PER_QUERY) {
+            tenant::Entity::update_many()
+                .col_expr(tenant::Column::LatestScoreDate, Expr::value(date))
+                .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
+                .filter(
+                    Condition::any()
+                        .add(tenant::Column::LatestScoreDate.is_null())
+                        .add(tenant::Column::LatestScoreDate.lt(date)),
+                )
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn insert_action_rows(

@@ -232,19 +232,7 @@ fn estate_rows(
     filter: &EstateFilter,
     change_days: i32,
 ) -> ApiResult<SelectStatement> {
-    let (latest, earlier, newest) = (
-        Alias::new("latest"),
-        Alias::new("earlier"),
-        Alias::new("newest"),
-    );
-    let latest_date = Query::select()
-        .expr(Expr::col((newest.clone(), daily_score::Column::Date)).max())
-        .from_as(daily_score::Entity, newest.clone())
-        .and_where(
-            Expr::col((newest, daily_score::Column::TenantId))
-                .equals((tenant::Entity, tenant::Column::Id)),
-        )
-        .to_owned();
+    let (latest, earlier) = (Alias::new("latest"), Alias::new("earlier"));
     let days_before_latest = match backend {
         DbBackend::Postgres => Expr::cust_with_values(r#""latest"."date" - $1"#, [change_days]),
         _ => Expr::cust_with_values(
@@ -275,8 +263,10 @@ fn estate_rows(
                     Expr::col((latest.clone(), daily_score::Column::TenantId))
                         .equals((tenant::Entity, tenant::Column::Id)),
                 )
+                // The tenant's pointer to its newest day: an index lookup per tenant.
                 .add(
-                    Expr::col((latest.clone(), daily_score::Column::Date)).in_subquery(latest_date),
+                    Expr::col((latest.clone(), daily_score::Column::Date))
+                        .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
                 ),
         )
         .join_as(

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score};
+use entity::{daily_action_score, daily_score, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -40,8 +40,11 @@ pub async fn scores_for(
         let rows = match date {
             Some(date) => query.filter(daily_score::Column::Date.eq(date)),
             None => query.filter(
-                Expr::col((daily_score::Entity, daily_score::Column::Date))
-                    .in_subquery(latest_date_of_row_tenant()),
+                Expr::tuple([
+                    Expr::col((daily_score::Entity, daily_score::Column::TenantId)),
+                    Expr::col((daily_score::Entity, daily_score::Column::Date)),
+                ])
+                .in_subquery(latest_dates()),
             ),
         }
         .all(db)
@@ -57,16 +60,14 @@ pub async fn scores_for(
     Ok(scores)
 }
 
-/// `SELECT MAX(date) FROM daily_scores latest WHERE latest.tenant_id = daily_scores.tenant_id`.
-fn latest_date_of_row_tenant() -> SelectStatement {
-    let latest = Alias::new("latest");
+/// `SELECT id, latest_score_date FROM tenants`: each tenant's pointer to its newest day, so
+/// the latest score is one index lookup per tenant, however long its history.
+fn latest_dates() -> SelectStatement {
     Query::select()
-        .expr(Expr::col((latest.clone(), daily_score::Column::Date)).max())
-        .from_as(daily_score::Entity, latest.clone())
-        .and_where(
-            Expr::col((latest, daily_score::Column::TenantId))
-                .equals((daily_score::Entity, daily_score::Column::TenantId)),
-        )
+        .column(tenant::Column::Id)
+        .column(tenant::Column::LatestScoreDate)
+        .from(tenant::Entity)
+        .and_where(Expr::col(tenant::Column::LatestScoreDate).is_not_null())
         .to_owned()
 }
 

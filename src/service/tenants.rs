@@ -112,6 +112,7 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         created_at: Set(now),
         updated_at: Set(now),
         goal: Set(None),
+        latest_score_date: Set(None),
     };
     row.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {

@@ -78,6 +78,7 @@ async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)>
         created_at: Set(now),
         updated_at: Set(now),
         goal: Set(None),
+        latest_score_date: Set(None),
     }))
     .exec_without_returning(&db)
     .await
