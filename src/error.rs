@@ -87,6 +87,11 @@ impl ApiError {
         ApiError::NotFound(format!("tenant `{id}` not found"))
     }
 
+    /// A record of `kind` named by `id` that does not exist (or lies out of the caller's reach).
+    pub fn record_not_found(kind: &str, id: &str) -> Self {
+        ApiError::NotFound(format!("{kind} `{id}` not found"))
+    }
+
     /// An unknown catalog action.
     pub fn action_not_found(id: &str) -> Self {
         ApiError::NotFound(format!("improvement action `{id}` not found"))

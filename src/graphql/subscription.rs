@@ -158,7 +158,7 @@ impl SubscriptionRoot {
         id: ID,
     ) -> async_graphql::Result<BoxStream<'static, async_graphql::Result<ScoringRun>>> {
         let visible = visibility(ctx)?;
-        let missing = || ApiError::NotFound(format!("scoring run `{}` not found", id.0));
+        let missing = || ApiError::record_not_found("scoring run", &id);
         let run_id: i64 = id.parse().map_err(|_| missing())?;
         let db = ctx.db()?.clone();
         // Listening before reading, so an update between the two is not missed.
@@ -181,7 +181,7 @@ impl SubscriptionRoot {
                 let (db, visible) = (db.clone(), visible.clone());
                 async move {
                     runs::find_run(&db, &visible, run_id).await?.ok_or_else(|| {
-                        ApiError::NotFound(format!("scoring run `{run_id}` not found"))
+                        ApiError::record_not_found("scoring run", &run_id.to_string())
                     })
                 }
             })

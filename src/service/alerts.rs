@@ -67,7 +67,7 @@ pub async fn create_rule(db: &DatabaseConnection, new: NewRule) -> ApiResult<ale
 
 /// A rule that exists and is not deleted; NOT_FOUND otherwise.
 pub async fn find_rule(db: &DatabaseConnection, id: &str) -> ApiResult<alert_rule::Model> {
-    let missing = || ApiError::NotFound(format!("alert rule `{id}` not found"));
+    let missing = || ApiError::record_not_found("alert rule", id);
     let id: i64 = id.parse().map_err(|_| missing())?;
     alert_rule::Entity::find_by_id(id)
         .filter(alert_rule::Column::DeletedAt.is_null())
@@ -152,7 +152,7 @@ pub async fn alert_page(
 
 /// An alert by id; NOT_FOUND when missing.
 pub async fn find_alert(db: &DatabaseConnection, id: &str) -> ApiResult<alert::Model> {
-    let missing = || ApiError::NotFound(format!("alert `{id}` not found"));
+    let missing = || ApiError::record_not_found("alert", id);
     let id: i64 = id.parse().map_err(|_| missing())?;
     alert::Entity::find_by_id(id)
         .one(db)

@@ -66,7 +66,7 @@ pub async fn find_endpoint(
     db: &DatabaseConnection,
     id: &str,
 ) -> ApiResult<webhook_endpoint::Model> {
-    let missing = || ApiError::NotFound(format!("webhook endpoint `{id}` not found"));
+    let missing = || ApiError::record_not_found("webhook endpoint", id);
     let id: i64 = id.parse().map_err(|_| missing())?;
     webhook_endpoint::Entity::find_by_id(id)
         .filter(webhook_endpoint::Column::DeletedAt.is_null())

@@ -92,6 +92,21 @@ impl Client {
         }
     }
 
+    /// The next message of subscription `id`, if one comes within `limit`.
+    async fn try_next_of(&mut self, id: &str, limit: Duration) -> Option<Value> {
+        tokio::time::timeout(limit, self.next_of(id)).await.ok()
+    }
+
+    /// The next message of subscription `id` for which `wanted` holds.
+    async fn next_of_where(&mut self, id: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let message = self.next_of(id).await;
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+
     /// The next `next` payload of subscription `id`.
     async fn next_of(&mut self, id: &str) -> Value {
         loop {
@@ -103,6 +118,19 @@ impl Client {
     }
 }
 
+/// Ingests a snapshot of `tenant` through `app` until subscription `id` delivers (the server
+/// starts a subscription asynchronously, so an early change may precede it); answers the first
+/// message.
+async fn ingest_until_live(client: &mut Client, id: &str, app: &TestApp, tenant: &str) -> Value {
+    for _ in 0..10 {
+        app.ingest(tenant, &noon(0), partial_mfa_facts()).await;
+        if let Some(message) = client.try_next_of(id, Duration::from_secs(2)).await {
+            return message;
+        }
+    }
+    panic!("subscription {id} never delivered");
+}
+
 const SCORES: &str = "subscription { scoreUpdated(tenantId: \"acme\") { date score maxScore final actionScores { score } } }";
 
 #[tokio::test]
@@ -111,10 +139,7 @@ async fn today_follows_snapshots_and_overrides_live_over_the_socket() {
     app.create_tenant("acme", None, 120).await;
     let mut client = Client::acknowledged(&app, &token(&[Role::SecurityReader], &["acme"])).await;
     client.subscribe("s", SCORES).await;
-    // Give the subscription a moment to be registered before the change it waits for.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let first = client.next_of("s").await;
+    let first = ingest_until_live(&mut client, "s", &app, "acme").await;
     assert_eq!(first["type"], "next", "{first}");
     let day = &first["payload"]["data"]["scoreUpdated"];
     assert_eq!(
@@ -139,7 +164,11 @@ async fn today_follows_snapshots_and_overrides_live_over_the_socket() {
         .graphql(&admin, "mutation { setActionOverride(input: {tenantId: \"acme\", actionId: \"RestrictUserConsent\", state: THIRD_PARTY}) { state } }", json!({}))
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    let second = client.next_of("s").await;
+    let second = client
+        .next_of_where("s", |m| {
+            m["payload"]["data"]["scoreUpdated"]["score"] != 30.75
+        })
+        .await;
     assert_eq!(
         second["payload"]["data"]["scoreUpdated"]["score"], 34.75,
         "{second}"
@@ -157,11 +186,13 @@ async fn alerts_and_runs_arrive_as_they_are_raised_and_updated() {
     client
         .subscribe("a", "subscription { alertRaised(tenantId: \"acme\") { date percentageAfter rule { kind threshold } } }")
         .await;
+    // Both subscriptions of the connection are live once one of them delivers.
+    client.subscribe("s", SCORES).await;
+    ingest_until_live(&mut client, "s", &app, "acme").await;
     let body = app
         .graphql(&admin, "mutation { createAlertRule(input: {tenantId: \"acme\", kind: BELOW_PERCENTAGE, threshold: 90}) { id } }", json!({}))
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
     let alert = client.next_of("a").await;
     assert_eq!(
@@ -283,16 +314,14 @@ async fn subscriptions_per_connection_and_connections_per_token_are_bounded() {
     );
     let held = |i: &i32| i.to_string() != refused["id"].as_str().unwrap();
     let first_held = (0..21).find(held).unwrap();
-    // Ending one frees its place.
+    // Ending one frees its place (the server handles a connection's messages in order).
     client
         .send(json!({"id": first_held.to_string(), "type": "complete"}))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     client.subscribe("again", SCORES).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let live = client.next_of("again").await;
+    let live = ingest_until_live(&mut client, "again", &app, "acme").await;
     assert_eq!(live["type"], "next", "{live}");
+    assert!(live["payload"]["errors"].is_null(), "{live}");
 
     let mut held = vec![client];
     for _ in 1..10 {
@@ -304,9 +333,20 @@ async fn subscriptions_per_connection_and_connections_per_token_are_bounded() {
         "the eleventh connection of one token is refused"
     );
     drop(eleventh.socket.close(None).await);
-    drop(held.pop());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    Client::acknowledged(&app, &reader).await;
+    // Once one connection ends, the token may open another.
+    let mut leaving = held.pop().unwrap();
+    drop(leaving.socket.close(None).await);
+    drop(leaving);
+    let mut accepted = false;
+    for _ in 0..50 {
+        let (_client, first) = Client::init(&app, &reader).await;
+        if first == Some(json!({"type": "connection_ack"})) {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "a freed place was never given again");
 }
 
 #[tokio::test]
@@ -327,13 +367,8 @@ async fn the_socket_closes_when_its_token_expires() {
     .unwrap();
     let mut client = Client::acknowledged(&app, &short).await;
     client.subscribe("s", SCORES).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    assert_eq!(
-        client.next_of("s").await["type"],
-        "next",
-        "live while the token is valid"
-    );
+    let live = ingest_until_live(&mut client, "s", &app, "acme").await;
+    assert_eq!(live["type"], "next", "live while the token is valid");
     // The test server allows 5 s of clock leeway after `exp`; then the socket closes.
     let closed = loop {
         match tokio::time::timeout(Duration::from_secs(20), client.socket.next()).await {
@@ -357,10 +392,8 @@ async fn events_cross_replicas_through_postgresql() {
     let mut client =
         Client::acknowledged(&second, &token(&[Role::SecurityReader], &["acme"])).await;
     client.subscribe("s", SCORES).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     // Ingested through the first replica, which rescores today and announces it.
-    first.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let update = client.next_of("s").await;
+    let update = ingest_until_live(&mut client, "s", &first, "acme").await;
     assert_eq!(
         update["payload"]["data"]["scoreUpdated"]["score"], 30.75,
         "{update}"

@@ -55,7 +55,7 @@ async fn reachable_rule(
     viewer.require(Operation::ManageAlerts)?;
     let rule = alerts::find_rule(ctx.db()?, id).await?;
     viewer.require_on_record(Operation::ManageAlerts, &rule.tenant_id, || {
-        ApiError::NotFound(format!("alert rule `{id}` not found"))
+        ApiError::record_not_found("alert rule", id)
     })?;
     Ok(rule)
 }
@@ -123,7 +123,7 @@ impl AlertMutation {
         let db = ctx.db()?;
         let alert = alerts::find_alert(db, &id).await?;
         viewer.require_on_record(Operation::ManageAlerts, &alert.tenant_id, || {
-            ApiError::NotFound(format!("alert `{}` not found", id.0))
+            ApiError::record_not_found("alert", &id)
         })?;
         Ok(Alert(
             alerts::acknowledge(db, alert, &viewer.subject).await?,

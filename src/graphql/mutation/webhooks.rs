@@ -41,7 +41,7 @@ async fn reachable_endpoint(
     viewer.require(Operation::ManageWebhooks)?;
     let endpoint = webhooks::find_endpoint(ctx.db()?, id).await?;
     viewer.require_on_record(Operation::ManageWebhooks, &endpoint.tenant_id, || {
-        ApiError::NotFound(format!("webhook endpoint `{id}` not found"))
+        ApiError::record_not_found("webhook endpoint", id)
     })?;
     Ok(endpoint)
 }
