@@ -147,6 +147,9 @@ pub struct ServeArgs {
     /// than the request timeout).
     #[arg(long, env = "SECURESCORE_SUPERSEDED_GRACE", default_value = "60s", value_parser = humantime::parse_duration)]
     pub superseded_grace: Duration,
+    /// Memory for closed days read recently, in MiB (0 turns the cache off).
+    #[arg(long, env = "SECURESCORE_SCORE_CACHE_MB", default_value_t = 32)]
+    pub score_cache_mb: u64,
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
     pub max_query_depth: usize,
@@ -213,6 +216,7 @@ impl ServeArgs {
                 lease: self.scoring_lease,
                 tick: self.scoring_tick,
                 superseded_grace: self.superseded_grace,
+                score_cache_bytes: self.score_cache_mb.saturating_mul(1 << 20),
             },
             limits: RequestLimits {
                 max_depth: self.max_query_depth,

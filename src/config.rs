@@ -73,6 +73,8 @@ pub struct ScoringConfig {
     pub tick: Duration,
     /// How long action rows of a replaced score version stay for readers in flight.
     pub superseded_grace: Duration,
+    /// Memory for closed days read recently (0: no cache).
+    pub score_cache_bytes: u64,
 }
 
 impl Default for ScoringConfig {
@@ -87,6 +89,7 @@ impl Default for ScoringConfig {
             lease: Duration::from_secs(60),
             tick: Duration::from_secs(60),
             superseded_grace: Duration::from_secs(60),
+            score_cache_bytes: 32 << 20,
         }
     }
 }

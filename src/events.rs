@@ -53,6 +53,10 @@ pub enum Event {
         #[serde(rename = "i")]
         run_id: i64,
     },
+    /// Events may have been missed (the listener reconnected): forget what was derived from
+    /// them. Local to a replica, never published.
+    #[serde(rename = "x")]
+    Resync,
 }
 
 /// Publishes events and hands out subscriptions to them; cheap to clone.
@@ -126,6 +130,7 @@ async fn listen(bus: EventBus) {
         let pool = bus.db.get_postgres_connection_pool();
         match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
             Ok(mut listener) => {
+                let _ = bus.local.send(Arc::new(Event::Resync));
                 if let Err(err) = listener.listen(CHANNEL).await {
                     tracing::warn!(error = %err, "LISTEN failed; retrying");
                 } else {

@@ -25,6 +25,8 @@ pub const RUN_DURATION: &str = "securescore_scoring_run_duration_seconds";
 pub const LIVE_LAG: &str = "securescore_live_rescore_lag_seconds";
 /// Database pool connections, by state (`idle`, `in_use`).
 pub const DB_POOL: &str = "securescore_db_pool_connections";
+/// Closed-day cache lookups, by kind (`day`, `actions`) and result (`hit`, `miss`).
+pub const SCORE_CACHE: &str = "securescore_score_cache_lookups_total";
 /// Alerts raised.
 pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
 /// Webhook delivery attempts, by outcome (`succeeded`, `failed`).

@@ -14,6 +14,7 @@ use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::score_cache::ScoreCache;
 use crate::service::{catalog, score_reads};
 
 pub use crate::service::score_reads::{ScoreKey, TenantDay};
@@ -33,7 +34,7 @@ impl Loader<String> for ActionLoader {
 }
 
 /// Loads the action scores of tenant-days.
-pub struct ActionScoresLoader(DatabaseConnection);
+pub struct ActionScoresLoader(DatabaseConnection, Arc<ScoreCache>);
 
 impl Loader<TenantDay> for ActionScoresLoader {
     type Value = Vec<daily_action_score::Model>;
@@ -43,21 +44,21 @@ impl Loader<TenantDay> for ActionScoresLoader {
         &self,
         keys: &[TenantDay],
     ) -> Result<HashMap<TenantDay, Self::Value>, Self::Error> {
-        score_reads::action_scores_for(&self.0, keys)
+        score_reads::action_scores_for(&self.0, &self.1, keys)
             .await
             .map_err(Arc::new)
     }
 }
 
 /// Loads tenants' scores on a date, or their latest.
-pub struct ScoreLoader(DatabaseConnection);
+pub struct ScoreLoader(DatabaseConnection, Arc<ScoreCache>);
 
 impl Loader<ScoreKey> for ScoreLoader {
     type Value = daily_score::Model;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ScoreKey]) -> Result<HashMap<ScoreKey, Self::Value>, Self::Error> {
-        score_reads::scores_for(&self.0, keys)
+        score_reads::scores_for(&self.0, &self.1, keys)
             .await
             .map_err(Arc::new)
     }
@@ -73,7 +74,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    fn new(db: &DatabaseConnection) -> Self {
+    fn new(db: &DatabaseConnection, cache: &Arc<ScoreCache>) -> Self {
         Loaders {
             actions: DataLoader::with_cache(
                 ActionLoader(db.clone()),
@@ -81,12 +82,12 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             action_scores: DataLoader::with_cache(
-                ActionScoresLoader(db.clone()),
+                ActionScoresLoader(db.clone(), cache.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
             scores: DataLoader::with_cache(
-                ScoreLoader(db.clone()),
+                ScoreLoader(db.clone(), cache.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -105,11 +106,11 @@ impl Loaders {
 /// The extension that gives every request its own `Loaders`, and empties their caches after
 /// each mutation field, so that a later field of the same request reads what it changed, and
 /// before each event of a subscription.
-pub struct RequestLoaders(pub DatabaseConnection);
+pub struct RequestLoaders(pub DatabaseConnection, pub Arc<ScoreCache>);
 
 impl ExtensionFactory for RequestLoaders {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestLoaders(self.0.clone()))
+        Arc::new(RequestLoaders(self.0.clone(), self.1.clone()))
     }
 }
 
@@ -121,7 +122,8 @@ impl Extension for RequestLoaders {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        next.run(ctx, request.data(Loaders::new(&self.0))).await
+        next.run(ctx, request.data(Loaders::new(&self.0, &self.1)))
+            .await
     }
 
     async fn resolve(

@@ -36,7 +36,7 @@ pub fn build_schema(
     limits: &RequestLimits,
 ) -> AppSchema {
     schema_builder()
-        .extension(RequestLoaders(db.clone()))
+        .extension(RequestLoaders(db.clone(), pipeline.score_cache().clone()))
         .extension(ResponseOrder)
         .extension(NameOperations)
         .extension(InputText)

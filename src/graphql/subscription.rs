@@ -22,6 +22,7 @@ use crate::auth::{Operation, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::service::daily_scores::DateRange;
+use crate::service::score_cache::ScoreCache;
 use crate::service::{alerts, runs, score_reads, tenants};
 
 /// Most subscriptions one WebSocket connection may hold at once.
@@ -213,7 +214,9 @@ async fn days_written(
     if let Err(err) = viewer.require_on_tenant(Operation::ReadTenantData, tenant) {
         return vec![Err(err.into())];
     }
-    match score_reads::score_history(db, tenant, DateRange { from, to }).await {
+    // Written just now: read from the database, past the cache.
+    let uncached = ScoreCache::new(0);
+    match score_reads::score_history(db, &uncached, tenant, DateRange { from, to }).await {
         Ok(days) => days.into_iter().map(|d| Ok(DailyScore::from(d))).collect(),
         Err(err) => vec![Err(err.into())],
     }

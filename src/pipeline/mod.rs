@@ -24,6 +24,7 @@ use crate::events::{Event, EventBus};
 use crate::scoring::ActionDefinition;
 use crate::service::catalog;
 use crate::service::daily_scores::DateRange;
+use crate::service::score_cache::ScoreCache;
 pub use live::LiveRequest;
 use tasks::RunRequest;
 
@@ -48,6 +49,8 @@ struct Shared {
     live: mpsc::UnboundedSender<LiveRequest>,
     /// Where scores written, alerts raised and runs updated are announced.
     events: EventBus,
+    /// Closed days from memory, evicted by the events of every replica.
+    score_cache: Arc<ScoreCache>,
 }
 
 /// The pipeline's background tasks; dropping this stops them.
@@ -77,6 +80,8 @@ impl Pipeline {
     pub fn start(db: DatabaseConnection, config: ScoringConfig) -> (Pipeline, Background) {
         let (live_sender, live_receiver) = mpsc::unbounded_channel();
         let (events, listener) = EventBus::start(db.clone());
+        let score_cache = ScoreCache::new(config.score_cache_bytes);
+        let evictions = tokio::spawn(evict_written_days(events.subscribe(), score_cache.clone()));
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
                 db,
@@ -90,6 +95,7 @@ impl Pipeline {
                 run_finished: Notify::new(),
                 live: live_sender,
                 events,
+                score_cache,
             }),
         };
         pipeline.rescore_today(LiveRequest::AllTenants);
@@ -99,6 +105,7 @@ impl Pipeline {
             tokio::spawn(sweeper::run_sweeper(pipeline.clone())),
         ];
         handles.extend(listener);
+        handles.push(evictions);
         (pipeline, Background { handles })
     }
 
@@ -115,6 +122,11 @@ impl Pipeline {
     /// The bus that announces scores written, alerts raised and runs updated.
     pub fn events(&self) -> &EventBus {
         &self.inner.events
+    }
+
+    /// The closed-day cache.
+    pub fn score_cache(&self) -> &Arc<ScoreCache> {
+        &self.inner.score_cache
     }
 
     /// This replica's name, as recorded on the tasks it claims.
@@ -184,6 +196,22 @@ async fn load_catalog(db: &DatabaseConnection) -> ApiResult<Vec<ActionDefinition
         .iter()
         .map(catalog::to_definition)
         .collect()
+}
+
+/// Evicts the days every replica writes from this replica's cache, until the task is aborted.
+async fn evict_written_days(
+    mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    cache: Arc<ScoreCache>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(event) => cache.observe(&event),
+            // Events were missed: whatever they evicted is unknown.
+            Err(RecvError::Lagged(_)) => cache.observe(&Event::Resync),
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Announces what a stored batch changed: its tenants' scores over `range` and its alerts.

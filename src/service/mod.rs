@@ -10,6 +10,7 @@ pub mod overrides;
 pub mod pagination;
 pub mod portfolio;
 pub mod runs;
+pub mod score_cache;
 pub mod score_reads;
 pub mod snapshots;
 pub mod tenants;

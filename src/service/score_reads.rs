@@ -8,6 +8,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleE
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
+use super::score_cache::ScoreCache;
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::Progress;
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
@@ -21,19 +22,26 @@ pub struct ScoreKey {
     pub date: Option<NaiveDate>,
 }
 
-/// The scores of many keys, one query per distinct date (all the "latest" keys in one).
+/// The scores of many keys, one query per distinct date (all the "latest" keys in one);
+/// closed days come from `cache` when it has them.
 pub async fn scores_for(
     db: &DatabaseConnection,
+    cache: &ScoreCache,
     keys: &[ScoreKey],
 ) -> Result<HashMap<ScoreKey, daily_score::Model>, DbErr> {
+    let mut scores = HashMap::new();
     let mut tenants_by_date: BTreeMap<Option<NaiveDate>, BTreeSet<&str>> = BTreeMap::new();
     for key in keys {
+        if let Some(day) = key.date.and_then(|date| cache.day(&key.tenant_id, date)) {
+            scores.insert(key.clone(), day);
+            continue;
+        }
         tenants_by_date
             .entry(key.date)
             .or_default()
             .insert(key.tenant_id.as_str());
     }
-    let mut scores = HashMap::new();
+    let epoch = cache.epoch();
     for (date, tenants) in tenants_by_date {
         let query =
             daily_score::Entity::find().filter(daily_score::Column::TenantId.is_in(tenants));
@@ -49,6 +57,7 @@ pub async fn scores_for(
         }
         .all(db)
         .await?;
+        cache.keep_days(epoch, &rows);
         for row in rows {
             let key = ScoreKey {
                 tenant_id: row.tenant_id.clone(),
@@ -71,18 +80,30 @@ fn latest_dates() -> SelectStatement {
         .to_owned()
 }
 
-/// The stored days of `range`, ascending; missing days are absent.
+/// The stored days of `range`, ascending; missing days are absent. Closed days in `cache`
+/// are not read again: a trend of closed days and today reads today's row only.
 pub async fn score_history(
     db: &DatabaseConnection,
+    cache: &ScoreCache,
     tenant_id: &str,
     range: DateRange,
 ) -> ApiResult<Vec<daily_score::Model>> {
-    Ok(daily_score::Entity::find()
+    let cached: BTreeMap<NaiveDate, daily_score::Model> = range
+        .days()
+        .filter_map(|date| cache.day(tenant_id, date).map(|day| (date, day)))
+        .collect();
+    let epoch = cache.epoch();
+    let mut query = daily_score::Entity::find()
         .filter(daily_score::Column::TenantId.eq(tenant_id))
-        .filter(daily_score::Column::Date.between(range.from, range.to))
-        .order_by_asc(daily_score::Column::Date)
-        .all(db)
-        .await?)
+        .filter(daily_score::Column::Date.between(range.from, range.to));
+    if !cached.is_empty() {
+        query = query.filter(daily_score::Column::Date.is_not_in(cached.keys().copied()));
+    }
+    let read = query.all(db).await?;
+    cache.keep_days(epoch, &read);
+    let mut days: Vec<daily_score::Model> = cached.into_values().chain(read).collect();
+    days.sort_by_key(|d| d.date);
+    Ok(days)
 }
 
 /// A tenant-day as read, the key of its action scores: the version pairs the day with the
@@ -108,15 +129,31 @@ impl TenantDay {
     }
 }
 
-/// The action scores of many tenant-days in one query, each day's rows by action id.
+/// The action scores of many tenant-days in one query, each day's rows by action id; the rows
+/// of a version in `cache` are not read again.
 pub async fn action_scores_for(
     db: &DatabaseConnection,
+    cache: &ScoreCache,
     days: &[TenantDay],
 ) -> Result<HashMap<TenantDay, Vec<daily_action_score::Model>>, DbErr> {
+    let mut by_day: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
+    let mut missing: Vec<&TenantDay> = Vec::new();
+    for day in days {
+        match cache.actions(day) {
+            Some(rows) => {
+                by_day.insert(day.clone(), rows.as_ref().clone());
+            }
+            None => missing.push(day),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(by_day);
+    }
+    let days = missing;
     let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
     let dates: BTreeSet<NaiveDate> = days.iter().map(|d| d.date).collect();
     let versions: BTreeSet<i64> = days.iter().map(|d| d.version).collect();
-    let wanted: BTreeSet<&TenantDay> = days.iter().collect();
+    let wanted: BTreeSet<&TenantDay> = days.iter().copied().collect();
     let rows = daily_action_score::Entity::find()
         .filter(daily_action_score::Column::TenantId.is_in(tenants))
         .filter(daily_action_score::Column::Date.is_in(dates))
@@ -124,7 +161,7 @@ pub async fn action_scores_for(
         .order_by_asc(daily_action_score::Column::ActionId)
         .all(db)
         .await?;
-    let mut by_day: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
+    let mut read: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
     for row in rows {
         let key = TenantDay {
             tenant_id: row.tenant_id.clone(),
@@ -132,8 +169,12 @@ pub async fn action_scores_for(
             version: row.version,
         };
         if wanted.contains(&key) {
-            by_day.entry(key).or_default().push(row);
+            read.entry(key).or_default().push(row);
         }
+    }
+    for (key, rows) in read {
+        cache.keep_actions(key.clone(), rows.clone());
+        by_day.insert(key, rows);
     }
     Ok(by_day)
 }
@@ -152,6 +193,7 @@ pub struct ScoreDiffData {
 /// Compares two stored days; a missing day is NOT_FOUND naming the date.
 pub async fn score_diff(
     db: &DatabaseConnection,
+    cache: &ScoreCache,
     tenant_id: &str,
     from: NaiveDate,
     to: NaiveDate,
@@ -174,7 +216,7 @@ pub async fn score_diff(
     };
     let (before, after) = (day(from)?, day(to)?);
     let keys = [&before, &after].map(TenantDay::of);
-    let mut rows = action_scores_for(db, &keys).await?;
+    let mut rows = action_scores_for(db, cache, &keys).await?;
     let mut scored = |key: &TenantDay| -> ApiResult<Vec<ScoredAction>> {
         rows.remove(key)
             .unwrap_or_default()

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod auth;
+mod cache;
 mod catalog;
 mod cursors;
 mod demo;

@@ -122,7 +122,8 @@ impl Tenant {
     ) -> async_graphql::Result<Vec<DailyScore>> {
         let db = self.readable(ctx)?;
         let range = DateRange::parse(from.0, to.0)?;
-        let rows = score_reads::score_history(db, &self.0.id, range).await?;
+        let cache = ctx.pipeline()?.score_cache();
+        let rows = score_reads::score_history(db, cache, &self.0.id, range).await?;
         let days = rows.iter().map(TenantDay::of).collect();
         prefetch_action_scores_if_selected(ctx, days).await?;
         Ok(rows.into_iter().map(DailyScore::from).collect())
@@ -137,7 +138,8 @@ impl Tenant {
     ) -> async_graphql::Result<ScoreDiff> {
         let db = self.readable(ctx)?;
         Ok(ScoreDiff(
-            score_reads::score_diff(db, &self.0.id, from.0, to.0).await?,
+            score_reads::score_diff(db, ctx.pipeline()?.score_cache(), &self.0.id, from.0, to.0)
+                .await?,
         ))
     }
 

@@ -1,0 +1,120 @@
+//! Closed days from memory: a closed day once read is served from the replica's cache, and a
+//! recomputation on any replica evicts it.
+
+use sea_orm::ConnectionTrait;
+use securescore::domain::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TEST_DATABASE_ENV, TestApp, day, noon, partial_mfa_facts, spawn_app, token};
+
+const TREND: &str =
+    "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) {
+    date score final actionScores { score } } } }";
+
+/// The closed days of `trend` (today is rescored live in the background and may come later).
+fn closed(trend: &Value) -> Vec<Value> {
+    trend
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["final"] == true)
+        .cloned()
+        .collect()
+}
+
+async fn trend(app: &TestApp) -> Value {
+    let body = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["acme"]),
+            TREND,
+            json!({"f": day(-3), "t": day(0)}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["tenant"]["scoreHistory"].clone()
+}
+
+/// A snapshot captured late on a closed day that completes MFA registration (+2.25).
+async fn improve_closed_day(app: &TestApp) {
+    let mut better = partial_mfa_facts();
+    better["users"]["mfaRegistered"] = json!(120);
+    let late = format!("{}T23:00:00Z", day(-2));
+    app.ingest("acme", &late, better).await;
+}
+
+#[tokio::test]
+async fn a_closed_day_once_read_comes_from_memory_until_a_recompute_evicts_it() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    app.ingest("acme", &noon(-3), partial_mfa_facts()).await;
+    app.recompute("acme", &day(-3), &day(-1)).await;
+    let first = trend(&app).await;
+    assert_eq!(first[1]["score"], 30.75);
+    assert_eq!(first[1]["final"], true);
+
+    // Behind the server's back the stored closed day changes: the cache still answers.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE daily_scores SET score = 1 WHERE tenant_id = 'acme' AND date = '{}'",
+            day(-2)
+        ))
+        .await
+        .unwrap();
+    let cached = trend(&app).await;
+    assert_eq!(
+        closed(&cached),
+        closed(&first),
+        "closed days served from memory"
+    );
+    assert_eq!(closed(&first).len(), 3);
+
+    // A recomputation through the API evicts the days it writes.
+    improve_closed_day(&app).await;
+    let body = app.recompute("acme", &day(-2), &day(-2)).await;
+    assert_eq!(body["data"]["recomputeScores"]["daysScored"], 1, "{body}");
+    let after = trend(&app).await;
+    assert_eq!(after[1]["score"], 33.0, "{after}");
+    let sum: f64 = after[1]["actionScores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["score"].as_f64().unwrap())
+        .sum();
+    assert_eq!(
+        sum, 33.0,
+        "the new version's action rows, not cached old ones"
+    );
+    assert_eq!(after[0], first[0], "other days unchanged");
+}
+
+#[tokio::test]
+async fn a_recompute_on_one_replica_evicts_the_day_from_the_others() {
+    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
+        return;
+    }
+    let first = spawn_app().await;
+    let second = first.replica(|_| {}).await;
+    first.create_tenant("acme", None, 120).await;
+    first.ingest("acme", &noon(-3), partial_mfa_facts()).await;
+    first.recompute("acme", &day(-3), &day(-1)).await;
+    assert_eq!(
+        trend(&second).await[1]["score"],
+        30.75,
+        "read, so cached, on the second"
+    );
+
+    improve_closed_day(&first).await;
+    first.recompute("acme", &day(-2), &day(-2)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if trend(&second).await[1]["score"] == 33.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second replica kept the old day"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
