@@ -453,7 +453,7 @@ async fn stored_bytes(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
 }
 
 /// The value at quantile `q` of `values` (nearest rank).
-fn percentile(values: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(values: &[f64], q: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));

@@ -32,6 +32,26 @@ pub enum Command {
     Token(TokenArgs),
     /// Time closing a day against a raw bulk insert, and live rescoring after ingests.
     Bench(BenchArgs),
+    /// Time the reads dashboards make against a server child process, and a raw handler.
+    BenchReads(BenchReadsArgs),
+}
+
+/// Options of `securescore bench-reads`.
+#[derive(Debug, Args)]
+pub struct BenchReadsArgs {
+    /// The database to seed (when empty) and read (default: a new SQLite file in the temp
+    /// directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Tenants to seed.
+    #[arg(long, default_value_t = 1000)]
+    pub tenants: usize,
+    /// Days of history per tenant.
+    #[arg(long, default_value_t = 365)]
+    pub days: i64,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
 }
 
 /// Options of `securescore bench`.

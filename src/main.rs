@@ -47,6 +47,22 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::BenchReads(args) => {
+            let database_url = args.database_url.unwrap_or_else(|| {
+                let file = std::env::temp_dir().join(format!(
+                    "securescore-bench-reads-{}.db",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                format!("sqlite://{}?mode=rwc", file.display())
+            });
+            securescore::bench_reads::run(securescore::bench_reads::ReadBenchOptions {
+                database_url,
+                tenants: args.tenants,
+                days: args.days,
+                seconds: args.seconds,
+            })
+            .await
+        }
         Command::Token(args) => {
             let request = TokenRequest {
                 subject: args.subject,

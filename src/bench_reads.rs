@@ -1,0 +1,468 @@
+//! `securescore bench-reads`: the reads dashboards make, against a real `securescore serve`
+//! child process over HTTP, on a seeded history (1,000 tenants x 365 days by default). For the
+//! dashboard query, a 50-tenant page, a 90-day `scoreDiff` and a hello query, at 1 and 64
+//! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
+//! `/proc/<pid>/stat`) and, on PostgreSQL, the database's CPU per request (its processes'
+//! `/proc` accounting); next to a raw axum handler returning the same bytes, measured in the
+//! same run. It prints figures; nothing here asserts a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use entity::{daily_score, tenant};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::{db, service};
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct ReadBenchOptions {
+    /// An empty database to fill.
+    pub database_url: String,
+    /// Tenants to seed.
+    pub tenants: usize,
+    /// Days of history per tenant (today included).
+    pub days: i64,
+    /// How long each measurement runs.
+    pub seconds: u64,
+}
+
+/// The dashboard a frontend sends for one tenant.
+const DASHBOARD: &str = "query Dashboard($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
+  id name goal
+  score { date score maxScore percentage coverage plannedScore categories { category score maxScore } }
+  scoreHistory(from: $from, to: $to) { date score maxScore percentage }
+  improvementActions { action { id title category } status score maxScore potentialIncrease }
+  comparison { basis group tenantCount averagePercentage }
+} }";
+/// A page of 50 tenants with their latest score.
+const PAGE: &str =
+    "query Page { tenants(first: 50) { edges { node { id name score { percentage } } } } }";
+/// Why the score moved over 90 days.
+const DIFF: &str = "query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
+  scoreDiff(from: $from, to: $to) { scoreDelta changes { action { id } scoreDelta reasons } } } }";
+/// GraphQL itself.
+const HELLO: &str = "query Hello { viewer { subject } }";
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
+    let db = db::connect(&options.database_url)
+        .await
+        .map_err(|e| format!("connecting: {e}"))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| format!("migrating: {e}"))?;
+    service::catalog::load_built_in_catalog(&db)
+        .await
+        .map_err(|e| format!("loading the catalog: {e:?}"))?;
+    let backend = db.get_database_backend();
+    if tenant::Entity::find()
+        .count(&db)
+        .await
+        .map_err(|e| e.to_string())?
+        == 0
+    {
+        let started = Instant::now();
+        seed(&db, options.tenants, options.days)
+            .await
+            .map_err(|e| format!("seeding: {e}"))?;
+        println!(
+            "seed: {} tenants x {} days ({} day rows, {} action rows) in {:.1} s",
+            options.tenants,
+            options.days,
+            options.tenants as i64 * options.days,
+            options.tenants as i64 * options.days * 11,
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("reusing the seeded database");
+    }
+    db.close().await.map_err(|e| e.to_string())?;
+
+    let secret = crate::demo::random_secret();
+    let server = Server::start(&options.database_url, &secret).await?;
+    let today = Utc::now().date_naive();
+    let token = |roles: Vec<crate::domain::Role>, tenants: Vec<String>| {
+        crate::auth::mint::mint_hs256(
+            &secrecy::SecretString::from(secret.clone()),
+            &crate::auth::mint::TokenRequest {
+                subject: "bench".into(),
+                roles,
+                tenants,
+                ttl: Duration::from_secs(3600),
+                issuer: None,
+                audience: None,
+            },
+        )
+        .map_err(|e| e.to_string())
+    };
+    let reader = token(
+        vec![crate::domain::Role::SecurityReader],
+        vec![tenant_id(7)],
+    )?;
+    let admin = token(vec![crate::domain::Role::PlatformAdmin], Vec::new())?;
+    let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+    let cases = [
+        (
+            "dashboard",
+            &reader,
+            json!({"query": DASHBOARD, "variables": {"id": tenant_id(7), "from": day(89), "to": day(0)}}),
+        ),
+        ("50-tenant page", &admin, json!({"query": PAGE})),
+        (
+            "90-day scoreDiff",
+            &reader,
+            json!({"query": DIFF, "variables": {"id": tenant_id(7), "from": day(90), "to": day(0)}}),
+        ),
+        ("hello", &reader, json!({"query": HELLO})),
+    ];
+    println!(
+        "securescore bench-reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat{}",
+        options.seconds,
+        server.pid,
+        if backend == DbBackend::Postgres {
+            ", PostgreSQL CPU from its processes' /proc/<pid>/stat"
+        } else {
+            " (SQLite runs inside the server)"
+        }
+    );
+    println!(
+        "{:<18} {:>7} {:>10} {:>9} {:>9} {:>13} {:>11}",
+        "query", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms", "DB CPU ms"
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://{}/graphql", server.address);
+    for (name, token, body) in &cases {
+        let bytes = check_answer(&client, &url, token, body).await?;
+        for clients in [1usize, 64] {
+            let cpu_before = (process_cpu(server.pid), postgres_cpu(backend));
+            let figures = load(&client, &url, token, body, clients, options.seconds).await;
+            let cpu_after = (process_cpu(server.pid), postgres_cpu(backend));
+            let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
+                (Some(b), Some(a)) => format!("{:.2}", 1000.0 * (a - b) / figures.requests as f64),
+                _ => "-".into(),
+            };
+            println!(
+                "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+                name,
+                clients,
+                figures.per_second,
+                figures.p50_ms,
+                figures.p99_ms,
+                per_request(cpu_before.0, cpu_after.0),
+                per_request(cpu_before.1, cpu_after.1),
+            );
+        }
+        let raw = RawServer::start(bytes).await?;
+        for clients in [1usize, 64] {
+            let figures = load(&client, &raw.url, token, body, clients, options.seconds).await;
+            println!(
+                "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+                format!("  raw axum, same bytes"),
+                clients,
+                figures.per_second,
+                figures.p50_ms,
+                figures.p99_ms,
+                "-",
+                "-"
+            );
+        }
+    }
+    println!("server peak RSS: {}", server.peak_rss());
+    Ok(())
+}
+
+/// The id of the `i`-th seeded tenant.
+fn tenant_id(i: usize) -> String {
+    format!("tenant-{i:05}")
+}
+
+/// Seeds tenants with `days` of history each: day rows through multi-row inserts, action rows
+/// derived from them in SQL (one per catalog entry), comparisons of the newest date, and the
+/// tenants' pointers to their newest day.
+async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let today = now.date_naive();
+    let ids: Vec<String> = (0..tenants).map(tenant_id).collect();
+    let txn = db.begin().await?;
+    for chunk in ids.chunks(1000) {
+        tenant::Entity::insert_many(chunk.iter().enumerate().map(|(i, id)| tenant::ActiveModel {
+            id: Set(id.clone()),
+            name: Set(format!("Tenant {id}")),
+            industry: Set(Some(["Finance", "Retail", "Technology"][i % 3].to_owned())),
+            seat_count: Set(10 + (i as i32 * 37) % 5000),
+            created_at: Set(now),
+            updated_at: Set(now),
+            goal: Set(Some(80.0)),
+            latest_score_date: Set(Some(today)),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let categories = json!([{"category": "IDENTITY", "score": 20.0, "maxScore": 40.0}]);
+    let mut rows = Vec::with_capacity(1000);
+    for (t, id) in ids.iter().enumerate() {
+        for back in 0..days {
+            let date: NaiveDate = today - chrono::Duration::days(back);
+            let score = 10.0 + ((t as i64 * 7 + back * 3) % 30) as f64;
+            rows.push(daily_score::ActiveModel {
+                tenant_id: Set(id.clone()),
+                date: Set(date),
+                score: Set(score),
+                max_score: Set(48.0),
+                percentage: Set(100.0 * score / 48.0),
+                planned_score: Set(score),
+                categories: Set(categories.clone()),
+                snapshot_id: Set(None),
+                computed_at: Set(now),
+                r#final: Set(back > 0),
+                no_data_max_score: Set(0.0),
+                coverage: Set(100.0),
+                version: Set(1),
+                stale_actions: Set(false),
+                ..Default::default()
+            });
+            if rows.len() == 1000 {
+                daily_score::Entity::insert_many(std::mem::take(&mut rows))
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
+    }
+    if !rows.is_empty() {
+        daily_score::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.execute_unprepared(
+        "INSERT INTO daily_action_scores (tenant_id, date, action_id, score, max_score, status, \
+         state, progress_current, progress_total, catalog_max_score, catalog_scored, \
+         catalog_deprecated, category, version) \
+         SELECT d.tenant_id, d.date, a.id, a.max_score / 2, a.max_score, 'PARTIAL', 'DEFAULT', \
+         NULL, NULL, a.max_score, a.scored, a.deprecated, a.category, d.version \
+         FROM daily_scores d CROSS JOIN improvement_actions a",
+    )
+    .await?;
+    txn.commit().await?;
+    service::comparisons::refresh_comparisons(db, today)
+        .await
+        .map_err(|e| DbErr::Custom(format!("{e:?}")))?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
+}
+
+/// A `securescore serve` child process on the benchmark's database.
+struct Server {
+    child: std::process::Child,
+    pid: u32,
+    address: String,
+}
+
+impl Server {
+    async fn start(database_url: &str, secret: &str) -> Result<Server, String> {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+            probe.local_addr().map_err(|e| e.to_string())?.port()
+        };
+        let address = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["serve", "--bind", &address, "--database-url", database_url])
+            .env("SECURESCORE_JWT_SECRET", secret)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting the server: {e}"))?;
+        let pid = child.id();
+        let ready = format!("http://{address}/readyz");
+        for _ in 0..300 {
+            if reqwest::get(&ready)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(Server {
+                    child,
+                    pid,
+                    address,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("the server did not become ready".into())
+    }
+
+    fn peak_rss(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw axum handler that answers every POST with the same bytes.
+struct RawServer {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawServer {
+    async fn start(bytes: Arc<Vec<u8>>) -> Result<RawServer, String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let url = format!(
+            "http://{}/graphql",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        let router = axum::Router::new().route(
+            "/graphql",
+            axum::routing::post(move || {
+                let bytes = bytes.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        bytes.as_ref().clone(),
+                    )
+                }
+            }),
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(RawServer { url, task })
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Sends the request once and checks it answers without errors; answers its bytes.
+async fn check_answer(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> Result<Arc<Vec<u8>>, String> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    let answer: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    if !answer["errors"].is_null() {
+        return Err(format!("the benchmark query failed: {answer}"));
+    }
+    Ok(Arc::new(bytes.to_vec()))
+}
+
+/// What one measurement saw.
+struct Figures {
+    requests: usize,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `clients` loops sending the request for `seconds`.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+    clients: usize,
+    seconds: u64,
+) -> Figures {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let (client, url, token, body) = (
+            client.clone(),
+            url.to_owned(),
+            token.to_owned(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < until {
+                let sent = Instant::now();
+                let ok = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success());
+                if let Ok(true) = ok {
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Figures {
+        requests: latencies.len().max(1),
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: crate::bench::percentile(&latencies, 0.50),
+        p99_ms: crate::bench::percentile(&latencies, 0.99),
+    }
+}
+
+/// CPU seconds a process has used (user + system), from `/proc/<pid>/stat`.
+fn process_cpu(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds used by every PostgreSQL process of this machine (none on SQLite).
+fn postgres_cpu(backend: DbBackend) -> Option<f64> {
+    if backend != DbBackend::Postgres {
+        return None;
+    }
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|name| name.trim() == "postgres");
+        if is_postgres {
+            total += process_cpu(pid).unwrap_or(0.0);
+        }
+    }
+    Some(total)
+}
