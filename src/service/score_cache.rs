@@ -145,7 +145,7 @@ mod tests {
             planned_score: 1.0,
             categories: serde_json::json!([]),
             snapshot_id: None,
-            computed_at: chrono::Utc::now(),
+            computed_at: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
             r#final: final_,
             no_data_max_score: 0.0,
             coverage: 100.0,
