@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::alert_loaders::AlertLoaders;
 use crate::error::{ApiError, ApiResult};
 use crate::service::score_cache::ScoreCache;
 use crate::service::{catalog, score_reads};
@@ -71,6 +72,8 @@ pub struct Loaders {
     pub(super) scores: DataLoader<ScoreLoader, HashMapCache>,
     /// Taken while prefetching catalog entries (see `prefetch`).
     pub(super) action_prefetch: tokio::sync::Mutex<()>,
+    /// Alert rules, alerts and webhook attempts.
+    pub(super) alert_loaders: AlertLoaders,
 }
 
 impl Loaders {
@@ -92,6 +95,7 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             action_prefetch: tokio::sync::Mutex::new(()),
+            alert_loaders: AlertLoaders::new(db),
         }
     }
 
@@ -100,6 +104,7 @@ impl Loaders {
         self.actions.clear::<String>();
         self.action_scores.clear::<TenantDay>();
         self.scores.clear::<ScoreKey>();
+        self.alert_loaders.clear();
     }
 }
 

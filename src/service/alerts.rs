@@ -117,14 +117,6 @@ pub async fn rules_of(
         .await?)
 }
 
-/// A rule by id, deleted or not (an alert's rule).
-pub async fn rule_of_alert(db: &DatabaseConnection, id: i64) -> ApiResult<alert_rule::Model> {
-    alert_rule::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("alert rule {id} is referenced but missing")))
-}
-
 /// A tenant's alerts, newest first.
 pub async fn alert_page(
     db: &DatabaseConnection,

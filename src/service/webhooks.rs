@@ -2,7 +2,7 @@
 //! deleting, and reading what was delivered.
 
 use chrono::Utc;
-use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
+use entity::{webhook_delivery, webhook_endpoint};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -146,16 +146,4 @@ pub async fn delivery_page(
     Ok(Page::from_rows(rows, size, after.is_some(), |d| {
         encode_cursor(&d.id)
     }))
-}
-
-/// Every attempt of a delivery, oldest first (at most the schedule's eight).
-pub async fn attempts_of(
-    db: &DatabaseConnection,
-    delivery_id: i64,
-) -> ApiResult<Vec<webhook_attempt::Model>> {
-    Ok(webhook_attempt::Entity::find()
-        .filter(webhook_attempt::Column::DeliveryId.eq(delivery_id))
-        .order_by_asc(webhook_attempt::Column::Id)
-        .all(db)
-        .await?)
 }

@@ -285,3 +285,57 @@ async fn a_sorted_filtered_page_and_the_portfolio_cost_the_same_for_few_and_many
         costs[1].1, costs[0].1
     );
 }
+
+const ALERT_PAGE: &str = "{ tenant(id: \"acme\") {
+    alerts(first: 100) { edges { node { date rule { kind threshold } } } }
+    webhookEndpoints { deliveries(first: 100) { edges { node { status alert { date }
+        attemptHistory { responseStatus } } } } } } }";
+
+#[tokio::test]
+async fn pages_of_alerts_and_deliveries_cost_the_same_however_long() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 100).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    for document in [
+        "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/hook\"}) { secret } }",
+        "mutation { createAlertRule(input: {tenantId: \"acme\", kind: BELOW_PERCENTAGE, threshold: 100}) { id } }",
+        "mutation { createAlertRule(input: {tenantId: \"acme\", kind: REGRESSION}) { id } }",
+    ] {
+        let body = app.graphql(&admin, document, json!({})).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let counting = counting_schema(&app).await;
+    let cost = |counting| async move {
+        let (data, sent) = run_counted(
+            counting,
+            viewer(Role::SecurityReader, &["acme"]),
+            ALERT_PAGE,
+            json!({}),
+        )
+        .await;
+        let alerts = data["tenant"]["alerts"]["edges"].as_array().unwrap().len();
+        (alerts, sent)
+    };
+    // Every day under 100 % raises one BELOW alert; recent ones are delivered (and fail).
+    app.ingest(
+        "acme",
+        &noon(-2),
+        json!({"users": {"total": 10, "mfaRegistered": 1}}),
+    )
+    .await;
+    app.recompute("acme", &day(-2), &day(-1)).await;
+    let (few, few_statements) = cost(&counting).await;
+    app.ingest(
+        "acme",
+        &noon(-9),
+        json!({"users": {"total": 10, "mfaRegistered": 2}}),
+    )
+    .await;
+    app.recompute("acme", &day(-9), &day(-1)).await;
+    let (many, many_statements) = cost(&counting).await;
+    assert!(many > few + 5, "{few} then {many} alerts");
+    assert_eq!(
+        many_statements, few_statements,
+        "{few} alerts cost {few_statements} statements, {many} cost {many_statements}"
+    );
+}

@@ -5,10 +5,9 @@ use entity::{alert, alert_rule};
 
 use super::diff::ActionChange;
 use crate::domain::AlertKind;
-use crate::graphql::context::ContextExt;
+use crate::graphql::alert_loaders::load_rule;
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::diff;
-use crate::service::alerts;
 
 /// A tenant's rule for raising alerts on its scores.
 pub struct AlertRule(pub alert_rule::Model);
@@ -77,9 +76,7 @@ impl Alert {
 
     /// The rule that fired (still shown after it was deleted).
     async fn rule(&self, ctx: &Context<'_>) -> async_graphql::Result<AlertRule> {
-        Ok(AlertRule(
-            alerts::rule_of_alert(ctx.db()?, self.0.rule_id).await?,
-        ))
+        Ok(AlertRule(load_rule(ctx, self.0.rule_id).await?))
     }
 
     /// The scored date.

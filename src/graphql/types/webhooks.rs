@@ -6,9 +6,10 @@ use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use super::alerts::Alert;
 use super::connection::WebhookDeliveryConnection;
 use crate::domain::DeliveryStatus;
+use crate::graphql::alert_loaders::{load_alert, load_attempts};
 use crate::graphql::context::ContextExt;
 use crate::graphql::scalars::DateTime;
-use crate::service::{alerts, webhooks};
+use crate::service::webhooks;
 
 /// A URL the tenant's alerts are delivered to.
 pub struct WebhookEndpoint(pub webhook_endpoint::Model);
@@ -74,9 +75,7 @@ impl WebhookDelivery {
 
     /// The alert delivered.
     async fn alert(&self, ctx: &Context<'_>) -> async_graphql::Result<Alert> {
-        Ok(Alert(
-            alerts::find_alert(ctx.db()?, &self.0.alert_id.to_string()).await?,
-        ))
+        Ok(Alert(load_alert(ctx, self.0.alert_id).await?))
     }
 
     /// Where it stands.
@@ -114,7 +113,7 @@ impl WebhookDelivery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<WebhookAttempt>> {
-        Ok(webhooks::attempts_of(ctx.db()?, self.0.id)
+        Ok(load_attempts(ctx, self.0.id)
             .await?
             .into_iter()
             .map(WebhookAttempt::from)
