@@ -43,8 +43,8 @@ pub async fn scores_for(
     }
     let epoch = cache.epoch();
     for (date, tenants) in tenants_by_date {
-        let query =
-            daily_score::Entity::find().filter(daily_score::Column::TenantId.is_in(tenants));
+        let query = daily_score::Entity::find()
+            .filter(daily_score::Column::TenantId.is_in(tenants.iter().copied()));
         let rows = match date {
             Some(date) => query.filter(daily_score::Column::Date.eq(date)),
             None => query.filter(
@@ -52,7 +52,7 @@ pub async fn scores_for(
                     Expr::col((daily_score::Entity, daily_score::Column::TenantId)),
                     Expr::col((daily_score::Entity, daily_score::Column::Date)),
                 ])
-                .in_subquery(latest_dates()),
+                .in_subquery(latest_dates(&tenants)),
             ),
         }
         .all(db)
@@ -69,13 +69,15 @@ pub async fn scores_for(
     Ok(scores)
 }
 
-/// `SELECT id, latest_score_date FROM tenants`: each tenant's pointer to its newest day, so
-/// the latest score is one index lookup per tenant, however long its history.
-fn latest_dates() -> SelectStatement {
+/// `SELECT id, latest_score_date FROM tenants WHERE id IN (…)`: the pointers of the tenants
+/// asked for to their newest day, so the latest score is one index lookup per tenant, however
+/// long its history (the planner starts from these few pairs, not from every stored day).
+fn latest_dates(tenants: &BTreeSet<&str>) -> SelectStatement {
     Query::select()
         .column(tenant::Column::Id)
         .column(tenant::Column::LatestScoreDate)
         .from(tenant::Entity)
+        .and_where(Expr::col(tenant::Column::Id).is_in(tenants.iter().copied()))
         .and_where(Expr::col(tenant::Column::LatestScoreDate).is_not_null())
         .to_owned()
 }
