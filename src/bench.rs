@@ -185,6 +185,7 @@ async fn export_memory(
         cors_origins: Vec::new(),
         persisted: Default::default(),
         subscribers: Default::default(),
+        demo_tokens: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -64,12 +64,19 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     }
     let verifier = TokenVerifier::from_sources(&config.keys)?;
     let (pipeline, mut background) = Pipeline::start(db.clone(), config.scoring);
+    let mut demo_tokens = None;
     if config.demo {
         demo::seed_if_empty(&db, &pipeline)
             .await
             .map_err(|e| StartError::Seed(format!("seeding demo data: {e:?}")))?;
         if let Some(secret) = &config.keys.secret {
-            demo::print_tokens(secret).await;
+            let tokens = demo::DemoTokens::new(
+                secret.clone(),
+                config.keys.issuer.clone(),
+                config.keys.audience.clone(),
+            );
+            tokens.print(&config.bind.to_string());
+            demo_tokens = Some(tokens);
         }
     }
     pipeline.start_scheduler(&mut background);
@@ -103,6 +110,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
             .collect::<Result<_, _>>()?,
         persisted: Default::default(),
         subscribers: Default::default(),
+        demo_tokens,
     });
     Ok(Prepared {
         router: router(app.clone(), config.metrics_bind.is_none()),

@@ -3,7 +3,7 @@
 //! this origin, and a token field whose value every request carries.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 /// Only this origin; inline styles because GraphiQL's editors set some, fonts as data URIs.
@@ -14,14 +14,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 /// The page.
 const PAGE: &str = include_str!("graphiql/index.html");
 
-/// The GraphiQL page, for browsers asking `/graphql` or `/` for HTML.
+/// The GraphiQL page, for browsers asking `/graphql` for HTML.
 pub async fn page() -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    response
+    super::assets::html_page(PAGE, CONTENT_SECURITY_POLICY)
 }
 
 /// `/favicon.ico`: none, said without an error so browsers stop asking.
@@ -57,20 +52,5 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         ),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
-    let cache = if immutable {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                format!("{content_type}; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, cache.to_owned()),
-        ],
-        body,
-    )
-        .into_response()
+    super::assets::static_file(body, content_type, immutable)
 }

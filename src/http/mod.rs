@@ -1,5 +1,7 @@
 //! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
 
+pub mod assets;
+pub mod dashboard;
 pub mod export;
 pub mod graphiql;
 pub mod graphql;
@@ -50,6 +52,8 @@ pub struct App {
     pub persisted: persisted::PersistedQueries,
     /// Open subscription connections per token.
     pub subscribers: subscriptions::TokenConnections,
+    /// In `--demo` only: the tokens the dashboard offers to pick from.
+    pub demo_tokens: Option<crate::demo::DemoTokens>,
 }
 
 /// Shared handler state.
@@ -68,7 +72,9 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         routes = routes.route("/metrics", get(health::metrics));
     }
     let router = routes
-        .route("/", get(graphiql::page))
+        .route("/", get(dashboard::page))
+        .route("/dashboard/{file}", get(dashboard::asset))
+        .route("/demo/tokens", get(dashboard::demo_tokens))
         .route("/graphiql/{*file}", get(graphiql::asset))
         .route("/favicon.ico", get(graphiql::favicon))
         .route(

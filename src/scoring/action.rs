@@ -88,16 +88,17 @@ pub fn score_impact(max_score: f64, day_max_score: f64) -> f64 {
     super::totals::percentage(max_score, day_max_score)
 }
 
-/// Orders improvement candidates: largest potential increase first, ties by action id; only
-/// those with points left are kept.
+/// Orders improvement candidates: largest potential increase first, ties by action id; those
+/// with no points left are kept (last) only when `include_exhausted`.
 pub fn rank_improvements<T>(
     candidates: impl IntoIterator<Item = T>,
     points_left: impl Fn(&T) -> f64,
     action_id: impl Fn(&T) -> &str,
+    include_exhausted: bool,
 ) -> Vec<T> {
     let mut ranked: Vec<T> = candidates
         .into_iter()
-        .filter(|c| points_left(c) > 0.0)
+        .filter(|c| include_exhausted || points_left(c) > 0.0)
         .collect();
     ranked.sort_by(|a, b| {
         points_left(b)
@@ -235,12 +236,14 @@ mod tests {
 
     #[test]
     fn improvements_rank_by_points_left_then_id() {
-        let ranked = rank_improvements(
-            [("b", 2.0), ("a", 2.0), ("c", 0.0), ("d", 5.0)],
-            |c| c.1,
-            |c| c.0,
-        );
+        let candidates = [("b", 2.0), ("a", 2.0), ("e", 0.0), ("c", 0.0), ("d", 5.0)];
+        let ranked = rank_improvements(candidates, |c| c.1, |c| c.0, false);
         assert_eq!(ranked, vec![("d", 5.0), ("a", 2.0), ("b", 2.0)]);
+        let all = rank_improvements(candidates, |c| c.1, |c| c.0, true);
+        assert_eq!(
+            all,
+            vec![("d", 5.0), ("a", 2.0), ("b", 2.0), ("c", 0.0), ("e", 0.0)]
+        );
         assert_eq!(potential_increase(6.75, 9.0), 2.25);
         assert_eq!(score_impact(9.0, 48.0), 18.75);
         assert_eq!(score_impact(9.0, 0.0), 0.0);

@@ -13,6 +13,7 @@ use super::snapshot::Snapshot;
 use super::webhooks::WebhookEndpoint;
 use super::{ActionOverrideConnection, SnapshotConnection};
 use crate::auth::Operation;
+use crate::domain::{ActionCategory, ActionStatus};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
@@ -166,20 +167,32 @@ impl Tenant {
         Ok(rows.into_iter().map(ComparativeScore::from).collect())
     }
 
-    /// Actions with points left on `date` (latest when omitted), largest potential increase first.
+    /// Actions with points left on `date` (latest when omitted), largest potential increase first
+    /// (ties by action id), optionally only one category or status; with `includeCompleted`,
+    /// the actions with no points left follow, so every action is ranked.
     async fn improvement_actions(
         &self,
         ctx: &Context<'_>,
         date: Option<Date>,
+        category: Option<ActionCategory>,
+        status: Option<ActionStatus>,
+        #[graphql(default = false)] include_completed: bool,
     ) -> async_graphql::Result<Vec<ActionScore>> {
         self.readable(ctx)?;
         let Some(day) = load_score(ctx, &self.0.id, date.map(|d| d.0)).await? else {
             return Ok(Vec::new());
         };
+        let candidates = DailyScore(day)
+            .action_rows(ctx)
+            .await?
+            .into_iter()
+            .filter(|a| category.is_none_or(|c| a.row.category == c))
+            .filter(|a| status.is_none_or(|s| a.row.status == s));
         let actions = rank_improvements(
-            DailyScore(day).action_rows(ctx).await?,
+            candidates,
             ActionScore::points_left,
             |a| a.row.action_id.as_str(),
+            include_completed,
         );
         prefetch_actions_if_selected(
             ctx,

@@ -1,0 +1,441 @@
+// The dashboard: asks for a token once, then shows one tenant's score tile, comparison graph,
+// trend graph with "why did it change", and ranked improvement actions, kept live by the
+// scoreUpdated subscription (polling when no WebSocket can be had).
+
+import { Api, ApiError } from './api.js';
+import { comparisonBars, trendChart } from './charts.js';
+import { addDays, el, label, longDate, percent, points, signed, today } from './format.js';
+
+const TOKEN_KEY = 'securescore.dashboard.token';
+const POLL_MS = 30000;
+const CATEGORIES = ['IDENTITY', 'DATA', 'DEVICE', 'APPS', 'INFRASTRUCTURE'];
+const STATUSES = ['COMPLETED', 'PARTIAL', 'NOT_COMPLETED', 'NOT_APPLICABLE', 'NO_DATA', 'NOT_SCORED',
+  'DEPRECATED', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED'];
+const STATES = ['DEFAULT', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED', 'PLANNED'];
+const EDITOR_ROLES = ['GLOBAL_ADMIN', 'SECURITY_ADMIN'];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  api: null,
+  viewer: null,
+  tenantId: null,
+  tenant: null,
+  range: 90,
+  picked: [],
+  compare: false,
+  category: '',
+  status: '',
+  unsubscribe: null,
+  pollTimer: null,
+  refreshTimer: null,
+  editing: null,
+};
+
+/** Shows a message in the status line (read out by screen readers). */
+function say(message, kind = 'info') {
+  const line = $('status');
+  line.textContent = message;
+  line.dataset.kind = kind;
+}
+
+function fail(error) {
+  if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
+    signOut(`The token was refused: ${error.message}`);
+    return;
+  }
+  const code = error instanceof ApiError ? ` (${error.code})` : '';
+  say(`${error.message}${code}`, 'error');
+}
+
+// ---------------------------------------------------------------- token
+
+async function showTokenPanel(message) {
+  $('dashboard').hidden = true;
+  $('session').hidden = true;
+  $('token-panel').hidden = false;
+  $('token-error').textContent = message ?? '';
+  const list = $('demo-tokens');
+  list.replaceChildren();
+  try {
+    const response = await fetch('/demo/tokens', { headers: { Accept: 'application/json' } });
+    if (response.ok) {
+      const tokens = (await response.json()).filter((t) => t.role !== 'Collector');
+      $('demo-hint').hidden = tokens.length === 0;
+      for (const token of tokens) {
+        const reach = token.tenants.length ? token.tenants.join(', ') : 'every tenant';
+        list.append(el('li', {}, el('button', {
+          type: 'button', class: 'demo-token', 'data-role': token.role, 'data-label': token.label,
+          onclick: () => useToken(token.token),
+        }, el('strong', {}, token.label), el('span', {}, ` ${token.subject} · ${reach}`))));
+      }
+    } else {
+      $('demo-hint').hidden = true;
+    }
+  } catch {
+    $('demo-hint').hidden = true;
+  }
+  $('token-input').focus();
+}
+
+function signOut(message) {
+  stopLive();
+  state.api?.close();
+  state.api = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  showTokenPanel(message);
+}
+
+async function useToken(token) {
+  const api = new Api(token.trim());
+  try {
+    const data = await api.run('DashboardViewer');
+    state.api = api;
+    state.viewer = { ...data.viewer, tenants: data.tenants.edges.map((e) => e.node) };
+    sessionStorage.setItem(TOKEN_KEY, api.token);
+  } catch (error) {
+    const why = error instanceof ApiError && error.code === 'FORBIDDEN'
+      ? 'This token may not read scores (a Collector token?). Pick a reader or an admin.'
+      : `The token was refused: ${error.message}`;
+    if ($('token-panel').hidden) showTokenPanel(why);
+    else $('token-error').textContent = why;
+    return;
+  }
+  $('token-panel').hidden = true;
+  $('session').hidden = false;
+  $('who').textContent = `${state.viewer.subject} · ${state.viewer.roles.map(label).join(', ')}`;
+  const picker = $('tenant-picker');
+  picker.replaceChildren(...state.viewer.tenants.map((t) => el('option', { value: t.id }, t.name)));
+  $('tenant-field').hidden = state.viewer.tenants.length < 2;
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('tenant');
+  const first = state.viewer.tenants.find((t) => t.id === wanted)
+    ?? state.viewer.tenants.find((t) => state.viewer.tenantIds.includes(t.id))
+    ?? state.viewer.tenants[0];
+  if (!first) {
+    say('This token reaches no tenant.', 'error');
+    return;
+  }
+  picker.value = first.id;
+  await openTenant(first.id);
+}
+
+// ---------------------------------------------------------------- loading
+
+function canEdit() {
+  return state.viewer.roles.some((r) => EDITOR_ROLES.includes(r))
+    && state.viewer.tenantIds.includes(state.tenantId);
+}
+
+async function openTenant(tenantId) {
+  stopLive();
+  state.tenantId = tenantId;
+  state.picked = [];
+  history.replaceState(null, '', `#tenant=${encodeURIComponent(tenantId)}`);
+  $('dashboard').hidden = false;
+  $('diff').replaceChildren(el('p', { class: 'hint' }, 'Pick a day on the graph to see what changed against the day before.'));
+  await Promise.all([loadTenant(), loadActions()]);
+  startLive();
+}
+
+async function loadTenant() {
+  const to = today();
+  const from = addDays(to, -(state.range - 1));
+  try {
+    const data = await state.api.run('DashboardTenant', { tenantId: state.tenantId, from, to });
+    if (!data.tenant) {
+      say('This tenant does not exist or is out of the token\'s reach.', 'error');
+      return;
+    }
+    state.tenant = { ...data.tenant, from, to };
+    renderTile();
+    renderComparison();
+    renderTrend();
+    say(`Updated ${new Date().toLocaleTimeString()}`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function loadActions() {
+  try {
+    const data = await state.api.run('DashboardActions', {
+      tenantId: state.tenantId,
+      category: state.category || null,
+      status: state.status || null,
+    });
+    renderActions(data.tenant?.improvementActions ?? []);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** Reloads the tile, graphs and actions once a burst of events has passed. */
+function refreshSoon() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => {
+    loadTenant();
+    loadActions();
+  }, 250);
+}
+
+// ---------------------------------------------------------------- live updates
+
+async function startLive() {
+  const tenantId = state.tenantId;
+  const api = state.api;
+  const fallBack = (error) => {
+    if (state.tenantId !== tenantId || state.api !== api) return;
+    state.unsubscribe = null;
+    setLive(false, error?.message);
+    clearInterval(state.pollTimer);
+    state.pollTimer = setInterval(refreshSoon, POLL_MS);
+  };
+  try {
+    state.unsubscribe = await api.subscribe('DashboardScoreUpdated', { tenantId }, () => {
+      setLive(true);
+      refreshSoon();
+    }, fallBack);
+    setLive(true);
+  } catch (error) {
+    fallBack(error);
+  }
+}
+
+function stopLive() {
+  state.unsubscribe?.();
+  state.unsubscribe = null;
+  clearInterval(state.pollTimer);
+  state.pollTimer = null;
+}
+
+function setLive(live, why) {
+  const badge = $('live');
+  badge.dataset.live = live ? 'true' : 'false';
+  badge.textContent = live ? '● Live' : '○ Refreshing every 30 s';
+  badge.title = live ? 'Score changes arrive as they happen' : `No live connection${why ? `: ${why}` : ''}`;
+}
+
+// ---------------------------------------------------------------- score tile
+
+function stat(name, value, text, extra) {
+  return el('div', { class: 'stat', 'data-stat': name, 'data-value': value ?? '' },
+    el('dt', {}, extra ?? label(name)), el('dd', {}, text));
+}
+
+function renderTile() {
+  const { tenant } = state;
+  const score = tenant.score;
+  $('tenant-name').textContent = tenant.name;
+  $('tenant-meta').textContent = [tenant.industry, `${tenant.seatCount.toLocaleString('en')} seats`].filter(Boolean).join(' · ');
+  const tile = $('tile-body');
+  if (!score) {
+    tile.replaceChildren(el('p', {}, 'No score yet: no snapshot has been scored for this tenant.'));
+    return;
+  }
+  const status = score.final ? `closed day ${longDate(score.date)}` : `today, live (${longDate(score.date)})`;
+  tile.replaceChildren(
+    el('p', { class: 'headline' },
+      el('span', { class: 'big', 'data-stat': 'score', 'data-value': score.score }, points(score.score)),
+      el('span', { class: 'of', 'data-stat': 'maxScore', 'data-value': score.maxScore }, ` / ${points(score.maxScore)} points`)),
+    el('p', { class: 'day' }, status),
+    el('dl', { class: 'stats' },
+      stat('percentage', score.percentage, percent(score.percentage), 'Percentage'),
+      stat('coverage', score.coverage, percent(score.coverage), 'Coverage'),
+      stat('goal', tenant.goal, tenant.goal == null ? 'none set' : percent(tenant.goal), 'Goal'),
+      stat('plannedScore', score.plannedScore, `${points(score.plannedScore)} points`, 'Planned score')),
+  );
+}
+
+// ---------------------------------------------------------------- comparison
+
+function renderComparison() {
+  const { tenant } = state;
+  const box = $('comparison-body');
+  if (!tenant.score) {
+    box.replaceChildren(el('p', {}, 'No comparison without a score.'));
+    return;
+  }
+  box.replaceChildren(
+    comparisonBars(tenant.name, tenant.score.percentage, tenant.comparison),
+    el('p', { class: 'hint' }, `Averages of ${longDate(tenant.score.date)}. An average is hidden when its group is too small to show it without revealing a single tenant's score.`),
+  );
+}
+
+// ---------------------------------------------------------------- trend and diff
+
+function renderTrend() {
+  const { tenant } = state;
+  const alertDates = new Set(tenant.alerts.edges.map((e) => e.node.date));
+  const chart = trendChart({
+    days: tenant.scoreHistory,
+    from: tenant.from,
+    to: tenant.to,
+    goal: tenant.goal,
+    alertDates,
+    selected: state.picked,
+    onPick: pickDay,
+  });
+  $('trend-body').replaceChildren(chart);
+  const inRange = tenant.alerts.edges.filter((e) => e.node.date >= tenant.from);
+  $('trend-legend').replaceChildren(
+    el('span', { class: 'legend-line' }, 'Daily percentage'),
+    tenant.goal == null ? null : el('span', { class: 'legend-goal' }, `Goal ${percent(tenant.goal)}`),
+    el('span', { class: 'legend-alert' }, `▼ Alert raised (${inRange.length} in range)`),
+  );
+}
+
+function pickDay(date, second) {
+  const days = state.tenant.scoreHistory.map((d) => d.date);
+  const comparing = (second || state.compare) && state.picked.length === 1 && state.picked[0] !== date;
+  if (comparing) {
+    state.picked = [state.picked[0], date].sort();
+    state.compare = false;
+    $('compare').setAttribute('aria-pressed', 'false');
+    showDiff(state.picked[0], state.picked[1], false);
+  } else {
+    state.picked = [date];
+    const index = days.indexOf(date);
+    if (index <= 0) {
+      renderTrend();
+      $('diff').replaceChildren(el('p', { class: 'hint' }, `${longDate(date)} is the first stored day in the range: pick a second day to compare with.`));
+      return;
+    }
+    showDiff(days[index - 1], date, true);
+  }
+  renderTrend();
+  $('trend-body').querySelector(`[data-date="${date}"]`)?.focus();
+}
+
+async function showDiff(from, to, againstPrevious) {
+  const box = $('diff');
+  box.replaceChildren(el('p', { class: 'hint' }, `Loading ${longDate(from)} → ${longDate(to)}…`));
+  let diff;
+  try {
+    const data = await state.api.run('DashboardScoreDiff', { tenantId: state.tenantId, from, to });
+    diff = data.tenant.scoreDiff;
+  } catch (error) {
+    box.replaceChildren(el('p', { class: 'error' }, `${error.message} (${error.code ?? 'error'})`));
+    return;
+  }
+  const previous = againstPrevious && addDays(to, -1) !== from ? ' (the previous stored day)' : '';
+  const regressions = diff.changes.filter((c) => c.scoreDelta < 0);
+  const others = diff.changes.filter((c) => !(c.scoreDelta < 0));
+  const rows = [...regressions, ...others].map((change) => {
+    const lost = change.scoreDelta < 0;
+    return el('tr', { class: lost ? 'regression' : '', 'data-action': change.action.id, 'data-delta': change.scoreDelta },
+      el('th', { scope: 'row' }, change.action.title, el('small', {}, ` ${label(change.action.category)}`)),
+      el('td', {}, change.reasons.map(label).join(', ')),
+      el('td', { class: 'num' }, `${points(change.scoreBefore)} → ${points(change.scoreAfter)}`),
+      el('td', { class: 'num delta' }, `${lost ? '▼ ' : change.scoreDelta > 0 ? '▲ ' : ''}${signed(change.scoreDelta)}`),
+      el('td', {}, `${label(change.statusBefore)} → ${label(change.statusAfter)}`),
+      el('td', {}, change.stateBefore === change.stateAfter ? label(change.stateAfter) : `${label(change.stateBefore)} → ${label(change.stateAfter)}`));
+  });
+  box.replaceChildren(
+    el('h3', { id: 'diff-title' }, `What changed from ${longDate(from)}${previous} to ${longDate(to)}`),
+    el('p', { class: 'diff-summary', 'data-score-delta': diff.scoreDelta, 'data-percentage-delta': diff.percentageDelta },
+      `Score ${points(diff.before.score)} → ${points(diff.after.score)} (${signed(diff.scoreDelta)} points), `,
+      `${percent(diff.before.percentage)} → ${percent(diff.after.percentage)} (${signed(diff.percentageDelta)} percentage points), `,
+      `maximum ${signed(diff.maxScoreDelta)} points. `,
+      regressions.length ? `${regressions.length} action${regressions.length === 1 ? '' : 's'} lost points (listed first).` : 'No action lost points.'),
+    rows.length === 0 ? el('p', {}, 'No action changed.') : el('div', { class: 'table-wrap' }, el('table', { class: 'diff-table', 'aria-labelledby': 'diff-title' },
+      el('thead', {}, el('tr', {}, ['Action', 'Why', 'Points', 'Change', 'Status', 'State'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows))),
+  );
+}
+
+// ---------------------------------------------------------------- improvement actions
+
+function renderActions(actions) {
+  const editable = canEdit();
+  const rows = actions.map((row, index) => el('tr', { 'data-action': row.action.id, 'data-status': row.status, 'data-state': row.state },
+    el('td', { class: 'num' }, String(index + 1)),
+    el('th', { scope: 'row' }, row.action.actionUrl
+      ? el('a', { href: row.action.actionUrl, rel: 'noopener noreferrer', target: '_blank' }, row.action.title)
+      : row.action.title),
+    el('td', {}, label(row.action.category)),
+    el('td', {}, label(row.status)),
+    el('td', {}, label(row.state)),
+    el('td', { class: 'num' }, row.progress ? `${points(row.progress.current)} / ${points(row.progress.total)}` : '–'),
+    el('td', { class: 'num', 'data-value': row.score }, `${points(row.score)} / ${points(row.maxScore)}`),
+    el('td', { class: 'num', 'data-value': row.potentialIncrease }, points(row.potentialIncrease)),
+    el('td', { class: 'num', 'data-value': row.scoreImpact }, percent(row.scoreImpact)),
+    editable ? el('td', {}, el('button', {
+      type: 'button', class: 'set-state', 'aria-label': `Set the state of ${row.action.title}`,
+      onclick: () => openStateDialog(row),
+    }, 'Set state')) : null));
+  $('actions-head').replaceChildren(el('tr', {},
+    ['#', 'Action', 'Category', 'Status', 'State', 'Progress', 'Points', 'Available', 'Impact', editable ? 'Change' : null]
+      .filter(Boolean).map((h) => el('th', { scope: 'col' }, h))));
+  $('actions-body').replaceChildren(...rows);
+  $('actions-count').textContent = `${actions.length} action${actions.length === 1 ? '' : 's'}, most points available first`;
+}
+
+function openStateDialog(row) {
+  state.editing = row;
+  $('state-action').textContent = row.action.title;
+  $('state-select').value = row.state;
+  $('state-comment').value = '';
+  $('state-expiry').value = '';
+  $('state-error').textContent = '';
+  $('state-dialog').showModal();
+}
+
+async function saveState(event) {
+  event.preventDefault();
+  const row = state.editing;
+  const expiry = $('state-expiry').value;
+  const input = {
+    tenantId: state.tenantId,
+    actionId: row.action.id,
+    state: $('state-select').value,
+    comment: $('state-comment').value.trim() || null,
+    expiresAt: expiry ? new Date(expiry).toISOString() : null,
+  };
+  try {
+    await state.api.run('DashboardSetActionState', { input });
+  } catch (error) {
+    $('state-error').textContent = `${error.message} (${error.code ?? 'error'})`;
+    return;
+  }
+  $('state-dialog').close();
+  say(`${row.action.title}: ${label(input.state)} saved; today's score follows within seconds.`);
+  if (!state.unsubscribe) refreshSoon();
+}
+
+// ---------------------------------------------------------------- wiring
+
+function fillSelect(select, values, allText) {
+  select.replaceChildren(el('option', { value: '' }, allText), ...values.map((v) => el('option', { value: v }, label(v))));
+}
+
+function wire() {
+  fillSelect($('filter-category'), CATEGORIES, 'All categories');
+  fillSelect($('filter-status'), STATUSES, 'All statuses');
+  $('state-select').replaceChildren(...STATES.map((s) => el('option', { value: s }, label(s))));
+  $('token-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = $('token-input').value.replace(/^Bearer\s+/i, '').trim();
+    if (token) useToken(token);
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  $('tenant-picker').addEventListener('change', (event) => openTenant(event.target.value));
+  $('range').addEventListener('change', (event) => {
+    state.range = Number(event.target.value);
+    state.picked = [];
+    loadTenant();
+  });
+  $('compare').addEventListener('click', () => {
+    state.compare = !state.compare;
+    $('compare').setAttribute('aria-pressed', String(state.compare));
+    say(state.compare ? 'Pick a second day to compare with the selected one.' : '');
+  });
+  $('filter-category').addEventListener('change', (event) => { state.category = event.target.value; loadActions(); });
+  $('filter-status').addEventListener('change', (event) => { state.status = event.target.value; loadActions(); });
+  $('state-form').addEventListener('submit', saveState);
+  $('state-cancel').addEventListener('click', () => $('state-dialog').close());
+}
+
+wire();
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) useToken(saved);
+else showTokenPanel();
