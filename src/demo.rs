@@ -390,7 +390,9 @@ impl DemoTokens {
 
     /// Prints the tokens, ready to paste.
     pub fn print(&self, address: &str) {
-        println!("\nsecurescore demo tokens (valid 24h; tenant-scoped ones reach `{DEMO_TENANT}`).");
+        println!(
+            "\nsecurescore demo tokens (valid 24h; tenant-scoped ones reach `{DEMO_TENANT}`)."
+        );
         println!("Open http://{address}/ for the dashboard (it offers these tokens), or");
         println!("in GraphiQL at /graphql, paste one into the Bearer token field.\n");
         for token in self.mint() {

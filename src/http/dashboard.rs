@@ -31,8 +31,16 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type, immutable): (&'static [u8], &str, bool) = match file.as_str() {
         "app.js" => (include_bytes!("dashboard/app.js"), "text/javascript", false),
         "api.js" => (include_bytes!("dashboard/api.js"), "text/javascript", false),
-        "charts.js" => (include_bytes!("dashboard/charts.js"), "text/javascript", false),
-        "format.js" => (include_bytes!("dashboard/format.js"), "text/javascript", false),
+        "charts.js" => (
+            include_bytes!("dashboard/charts.js"),
+            "text/javascript",
+            false,
+        ),
+        "format.js" => (
+            include_bytes!("dashboard/format.js"),
+            "text/javascript",
+            false,
+        ),
         "app.css" => (include_bytes!("dashboard/app.css"), "text/css", false),
         "operations.graphql" => (
             include_bytes!("dashboard/operations.graphql"),

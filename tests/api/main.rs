@@ -5,6 +5,7 @@ mod auth;
 mod cache;
 mod catalog;
 mod cursors;
+mod dashboard;
 mod demo;
 mod estate;
 mod export;
