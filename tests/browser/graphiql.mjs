@@ -2,31 +2,19 @@
 // GraphiQL page renders its editor with no request leaving the server's origin, the schema
 // loads with the pasted token (introspection with it), and a query returns data in the result
 // pane. A screenshot goes to target/browser/graphiql.png.
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { binary, check, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
 
-const binary = process.env.SECURESCORE_BIN ?? join(process.cwd(), '../../target/debug/securescore');
-const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const secret = 'browser-check-secret-0123456789abcdef';
-const port = 20000 + Math.floor(Math.random() * 20000);
-const origin = `http://127.0.0.1:${port}`;
-const shots = join(process.cwd(), '../../target/browser');
-
-const dir = mkdtempSync(join(tmpdir(), 'securescore-browser-'));
-const server = spawn(binary, ['serve', '--demo', '--bind', `127.0.0.1:${port}`,
-  '--database-url', `sqlite://${dir}/browser.db?mode=rwc`, '--jwt-secret', secret],
-{ stdio: ['ignore', 'ignore', 'inherit'] });
 const token = execFileSync(binary, ['token', '--role', 'security-reader', '--tenant', 'contoso',
   '--subject', 'browser-check', '--jwt-secret', secret]).toString().trim();
 
 let browser;
+let server;
 async function finish(failure) {
   if (browser) await browser.close();
-  server.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  server?.stop();
   if (failure) {
     console.error(`graphiql browser check failed: ${failure.stack ?? failure}`);
     console.log('browser: 0 passed, 1 failed');
@@ -36,43 +24,12 @@ async function finish(failure) {
   process.exit(0);
 }
 
-async function waitUntilHealthy() {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${origin}/healthz`)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the server did not become healthy');
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
 try {
-  await waitUntilHealthy();
-  browser = await chromium.launch({
-    executablePath: browserPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startDemoServer(secret, 'graphiql');
+  const { origin } = server;
+  browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  const foreign = [];
-  const errors = [];
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) {
-      foreign.push(url);
-    }
-  });
-  page.on('pageerror', (error) => errors.push(String(error)));
-  page.on('response', (response) => {
-    if (response.status() === 404) errors.push(`404 for ${response.url()}`);
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().includes('401')) errors.push(message.text());
-  });
+  const { foreign, errors } = watch(page, origin, ['401']);
 
   await page.goto(`${origin}/graphql`);
   await page.waitForSelector('.graphiql-container .graphiql-query-editor', { timeout: 30000 });
@@ -98,8 +55,7 @@ try {
     return result && result.textContent.includes('"browser-check"') && result.textContent.includes('Contoso Ltd');
   }, null, { timeout: 30000 });
 
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, 'graphiql.png') });
+  await page.screenshot({ path: join(screenshotDir(), 'graphiql.png') });
   check(foreign.length === 0, `requests left the origin: ${foreign.join(', ')}`);
   check(errors.length === 0, `the page reported errors: ${errors.join(' | ')}`);
   await finish();

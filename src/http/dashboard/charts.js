@@ -51,6 +51,9 @@ export function trendChart({ days, from, to, goal, alertDates, selected, onPick 
   days.forEach((day, index) => {
     const alert = alertDates.has(day.date);
     const picked = selected.indexOf(day.date);
+    // The day's column, halfway to each neighbour, is its target: easy to hit when days crowd.
+    const left = index === 0 ? x(day.date) - 6 : (x(days[index - 1].date) + x(day.date)) / 2;
+    const right = index === days.length - 1 ? x(day.date) + 6 : (x(day.date) + x(days[index + 1].date)) / 2;
     const description = `${longDate(day.date)}: ${percent(day.percentage)}${alert ? ', alert raised' : ''}${picked >= 0 ? ', selected' : ''}`;
     const point = svg('g', {
       class: `point${alert ? ' alert' : ''}${picked >= 0 ? ' picked' : ''}`,
@@ -58,7 +61,7 @@ export function trendChart({ days, from, to, goal, alertDates, selected, onPick 
       'aria-pressed': picked >= 0 ? 'true' : 'false',
     },
     svg('title', {}, description),
-    svg('circle', { cx: x(day.date), cy: y(day.percentage), r: 12, class: 'hit' }),
+    svg('rect', { x: left, y: PAD.top, width: Math.max(right - left, 1), height: HEIGHT - PAD.top - PAD.bottom, class: 'hit' }),
     svg('circle', { cx: x(day.date), cy: y(day.percentage), r: picked >= 0 ? 6 : 3.5, class: 'dot' }));
     if (alert) {
       const ax = x(day.date);

@@ -1,0 +1,249 @@
+// Drives Debian's headless Chromium through the dashboard at `/` of a real `serve --demo`
+// (SQLite, or the database in SECURESCORE_BROWSER_DATABASE_URL) and compares what it shows
+// with what the GraphQL API answers for the same token:
+// - nothing is requested outside the server's origin, and the page reports no error;
+// - the score tile, comparison bars, trend points and alert marks, and the ranked actions
+//   carry the API's values;
+// - clicking a day (and keyboard: arrow keys and Enter; Shift-click for a second day) shows
+//   the changes scoreDiff gives for those dates, regressions first;
+// - a SecurityReader sees no state controls; a partner picks among its tenants;
+// - a SecurityAdmin setting an action's state moves the tile (live, by the subscription);
+// - at a phone's width nothing overflows the page.
+// Screenshots go to target/browser/dashboard-*.png.
+import { join } from 'node:path';
+import { check, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
+
+const secret = 'dashboard-check-secret-0123456789abcdef';
+const label = process.env.SECURESCORE_BROWSER_LABEL ?? 'sqlite';
+let browser;
+let server;
+let passed = 0;
+
+async function finish(failure) {
+  if (browser) await browser.close();
+  server?.stop();
+  if (failure) {
+    console.error(`dashboard browser check failed: ${failure.stack ?? failure}`);
+    console.log(`dashboard (${label}): ${passed} passed, 1 failed`);
+    process.exit(1);
+  }
+  console.log(`dashboard (${label}): ${passed} passed, 0 failed`);
+  process.exit(0);
+}
+
+/** Runs one named check and counts it. */
+async function step(name, body) {
+  try {
+    await body();
+  } catch (error) {
+    error.message = `${name}: ${error.message}`;
+    throw error;
+  }
+  passed += 1;
+  console.log(`  ok  ${name}`);
+}
+
+/** Asks the API directly, as a script would. */
+async function api(origin, token, query, variables = {}) {
+  const response = await fetch(`${origin}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
+  name goal
+  score { date score maxScore percentage coverage plannedScore }
+  comparison { basis averagePercentage }
+  scoreHistory(from: $from, to: $to) { date percentage }
+  alerts(first: 100) { edges { node { date } } }
+  improvementActions(includeCompleted: true) { action { id } score potentialIncrease scoreImpact status }
+} }`;
+
+const DIFF_QUERY = `query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) { scoreDiff(from: $from, to: $to) {
+  scoreDelta percentageDelta changes { action { id } scoreDelta } } } }`;
+
+function utcDate(offsetDays) {
+  const day = new Date();
+  day.setUTCDate(day.getUTCDate() + offsetDays);
+  return day.toISOString().slice(0, 10);
+}
+
+const same = (a, b) => Math.abs(Number(a) - Number(b)) < 1e-9;
+
+async function signIn(page, origin, role) {
+  await page.goto(`${origin}/`);
+  await page.waitForSelector(`button.demo-token[data-label="${role}"]`, { timeout: 30000 });
+  await page.click(`button.demo-token[data-label="${role}"]`);
+  await page.waitForSelector('#tile-body [data-stat="score"]', { timeout: 30000 });
+  await page.waitForSelector('.trend-chart .point', { timeout: 30000 });
+  await page.waitForSelector('#actions-body tr', { timeout: 30000 });
+}
+
+/** The diff table's rows as [action id, delta]. */
+function diffRows(page) {
+  return page.$$eval('#diff tbody tr', (rows) => rows.map((r) => [r.dataset.action, Number(r.dataset.delta)]));
+}
+
+/** Checks the diff shown against scoreDiff(from, to): the same changes, regressions first. */
+async function checkDiff(page, origin, token, tenantId, from, to) {
+  await page.waitForFunction(([f, t]) => {
+    const title = document.querySelector('#diff h3');
+    return title && title.textContent.includes(f) && title.textContent.includes(t);
+  }, [longDate(from), longDate(to)], { timeout: 15000 });
+  const expected = (await api(origin, token, DIFF_QUERY, { id: tenantId, from, to })).tenant.scoreDiff;
+  const shown = await diffRows(page);
+  const want = [...expected.changes.filter((c) => c.scoreDelta < 0), ...expected.changes.filter((c) => !(c.scoreDelta < 0))]
+    .map((c) => [c.action.id, c.scoreDelta]);
+  check(JSON.stringify(shown) === JSON.stringify(want), `diff ${from}..${to}: shown ${JSON.stringify(shown)}, scoreDiff ${JSON.stringify(want)}`);
+  const summary = await page.$eval('#diff .diff-summary', (p) => [p.dataset.scoreDelta, p.dataset.percentageDelta]);
+  check(same(summary[0], expected.scoreDelta) && same(summary[1], expected.percentageDelta), `diff totals ${summary} vs ${JSON.stringify(expected)}`);
+}
+
+function longDate(date) {
+  return new Date(`${date}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+}
+
+try {
+  server = await startDemoServer(secret, `dashboard-${label}`);
+  const { origin } = server;
+  const tokens = await (await fetch(`${origin}/demo/tokens`)).json();
+  const tokenOf = (name) => tokens.find((t) => t.label === name).token;
+  browser = await launchBrowser();
+  const shots = screenshotDir();
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const { foreign, errors } = watch(page, origin);
+  const reader = tokenOf('SecurityReader');
+  const to = utcDate(0);
+  const from = utcDate(-89);
+  const expected = (await api(origin, reader, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+
+  await step('the page signs in with a demo token and shows the four parts', async () => {
+    await signIn(page, origin, 'SecurityReader');
+    check(await page.isVisible('#tile') && await page.isVisible('#comparison') && await page.isVisible('#trend') && await page.isVisible('#actions'), 'a part is missing');
+  });
+
+  await step('the score tile shows the API\'s score', async () => {
+    const stats = await page.$$eval('#tile-body [data-stat]', (nodes) => Object.fromEntries(nodes.map((n) => [n.dataset.stat, n.dataset.value])));
+    for (const field of ['score', 'maxScore', 'percentage', 'coverage', 'plannedScore']) {
+      check(same(stats[field], expected.score[field]), `${field}: shown ${stats[field]}, API ${expected.score[field]}`);
+    }
+    check(expected.goal == null ? stats.goal === '' : same(stats.goal, expected.goal), `goal ${stats.goal} vs ${expected.goal}`);
+    const text = await page.textContent('#tile-body .big');
+    check(text === String(Math.round(expected.score.score * 10) / 10), `rounded score ${text} vs ${expected.score.score}`);
+  });
+
+  await step('the comparison bars show the API\'s averages, and say when one is hidden', async () => {
+    for (const group of expected.comparison) {
+      const value = await page.$eval(`.bar-row[data-basis="${group.basis}"] .bar-value`, (n) => [n.dataset.value, n.textContent]);
+      if (group.averagePercentage == null) check(value[0] === '' && value[1].startsWith('Hidden'), `${group.basis}: ${value}`);
+      else check(same(value[0], group.averagePercentage), `${group.basis}: shown ${value[0]}, API ${group.averagePercentage}`);
+    }
+    const own = await page.$eval('.bar-row.own .bar-value', (n) => n.dataset.value);
+    check(same(own, expected.score.percentage), `own bar ${own}`);
+  });
+
+  await step('the trend shows every stored day of the range and marks the alert days', async () => {
+    const dates = await page.$$eval('.trend-chart .point', (points) => points.map((p) => p.dataset.date));
+    check(JSON.stringify(dates) === JSON.stringify(expected.scoreHistory.map((d) => d.date)), `points ${dates.length} vs ${expected.scoreHistory.length}`);
+    const marked = await page.$$eval('.trend-chart .point.alert', (points) => points.map((p) => p.dataset.date));
+    const alertDays = [...new Set(expected.alerts.edges.map((e) => e.node.date))].filter((d) => dates.includes(d)).sort();
+    check(JSON.stringify(marked.sort()) === JSON.stringify(alertDays), `alert marks ${marked} vs ${alertDays}`);
+    check(alertDays.length > 0, 'the demo raises alerts for contoso');
+    check(expected.goal == null || (await page.$$('.trend-chart .goal-line')).length === 1, 'the goal line is drawn');
+  });
+
+  await step('the actions are ranked as the API ranks them, with its values', async () => {
+    const rows = await page.$$eval('#actions-body tr', (trs) => trs.map((tr) => [tr.dataset.action, tr.dataset.status]));
+    const want = expected.improvementActions.map((a) => [a.action.id, a.status]);
+    check(JSON.stringify(rows) === JSON.stringify(want), `actions ${JSON.stringify(rows)} vs ${JSON.stringify(want)}`);
+    await page.selectOption('#filter-status', 'COMPLETED');
+    await page.waitForFunction(() => [...document.querySelectorAll('#actions-body tr')].every((tr) => tr.dataset.status === 'COMPLETED'));
+    const completed = await page.$$eval('#actions-body tr', (trs) => trs.length);
+    check(completed === want.filter((a) => a[1] === 'COMPLETED').length, `completed filter shows ${completed}`);
+    await page.selectOption('#filter-status', '');
+    await page.waitForFunction((n) => document.querySelectorAll('#actions-body tr').length === n, want.length);
+  });
+
+  await step('a SecurityReader sees no state controls', async () => {
+    check((await page.$$('button.set-state')).length === 0, 'a reader has Set state buttons');
+  });
+
+  await step('clicking a day shows scoreDiff against the previous stored day, regressions first', async () => {
+    const days = expected.scoreHistory.map((d) => d.date);
+    // The latest day with a regression in the diff, or the last day.
+    let target = days.length - 1;
+    for (let i = days.length - 1; i > 0; i--) {
+      const diff = (await api(origin, reader, DIFF_QUERY, { id: 'contoso', from: days[i - 1], to: days[i] })).tenant.scoreDiff;
+      if (diff.changes.some((c) => c.scoreDelta < 0) && diff.changes.some((c) => c.scoreDelta >= 0)) { target = i; break; }
+    }
+    await page.click(`.trend-chart .point[data-date="${days[target]}"]`);
+    await checkDiff(page, origin, reader, 'contoso', days[target - 1], days[target]);
+    await page.screenshot({ path: join(shots, `dashboard-${label}.png`), fullPage: true });
+  });
+
+  await step('the keyboard moves along the days and Enter picks one; Shift-click compares two days', async () => {
+    const days = expected.scoreHistory.map((d) => d.date);
+    await page.focus(`.trend-chart .point[data-date="${days[days.length - 1]}"]`);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('Enter');
+    await checkDiff(page, origin, reader, 'contoso', days[days.length - 4], days[days.length - 3]);
+    await page.click(`.trend-chart .point[data-date="${days[10]}"]`, { modifiers: ['Shift'] });
+    await checkDiff(page, origin, reader, 'contoso', days[10], days[days.length - 3]);
+  });
+
+  await step('at a phone\'s width the page does not overflow', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    check(scroll <= inner, `page is ${scroll}px wide in a ${inner}px window`);
+    await page.screenshot({ path: join(shots, `dashboard-phone-${label}.png`) });
+    await page.setViewportSize({ width: 1366, height: 768 });
+  });
+
+  await step('a partner picks among its tenants', async () => {
+    await page.click('#sign-out');
+    await signIn(page, origin, 'Partner (GlobalAdmin)');
+    const options = await page.$$eval('#tenant-picker option', (os) => os.map((o) => o.value));
+    check(options.length === 4 && options.includes('woodgrove-bank'), `partner tenants ${options}`);
+    await page.selectOption('#tenant-picker', 'woodgrove-bank');
+    const woodgrove = (await api(origin, tokenOf('Partner (GlobalAdmin)'), TENANT_QUERY, { id: 'woodgrove-bank', from, to })).tenant;
+    await page.waitForFunction((name) => document.querySelector('#tenant-name').textContent === name, woodgrove.name);
+    await page.waitForFunction((v) => Math.abs(Number(document.querySelector('#tile-body [data-stat="score"]').dataset.value) - v) < 1e-9, woodgrove.score.score);
+  });
+
+  await step('a SecurityAdmin setting a state moves the tile within seconds, live', async () => {
+    await page.click('#sign-out');
+    await signIn(page, origin, 'SecurityAdmin');
+    await page.waitForSelector('#live[data-live="true"]', { timeout: 15000 });
+    const admin = tokenOf('SecurityAdmin');
+    const before = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+    const target = before.improvementActions.find((a) => a.potentialIncrease > 0 && a.status !== 'IGNORED');
+    check(target, 'an action with points left');
+    const shownBefore = await page.$eval('#tile-body [data-stat="maxScore"]', (n) => n.dataset.value);
+    await page.click(`#actions-body tr[data-action="${target.action.id}"] button.set-state`);
+    await page.selectOption('#state-select', 'IGNORED');
+    await page.fill('#state-comment', 'Set from the browser check');
+    await page.click('#state-save');
+    await page.waitForFunction((old) => document.querySelector('#tile-body [data-stat="maxScore"]').dataset.value !== old, shownBefore, { timeout: 20000 });
+    const after = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+    const shownAfter = await page.$eval('#tile-body [data-stat="maxScore"]', (n) => n.dataset.value);
+    check(same(shownAfter, after.score.maxScore) && !same(after.score.maxScore, before.score.maxScore), `tile ${shownBefore} → ${shownAfter}, API ${before.score.maxScore} → ${after.score.maxScore}`);
+    await page.waitForFunction((id) => document.querySelector(`#actions-body tr[data-action="${id}"]`)?.dataset.state === 'IGNORED', target.action.id, { timeout: 10000 });
+    await page.screenshot({ path: join(shots, `dashboard-admin-${label}.png`), fullPage: true });
+  });
+
+  await step('nothing left the origin and the page reported no error', async () => {
+    check(foreign.length === 0, `requests left the origin: ${foreign.join(', ')}`);
+    check(errors.length === 0, `the page reported errors: ${errors.join(' | ')}`);
+  });
+  await finish();
+} catch (error) {
+  await finish(error);
+}

@@ -1,0 +1,83 @@
+// What the browser checks share: a real `securescore serve --demo` on a free port (SQLite in a
+// temporary directory, or the database in SECURESCORE_BROWSER_DATABASE_URL), Debian's headless
+// Chromium, and a page watched for requests that leave the origin and for errors.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const binary = process.env.SECURESCORE_BIN ?? join(process.cwd(), '../../target/debug/securescore');
+export const shots = join(process.cwd(), '../../target/browser');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Starts `serve --demo` and waits until it is healthy, its log in target/browser/`name`.log;
+ * `stop()` ends it and cleans up.
+ */
+export async function startDemoServer(secret, name) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const origin = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'securescore-browser-'));
+  const databaseUrl = process.env.SECURESCORE_BROWSER_DATABASE_URL ?? `sqlite://${dir}/browser.db?mode=rwc`;
+  const server = spawn(binary, ['serve', '--demo', '--bind', `127.0.0.1:${port}`,
+    '--database-url', databaseUrl, '--jwt-secret', secret],
+  { stdio: ['ignore', 'ignore', openSync(join(screenshotDir(), `${name}.log`), 'w')] });
+  const stop = () => {
+    server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) return { origin, stop };
+    } catch { /* not listening yet */ }
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  stop();
+  throw new Error('the server did not become healthy');
+}
+
+/** Launches headless Chromium with nothing reaching out on its own. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: browserPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * Watches `page`: `foreign` collects requests leaving `origin`, `errors` uncaught errors,
+ * 404s and console errors (but those whose text includes one of `tolerated`).
+ */
+export function watch(page, origin, tolerated = []) {
+  const foreign = [];
+  const errors = [];
+  page.on('request', (request) => {
+    const url = request.url();
+    const sameOrigin = url.startsWith(origin) || url.startsWith(origin.replace('http://', 'ws://'));
+    if (!sameOrigin && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);
+  });
+  page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('response', (response) => {
+    if (response.status() === 404) errors.push(`404 for ${response.url()}`);
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !tolerated.some((t) => message.text().includes(t))) {
+      errors.push(message.text());
+    }
+  });
+  return { foreign, errors };
+}
+
+/** Throws `message` unless `condition`. */
+export function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** The screenshot directory, created. */
+export function screenshotDir() {
+  mkdirSync(shots, { recursive: true });
+  return shots;
+}
