@@ -127,7 +127,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     let (bind, metrics_bind) = (config.bind, config.metrics_bind);
     let mut prepared = prepare(config).await?;
     let listener = TcpListener::bind(bind).await?;
-    tracing::info!(address = %listener.local_addr()?, "securescore listening; GraphiQL at /graphql");
+    tracing::info!(address = %listener.local_addr()?, "securescore listening; the dashboard at /, GraphiQL at /graphql");
     let metrics = match (metrics_bind, prepared.metrics_router.take()) {
         (Some(address), Some(router)) => {
             let listener = TcpListener::bind(address).await?;
