@@ -1,13 +1,14 @@
 // What the browser checks share: a real `securescore serve --demo` on a free port (SQLite in a
 // temporary directory, or the database in SECURESCORE_BROWSER_DATABASE_URL), Debian's headless
 // Chromium, and a page watched for requests that leave the origin and for errors.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { binary, startServer } from '../support/server.mjs';
 
-export const binary = process.env.SECURESCORE_BIN ?? join(process.cwd(), '../../target/debug/securescore');
+export { binary };
+
 export const shots = join(process.cwd(), '../../target/browser');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -16,22 +17,18 @@ const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * `stop()` ends it and cleans up.
  */
 export async function startDemoServer(secret, name) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const origin = `http://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'securescore-browser-'));
   const databaseUrl = process.env.SECURESCORE_BROWSER_DATABASE_URL ?? `sqlite://${dir}/browser.db?mode=rwc`;
-  const server = spawn(binary, ['serve', '--demo', '--bind', `127.0.0.1:${port}`,
-    '--database-url', databaseUrl, '--jwt-secret', secret],
-  { stdio: ['ignore', 'ignore', openSync(join(screenshotDir(), `${name}.log`), 'w')] });
+  const { server, origin } = await startServer(['--demo', '--database-url', databaseUrl, '--jwt-secret', secret],
+    join(screenshotDir(), `${name}.log`));
   const stop = () => {
     server.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 300; i++) {
     try {
       if ((await fetch(`${origin}/healthz`)).ok) return { origin, stop };
-    } catch { /* not listening yet */ }
-    if (server.exitCode !== null) break;
+    } catch { /* not answering yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
   stop();

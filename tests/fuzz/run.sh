@@ -14,20 +14,22 @@ if [ ! -x "$venv/bin/pytest" ]; then
 fi
 
 secret="fuzz-secret-$(date +%s%N)"
-port=$((20000 + RANDOM % 20000))
 log="$(mktemp)"
-"$binary" serve --demo --bind "127.0.0.1:$port" --database-url "$database_url" \
+# Port 0: the system picks a free port (a guessed one may be taken); the log names it.
+"$binary" serve --demo --bind "127.0.0.1:0" --database-url "$database_url" \
   --jwt-secret "$secret" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+address=""
+for _ in $(seq 1 1500); do
+  address="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'securescore listening.*address=[0-9.:]*' | sed 's/.*address=//' || true)"
+  [ -n "$address" ] && curl -fs "http://$address/readyz" >/dev/null 2>&1 && break
   kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.2
 done
-curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "the server did not become ready" >&2; tail -50 "$log"; exit 1; }
+[ -n "$address" ] && curl -fs "http://$address/readyz" >/dev/null || { echo "the server did not become ready" >&2; tail -50 "$log"; exit 1; }
 
-export SECURESCORE_URL="http://127.0.0.1:$port"
+export SECURESCORE_URL="http://$address"
 SECURESCORE_PLATFORM_TOKEN="$("$binary" token --role platform-admin --jwt-secret "$secret")"
 SECURESCORE_TENANT_TOKEN="$("$binary" token --role global-admin --tenant contoso --jwt-secret "$secret")"
 export SECURESCORE_PLATFORM_TOKEN SECURESCORE_TENANT_TOKEN

@@ -1,16 +1,14 @@
 // Runs graphql-http's server audits (GraphQL over HTTP conformance) against a real
 // securescore server started from the binary built by cargo. Fails on any audit error and on
 // any warning that has no written reason below.
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverAudits } from 'graphql-http';
+import { binary, startServer } from '../support/server.mjs';
 
-const binary = process.env.SECURESCORE_BIN ?? join(process.cwd(), '../../target/debug/securescore');
 const secret = 'graphql-http-audit-secret-0123456789';
-const port = 20000 + Math.floor(Math.random() * 20000);
-const url = `http://127.0.0.1:${port}/graphql`;
 
 // Warnings we accept, each with its reason. Empty: no audit warns today.
 const acceptedWarnings = {};
@@ -20,8 +18,11 @@ const acceptedWarnings = {};
 const noticeReason = 'the SHOULD audits require 200 for request errors with application/json';
 
 const dir = mkdtempSync(join(tmpdir(), 'securescore-audit-'));
-const server = spawn(binary, ['serve', '--bind', `127.0.0.1:${port}`,
-  '--database-url', `sqlite://${dir}/audit.db?mode=rwc`, '--jwt-secret', secret], { stdio: ['ignore', 'inherit', 'inherit'] });
+const logs = join(process.cwd(), '../../target');
+mkdirSync(logs, { recursive: true });
+const { server, origin } = await startServer(['--database-url', `sqlite://${dir}/audit.db?mode=rwc`,
+  '--jwt-secret', secret], join(logs, 'graphql-http-audit.log'));
+const url = `${origin}/graphql`;
 
 function stop(code) {
   server.kill('SIGTERM');
@@ -32,7 +33,7 @@ function stop(code) {
 async function waitUntilHealthy() {
   for (let i = 0; i < 100; i++) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await fetch(`${origin}/healthz`);
       if (res.ok) return;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 200));
