@@ -82,33 +82,64 @@ fn operation_selection<'d>(
 }
 
 /// Puts `value`'s fields (and their objects', recursively) in the order `selections` select
-/// them; lists are ordered item by item.
+/// them; lists are ordered item by item, all by one plan made once per request.
 fn reorder(value: &mut Value, selections: &[&SelectionSet], document: &ExecutableDocument) {
-    match value {
-        Value::List(items) => {
-            for item in items {
-                reorder(item, selections, document);
-            }
+    FieldOrder::new(selections, document).apply(value);
+}
+
+/// The order of one selection's response keys, and of each key's own selection: worked out once
+/// from the document, then applied to every object answering it (every item of a list alike).
+struct FieldOrder {
+    /// Response keys in order of first appearance.
+    keys: Vec<Name>,
+    /// The order inside each key's value, by position in `keys`.
+    nested: Vec<FieldOrder>,
+}
+
+impl FieldOrder {
+    fn new(selections: &[&SelectionSet], document: &ExecutableDocument) -> FieldOrder {
+        let mut keys = Vec::new();
+        let mut seen_fragments = HashSet::new();
+        for selection in selections {
+            collect_keys(selection, document, &mut keys, &mut seen_fragments);
         }
-        Value::Object(fields) => {
-            let mut keys = Vec::new();
-            let mut seen_fragments = HashSet::new();
-            for selection in selections {
-                collect_keys(selection, document, &mut keys, &mut seen_fragments);
-            }
-            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(fields.len());
-            for key in keys.iter() {
-                if let Some(mut field) = fields.shift_remove(key) {
-                    let nested = sub_selections(key, selections, document);
-                    reorder(&mut field, &nested, document);
-                    ordered.insert(key.clone(), field);
+        let nested = keys
+            .iter()
+            .map(|key| FieldOrder::new(&sub_selections(key, selections, document), document))
+            .collect();
+        FieldOrder { keys, nested }
+    }
+
+    fn position(&self, key: &Name) -> usize {
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn apply(&self, value: &mut Value) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.apply(item);
                 }
             }
-            // Anything not found in the document (none in practice) keeps its place at the end.
-            ordered.extend(std::mem::take(fields));
-            *fields = ordered;
+            Value::Object(fields) => {
+                let in_order = fields.keys().map(|k| self.position(k)).is_sorted();
+                if !in_order {
+                    // A stable sort: anything not in the document (none in practice) stays last.
+                    fields.sort_by(|a, _, b, _| self.position(a).cmp(&self.position(b)));
+                }
+                for (key, order) in self.keys.iter().zip(&self.nested) {
+                    if !order.keys.is_empty()
+                        && let Some(field) = fields.get_mut(key)
+                    {
+                        order.apply(field);
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 
