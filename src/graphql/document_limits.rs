@@ -6,14 +6,9 @@
 //! billions of nodes. This check counts each fragment once, so its cost is linear in the
 //! document, and it refuses such documents before anything else looks at them.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, ServerError, ServerResult};
+use async_graphql::{ServerError, ServerResult};
+use std::collections::{HashMap, HashSet};
 
 /// Deepest nesting of selections and fragment spreads the count follows, counted as
 /// async-graphql counts its default recursion limit of 32, which refuses deeper ones anyway.
@@ -122,49 +117,24 @@ fn syntax_error(err: async_graphql::parser::Error) -> ServerError {
     ServerError::new(format!("syntax error: {reason}"), position)
 }
 
-/// The extension that parses each request once and refuses documents over the limits.
-pub struct DocumentLimits {
-    /// Most fields all operations of a document may select, aliases and fragments expanded.
-    pub max_fields: usize,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension {
-            max_fields: self.max_fields,
-        })
-    }
-}
-
-struct DocumentLimitsExtension {
-    max_fields: usize,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let document = async_graphql::parser::parse_query(&request.query).map_err(syntax_error)?;
-        check_document(&document, self.max_fields).map_err(|refusal| match refusal {
-            Refusal::TooManyFields => ServerError::new(
-                format!(
-                    "the query selects more than {} fields (aliases included, fragments expanded)",
-                    self.max_fields
-                ),
-                None,
+/// Parses a request's document and refuses it when it selects more than `max_fields` fields
+/// (aliases included, fragments expanded) or nests too deeply.
+pub fn parse_within_limits(query: &str, max_fields: usize) -> ServerResult<ExecutableDocument> {
+    let document = async_graphql::parser::parse_query(query).map_err(syntax_error)?;
+    check_document(&document, max_fields).map_err(|refusal| match refusal {
+        Refusal::TooManyFields => ServerError::new(
+            format!(
+                "the query selects more than {max_fields} fields (aliases included, fragments \
+                 expanded)"
             ),
-            Refusal::TooDeep => ServerError::new(
-                format!("selections and fragments nest more than {MAX_NESTING} levels deep"),
-                None,
-            ),
-        })?;
-        request.set_parsed_query(document);
-        next.run(ctx, request).await
-    }
+            None,
+        ),
+        Refusal::TooDeep => ServerError::new(
+            format!("selections and fragments nest more than {MAX_NESTING} levels deep"),
+            None,
+        ),
+    })?;
+    Ok(document)
 }
 
 #[cfg(test)]

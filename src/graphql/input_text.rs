@@ -4,9 +4,6 @@
 //! reaches a resolver or the database (PostgreSQL refuses NUL in text; SQLite would store it, and
 //! the two would disagree). Object keys count too, so a fact named with a NUL is refused.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
@@ -15,45 +12,28 @@ use async_graphql::{ServerError, ServerResult, Value, Variables};
 use crate::domain::forbidden_character;
 use crate::error::code;
 
-/// Refuses control characters in a request's input.
-pub struct InputText;
-
-impl ExtensionFactory for InputText {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(InputText)
+/// Refuses control characters in a request's variables and in the literal arguments of its
+/// document (every operation and fragment).
+pub fn check_input_text(document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    for (name, value) in variables.iter() {
+        check_value(&format!("${name}"), value)?;
     }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for InputText {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        for (name, value) in variables.iter() {
-            check_value(&format!("${name}"), value)?;
-        }
-        let sets: Vec<&SelectionSet> = match &document.operations {
-            DocumentOperations::Single(operation) => vec![&operation.node.selection_set.node],
-            DocumentOperations::Multiple(operations) => operations
-                .values()
-                .map(|operation| &operation.node.selection_set.node)
-                .collect(),
-        };
-        for set in sets.into_iter().chain(
-            document
-                .fragments
-                .values()
-                .map(|f| &f.node.selection_set.node),
-        ) {
-            check_selection_set(set)?;
-        }
-        Ok(document)
+    let sets: Vec<&SelectionSet> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![&operation.node.selection_set.node],
+        DocumentOperations::Multiple(operations) => operations
+            .values()
+            .map(|operation| &operation.node.selection_set.node)
+            .collect(),
+    };
+    for set in sets.into_iter().chain(
+        document
+            .fragments
+            .values()
+            .map(|f| &f.node.selection_set.node),
+    ) {
+        check_selection_set(set)?;
     }
+    Ok(())
 }
 
 fn check_selection_set(set: &SelectionSet) -> ServerResult<()> {

@@ -4,11 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextResolve, ResolveInfo,
-};
-use async_graphql::{Context, Request, ServerResult, Value};
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, improvement_action};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -77,7 +74,8 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    fn new(db: &DatabaseConnection, cache: &Arc<ScoreCache>) -> Self {
+    /// Fresh loaders, with empty caches, for one request.
+    pub fn new(db: &DatabaseConnection, cache: &Arc<ScoreCache>) -> Self {
         Loaders {
             actions: DataLoader::with_cache(
                 ActionLoader(db.clone()),
@@ -100,7 +98,7 @@ impl Loaders {
     }
 
     /// Forgets everything read so far, after a mutation may have changed it.
-    fn clear_caches(&self) {
+    pub fn clear_caches(&self) {
         self.actions.clear::<String>();
         self.action_scores.clear::<TenantDay>();
         self.scores.clear::<ScoreKey>();
@@ -108,55 +106,10 @@ impl Loaders {
     }
 }
 
-/// The extension that gives every request its own `Loaders`, and empties their caches after
-/// each mutation field, so that a later field of the same request reads what it changed, and
-/// before each event of a subscription.
-pub struct RequestLoaders(pub DatabaseConnection, pub Arc<ScoreCache>);
-
-impl ExtensionFactory for RequestLoaders {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestLoaders(self.0.clone(), self.1.clone()))
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestLoaders {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        next.run(ctx, request.data(Loaders::new(&self.0, &self.1)))
-            .await
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let root = info.path_node.parent.is_none();
-        let is_mutation = root && info.parent_type == "Mutation";
-        if root
-            && info.parent_type == "Subscription"
-            && let Some(loaders) = ctx.data_opt::<Loaders>()
-        {
-            // Each event of a long-lived subscription reads afresh, and the caches stay small.
-            loaders.clear_caches();
-        }
-        let resolved = next.run(ctx, info).await;
-        if is_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
-            loaders.clear_caches();
-        }
-        resolved
-    }
-}
-
 /// The request's loaders.
 pub(super) fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
-    ctx.data_opt::<Loaders>()
+    ctx.data_opt::<Arc<Loaders>>()
+        .map(Arc::as_ref)
         .ok_or_else(|| ApiError::Internal("no loaders in the request's data".into()))
 }
 

@@ -1,65 +1,30 @@
 //! Responses in the query's order. async-graphql resolves a query's fields concurrently and
 //! keeps them in the order they finish, while the GraphQL specification orders a response's
 //! fields as the selection set orders them (fragments expanded in place, the first occurrence of
-//! a response key deciding its position). This extension keeps the parsed document and puts every
-//! object of the response back in that order.
+//! a response key deciding its position). A plan made from the parsed document before the request
+//! runs puts every object of the response back in that order.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
 };
-use async_graphql::{Name, Response, ServerResult, Value, Variables};
+use async_graphql::{Name, Value};
 
-/// Orders every response's fields as its query selected them.
-pub struct ResponseOrder;
+/// The order of a response's fields, planned from the request's document before it runs.
+pub struct ResponseOrder(FieldOrder);
 
-impl ExtensionFactory for ResponseOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OrderOneRequest::default())
-    }
-}
-
-/// The document of one request, kept from parsing to execution.
-#[derive(Default)]
-struct OrderOneRequest {
-    document: Mutex<Option<ExecutableDocument>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OrderOneRequest {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if let Ok(mut kept) = self.document.lock() {
-            *kept = Some(document.clone());
-        }
-        Ok(document)
+impl ResponseOrder {
+    /// The plan for the operation `operation_name` selects in `document` (`None` when the
+    /// document does not say which operation runs; async-graphql refuses such a request).
+    pub fn plan(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Self> {
+        let selection = operation_selection(document, operation_name)?;
+        Some(ResponseOrder(FieldOrder::new(&[selection], document)))
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let document = self.document.lock().ok().and_then(|mut kept| kept.take());
-        if let Some(document) = document
-            && let Some(selection) = operation_selection(&document, operation_name)
-        {
-            reorder(&mut response.data, &[selection], &document);
-        }
-        response
+    /// Puts `data`'s fields (and their objects', recursively) in the planned order.
+    pub fn apply(&self, data: &mut Value) {
+        self.0.apply(data);
     }
 }
 
@@ -79,12 +44,6 @@ fn operation_selection<'d>(
             Some(&operation.node.selection_set.node)
         }
     }
-}
-
-/// Puts `value`'s fields (and their objects', recursively) in the order `selections` select
-/// them; lists are ordered item by item, all by one plan made once per request.
-fn reorder(value: &mut Value, selections: &[&SelectionSet], document: &ExecutableDocument) {
-    FieldOrder::new(selections, document).apply(value);
 }
 
 /// The order of one selection's response keys, and of each key's own selection: worked out once

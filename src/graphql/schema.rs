@@ -1,33 +1,49 @@
-//! The one schema builder, used by the server, the tests and the SDL export.
+//! The one schema builder, used by the server, the tests and the SDL export, and the door every
+//! request goes through.
+//!
+//! async-graphql runs the schema with no extension: with even one, every field and every list
+//! item takes its slow path (a `ResolveInfo` with type-name lookups, a boxed future through each
+//! extension's hook), which was a large share of the server's CPU per read. What extensions did
+//! for a whole request is done here instead, once per request, for HTTP and WebSocket alike:
+//! the document is parsed once and checked against the field limit and for control characters,
+//! the operation is named, the request gets fresh loaders, and the response is put in the
+//! query's order. Mutation fields empty the loader caches through their root (`Mutation`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{Response, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::{
+    Data, Executor, Request, Response, SDLExportOptions, Schema, SchemaBuilder, ServerError,
+};
 use sea_orm::DatabaseConnection;
 
-use super::document_limits::DocumentLimits;
-use super::input_text::InputText;
-use super::loaders::RequestLoaders;
+use super::document_limits::parse_within_limits;
+use super::input_text::check_input_text;
+use super::loaders::Loaders;
 use super::mutation::Mutation;
-use super::operation_name::NameOperations;
+use super::operation_name::operation_name;
 use super::query::Query;
 use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
 use crate::config::{RequestLimits, ScoringConfig, WebhookConfig};
 use crate::pipeline::Pipeline;
+use crate::service::score_cache::ScoreCache;
 
-/// The served schema.
-pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
+/// The served schema, behind the per-request work described above.
+#[derive(Clone)]
+pub struct AppSchema {
+    schema: Schema<Query, Mutation, SubscriptionRoot>,
+    db: DatabaseConnection,
+    score_cache: Arc<ScoreCache>,
+    max_fields: usize,
+}
 
 /// The schema's types, without data or limits.
 fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
     Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
-        .extension(ExecutionMarker)
 }
 
-/// The served schema with its data, DataLoaders and limits attached.
+/// The served schema with its data and limits attached.
 pub fn build_schema(
     db: DatabaseConnection,
     pipeline: Pipeline,
@@ -35,21 +51,21 @@ pub fn build_schema(
     webhooks: WebhookConfig,
     limits: &RequestLimits,
 ) -> AppSchema {
-    schema_builder()
-        .extension(RequestLoaders(db.clone(), pipeline.score_cache().clone()))
-        .extension(ResponseOrder)
-        .extension(NameOperations)
-        .extension(InputText)
-        .data(db)
+    let score_cache = pipeline.score_cache().clone();
+    let schema = schema_builder()
+        .data(db.clone())
         .data(pipeline)
         .data(scoring)
         .data(webhooks)
-        .extension(DocumentLimits {
-            max_fields: limits.max_fields,
-        })
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .finish()
+        .finish();
+    AppSchema {
+        schema,
+        db,
+        score_cache,
+        max_fields: limits.max_fields,
+    }
 }
 
 /// The schema in SDL, sorted, as checked in at `schema.graphql`.
@@ -62,38 +78,109 @@ pub fn schema_sdl() -> String {
     )
 }
 
-/// Set once execution starts: a response without it failed as a request (parse, validation,
-/// limits), which GraphQL over HTTP answers differently from a field error.
-#[derive(Clone, Default)]
-pub struct ExecutionStarted(Arc<AtomicBool>);
-
-impl ExecutionStarted {
-    /// Whether the operation reached execution.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
+/// What became of one request.
+pub struct Executed {
+    /// The response, fields in the query's order.
+    pub response: Response,
+    /// The operation's name, sent or taken from the document (see `operation_name`).
+    pub operation_name: Option<String>,
+    /// False when the request failed as a request (syntax, limits, validation) and the
+    /// operation never ran, which GraphQL over HTTP answers differently from a field error.
+    pub ran: bool,
 }
 
-/// Marks `ExecutionStarted` in the request's data.
-struct ExecutionMarker;
-
-impl ExtensionFactory for ExecutionMarker {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ExecutionMarker)
-    }
+/// A request that passed the server's own checks, with what its response needs afterwards.
+struct Prepared {
+    request: Request,
+    name: Option<String>,
+    order: Option<ResponseOrder>,
+    loaders: Arc<Loaders>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ExecutionMarker {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(flag) = ctx.data_opt::<ExecutionStarted>() {
-            flag.0.store(true, Ordering::SeqCst);
+impl AppSchema {
+    /// Parses and checks `request`, gives it fresh loaders and plans its response's order.
+    fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
+        let document = parse_within_limits(&request.query, self.max_fields)?;
+        check_input_text(&document, &request.variables)?;
+        let sent_name = request.operation_name.as_deref();
+        let order = ResponseOrder::plan(&document, sent_name);
+        let name = operation_name(&document, sent_name);
+        let loaders = Arc::new(Loaders::new(&self.db, &self.score_cache));
+        request.set_parsed_query(document);
+        Ok(Prepared {
+            request: request.data(loaders.clone()),
+            name,
+            order,
+            loaders,
+        })
+    }
+
+    /// Runs one query or mutation.
+    pub async fn run(&self, request: Request) -> Executed {
+        let sent_name = request.operation_name.clone();
+        let prepared = match self.prepare(request) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                return Executed {
+                    response: Response::from_errors(vec![error]),
+                    operation_name: sent_name,
+                    ran: false,
+                };
+            }
+        };
+        let mut response = self.schema.execute(prepared.request).await;
+        if let Some(order) = &prepared.order {
+            order.apply(&mut response.data);
         }
-        next.run(ctx, operation_name).await
+        Executed {
+            ran: ran(&response),
+            response,
+            operation_name: prepared.name,
+        }
+    }
+}
+
+/// Whether a response comes from a run operation: async-graphql answers a request it refused
+/// (validation, depth, complexity, an unknown operation) with no data and errors without a
+/// path, while every error a field raises carries the field's path.
+fn ran(response: &Response) -> bool {
+    !(response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty()))
+}
+
+impl Executor for AppSchema {
+    async fn execute(&self, request: Request) -> Response {
+        self.run(request).await.response
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let prepared = match self.prepare(request) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                return stream::once(async { Response::from_errors(vec![error]) }).boxed();
+            }
+        };
+        let Prepared {
+            request,
+            order,
+            loaders,
+            ..
+        } = prepared;
+        self.schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                if let Some(order) = &order {
+                    order.apply(&mut response.data);
+                }
+                // Each event of a long-lived subscription reads afresh, and the caches stay small.
+                loaders.clear_caches();
+                response
+            })
+            .boxed()
     }
 }

@@ -21,8 +21,7 @@ use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
 use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
-use crate::graphql::operation_name::OperationName;
-use crate::graphql::schema::ExecutionStarted;
+use crate::graphql::schema::Executed;
 use crate::telemetry;
 
 /// The parameters of one GraphQL request, as sent (the query may be a persisted one's hash).
@@ -322,13 +321,8 @@ async fn execute(
     params: GraphqlParams,
     headers: &HeaderMap,
 ) -> Response {
-    let started = ExecutionStarted::default();
-    let named = OperationName::sent(params.operation_name.as_deref());
     let clock = std::time::Instant::now();
-    let mut request = async_graphql::Request::new(params.query)
-        .data(viewer)
-        .data(started.clone())
-        .data(named.clone());
+    let mut request = async_graphql::Request::new(params.query).data(viewer);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -340,8 +334,11 @@ async fn execute(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let timeout = app.limits.request_timeout;
-    let executed = tokio::time::timeout(timeout, app.schema.execute(request)).await;
-    let name = named.get();
+    let executed = tokio::time::timeout(timeout, app.schema.run(request)).await;
+    let name = executed
+        .as_ref()
+        .ok()
+        .and_then(|executed| executed.operation_name.clone());
     if let Some(name) = &name {
         // For the access line; client-chosen, so cut to a sensible length.
         let logged: String = name.chars().take(100).collect();
@@ -349,7 +346,7 @@ async fn execute(
     }
     let operation = telemetry::operation_label(name.as_deref());
     let outcome = match &executed {
-        Ok(response) => response
+        Ok(Executed { response, .. }) => response
             .errors
             .first()
             .and_then(|e| e.extensions.as_ref())
@@ -372,7 +369,7 @@ async fn execute(
         .increment(1);
     metrics::histogram!(telemetry::GRAPHQL_DURATION, "operation" => operation)
         .record(clock.elapsed().as_secs_f64());
-    let Ok(response) = executed else {
+    let Ok(Executed { response, ran, .. }) = executed else {
         tracing::warn!(?timeout, "request cancelled after its time limit");
         let message = format!(
             "the request took longer than {} and was cancelled; a mutation in it may or may \
@@ -393,7 +390,7 @@ async fn execute(
         .iter()
         .map(|e| error_json(e, request_id))
         .collect();
-    if !started.get() {
+    if !ran {
         // A request error: the operation never ran, so there is no `data` entry.
         let status = match media {
             ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::{Request, Variables};
+use async_graphql::{Executor, Request, Variables};
 use securescore::auth::Viewer;
 use securescore::config::{RequestLimits, ScoringConfig};
 use securescore::domain::Role;
