@@ -52,6 +52,10 @@ pub struct BenchReadsArgs {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
+    /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
+    /// `npm ci --prefix benches/postgraphile` installed it.
+    #[arg(long)]
+    pub postgraphile: Option<std::path::PathBuf>,
 }
 
 /// Options of `securescore bench`.

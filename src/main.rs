@@ -66,6 +66,7 @@ async fn main() -> ExitCode {
                 tenants: args.tenants,
                 days: args.days,
                 seconds: args.seconds,
+                postgraphile: args.postgraphile,
             })
             .await
         }

@@ -4,8 +4,13 @@
 //! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
 //! `/proc/<pid>/stat`) and, on PostgreSQL, the database's CPU per request (its processes'
 //! `/proc` accounting); next to a raw axum handler returning the same bytes, measured in the
-//! same run. It prints figures; nothing here asserts a time.
+//! same run, and, with `--postgraphile`, next to PostGraphile 4 answering the closest
+//! equivalent dashboard query over the same tables. It prints figures; nothing here asserts a
+//! time.
 
+mod postgraphile;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +35,9 @@ pub struct ReadBenchOptions {
     pub days: i64,
     /// How long each measurement runs.
     pub seconds: u64,
+    /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
+    /// same database (PostgreSQL only).
+    pub postgraphile: Option<PathBuf>,
 }
 
 /// The dashboard a frontend sends for one tenant.
@@ -61,6 +69,9 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         .await
         .map_err(|e| format!("loading the catalog: {e:?}"))?;
     let backend = db.get_database_backend();
+    if options.postgraphile.is_some() && backend != DbBackend::Postgres {
+        return Err("--postgraphile needs a PostgreSQL --database-url".into());
+    }
     if tenant::Entity::find()
         .count(&db)
         .await
@@ -82,6 +93,21 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     } else {
         println!("reusing the seeded database");
     }
+    let watched = tenant_id(7.min(options.tenants.saturating_sub(1)));
+    let watched_groups = {
+        let row = tenant::Entity::find_by_id(watched.clone())
+            .one(&db)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the seeded tenants are missing")?;
+        let group = |basis| {
+            crate::scoring::comparison::group_of(row.seat_count, row.industry.as_deref(), basis)
+        };
+        (
+            group(crate::domain::ComparisonBasis::Industry),
+            group(crate::domain::ComparisonBasis::SeatSize),
+        )
+    };
     db.close().await.map_err(|e| e.to_string())?;
 
     let secret = crate::demo::random_secret();
@@ -101,7 +127,6 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())
     };
-    let watched = tenant_id(7.min(options.tenants.saturating_sub(1)));
     let reader = token(
         vec![crate::domain::Role::SecurityReader],
         vec![watched.clone()],
@@ -143,44 +168,111 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let url = format!("http://{}/graphql", server.address);
+    let mut dashboard_at_64 = None;
     for (name, token, body) in &cases {
         let bytes = check_answer(&client, &url, token, body).await?;
         for clients in [1usize, 64] {
-            let cpu_before = (process_cpu(server.pid), postgres_cpu(backend));
-            let figures = load(&client, &url, token, body, clients, options.seconds).await;
-            let cpu_after = (process_cpu(server.pid), postgres_cpu(backend));
-            let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
-                (Some(b), Some(a)) => format!("{:.2}", 1000.0 * (a - b) / figures.requests as f64),
-                _ => "-".into(),
-            };
-            println!(
-                "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+            let figures = measure(
                 name,
+                &client,
+                &url,
+                (token, body),
                 clients,
-                figures.per_second,
-                figures.p50_ms,
-                figures.p99_ms,
-                per_request(cpu_before.0, cpu_after.0),
-                per_request(cpu_before.1, cpu_after.1),
-            );
+                options.seconds,
+                || (process_cpu(server.pid), postgres_cpu(backend)),
+            )
+            .await;
+            if *name == "dashboard" && clients == 64 {
+                dashboard_at_64 = Some(figures.per_second);
+            }
         }
         let raw = RawServer::start(bytes).await?;
         for clients in [1usize, 64] {
-            let figures = load(&client, &raw.url, token, body, clients, options.seconds).await;
-            println!(
-                "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+            let no_cpu = || (None, None);
+            measure(
                 "  raw (same bytes)",
+                &client,
+                &raw.url,
+                (token, body),
                 clients,
-                figures.per_second,
-                figures.p50_ms,
-                figures.p99_ms,
-                "-",
-                "-"
-            );
+                options.seconds,
+                no_cpu,
+            )
+            .await;
         }
     }
     println!("server peak RSS: {}", server.peak_rss());
+    drop(server);
+    if let (Some(dir), Some(ours)) = (&options.postgraphile, dashboard_at_64) {
+        let variables = postgraphile::dashboard_variables(
+            &watched,
+            &day(0),
+            &watched_groups.0,
+            &watched_groups.1,
+        );
+        let body = json!({"query": postgraphile::DASHBOARD, "variables": variables});
+        println!(
+            "PostGraphile 4 on the same database, the closest dashboard query (CPU: its process \
+             group's /proc/<pid>/stat)"
+        );
+        for workers in [1usize, 2] {
+            let baseline =
+                postgraphile::PostGraphile::start(dir, &options.database_url, workers).await?;
+            check_answer(&client, &baseline.url, "", &body).await?;
+            let name = format!("  PostGraphile x{workers}");
+            let mut at_64 = 0.0;
+            for clients in [1usize, 64] {
+                let figures = measure(
+                    &name,
+                    &client,
+                    &baseline.url,
+                    ("", &body),
+                    clients,
+                    options.seconds,
+                    || (group_cpu(baseline.group), postgres_cpu(backend)),
+                )
+                .await;
+                at_64 = figures.per_second;
+            }
+            println!(
+                "dashboard at 64 clients: securescore / PostGraphile with {workers} worker(s) = \
+                 {:.2}",
+                ours / at_64
+            );
+        }
+    }
     Ok(())
+}
+
+/// Loads `url` with `request` (token and body) from `clients` clients and prints a row named
+/// `name`; `cpu` reads (server, database) CPU seconds before and after, when known.
+async fn measure(
+    name: &str,
+    client: &reqwest::Client,
+    url: &str,
+    (token, body): (&str, &Value),
+    clients: usize,
+    seconds: u64,
+    cpu: impl Fn() -> (Option<f64>, Option<f64>),
+) -> Figures {
+    let before = cpu();
+    let figures = load(client, url, token, body, clients, seconds).await;
+    let after = cpu();
+    let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
+        (Some(b), Some(a)) => format!("{:.2}", 1000.0 * (a - b) / figures.requests as f64),
+        _ => "-".into(),
+    };
+    println!(
+        "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+        name,
+        clients,
+        figures.per_second,
+        figures.p50_ms,
+        figures.p99_ms,
+        per_request(before.0, after.0),
+        per_request(before.1, after.1),
+    );
+    figures
 }
 
 /// The id of the `i`-th seeded tenant.
@@ -461,14 +553,33 @@ fn postgres_cpu(backend: DbBackend) -> Option<f64> {
     if backend != DbBackend::Postgres {
         return None;
     }
+    processes_cpu(|pid, _| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|name| name.trim() == "postgres")
+    })
+}
+
+/// CPU seconds used by every process of a process group.
+fn group_cpu(group: u32) -> Option<f64> {
+    processes_cpu(|_, stat| {
+        // After the command name: state, parent pid, process group.
+        stat.rfind(')')
+            .and_then(|end| stat[end + 2..].split_whitespace().nth(2))
+            .is_some_and(|pgrp| pgrp == group.to_string())
+    })
+}
+
+/// CPU seconds used by the processes `select` picks (by pid and `/proc/<pid>/stat`).
+fn processes_cpu(select: impl Fn(u32, &str) -> bool) -> Option<f64> {
     let mut total = 0.0;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .is_ok_and(|name| name.trim() == "postgres");
-        if is_postgres {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if select(pid, &stat) {
             total += process_cpu(pid).unwrap_or(0.0);
         }
     }
