@@ -52,7 +52,7 @@ impl Loader<TenantDay> for ActionScoresLoader {
 pub struct ScoreLoader(DatabaseConnection, Arc<ScoreCache>);
 
 impl Loader<ScoreKey> for ScoreLoader {
-    type Value = daily_score::Model;
+    type Value = Arc<daily_score::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ScoreKey]) -> Result<HashMap<ScoreKey, Self::Value>, Self::Error> {
@@ -142,7 +142,7 @@ pub async fn load_score(
     ctx: &Context<'_>,
     tenant_id: &str,
     date: Option<NaiveDate>,
-) -> ApiResult<Option<daily_score::Model>> {
+) -> ApiResult<Option<Arc<daily_score::Model>>> {
     let key = ScoreKey {
         tenant_id: tenant_id.to_owned(),
         date,

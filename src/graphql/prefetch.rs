@@ -33,7 +33,7 @@ pub async fn prefetch_scores_if_selected(
             .load_many(keys)
             .await
             .map_err(|e| ApiError::from_db("loading scores", &e))?;
-        let days = scores.values().map(TenantDay::of).collect();
+        let days = scores.values().map(|day| TenantDay::of(day)).collect();
         prefetch_day_details(ctx, Lookahead::from(field).field("actionScores"), days).await?;
     }
     Ok(())

@@ -379,7 +379,7 @@ async fn execute(
         return json_response(
             media,
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({ "errors": [{
+            &json!({ "errors": [{
                 "message": message,
                 "extensions": { "code": code::INTERNAL, "requestId": request_id },
             }] }),
@@ -396,31 +396,35 @@ async fn execute(
             ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
             ResponseMedia::Json => StatusCode::OK,
         };
-        return json_response(media, status, json!({ "errors": errors }));
+        return json_response(media, status, &json!({ "errors": errors }));
     }
     let unavailable = errors
         .iter()
         .any(|e| e["extensions"]["unavailable"] == Value::Bool(true));
-    let mut body = Map::new();
-    body.insert(
-        "data".into(),
-        serde_json::to_value(&response.data).unwrap_or(Value::Null),
-    );
-    if !errors.is_empty() {
-        body.insert("errors".into(), Value::Array(errors));
-    }
+    let body = ExecutedBody {
+        data: &response.data,
+        errors,
+    };
     if unavailable {
         // The database did not answer: say so at the HTTP level too, so that clients and load
         // balancers back off and retry.
-        let mut response =
-            json_response(media, StatusCode::SERVICE_UNAVAILABLE, Value::Object(body));
+        let mut response = json_response(media, StatusCode::SERVICE_UNAVAILABLE, &body);
         response.headers_mut().insert(
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_AFTER_SECONDS),
         );
         return response;
     }
-    json_response(media, StatusCode::OK, Value::Object(body))
+    json_response(media, StatusCode::OK, &body)
+}
+
+/// The body of an operation that ran: its data, serialized as it is (no JSON tree in between),
+/// and its errors when there are any.
+#[derive(serde::Serialize)]
+struct ExecutedBody<'a> {
+    data: &'a async_graphql::Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<Value>,
 }
 
 /// One error as JSON; errors async-graphql raised itself (parse, validation, argument
@@ -440,8 +444,15 @@ fn error_json(err: &ServerError, request_id: &str) -> Value {
     value
 }
 
-fn json_response(media: ResponseMedia, status: StatusCode, body: Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+fn json_response(
+    media: ResponseMedia,
+    status: StatusCode,
+    body: &impl serde::Serialize,
+) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| {
+        br#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_vec()
+    });
+    let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -454,7 +465,7 @@ fn error_response(media: ResponseMedia, status: StatusCode, message: &str, code:
     json_response(
         media,
         status,
-        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+        &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
     )
 }
 

@@ -22,7 +22,7 @@ const ACTION_ROW_BYTES: u32 = 200;
 
 /// The closed-day cache of one replica.
 pub struct ScoreCache {
-    days: Option<Cache<(String, NaiveDate), daily_score::Model>>,
+    days: Option<Cache<(String, NaiveDate), Arc<daily_score::Model>>>,
     actions: Option<Cache<TenantDay, Arc<Vec<daily_action_score::Model>>>>,
     epoch: AtomicU64,
 }
@@ -36,7 +36,7 @@ impl ScoreCache {
             days: enabled.then(|| {
                 Cache::builder()
                     .max_capacity(max_bytes / 2)
-                    .weigher(|_, day: &daily_score::Model| {
+                    .weigher(|_, day: &Arc<daily_score::Model>| {
                         DAY_BYTES.saturating_add(
                             u32::try_from(day.categories.to_string().len()).unwrap_or(u32::MAX),
                         )
@@ -62,7 +62,7 @@ impl ScoreCache {
     }
 
     /// A cached final day.
-    pub fn day(&self, tenant_id: &str, date: NaiveDate) -> Option<daily_score::Model> {
+    pub fn day(&self, tenant_id: &str, date: NaiveDate) -> Option<Arc<daily_score::Model>> {
         let found = self.days.as_ref()?.get(&(tenant_id.to_owned(), date));
         count("day", found.is_some());
         found
@@ -72,14 +72,14 @@ impl ScoreCache {
     pub fn keep_days<'a>(
         &self,
         epoch: u64,
-        rows: impl IntoIterator<Item = &'a daily_score::Model>,
+        rows: impl IntoIterator<Item = &'a Arc<daily_score::Model>>,
     ) {
         let Some(days) = &self.days else { return };
         if self.epoch() != epoch {
             return;
         }
         for row in rows.into_iter().filter(|r| r.r#final) {
-            days.insert((row.tenant_id.clone(), row.date), row.clone());
+            days.insert((row.tenant_id.clone(), row.date), Arc::clone(row));
         }
     }
 
@@ -134,8 +134,8 @@ fn count(kind: &'static str, hit: bool) {
 mod tests {
     use super::*;
 
-    fn day(final_: bool) -> daily_score::Model {
-        daily_score::Model {
+    fn day(final_: bool) -> Arc<daily_score::Model> {
+        Arc::new(daily_score::Model {
             id: 1,
             tenant_id: "acme".into(),
             date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
@@ -151,7 +151,7 @@ mod tests {
             coverage: 100.0,
             version: 1,
             stale_actions: false,
-        }
+        })
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reading stored scores: single days, history, batched action scores and diffs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, tenant};
@@ -28,7 +29,7 @@ pub async fn scores_for(
     db: &DatabaseConnection,
     cache: &ScoreCache,
     keys: &[ScoreKey],
-) -> Result<HashMap<ScoreKey, daily_score::Model>, DbErr> {
+) -> Result<HashMap<ScoreKey, Arc<daily_score::Model>>, DbErr> {
     let mut scores = HashMap::new();
     let mut tenants_by_date: BTreeMap<Option<NaiveDate>, BTreeSet<&str>> = BTreeMap::new();
     for key in keys {
@@ -56,7 +57,10 @@ pub async fn scores_for(
             ),
         }
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect::<Vec<_>>();
         cache.keep_days(epoch, &rows);
         for row in rows {
             let key = ScoreKey {
@@ -89,8 +93,8 @@ pub async fn score_history(
     cache: &ScoreCache,
     tenant_id: &str,
     range: DateRange,
-) -> ApiResult<Vec<daily_score::Model>> {
-    let cached: BTreeMap<NaiveDate, daily_score::Model> = range
+) -> ApiResult<Vec<Arc<daily_score::Model>>> {
+    let cached: BTreeMap<NaiveDate, Arc<daily_score::Model>> = range
         .days()
         .filter_map(|date| cache.day(tenant_id, date).map(|day| (date, day)))
         .collect();
@@ -101,9 +105,9 @@ pub async fn score_history(
     if !cached.is_empty() {
         query = query.filter(daily_score::Column::Date.is_not_in(cached.keys().copied()));
     }
-    let read = query.all(db).await?;
+    let read: Vec<_> = query.all(db).await?.into_iter().map(Arc::new).collect();
     cache.keep_days(epoch, &read);
-    let mut days: Vec<daily_score::Model> = cached.into_values().chain(read).collect();
+    let mut days: Vec<Arc<daily_score::Model>> = cached.into_values().chain(read).collect();
     days.sort_by_key(|d| d.date);
     Ok(days)
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::action::ImprovementAction;
-use super::score::{DailyScore, Progress};
+use super::score::{DailyScore, Progress, category_totals};
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
 use crate::graphql::loaders::load_action;
 use crate::graphql::prefetch::prefetch_actions_if_selected;
@@ -65,8 +65,8 @@ impl ScoreDiff {
 
     /// Deltas per category, every category listed.
     async fn categories(&self) -> async_graphql::Result<Vec<CategoryDelta>> {
-        let before = DailyScore(self.0.before.clone()).category_totals()?;
-        let after = DailyScore(self.0.after.clone()).category_totals()?;
+        let before = category_totals(&self.0.before)?;
+        let after = category_totals(&self.0.after)?;
         Ok(diff::category_deltas(&before, &after)
             .into_iter()
             .map(|delta| CategoryDelta {

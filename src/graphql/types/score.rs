@@ -1,7 +1,10 @@
 //! `DailyScore`, `CategoryScore`, `ActionScore` and `Progress`.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::{daily_action_score, daily_score};
+use serde::Deserialize;
 
 use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
@@ -12,13 +15,25 @@ use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::totals::CategoryTotal;
 use crate::scoring::{potential_increase, score_impact};
 
-/// A tenant's stored score for one UTC date.
-pub struct DailyScore(pub daily_score::Model);
+/// A tenant's stored score for one UTC date (shared with the caches that hold it).
+pub struct DailyScore(pub Arc<daily_score::Model>);
+
+impl From<Arc<daily_score::Model>> for DailyScore {
+    fn from(row: Arc<daily_score::Model>) -> Self {
+        DailyScore(row)
+    }
+}
 
 impl From<daily_score::Model> for DailyScore {
     fn from(row: daily_score::Model) -> Self {
-        DailyScore(row)
+        DailyScore(Arc::new(row))
     }
+}
+
+/// The per-category totals stored with a day.
+pub fn category_totals(row: &daily_score::Model) -> ApiResult<Vec<CategoryTotal>> {
+    Vec::<CategoryTotal>::deserialize(&row.categories)
+        .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", row.id)))
 }
 
 /// One category's totals on one date.
@@ -63,8 +78,7 @@ impl From<crate::scoring::Progress> for Progress {
 impl DailyScore {
     /// The stored per-category totals.
     pub fn category_totals(&self) -> ApiResult<Vec<CategoryTotal>> {
-        serde_json::from_value(self.0.categories.clone())
-            .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", self.0.id)))
+        category_totals(&self.0)
     }
 
     /// The day's action scores, through the request's batch.

@@ -125,7 +125,7 @@ impl Tenant {
         let range = DateRange::parse(from.0, to.0)?;
         let cache = ctx.pipeline()?.score_cache();
         let rows = score_reads::score_history(db, cache, &self.0.id, range).await?;
-        let days = rows.iter().map(TenantDay::of).collect();
+        let days = rows.iter().map(|day| TenantDay::of(day)).collect();
         prefetch_action_scores_if_selected(ctx, days).await?;
         Ok(rows.into_iter().map(DailyScore::from).collect())
     }
