@@ -54,7 +54,8 @@ pub struct Prepared {
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
 pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     crate::telemetry::recorder();
-    let db = db::connect_with(&config.database_url, &config.database_timeouts).await?;
+    let mut db = db::connect_with(&config.database_url, &config.database_timeouts).await?;
+    crate::telemetry::count_statements(&mut db);
     db::migrate(&db).await?;
     service::catalog::load_built_in_catalog(&db)
         .await

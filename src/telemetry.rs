@@ -25,12 +25,20 @@ pub const RUN_DURATION: &str = "securescore_scoring_run_duration_seconds";
 pub const LIVE_LAG: &str = "securescore_live_rescore_lag_seconds";
 /// Database pool connections, by state (`idle`, `in_use`).
 pub const DB_POOL: &str = "securescore_db_pool_connections";
+/// Statements the server sent to its database (reads, writes and the pipeline's alike).
+pub const DB_STATEMENTS: &str = "securescore_db_statements_total";
 /// Closed-day cache lookups, by kind (`day`, `actions`) and result (`hit`, `miss`).
 pub const SCORE_CACHE: &str = "securescore_score_cache_lookups_total";
 /// Alerts raised.
 pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
 /// Webhook delivery attempts, by outcome (`succeeded`, `failed`).
 pub const WEBHOOK_ATTEMPTS: &str = "securescore_webhook_attempts_total";
+
+/// Counts every statement `db` sends in `DB_STATEMENTS`.
+pub fn count_statements(db: &mut DatabaseConnection) {
+    let statements = metrics::counter!(DB_STATEMENTS);
+    db.set_metric_callback(move |_| statements.increment(1));
+}
 
 /// Distinct operation names kept as labels; later ones are counted as `other`.
 const MAX_OPERATION_NAMES: usize = 200;

@@ -3,7 +3,8 @@
 //! dashboard query, a 50-tenant page, a 90-day `scoreDiff` and a hello query, at 1 and 64
 //! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
 //! `/proc/<pid>/stat`) and, on PostgreSQL, the database's CPU per request (its processes'
-//! `/proc` accounting); next to a raw axum handler returning the same bytes, measured in the
+//! `/proc` accounting) and the statements the server sent per request (its `/metrics`); next to
+//! a raw axum handler returning the same bytes, measured in the
 //! same run, and, with `--postgraphile`, next to PostGraphile 4 answering the closest
 //! equivalent dashboard query over the same tables. It prints figures; nothing here asserts a
 //! time.
@@ -150,7 +151,8 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         ("hello", &reader, json!({"query": HELLO})),
     ];
     println!(
-        "securescore bench-reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat{}",
+        "securescore bench-reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat, \
+         statements from its /metrics{}",
         options.seconds,
         server.pid,
         if backend == DbBackend::Postgres {
@@ -160,14 +162,15 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         }
     );
     println!(
-        "{:<18} {:>7} {:>10} {:>9} {:>9} {:>13} {:>11}",
-        "query", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms", "DB CPU ms"
+        "{:<18} {:>7} {:>10} {:>9} {:>9} {:>13} {:>11} {:>10}",
+        "query", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms", "DB CPU ms", "statements"
     );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()
         .map_err(|e| e.to_string())?;
     let url = format!("http://{}/graphql", server.address);
+    let metrics_url = format!("http://{}/metrics", server.address);
     let mut dashboard_at_64 = None;
     for (name, token, body) in &cases {
         let bytes = check_answer(&client, &url, token, body).await?;
@@ -179,7 +182,11 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 (token, body),
                 clients,
                 options.seconds,
-                || (process_cpu(server.pid), postgres_cpu(backend)),
+                async || Readings {
+                    server_cpu: process_cpu(server.pid),
+                    db_cpu: postgres_cpu(backend),
+                    statements: statements_sent(&client, &metrics_url).await,
+                },
             )
             .await;
             if *name == "dashboard" && clients == 64 {
@@ -188,7 +195,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         }
         let raw = RawServer::start(bytes).await?;
         for clients in [1usize, 64] {
-            let no_cpu = || (None, None);
+            let nothing = async || Readings::default();
             measure(
                 "  raw (same bytes)",
                 &client,
@@ -196,7 +203,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 (token, body),
                 clients,
                 options.seconds,
-                no_cpu,
+                nothing,
             )
             .await;
         }
@@ -229,7 +236,11 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                     ("", &body),
                     clients,
                     options.seconds,
-                    || (group_cpu(baseline.group), postgres_cpu(backend)),
+                    async || Readings {
+                        server_cpu: group_cpu(baseline.group),
+                        db_cpu: postgres_cpu(backend),
+                        statements: None,
+                    },
                 )
                 .await;
                 at_64 = figures.per_second;
@@ -244,8 +255,35 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// What is read before and after a measurement, when known: the server's and the database's CPU
+/// seconds, and the statements the server sent.
+#[derive(Clone, Copy, Default)]
+struct Readings {
+    server_cpu: Option<f64>,
+    db_cpu: Option<f64>,
+    statements: Option<f64>,
+}
+
+/// The statements the server has sent so far, from its `/metrics`.
+async fn statements_sent(client: &reqwest::Client, metrics_url: &str) -> Option<f64> {
+    let text = client
+        .get(metrics_url)
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(crate::telemetry::DB_STATEMENTS)?
+                .strip_prefix(' ')
+        })
+        .and_then(|value| value.trim().parse().ok())
+}
+
 /// Loads `url` with `request` (token and body) from `clients` clients and prints a row named
-/// `name`; `cpu` reads (server, database) CPU seconds before and after, when known.
+/// `name`, with what `read` saw change per request.
 async fn measure(
     name: &str,
     client: &reqwest::Client,
@@ -253,24 +291,25 @@ async fn measure(
     (token, body): (&str, &Value),
     clients: usize,
     seconds: u64,
-    cpu: impl Fn() -> (Option<f64>, Option<f64>),
+    read: impl AsyncFn() -> Readings,
 ) -> Figures {
-    let before = cpu();
+    let before = read().await;
     let figures = load(client, url, token, body, clients, seconds).await;
-    let after = cpu();
-    let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
-        (Some(b), Some(a)) => format!("{:.2}", 1000.0 * (a - b) / figures.requests as f64),
+    let after = read().await;
+    let per_request = |before: Option<f64>, after: Option<f64>, scale: f64| match (before, after) {
+        (Some(b), Some(a)) => format!("{:.2}", scale * (a - b) / figures.requests as f64),
         _ => "-".into(),
     };
     println!(
-        "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11}",
+        "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11} {:>10}",
         name,
         clients,
         figures.per_second,
         figures.p50_ms,
         figures.p99_ms,
-        per_request(before.0, after.0),
-        per_request(before.1, after.1),
+        per_request(before.server_cpu, after.server_cpu, 1000.0),
+        per_request(before.db_cpu, after.db_cpu, 1000.0),
+        per_request(before.statements, after.statements, 1.0),
     );
     figures
 }

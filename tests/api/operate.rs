@@ -524,6 +524,8 @@ async fn metrics_parse_as_prometheus_text_and_move_after_requests_and_runs() {
         r#"securescore_scoring_runs_total{kind="RECOMPUTE",status="SUCCEEDED"}"#,
         1.0,
     );
+    // The query read nothing, the recomputation read and wrote its day.
+    grew("securescore_db_statements_total", 2.0);
     assert!(after.contains_key(r#"securescore_db_pool_connections{state="idle"}"#));
     assert!(
         after
