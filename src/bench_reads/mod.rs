@@ -2,12 +2,11 @@
 //! child process over HTTP, on a seeded history (1,000 tenants x 365 days by default). For the
 //! dashboard query, a 50-tenant page, a 90-day `scoreDiff` and a hello query, at 1 and 64
 //! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
-//! `/proc/<pid>/stat`) and, on PostgreSQL, the database's CPU per request (its processes'
-//! `/proc` accounting) and the statements the server sent per request (its `/metrics`); next to
-//! a raw axum handler returning the same bytes, measured in the
-//! same run, and, with `--postgraphile`, next to PostGraphile 4 answering the closest
-//! equivalent dashboard query over the same tables. It prints figures; nothing here asserts a
-//! time.
+//! `/proc/<pid>/stat`), on PostgreSQL the database's CPU per request (its processes' `/proc`
+//! accounting), and the statements the server sent per request (its `/metrics`); next to a raw
+//! axum handler returning the same bytes, measured in the same run, and, with `--postgraphile`,
+//! next to PostGraphile 4 answering the closest equivalent dashboard query over the same tables.
+//! It prints figures; nothing here asserts a time.
 
 mod postgraphile;
 

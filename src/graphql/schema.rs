@@ -184,3 +184,23 @@ impl Executor for AppSchema {
             .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{PathSegment, ServerError, Value};
+
+    use super::*;
+
+    #[test]
+    fn only_errors_without_a_path_and_no_data_mean_the_operation_never_ran() {
+        let refused = Response::from_errors(vec![ServerError::new("unknown field", None)]);
+        assert!(!ran(&refused));
+        let mut failed_field = ServerError::new("the database is unavailable", None);
+        failed_field.path = vec![PathSegment::Field("tenant".into())];
+        assert!(ran(&Response::from_errors(vec![failed_field])));
+        assert!(ran(&Response::new(
+            Value::from_json(serde_json::json!({"a": 1})).unwrap()
+        )));
+        assert!(ran(&Response::new(Value::Null)));
+    }
+}
