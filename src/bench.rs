@@ -281,6 +281,7 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
             updated_at: Set(now),
             goal: Set(None),
             latest_score_date: Set(None),
+            change_seq: Set(0),
         }))
         .exec_without_returning(&txn)
         .await?;

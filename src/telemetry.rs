@@ -15,7 +15,8 @@ pub const HTTP_DURATION: &str = "securescore_http_request_duration_seconds";
 pub const GRAPHQL_OPERATIONS: &str = "securescore_graphql_operations_total";
 /// GraphQL operation latency by operation name, in seconds.
 pub const GRAPHQL_DURATION: &str = "securescore_graphql_operation_duration_seconds";
-/// Tenant-days written by scoring tasks, by outcome (`scored`, `failed`).
+/// Tenant-days settled by scoring tasks, by outcome (`scored`, `superseded` by a day already
+/// stored from a newer state, `failed`).
 pub const TENANT_DAYS: &str = "securescore_scoring_tenant_days_total";
 /// Scoring runs finished, by kind and status.
 pub const RUNS: &str = "securescore_scoring_runs_total";

@@ -38,6 +38,9 @@ pub struct Model {
     pub version: i64,
     /// True while action rows of superseded versions may remain, for the sweeper.
     pub stale_actions: bool,
+    /// The tenant's change sequence the row's inputs were read at; a computation from an
+    /// older sequence never overwrites the row.
+    pub input_seq: i64,
 }
 
 /// Relations of `daily_scores` (none navigated through the ORM).

@@ -23,6 +23,8 @@ pub struct Model {
     pub goal: Option<f64>,
     /// The newest date with a stored score (kept by the writers of scores).
     pub latest_score_date: Option<Date>,
+    /// Bumped by every change that affects the tenant's scores, in that change's transaction.
+    pub change_seq: i64,
 }
 
 /// Relations of `tenants` (none navigated through the ORM).

@@ -11,6 +11,7 @@ mod m20261126_000006_tenant_goal;
 mod m20261127_000007_score_versions;
 mod m20261127_000008_alerts_and_webhooks;
 mod m20261127_000009_latest_score_date;
+mod m20261129_000010_change_sequences;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_score_versions::Migration),
             Box::new(m20261127_000008_alerts_and_webhooks::Migration),
             Box::new(m20261127_000009_latest_score_date::Migration),
+            Box::new(m20261129_000010_change_sequences::Migration),
         ]
     }
 }

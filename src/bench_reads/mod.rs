@@ -336,6 +336,7 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
             updated_at: Set(now),
             goal: Set(Some(80.0)),
             latest_score_date: Set(Some(today)),
+            change_seq: Set(0),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -30,7 +30,7 @@ const IDS_PER_QUERY: usize = 500;
 /// their deliveries; answers the new alerts.
 pub async fn raise_alerts(
     txn: &DatabaseTransaction,
-    days: &[ScoredDay],
+    days: &[&ScoredDay],
 ) -> Result<Vec<alert::Model>, DbErr> {
     let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
     let rules = enabled_rules(txn, &tenants).await?;
@@ -39,6 +39,7 @@ pub async fn raise_alerts(
     }
     let watched: Vec<&ScoredDay> = days
         .iter()
+        .copied()
         .filter(|d| rules.contains_key(&d.tenant_id))
         .collect();
     let watched_tenants: Vec<String> = rules.keys().cloned().collect();

@@ -1,16 +1,20 @@
-//! Scoring a batch of tenants over a range of dates: a few reads per batch (the snapshot in
-//! force at each date and the override rows needed, never a tenant's whole history), scoring in
-//! memory, and the batch's rows written with multi-row statements in one transaction.
+//! Scoring a batch of tenants over a range of dates: a few reads per batch in one consistent
+//! read (each tenant's change sequence, the snapshot in force at each date and the override
+//! rows needed, never a tenant's whole history), scoring in memory, and the batch's rows
+//! written with multi-row statements in one transaction, each day only over a row computed
+//! from the same or an older state. The pipeline does its own writes here, not through
+//! `service`: they are the scoring engine's, fenced and versioned.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{action_override, daily_action_score, daily_score, snapshot, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -36,6 +40,10 @@ pub struct ScoredDay {
     pub snapshot_id: i64,
     /// Results and totals.
     pub day: DayScore,
+    /// The tenant's change sequence the inputs were read at.
+    pub input_seq: i64,
+    /// When the inputs were read (the instant today's override states are taken at).
+    pub read_at: DateTime<Utc>,
 }
 
 /// What storing a batch did.
@@ -43,6 +51,8 @@ pub struct ScoredDay {
 pub struct BatchOutcome {
     /// Tenant-days stored.
     pub stored: i32,
+    /// Tenant-days not stored because a day computed from a newer state was already there.
+    pub superseded: i32,
     /// Tenants with at least one day stored.
     pub tenants_scored: i32,
     /// Tenant-days of tenants that still failed after their last try.
@@ -53,6 +63,13 @@ pub struct BatchOutcome {
     pub tenants: Vec<String>,
     /// The alerts raised, with their tenants.
     pub alerts: Vec<(String, i64)>,
+}
+
+impl BatchOutcome {
+    /// Tenant-days settled: stored, or already stored from a newer state.
+    pub fn done(&self) -> i32 {
+        self.stored.saturating_add(self.superseded)
+    }
 }
 
 /// Checked inside every write transaction: the write goes ahead only while it returns true
@@ -80,31 +97,89 @@ impl WriteFence for Unfenced {
 /// rest of the batch is stored.
 pub async fn score_batch(
     db: &DatabaseConnection,
-    catalog: &[ActionDefinition],
     tenant_ids: &[String],
     range: DateRange,
     fence: &impl WriteFence,
 ) -> Result<BatchOutcome, DbErr> {
-    let days = score_in_memory(db, catalog, tenant_ids, range).await?;
-    match store_days(db, catalog, &days, fence).await {
-        Ok(alerts) => Ok(outcome_of(&days, BTreeMap::new(), alerts)),
+    let computation = compute(db, tenant_ids, range).await?;
+    store(db, &computation, fence).await
+}
+
+/// Tenant-days scored in memory from one consistent read, with the catalog they were scored
+/// against.
+pub struct Computation {
+    /// The catalog as read with the inputs.
+    pub catalog: Vec<ActionDefinition>,
+    /// The days scored.
+    pub days: Vec<ScoredDay>,
+}
+
+/// Stores a computation (see [`score_batch`]): each tenant-day is written only if the stored
+/// row was computed from the same or an older state, so a computation that read its inputs
+/// before a change never overwrites one that read them after.
+pub async fn store(
+    db: &DatabaseConnection,
+    computation: &Computation,
+    fence: &impl WriteFence,
+) -> Result<BatchOutcome, DbErr> {
+    let (catalog, days) = (&computation.catalog, &computation.days);
+    let all: Vec<&ScoredDay> = days.iter().collect();
+    match store_days(db, catalog, &all, fence).await {
+        Ok(written) => Ok(outcome_of(days.len(), written, BTreeMap::new())),
         Err(err) if is_lost_claim(&err) => Err(err),
         Err(batch_error) => {
-            tracing::warn!(error = %batch_error, tenants = tenant_ids.len(), "batch write failed; retrying tenant by tenant");
+            tracing::warn!(error = %batch_error, days = days.len(), "batch write failed; retrying tenant by tenant");
             store_tenant_by_tenant(db, catalog, days, fence).await
         }
     }
 }
 
-/// Reads what the batch needs and scores every tenant-day that has a snapshot.
-async fn score_in_memory(
+/// Reads the catalog and what the batch needs in one consistent read, with each tenant's
+/// change sequence, and scores every tenant-day that has a snapshot.
+pub async fn compute(
     db: &DatabaseConnection,
+    tenant_ids: &[String],
+    range: DateRange,
+) -> Result<Computation, DbErr> {
+    let read = begin_consistent_read(db).await?;
+    let now = Utc::now();
+    let computed = match super::load_catalog(&read).await {
+        Ok(catalog) => score_in_memory(&read, &catalog, tenant_ids, range, now)
+            .await
+            .map(|days| Computation { catalog, days }),
+        Err(err) => Err(DbErr::Custom(format!("loading the catalog: {err:?}"))),
+    };
+    // Nothing was written: ending the read either way is all that is left.
+    read.rollback().await?;
+    computed
+}
+
+/// A read-only transaction that sees one state of the database throughout: REPEATABLE READ on
+/// PostgreSQL; on SQLite (write-ahead log) every transaction reads one snapshot.
+async fn begin_consistent_read(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Scores every tenant-day of the batch that has a snapshot, from reads through `read`.
+async fn score_in_memory(
+    read: &DatabaseTransaction,
     catalog: &[ActionDefinition],
     tenant_ids: &[String],
     range: DateRange,
+    now: DateTime<Utc>,
 ) -> Result<Vec<ScoredDay>, DbErr> {
-    let captures = snapshots_in_force(db, tenant_ids, range).await?;
-    let histories = overrides_in_force(db, tenant_ids, range).await?;
+    let sequences = change_sequences(read, tenant_ids).await?;
+    let captures = snapshots_in_force(read, tenant_ids, range).await?;
+    let histories = overrides_in_force(read, tenant_ids, range).await?;
     let mut wanted: Vec<(String, NaiveDate, i64)> = Vec::new();
     for (tenant_id, tenant_captures) in &captures {
         for date in range.days() {
@@ -116,13 +191,15 @@ async fn score_in_memory(
     let mut snapshot_ids: Vec<i64> = wanted.iter().map(|(_, _, id)| *id).collect();
     snapshot_ids.sort_unstable();
     snapshot_ids.dedup();
-    let facts = facts_of(db, &snapshot_ids).await?;
+    let facts = facts_of(read, &snapshot_ids).await?;
     let no_history = Vec::new();
-    let now = Utc::now();
     let mut days = Vec::with_capacity(wanted.len());
     for (tenant_id, date, snapshot_id) in wanted {
         let Some(snapshot_facts) = facts.get(&snapshot_id) else {
             continue; // Snapshots are never deleted; a vanished one simply scores nothing.
+        };
+        let Some(&input_seq) = sequences.get(&tenant_id) else {
+            continue; // The tenant is gone: nothing of it is scored.
         };
         let history = histories.get(&tenant_id).unwrap_or(&no_history);
         let states = states_at(history, states_instant(date, now));
@@ -132,15 +209,37 @@ async fn score_in_memory(
             date,
             snapshot_id,
             day,
+            input_seq,
+            read_at: now,
         });
     }
     Ok(days)
 }
 
+/// Each tenant's change sequence.
+async fn change_sequences(
+    read: &DatabaseTransaction,
+    tenant_ids: &[String],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut sequences = HashMap::with_capacity(tenant_ids.len());
+    for chunk in tenant_ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(String, i64)> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .column(tenant::Column::ChangeSeq)
+            .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(read)
+            .await?;
+        sequences.extend(rows);
+    }
+    Ok(sequences)
+}
+
 /// Each tenant's captures that matter for `range`: the one in force at the end of its first
 /// date and those captured later within it, oldest first.
 async fn snapshots_in_force(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     tenant_ids: &[String],
     range: DateRange,
 ) -> Result<BTreeMap<String, Vec<(i64, DateTime<Utc>)>>, DbErr> {
@@ -200,7 +299,7 @@ fn latest_snapshot_by(at: DateTime<Utc>) -> SelectStatement {
 /// Each tenant's override entries that matter for `range`: per action the entry in force at
 /// the end of its first date, and every entry set later within it; oldest first.
 async fn overrides_in_force(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     tenant_ids: &[String],
     range: DateRange,
 ) -> Result<HashMap<String, Vec<action_override::Model>>, DbErr> {
@@ -260,7 +359,7 @@ fn latest_override_by(at: DateTime<Utc>) -> SelectStatement {
 }
 
 /// The facts of the given snapshots.
-async fn facts_of(db: &DatabaseConnection, ids: &[i64]) -> Result<HashMap<i64, Value>, DbErr> {
+async fn facts_of(db: &DatabaseTransaction, ids: &[i64]) -> Result<HashMap<i64, Value>, DbErr> {
     let mut facts = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(i64, Value)> = snapshot::Entity::find()
@@ -276,16 +375,19 @@ async fn facts_of(db: &DatabaseConnection, ids: &[i64]) -> Result<HashMap<i64, V
     Ok(facts)
 }
 
-/// Stores `days` as a new version in one transaction: the action rows are inserted under the
-/// version and the day rows switched to it, so a reader taking a day's action rows of the day's
-/// version never mixes two computations. Superseded action rows stay for readers in flight and
-/// are removed later by [`super::sweeper`].
+/// Stores `days` as a new version in one transaction: the day rows are upserted where the
+/// stored row was computed from the same or an older state (its change sequence, then the
+/// instant its inputs were read), the action rows of the days actually written are inserted
+/// under the version, and alerts are raised on those days only; so a reader taking a day's
+/// action rows of the day's version never mixes two computations, and a computation from an
+/// older state never replaces a newer one. Superseded action rows stay for readers in flight
+/// and are removed later by [`super::sweeper`]. Answers the days written and the alerts raised.
 async fn store_days(
     db: &DatabaseConnection,
     catalog: &[ActionDefinition],
-    days: &[ScoredDay],
+    days: &[&ScoredDay],
     fence: &impl WriteFence,
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Written, DbErr> {
     let txn = db.begin().await?;
     if !fence.hold(&txn).await? {
         return Err(lost_claim());
@@ -293,34 +395,22 @@ async fn store_days(
     let now = Utc::now();
     let today = now.date_naive();
     let version = now.timestamp_micros();
+    let mut written_keys: HashSet<(String, NaiveDate)> = HashSet::with_capacity(days.len());
     for chunk in days.chunks(ROWS_PER_INSERT) {
         let rows = chunk
             .iter()
-            .map(|d| day_row(d, now, today, version))
+            .map(|d| day_row(d, today, version))
             .collect::<Result<Vec<_>, DbErr>>()?;
-        daily_score::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([daily_score::Column::TenantId, daily_score::Column::Date])
-                    .update_columns([
-                        daily_score::Column::Score,
-                        daily_score::Column::MaxScore,
-                        daily_score::Column::Percentage,
-                        daily_score::Column::PlannedScore,
-                        daily_score::Column::Categories,
-                        daily_score::Column::SnapshotId,
-                        daily_score::Column::ComputedAt,
-                        daily_score::Column::Final,
-                        daily_score::Column::NoDataMaxScore,
-                        daily_score::Column::Coverage,
-                        daily_score::Column::Version,
-                    ])
-                    .value(daily_score::Column::StaleActions, true)
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+        written_keys.extend(upsert_newer_days(&txn, rows).await?);
     }
-    let action_rows = days.iter().flat_map(|d| action_rows(d, catalog, version));
+    let written: Vec<&ScoredDay> = days
+        .iter()
+        .copied()
+        .filter(|d| written_keys.contains(&(d.tenant_id.clone(), d.date)))
+        .collect();
+    let action_rows = written
+        .iter()
+        .flat_map(|d| action_rows(d, catalog, version));
     let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
     for row in action_rows {
         pending.push(row);
@@ -331,17 +421,85 @@ async fn store_days(
     if !pending.is_empty() {
         insert_action_rows(&txn, pending).await?;
     }
-    advance_latest_dates(&txn, days).await?;
-    let raised = super::alerting::raise_alerts(&txn, days).await?;
+    advance_latest_dates(&txn, &written).await?;
+    let raised = super::alerting::raise_alerts(&txn, &written).await?;
     txn.commit().await?;
     if !raised.is_empty() {
         metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(raised.len() as u64);
     }
-    Ok(raised.into_iter().map(|a| (a.tenant_id, a.id)).collect())
+    Ok(Written {
+        days: written_keys,
+        alerts: raised.into_iter().map(|a| (a.tenant_id, a.id)).collect(),
+    })
+}
+
+/// What one write transaction stored.
+#[derive(Default)]
+struct Written {
+    /// The tenant-days written.
+    days: HashSet<(String, NaiveDate)>,
+    /// The alerts raised, with their tenants.
+    alerts: Vec<(String, i64)>,
+}
+
+/// Upserts day rows, replacing a stored row only when it was computed from the same or an
+/// older state; answers the tenant-days inserted or replaced. The condition is evaluated on
+/// the row as it stands when the write takes it (PostgreSQL locks it first; SQLite has one
+/// writer), so two writers of one day never both win on a stale comparison.
+async fn upsert_newer_days(
+    txn: &DatabaseTransaction,
+    rows: Vec<daily_score::ActiveModel>,
+) -> Result<Vec<(String, NaiveDate)>, DbErr> {
+    use daily_score::Column as C;
+    let excluded = Alias::new("excluded");
+    let stored_seq = Expr::col((daily_score::Entity, C::InputSeq));
+    let new_seq = Expr::col((excluded.clone(), C::InputSeq));
+    let not_newer = Condition::any()
+        .add(stored_seq.clone().lt(new_seq.clone()))
+        .add(
+            Condition::all().add(stored_seq.eq(new_seq)).add(
+                Expr::col((daily_score::Entity, C::ComputedAt))
+                    .lte(Expr::col((excluded, C::ComputedAt))),
+            ),
+        );
+    let mut insert = daily_score::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([C::TenantId, C::Date])
+                .update_columns([
+                    C::Score,
+                    C::MaxScore,
+                    C::Percentage,
+                    C::PlannedScore,
+                    C::Categories,
+                    C::SnapshotId,
+                    C::ComputedAt,
+                    C::Final,
+                    C::NoDataMaxScore,
+                    C::Coverage,
+                    C::Version,
+                    C::InputSeq,
+                ])
+                .value(C::StaleActions, true)
+                .action_and_where(not_newer.into())
+                .to_owned(),
+        )
+        .into_query();
+    insert.returning(Query::returning().columns([C::TenantId, C::Date]));
+    let statement = txn.get_database_backend().build(&insert);
+    txn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "tenant_id")?,
+                row.try_get::<NaiveDate>("", "date")?,
+            ))
+        })
+        .collect()
 }
 
 /// Moves each written tenant's pointer to its latest scored date forward (never back).
-async fn advance_latest_dates(txn: &DatabaseTransaction, days: &[ScoredDay]) -> Result<(), DbErr> {
+async fn advance_latest_dates(txn: &DatabaseTransaction, days: &[&ScoredDay]) -> Result<(), DbErr> {
     let mut newest: BTreeMap<&str, NaiveDate> = BTreeMap::new();
     for day in days {
         let date = newest.entry(day.tenant_id.as_str()).or_insert(day.date);
@@ -378,10 +536,10 @@ async fn insert_action_rows(
         .map(|_| ())
 }
 
-/// The `daily_scores` row of a scored day; days before today are final.
+/// The `daily_scores` row of a scored day, computed when its inputs were read; days before
+/// today are final.
 fn day_row(
     scored: &ScoredDay,
-    now: DateTime<Utc>,
     today: NaiveDate,
     version: i64,
 ) -> Result<daily_score::ActiveModel, DbErr> {
@@ -397,12 +555,13 @@ fn day_row(
         planned_score: Set(totals.planned_score),
         categories: Set(categories),
         snapshot_id: Set(Some(scored.snapshot_id)),
-        computed_at: Set(now),
+        computed_at: Set(scored.read_at),
         r#final: Set(scored.date < today),
         no_data_max_score: Set(totals.no_data_max_score),
         coverage: Set(totals.coverage),
         version: Set(version),
         stale_actions: Set(false),
+        input_seq: Set(scored.input_seq),
         ..Default::default()
     })
 }
@@ -439,18 +598,15 @@ fn action_rows<'a>(
 async fn store_tenant_by_tenant(
     db: &DatabaseConnection,
     catalog: &[ActionDefinition],
-    days: Vec<ScoredDay>,
+    days: &[ScoredDay],
     fence: &impl WriteFence,
 ) -> Result<BatchOutcome, DbErr> {
-    let mut by_tenant: BTreeMap<String, Vec<ScoredDay>> = BTreeMap::new();
+    let mut by_tenant: BTreeMap<&str, Vec<&ScoredDay>> = BTreeMap::new();
     for day in days {
-        by_tenant
-            .entry(day.tenant_id.clone())
-            .or_default()
-            .push(day);
+        by_tenant.entry(&day.tenant_id).or_default().push(day);
     }
-    let mut stored: Vec<ScoredDay> = Vec::new();
-    let mut alerts = Vec::new();
+    let mut attempted = 0;
+    let mut written = Written::default();
     let mut failed_days = 0;
     let mut failed = BTreeMap::new();
     for (tenant_id, tenant_days) in by_tenant {
@@ -465,38 +621,46 @@ async fn store_tenant_by_tenant(
             }
         }
         match result {
-            Ok(raised) => {
-                stored.extend(tenant_days);
-                alerts.extend(raised);
+            Ok(tenant_written) => {
+                attempted += tenant_days.len();
+                written.days.extend(tenant_written.days);
+                written.alerts.extend(tenant_written.alerts);
             }
             Err(err) if is_lost_claim(&err) => return Err(err),
             Err(err) => {
                 tracing::error!(tenant = %tenant_id, error = %err, "tenant failed after its last try");
                 failed_days += i32::try_from(tenant_days.len()).unwrap_or(i32::MAX);
-                failed.insert(tenant_id, err.to_string());
+                failed.insert(tenant_id.to_owned(), err.to_string());
             }
         }
     }
-    let mut outcome = outcome_of(&stored, failed, alerts);
+    let mut outcome = outcome_of(attempted, written, failed);
     outcome.failed = failed_days;
     Ok(outcome)
 }
 
-/// Counts of what was stored.
+/// Counts of what was stored of `attempted` days.
 fn outcome_of(
-    stored: &[ScoredDay],
+    attempted: usize,
+    written: Written,
     failed_tenants: BTreeMap<String, String>,
-    alerts: Vec<(String, i64)>,
 ) -> BatchOutcome {
-    let mut tenants: Vec<String> = stored.iter().map(|d| d.tenant_id.clone()).collect();
-    tenants.dedup();
+    let tenants: Vec<String> = written
+        .days
+        .iter()
+        .map(|(tenant_id, _)| tenant_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     BatchOutcome {
-        stored: i32::try_from(stored.len()).unwrap_or(i32::MAX),
-        tenants_scored: i32::try_from(tenants.len()).unwrap_or(i32::MAX),
+        stored: count(written.days.len()),
+        superseded: count(attempted.saturating_sub(written.days.len())),
+        tenants_scored: count(tenants.len()),
         failed: 0,
         failed_tenants,
         tenants,
-        alerts,
+        alerts: written.alerts,
     }
 }
 

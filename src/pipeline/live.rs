@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySel
 use tokio::sync::mpsc;
 
 use super::batch::{Unfenced, score_batch};
-use super::{Pipeline, load_catalog, today};
+use super::{Pipeline, today};
 use crate::service::daily_scores::DateRange;
 
 /// How long a burst of requests is gathered before rescoring.
@@ -111,13 +111,10 @@ async fn rescore(pipeline: &Pipeline, wanted: Wanted) -> Result<(), DbErr> {
     if tenant_ids.is_empty() {
         return Ok(());
     }
-    let catalog = load_catalog(db)
-        .await
-        .map_err(|e| DbErr::Custom(format!("{e:?}")))?;
     let batch = pipeline.config().batch_tenant_days.max(1);
     for chunk in tenant_ids.chunks(batch) {
         let range = DateRange::day(today());
-        let outcome = score_batch(db, &catalog, chunk, range, &Unfenced).await?;
+        let outcome = score_batch(db, chunk, range, &Unfenced).await?;
         super::announce(pipeline, &outcome, range).await;
         if !outcome.failed_tenants.is_empty() {
             tracing::error!(failed = ?outcome.failed_tenants, "live rescoring: some tenants failed");

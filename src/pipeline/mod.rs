@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use entity::scoring_run;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -190,7 +190,7 @@ impl Pipeline {
 }
 
 /// The catalog as the engine sees it, every entry included (deprecated ones score 0 of 0).
-async fn load_catalog(db: &DatabaseConnection) -> ApiResult<Vec<ActionDefinition>> {
+async fn load_catalog(db: &impl ConnectionTrait) -> ApiResult<Vec<ActionDefinition>> {
     catalog::list_actions(db, None, true)
         .await?
         .iter()

@@ -363,7 +363,7 @@ impl Claim {
                 scoring_task::Column::Status,
                 Expr::value(ScoringTaskStatus::Done.as_str()),
             )
-            .col_expr(scoring_task::Column::Done, Expr::value(outcome.stored))
+            .col_expr(scoring_task::Column::Done, Expr::value(outcome.done()))
             .col_expr(scoring_task::Column::Failed, Expr::value(outcome.failed))
             .col_expr(
                 scoring_task::Column::TenantsScored,
@@ -382,7 +382,7 @@ impl Claim {
         if finished.rows_affected != 1 {
             return Ok(false);
         }
-        let correction = outcome.stored + outcome.failed - self.task.planned;
+        let correction = outcome.done() + outcome.failed - self.task.planned;
         add_to_run(&txn, self.task.run_id, outcome, correction).await?;
         txn.commit().await?;
         Ok(true)
@@ -472,7 +472,7 @@ async fn add_to_run(
     let add = |column: scoring_run::Column, n: i32| (column, Expr::col(column).add(n));
     let mut update = scoring_run::Entity::update_many();
     for (column, value) in [
-        add(scoring_run::Column::TenantDaysDone, outcome.stored),
+        add(scoring_run::Column::TenantDaysDone, outcome.done()),
         add(scoring_run::Column::TenantDaysFailed, outcome.failed),
         add(scoring_run::Column::TenantsScored, outcome.tenants_scored),
         add(scoring_run::Column::TenantDaysPlanned, planned_correction),

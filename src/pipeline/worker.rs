@@ -1,18 +1,16 @@
 //! The worker every replica runs: claim a task, do it, record it, and finish its run.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use entity::enums::ScoringTaskKind;
 use entity::scoring_run;
 use sea_orm::{DbErr, EntityTrait};
 
+use super::Pipeline;
 use super::batch::{BatchOutcome, is_lost_claim, score_batch};
 use super::tasks::{Claim, MAX_ATTEMPTS, claim_task, finish_run};
-use super::{Pipeline, load_catalog};
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::scoring::ActionDefinition;
 use crate::service::comparisons::refresh_comparisons;
 use crate::service::daily_scores::DateRange;
 use crate::telemetry;
@@ -22,9 +20,8 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Claims and does tasks until the task is aborted.
 pub async fn run_worker(pipeline: Pipeline) {
-    let mut catalog: Option<(i64, Arc<Vec<ActionDefinition>>)> = None;
     loop {
-        match work_once(&pipeline, &mut catalog).await {
+        match work_once(&pipeline).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(err) => tracing::error!(error = %err, "scoring worker: claiming failed"),
@@ -34,10 +31,7 @@ pub async fn run_worker(pipeline: Pipeline) {
 }
 
 /// Claims one task and does it; false when there was none.
-async fn work_once(
-    pipeline: &Pipeline,
-    catalog: &mut Option<(i64, Arc<Vec<ActionDefinition>>)>,
-) -> Result<bool, DbErr> {
+async fn work_once(pipeline: &Pipeline) -> Result<bool, DbErr> {
     let db = pipeline.db();
     let lease = chrono::Duration::from_std(pipeline.config().lease)
         .unwrap_or(chrono::Duration::seconds(60));
@@ -56,7 +50,7 @@ async fn work_once(
             )
             .await?;
     } else {
-        let done = do_task(pipeline, &claim, &run, catalog).await;
+        let done = do_task(pipeline, &claim, &run).await;
         match done {
             Ok(outcome) => {
                 if !claim.finish(db, &outcome).await? {
@@ -75,6 +69,8 @@ async fn work_once(
                 let count = |n: i32| u64::try_from(n).unwrap_or(0);
                 metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "scored")
                     .increment(count(outcome.stored));
+                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "superseded")
+                    .increment(count(outcome.superseded));
                 metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "failed")
                     .increment(count(outcome.failed));
             }
@@ -106,7 +102,6 @@ async fn do_task(
     pipeline: &Pipeline,
     claim: &Claim,
     run: &scoring_run::Model,
-    catalog: &mut Option<(i64, Arc<Vec<ActionDefinition>>)>,
 ) -> Result<BatchOutcome, DbErr> {
     let db = pipeline.db();
     let range = DateRange {
@@ -114,17 +109,7 @@ async fn do_task(
         to: run.date_to,
     };
     match claim.task.kind {
-        ScoringTaskKind::Tenants => {
-            let definitions = match catalog {
-                Some((run_id, definitions)) if *run_id == run.id => definitions.clone(),
-                _ => {
-                    let loaded = Arc::new(load_catalog(db).await.map_err(api_to_db)?);
-                    *catalog = Some((run.id, loaded.clone()));
-                    loaded
-                }
-            };
-            score_batch(db, &definitions, &claim.tenant_ids()?, range, claim).await
-        }
+        ScoringTaskKind::Tenants => score_batch(db, &claim.tenant_ids()?, range, claim).await,
         ScoringTaskKind::Comparisons => {
             for date in range.days() {
                 refresh_comparisons(db, date).await.map_err(api_to_db)?;

@@ -6,11 +6,12 @@ use chrono::Utc;
 use entity::improvement_action as action;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::Deserialize;
 
+use super::change_seq::{Changed, record_change};
 use super::tenants::{optional_text, required_text, validate_id};
 use crate::domain::{ActionCategory, Level};
 use crate::error::{ApiError, ApiResult};
@@ -75,7 +76,8 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
     Ok(())
 }
 
-/// Creates or replaces a catalog entry after validating it.
+/// Creates or replaces a catalog entry after validating it, and records the change to every
+/// tenant's scores.
 pub async fn upsert_action(
     db: &DatabaseConnection,
     input: ActionInput,
@@ -85,10 +87,14 @@ pub async fn upsert_action(
     let existing = action::Entity::find_by_id(input.id.clone()).one(db).await?;
     let created_at = existing.as_ref().map_or(now, |e| e.created_at);
     let row = active_model(&input, created_at, now)?;
-    Ok(match existing {
-        Some(_) => row.update(db).await?,
-        None => row.insert(db).await?,
-    })
+    let txn = db.begin().await?;
+    let stored = match existing {
+        Some(_) => row.update(&txn).await?,
+        None => row.insert(&txn).await?,
+    };
+    record_change(&txn, Changed::All).await?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// The row for a validated entry, with text fields trimmed.
@@ -143,14 +149,17 @@ pub async fn load_built_in_catalog(db: &DatabaseConnection) -> ApiResult<usize> 
         })
         .collect::<ApiResult<Vec<_>>>()?;
     // Replicas starting together on an empty database both get here: the first one wins.
+    let txn = db.begin().await?;
     let inserted = action::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::column(action::Column::Id)
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
+    record_change(&txn, Changed::All).await?;
+    txn.commit().await?;
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
 }
 
@@ -173,7 +182,7 @@ pub async fn actions_by_ids(
 
 /// The catalog, optionally one category, deprecated entries only when asked; by id.
 pub async fn list_actions(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     category: Option<ActionCategory>,
     include_deprecated: bool,
 ) -> ApiResult<Vec<action::Model>> {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod catalog;
+pub mod change_seq;
 pub mod comparisons;
 pub mod daily_scores;
 pub mod estate;

@@ -10,6 +10,7 @@ use sea_orm::{
     QuerySelect, TransactionTrait,
 };
 
+use super::change_seq::{Changed, record_change};
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::domain::ActionState;
 use crate::error::{ApiError, ApiResult};
@@ -68,7 +69,8 @@ fn dedup_in_order(ids: &mut Vec<String>) {
     ids.retain(|id| seen.insert(id.clone()));
 }
 
-/// Appends every pair of a parsed change to the history in one transaction, all or nothing;
+/// Appends every pair of a parsed change to the history in one transaction, all or nothing,
+/// and records the change to the tenants' scores;
 /// the caller has checked that the tenants and actions exist.
 pub async fn append_overrides(
     db: &DatabaseConnection,
@@ -103,6 +105,7 @@ pub async fn append_overrides(
                 .await?,
         );
     }
+    record_change(&txn, Changed::Tenants(&change.tenant_ids)).await?;
     txn.commit().await?;
     Ok(stored)
 }

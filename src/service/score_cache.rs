@@ -151,6 +151,7 @@ mod tests {
             coverage: 100.0,
             version: 1,
             stale_actions: false,
+            input_seq: 0,
         })
     }
 

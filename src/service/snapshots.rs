@@ -4,10 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use entity::snapshot;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use serde_json::Value;
 
+use super::change_seq::{Changed, record_change};
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
 
@@ -71,7 +72,7 @@ fn validate(input: &SnapshotInput, now: DateTime<Utc>) -> ApiResult<()> {
     Ok(())
 }
 
-/// Stores a snapshot; a known idempotency key returns the first snapshot and stores nothing.
+/// Stores a snapshot and records the change to its tenant's scores; a known idempotency key returns the first snapshot and stores nothing.
 /// The caller has checked that the tenant exists and is within reach.
 pub async fn ingest_snapshot(
     db: &DatabaseConnection,
@@ -90,10 +91,20 @@ pub async fn ingest_snapshot(
         idempotency_key: Set(input.idempotency_key.clone()),
         ..Default::default()
     };
-    match row.insert(db).await {
-        Ok(stored) => Ok(stored),
+    let txn = db.begin().await?;
+    match row.insert(&txn).await {
+        Ok(stored) => {
+            record_change(
+                &txn,
+                Changed::Tenants(std::slice::from_ref(&stored.tenant_id)),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(stored)
+        }
         // A concurrent request with the same key won the race: answer with its snapshot.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
             find_by_key(db, &input).await?.ok_or_else(|| err.into())
         }
         Err(err) => Err(err.into()),

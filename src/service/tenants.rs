@@ -113,6 +113,7 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         updated_at: Set(now),
         goal: Set(None),
         latest_score_date: Set(None),
+        change_seq: Set(0),
     };
     row.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {

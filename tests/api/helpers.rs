@@ -335,3 +335,23 @@ pub fn partial_mfa_facts() -> Value {
         "reviews": {"signInWeekly": true}
     })
 }
+
+/// Waits until `check` answers `Some`, trying every 50 ms for at most `limit`; panics with
+/// `what` when it never does.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting after {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -23,6 +23,7 @@ mod round_trips;
 mod schema;
 mod scoring;
 mod snapshots;
+mod stale_writes;
 mod subscriptions;
 mod tenants;
 mod text;

@@ -79,6 +79,7 @@ async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)>
         updated_at: Set(now),
         goal: Set(None),
         latest_score_date: Set(None),
+        change_seq: Set(0),
     }))
     .exec_without_returning(&db)
     .await
