@@ -82,6 +82,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://securescore.db?mode=rwc"
     )]
     pub database_url: String,
@@ -227,7 +228,7 @@ impl ServeArgs {
     pub fn into_config(self) -> ServeConfig {
         ServeConfig {
             bind: self.bind,
-            database_url: self.database.database_url,
+            database_url: self.database.database_url.into(),
             demo: self.demo,
             keys: self.keys.key_sources(),
             scoring: ScoringConfig {

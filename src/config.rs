@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::NaiveTime;
+use secrecy::SecretString;
 
 use crate::auth::KeySources;
 
@@ -12,8 +13,9 @@ use crate::auth::KeySources;
 pub struct ServeConfig {
     /// Address to listen on.
     pub bind: SocketAddr,
-    /// sea-orm database URL (`sqlite://…` or `postgres://…`).
-    pub database_url: String,
+    /// sea-orm database URL (`sqlite://…` or `postgres://…`); it may hold a password, so it
+    /// never shows in `Debug` output.
+    pub database_url: SecretString,
     /// Seed demo data into an empty database and print a token per role.
     pub demo: bool,
     /// Where token verification keys come from.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::HeaderValue;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::auth::TokenVerifier;
@@ -54,7 +54,11 @@ pub struct Prepared {
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
 pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     crate::telemetry::recorder();
-    let mut db = db::connect_with(&config.database_url, &config.database_timeouts).await?;
+    let mut db = db::connect_with(
+        config.database_url.expose_secret(),
+        &config.database_timeouts,
+    )
+    .await?;
     crate::telemetry::count_statements(&mut db);
     db::migrate(&db).await?;
     service::catalog::load_built_in_catalog(&db)

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use entity::enums::{DeliveryStatus, ScoringRunKind, ScoringRunStatus};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 /// HTTP requests by route pattern and status.
@@ -34,6 +35,18 @@ pub const SCORE_CACHE: &str = "securescore_score_cache_lookups_total";
 pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
 /// Webhook delivery attempts, by outcome (`succeeded`, `failed`).
 pub const WEBHOOK_ATTEMPTS: &str = "securescore_webhook_attempts_total";
+/// Webhook deliveries by the status they entered (`PENDING` when queued, then `SUCCEEDED` or
+/// `FAILED`).
+pub const WEBHOOK_DELIVERIES: &str = "securescore_webhook_deliveries_total";
+/// Panics caught in request handlers (each answered 500 INTERNAL).
+pub const PANICS: &str = "securescore_http_panics_total";
+
+/// Latency buckets, in seconds, for requests, operations and live rescoring: 1 ms to 10 s.
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Scoring run duration buckets, in seconds: 100 ms to an hour.
+const RUN_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0];
 
 /// Counts every statement `db` sends in `DB_STATEMENTS`.
 pub fn count_statements(db: &mut DatabaseConnection) {
@@ -48,14 +61,105 @@ const MAX_OPERATION_NAMES: usize = 200;
 pub fn recorder() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let recorder = builder.build_recorder();
+        // Histograms, not summaries: buckets add up across replicas.
+        let builder = PrometheusBuilder::new()
+            .set_buckets(&LATENCY_BUCKETS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(RUN_DURATION.into()), &RUN_BUCKETS)
+            });
+        let recorder = match builder {
+            Ok(builder) => builder.build_recorder(),
+            // Only an empty bucket list is refused, and both lists are constants.
+            Err(_) => PrometheusBuilder::new().build_recorder(),
+        };
         let handle = recorder.handle();
         // Another recorder may already be installed (an embedding program's): then this
         // handle renders an empty text, and the process's own recorder gets the figures.
         let _ = metrics::set_global_recorder(recorder);
+        register_families();
         handle
     })
+}
+
+/// Describes every family and registers its series whose labels are known in advance at
+/// zero, so that dashboards and alerts see each family from the start, not after its first
+/// event.
+fn register_families() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route pattern and status");
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "HTTP request latency by route pattern"
+    );
+    describe_counter!(
+        GRAPHQL_OPERATIONS,
+        "GraphQL operations by operation name and outcome code"
+    );
+    describe_histogram!(
+        GRAPHQL_DURATION,
+        Unit::Seconds,
+        "GraphQL operation latency by operation name"
+    );
+    describe_counter!(
+        TENANT_DAYS,
+        "Tenant-days settled by scoring tasks, by outcome"
+    );
+    describe_counter!(RUNS, "Scoring runs finished, by kind and status");
+    describe_histogram!(RUN_DURATION, Unit::Seconds, "Scoring run duration, by kind");
+    describe_histogram!(
+        LIVE_LAG,
+        Unit::Seconds,
+        "From a change to today's rows rescored"
+    );
+    describe_gauge!(DB_POOL, "Database pool connections, by state");
+    describe_counter!(DB_STATEMENTS, "Statements sent to the database");
+    describe_counter!(SCORE_CACHE, "Closed-day cache lookups, by kind and result");
+    describe_counter!(ALERTS_RAISED, "Alerts raised");
+    describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome");
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook deliveries by the status they entered"
+    );
+    describe_counter!(PANICS, "Panics caught in request handlers");
+
+    metrics::counter!(HTTP_REQUESTS, "route" => "/graphql", "status" => "200").absolute(0);
+    let _registered = metrics::histogram!(HTTP_DURATION, "route" => "/graphql");
+    metrics::counter!(GRAPHQL_OPERATIONS, "operation" => "anonymous", "code" => "OK").absolute(0);
+    let _registered = metrics::histogram!(GRAPHQL_DURATION, "operation" => "anonymous");
+    for outcome in ["scored", "superseded", "failed"] {
+        metrics::counter!(TENANT_DAYS, "outcome" => outcome).absolute(0);
+    }
+    for kind in ScoringRunKind::ALL {
+        let kind = kind.as_str();
+        for status in [ScoringRunStatus::Succeeded, ScoringRunStatus::Failed] {
+            metrics::counter!(RUNS, "kind" => kind, "status" => status.as_str()).absolute(0);
+        }
+        let _registered = metrics::histogram!(RUN_DURATION, "kind" => kind);
+    }
+    let _registered = metrics::histogram!(LIVE_LAG);
+    for state in ["idle", "in_use"] {
+        metrics::gauge!(DB_POOL, "state" => state).set(0.0);
+    }
+    metrics::counter!(DB_STATEMENTS).absolute(0);
+    for kind in ["day", "actions"] {
+        for result in ["hit", "miss"] {
+            metrics::counter!(SCORE_CACHE, "kind" => kind, "result" => result).absolute(0);
+        }
+    }
+    metrics::counter!(ALERTS_RAISED).absolute(0);
+    for outcome in ["succeeded", "failed"] {
+        metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);
+    }
+    for status in DeliveryStatus::ALL {
+        metrics::counter!(WEBHOOK_DELIVERIES, "status" => status.as_str()).absolute(0);
+    }
+    metrics::counter!(PANICS).absolute(0);
+}
+
+/// Counts a delivery entering `status`.
+pub fn count_delivery(status: DeliveryStatus, deliveries: u64) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "status" => status.as_str()).increment(deliveries);
 }
 
 /// The metrics in the Prometheus text format, with the pool's use sampled now.

@@ -19,6 +19,8 @@ pub struct Model {
     pub date_to: Date,
     /// The one tenant asked for, if any.
     pub tenant_id: Option<String>,
+    /// The tenants asked for (a JSON array of ids); null: every tenant.
+    pub tenant_scope: Option<Json>,
     /// Where the run stands.
     pub status: ScoringRunStatus,
     /// Tenant-days expected to be scored (those with a snapshot when planned).

@@ -33,6 +33,9 @@ pub struct Model {
     pub claim_token: Option<String>,
     /// When it was created (with its alert).
     pub created_at: DateTimeUtc,
+    /// The JSON body every attempt sends, rendered once when the alert was raised (absent
+    /// only on deliveries queued before bodies were stored).
+    pub body: Option<String>,
 }
 
 /// Relations of `webhook_deliveries` (none navigated through the ORM).

@@ -12,6 +12,8 @@ mod m20261127_000007_score_versions;
 mod m20261127_000008_alerts_and_webhooks;
 mod m20261127_000009_latest_score_date;
 mod m20261129_000010_change_sequences;
+mod m20261129_000011_delivery_body;
+mod m20261129_000012_run_scope;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_alerts_and_webhooks::Migration),
             Box::new(m20261127_000009_latest_score_date::Migration),
             Box::new(m20261129_000010_change_sequences::Migration),
+            Box::new(m20261129_000011_delivery_body::Migration),
+            Box::new(m20261129_000012_run_scope::Migration),
         ]
     }
 }

@@ -13,20 +13,24 @@ use crate::service::runs::{self, RunVisibility};
 #[derive(Default)]
 pub struct RunQuery;
 
-/// The runs a caller may see: all for a PLATFORM_ADMIN, the ones they requested otherwise.
+/// The runs a caller may see: all for a PLATFORM_ADMIN, otherwise the ones they requested over
+/// tenants all within their token's reach.
 pub(super) fn visibility(ctx: &Context<'_>) -> ApiResult<RunVisibility> {
     let viewer = ctx.viewer()?;
     Ok(if viewer.has_role(Role::PlatformAdmin) {
         RunVisibility::All
     } else {
-        RunVisibility::RequestedBy(viewer.subject.clone())
+        RunVisibility::RequestedBy {
+            subject: viewer.subject.clone(),
+            reach: viewer.tenant_ids.iter().cloned().collect(),
+        }
     })
 }
 
 #[Object]
 impl RunQuery {
-    /// A scoring run by id; null when it does not exist or the caller neither requested it
-    /// nor is a PLATFORM_ADMIN.
+    /// A scoring run by id; null when it does not exist, or the caller is not a PLATFORM_ADMIN
+    /// and either did not request it or does not reach every tenant it covers.
     async fn scoring_run(
         &self,
         ctx: &Context<'_>,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, tenant};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -389,6 +389,8 @@ fn rows_stream<R: RowKind>(
         header_sent: false,
         done: false,
     };
+    // Fused: a body that is polled again after its end (tower-http's compression does, when
+    // the encoder flushes) must keep answering "done", never panic.
     futures::stream::unfold(
         (start, db, groups, request.range, kind),
         |(mut cursor, db, groups, range, kind)| async move {
@@ -451,6 +453,7 @@ fn rows_stream<R: RowKind>(
             }
         },
     )
+    .fuse()
 }
 
 /// The names of the tenants of a batch, in one query.

@@ -145,12 +145,24 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
             return error_response(media, status, &message, code::BAD_USER_INPUT);
         }
     };
-    let params = match serde_json::from_slice::<UniqueKeys>(&body) {
-        Ok(UniqueKeys(value)) => params_from_json(value),
-        Err(err) if err.to_string().starts_with(DUPLICATE_KEY) => Err(err.to_string()),
-        Err(_) => Err("the request body is not valid JSON".to_owned()),
+    // A body that is not JSON is a 400 whatever the response type (GraphQL over HTTP).
+    let value = match serde_json::from_slice::<UniqueKeys>(&body) {
+        Ok(UniqueKeys(value)) => value,
+        Err(err) => {
+            let message = if err.to_string().starts_with(DUPLICATE_KEY) {
+                err.to_string()
+            } else {
+                "the request body is not valid JSON".to_owned()
+            };
+            return error_response(
+                media,
+                StatusCode::BAD_REQUEST,
+                &message,
+                code::BAD_USER_INPUT,
+            );
+        }
     };
-    match params {
+    match params_from_json(value) {
         Ok(sent) => match resolve_query(&app, media, sent) {
             Ok(params) => execute(&app, media, viewer, params, &headers).await,
             Err(refusal) => *refusal,

@@ -11,6 +11,7 @@ pub mod media;
 pub mod persisted;
 pub mod subscriptions;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,9 +19,11 @@ use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -86,6 +89,7 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)
+        .layer(panic_guard())
         .layer(middleware::from_fn(count_request))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
@@ -124,6 +128,38 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// What a panic in a handler becomes: a logged 500 with code INTERNAL, not a dropped connection.
+type PanicGuard = CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> axum::response::Response>;
+
+/// Catches a panic anywhere in a request's handling.
+fn panic_guard() -> PanicGuard {
+    CatchPanicLayer::custom(panic_response as fn(_) -> _)
+}
+
+/// The response to a caught panic; its detail goes to the log only.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %detail, "a request handler panicked");
+    metrics::counter!(telemetry::PANICS).increment(1);
+    let body = serde_json::json!({
+        "errors": [{"message": "internal error", "extensions": {"code": crate::error::code::INTERNAL}}]
+    });
+    let mut response = (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        body.to_string(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Longest client-supplied request id kept.
@@ -212,4 +248,34 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_internal() {
+        let router: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let empty: Vec<u8> = Vec::new();
+                    empty[0].to_string() // out of bounds: panics
+                }),
+            )
+            .layer(panic_guard());
+        let request = Request::get("/boom").body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+    }
 }

@@ -19,6 +19,7 @@ use super::batch::ScoredDay;
 use crate::scoring::alerts::{RuleSettings, WrittenDay, fires};
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
 use crate::service::score_reads::{current_version_only, to_scored_action};
+use crate::webhooks::payload::alert_body;
 
 /// Alerts dated more than this many days before today (a recomputation of history) are
 /// recorded but not delivered.
@@ -116,11 +117,11 @@ pub async fn raise_alerts(
                 .one(txn)
                 .await?
                 .ok_or_else(|| DbErr::Custom(format!("alert {id} vanished")))?;
-            raised.push(row);
+            raised.push((row, rule));
         }
     }
     enqueue_deliveries(txn, &raised).await?;
-    Ok(raised)
+    Ok(raised.into_iter().map(|(alert, _)| alert).collect())
 }
 
 /// The rule's settings as the engine sees them.
@@ -231,12 +232,17 @@ async fn existing_alerts(
 /// A pending delivery of each recent alert to each enabled endpoint of its tenant, due now.
 async fn enqueue_deliveries(
     txn: &DatabaseTransaction,
-    raised: &[alert::Model],
+    raised: &[(alert::Model, &alert_rule::Model)],
 ) -> Result<(), DbErr> {
     let now = Utc::now();
     let horizon = now.date_naive() - Duration::days(DELIVERY_HORIZON_DAYS);
-    let recent: Vec<&alert::Model> = raised.iter().filter(|a| a.date >= horizon).collect();
-    let tenants: BTreeSet<&str> = recent.iter().map(|a| a.tenant_id.as_str()).collect();
+    // Each body rendered once, for every endpoint and every attempt.
+    let recent: Vec<(&alert::Model, String)> = raised
+        .iter()
+        .filter(|(alert, _)| alert.date >= horizon)
+        .map(|(alert, rule)| (alert, alert_body(alert, rule)))
+        .collect();
+    let tenants: BTreeSet<&str> = recent.iter().map(|(a, _)| a.tenant_id.as_str()).collect();
     if tenants.is_empty() {
         return Ok(());
     }
@@ -248,7 +254,7 @@ async fn enqueue_deliveries(
         .await?;
     let rows: Vec<webhook_delivery::ActiveModel> = recent
         .iter()
-        .flat_map(|alert| {
+        .flat_map(|(alert, body)| {
             endpoints
                 .iter()
                 .filter(|e| e.tenant_id == alert.tenant_id)
@@ -264,14 +270,18 @@ async fn enqueue_deliveries(
                     claimed_until: Set(None),
                     claim_token: Set(None),
                     created_at: Set(now),
+                    body: Set(Some(body.clone())),
                     ..Default::default()
                 })
         })
         .collect();
     if !rows.is_empty() {
+        let queued = rows.len() as u64;
         webhook_delivery::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;
+        // Counted before the commit: a rolled-back write over-counts, never under-counts.
+        crate::telemetry::count_delivery(DeliveryStatus::Pending, queued);
     }
     Ok(())
 }

@@ -66,6 +66,7 @@ pub async fn plan_run(
         date_from: Set(request.range.from),
         date_to: Set(request.range.to),
         tenant_id: Set(request.tenant_id.clone()),
+        tenant_scope: Set(request.tenant_ids.as_ref().map(|ids| json!(ids))),
         status: Set(ScoringRunStatus::Queued),
         tenant_days_planned: Set(0),
         tenant_days_done: Set(0),

@@ -11,12 +11,11 @@ use entity::{alert, alert_rule, webhook_attempt, webhook_delivery, webhook_endpo
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
-use serde_json::json;
 
 use super::address::{parse_url, resolve};
+use super::payload::alert_body;
 use super::signing::signature;
 use crate::config::WebhookConfig;
-use crate::scoring::diff::ActionChange;
 
 /// Pauses after each failed attempt; after the last the delivery is FAILED.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -34,8 +33,6 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// An endpoint whose every attempt failed for this long is disabled.
 pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(3);
-/// The event type of an alert.
-pub const ALERT_RAISED: &str = "securescore.alert.raised";
 
 /// Delivers due webhooks until the task is aborted.
 pub async fn run_delivery_worker(db: DatabaseConnection, config: WebhookConfig) {
@@ -58,6 +55,23 @@ pub async fn deliver_one(db: &DatabaseConnection, config: &WebhookConfig) -> Res
         .one(db)
         .await?
         .ok_or_else(|| DbErr::Custom(format!("endpoint {} vanished", delivery.endpoint_id)))?;
+    let body = match &delivery.body {
+        Some(body) => body.clone(),
+        None => legacy_body(db, &delivery).await?,
+    };
+    let started = Instant::now();
+    let outcome = attempt(&delivery, &endpoint, body.into_bytes(), config).await;
+    let took = started.elapsed();
+    record(db, &delivery, &token, &endpoint, outcome, took).await?;
+    Ok(true)
+}
+
+/// The body of a delivery queued before bodies were stored: rendered from its alert (whose
+/// raising time is the payload's timestamp) and stored, so its later attempts send the same.
+async fn legacy_body(
+    db: &DatabaseConnection,
+    delivery: &webhook_delivery::Model,
+) -> Result<String, DbErr> {
     let alert = alert::Entity::find_by_id(delivery.alert_id)
         .one(db)
         .await?
@@ -66,11 +80,14 @@ pub async fn deliver_one(db: &DatabaseConnection, config: &WebhookConfig) -> Res
         .one(db)
         .await?
         .ok_or_else(|| DbErr::Custom(format!("rule {} vanished", alert.rule_id)))?;
-    let started = Instant::now();
-    let outcome = attempt(&delivery, &endpoint, &alert, &rule, config).await;
-    let took = started.elapsed();
-    record(db, &delivery, &token, &endpoint, outcome, took).await?;
-    Ok(true)
+    let body = alert_body(&alert, &rule);
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Body, Expr::value(body.clone()))
+        .filter(webhook_delivery::Column::Id.eq(delivery.id))
+        .filter(webhook_delivery::Column::Body.is_null())
+        .exec(db)
+        .await?;
+    Ok(body)
 }
 
 /// Claims the delivery due first whose endpoint is enabled.
@@ -167,43 +184,11 @@ impl Outcome {
     }
 }
 
-/// The JSON body of an alert's delivery.
-pub fn alert_body(
-    alert: &alert::Model,
-    rule: &alert_rule::Model,
-    at: DateTime<Utc>,
-) -> serde_json::Value {
-    let regressions: Vec<ActionChange> =
-        serde_json::from_value(alert.regressions.clone()).unwrap_or_default();
-    json!({
-        "type": ALERT_RAISED,
-        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": {
-            "alertId": alert.id.to_string(),
-            "tenantId": alert.tenant_id,
-            "ruleId": rule.id.to_string(),
-            "kind": rule.kind.as_str(),
-            "threshold": rule.threshold,
-            "windowDays": rule.window_days,
-            "date": alert.date.to_string(),
-            "percentageBefore": alert.percentage_before,
-            "percentageAfter": alert.percentage_after,
-            "regressions": regressions.iter().map(|c| json!({
-                "actionId": c.action_id,
-                "scoreDelta": c.score_delta,
-                "reasons": c.reasons,
-            })).collect::<Vec<_>>(),
-            "raisedAt": alert.raised_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        }
-    })
-}
-
-/// POSTs the alert, signed, to the endpoint's address as resolved and checked now.
+/// POSTs the stored body, signed now, to the endpoint's address as resolved and checked now.
 async fn attempt(
     delivery: &webhook_delivery::Model,
     endpoint: &webhook_endpoint::Model,
-    alert: &alert::Model,
-    rule: &alert_rule::Model,
+    body: Vec<u8>,
     config: &WebhookConfig,
 ) -> Outcome {
     let failed = |error: String| Outcome {
@@ -218,13 +203,8 @@ async fn attempt(
         Ok(address) => address,
         Err(error) => return failed(error),
     };
-    let now = Utc::now();
-    let body = match serde_json::to_vec(&alert_body(alert, rule, now)) {
-        Ok(body) => body,
-        Err(e) => return failed(format!("serializing the body: {e}")),
-    };
     let id = format!("msg_{}", delivery.id);
-    let timestamp = now.timestamp();
+    let timestamp = Utc::now().timestamp();
     let signed = match signature(&endpoint.signing_key, &id, timestamp, &body) {
         Ok(signed) => signed,
         Err(error) => return failed(error),
@@ -327,6 +307,9 @@ async fn record(
     if updated.rows_affected == 0 {
         // The claim lapsed and another replica took the delivery over; its record counts.
         return txn.rollback().await;
+    }
+    if status != DeliveryStatus::Pending {
+        crate::telemetry::count_delivery(status, 1);
     }
     webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
         delivery_id: Set(delivery.id),

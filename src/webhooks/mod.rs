@@ -3,4 +3,5 @@
 
 pub mod address;
 pub mod delivery;
+pub mod payload;
 pub mod signing;

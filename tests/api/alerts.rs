@@ -425,7 +425,22 @@ async fn an_alert_is_delivered_signed_and_a_failed_attempt_is_retried() {
         got[0].headers["webhook-id"], got[1].headers["webhook-id"],
         "one message"
     );
+    // Standard Webhooks: a retry sends the same bytes; only the timestamp header and the
+    // signature change.
+    assert_eq!(got[0].body, got[1].body, "a retry re-sends the stored body");
+    assert_ne!(
+        got[0].headers["webhook-timestamp"],
+        got[1].headers["webhook-timestamp"]
+    );
+    assert_ne!(
+        got[0].headers["webhook-signature"],
+        got[1].headers["webhook-signature"]
+    );
     let payload: Value = serde_json::from_slice(&got[1].body).unwrap();
+    assert_eq!(
+        payload["timestamp"], payload["data"]["raisedAt"],
+        "the payload's timestamp is when the alert was raised"
+    );
     assert_eq!(payload["type"], "securescore.alert.raised");
     assert_eq!(payload["data"]["tenantId"], "acme");
     assert_eq!(payload["data"]["kind"], "BELOW_PERCENTAGE");

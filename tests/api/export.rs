@@ -239,3 +239,66 @@ async fn exports_refuse_missing_tokens_wrong_roles_and_bad_ranges_with_a_short_t
         assert!(body.contains(words), "{query}: {body}");
     }
 }
+
+/// GETs an export asking for `encoding`; returns the `content-encoding` answered and the body
+/// decoded.
+async fn export_encoded(app: &TestApp, path: &str, encoding: &str) -> (Option<String>, Vec<u8>) {
+    use std::io::Read;
+    let response = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header(AUTHORIZATION, format!("Bearer {}", platform_admin()))
+        .header(reqwest::header::ACCEPT_ENCODING, encoding)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answered = response
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap().to_owned());
+    // The whole body must arrive: a stream cut short is an error here.
+    let raw = response.bytes().await.expect("the body arrives whole");
+    let mut decoded = Vec::new();
+    match answered.as_deref() {
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut decoded)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli_decompressor::Decompressor::new(&raw[..], 4096)
+                .read_to_end(&mut decoded)
+                .unwrap();
+        }
+        _ => decoded = raw.to_vec(),
+    }
+    (answered, decoded)
+}
+
+#[tokio::test]
+async fn exports_arrive_whole_and_identical_with_gzip_br_and_identity() {
+    let app = scored_estate().await;
+    // A month of history, so both files are well above the compression threshold.
+    for id in ["acme", "beta", "gamma"] {
+        let facts = json!({"users": {"total": 120, "mfaRegistered": 60}});
+        app.ingest(id, &noon(-30), facts).await;
+    }
+    let body = app
+        .graphql(&platform_admin(), "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { daysScored } }", json!({"f": day(-30), "t": day(0)}))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    for path in [
+        format!("/export/scores.csv?from={}&to={}", day(-30), day(0)),
+        format!("/export/action-scores.csv?from={}&to={}", day(-30), day(0)),
+    ] {
+        let (none, identity) = export_encoded(&app, &path, "identity").await;
+        assert_eq!(none, None);
+        assert!(identity.len() > 2048, "{path}: {} bytes", identity.len());
+        for encoding in ["gzip", "br"] {
+            let (answered, decoded) = export_encoded(&app, &path, encoding).await;
+            assert_eq!(answered.as_deref(), Some(encoding), "{path}");
+            assert_eq!(decoded, identity, "{path} with {encoding}");
+        }
+    }
+}

@@ -135,7 +135,7 @@ async fn spawn_on(
 ) -> TestApp {
     let mut config = ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url.clone(),
+        database_url: database_url.clone().into(),
         demo: false,
         keys: KeySources {
             secret: Some(SecretString::from(SECRET)),

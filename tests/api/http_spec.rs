@@ -1,10 +1,11 @@
 //! GraphQL over HTTP: negotiation, methods, request errors, GraphiQL and probes.
 
 use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app, token};
+use crate::helpers::{assert_error, platform_admin, spawn_app, token};
 
 #[tokio::test]
 async fn a_get_query_works_and_a_get_mutation_is_refused_with_405() {
@@ -275,4 +276,44 @@ async fn after_shutdown_begins_new_connections_are_refused_while_a_request_in_fl
     in_flight.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"subject\""), "{answer}");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_400_whatever_the_response_type() {
+    let app = spawn_app().await;
+    let tenants_before = app.count("tenants").await;
+    for accept in ["application/json", "application/graphql-response+json"] {
+        for body in [
+            "{\"query\": \"mutation { createTenant(input: {id: \\\"x\\\", name: \\\"x\\\", seatCount: 1}) { id } }\"",
+            "not json at all",
+            "{\"query\": \"{ viewer { subject } }\", \"query\": \"{ viewer { roles } }\"}",
+        ] {
+            let response = app
+                .client
+                .post(format!("{}/graphql", app.address))
+                .header(AUTHORIZATION, format!("Bearer {}", platform_admin()))
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, accept)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{accept}: {body}"
+            );
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(
+                answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{answer}"
+            );
+            assert!(answer.get("data").is_none(), "{answer}");
+        }
+    }
+    assert_eq!(
+        app.count("tenants").await,
+        tenants_before,
+        "nothing changed"
+    );
 }

@@ -317,3 +317,45 @@ async fn the_info_log_holds_no_token_secret_or_sql_but_names_failed_requests() {
         "colour codes in a piped log:\n{log}"
     );
 }
+
+#[tokio::test]
+async fn no_help_text_log_line_or_error_shows_a_database_password() {
+    const PASSWORD: &str = "pa55-hunter2-in-the-url";
+    // Port 1 on loopback refuses connections at once.
+    let url = format!("postgres://alice:{PASSWORD}@127.0.0.1:1/securescore");
+    for args in [
+        &["serve", "--help"][..],
+        &["migrate", "--help"],
+        &["migrate"],
+        &["serve"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_securescore"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("SECURESCORE_JWT_SECRET", SECRET)
+            .env("SECURESCORE_DB_CONNECT_TIMEOUT", "2s")
+            .env("SECURESCORE_DB_ACQUIRE_TIMEOUT", "2s")
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run securescore");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !printed.contains(PASSWORD),
+            "{args:?} printed the password:\n{printed}"
+        );
+        if args.contains(&"--help") {
+            assert!(printed.contains("DATABASE_URL"), "{args:?}: {printed}");
+        } else {
+            assert!(
+                !output.status.success(),
+                "{args:?} cannot reach its database"
+            );
+            assert!(!printed.trim().is_empty(), "{args:?} says why it failed");
+        }
+    }
+}

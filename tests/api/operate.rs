@@ -649,3 +649,58 @@ async fn sqlites_write_ahead_log_is_checkpointed_and_cut_back() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn every_metric_family_exists_from_the_start_and_latencies_are_histograms() {
+    let (database_url, _database) = fresh_database().await;
+    let server = ServerProcess::start_with(&database_url, &[]);
+    let text = reqwest::get(format!("{}/metrics", server.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server.stop();
+    let families = [
+        ("securescore_http_requests_total", "counter"),
+        ("securescore_http_request_duration_seconds", "histogram"),
+        ("securescore_graphql_operations_total", "counter"),
+        (
+            "securescore_graphql_operation_duration_seconds",
+            "histogram",
+        ),
+        ("securescore_scoring_tenant_days_total", "counter"),
+        ("securescore_scoring_runs_total", "counter"),
+        ("securescore_scoring_run_duration_seconds", "histogram"),
+        ("securescore_live_rescore_lag_seconds", "histogram"),
+        ("securescore_db_pool_connections", "gauge"),
+        ("securescore_db_statements_total", "counter"),
+        ("securescore_score_cache_lookups_total", "counter"),
+        ("securescore_alerts_raised_total", "counter"),
+        ("securescore_webhook_attempts_total", "counter"),
+        ("securescore_webhook_deliveries_total", "counter"),
+        ("securescore_http_panics_total", "counter"),
+    ];
+    for (family, kind) in families {
+        assert!(
+            text.contains(&format!("# TYPE {family} {kind}")),
+            "{family} is not a {kind} at start:\n{text}"
+        );
+    }
+    assert!(!text.contains("summary"), "no summaries:\n{text}");
+    // Buckets from 1 ms to 10 s, cumulative, ending at +Inf.
+    let bucket = |le: &str| {
+        format!(r#"securescore_http_request_duration_seconds_bucket{{route="/graphql",le="{le}"}}"#)
+    };
+    for le in ["0.001", "10", "+Inf"] {
+        assert!(text.contains(&bucket(le)), "no {le} bucket:\n{text}");
+    }
+    for status in ["PENDING", "SUCCEEDED", "FAILED"] {
+        assert!(
+            text.contains(&format!(
+                r#"securescore_webhook_deliveries_total{{status="{status}"}} 0"#
+            )),
+            "deliveries {status} at zero:\n{text}"
+        );
+    }
+}

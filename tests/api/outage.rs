@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -134,7 +135,9 @@ async fn with_the_database_away_readiness_and_requests_fail_fast_and_the_server_
         // The test's own database, reached through the proxy.
         config.database_url = config
             .database_url
-            .replace("127.0.0.1:5432", &format!("127.0.0.1:{port}"));
+            .expose_secret()
+            .replace("127.0.0.1:5432", &format!("127.0.0.1:{port}"))
+            .into();
         config.database_timeouts.acquire = Duration::from_secs(1);
         config.database_timeouts.connect = Duration::from_secs(1);
     })

@@ -377,3 +377,68 @@ async fn a_partner_sees_an_average_only_when_k_tenants_of_the_group_are_out_of_r
     // Reaching all 7 singles out nobody.
     assert_eq!(average(&TENANTS).await["averageScore"], 30.75);
 }
+
+#[tokio::test]
+async fn a_run_over_a_tenant_out_of_reach_is_null_even_for_its_requester() {
+    let app = spawn_app().await;
+    for tenant in ["a", "b"] {
+        app.create_tenant(tenant, None, 10).await;
+        app.ingest(tenant, &noon(-1), partial_mfa_facts()).await;
+    }
+    const RECOMPUTE: &str =
+        "mutation($i: RecomputeScoresInput!) { recomputeScores(input: $i) { run { id } } }";
+    const RUN: &str =
+        "query($id: ID!) { scoringRun(id: $id) { id } scoringRuns { edges { node { id } } } }";
+    // One subject ("tester@example.com") with tokens of different reach.
+    let both = token(&[Role::GlobalAdmin], &["a", "b"]);
+    let only_a = token(&[Role::GlobalAdmin], &["a"]);
+    let only_b = token(&[Role::GlobalAdmin], &["b"]);
+    let run_of = |body: Value| body["data"]["recomputeScores"]["run"]["id"].clone();
+    let of_a = run_of(
+        app.graphql(
+            &only_a,
+            RECOMPUTE,
+            json!({"i": {"tenantId": "a", "from": day(-1), "to": day(0)}}),
+        )
+        .await,
+    );
+    let of_both = run_of(
+        app.graphql(
+            &both,
+            RECOMPUTE,
+            json!({"i": {"from": day(-1), "to": day(0)}}),
+        )
+        .await,
+    );
+    assert!(of_a.is_string() && of_both.is_string());
+    let sees = |caller: String, id: Value| {
+        let app = &app;
+        async move {
+            let body = app.graphql(&caller, RUN, json!({"id": id})).await;
+            assert!(body["errors"].is_null(), "{body}");
+            let listed: Vec<Value> = body["data"]["scoringRuns"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].clone())
+                .collect();
+            let found = !body["data"]["scoringRun"].is_null();
+            assert_eq!(
+                found,
+                listed.contains(&id),
+                "one answer by id and by page: {body}"
+            );
+            found
+        }
+    };
+    assert!(sees(only_a.clone(), of_a.clone()).await);
+    assert!(sees(both.clone(), of_a.clone()).await);
+    assert!(
+        !sees(only_b.clone(), of_a.clone()).await,
+        "b's token does not reach a"
+    );
+    assert!(sees(both.clone(), of_both.clone()).await);
+    assert!(!sees(only_a, of_both.clone()).await, "the run covers b too");
+    assert!(!sees(only_b, of_both.clone()).await, "the run covers a too");
+    assert!(sees(platform_admin(), of_both).await);
+}
