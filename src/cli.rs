@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// Memory for closed days read recently, in MiB (0 turns the cache off).
     #[arg(long, env = "SECURESCORE_SCORE_CACHE_MB", default_value_t = 32)]
     pub score_cache_mb: u64,
+    /// How long a cached closed day is served before it is read again.
+    #[arg(long, env = "SECURESCORE_SCORE_CACHE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub score_cache_ttl: Duration,
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SECURESCORE_MAX_QUERY_DEPTH", default_value_t = RequestLimits::default().max_depth)]
     pub max_query_depth: usize,
@@ -242,6 +245,7 @@ impl ServeArgs {
                 tick: self.scoring_tick,
                 superseded_grace: self.superseded_grace,
                 score_cache_bytes: self.score_cache_mb.saturating_mul(1 << 20),
+                score_cache_ttl: self.score_cache_ttl,
             },
             limits: RequestLimits {
                 max_depth: self.max_query_depth,

@@ -77,6 +77,9 @@ pub struct ScoringConfig {
     pub superseded_grace: Duration,
     /// Memory for closed days read recently (0: no cache).
     pub score_cache_bytes: u64,
+    /// How long a cached closed day is served before it is read again, whatever the events
+    /// said: the bound on staleness if an eviction is ever missed.
+    pub score_cache_ttl: Duration,
 }
 
 impl Default for ScoringConfig {
@@ -92,6 +95,7 @@ impl Default for ScoringConfig {
             tick: Duration::from_secs(60),
             superseded_grace: Duration::from_secs(60),
             score_cache_bytes: 32 << 20,
+            score_cache_ttl: Duration::from_secs(300),
         }
     }
 }

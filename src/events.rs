@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -83,27 +83,62 @@ impl EventBus {
 
     /// Publishes events to every replica's subscribers; a failure is logged, never raised
     /// (subscriptions are live updates, not a delivery guarantee: the API always has the rows).
+    /// Events about written rows go with their write instead: [`notify_in_transaction`], then
+    /// [`EventBus::committed`].
     pub async fn publish(&self, events: Vec<Event>) {
         if self.db.get_database_backend() != DbBackend::Postgres {
-            for event in events {
-                let _ = self.local.send(Arc::new(event));
-            }
+            self.send_locally(events);
             return;
         }
         for event in events.into_iter().flat_map(split) {
-            let Ok(payload) = serde_json::to_string(&event) else {
-                continue;
-            };
-            let notify = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            );
-            if let Err(err) = self.db.execute_raw(notify).await {
+            if let Err(err) = self.db.execute_raw(notification(&event)).await {
                 tracing::warn!(error = %err, "publishing an event failed");
             }
         }
     }
+
+    /// Hands events already sent with [`notify_in_transaction`] to this replica's subscribers,
+    /// once their transaction committed: on PostgreSQL the listener does (every replica hears
+    /// the commit's notifications), so nothing is left to do; elsewhere they go out now.
+    pub fn committed(&self, events: Vec<Event>) {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            self.send_locally(events);
+        }
+    }
+
+    fn send_locally(&self, events: Vec<Event>) {
+        for event in events {
+            let _ = self.local.send(Arc::new(event));
+        }
+    }
+}
+
+/// Sends events inside the transaction that writes what they announce: PostgreSQL delivers them
+/// to every replica when it commits and never for a write rolled back, so an eviction cannot
+/// be lost between a commit and a publish; a failure fails the write. Nothing on SQLite, whose
+/// one process hears of its writes through [`EventBus::committed`].
+pub async fn notify_in_transaction(
+    txn: &impl ConnectionTrait,
+    events: &[Event],
+) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for event in events.iter().cloned().flat_map(split) {
+        txn.execute_raw(notification(&event)).await?;
+    }
+    Ok(())
+}
+
+/// The `pg_notify` statement carrying one event.
+fn notification(event: &Event) -> Statement {
+    // An event is plain data: it always serializes.
+    let payload = serde_json::to_string(event).unwrap_or_default();
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), payload.into()],
+    )
 }
 
 /// Splits a large `ScoresWritten` into notifications that fit PostgreSQL's payload limit.

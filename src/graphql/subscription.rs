@@ -215,7 +215,7 @@ async fn days_written(
         return vec![Err(err.into())];
     }
     // Written just now: read from the database, past the cache.
-    let uncached = ScoreCache::new(0);
+    let uncached = ScoreCache::new(0, std::time::Duration::ZERO);
     match score_reads::score_history(db, &uncached, tenant, DateRange { from, to }).await {
         Ok(days) => days.into_iter().map(|d| Ok(DailyScore::from(d))).collect(),
         Err(err) => vec![Err(err.into())],

@@ -219,7 +219,7 @@ pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer
 }
 
 /// What `Retry-After` says when the database does not answer.
-const RETRY_AFTER_SECONDS: &str = "5";
+pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
 
 /// How a duplicate top-level key is reported.
 const DUPLICATE_KEY: &str = "the request body repeats the top-level key";
@@ -388,7 +388,7 @@ async fn execute(
              not have been applied",
             humantime::format_duration(timeout)
         );
-        return json_response(
+        let mut response = json_response(
             media,
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({ "errors": [{
@@ -396,6 +396,11 @@ async fn execute(
                 "extensions": { "code": code::INTERNAL, "requestId": request_id },
             }] }),
         );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+        return response;
     };
     let errors: Vec<Value> = response
         .errors

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::{StatusCode, header};
 
 use super::AppState;
+use super::graphql::RETRY_AFTER_SECONDS;
 
 /// Answers while the process lives.
 pub async fn healthz() -> &'static str {
@@ -15,17 +16,33 @@ pub async fn healthz() -> &'static str {
 /// How long readiness waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Answers 200 while the database answers within two seconds, 503 otherwise.
-pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
+/// Answers 200 while the database answers within two seconds, 503 with `Retry-After`
+/// otherwise.
+pub async fn readyz(
+    State(app): State<AppState>,
+) -> (
+    StatusCode,
+    [(header::HeaderName, &'static str); 1],
+    &'static str,
+) {
+    let unavailable = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+        "database unavailable",
+    );
     match tokio::time::timeout(READINESS_TIMEOUT, app.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "no-store")],
+            "ready",
+        ),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            unavailable
         }
         Err(_) => {
             tracing::warn!("readiness check: database did not answer within 2 s");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            unavailable
         }
     }
 }

@@ -18,6 +18,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use crate::events::{Event, notify_in_transaction};
 use crate::scoring::overrides::states_at;
 use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
 use crate::scoring::{ActionDefinition, DayScore, score_day};
@@ -59,10 +60,11 @@ pub struct BatchOutcome {
     pub failed: i32,
     /// Why each failed tenant failed.
     pub failed_tenants: BTreeMap<String, String>,
-    /// The tenants with days stored.
-    pub tenants: Vec<String>,
     /// The alerts raised, with their tenants.
     pub alerts: Vec<(String, i64)>,
+    /// What the stored rows announce (sent in their transactions; see
+    /// [`crate::events::notify_in_transaction`]).
+    pub events: Vec<Event>,
 }
 
 impl BatchOutcome {
@@ -423,14 +425,41 @@ async fn store_days(
     }
     advance_latest_dates(&txn, &written).await?;
     let raised = super::alerting::raise_alerts(&txn, &written).await?;
+    let alerts: Vec<(String, i64)> = raised.into_iter().map(|a| (a.tenant_id, a.id)).collect();
+    let events = written_events(&written, &alerts);
+    notify_in_transaction(&txn, &events).await?;
     txn.commit().await?;
-    if !raised.is_empty() {
-        metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(raised.len() as u64);
+    if !alerts.is_empty() {
+        metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(alerts.len() as u64);
     }
     Ok(Written {
         days: written_keys,
-        alerts: raised.into_iter().map(|a| (a.tenant_id, a.id)).collect(),
+        alerts,
+        events,
     })
+}
+
+/// The events of a write: its tenants' scores over the dates written, and its alerts.
+fn written_events(written: &[&ScoredDay], alerts: &[(String, i64)]) -> Vec<Event> {
+    let mut events = Vec::with_capacity(1 + alerts.len());
+    let dates = written.iter().map(|d| d.date);
+    if let (Some(from), Some(to)) = (dates.clone().min(), dates.max()) {
+        let tenants: BTreeSet<String> = written.iter().map(|d| d.tenant_id.clone()).collect();
+        events.push(Event::ScoresWritten {
+            tenants: tenants.into_iter().collect(),
+            from,
+            to,
+        });
+    }
+    events.extend(
+        alerts
+            .iter()
+            .map(|(tenant_id, alert_id)| Event::AlertRaised {
+                tenant_id: tenant_id.clone(),
+                alert_id: *alert_id,
+            }),
+    );
+    events
 }
 
 /// What one write transaction stored.
@@ -440,6 +469,8 @@ struct Written {
     days: HashSet<(String, NaiveDate)>,
     /// The alerts raised, with their tenants.
     alerts: Vec<(String, i64)>,
+    /// What the write announced.
+    events: Vec<Event>,
 }
 
 /// Upserts day rows, replacing a stored row only when it was computed from the same or an
@@ -625,6 +656,7 @@ async fn store_tenant_by_tenant(
                 attempted += tenant_days.len();
                 written.days.extend(tenant_written.days);
                 written.alerts.extend(tenant_written.alerts);
+                written.events.extend(tenant_written.events);
             }
             Err(err) if is_lost_claim(&err) => return Err(err),
             Err(err) => {
@@ -645,12 +677,10 @@ fn outcome_of(
     written: Written,
     failed_tenants: BTreeMap<String, String>,
 ) -> BatchOutcome {
-    let tenants: Vec<String> = written
+    let tenants: BTreeSet<&String> = written
         .days
         .iter()
-        .map(|(tenant_id, _)| tenant_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .map(|(tenant_id, _)| tenant_id)
         .collect();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     BatchOutcome {
@@ -659,8 +689,8 @@ fn outcome_of(
         tenants_scored: count(tenants.len()),
         failed: 0,
         failed_tenants,
-        tenants,
         alerts: written.alerts,
+        events: written.events,
     }
 }
 

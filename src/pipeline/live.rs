@@ -115,7 +115,7 @@ async fn rescore(pipeline: &Pipeline, wanted: Wanted) -> Result<(), DbErr> {
     for chunk in tenant_ids.chunks(batch) {
         let range = DateRange::day(today());
         let outcome = score_batch(db, chunk, range, &Unfenced).await?;
-        super::announce(pipeline, &outcome, range).await;
+        super::announce(pipeline, &outcome);
         if !outcome.failed_tenants.is_empty() {
             tracing::error!(failed = ?outcome.failed_tenants, "live rescoring: some tenants failed");
         }

@@ -23,7 +23,6 @@ use crate::error::ApiResult;
 use crate::events::{Event, EventBus};
 use crate::scoring::ActionDefinition;
 use crate::service::catalog;
-use crate::service::daily_scores::DateRange;
 use crate::service::score_cache::ScoreCache;
 pub use live::LiveRequest;
 use tasks::RunRequest;
@@ -80,7 +79,7 @@ impl Pipeline {
     pub fn start(db: DatabaseConnection, config: ScoringConfig) -> (Pipeline, Background) {
         let (live_sender, live_receiver) = mpsc::unbounded_channel();
         let (events, listener) = EventBus::start(db.clone());
-        let score_cache = ScoreCache::new(config.score_cache_bytes);
+        let score_cache = ScoreCache::new(config.score_cache_bytes, config.score_cache_ttl);
         let evictions = tokio::spawn(evict_written_days(events.subscribe(), score_cache.clone()));
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
@@ -214,26 +213,10 @@ async fn evict_written_days(
     }
 }
 
-/// Announces what a stored batch changed: its tenants' scores over `range` and its alerts.
-async fn announce(pipeline: &Pipeline, outcome: &batch::BatchOutcome, range: DateRange) {
-    let mut events = Vec::with_capacity(1 + outcome.alerts.len());
-    if !outcome.tenants.is_empty() {
-        events.push(Event::ScoresWritten {
-            tenants: outcome.tenants.clone(),
-            from: range.from,
-            to: range.to,
-        });
-    }
-    events.extend(
-        outcome
-            .alerts
-            .iter()
-            .map(|(tenant_id, alert_id)| Event::AlertRaised {
-                tenant_id: tenant_id.clone(),
-                alert_id: *alert_id,
-            }),
-    );
-    pipeline.events().publish(events).await;
+/// Hands what a stored batch announced (sent in its transactions) to this replica's
+/// subscribers.
+fn announce(pipeline: &Pipeline, outcome: &batch::BatchOutcome) {
+    pipeline.events().committed(outcome.events.clone());
 }
 
 /// Today's date, UTC.

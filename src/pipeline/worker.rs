@@ -53,15 +53,12 @@ async fn work_once(pipeline: &Pipeline) -> Result<bool, DbErr> {
         let done = do_task(pipeline, &claim, &run).await;
         match done {
             Ok(outcome) => {
+                // The rows are committed whatever becomes of the claim: their events go out.
+                super::announce(pipeline, &outcome);
                 if !claim.finish(db, &outcome).await? {
                     tracing::warn!(task = claim.task.id, "task taken over by another replica");
                     return Ok(true);
                 }
-                let range = DateRange {
-                    from: run.date_from,
-                    to: run.date_to,
-                };
-                super::announce(pipeline, &outcome, range).await;
                 pipeline
                     .events()
                     .publish(vec![Event::RunUpdated { run_id: run.id }])

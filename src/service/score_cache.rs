@@ -1,12 +1,14 @@
 //! Closed days from memory: a bounded in-process cache of final `DailyScore` rows and of action
 //! rows by version. A final day changes only through a recomputation, whose `ScoresWritten`
-//! event (from any replica) evicts it; action rows of a version never change at all. A read
+//! event (from any replica, sent inside the writing transaction) evicts it, and a day is read
+//! again after `--score-cache-ttl` whatever happened; action rows of a version never change. A read
 //! keeps what it loaded only when no eviction happened meanwhile (an epoch check), so a row
 //! read just before a recomputation committed is never kept after it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
@@ -28,14 +30,15 @@ pub struct ScoreCache {
 }
 
 impl ScoreCache {
-    /// A cache holding at most about `max_bytes` (half for days, half for action rows);
-    /// 0 disables it.
-    pub fn new(max_bytes: u64) -> Arc<ScoreCache> {
+    /// A cache holding at most about `max_bytes` (half for days, half for action rows), each
+    /// day for at most `ttl`; 0 bytes disables it.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Arc<ScoreCache> {
         let enabled = max_bytes > 0;
         Arc::new(ScoreCache {
             days: enabled.then(|| {
                 Cache::builder()
                     .max_capacity(max_bytes / 2)
+                    .time_to_live(ttl)
                     .weigher(|_, day: &Arc<daily_score::Model>| {
                         DAY_BYTES.saturating_add(
                             u32::try_from(day.categories.to_string().len()).unwrap_or(u32::MAX),
@@ -157,7 +160,7 @@ mod tests {
 
     #[test]
     fn only_final_days_are_kept_and_a_write_evicts_them() {
-        let cache = ScoreCache::new(1 << 20);
+        let cache = ScoreCache::new(1 << 20, Duration::from_secs(60));
         let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         cache.keep_days(cache.epoch(), [&day(false)]);
         assert!(cache.day("acme", date).is_none());
@@ -173,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_read_that_straddles_an_eviction_keeps_nothing() {
-        let cache = ScoreCache::new(1 << 20);
+        let cache = ScoreCache::new(1 << 20, Duration::from_secs(60));
         let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         let started = cache.epoch();
         cache.observe(&Event::ScoresWritten {
@@ -187,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_disabled_cache_keeps_nothing() {
-        let cache = ScoreCache::new(0);
+        let cache = ScoreCache::new(0, Duration::ZERO);
         cache.keep_days(cache.epoch(), [&day(true)]);
         assert!(cache.day("acme", day(true).date).is_none());
     }

@@ -86,13 +86,23 @@ async fn relay(mut client: TcpStream, upstream: &str, mode: Arc<AtomicU8>) {
 
 async fn ready(app: &TestApp) -> (StatusCode, Duration) {
     let started = Instant::now();
-    let status = app
+    let response = app
         .client
         .get(format!("{}/readyz", app.address))
         .send()
         .await
-        .unwrap()
-        .status();
+        .unwrap();
+    let status = response.status();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap()),
+            Some("5"),
+            "a 503 says when to try again"
+        );
+    }
     (status, started.elapsed())
 }
 
