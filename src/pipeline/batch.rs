@@ -54,7 +54,7 @@ pub struct BatchOutcome {
     pub stored: i32,
     /// Tenant-days not stored because a day computed from a newer state was already there.
     pub superseded: i32,
-    /// Tenants with at least one day stored.
+    /// Tenants with at least one day settled (stored, or already stored from a newer state).
     pub tenants_scored: i32,
     /// Tenant-days of tenants that still failed after their last try.
     pub failed: i32,
@@ -127,7 +127,7 @@ pub async fn store(
     let (catalog, days) = (&computation.catalog, &computation.days);
     let all: Vec<&ScoredDay> = days.iter().collect();
     match store_days(db, catalog, &all, fence).await {
-        Ok(written) => Ok(outcome_of(days.len(), written, BTreeMap::new())),
+        Ok(written) => Ok(outcome_of(&all, written, BTreeMap::new())),
         Err(err) if is_lost_claim(&err) => Err(err),
         Err(batch_error) => {
             tracing::warn!(error = %batch_error, days = days.len(), "batch write failed; retrying tenant by tenant");
@@ -636,7 +636,7 @@ async fn store_tenant_by_tenant(
     for day in days {
         by_tenant.entry(&day.tenant_id).or_default().push(day);
     }
-    let mut attempted = 0;
+    let mut settled: Vec<&ScoredDay> = Vec::new();
     let mut written = Written::default();
     let mut failed_days = 0;
     let mut failed = BTreeMap::new();
@@ -653,7 +653,7 @@ async fn store_tenant_by_tenant(
         }
         match result {
             Ok(tenant_written) => {
-                attempted += tenant_days.len();
+                settled.extend(tenant_days);
                 written.days.extend(tenant_written.days);
                 written.alerts.extend(tenant_written.alerts);
                 written.events.extend(tenant_written.events);
@@ -666,26 +666,23 @@ async fn store_tenant_by_tenant(
             }
         }
     }
-    let mut outcome = outcome_of(attempted, written, failed);
+    let mut outcome = outcome_of(&settled, written, failed);
     outcome.failed = failed_days;
     Ok(outcome)
 }
 
-/// Counts of what was stored of `attempted` days.
+/// Counts of what was settled of `settled` days (each stored, or superseded by a day already
+/// stored from a newer state).
 fn outcome_of(
-    attempted: usize,
+    settled: &[&ScoredDay],
     written: Written,
     failed_tenants: BTreeMap<String, String>,
 ) -> BatchOutcome {
-    let tenants: BTreeSet<&String> = written
-        .days
-        .iter()
-        .map(|(tenant_id, _)| tenant_id)
-        .collect();
+    let tenants: BTreeSet<&str> = settled.iter().map(|d| d.tenant_id.as_str()).collect();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     BatchOutcome {
         stored: count(written.days.len()),
-        superseded: count(attempted.saturating_sub(written.days.len())),
+        superseded: count(settled.len().saturating_sub(written.days.len())),
         tenants_scored: count(tenants.len()),
         failed: 0,
         failed_tenants,

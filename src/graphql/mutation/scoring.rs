@@ -27,9 +27,11 @@ pub struct RecomputeScoresInput {
 /// What a recomputation did, as far as it got within `--recompute-wait`.
 #[derive(SimpleObject)]
 pub struct RecomputeResult {
-    /// Tenants with at least one day stored so far.
+    /// Tenants with at least one day stored so far (or found already stored from a newer
+    /// state).
     pub tenants_scored: i32,
-    /// Tenant-days stored so far (days without a snapshot store nothing).
+    /// Tenant-days stored so far, or found already stored from a newer state (days without a
+    /// snapshot store nothing).
     pub days_scored: i32,
     /// The run; follow it with `scoringRun(id)` when it is still RUNNING.
     pub run: ScoringRun,

@@ -53,7 +53,7 @@ impl ScoringRun {
         self.0.tenant_days_planned
     }
 
-    /// Tenant-days stored so far.
+    /// Tenant-days stored so far, or found already stored from a newer state.
     async fn tenant_days_done(&self) -> i32 {
         self.0.tenant_days_done
     }
