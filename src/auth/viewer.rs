@@ -1,4 +1,4 @@
-//! The verified caller and DESIGN.md's role matrix.
+//! The verified caller and the role matrix (docs/design.md, "Reach and roles"; docs/security.md).
 
 use std::collections::{BTreeSet, HashSet};
 

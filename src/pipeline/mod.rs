@@ -1,6 +1,6 @@
 //! The scoring pipeline: today's rows rescored live in the background, past days closed by
 //! runs that replicas share through tasks in the database, and a scheduler that never skips a
-//! date. See DESIGN.md, "Scoring: open days, closed days, runs".
+//! date. See docs/design.md, "The pipeline: open days, closed days, runs".
 
 mod alerting;
 pub mod batch;

@@ -1,4 +1,4 @@
-//! One action's score on one date, by DESIGN.md's order of precedence.
+//! One action's score on one date, by the order of precedence in docs/design.md.
 
 use serde_json::Value;
 

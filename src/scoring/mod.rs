@@ -2,8 +2,8 @@
 //!
 //! Every scoring decision lives here (rules, precedence, the override state and snapshot in
 //! force, totals, coverage, comparison groups, ranking, diffs); services only load and store,
-//! resolvers only map. No database and no async, so every rule of DESIGN.md's "Scoring rules"
-//! is tested in isolation.
+//! resolvers only map. No database and no async, so every rule of docs/design.md's "The
+//! scoring rules" is tested in isolation.
 
 pub mod action;
 pub mod alerts;

@@ -1,4 +1,4 @@
-//! The role matrix of DESIGN.md, cell by cell: each role against each operation.
+//! The role matrix of docs/security.md, cell by cell: each role against each operation.
 
 use securescore::domain::Role;
 use serde_json::{Value, json};
@@ -173,7 +173,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Whether `role` may perform the operation, straight from DESIGN.md's table.
+/// Whether `role` may perform the operation, straight from docs/security.md's table.
 fn allowed(role: Role, operation: &str) -> bool {
     use Role::*;
     match operation {
