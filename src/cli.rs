@@ -30,49 +30,6 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print an HS256 token signed with the configured secret.
     Token(TokenArgs),
-    /// Time closing a day against a raw bulk insert, and live rescoring after ingests.
-    Bench(BenchArgs),
-    /// Time the reads dashboards make against a server child process, and a raw handler.
-    BenchReads(BenchReadsArgs),
-}
-
-/// Options of `securescore bench-reads`.
-#[derive(Debug, Args)]
-pub struct BenchReadsArgs {
-    /// The database to seed (when empty) and read (default: a new SQLite file in the temp
-    /// directory).
-    #[arg(long)]
-    pub database_url: Option<String>,
-    /// Tenants to seed.
-    #[arg(long, default_value_t = 1000)]
-    pub tenants: usize,
-    /// Days of history per tenant.
-    #[arg(long, default_value_t = 365)]
-    pub days: i64,
-    /// Seconds per measurement.
-    #[arg(long, default_value_t = 5)]
-    pub seconds: u64,
-    /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
-    /// `npm ci --prefix benches/postgraphile` installed it.
-    #[arg(long)]
-    pub postgraphile: Option<std::path::PathBuf>,
-}
-
-/// Options of `securescore bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// An empty database to fill (default: a new SQLite file in the temp directory).
-    #[arg(long)]
-    pub database_url: Option<String>,
-    /// Tenants to seed and close.
-    #[arg(long, default_value_t = 10_000)]
-    pub tenants: usize,
-    /// Snapshot ingests whose live rescoring is timed.
-    #[arg(long, default_value_t = 200)]
-    pub ingests: usize,
-    /// Tenant-days per scoring task.
-    #[arg(long, default_value_t = 1000)]
-    pub batch: usize,
 }
 
 /// Where the database is.
@@ -139,11 +96,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SECURESCORE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Where the database is.
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Seed demo data when the database is empty and print a token per role.
     #[arg(long, env = "SECURESCORE_DEMO")]
     pub demo: bool,
+    /// Token verification keys.
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Smallest group whose average a comparison shows.

@@ -2,8 +2,6 @@
 //! actions once a day, keeps the history, compares tenants and explains score changes.
 
 pub mod auth;
-pub mod bench;
-pub mod bench_reads;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -37,39 +37,6 @@ async fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string()),
         Command::Migrate(args) => migrate(&args.database_url).await,
-        Command::Bench(args) => {
-            let database_url = args.database_url.unwrap_or_else(|| {
-                let file = std::env::temp_dir().join(format!(
-                    "securescore-bench-{}.db",
-                    uuid::Uuid::new_v4().simple()
-                ));
-                format!("sqlite://{}?mode=rwc", file.display())
-            });
-            securescore::bench::run(securescore::bench::BenchOptions {
-                database_url,
-                tenants: args.tenants,
-                ingests: args.ingests,
-                batch_tenant_days: args.batch,
-            })
-            .await
-        }
-        Command::BenchReads(args) => {
-            let database_url = args.database_url.unwrap_or_else(|| {
-                let file = std::env::temp_dir().join(format!(
-                    "securescore-bench-reads-{}.db",
-                    uuid::Uuid::new_v4().simple()
-                ));
-                format!("sqlite://{}?mode=rwc", file.display())
-            });
-            securescore::bench_reads::run(securescore::bench_reads::ReadBenchOptions {
-                database_url,
-                tenants: args.tenants,
-                days: args.days,
-                seconds: args.seconds,
-                postgraphile: args.postgraphile,
-            })
-            .await
-        }
         Command::Token(args) => {
             let request = TokenRequest {
                 subject: args.subject,

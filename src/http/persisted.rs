@@ -2,13 +2,11 @@
 //! `extensions.persistedQuery.sha256Hash`, alone once the server knows it (so reads can go by
 //! GET and be cached by HTTP caches), with the query the first time.
 //!
-//! Each replica keeps its own bounded LRU cache: a hash unknown to the replica that answers is
-//! PERSISTED_QUERY_NOT_FOUND, and the client sends the query with its hash again.
+//! Each replica keeps its own bounded cache (moka, like the closed days): a hash unknown to the
+//! replica that answers is PERSISTED_QUERY_NOT_FOUND, and the client sends the query with its
+//! hash again.
 
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
-
-use lru::LruCache;
+use moka::sync::Cache;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -16,7 +14,7 @@ use sha2::{Digest, Sha256};
 pub const CACHE_ENTRIES: usize = 1000;
 
 /// The queries this replica has seen with their hashes.
-pub struct PersistedQueries(Mutex<LruCache<String, String>>);
+pub struct PersistedQueries(Cache<String, String>);
 
 /// Why a request's query could not be had.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,8 +27,7 @@ pub enum PersistedQueryError {
 
 impl Default for PersistedQueries {
     fn default() -> Self {
-        let entries = NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
-        PersistedQueries(Mutex::new(LruCache::new(entries)))
+        PersistedQueries(Cache::new(CACHE_ENTRIES as u64))
     }
 }
 
@@ -61,10 +58,6 @@ impl PersistedQueries {
             ));
         };
         let hash = hash.to_ascii_lowercase();
-        let mut cache = self
-            .0
-            .lock()
-            .map_err(|_| PersistedQueryError::Invalid("the query cache is unavailable".into()))?;
         match query {
             Some(query) => {
                 if format!("{:x}", Sha256::digest(query.as_bytes())) != hash {
@@ -72,13 +65,10 @@ impl PersistedQueries {
                         "provided sha does not match query".into(),
                     ));
                 }
-                cache.put(hash, query.clone());
+                self.0.insert(hash, query.clone());
                 Ok(query)
             }
-            None => cache
-                .get(&hash)
-                .cloned()
-                .ok_or(PersistedQueryError::NotFound),
+            None => self.0.get(&hash).ok_or(PersistedQueryError::NotFound),
         }
     }
 }

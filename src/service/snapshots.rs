@@ -155,25 +155,6 @@ pub async fn snapshot_page(
     }))
 }
 
-/// When each of a tenant's snapshots up to `until` was captured, oldest first, without facts.
-pub async fn capture_times(
-    db: &DatabaseConnection,
-    tenant_id: &str,
-    until: DateTime<Utc>,
-) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
-    snapshot::Entity::find()
-        .select_only()
-        .column(snapshot::Column::Id)
-        .column(snapshot::Column::CapturedAt)
-        .filter(snapshot::Column::TenantId.eq(tenant_id))
-        .filter(snapshot::Column::CapturedAt.lte(until))
-        .order_by_asc(snapshot::Column::CapturedAt)
-        .order_by_asc(snapshot::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
-}
-
 /// The facts of one snapshot.
 pub async fn snapshot_facts(db: &DatabaseConnection, id: i64) -> Result<Option<Value>, DbErr> {
     Ok(snapshot::Entity::find_by_id(id)

@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::tenant;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr,
+    QuerySelect, SqlErr,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -200,12 +200,4 @@ pub async fn existing_tenant_ids(
         found.extend(rows);
     }
     Ok(found)
-}
-
-/// Every tenant, by id.
-pub async fn all_tenants(db: &DatabaseConnection) -> ApiResult<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find()
-        .order_by_asc(tenant::Column::Id)
-        .all(db)
-        .await?)
 }

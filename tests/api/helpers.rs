@@ -11,47 +11,10 @@ use securescore::config::{RequestLimits, ScoringConfig, ServeConfig};
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
+pub use crate::database::{TEST_DATABASE_ENV, TestDatabase, fresh_database};
+
 /// The HS256 secret test servers accept.
 pub const SECRET: &str = "integration-test-secret-0123456789";
-/// The variable naming a PostgreSQL server for the suite (it makes one database per test).
-pub const TEST_DATABASE_ENV: &str = "SECURESCORE_TEST_DATABASE_URL";
-
-/// A database made for one test and removed afterwards.
-pub enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-    /// Another test app's database, removed by that app.
-    Shared,
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs outside any async context we can borrow; use a short-lived runtime.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                        .ok()
-                })
-            })
-            .join();
-        }
-    }
-}
-
 /// A running server and a direct connection to its database.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -68,43 +31,6 @@ pub struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     background: Option<securescore::pipeline::Background>,
     _database: TestDatabase,
-}
-
-/// Makes a fresh database URL: a temp SQLite file, or a new PostgreSQL database.
-pub async fn fresh_database() -> (String, TestDatabase) {
-    match std::env::var(TEST_DATABASE_ENV) {
-        Ok(url) if url.starts_with("postgres") => {
-            let name = format!("securescore_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&url)
-                .await
-                .expect("connect to the PostgreSQL test server");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            admin.close().await.ok();
-            let (base, query) = url
-                .split_once('?')
-                .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
-            let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-            let test_url = match query {
-                Some(q) => format!("{server}/{name}?{q}"),
-                None => format!("{server}/{name}"),
-            };
-            (
-                test_url,
-                TestDatabase::Postgres {
-                    admin_url: url,
-                    name,
-                },
-            )
-        }
-        _ => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-            (url, TestDatabase::Sqlite(dir))
-        }
-    }
 }
 
 /// Starts a server with the default test configuration.

@@ -1,5 +1,5 @@
 //! Real processes: replicas sharing runs (`securescore serve` twice against one PostgreSQL
-//! database), and `securescore bench` and `bench-reads` on either database.
+//! database).
 //!
 //! Each test holds a table lock while the replicas start, so every replica is caught holding a
 //! claimed task before any finishes: what the tests assert does not depend on timing.
@@ -257,44 +257,4 @@ async fn a_task_of_a_killed_replica_is_finished_by_another_after_its_lease() {
         1,
         "the survivor finished every task, the killed one's included"
     );
-}
-
-#[tokio::test]
-async fn the_benchmark_closes_a_day_and_prints_its_figures() {
-    let (url, _database) = fresh_database().await;
-    let output = Command::new(env!("CARGO_BIN_EXE_securescore"))
-        .args(["bench", "--database-url", &url, "--tenants", "40"])
-        .args(["--ingests", "5", "--batch", "10"])
-        .output()
-        .expect("run securescore bench");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}");
-    assert!(
-        printed.contains("close one day")
-            && printed.contains("run Succeeded, 40 day rows + 440 action rows"),
-        "{printed}"
-    );
-    assert!(printed.contains("ratio close / raw insert"), "{printed}");
-    assert!(printed.contains("over 5 ingests: p50"), "{printed}");
-}
-
-#[tokio::test]
-async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
-    let (url, _database) = fresh_database().await;
-    let output = Command::new(env!("CARGO_BIN_EXE_securescore"))
-        .args(["bench-reads", "--database-url", &url, "--tenants", "12"])
-        .args(["--days", "20", "--seconds", "1"])
-        .output()
-        .expect("run securescore bench-reads");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}");
-    assert!(
-        printed.contains("seed: 12 tenants x 20 days (240 day rows, 2640 action rows)"),
-        "{printed}"
-    );
-    for query in ["dashboard", "50-tenant page", "19-day scoreDiff", "hello"] {
-        let lines: Vec<&str> = printed.lines().filter(|l| l.starts_with(query)).collect();
-        assert_eq!(lines.len(), 2, "{query} at 1 and 64 clients: {printed}");
-    }
-    assert_eq!(printed.matches("raw (same bytes)").count(), 8, "{printed}");
 }

@@ -97,15 +97,19 @@ async fn a_computation_from_the_same_state_still_writes_and_a_newer_one_wins() {
     app.ingest("acme", &noon(-1), partial_mfa_facts()).await;
     // The ingest's live rescore settles first, so nothing else writes the day meanwhile.
     let seq = tenant_seq(&app, "acme").await;
-    eventually("live rescoring stores today", Duration::from_secs(10), || async {
-        let stored = entity::daily_score::Entity::find()
-            .filter(entity::daily_score::Column::TenantId.eq("acme"))
-            .filter(entity::daily_score::Column::Date.eq(Utc::now().date_naive()))
-            .one(&app.db)
-            .await
-            .unwrap();
-        stored.filter(|d| d.input_seq == seq).map(|_| ())
-    })
+    eventually(
+        "live rescoring stores today",
+        Duration::from_secs(10),
+        || async {
+            let stored = entity::daily_score::Entity::find()
+                .filter(entity::daily_score::Column::TenantId.eq("acme"))
+                .filter(entity::daily_score::Column::Date.eq(Utc::now().date_naive()))
+                .one(&app.db)
+                .await
+                .unwrap();
+            stored.filter(|d| d.input_seq == seq).map(|_| ())
+        },
+    )
     .await;
     let today = DateRange::day(Utc::now().date_naive());
     let tenants = ["acme".to_owned()];

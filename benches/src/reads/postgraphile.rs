@@ -1,4 +1,4 @@
-//! PostGraphile 4 as the baseline of `bench-reads`: started from an npm install of
+//! PostGraphile 4 as the baseline of `securescore-bench reads`: started from an npm install of
 //! `benches/postgraphile` on the benchmark's PostgreSQL database, sent the closest equivalent of
 //! the dashboard query over the same tables, its CPU read from `/proc` like the server's.
 

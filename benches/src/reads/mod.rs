@@ -1,4 +1,4 @@
-//! `securescore bench-reads`: the reads dashboards make, against a real `securescore serve`
+//! `securescore-bench reads`: the reads dashboards make, against a real `securescore serve`
 //! child process over HTTP, on a seeded history (1,000 tenants x 365 days by default). For the
 //! dashboard query, a 50-tenant page, a 90-day `scoreDiff` and a hello query, at 1 and 64
 //! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::{db, service};
+use securescore::{db, service};
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -101,22 +101,26 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .ok_or("the seeded tenants are missing")?;
         let group = |basis| {
-            crate::scoring::comparison::group_of(row.seat_count, row.industry.as_deref(), basis)
+            securescore::scoring::comparison::group_of(
+                row.seat_count,
+                row.industry.as_deref(),
+                basis,
+            )
         };
         (
-            group(crate::domain::ComparisonBasis::Industry),
-            group(crate::domain::ComparisonBasis::SeatSize),
+            group(securescore::domain::ComparisonBasis::Industry),
+            group(securescore::domain::ComparisonBasis::SeatSize),
         )
     };
     db.close().await.map_err(|e| e.to_string())?;
 
-    let secret = crate::demo::random_secret();
+    let secret = securescore::demo::random_secret();
     let server = Server::start(&options.database_url, &secret).await?;
     let today = Utc::now().date_naive();
-    let token = |roles: Vec<crate::domain::Role>, tenants: Vec<String>| {
-        crate::auth::mint::mint_hs256(
+    let token = |roles: Vec<securescore::domain::Role>, tenants: Vec<String>| {
+        securescore::auth::mint::mint_hs256(
             &secrecy::SecretString::from(secret.clone()),
-            &crate::auth::mint::TokenRequest {
+            &securescore::auth::mint::TokenRequest {
                 subject: "bench".into(),
                 roles,
                 tenants,
@@ -128,10 +132,10 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         .map_err(|e| e.to_string())
     };
     let reader = token(
-        vec![crate::domain::Role::SecurityReader],
+        vec![securescore::domain::Role::SecurityReader],
         vec![watched.clone()],
     )?;
-    let admin = token(vec![crate::domain::Role::PlatformAdmin], Vec::new())?;
+    let admin = token(vec![securescore::domain::Role::PlatformAdmin], Vec::new())?;
     let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
     let diff_days = 90.min(options.days - 1).max(0);
     let diff_name = format!("{diff_days}-day scoreDiff");
@@ -150,7 +154,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         ("hello", &reader, json!({"query": HELLO})),
     ];
     println!(
-        "securescore bench-reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat, \
+        "securescore-bench reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat, \
          statements from its /metrics{}",
         options.seconds,
         server.pid,
@@ -275,7 +279,7 @@ async fn statements_sent(client: &reqwest::Client, metrics_url: &str) -> Option<
         .ok()?;
     text.lines()
         .find_map(|line| {
-            line.strip_prefix(crate::telemetry::DB_STATEMENTS)?
+            line.strip_prefix(securescore::telemetry::DB_STATEMENTS)?
                 .strip_prefix(' ')
         })
         .and_then(|value| value.trim().parse().ok())
@@ -573,8 +577,8 @@ async fn load(
     Figures {
         requests: latencies.len().max(1),
         per_second: latencies.len() as f64 / elapsed,
-        p50_ms: crate::bench::percentile(&latencies, 0.50),
-        p99_ms: crate::bench::percentile(&latencies, 0.99),
+        p50_ms: crate::close_day::percentile(&latencies, 0.50),
+        p99_ms: crate::close_day::percentile(&latencies, 0.99),
     }
 }
 

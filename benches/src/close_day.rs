@@ -1,4 +1,4 @@
-//! `securescore bench`: closing a day for many tenants against a raw multi-row insert of the
+//! `securescore-bench close-day`: closing a day for many tenants against a raw multi-row insert of the
 //! same rows into copies of the same tables on the same database, and the lag from a
 //! snapshot's ingest to today's rescored row. It prints figures; nothing here asserts a time.
 
@@ -13,13 +13,13 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::config::ScoringConfig;
-use crate::domain::ScoringRunKind;
-use crate::pipeline::tasks::RunRequest;
-use crate::pipeline::{LiveRequest, Pipeline};
-use crate::service::daily_scores::DateRange;
-use crate::service::snapshots::{self, SnapshotInput};
-use crate::{db, service};
+use securescore::config::ScoringConfig;
+use securescore::domain::ScoringRunKind;
+use securescore::pipeline::tasks::RunRequest;
+use securescore::pipeline::{LiveRequest, Pipeline};
+use securescore::service::daily_scores::DateRange;
+use securescore::service::snapshots::{self, SnapshotInput};
+use securescore::{db, service};
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -67,7 +67,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let (pipeline, _background) = Pipeline::start(db.clone(), config);
     let backend = format!("{:?}", db.get_database_backend());
     println!(
-        "securescore bench: {backend}, {} tenants x the built-in catalog (11 actions), tasks of {} tenant-days",
+        "securescore-bench close-day: {backend}, {} tenants x the built-in catalog (11 actions), tasks of {} tenant-days",
         options.tenants, options.batch_tenant_days
     );
 
@@ -139,7 +139,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .map_err(|e| format!("exporting: {e}"))?;
     let rows = daily_action_score::Entity::find()
         .filter(daily_action_score::Column::Date.gte(yesterday))
-        .filter(crate::service::score_reads::current_version_only())
+        .filter(securescore::service::score_reads::current_version_only())
         .count(&db)
         .await
         .map_err(fail("counting exported rows"))?;
@@ -165,21 +165,22 @@ async fn export_memory(
 ) -> Result<(usize, u64), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let secret = crate::demo::random_secret();
-    let keys = crate::auth::KeySources {
+    let secret = securescore::demo::random_secret();
+    let keys = securescore::auth::KeySources {
         secret: Some(secrecy::SecretString::from(secret.clone())),
         ..Default::default()
     };
-    let limits = crate::config::RequestLimits::default();
-    let app = std::sync::Arc::new(crate::http::App {
-        schema: crate::graphql::build_schema(
+    let limits = securescore::config::RequestLimits::default();
+    let app = std::sync::Arc::new(securescore::http::App {
+        schema: securescore::graphql::build_schema(
             db.clone(),
             pipeline.clone(),
             ScoringConfig::default(),
-            crate::config::WebhookConfig::default(),
+            securescore::config::WebhookConfig::default(),
             &limits,
         ),
-        verifier: crate::auth::TokenVerifier::from_sources(&keys).map_err(|e| e.to_string())?,
+        verifier: securescore::auth::TokenVerifier::from_sources(&keys)
+            .map_err(|e| e.to_string())?,
         db: db.clone(),
         limits,
         cors_origins: Vec::new(),
@@ -191,17 +192,17 @@ async fn export_memory(
         .await
         .map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(crate::http::listen::serve_http(
+    let server = tokio::spawn(securescore::http::listen::serve_http(
         listener,
-        crate::http::router(app, false),
+        securescore::http::router(app, false),
         limits.request_timeout,
         std::future::pending(),
     ));
-    let token = crate::auth::mint::mint_hs256(
+    let token = securescore::auth::mint::mint_hs256(
         &secrecy::SecretString::from(secret),
-        &crate::auth::mint::TokenRequest {
+        &securescore::auth::mint::TokenRequest {
             subject: "bench".into(),
-            roles: vec![crate::domain::Role::PlatformAdmin],
+            roles: vec![securescore::domain::Role::PlatformAdmin],
             tenants: Vec::new(),
             ttl: Duration::from_secs(600),
             issuer: None,

@@ -1,0 +1,136 @@
+//! `securescore-bench`: securescore's benchmarks, beside the product rather than inside it.
+//! `close-day` times closing a day against a raw bulk insert of the same rows and live
+//! rescoring after ingests; `reads` times the reads dashboards make against a server child
+//! process (this binary's hidden `serve`, the same server as `securescore serve`), a raw handler
+//! and optionally PostGraphile. They print figures and ratios; nothing asserts a time.
+
+mod close_day;
+mod reads;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use securescore::cli::ServeArgs;
+use tracing_subscriber::EnvFilter;
+
+/// The server's allocator, so the server child measured by `reads` is the one users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// securescore-bench: figures for closing a day and for dashboard reads.
+#[derive(Debug, Parser)]
+#[command(name = "securescore-bench", version, about)]
+struct Cli {
+    /// What to measure.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Time closing a day against a raw bulk insert, and live rescoring after ingests.
+    CloseDay(CloseDayArgs),
+    /// Time the reads dashboards make against a server child process, and a raw handler.
+    Reads(ReadsArgs),
+    /// The server child of `reads` (as `securescore serve`).
+    #[command(hide = true)]
+    Serve(Box<ServeArgs>),
+}
+
+/// Options of `securescore-bench close-day`.
+#[derive(Debug, Args)]
+struct CloseDayArgs {
+    /// An empty database to fill (default: a new SQLite file in the temp directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Tenants to seed and close.
+    #[arg(long, default_value_t = 10_000)]
+    tenants: usize,
+    /// Snapshot ingests whose live rescoring is timed.
+    #[arg(long, default_value_t = 200)]
+    ingests: usize,
+    /// Tenant-days per scoring task.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+}
+
+/// Options of `securescore-bench reads`.
+#[derive(Debug, Args)]
+struct ReadsArgs {
+    /// The database to seed (when empty) and read (default: a new SQLite file in the temp
+    /// directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Tenants to seed.
+    #[arg(long, default_value_t = 1000)]
+    tenants: usize,
+    /// Days of history per tenant.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
+    /// `npm ci --prefix benches/postgraphile` installed it.
+    #[arg(long)]
+    postgraphile: Option<PathBuf>,
+}
+
+/// A new SQLite file in the temp directory, named after `what`.
+fn temporary_database(what: &str) -> String {
+    let file = std::env::temp_dir().join(format!(
+        "securescore-{what}-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    format!("sqlite://{}?mode=rwc", file.display())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let outcome = match cli.command {
+        Command::CloseDay(args) => {
+            close_day::run(close_day::BenchOptions {
+                database_url: args
+                    .database_url
+                    .unwrap_or_else(|| temporary_database("bench")),
+                tenants: args.tenants,
+                ingests: args.ingests,
+                batch_tenant_days: args.batch,
+            })
+            .await
+        }
+        Command::Reads(args) => {
+            reads::run(reads::ReadBenchOptions {
+                database_url: args
+                    .database_url
+                    .unwrap_or_else(|| temporary_database("bench-reads")),
+                tenants: args.tenants,
+                days: args.days,
+                seconds: args.seconds,
+                postgraphile: args.postgraphile,
+            })
+            .await
+        }
+        Command::Serve(args) => securescore::server::serve(args.into_config())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("securescore-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

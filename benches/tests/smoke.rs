@@ -1,0 +1,50 @@
+//! The benchmarks run end to end on a small seed, on SQLite or on the PostgreSQL server named by
+//! `SECURESCORE_TEST_DATABASE_URL` (a database of their own, dropped afterwards): they print
+//! their figures. No figure is asserted, only that each is printed.
+
+use std::process::Command;
+
+#[path = "../../tests/api/database.rs"]
+mod database;
+
+use database::fresh_database;
+
+#[tokio::test]
+async fn the_benchmark_closes_a_day_and_prints_its_figures() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["close-day", "--database-url", &url, "--tenants", "40"])
+        .args(["--ingests", "5", "--batch", "10"])
+        .output()
+        .expect("run securescore-bench close-day");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("close one day")
+            && printed.contains("run Succeeded, 40 day rows + 440 action rows"),
+        "{printed}"
+    );
+    assert!(printed.contains("ratio close / raw insert"), "{printed}");
+    assert!(printed.contains("over 5 ingests: p50"), "{printed}");
+}
+
+#[tokio::test]
+async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["reads", "--database-url", &url, "--tenants", "12"])
+        .args(["--days", "20", "--seconds", "1"])
+        .output()
+        .expect("run securescore-bench reads");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("seed: 12 tenants x 20 days (240 day rows, 2640 action rows)"),
+        "{printed}"
+    );
+    for query in ["dashboard", "50-tenant page", "19-day scoreDiff", "hello"] {
+        let lines: Vec<&str> = printed.lines().filter(|l| l.starts_with(query)).collect();
+        assert_eq!(lines.len(), 2, "{query} at 1 and 64 clients: {printed}");
+    }
+    assert_eq!(printed.matches("raw (same bytes)").count(), 8, "{printed}");
+}
