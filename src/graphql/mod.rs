@@ -7,7 +7,7 @@ pub mod document_limits;
 pub mod input_text;
 pub mod loaders;
 pub mod mutation;
-pub mod operation_name;
+pub mod operation;
 pub mod prefetch;
 pub mod query;
 pub mod response_order;

@@ -6,43 +6,21 @@
 
 use std::collections::HashSet;
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{Name, Value};
 
 /// The order of a response's fields, planned from the request's document before it runs.
 pub struct ResponseOrder(FieldOrder);
 
 impl ResponseOrder {
-    /// The plan for the operation `operation_name` selects in `document` (`None` when the
-    /// document does not say which operation runs; async-graphql refuses such a request).
-    pub fn plan(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Self> {
-        let selection = operation_selection(document, operation_name)?;
-        Some(ResponseOrder(FieldOrder::new(&[selection], document)))
+    /// The plan for `selection`, the selected operation's selection set in `document`.
+    pub fn plan(document: &ExecutableDocument, selection: &SelectionSet) -> Self {
+        ResponseOrder(FieldOrder::new(&[selection], document))
     }
 
     /// Puts `data`'s fields (and their objects', recursively) in the planned order.
     pub fn apply(&self, data: &mut Value) {
         self.0.apply(data);
-    }
-}
-
-/// The selection set of the operation that ran.
-fn operation_selection<'d>(
-    document: &'d ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'d SelectionSet> {
-    match &document.operations {
-        DocumentOperations::Single(operation) => Some(&operation.node.selection_set.node),
-        DocumentOperations::Multiple(operations) => {
-            let operation = match operation_name {
-                Some(name) => operations.get(name)?,
-                None if operations.len() == 1 => operations.values().next()?,
-                None => return None,
-            };
-            Some(&operation.node.selection_set.node)
-        }
     }
 }
 

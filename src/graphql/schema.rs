@@ -5,13 +5,14 @@
 //! item takes its slow path (a `ResolveInfo` with type-name lookups, a boxed future through each
 //! extension's hook), which was a large share of the server's CPU per read. What extensions did
 //! for a whole request is done here instead, once per request, for HTTP and WebSocket alike:
-//! the document is parsed once and checked against the field limit and for control characters,
-//! the operation is named, the request gets fresh loaders, and the response is put in the
-//! query's order. Mutation fields empty the loader caches through their root (`Mutation`).
+//! the document is parsed once into a [`PreparedRequest`] (checked against the field limit and
+//! for control characters, its operation selected and named, its response order planned), the
+//! request gets fresh loaders, and the response is put in the query's order. Mutation fields empty the loader caches through their root (`Mutation`).
 
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{
     Data, Executor, Request, Response, SDLExportOptions, Schema, SchemaBuilder, ServerError,
 };
@@ -21,7 +22,7 @@ use super::document_limits::parse_within_limits;
 use super::input_text::check_input_text;
 use super::loaders::Loaders;
 use super::mutation::Mutation;
-use super::operation_name::operation_name;
+use super::operation::{operation_name, select_operation};
 use super::query::Query;
 use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
@@ -82,52 +83,84 @@ pub fn schema_sdl() -> String {
 pub struct Executed {
     /// The response, fields in the query's order.
     pub response: Response,
-    /// The operation's name, sent or taken from the document (see `operation_name`).
+    /// The operation's name, sent or taken from the document (see `operation::operation_name`).
     pub operation_name: Option<String>,
     /// False when the request failed as a request (syntax, limits, validation) and the
     /// operation never ran, which GraphQL over HTTP answers differently from a field error.
     pub ran: bool,
 }
 
-/// A request that passed the server's own checks, with what its response needs afterwards.
-struct Prepared {
+impl Executed {
+    /// A request refused before it ran, with the name the client sent.
+    pub fn refused(error: ServerError, operation_name: Option<String>) -> Executed {
+        Executed {
+            response: Response::from_errors(vec![error]),
+            operation_name,
+            ran: false,
+        }
+    }
+}
+
+/// A request prepared once: parsed within the field limit, its strings checked, its operation
+/// selected and named, and its response's order planned. Every later step reads it.
+pub struct PreparedRequest {
     request: Request,
     name: Option<String>,
+    is_mutation: bool,
     order: Option<ResponseOrder>,
-    loaders: Arc<Loaders>,
+}
+
+impl PreparedRequest {
+    /// The operation's name, for logs and metrics.
+    pub fn operation_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// True when the selected operation is a mutation (refused over GET).
+    pub fn is_mutation(&self) -> bool {
+        self.is_mutation
+    }
 }
 
 impl AppSchema {
-    /// Parses and checks `request`, gives it fresh loaders and plans its response's order.
-    fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
+    /// Prepares `request` (see [`PreparedRequest`]); a refusal is a request error.
+    pub fn prepare(&self, mut request: Request) -> Result<PreparedRequest, ServerError> {
         let document = parse_within_limits(&request.query, self.max_fields)?;
         check_input_text(&document, &request.variables)?;
         let sent_name = request.operation_name.as_deref();
-        let order = ResponseOrder::plan(&document, sent_name);
-        let name = operation_name(&document, sent_name);
-        let loaders = Arc::new(Loaders::new(&self.db, &self.score_cache));
+        let selected = select_operation(&document, sent_name);
+        let name = operation_name(selected.as_ref(), sent_name);
+        let is_mutation = selected
+            .as_ref()
+            .is_some_and(|s| s.definition.ty == OperationType::Mutation);
+        let order = selected
+            .as_ref()
+            .map(|s| ResponseOrder::plan(&document, &s.definition.selection_set.node));
         request.set_parsed_query(document);
-        Ok(Prepared {
-            request: request.data(loaders.clone()),
+        Ok(PreparedRequest {
+            request,
             name,
+            is_mutation,
             order,
-            loaders,
         })
     }
 
-    /// Runs one query or mutation.
-    pub async fn run(&self, request: Request) -> Executed {
-        let sent_name = request.operation_name.clone();
-        let prepared = match self.prepare(request) {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                return Executed {
-                    response: Response::from_errors(vec![error]),
-                    operation_name: sent_name,
-                    ran: false,
-                };
-            }
-        };
+    /// Gives a prepared request fresh loaders; answers it and the loaders.
+    fn with_loaders(&self, prepared: PreparedRequest) -> (PreparedRequest, Arc<Loaders>) {
+        let loaders = Arc::new(Loaders::new(&self.db, &self.score_cache));
+        let request = prepared.request.data(loaders.clone());
+        (
+            PreparedRequest {
+                request,
+                ..prepared
+            },
+            loaders,
+        )
+    }
+
+    /// Runs one prepared query or mutation with fresh loaders.
+    pub async fn run(&self, prepared: PreparedRequest) -> Executed {
+        let (prepared, _loaders) = self.with_loaders(prepared);
         let mut response = self.schema.execute(prepared.request).await;
         if let Some(order) = &prepared.order {
             order.apply(&mut response.data);
@@ -151,7 +184,10 @@ fn ran(response: &Response) -> bool {
 
 impl Executor for AppSchema {
     async fn execute(&self, request: Request) -> Response {
-        self.run(request).await.response
+        match self.prepare(request) {
+            Ok(prepared) => self.run(prepared).await.response,
+            Err(error) => Response::from_errors(vec![error]),
+        }
     }
 
     fn execute_stream(
@@ -165,12 +201,7 @@ impl Executor for AppSchema {
                 return stream::once(async { Response::from_errors(vec![error]) }).boxed();
             }
         };
-        let Prepared {
-            request,
-            order,
-            loaders,
-            ..
-        } = prepared;
+        let (PreparedRequest { request, order, .. }, loaders) = self.with_loaders(prepared);
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(move |mut response| {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
@@ -21,7 +20,7 @@ use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
 use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
-use crate::graphql::schema::Executed;
+use crate::graphql::schema::{Executed, PreparedRequest};
 use crate::telemetry;
 
 /// The parameters of one GraphQL request, as sent (the query may be a persisted one's hash).
@@ -107,7 +106,8 @@ pub async fn graphql_get(
         },
         Err(message) => return request_error(media, &message),
     };
-    if selects_mutation(&params) {
+    let prepared = prepare(&app, params, viewer);
+    if prepared.as_ref().is_ok_and(PreparedRequest::is_mutation) {
         let mut response = error_response(
             media,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -119,7 +119,7 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&app, media, viewer, params, &headers).await
+    execute(&app, media, prepared, &headers).await
 }
 
 /// POST /graphql with a JSON body.
@@ -164,7 +164,7 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     };
     match params_from_json(value) {
         Ok(sent) => match resolve_query(&app, media, sent) {
-            Ok(params) => execute(&app, media, viewer, params, &headers).await,
+            Ok(params) => execute(&app, media, prepare(&app, params, viewer), &headers).await,
             Err(refusal) => *refusal,
         },
         Err(message) => request_error(media, &message),
@@ -309,31 +309,14 @@ fn params_from_query(mut pairs: HashMap<String, String>) -> Result<SentParams, S
     })
 }
 
-/// True when the operation the request selects is a mutation (unparsable documents are left
-/// to the executor, which reports them as request errors).
-fn selects_mutation(params: &GraphqlParams) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
-        return false;
-    };
-    let operation = match &document.operations {
-        DocumentOperations::Single(op) => Some(op),
-        DocumentOperations::Multiple(ops) => match &params.operation_name {
-            Some(name) => ops.get(name.as_str()),
-            None if ops.len() == 1 => ops.values().next(),
-            None => None,
-        },
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
-}
-
-async fn execute(
+/// The request for async-graphql, with its caller, prepared once (see [`PreparedRequest`]); a
+/// refusal is the request's outcome, under the operation name the client sent.
+fn prepare(
     app: &AppState,
-    media: ResponseMedia,
-    viewer: Viewer,
     params: GraphqlParams,
-    headers: &HeaderMap,
-) -> Response {
-    let clock = std::time::Instant::now();
+    viewer: Viewer,
+) -> Result<PreparedRequest, Box<Executed>> {
+    let sent_name = params.operation_name.clone();
     let mut request = async_graphql::Request::new(params.query).data(viewer);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -341,24 +324,52 @@ async fn execute(
     if let Some(vars) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(vars)));
     }
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let timeout = app.limits.request_timeout;
-    let executed = tokio::time::timeout(timeout, app.schema.run(request)).await;
-    let name = executed
-        .as_ref()
-        .ok()
-        .and_then(|executed| executed.operation_name.clone());
+    app.schema
+        .prepare(request)
+        .map_err(|refusal| Box::new(Executed::refused(refusal, sent_name)))
+}
+
+/// Runs a prepared request within the request timeout, records it, and answers it.
+async fn execute(
+    app: &AppState,
+    media: ResponseMedia,
+    prepared: Result<PreparedRequest, Box<Executed>>,
+    headers: &HeaderMap,
+) -> Response {
+    let clock = std::time::Instant::now();
+    let name = match &prepared {
+        Ok(prepared) => prepared.operation_name().map(str::to_owned),
+        Err(refused) => refused.operation_name.clone(),
+    };
     if let Some(name) = &name {
         // For the access line; client-chosen, so cut to a sensible length.
         let logged: String = name.chars().take(100).collect();
         tracing::Span::current().record("operation", logged.as_str());
     }
-    let operation = telemetry::operation_label(name.as_deref());
-    let outcome = match &executed {
-        Ok(Executed { response, .. }) => response
+    let timeout = app.limits.request_timeout;
+    let executed = match prepared {
+        Ok(prepared) => tokio::time::timeout(timeout, app.schema.run(prepared))
+            .await
+            .ok(),
+        Err(refused) => Some(*refused),
+    };
+    record_operation(name.as_deref(), executed.as_ref(), clock.elapsed());
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match executed {
+        Some(executed) => respond(media, executed, request_id),
+        None => timed_out(media, timeout, request_id),
+    }
+}
+
+/// Counts an operation by name and outcome (`OK` or its first error's code; `INTERNAL` when it
+/// timed out) and records its latency.
+fn record_operation(name: Option<&str>, executed: Option<&Executed>, took: std::time::Duration) {
+    let operation = telemetry::operation_label(name);
+    let outcome = match executed {
+        Some(Executed { response, .. }) => response
             .errors
             .first()
             .and_then(|e| e.extensions.as_ref())
@@ -375,33 +386,41 @@ async fn execute(
                 }
                 .to_owned()
             }),
-        Err(_) => code::INTERNAL.to_owned(),
+        None => code::INTERNAL.to_owned(),
     };
     metrics::counter!(telemetry::GRAPHQL_OPERATIONS, "operation" => operation.clone(), "code" => outcome)
         .increment(1);
     metrics::histogram!(telemetry::GRAPHQL_DURATION, "operation" => operation)
-        .record(clock.elapsed().as_secs_f64());
-    let Ok(Executed { response, ran, .. }) = executed else {
-        tracing::warn!(?timeout, "request cancelled after its time limit");
-        let message = format!(
-            "the request took longer than {} and was cancelled; a mutation in it may or may \
-             not have been applied",
-            humantime::format_duration(timeout)
-        );
-        let mut response = json_response(
-            media,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({ "errors": [{
-                "message": message,
-                "extensions": { "code": code::INTERNAL, "requestId": request_id },
-            }] }),
-        );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECONDS),
-        );
-        return response;
-    };
+        .record(took.as_secs_f64());
+}
+
+/// A request cancelled at its time limit: 503 with `Retry-After`, and a word on mutations.
+fn timed_out(media: ResponseMedia, timeout: std::time::Duration, request_id: &str) -> Response {
+    tracing::warn!(?timeout, "request cancelled after its time limit");
+    let message = format!(
+        "the request took longer than {} and was cancelled; a mutation in it may or may not \
+         have been applied",
+        humantime::format_duration(timeout)
+    );
+    let mut response = json_response(
+        media,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({ "errors": [{
+            "message": message,
+            "extensions": { "code": code::INTERNAL, "requestId": request_id },
+        }] }),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// The HTTP answer to what a request became: a request error (400, or 200 with plain JSON) when
+/// it never ran, 503 with `Retry-After` when the database did not answer, 200 otherwise.
+fn respond(media: ResponseMedia, executed: Executed, request_id: &str) -> Response {
+    let Executed { response, ran, .. } = executed;
     let errors: Vec<Value> = response
         .errors
         .iter()
@@ -516,29 +535,6 @@ fn not_acceptable() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(query: &str, operation_name: Option<&str>) -> GraphqlParams {
-        GraphqlParams {
-            query: query.into(),
-            operation_name: operation_name.map(Into::into),
-            variables: None,
-        }
-    }
-
-    #[test]
-    fn mutations_are_detected_by_the_selected_operation() {
-        assert!(selects_mutation(&params("mutation { a }", None)));
-        assert!(!selects_mutation(&params("{ a }", None)));
-        assert!(selects_mutation(&params(
-            "query Q { a } mutation M { b }",
-            Some("M")
-        )));
-        assert!(!selects_mutation(&params(
-            "query Q { a } mutation M { b }",
-            Some("Q")
-        )));
-        assert!(!selects_mutation(&params("{", None)));
-    }
 
     #[test]
     fn request_parameters_must_have_the_right_types() {
