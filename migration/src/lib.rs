@@ -2,6 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
+
 mod m20261125_000001_create_catalog_and_tenants;
 mod m20261125_000002_create_snapshots_and_overrides;
 mod m20261125_000003_create_scores;

@@ -5,6 +5,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add_column, drop_column};
 use crate::m20261125_000001_create_catalog_and_tenants::Tenants;
 use crate::m20261125_000003_create_scores::DailyScores;
 
@@ -14,41 +15,14 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tenants::Table)
-                    .add_column(big_integer(Sequences::ChangeSeq).default(0))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(DailyScores::Table)
-                    .add_column(big_integer(Sequences::InputSeq).default(0))
-                    .to_owned(),
-            )
-            .await
+        let seq = |column| big_integer(column).default(0).to_owned();
+        add_column(manager, Tenants::Table, seq(Sequences::ChangeSeq)).await?;
+        add_column(manager, DailyScores::Table, seq(Sequences::InputSeq)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(DailyScores::Table)
-                    .drop_column(Sequences::InputSeq)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tenants::Table)
-                    .drop_column(Sequences::ChangeSeq)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, DailyScores::Table, Sequences::InputSeq).await?;
+        drop_column(manager, Tenants::Table, Sequences::ChangeSeq).await
     }
 }
 

@@ -3,31 +3,20 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Deliveries::WebhookDeliveries)
-                    .add_column(text_null(Deliveries::Body))
-                    .to_owned(),
-            )
-            .await
+        let body = text_null(Deliveries::Body);
+        add_column(manager, Deliveries::WebhookDeliveries, body).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Deliveries::WebhookDeliveries)
-                    .drop_column(Deliveries::Body)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Deliveries::WebhookDeliveries, Deliveries::Body).await
     }
 }
 

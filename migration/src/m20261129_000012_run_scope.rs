@@ -3,31 +3,20 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Runs::ScoringRuns)
-                    .add_column(json_null(Runs::TenantScope))
-                    .to_owned(),
-            )
-            .await
+        let scope = json_null(Runs::TenantScope);
+        add_column(manager, Runs::ScoringRuns, scope).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Runs::ScoringRuns)
-                    .drop_column(Runs::TenantScope)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Runs::ScoringRuns, Runs::TenantScope).await
     }
 }
 

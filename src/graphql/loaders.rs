@@ -1,5 +1,6 @@
-//! DataLoaders made fresh for each request: anything resolved per list item is batched into
-//! one query per batch and cached for the rest of the request (see `prefetch` for lists).
+//! The request's reads, batched: one [`Reader`] implementing async-graphql's `Loader<K>` for
+//! each newtype key (Sui's model), behind one `DataLoader` per request whose caches end with
+//! it, so no request sees another's reads. Each batch is one `IN (…)` query of a service.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,102 +8,139 @@ use std::sync::Arc;
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, improvement_action};
+use entity::{
+    alert, alert_rule, daily_action_score, daily_score, improvement_action, webhook_attempt,
+};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use super::alert_loaders::AlertLoaders;
 use crate::error::{ApiError, ApiResult};
 use crate::service::score_cache::ScoreCache;
-use crate::service::{catalog, score_reads};
+use crate::service::{alerts, catalog, score_reads, webhooks};
 
 pub use crate::service::score_reads::{ScoreKey, TenantDay};
 
-/// Loads catalog entries by id.
-pub struct ActionLoader(DatabaseConnection);
+/// A catalog entry's id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ActionId(pub String);
 
-impl Loader<String> for ActionLoader {
+/// An alert rule's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleId(pub i64);
+
+/// An alert's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlertId(pub i64);
+
+/// A webhook delivery's id (its attempts are loaded by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeliveryId(pub i64);
+
+/// Reads everything a request batches, through the services.
+pub struct Reader {
+    db: DatabaseConnection,
+    cache: Arc<ScoreCache>,
+}
+
+/// The error every batch shares with the requests waiting on it.
+type LoadError = Arc<DbErr>;
+
+impl Loader<ActionId> for Reader {
     type Value = improvement_action::Model;
-    type Error = Arc<DbErr>;
+    type Error = LoadError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        catalog::actions_by_ids(&self.0, keys)
-            .await
-            .map_err(Arc::new)
+    async fn load(&self, keys: &[ActionId]) -> Result<HashMap<ActionId, Self::Value>, LoadError> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = catalog::actions_by_ids(&self.db, &ids).await?;
+        Ok(found.into_iter().map(|(id, a)| (ActionId(id), a)).collect())
     }
 }
 
-/// Loads the action scores of tenant-days.
-pub struct ActionScoresLoader(DatabaseConnection, Arc<ScoreCache>);
-
-impl Loader<TenantDay> for ActionScoresLoader {
+impl Loader<TenantDay> for Reader {
     type Value = Vec<daily_action_score::Model>;
-    type Error = Arc<DbErr>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[TenantDay]) -> Result<HashMap<TenantDay, Self::Value>, LoadError> {
+        Ok(score_reads::action_scores_for(&self.db, &self.cache, keys).await?)
+    }
+}
+
+impl Loader<ScoreKey> for Reader {
+    type Value = Arc<daily_score::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ScoreKey]) -> Result<HashMap<ScoreKey, Self::Value>, LoadError> {
+        Ok(score_reads::scores_for(&self.db, &self.cache, keys).await?)
+    }
+}
+
+impl Loader<RuleId> for Reader {
+    type Value = alert_rule::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RuleId]) -> Result<HashMap<RuleId, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = alerts::rules_by_ids(&self.db, &ids).await?;
+        Ok(found.into_iter().map(|(id, r)| (RuleId(id), r)).collect())
+    }
+}
+
+impl Loader<AlertId> for Reader {
+    type Value = alert::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[AlertId]) -> Result<HashMap<AlertId, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = alerts::alerts_by_ids(&self.db, &ids).await?;
+        Ok(found.into_iter().map(|(id, a)| (AlertId(id), a)).collect())
+    }
+}
+
+impl Loader<DeliveryId> for Reader {
+    type Value = Vec<webhook_attempt::Model>;
+    type Error = LoadError;
 
     async fn load(
         &self,
-        keys: &[TenantDay],
-    ) -> Result<HashMap<TenantDay, Self::Value>, Self::Error> {
-        score_reads::action_scores_for(&self.0, &self.1, keys)
-            .await
-            .map_err(Arc::new)
+        keys: &[DeliveryId],
+    ) -> Result<HashMap<DeliveryId, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = webhooks::attempts_by_delivery(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, a)| (DeliveryId(id), a))
+            .collect())
     }
 }
 
-/// Loads tenants' scores on a date, or their latest.
-pub struct ScoreLoader(DatabaseConnection, Arc<ScoreCache>);
-
-impl Loader<ScoreKey> for ScoreLoader {
-    type Value = Arc<daily_score::Model>;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[ScoreKey]) -> Result<HashMap<ScoreKey, Self::Value>, Self::Error> {
-        score_reads::scores_for(&self.0, &self.1, keys)
-            .await
-            .map_err(Arc::new)
-    }
-}
-
-/// The loaders of one request; their caches end with it, so no request sees another's reads.
+/// The loaders of one request.
 pub struct Loaders {
-    pub(super) actions: DataLoader<ActionLoader, HashMapCache>,
-    pub(super) action_scores: DataLoader<ActionScoresLoader, HashMapCache>,
-    pub(super) scores: DataLoader<ScoreLoader, HashMapCache>,
+    /// Every batched read, cached per key type for the request.
+    pub(super) reader: DataLoader<Reader, HashMapCache>,
     /// Taken while prefetching catalog entries (see `prefetch`).
     pub(super) action_prefetch: tokio::sync::Mutex<()>,
-    /// Alert rules, alerts and webhook attempts.
-    pub(super) alert_loaders: AlertLoaders,
 }
 
 impl Loaders {
     /// Fresh loaders, with empty caches, for one request.
     pub fn new(db: &DatabaseConnection, cache: &Arc<ScoreCache>) -> Self {
+        let reader = Reader {
+            db: db.clone(),
+            cache: cache.clone(),
+        };
         Loaders {
-            actions: DataLoader::with_cache(
-                ActionLoader(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            action_scores: DataLoader::with_cache(
-                ActionScoresLoader(db.clone(), cache.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            scores: DataLoader::with_cache(
-                ScoreLoader(db.clone(), cache.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            reader: DataLoader::with_cache(reader, tokio::spawn, HashMapCache::default()),
             action_prefetch: tokio::sync::Mutex::new(()),
-            alert_loaders: AlertLoaders::new(db),
         }
     }
 
     /// Forgets everything read so far, after a mutation may have changed it.
     pub fn clear_caches(&self) {
-        self.actions.clear::<String>();
-        self.action_scores.clear::<TenantDay>();
-        self.scores.clear::<ScoreKey>();
-        self.alert_loaders.clear();
+        self.reader.clear::<ActionId>();
+        self.reader.clear::<TenantDay>();
+        self.reader.clear::<ScoreKey>();
+        self.reader.clear::<RuleId>();
+        self.reader.clear::<AlertId>();
+        self.reader.clear::<DeliveryId>();
     }
 }
 
@@ -113,15 +151,33 @@ pub(super) fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
         .ok_or_else(|| ApiError::Internal("no loaders in the request's data".into()))
 }
 
+/// One value through the request's batch; `what` names it in errors.
+async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+    what: &str,
+) -> ApiResult<Option<<Reader as Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Reader: Loader<K, Error = LoadError>,
+{
+    loaders(ctx)?
+        .reader
+        .load_one(key)
+        .await
+        .map_err(|e| ApiError::from_db(&format!("loading {what}"), &e))
+}
+
+/// A row that stored rows reference: missing is an internal error.
+fn referenced<T>(found: Option<T>, what: &str) -> ApiResult<T> {
+    found.ok_or_else(|| ApiError::Internal(format!("{what} is referenced but missing")))
+}
+
 /// One catalog entry through the request's batch; an unknown id is an internal error,
 /// because stored rows only reference existing entries.
 pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<improvement_action::Model> {
-    loaders(ctx)?
-        .actions
-        .load_one(id.to_owned())
-        .await
-        .map_err(|e| ApiError::from_db(&format!("loading action {id}"), &e))?
-        .ok_or_else(|| ApiError::Internal(format!("action {id} is referenced but missing")))
+    let what = format!("action {id}");
+    referenced(load(ctx, ActionId(id.to_owned()), &what).await?, &what)
 }
 
 /// One tenant-day's action scores through the request's batch.
@@ -129,12 +185,7 @@ pub async fn load_action_scores(
     ctx: &Context<'_>,
     key: TenantDay,
 ) -> ApiResult<Vec<daily_action_score::Model>> {
-    Ok(loaders(ctx)?
-        .action_scores
-        .load_one(key)
-        .await
-        .map_err(|e| ApiError::from_db("loading action scores", &e))?
-        .unwrap_or_default())
+    Ok(load(ctx, key, "action scores").await?.unwrap_or_default())
 }
 
 /// A tenant's score on `date` (latest when `None`) through the request's batch and cache.
@@ -147,9 +198,27 @@ pub async fn load_score(
         tenant_id: tenant_id.to_owned(),
         date,
     };
-    loaders(ctx)?
-        .scores
-        .load_one(key)
-        .await
-        .map_err(|e| ApiError::from_db(&format!("loading the score of {tenant_id}"), &e))
+    load(ctx, key, &format!("the score of {tenant_id}")).await
+}
+
+/// An alert's rule through the request's batch.
+pub async fn load_rule(ctx: &Context<'_>, id: i64) -> ApiResult<alert_rule::Model> {
+    let what = format!("alert rule {id}");
+    referenced(load(ctx, RuleId(id), &what).await?, &what)
+}
+
+/// An alert through the request's batch.
+pub async fn load_alert(ctx: &Context<'_>, id: i64) -> ApiResult<alert::Model> {
+    let what = format!("alert {id}");
+    referenced(load(ctx, AlertId(id), &what).await?, &what)
+}
+
+/// A delivery's attempts through the request's batch.
+pub async fn load_attempts(
+    ctx: &Context<'_>,
+    delivery_id: i64,
+) -> ApiResult<Vec<webhook_attempt::Model>> {
+    Ok(load(ctx, DeliveryId(delivery_id), "webhook attempts")
+        .await?
+        .unwrap_or_default())
 }

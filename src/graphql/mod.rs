@@ -1,6 +1,5 @@
 //! The GraphQL API: one schema builder, thin API types, resolvers that go through the viewer.
 
-pub mod alert_loaders;
 pub mod context;
 pub mod cost;
 pub mod document_limits;

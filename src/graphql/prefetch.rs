@@ -7,10 +7,48 @@ use std::collections::BTreeSet;
 use async_graphql::{Context, Lookahead, ScalarType, SelectionField, Value};
 use chrono::NaiveDate;
 
-use super::loaders::{ScoreKey, TenantDay, loaders};
+use super::loaders::{ActionId, ScoreKey, TenantDay, loaders};
 use super::scalars::Date;
 use crate::error::{ApiError, ApiResult};
 use crate::service::estate::{DEFAULT_CHANGE_DAYS, days_before};
+
+/// `edges`, of every connection.
+pub const EDGES: &str = "edges";
+/// `node`, of every edge.
+pub const NODE: &str = "node";
+/// `Tenant.score`, with its `date` argument.
+pub const SCORE: &str = "score";
+/// `score(date:)`.
+const DATE_ARGUMENT: &str = "date";
+/// `DailyScore.actionScores`.
+pub const ACTION_SCORES: &str = "actionScores";
+/// `action`, of every item that names a catalog entry.
+pub const ACTION: &str = "action";
+/// `Tenant.percentageChange`, with its `days` argument.
+pub const PERCENTAGE_CHANGE: &str = "percentageChange";
+/// `percentageChange(days:)`.
+const DAYS_ARGUMENT: &str = "days";
+
+/// Every (type, field) the prefetches look ahead to, and (type, field, argument) they read: a
+/// test checks each against the schema, so renaming one breaks the test rather than silently
+/// turning a prefetch off.
+pub const LOOKED_AHEAD: &[(&str, &str, Option<&str>)] = &[
+    ("TenantConnection", EDGES, None),
+    ("TenantEdge", NODE, None),
+    ("Tenant", SCORE, Some(DATE_ARGUMENT)),
+    ("Tenant", PERCENTAGE_CHANGE, Some(DAYS_ARGUMENT)),
+    ("Tenant", "scoreHistory", None),
+    ("Tenant", "improvementActions", None),
+    ("Tenant", "overrides", None),
+    ("Tenant", "overrideHistory", None),
+    ("DailyScore", ACTION_SCORES, None),
+    ("ScoreDiff", "changes", None),
+    ("ActionScore", ACTION, None),
+    ("ActionChange", ACTION, None),
+    ("ActionOverride", ACTION, None),
+    ("ActionOverrideConnection", EDGES, None),
+    ("ActionOverrideEdge", NODE, None),
+];
 
 /// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
 /// all of the page's tenants in one query, and what those scores select in one more each.
@@ -18,7 +56,7 @@ pub async fn prefetch_scores_if_selected(
     ctx: &Context<'_>,
     tenant_ids: &[String],
 ) -> ApiResult<()> {
-    let selected = ctx.look_ahead().field("edges").field("node").field("score");
+    let selected = ctx.look_ahead().field(EDGES).field(NODE).field(SCORE);
     for field in selected.selection_fields() {
         let Some(date) = date_argument(&field)? else {
             // An invalid date: the field itself reports it, there is nothing to load.
@@ -29,12 +67,12 @@ pub async fn prefetch_scores_if_selected(
             date,
         });
         let scores = loaders(ctx)?
-            .scores
+            .reader
             .load_many(keys)
             .await
             .map_err(|e| ApiError::from_db("loading scores", &e))?;
         let days = scores.values().map(|day| TenantDay::of(day)).collect();
-        prefetch_day_details(ctx, Lookahead::from(field).field("actionScores"), days).await?;
+        prefetch_day_details(ctx, Lookahead::from(field).field(ACTION_SCORES), days).await?;
     }
     Ok(())
 }
@@ -62,8 +100,8 @@ async fn prefetch_actions<'i>(
     // cached instead of racing it into a second statement.
     let _turn = loaders.action_prefetch.lock().await;
     loaders
-        .actions
-        .load_many(ids)
+        .reader
+        .load_many(ids.into_iter().map(ActionId))
         .await
         .map_err(|e| ApiError::from_db("loading actions", &e))?;
     Ok(())
@@ -75,7 +113,7 @@ pub async fn prefetch_action_scores_if_selected(
     ctx: &Context<'_>,
     days: Vec<TenantDay>,
 ) -> ApiResult<()> {
-    prefetch_day_details(ctx, ctx.look_ahead().field("actionScores"), days).await
+    prefetch_day_details(ctx, ctx.look_ahead().field(ACTION_SCORES), days).await
 }
 
 /// Loads the action scores of `days` when `action_scores` is selected, and their catalog
@@ -89,12 +127,12 @@ async fn prefetch_day_details(
         return Ok(());
     }
     let loaded = loaders(ctx)?
-        .action_scores
+        .reader
         .load_many(days)
         .await
         .map_err(|e| ApiError::from_db("loading action scores", &e))?;
     let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
-    prefetch_actions_if_selected(ctx, action_scores.field("action"), ids).await
+    prefetch_actions_if_selected(ctx, action_scores.field(ACTION), ids).await
 }
 
 /// When a page of tenants selects `edges.node.percentageChange`, loads the page's latest scores
@@ -105,9 +143,9 @@ pub async fn prefetch_changes_if_selected(
 ) -> ApiResult<()> {
     let selected = ctx
         .look_ahead()
-        .field("edges")
-        .field("node")
-        .field("percentageChange");
+        .field(EDGES)
+        .field(NODE)
+        .field(PERCENTAGE_CHANGE);
     let fields = selected.selection_fields();
     if fields.is_empty() {
         return Ok(());
@@ -117,7 +155,7 @@ pub async fn prefetch_changes_if_selected(
         date: None,
     });
     let latest = loaders(ctx)?
-        .scores
+        .reader
         .load_many(latest_keys)
         .await
         .map_err(|e| ApiError::from_db("loading scores", &e))?;
@@ -127,7 +165,7 @@ pub async fn prefetch_changes_if_selected(
             .map_err(|e| ApiError::BadUserInput(e.message))?;
         let days = arguments
             .into_iter()
-            .find(|(name, _)| name.as_str() == "days")
+            .find(|(name, _)| name.as_str() == DAYS_ARGUMENT)
             .and_then(|(_, value)| match value {
                 Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
                 _ => None,
@@ -138,7 +176,7 @@ pub async fn prefetch_changes_if_selected(
             date: Some(days_before(score.date, days)),
         });
         loaders(ctx)?
-            .scores
+            .reader
             .load_many(earlier_keys)
             .await
             .map_err(|e| ApiError::from_db("loading scores", &e))?;
@@ -155,10 +193,55 @@ fn date_argument(field: &SelectionField<'_>) -> ApiResult<Option<Option<NaiveDat
     Ok(
         match arguments
             .into_iter()
-            .find(|(name, _)| name.as_str() == "date")
+            .find(|(name, _)| name.as_str() == DATE_ARGUMENT)
         {
             None | Some((_, Value::Null)) => Some(None),
             Some((_, value)) => Date::parse(value).ok().map(|date| Some(date.0)),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    use super::*;
+
+    #[test]
+    fn every_field_a_prefetch_looks_ahead_to_exists_in_the_schema() {
+        let sdl = crate::graphql::schema_sdl();
+        let document = parse_schema(&sdl).unwrap();
+        for (type_name, field_name, argument) in LOOKED_AHEAD {
+            let fields = document
+                .definitions
+                .iter()
+                .find_map(|definition| match definition {
+                    TypeSystemDefinition::Type(t) if t.node.name.node == *type_name => {
+                        match &t.node.kind {
+                            TypeKind::Object(object) => Some(&object.fields),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no object type {type_name}"));
+            let field = fields
+                .iter()
+                .find(|f| f.node.name.node == *field_name)
+                .unwrap_or_else(|| {
+                    panic!("{type_name}.{field_name} is gone: its prefetch with it")
+                });
+            if let Some(argument) = argument {
+                assert!(
+                    field
+                        .node
+                        .arguments
+                        .iter()
+                        .any(|a| a.node.name.node == *argument),
+                    "{type_name}.{field_name}({argument}:) is gone"
+                );
+            }
+        }
+    }
 }

@@ -1,12 +1,14 @@
 //! Alert rules and alerts: creating, changing and deleting rules, reading and acknowledging
 //! alerts. Rules are evaluated by the pipeline when scores are written (`pipeline::alerting`).
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use entity::{alert, alert_rule};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
@@ -165,4 +167,28 @@ pub async fn acknowledge(
     row.acknowledged_by = Set(Some(by.to_owned()));
     row.acknowledged_at = Set(Some(Utc::now()));
     Ok(row.update(db).await?)
+}
+
+/// Alert rules by id (deleted ones included: an alert keeps its rule), one query per batch.
+pub async fn rules_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, alert_rule::Model>, DbErr> {
+    let rows = alert_rule::Entity::find()
+        .filter(alert_rule::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// Alerts by id, one query per batch.
+pub async fn alerts_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, alert::Model>, DbErr> {
+    let rows = alert::Entity::find()
+        .filter(alert::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|a| (a.id, a)).collect())
 }

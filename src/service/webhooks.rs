@@ -1,12 +1,14 @@
 //! Webhook endpoints and their deliveries: creating (with a secret shown once), changing,
 //! deleting, and reading what was delivered.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
-use entity::{webhook_delivery, webhook_endpoint};
+use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
@@ -146,4 +148,21 @@ pub async fn delivery_page(
     Ok(Page::from_rows(rows, size, after.is_some(), |d| {
         encode_cursor(&d.id)
     }))
+}
+
+/// The attempts of deliveries, oldest first, by delivery, one query per batch.
+pub async fn attempts_by_delivery(
+    db: &DatabaseConnection,
+    delivery_ids: &[i64],
+) -> Result<HashMap<i64, Vec<webhook_attempt::Model>>, DbErr> {
+    let rows = webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
+        .order_by_asc(webhook_attempt::Column::Id)
+        .all(db)
+        .await?;
+    let mut by_delivery: HashMap<i64, Vec<webhook_attempt::Model>> = HashMap::new();
+    for row in rows {
+        by_delivery.entry(row.delivery_id).or_default().push(row);
+    }
+    Ok(by_delivery)
 }

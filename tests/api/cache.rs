@@ -47,6 +47,17 @@ async fn improve_closed_day(app: &TestApp) {
     app.ingest("acme", &late, better).await;
 }
 
+/// Sets acme's score two days ago to 1 in the database, with no event at all.
+async fn change_a_closed_day_behind_the_servers_back(app: &TestApp) {
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE daily_scores SET score = 1 WHERE tenant_id = 'acme' AND date = '{}'",
+            day(-2)
+        ))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_closed_day_once_read_comes_from_memory_until_a_recompute_evicts_it() {
     let app = spawn_app().await;
@@ -58,13 +69,7 @@ async fn a_closed_day_once_read_comes_from_memory_until_a_recompute_evicts_it() 
     assert_eq!(first[1]["final"], true);
 
     // Behind the server's back the stored closed day changes: the cache still answers.
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE daily_scores SET score = 1 WHERE tenant_id = 'acme' AND date = '{}'",
-            day(-2)
-        ))
-        .await
-        .unwrap();
+    change_a_closed_day_behind_the_servers_back(&app).await;
     let cached = trend(&app).await;
     assert_eq!(
         closed(&cached),
@@ -128,13 +133,7 @@ async fn a_closed_day_changed_without_any_event_is_read_again_after_the_ttl() {
     app.recompute("acme", &day(-3), &day(-1)).await;
     assert_eq!(trend(&app).await[1]["score"], 30.75, "read, so cached");
     // Behind the server's back, and no event at all.
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE daily_scores SET score = 1 WHERE tenant_id = 'acme' AND date = '{}'",
-            day(-2)
-        ))
-        .await
-        .unwrap();
+    change_a_closed_day_behind_the_servers_back(&app).await;
     // (That the day is served from memory until then is the test above's, with the default
     // five minutes.)
     eventually("the changed day is served", 10 * ttl, || async {

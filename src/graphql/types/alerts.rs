@@ -5,7 +5,7 @@ use entity::{alert, alert_rule};
 
 use super::diff::ActionChange;
 use crate::domain::AlertKind;
-use crate::graphql::alert_loaders::load_rule;
+use crate::graphql::loaders::load_rule;
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::diff;
 

@@ -6,7 +6,7 @@ use super::action::ImprovementAction;
 use super::score::{DailyScore, Progress, category_totals};
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
 use crate::graphql::loaders::load_action;
-use crate::graphql::prefetch::prefetch_actions_if_selected;
+use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::Date;
 use crate::scoring::diff;
 use crate::service::score_reads::ScoreDiffData;
@@ -93,7 +93,7 @@ impl ScoreDiff {
             .collect();
         prefetch_actions_if_selected(
             ctx,
-            ctx.look_ahead().field("action"),
+            ctx.look_ahead().field(prefetch::ACTION),
             changes.iter().map(|c| c.0.action_id.as_str()),
         )
         .await?;

@@ -10,7 +10,7 @@ use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
-use crate::graphql::prefetch::prefetch_actions_if_selected;
+use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::totals::CategoryTotal;
 use crate::scoring::{potential_increase, score_impact};
@@ -149,7 +149,7 @@ impl DailyScore {
             .collect();
         prefetch_actions_if_selected(
             ctx,
-            ctx.look_ahead().field("action"),
+            ctx.look_ahead().field(prefetch::ACTION),
             rows.iter().map(|a| a.row.action_id.as_str()),
         )
         .await?;

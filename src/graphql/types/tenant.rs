@@ -18,7 +18,9 @@ use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{TenantDay, load_score};
-use crate::graphql::prefetch::{prefetch_action_scores_if_selected, prefetch_actions_if_selected};
+use crate::graphql::prefetch::{
+    self, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
+};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
@@ -196,7 +198,7 @@ impl Tenant {
         );
         prefetch_actions_if_selected(
             ctx,
-            ctx.look_ahead().field("action"),
+            ctx.look_ahead().field(prefetch::ACTION),
             actions.iter().map(|a| a.row.action_id.as_str()),
         )
         .await?;
@@ -209,7 +211,7 @@ impl Tenant {
         let rows = overrides::current_overrides(db, &self.0.id).await?;
         prefetch_actions_if_selected(
             ctx,
-            ctx.look_ahead().field("action"),
+            ctx.look_ahead().field(prefetch::ACTION),
             rows.iter().map(|r| r.action_id.as_str()),
         )
         .await?;
@@ -236,9 +238,9 @@ impl Tenant {
         .await?;
         let page_action = ctx
             .look_ahead()
-            .field("edges")
-            .field("node")
-            .field("action");
+            .field(prefetch::EDGES)
+            .field(prefetch::NODE)
+            .field(prefetch::ACTION);
         let action_ids = page.items.iter().map(|(_, row)| row.action_id.as_str());
         prefetch_actions_if_selected(ctx, page_action, action_ids).await?;
         let entries: Vec<_> = page.items.iter().map(|(_, row)| row).collect();

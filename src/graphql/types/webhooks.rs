@@ -6,8 +6,8 @@ use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use super::alerts::Alert;
 use super::connection::WebhookDeliveryConnection;
 use crate::domain::DeliveryStatus;
-use crate::graphql::alert_loaders::{load_alert, load_attempts};
 use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{load_alert, load_attempts};
 use crate::graphql::scalars::DateTime;
 use crate::service::webhooks;
 
