@@ -42,6 +42,8 @@ pub enum Operation {
     ManageAlerts,
     /// Create, change and delete webhook endpoints.
     ManageWebhooks,
+    /// See tenants at all (their id, name, industry and seats).
+    SeeTenants,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -50,6 +52,8 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
     use Role::*;
     match (role, op) {
         (_, ReadCatalog) => Some(Reach::Own),
+        (PlatformAdmin, SeeTenants) => Some(Reach::All),
+        (_, SeeTenants) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal | ManageAlerts) => {
             Some(Reach::Own)
@@ -120,8 +124,8 @@ impl Viewer {
 
     /// True when the tenant exists for this caller at all (any role, any operation).
     pub fn can_see_tenant(&self, tenant_id: &str) -> bool {
-        !self.roles.is_empty()
-            && (self.has_role(Role::PlatformAdmin) || self.names_tenant(tenant_id))
+        self.require_on_tenant(Operation::SeeTenants, tenant_id)
+            .is_ok()
     }
 
     /// Refuses an operation no role of the caller grants: FORBIDDEN.

@@ -61,13 +61,7 @@ impl CoreQuery {
         change_days: i32,
     ) -> async_graphql::Result<TenantConnection> {
         let viewer = ctx.viewer()?;
-        let visibility = if viewer.roles.is_empty() {
-            Visibility::Only(Vec::new())
-        } else if viewer.has_role(crate::domain::Role::PlatformAdmin) {
-            Visibility::All
-        } else {
-            Visibility::Only(viewer.tenant_ids.clone())
-        };
+        let visibility = Visibility::of(viewer, Operation::SeeTenants);
         let order = order_by.map_or(
             EstateOrder {
                 field: EstateOrderField::Id,
@@ -111,11 +105,7 @@ impl CoreQuery {
     ) -> async_graphql::Result<Portfolio> {
         let viewer = ctx.viewer()?;
         viewer.require(Operation::ReadTenantData)?;
-        let visibility = if viewer.reaches_all_tenants(Operation::ReadTenantData) {
-            Visibility::All
-        } else {
-            Visibility::Only(viewer.tenant_ids.clone())
-        };
+        let visibility = Visibility::of(viewer, Operation::ReadTenantData);
         let figures = portfolio::portfolio(ctx.db()?, &visibility, date.map(|d| d.0)).await?;
         Ok(figures.into())
     }

@@ -1,20 +1,18 @@
 //! CSV export of stored scores: `GET /export/scores.csv` and `GET /export/action-scores.csv`,
-//! streamed from the database in batches (constant memory whatever the range), for the tenants
-//! in the caller's reach, with the same token and roles as reading scores.
+//! streamed in batches that the service reads (`service::export`; constant memory whatever the
+//! range), for the tenants in the caller's reach, with the same token and roles as reading
+//! scores. This module checks the request, and turns rows into RFC 4180 records.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
+use entity::{daily_action_score, daily_score};
 use futures::{Stream, StreamExt};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::AppState;
 use super::graphql::authenticate;
@@ -23,21 +21,8 @@ use crate::domain::ActionCategory;
 use crate::error::ApiError;
 use crate::scoring::totals::CategoryTotal;
 use crate::service::daily_scores::DateRange;
-use crate::service::score_reads::current_version_only;
-
-/// Rows read and written per batch.
-const ROWS_PER_BATCH: u64 = 1000;
-/// Tenant ids per `IN (…)` list when the caller's reach is a list.
-const TENANTS_PER_QUERY: usize = 200;
-
-/// Which tenants an export covers.
-#[derive(Clone, Debug)]
-enum Scope {
-    /// Every tenant (a platform admin asking for no tenant in particular).
-    All,
-    /// These tenants, sorted.
-    Only(Vec<String>),
-}
+use crate::service::export;
+use crate::service::tenants::Visibility;
 
 /// Why an export is refused: a status and a short text.
 type Refusal = (StatusCode, String);
@@ -45,7 +30,7 @@ type Refusal = (StatusCode, String);
 /// What was asked for, checked.
 struct ExportRequest {
     range: DateRange,
-    scope: Scope,
+    visibility: Visibility,
 }
 
 /// `GET /export/scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day.
@@ -124,23 +109,9 @@ fn export_request(
         ApiError::BadUserInput(message) => refuse(StatusCode::BAD_REQUEST, message),
         other => refuse(StatusCode::BAD_REQUEST, other.message().to_owned()),
     })?;
-    let scope = if viewer.reaches_all_tenants(Operation::ReadTenantData) {
-        if tenants.is_empty() {
-            Scope::All
-        } else {
-            Scope::Only(tenants.into_iter().collect())
-        }
-    } else {
-        // Tenants out of reach are simply absent, as if they did not exist.
-        let reach: BTreeSet<&String> = viewer.tenant_ids.iter().collect();
-        let wanted: Vec<String> = if tenants.is_empty() {
-            reach.into_iter().cloned().collect()
-        } else {
-            tenants.into_iter().filter(|t| reach.contains(t)).collect()
-        };
-        Scope::Only(wanted)
-    };
-    Ok(ExportRequest { range, scope })
+    // Tenants out of reach are simply absent, as if they did not exist.
+    let visibility = Visibility::of(&viewer, Operation::ReadTenantData).narrowed(tenants);
+    Ok(ExportRequest { range, visibility })
 }
 
 fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
@@ -225,26 +196,7 @@ impl RowKind for ScoreRows {
         tenants: Option<&[String]>,
         after: Option<Self::Key>,
     ) -> Result<Vec<Self::Row>, DbErr> {
-        let mut query = daily_score::Entity::find()
-            .filter(daily_score::Column::Date.between(range.from, range.to))
-            .order_by_asc(daily_score::Column::TenantId)
-            .order_by_asc(daily_score::Column::Date)
-            .limit(ROWS_PER_BATCH);
-        if let Some(tenants) = tenants {
-            query = query.filter(daily_score::Column::TenantId.is_in(tenants.iter().cloned()));
-        }
-        if let Some((tenant, date)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(daily_score::Column::TenantId.gt(tenant.clone()))
-                    .add(
-                        Condition::all()
-                            .add(daily_score::Column::TenantId.eq(tenant))
-                            .add(daily_score::Column::Date.gt(date)),
-                    ),
-            );
-        }
-        query.all(db).await
+        export::score_rows_after(db, range, tenants, after).await
     }
 
     fn key(&self, row: &Self::Row) -> Self::Key {
@@ -256,7 +208,7 @@ impl RowKind for ScoreRows {
     }
 
     fn record(&self, row: &Self::Row) -> Result<Vec<String>, String> {
-        let categories: Vec<CategoryTotal> = serde_json::from_value(row.categories.clone())
+        let categories = CategoryTotal::from_stored(&row.categories)
             .map_err(|e| format!("daily score {} categories: {e}", row.id))?;
         let mut record = vec![
             row.date.to_string(),
@@ -308,35 +260,7 @@ impl RowKind for ActionScoreRows {
         tenants: Option<&[String]>,
         after: Option<Self::Key>,
     ) -> Result<Vec<Self::Row>, DbErr> {
-        let mut query = daily_action_score::Entity::find()
-            .filter(daily_action_score::Column::Date.between(range.from, range.to))
-            .filter(current_version_only())
-            .order_by_asc(daily_action_score::Column::TenantId)
-            .order_by_asc(daily_action_score::Column::Date)
-            .order_by_asc(daily_action_score::Column::ActionId)
-            .limit(ROWS_PER_BATCH);
-        if let Some(tenants) = tenants {
-            query =
-                query.filter(daily_action_score::Column::TenantId.is_in(tenants.iter().cloned()));
-        }
-        if let Some((tenant, date, action)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(daily_action_score::Column::TenantId.gt(tenant.clone()))
-                    .add(
-                        Condition::all()
-                            .add(daily_action_score::Column::TenantId.eq(tenant.clone()))
-                            .add(daily_action_score::Column::Date.gt(date)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(daily_action_score::Column::TenantId.eq(tenant))
-                            .add(daily_action_score::Column::Date.eq(date))
-                            .add(daily_action_score::Column::ActionId.gt(action)),
-                    ),
-            );
-        }
-        query.all(db).await
+        export::action_score_rows_after(db, range, tenants, after).await
     }
 
     fn key(&self, row: &Self::Row) -> Self::Key {
@@ -376,13 +300,7 @@ fn rows_stream<R: RowKind>(
     request: ExportRequest,
     kind: R,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let groups: Vec<Option<Vec<String>>> = match request.scope {
-        Scope::All => vec![None],
-        Scope::Only(ids) => ids
-            .chunks(TENANTS_PER_QUERY)
-            .map(|chunk| Some(chunk.to_vec()))
-            .collect(),
-    };
+    let groups = export::tenant_groups(&request.visibility);
     let start = Cursor::<R::Key> {
         group: 0,
         after: None,
@@ -422,7 +340,9 @@ fn rows_stream<R: RowKind>(
                     continue;
                 };
                 cursor.after = Some(kind.key(last));
-                let names = match tenant_names(&db, rows.iter().map(|row| kind.tenant(row))).await {
+                let names = match export::tenant_names(&db, rows.iter().map(|row| kind.tenant(row)))
+                    .await
+                {
                     Ok(names) => names,
                     Err(err) => {
                         tracing::error!(error = %err, "CSV export stopped by a database error");
@@ -454,23 +374,6 @@ fn rows_stream<R: RowKind>(
         },
     )
     .fuse()
-}
-
-/// The names of the tenants of a batch, in one query.
-async fn tenant_names<'a>(
-    db: &DatabaseConnection,
-    ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, String>, DbErr> {
-    let ids: BTreeSet<String> = ids.map(str::to_owned).collect();
-    let rows: Vec<(String, String)> = tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .column(tenant::Column::Name)
-        .filter(tenant::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
 }
 
 /// RFC 4180 records (quoted where needed, CRLF line ends).

@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::events::{Event, notify_in_transaction};
 use crate::scoring::overrides::states_at;
 use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
+use crate::scoring::totals::CategoryTotal;
 use crate::scoring::{ActionDefinition, DayScore, score_day};
 use crate::service::daily_scores::DateRange;
 
@@ -575,7 +576,7 @@ fn day_row(
     version: i64,
 ) -> Result<daily_score::ActiveModel, DbErr> {
     let totals = &scored.day.totals;
-    let categories = serde_json::to_value(&totals.categories)
+    let categories = CategoryTotal::to_stored(&totals.categories)
         .map_err(|e| DbErr::Custom(format!("serializing category totals: {e}")))?;
     Ok(daily_score::ActiveModel {
         tenant_id: Set(scored.tenant_id.clone()),

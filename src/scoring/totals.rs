@@ -48,6 +48,22 @@ pub struct CategoryTotal {
     pub max_score: f64,
 }
 
+impl CategoryTotal {
+    /// The JSON a day's row stores its category totals as: the one writer of that column.
+    pub fn to_stored(totals: &[CategoryTotal]) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(totals)
+    }
+
+    /// A day's category totals from its stored JSON, read in place: the one reader of that
+    /// column.
+    pub fn from_stored(
+        stored: &serde_json::Value,
+    ) -> Result<Vec<CategoryTotal>, serde_json::Error> {
+        use serde::Deserialize;
+        Vec::<CategoryTotal>::deserialize(stored)
+    }
+}
+
 /// A day's sums.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DayTotals {

@@ -16,6 +16,7 @@ use crate::error::ApiResult;
 use crate::scoring::comparison::{
     GroupAverage, ScoredTenants, average_is_shown, group_averages, group_of,
 };
+use crate::service::tenants::Visibility;
 
 /// Sums of the scored tenants of `date` per seat count and industry, optionally only those in
 /// `among`; a constant number of rows whatever the population (one statement per 500 ids).
@@ -162,20 +163,20 @@ pub struct Comparison {
     pub average_percentage: Option<f64>,
 }
 
-/// The three bases for the tenant's groups on `date`, as a caller whose reach is `reach` may
-/// see them (`None`: every tenant).
+/// The three bases for the tenant's groups on `date`, as a caller who reaches `reach` may
+/// see them.
 pub async fn tenant_comparison(
     db: &DatabaseConnection,
     tenant: &tenant::Model,
     date: NaiveDate,
     min_tenants: u32,
-    reach: Option<&[String]>,
+    reach: &Visibility,
 ) -> ApiResult<Vec<Comparison>> {
     let rows = comparative_score::Entity::find()
         .filter(comparative_score::Column::Date.eq(date))
         .all(db)
         .await?;
-    let in_reach = match reach {
+    let in_reach = match reach.ids() {
         Some(ids) => Some(averages_of(&scored_tenant_sums(db, date, Some(ids)).await?)),
         None => None,
     };

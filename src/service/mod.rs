@@ -7,6 +7,7 @@ pub mod change_seq;
 pub mod comparisons;
 pub mod daily_scores;
 pub mod estate;
+pub mod export;
 pub mod overrides;
 pub mod pagination;
 pub mod portfolio;

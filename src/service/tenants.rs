@@ -1,5 +1,7 @@
 //! Creating, changing and listing tenants.
 
+use std::collections::BTreeSet;
+
 use chrono::Utc;
 use entity::tenant;
 use sea_orm::{
@@ -7,6 +9,7 @@ use sea_orm::{
     QuerySelect, SqlErr,
 };
 
+use crate::auth::{Operation, Viewer};
 use crate::error::{ApiError, ApiResult};
 
 /// A validated new tenant.
@@ -33,13 +36,50 @@ pub struct TenantChanges {
     pub seat_count: Option<i32>,
 }
 
-/// Which tenants a listing may show.
-#[derive(Clone, Debug)]
+/// Which tenants a caller may reach for one operation: the one place a token's reach becomes
+/// a set of tenants, for listings, the portfolio, comparisons and exports alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Visibility {
     /// Every tenant.
     All,
     /// Only these ids.
     Only(Vec<String>),
+}
+
+impl Visibility {
+    /// The tenants `viewer` reaches for `op`: every tenant when one of its roles grants `op`
+    /// everywhere, the token's tenants when one grants it on them, none otherwise.
+    pub fn of(viewer: &Viewer, op: Operation) -> Visibility {
+        if viewer.reaches_all_tenants(op) {
+            Visibility::All
+        } else if viewer.require(op).is_ok() {
+            Visibility::Only(viewer.tenant_ids.clone())
+        } else {
+            Visibility::Only(Vec::new())
+        }
+    }
+
+    /// Narrowed to `wanted` when it names any tenant: the ones out of reach are dropped, as if
+    /// they did not exist.
+    pub fn narrowed(self, wanted: BTreeSet<String>) -> Visibility {
+        if wanted.is_empty() {
+            return self;
+        }
+        match self {
+            Visibility::All => Visibility::Only(wanted.into_iter().collect()),
+            Visibility::Only(reach) => {
+                Visibility::Only(reach.into_iter().filter(|t| wanted.contains(t)).collect())
+            }
+        }
+    }
+
+    /// The ids, unless every tenant is visible.
+    pub fn ids(&self) -> Option<&[String]> {
+        match self {
+            Visibility::All => None,
+            Visibility::Only(ids) => Some(ids),
+        }
+    }
 }
 
 /// Checks an id: 1 to 64 letters, digits, `-`, `_` or `.`.

@@ -22,6 +22,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use securescore::scoring::totals::CategoryTotal;
 use securescore::{db, service};
 
 /// What to measure.
@@ -345,7 +346,12 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
         .exec_without_returning(&txn)
         .await?;
     }
-    let categories = json!([{"category": "IDENTITY", "score": 20.0, "maxScore": 40.0}]);
+    let categories = CategoryTotal::to_stored(&[CategoryTotal {
+        category: securescore::domain::ActionCategory::Identity,
+        score: 20.0,
+        max_score: 40.0,
+    }])
+    .map_err(|e| DbErr::Custom(e.to_string()))?;
     let mut rows = Vec::with_capacity(1000);
     for (t, id) in ids.iter().enumerate() {
         for back in 0..days {

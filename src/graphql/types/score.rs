@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::{daily_action_score, daily_score};
-use serde::Deserialize;
 
 use super::action::ImprovementAction;
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
@@ -32,7 +31,7 @@ impl From<daily_score::Model> for DailyScore {
 
 /// The per-category totals stored with a day.
 pub fn category_totals(row: &daily_score::Model) -> ApiResult<Vec<CategoryTotal>> {
-    Vec::<CategoryTotal>::deserialize(&row.categories)
+    CategoryTotal::from_stored(&row.categories)
         .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", row.id)))
 }
 

@@ -25,6 +25,7 @@ use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
+use crate::service::tenants::Visibility;
 use crate::service::{alerts, comparisons, overrides, score_reads, snapshots, webhooks};
 
 /// An organisation being scored.
@@ -163,9 +164,8 @@ impl Tenant {
         };
         let min_tenants = ctx.scoring()?.comparison_min_tenants;
         let viewer = ctx.viewer()?;
-        let reach = (!viewer.reaches_all_tenants(Operation::ReadTenantData))
-            .then_some(viewer.tenant_ids.as_slice());
-        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants, reach).await?;
+        let reach = Visibility::of(viewer, Operation::ReadTenantData);
+        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants, &reach).await?;
         Ok(rows.into_iter().map(ComparativeScore::from).collect())
     }
 
