@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::batch::ScoredDay;
+use super::scored_day::ScoredDay;
 use crate::scoring::alerts::{RuleSettings, WrittenDay, fires};
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
 use crate::service::score_reads::{current_version_only, to_scored_action};

@@ -18,11 +18,12 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+pub use super::scored_day::ScoredDay;
 use crate::events::{Event, notify_in_transaction};
 use crate::scoring::overrides::states_at;
 use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
 use crate::scoring::totals::CategoryTotal;
-use crate::scoring::{ActionDefinition, DayScore, score_day};
+use crate::scoring::{ActionDefinition, score_day};
 use crate::service::daily_scores::DateRange;
 
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -31,22 +32,6 @@ const ROWS_PER_INSERT: usize = 1000;
 const IDS_PER_QUERY: usize = 500;
 /// Pauses before a failing tenant's second and third tries.
 const TENANT_RETRY_BACKOFF: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
-
-/// One tenant-day scored in memory, ready to store.
-pub struct ScoredDay {
-    /// Tenant.
-    pub tenant_id: String,
-    /// Date.
-    pub date: NaiveDate,
-    /// The snapshot that counted.
-    pub snapshot_id: i64,
-    /// Results and totals.
-    pub day: DayScore,
-    /// The tenant's change sequence the inputs were read at.
-    pub input_seq: i64,
-    /// When the inputs were read (the instant today's override states are taken at).
-    pub read_at: DateTime<Utc>,
-}
 
 /// What storing a batch did.
 #[derive(Debug, Default, PartialEq)]

@@ -1,11 +1,15 @@
 //! The scoring pipeline: today's rows rescored live in the background, past days closed by
 //! runs that replicas share through tasks in the database, and a scheduler that never skips a
-//! date. See docs/design.md, "The pipeline: open days, closed days, runs".
+//! date. See docs/design.md, "The pipeline: open days, closed days, runs". Unlike the rest of
+//! the server, the pipeline writes scores, tasks and alerts itself rather than through
+//! `service`: those writes are fenced (claims, change sequences) and versioned, and belong to
+//! the engine.
 
 mod alerting;
 pub mod batch;
 mod live;
 mod scheduler;
+mod scored_day;
 pub mod sweeper;
 pub mod tasks;
 mod worker;

@@ -85,7 +85,16 @@ pub fn potential_increase(score: f64, max_score: f64) -> f64 {
 
 /// `100 × maxScore / the day's total maxScore`: how much one action weighs in its day.
 pub fn score_impact(max_score: f64, day_max_score: f64) -> f64 {
-    super::totals::percentage(max_score, day_max_score)
+    percentage(max_score, day_max_score)
+}
+
+/// `100 × score / max_score`, 0 when the maximum is 0.
+pub fn percentage(score: f64, max_score: f64) -> f64 {
+    if max_score > 0.0 {
+        100.0 * score / max_score
+    } else {
+        0.0
+    }
 }
 
 /// Orders improvement candidates: largest potential increase first, ties by action id; those

@@ -17,8 +17,8 @@ pub mod snapshots;
 pub mod totals;
 
 pub use action::{
-    ActionDefinition, ActionResult, Progress, potential_increase, rank_improvements, score_action,
-    score_impact,
+    ActionDefinition, ActionResult, Progress, percentage, potential_increase, rank_improvements,
+    score_action, score_impact,
 };
 pub use rule::{RuleFields, RuleOutcome, ScoringRule};
-pub use totals::{CategoryTotal, DayScore, DayTotals, percentage, score_day, total_scores};
+pub use totals::{CategoryTotal, DayScore, DayTotals, score_day, total_scores};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::action::{ActionDefinition, ActionResult, score_action};
+use super::action::{ActionDefinition, ActionResult, percentage, score_action};
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
 
 /// One day's action results (in catalog order) and their totals.
@@ -132,15 +132,6 @@ pub fn coverage(max_score: f64, no_data_max_score: f64) -> f64 {
         100.0 * max_score / scorable
     } else {
         100.0
-    }
-}
-
-/// `100 × score / max_score`, 0 when the maximum is 0.
-pub fn percentage(score: f64, max_score: f64) -> f64 {
-    if max_score > 0.0 {
-        100.0 * score / max_score
-    } else {
-        0.0
     }
 }
 

@@ -1,6 +1,8 @@
-//! Date ranges of daily scores: the unit of history reads and of scoring runs.
+//! Date ranges of daily scores, and the keys stored days are read by: the unit of history reads,
+//! of scoring runs and of the request loaders.
 
 use chrono::NaiveDate;
+use entity::daily_score;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -44,6 +46,38 @@ impl DateRange {
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
         let to = self.to;
         self.from.iter_days().take_while(move |d| *d <= to)
+    }
+}
+
+/// A tenant's score on a date, or its latest when `date` is `None`: the key of batched reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScoreKey {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Date; `None` for the latest stored one.
+    pub date: Option<NaiveDate>,
+}
+
+/// A tenant-day as read, the key of its action scores: the version pairs the day with the
+/// action rows of the same computation, whatever was written since.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantDay {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Date.
+    pub date: NaiveDate,
+    /// The day's version when it was read.
+    pub version: i64,
+}
+
+impl TenantDay {
+    /// The tenant-day of a stored daily score.
+    pub fn of(score: &daily_score::Model) -> Self {
+        TenantDay {
+            tenant_id: score.tenant_id.clone(),
+            date: score.date,
+            version: score.version,
+        }
     }
 }
 

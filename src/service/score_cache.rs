@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
 use moka::sync::Cache;
 
-use super::score_reads::TenantDay;
+use super::daily_scores::TenantDay;
 use crate::events::Event;
 
 /// Bytes a cached day is counted for, beyond its categories.

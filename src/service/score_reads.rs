@@ -9,19 +9,11 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleE
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
+pub use super::daily_scores::{ScoreKey, TenantDay};
 use super::score_cache::ScoreCache;
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::Progress;
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
-
-/// A tenant's score on a date, or its latest when `date` is `None`: the key of batched reads.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ScoreKey {
-    /// Tenant.
-    pub tenant_id: String,
-    /// Date; `None` for the latest stored one.
-    pub date: Option<NaiveDate>,
-}
 
 /// The scores of many keys, one query per distinct date (all the "latest" keys in one);
 /// closed days come from `cache` when it has them.
@@ -110,29 +102,6 @@ pub async fn score_history(
     let mut days: Vec<Arc<daily_score::Model>> = cached.into_values().chain(read).collect();
     days.sort_by_key(|d| d.date);
     Ok(days)
-}
-
-/// A tenant-day as read, the key of its action scores: the version pairs the day with the
-/// action rows of the same computation, whatever was written since.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantDay {
-    /// Tenant.
-    pub tenant_id: String,
-    /// Date.
-    pub date: NaiveDate,
-    /// The day's version when it was read.
-    pub version: i64,
-}
-
-impl TenantDay {
-    /// The tenant-day of a stored daily score.
-    pub fn of(score: &daily_score::Model) -> Self {
-        TenantDay {
-            tenant_id: score.tenant_id.clone(),
-            date: score.date,
-            version: score.version,
-        }
-    }
 }
 
 /// The action scores of many tenant-days in one query, each day's rows by action id; the rows

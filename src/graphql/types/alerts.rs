@@ -3,11 +3,14 @@
 use async_graphql::{Context, ID, Object};
 use entity::{alert, alert_rule};
 
+use super::connection::connection_types;
 use super::diff::ActionChange;
 use crate::domain::AlertKind;
 use crate::graphql::loaders::load_rule;
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::diff;
+
+connection_types!(AlertConnection, AlertEdge, Alert, "alerts");
 
 /// A tenant's rule for raising alerts on its scores.
 pub struct AlertRule(pub alert_rule::Model);

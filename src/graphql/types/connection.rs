@@ -2,28 +2,23 @@
 
 use async_graphql::SimpleObject;
 
-use super::alerts::Alert;
-use super::overrides::ActionOverride;
-use super::run::ScoringRun;
-use super::snapshot::Snapshot;
-use super::tenant::Tenant;
-use super::webhooks::WebhookDelivery;
 use crate::service::pagination::Page;
 
-/// Declares a described connection type and its edge type for one node type.
+/// Declares a described connection type and its edge type for one node type, beside the node
+/// type (so this module depends on none of them).
 macro_rules! connection_types {
     ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
         #[doc = concat!("One page of ", $what, ".")]
-        #[derive(SimpleObject)]
+        #[derive(async_graphql::SimpleObject)]
         pub struct $connection {
             /// The page's items with their cursors.
             pub edges: Vec<$edge>,
             /// Whether more pages exist, and the cursors that bound this one.
-            pub page_info: PageInfo,
+            pub page_info: $crate::graphql::types::connection::PageInfo,
         }
 
         #[doc = concat!("One of the ", $what, " and the cursor to continue after it.")]
-        #[derive(SimpleObject)]
+        #[derive(async_graphql::SimpleObject)]
         pub struct $edge {
             /// Pass as `after` to read on from this item.
             pub cursor: String,
@@ -31,9 +26,9 @@ macro_rules! connection_types {
             pub node: $node,
         }
 
-        impl From<Page<$node>> for $connection {
-            fn from(page: Page<$node>) -> Self {
-                let page_info = page_info(&page);
+        impl From<$crate::service::pagination::Page<$node>> for $connection {
+            fn from(page: $crate::service::pagination::Page<$node>) -> Self {
+                let page_info = $crate::graphql::types::connection::page_info(&page);
                 let edges = page
                     .items
                     .into_iter()
@@ -45,27 +40,7 @@ macro_rules! connection_types {
     };
 }
 
-connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
-connection_types!(SnapshotConnection, SnapshotEdge, Snapshot, "snapshots");
-connection_types!(
-    ScoringRunConnection,
-    ScoringRunEdge,
-    ScoringRun,
-    "scoring runs"
-);
-connection_types!(
-    ActionOverrideConnection,
-    ActionOverrideEdge,
-    ActionOverride,
-    "override changes"
-);
-connection_types!(AlertConnection, AlertEdge, Alert, "alerts");
-connection_types!(
-    WebhookDeliveryConnection,
-    WebhookDeliveryEdge,
-    WebhookDelivery,
-    "webhook deliveries"
-);
+pub(crate) use connection_types;
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]
@@ -81,7 +56,7 @@ pub struct PageInfo {
 }
 
 /// The page info of a page.
-fn page_info<N>(page: &Page<N>) -> PageInfo {
+pub(crate) fn page_info<N>(page: &Page<N>) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,

@@ -15,6 +15,7 @@ pub mod tenant;
 pub mod viewer;
 pub mod webhooks;
 
-pub use connection::{
-    ActionOverrideConnection, ScoringRunConnection, SnapshotConnection, TenantConnection,
-};
+pub use overrides::ActionOverrideConnection;
+pub use run::ScoringRunConnection;
+pub use snapshot::SnapshotConnection;
+pub use tenant::TenantConnection;

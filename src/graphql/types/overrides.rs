@@ -4,9 +4,17 @@ use async_graphql::{Context, ID, Object};
 use entity::action_override;
 
 use super::action::ImprovementAction;
+use super::connection::connection_types;
 use crate::domain::ActionState;
 use crate::graphql::loaders::load_action;
 use crate::graphql::scalars::DateTime;
+
+connection_types!(
+    ActionOverrideConnection,
+    ActionOverrideEdge,
+    ActionOverride,
+    "override changes"
+);
 
 /// A tenant's state on one action, as set by an admin.
 pub struct ActionOverride(

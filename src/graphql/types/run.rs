@@ -3,8 +3,16 @@
 use async_graphql::{ID, Object};
 use entity::scoring_run;
 
+use super::connection::connection_types;
 use crate::domain::{ScoringRunKind, ScoringRunStatus};
 use crate::graphql::scalars::{Date, DateTime};
+
+connection_types!(
+    ScoringRunConnection,
+    ScoringRunEdge,
+    ScoringRun,
+    "scoring runs"
+);
 
 /// A scoring run: the close of a date or a recomputation, shared by the replicas.
 pub struct ScoringRun(pub scoring_run::Model);

@@ -3,7 +3,10 @@
 use async_graphql::{ID, Object};
 use entity::snapshot;
 
+use super::connection::connection_types;
 use crate::graphql::scalars::{DateTime, Json};
+
+connection_types!(SnapshotConnection, SnapshotEdge, Snapshot, "snapshots");
 
 /// One tenant's configuration at an instant, as a collector pushed it.
 pub struct Snapshot(pub snapshot::Model);

@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, Object};
 use entity::tenant;
 
-use super::alerts::{Alert, AlertRule};
+use super::alerts::{Alert, AlertConnection, AlertRule};
 use super::comparison::ComparativeScore;
-use super::connection::AlertConnection;
+use super::connection::connection_types;
 use super::diff::ScoreDiff;
 use super::overrides::ActionOverride;
 use super::score::{ActionScore, DailyScore};
@@ -27,6 +27,8 @@ use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
 use crate::service::{alerts, comparisons, overrides, score_reads, snapshots, webhooks};
+
+connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
 
 /// An organisation being scored.
 pub struct Tenant(pub tenant::Model);

@@ -4,12 +4,19 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 
 use super::alerts::Alert;
-use super::connection::WebhookDeliveryConnection;
+use super::connection::connection_types;
 use crate::domain::DeliveryStatus;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{load_alert, load_attempts};
 use crate::graphql::scalars::DateTime;
 use crate::service::webhooks;
+
+connection_types!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery,
+    "webhook deliveries"
+);
 
 /// A URL the tenant's alerts are delivered to.
 pub struct WebhookEndpoint(pub webhook_endpoint::Model);
