@@ -3,7 +3,7 @@
 //! resumed by a restarted server, re-checked against private addresses and given up on.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::helpers::{
-    TestApp, assert_error, day, noon, partial_mfa_facts, spawn_app, spawn_app_with, token,
+    TestApp, assert_error, day, eventually, noon, partial_mfa_facts, spawn_app, spawn_app_with,
+    token,
 };
 
 /// One request the receiver got.
@@ -64,13 +65,13 @@ impl Receiver {
         self.inbox.lock().unwrap().received.clone()
     }
 
-    /// Waits up to `limit` for `n` requests.
+    /// Waits up to `limit` for at least `n` requests; answers what came.
     async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
-        let deadline = Instant::now() + limit;
-        while self.received().len() < n && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.received()
+        eventually(&format!("{n} requests received"), limit, || async {
+            let received = self.received();
+            (received.len() >= n).then_some(received)
+        })
+        .await
     }
 }
 
@@ -307,15 +308,11 @@ async fn each_kind_fires_once_per_rule_and_date_with_both_percentages_and_the_re
             .iter()
             .any(|a| a["date"] == json!(day(0)) && a["rule"]["id"] == id(&below))
     };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let raised = loop {
+    let raised = eventually("today's BELOW alert", Duration::from_secs(15), || async {
         let raised = alerts(&app).await;
-        if today_fired(&raised) {
-            break raised;
-        }
-        assert!(Instant::now() < deadline, "{raised:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        today_fired(&raised).then_some(raised)
+    })
+    .await;
     let of = |rule: &Value| -> Vec<Value> {
         raised
             .iter()
@@ -447,14 +444,11 @@ async fn an_alert_is_delivered_signed_and_a_failed_attempt_is_retried() {
     assert_eq!(payload["data"]["date"], json!(day(0)));
     assert_eq!(payload["data"]["percentageAfter"], json!(64.0625));
 
-    let mut listed = deliveries(&app).await;
-    for _ in 0..50 {
-        if listed[0]["status"] == "SUCCEEDED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&app).await;
-    }
+    let listed = eventually("the delivery succeeded", Duration::from_secs(5), || async {
+        let listed = deliveries(&app).await;
+        (listed[0]["status"] == "SUCCEEDED").then_some(listed)
+    })
+    .await;
     let delivery = &listed[0];
     assert_eq!(delivery["status"], "SUCCEEDED", "{delivery}");
     assert_eq!(delivery["attempts"], 2);
@@ -504,20 +498,19 @@ async fn a_restarted_server_resumes_the_pending_deliveries_of_the_one_that_stopp
     )
     .await;
     first.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let listed = eventually("a first attempt", Duration::from_secs(10), || async {
         let listed = deliveries(&first).await;
-        if listed.first().is_some_and(|d| d["attempts"] == 1) {
-            assert_eq!(listed[0]["status"], "PENDING");
-            assert!(
-                listed[0]["lastError"].as_str().unwrap().contains("connect"),
-                "{listed:?}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no first attempt: {listed:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        listed
+            .first()
+            .is_some_and(|d| d["attempts"] == 1)
+            .then_some(listed)
+    })
+    .await;
+    assert_eq!(listed[0]["status"], "PENDING");
+    assert!(
+        listed[0]["lastError"].as_str().unwrap().contains("connect"),
+        "{listed:?}"
+    );
     // The first server stops; a second one on the same database and the receiver come up.
     first.kill();
     let second = first.replica(|_| {}).await;
@@ -525,11 +518,12 @@ async fn a_restarted_server_resumes_the_pending_deliveries_of_the_one_that_stopp
     let got = receiver.wait_for(1, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 1);
     assert!(verify(&secret, &got[0]));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while deliveries(&second).await[0]["status"] != "SUCCEEDED" {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the delivery succeeded",
+        Duration::from_secs(10),
+        || async { (deliveries(&second).await[0]["status"] == "SUCCEEDED").then_some(()) },
+    )
+    .await;
     assert_eq!(receiver.received().len(), 1, "delivered once");
 }
 
@@ -573,15 +567,11 @@ async fn urls_must_be_https_to_public_addresses_and_are_checked_again_at_deliver
     )
     .await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let delivery = loop {
+    let delivery = eventually("a first attempt", Duration::from_secs(10), || async {
         let listed = deliveries(&app).await;
-        if let Some(d) = listed.first().filter(|d| d["attempts"] == 1) {
-            break d.clone();
-        }
-        assert!(Instant::now() < deadline, "{listed:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        listed.first().filter(|d| d["attempts"] == 1).cloned()
+    })
+    .await;
     assert!(
         delivery["lastError"]
             .as_str()
@@ -618,8 +608,7 @@ async fn an_endpoint_failing_for_three_days_is_disabled_with_the_reason_and_re_e
     .await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let endpoint = loop {
+    let endpoint = eventually("the endpoint disabled", Duration::from_secs(10), || async {
         let body = app
             .graphql(
                 &admin(),
@@ -628,12 +617,9 @@ async fn an_endpoint_failing_for_three_days_is_disabled_with_the_reason_and_re_e
             )
             .await;
         let endpoint = body["data"]["tenant"]["webhookEndpoints"][0].clone();
-        if endpoint["enabled"] == false {
-            break endpoint;
-        }
-        assert!(Instant::now() < deadline, "{body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        (endpoint["enabled"] == false).then_some(endpoint)
+    })
+    .await;
     let reason = endpoint["disabledReason"].as_str().unwrap();
     assert!(
         reason.contains("failed since") && reason.contains("503"),
@@ -682,7 +668,18 @@ async fn two_replicas_share_the_deliveries_and_send_each_once() {
     let got = receiver
         .wait_for(tenants.len(), Duration::from_secs(30))
         .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Once every delivery is recorded as succeeded, no replica sends anything again.
+    eventually(
+        "every delivery recorded",
+        Duration::from_secs(10),
+        || async {
+            let done = first
+                .count("webhook_deliveries WHERE status = 'SUCCEEDED'")
+                .await;
+            (done == tenants.len() as i64).then_some(())
+        },
+    )
+    .await;
     let got_now = receiver.received();
     assert_eq!(got_now.len(), got.len(), "nothing arrived twice later");
     let mut ids: Vec<String> = got_now

@@ -1,21 +1,22 @@
 //! Managing many tenants: bulk overrides (all or nothing), overrides that expire, goals.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::SubsecRound;
 
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, day, noon, partial_mfa_facts, spawn_app, token};
+use crate::helpers::{
+    TestApp, assert_error, day, eventually, noon, partial_mfa_facts, spawn_app, token,
+};
 
 const BULK: &str = "mutation($i: SetActionOverridesInput!) { setActionOverrides(input: $i) {
     tenantId action { id } state comment updatedBy expiresAt } }";
 
 /// Polls `tenant`'s score for today until `done` holds (at most 15 s).
 async fn wait_for_today(app: &TestApp, tenant: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually("today's score got there", Duration::from_secs(15), || async {
         let body = app
             .graphql(
                 &token(&[Role::SecurityReader], &[tenant]),
@@ -24,12 +25,9 @@ async fn wait_for_today(app: &TestApp, tenant: &str, done: impl Fn(&Value) -> bo
             )
             .await;
         let tenant_data = body["data"]["tenant"].clone();
-        if done(&tenant_data) {
-            return tenant_data;
-        }
-        assert!(Instant::now() < deadline, "never got there: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        done(&tenant_data).then_some(tenant_data)
+    })
+    .await
 }
 
 async fn estate() -> TestApp {

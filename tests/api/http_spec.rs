@@ -266,11 +266,17 @@ async fn after_shutdown_begins_new_connections_are_refused_while_a_request_in_fl
     in_flight.write_all(&body.as_bytes()[..10]).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.shut_down();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        tokio::net::TcpStream::connect(&address).await.is_err(),
-        "a new connection was accepted after shutdown began"
-    );
+    crate::helpers::eventually(
+        "new connections refused after shutdown began",
+        std::time::Duration::from_secs(5),
+        || async {
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
     in_flight.write_all(&body.as_bytes()[10..]).await.unwrap();
     let mut answer = String::new();
     in_flight.read_to_string(&mut answer).await.unwrap();

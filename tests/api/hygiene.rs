@@ -14,7 +14,7 @@ use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SECRET, TestApp, day, fresh_database, noon, platform_admin, spawn_app, token,
+    SECRET, TestApp, day, eventually, fresh_database, noon, platform_admin, spawn_app, token,
 };
 
 const COMPARISON: &str = "{ tenant(id: \"acme\") { comparison { basis } } }";
@@ -174,6 +174,11 @@ impl ServerProcess {
         }
     }
 
+    /// True once a line that `matches` was logged.
+    pub fn logged(&self, matches: impl Fn(&str) -> bool) -> bool {
+        self.log.lock().unwrap().iter().any(|line| matches(line))
+    }
+
     /// Stops the server and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
@@ -281,8 +286,12 @@ async fn the_info_log_holds_no_token_secret_or_sql_but_names_failed_requests() {
     )
     .await;
     assert_says_nothing_internal(&failed);
-    // The error line is written while the response is built; give the pipe a moment.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The error line is written while the response is built: wait until the pipe carried it.
+    eventually("the error line logged", Duration::from_secs(10), || async {
+        let error_line = |line: &str| line.contains("log-probe-1") && line.contains("ERROR");
+        server.logged(error_line).then_some(())
+    })
+    .await;
     let log = server.stop();
 
     for secret in [

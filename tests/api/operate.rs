@@ -638,16 +638,13 @@ async fn sqlites_write_ahead_log_is_checkpointed_and_cut_back() {
         "{body}"
     );
     let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     // Automatic checkpoints leave the file as large as it grew; only the truncating one empties it.
-    while size() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log stayed at {} bytes",
-            size()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::helpers::eventually(
+        "the write-ahead log cut back to nothing",
+        std::time::Duration::from_secs(15),
+        || async { (size() == 0).then_some(()) },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TEST_DATABASE_ENV, TestApp, platform_admin, spawn_app_with};
+use crate::helpers::{TEST_DATABASE_ENV, TestApp, eventually, platform_admin, spawn_app_with};
 
 const FORWARD: u8 = 0;
 const REFUSE: u8 = 1;
@@ -191,17 +191,11 @@ async fn with_the_database_away_readiness_and_requests_fail_fast_and_the_server_
             "the request took {took:?} (mode {mode})"
         );
         proxy.set(FORWARD);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        let recovered = format!("the server recovers after mode {mode}");
+        eventually(&recovered, Duration::from_secs(20), || async {
             let (status, ..) = read(&app).await;
-            if status == StatusCode::OK && ready(&app).await.0 == StatusCode::OK {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not recover after mode {mode}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            (status == StatusCode::OK && ready(&app).await.0 == StatusCode::OK).then_some(())
+        })
+        .await;
     }
 }

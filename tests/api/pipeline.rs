@@ -2,14 +2,15 @@
 //! missed closes are caught up, failing tenants fail alone, runs outlast the request, coverage,
 //! and comparison averages that never single out a hidden tenant.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sea_orm::ConnectionTrait;
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, day, noon, partial_mfa_facts, platform_admin, spawn_app, spawn_app_with, token,
+    TestApp, day, eventually, noon, partial_mfa_facts, platform_admin, spawn_app, spawn_app_with,
+    token,
 };
 
 const SCORE: &str = "query($id: ID!, $d: Date) { tenant(id: $id) { score(date: $d) {
@@ -35,24 +36,16 @@ async fn wait_for_score(
     date: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually("the score got there", Duration::from_secs(15), || async {
         let current = score(app, tenant, date).await;
-        if done(&current) {
-            return current;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the score never got there: {current}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        done(&current).then_some(current)
+    })
+    .await
 }
 
 /// Polls a run as a PLATFORM_ADMIN until it has finished.
 async fn wait_for_run(app: &TestApp, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(&format!("run {id} finished"), Duration::from_secs(30), || async {
         let body = app
             .graphql(
                 &platform_admin(),
@@ -61,12 +54,9 @@ async fn wait_for_run(app: &TestApp, id: &str) -> Value {
             )
             .await;
         let run = body["data"]["scoringRun"].clone();
-        if !run["finishedAt"].is_null() {
-            return run;
-        }
-        assert!(Instant::now() < deadline, "run {id} never finished: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (!run["finishedAt"].is_null()).then_some(run)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -158,23 +148,7 @@ async fn a_server_started_after_missing_two_closes_fills_both_days_by_itself() {
     }
     // Outside the catch-up window nothing was closed.
     assert_eq!(score(&app, "acme", &day(-3)).await, Value::Null);
-    let runs = app
-        .graphql(
-            &platform_admin(),
-            "{ scoringRuns { edges { node { kind from to status tenantDaysDone } } } }",
-            json!({}),
-        )
-        .await;
-    let mut closes: Vec<Value> = runs["data"]["scoringRuns"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect();
-    closes.sort_by_key(|run| run["from"].as_str().unwrap_or_default().to_owned());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while closes.iter().any(|run| run["status"] != "SUCCEEDED") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let closes = eventually("both closes succeeded", Duration::from_secs(15), || async {
         let runs = app
             .graphql(
                 &platform_admin(),
@@ -182,14 +156,17 @@ async fn a_server_started_after_missing_two_closes_fills_both_days_by_itself() {
                 json!({}),
             )
             .await;
-        closes = runs["data"]["scoringRuns"]["edges"]
+        let mut closes: Vec<Value> = runs["data"]["scoringRuns"]["edges"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| e["node"].clone())
             .collect();
         closes.sort_by_key(|run| run["from"].as_str().unwrap_or_default().to_owned());
-    }
+        let settled = closes.len() == 2 && closes.iter().all(|run| run["status"] == "SUCCEEDED");
+        settled.then_some(closes)
+    })
+    .await;
     assert_eq!(
         closes,
         vec![

@@ -5,7 +5,7 @@
 //! claimed task before any finishes: what the tests assert does not depend on timing.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use entity::{snapshot, tenant};
@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, fresh_database};
+use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, eventually, fresh_database};
 
 /// Tenants seeded; with 20 tenant-days per task, 15 tasks to share.
 const TENANTS: usize = 300;
@@ -110,18 +110,12 @@ async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
 
 /// Waits until `sql` returns `want` (at most 60 s).
 async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let got = number(db, sql).await;
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{sql}` stayed at {got}, not {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        &format!("`{sql}` reaches {want}"),
+        Duration::from_secs(60),
+        || async { (number(db, sql).await == want).then_some(()) },
+    )
+    .await;
 }
 
 /// A transaction that blocks every write of action scores until it ends.

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{
-    SECRET, TEST_DATABASE_ENV, TestApp, day, noon, partial_mfa_facts, spawn_app, token,
+    SECRET, TEST_DATABASE_ENV, TestApp, day, eventually, noon, partial_mfa_facts, spawn_app, token,
 };
 
 /// A `graphql-transport-ws` client connection.
@@ -337,16 +337,15 @@ async fn subscriptions_per_connection_and_connections_per_token_are_bounded() {
     let mut leaving = held.pop().unwrap();
     drop(leaving.socket.close(None).await);
     drop(leaving);
-    let mut accepted = false;
-    for _ in 0..50 {
-        let (_client, first) = Client::init(&app, &reader).await;
-        if first == Some(json!({"type": "connection_ack"})) {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(accepted, "a freed place was never given again");
+    eventually(
+        "a freed place given again",
+        Duration::from_secs(5),
+        || async {
+            let (_client, first) = Client::init(&app, &reader).await;
+            (first == Some(json!({"type": "connection_ack"}))).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
