@@ -98,7 +98,7 @@ fn database_url(url: &str, name: &str) -> String {
 }
 
 /// The name of a database holding every migration and nothing else, made once per schema (its
-/// name carries a hash of the migrations' names): migrated under another name, then renamed,
+/// name carries a hash of the migrations' names and sources): migrated under another name, then renamed,
 /// under an advisory lock, so concurrent test processes never clone a half-migrated one.
 async fn migrated_template(url: &str) -> String {
     static TEMPLATE: OnceCell<String> = OnceCell::const_new();
@@ -107,6 +107,10 @@ async fn migrated_template(url: &str) -> String {
             let mut hasher = DefaultHasher::new();
             for migration in Migrator::migrations() {
                 migration.name().hash(&mut hasher);
+            }
+            // A migration edited in place (while it is being written) makes a new template too.
+            for source in migration_sources() {
+                source.hash(&mut hasher);
             }
             let template = format!("securescore_template_{:016x}", hasher.finish());
             let admin = sea_orm::Database::connect(url)
@@ -145,6 +149,7 @@ async fn migrated_template(url: &str) -> String {
                     ))
                     .await
                     .expect("publish the template");
+                drop_older_templates(&admin, &template).await;
             }
             admin
                 .execute_unprepared("SELECT pg_advisory_unlock(727274)")
@@ -155,4 +160,49 @@ async fn migrated_template(url: &str) -> String {
         })
         .await
         .clone()
+}
+
+/// The text of every file of the `migration` crate's sources, in name order (found beside the
+/// crate whose tests run: the workspace root or one of its members).
+fn migration_sources() -> Vec<String> {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(dir) = manifest
+        .ancestors()
+        .map(|dir| dir.join("migration").join("src"))
+        .find(|dir| dir.is_dir())
+    else {
+        return Vec::new();
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .collect()
+}
+
+/// Drops the templates of earlier schemas, so they do not pile up on a long-lived server; one
+/// in use (a run of other code cloning it right now) stays for its next run to drop.
+async fn drop_older_templates(admin: &sea_orm::DatabaseConnection, current: &str) {
+    let Ok(rows) = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'securescore\\_template\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        if name != current {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await;
+        }
+    }
 }
