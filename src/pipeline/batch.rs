@@ -391,10 +391,19 @@ async fn store_days(
             .collect::<Result<Vec<_>, DbErr>>()?;
         written_keys.extend(upsert_newer_days(&txn, rows).await?);
     }
+    // Looked up by borrowed tenant id: no string copied per day on a close's path.
+    let mut written_dates: HashMap<&str, HashSet<NaiveDate>> = HashMap::new();
+    for (tenant_id, date) in &written_keys {
+        written_dates.entry(tenant_id).or_default().insert(*date);
+    }
     let written: Vec<&ScoredDay> = days
         .iter()
         .copied()
-        .filter(|d| written_keys.contains(&(d.tenant_id.clone(), d.date)))
+        .filter(|d| {
+            written_dates
+                .get(d.tenant_id.as_str())
+                .is_some_and(|dates| dates.contains(&d.date))
+        })
         .collect();
     let action_rows = written
         .iter()
