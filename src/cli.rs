@@ -180,6 +180,31 @@ pub struct ServeArgs {
     /// (development and tests only).
     #[arg(long, env = "SECURESCORE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
+    /// File holding base64 of 32 random bytes (`openssl rand -base64 32`): the key that
+    /// encrypts stored Graph credentials and webhook signing secrets.
+    #[arg(long, env = "SECURESCORE_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
+    /// The Microsoft identity platform's base URL (national clouds: e.g.
+    /// `https://login.microsoftonline.us`).
+    #[arg(
+        long,
+        env = "SECURESCORE_GRAPH_AUTHORITY_URL",
+        default_value = "https://login.microsoftonline.com"
+    )]
+    pub graph_authority_url: String,
+    /// Microsoft Graph's base URL (national clouds: e.g. `https://graph.microsoft.us`).
+    #[arg(
+        long,
+        env = "SECURESCORE_GRAPH_URL",
+        default_value = "https://graph.microsoft.com"
+    )]
+    pub graph_url: String,
+    /// Accept plain-HTTP URLs for the identity platform and Graph (development and tests only).
+    #[arg(long, env = "SECURESCORE_GRAPH_ALLOW_HTTP")]
+    pub graph_allow_http: bool,
+    /// How often every enabled directory connection is collected (e.g. `12h`).
+    #[arg(long, env = "SECURESCORE_COLLECT_INTERVAL", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub collect_interval: Duration,
     /// Longest a request may run (e.g. `30s`).
     #[arg(long, env = "SECURESCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
@@ -225,6 +250,15 @@ impl ServeArgs {
                 allow_private: self.webhook_allow_private,
                 ..Default::default()
             },
+            graph: crate::config::GraphConfig {
+                authority_url: self.graph_authority_url,
+                graph_url: self.graph_url,
+                allow_http: self.graph_allow_http,
+                collect_interval: self.collect_interval,
+                lease: self.scoring_lease,
+                ..Default::default()
+            },
+            secrets_key_file: self.secrets_key_file,
         }
     }
 }

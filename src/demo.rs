@@ -16,11 +16,14 @@ use crate::auth::mint::{TokenRequest, mint_hs256};
 use crate::domain::AlertKind;
 use crate::domain::ScoringRunKind;
 use crate::domain::{ActionState, Role};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::graph::credential::Credential;
+use crate::graph::worker::Collector;
 use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
 use crate::scoring::alerts::RuleSettings;
 use crate::service::alerts::{self, NewRule};
+use crate::service::connections::{self, ConnectionInput};
 use crate::service::daily_scores::DateRange;
 use crate::service::overrides::{self, OverrideChange};
 use crate::service::snapshots::{self, SnapshotInput};
@@ -58,7 +61,11 @@ pub fn random_secret() -> String {
 }
 
 /// Seeds tenants, snapshots, overrides and 90 days of scores when there are no tenants yet.
-pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiResult<()> {
+pub async fn seed_if_empty(
+    db: &DatabaseConnection,
+    pipeline: &Pipeline,
+    collector: &Collector,
+) -> ApiResult<()> {
     if entity::tenant::Entity::find().count(db).await? > 0 {
         tracing::info!("demo: the database already has tenants; not seeding");
         return Ok(());
@@ -75,6 +82,7 @@ pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiR
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
     seed_alert_rules(db).await?;
+    seed_connection(db, collector).await?;
     let request = RunRequest {
         kind: ScoringRunKind::Recompute,
         range: DateRange::parse(first_day, today)?,
@@ -89,6 +97,30 @@ pub async fn seed_if_empty(db: &DatabaseConnection, pipeline: &Pipeline) -> ApiR
         status = ?run.status,
         "demo data seeded"
     );
+    Ok(())
+}
+
+/// The demo tenant's directory connection: a directory and app that exist nowhere, so its
+/// first collection (queued now) fails for real and the connection says why. Nothing is
+/// collected or faked.
+async fn seed_connection(db: &DatabaseConnection, collector: &Collector) -> ApiResult<()> {
+    let credential =
+        Credential::from_input(Some("demo-secret-that-signs-in-nowhere".into()), None, None)
+            .map_err(ApiError::BadUserInput)?;
+    connections::set_connection(
+        db,
+        collector.secrets(),
+        ConnectionInput {
+            tenant_id: DEMO_TENANT.into(),
+            directory_id: "00000000-0000-0000-0000-000000000000".into(),
+            client_id: "00000000-0000-0000-0000-000000000001".into(),
+            credential,
+            enabled: true,
+        },
+    )
+    .await?;
+    connections::request_collection(db, DEMO_TENANT, Some("demo")).await?;
+    collector.wake();
     Ok(())
 }
 

@@ -9,10 +9,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::TokenVerifier;
 use crate::config::ServeConfig;
+use crate::graph::worker::Collector;
 use crate::graphql::build_schema;
 use crate::http::listen::serve_http;
 use crate::http::{App, metrics_router, router, shutdown_signal};
 use crate::pipeline::{Background, Pipeline};
+use crate::secrets::SecretsKey;
 use crate::{db, demo, service};
 
 /// Why the server could not start.
@@ -68,10 +70,30 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.keys.secret = Some(SecretString::from(demo::random_secret()));
     }
     let verifier = TokenVerifier::from_sources(&config.keys)?;
+    config.graph.validate().map_err(StartError::Config)?;
+    let secrets = match &config.secrets_key_file {
+        Some(path) => SecretsKey::from_file(path).map_err(StartError::Config)?,
+        // The demo connects a directory, so it needs a key; this one lives as long as the
+        // process (a credential it sealed does not open after a restart, and says so).
+        None if config.demo => SecretsKey::random(),
+        None => SecretsKey::default(),
+    };
+    let sealed = service::webhooks::seal_plaintext_signing_keys(&db, &secrets)
+        .await
+        .map_err(|e| StartError::Seed(format!("sealing webhook signing keys: {e:?}")))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "webhook signing keys sealed under the secrets key");
+    }
     let (pipeline, mut background) = Pipeline::start(db.clone(), config.scoring);
+    let collector = Collector::new(
+        db.clone(),
+        config.graph.clone(),
+        secrets.clone(),
+        pipeline.clone(),
+    );
     let mut demo_tokens = None;
     if config.demo {
-        demo::seed_if_empty(&db, &pipeline)
+        demo::seed_if_empty(&db, &pipeline, &collector)
             .await
             .map_err(|e| StartError::Seed(format!("seeding demo data: {e:?}")))?;
         if let Some(secret) = &config.keys.secret {
@@ -90,13 +112,15 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.sqlite_checkpoint_interval,
     )));
     background.adopt(tokio::spawn(
-        crate::webhooks::delivery::run_delivery_worker(db.clone(), config.webhooks),
+        crate::webhooks::delivery::run_delivery_worker(db.clone(), config.webhooks, secrets),
     ));
+    background.adopt(tokio::spawn(collector.clone().run()));
     let schema = build_schema(
         db.clone(),
         pipeline.clone(),
         config.scoring,
         config.webhooks,
+        collector,
         &config.limits,
     );
     let header_timeout = config.limits.request_timeout;

@@ -177,6 +177,12 @@ async fn export_memory(
             pipeline.clone(),
             ScoringConfig::default(),
             securescore::config::WebhookConfig::default(),
+            securescore::graph::worker::Collector::new(
+                db.clone(),
+                securescore::config::GraphConfig::default(),
+                securescore::secrets::SecretsKey::default(),
+                pipeline.clone(),
+            ),
             &limits,
         ),
         verifier: securescore::auth::TokenVerifier::from_sources(&keys)

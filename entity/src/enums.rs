@@ -197,3 +197,45 @@ stored_enum! {
         Failed = "FAILED",
     }
 }
+
+stored_enum! {
+    /// What kind of credential a Graph connection holds.
+    CredentialKind {
+        /// A client secret.
+        Secret = "SECRET",
+        /// A certificate and its private key (a signed client assertion).
+        Certificate = "CERTIFICATE",
+    }
+}
+
+stored_enum! {
+    /// Where a directory connection stands, after its last collection.
+    ConnectionStatus {
+        /// Connected; nothing collected yet.
+        NeverCollected = "NEVER_COLLECTED",
+        /// The last collection read every endpoint.
+        Ok = "OK",
+        /// The last collection stored a snapshot without some endpoints' facts.
+        Partial = "PARTIAL",
+        /// The last collection stored nothing.
+        Failed = "FAILED",
+        /// Not collected: turned off.
+        Disabled = "DISABLED",
+    }
+}
+
+stored_enum! {
+    /// Where a collection stands.
+    CollectionStatus {
+        /// Waiting for a replica.
+        Queued = "QUEUED",
+        /// A replica is reading the directory.
+        Running = "RUNNING",
+        /// Every endpoint was read and the snapshot stored.
+        Succeeded = "SUCCEEDED",
+        /// The snapshot was stored without the facts of endpoints that failed.
+        Partial = "PARTIAL",
+        /// Nothing was stored (a refused credential, an unreachable directory).
+        Failed = "FAILED",
+    }
+}

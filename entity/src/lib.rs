@@ -3,10 +3,12 @@
 pub mod action_override;
 pub mod alert;
 pub mod alert_rule;
+pub mod collection_run;
 pub mod comparative_score;
 pub mod daily_action_score;
 pub mod daily_score;
 pub mod enums;
+pub mod graph_connection;
 pub mod improvement_action;
 pub mod scoring_run;
 pub mod scoring_task;

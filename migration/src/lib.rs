@@ -16,6 +16,7 @@ mod m20261127_000009_latest_score_date;
 mod m20261129_000010_change_sequences;
 mod m20261129_000011_delivery_body;
 mod m20261129_000012_run_scope;
+mod m20261129_000013_graph_connections;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_change_sequences::Migration),
             Box::new(m20261129_000011_delivery_body::Migration),
             Box::new(m20261129_000012_run_scope::Migration),
+            Box::new(m20261129_000013_graph_connections::Migration),
         ]
     }
 }

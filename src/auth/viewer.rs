@@ -44,6 +44,12 @@ pub enum Operation {
     ManageWebhooks,
     /// See tenants at all (their id, name, industry and seats).
     SeeTenants,
+    /// Connect a tenant's directory, or delete the connection.
+    ManageConnection,
+    /// Ask for a collection of a tenant's directory now.
+    CollectNow,
+    /// Read a tenant's directory connection and its collections.
+    ReadConnections,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -58,7 +64,10 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
         (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal | ManageAlerts) => {
             Some(Reach::Own)
         }
-        (GlobalAdmin, ManageWebhooks) => Some(Reach::Own),
+        (GlobalAdmin, ManageWebhooks | ManageConnection) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin, CollectNow) => Some(Reach::Own),
+        (GlobalAdmin | SecurityAdmin | SecurityReader, ReadConnections) => Some(Reach::Own),
+        (PlatformAdmin, ManageConnection | CollectNow | ReadConnections) => Some(Reach::All),
         (GlobalAdmin | Collector, IngestSnapshot) => Some(Reach::Own),
         (PlatformAdmin, ReadTenantData | Recompute) => Some(Reach::All),
         (PlatformAdmin, ManageTenants | ManageCatalog) => Some(Reach::All),

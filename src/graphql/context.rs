@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Viewer;
 use crate::config::{ScoringConfig, WebhookConfig};
 use crate::error::{ApiError, ApiResult};
+use crate::graph::worker::Collector;
 use crate::pipeline::Pipeline;
 
 /// Accessors on the resolver context; a missing viewer is UNAUTHENTICATED.
@@ -20,6 +21,8 @@ pub trait ContextExt {
     fn pipeline(&self) -> ApiResult<&Pipeline>;
     /// Webhook settings.
     fn webhooks(&self) -> ApiResult<&WebhookConfig>;
+    /// The directory collector (and the secrets key it holds).
+    fn collector(&self) -> ApiResult<&Collector>;
 }
 
 impl ContextExt for Context<'_> {
@@ -46,5 +49,10 @@ impl ContextExt for Context<'_> {
     fn webhooks(&self) -> ApiResult<&WebhookConfig> {
         self.data_opt::<WebhookConfig>()
             .ok_or_else(|| ApiError::Internal("no webhook settings in schema data".into()))
+    }
+
+    fn collector(&self) -> ApiResult<&Collector> {
+        self.data_opt::<Collector>()
+            .ok_or_else(|| ApiError::Internal("no collector in schema data".into()))
     }
 }

@@ -50,6 +50,7 @@ pub fn build_schema(
     pipeline: Pipeline,
     scoring: ScoringConfig,
     webhooks: WebhookConfig,
+    collector: crate::graph::worker::Collector,
     limits: &RequestLimits,
 ) -> AppSchema {
     let score_cache = pipeline.score_cache().clone();
@@ -58,6 +59,7 @@ pub fn build_schema(
         .data(pipeline)
         .data(scoring)
         .data(webhooks)
+        .data(collector)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish();

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod catalog;
 pub mod change_seq;
 pub mod comparisons;
+pub mod connections;
 pub mod daily_scores;
 pub mod estate;
 pub mod export;

@@ -13,8 +13,9 @@ use sea_orm::{
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
+use crate::secrets::SecretsKey;
 use crate::webhooks::address::{parse_url, resolve};
-use crate::webhooks::signing::new_secret;
+use crate::webhooks::signing::{new_secret, signing_key, stored_form};
 
 /// Most endpoints a tenant may have (deleted ones not counted).
 pub const MAX_ENDPOINTS_PER_TENANT: u64 = 10;
@@ -35,6 +36,7 @@ pub async fn create_endpoint(
     url: &str,
     allow_private: bool,
     created_by: &str,
+    secrets: &SecretsKey,
 ) -> ApiResult<(webhook_endpoint::Model, String)> {
     let url = checked_url(url, allow_private).await?;
     let count = webhook_endpoint::Entity::find()
@@ -51,7 +53,9 @@ pub async fn create_endpoint(
     let row = webhook_endpoint::ActiveModel {
         tenant_id: Set(tenant_id.to_owned()),
         url: Set(url),
-        signing_key: Set(secret.stored_key),
+        signing_key: Set(
+            stored_form(secrets, tenant_id, &secret.stored_key).map_err(ApiError::Internal)?
+        ),
         enabled: Set(true),
         disabled_reason: Set(None),
         failing_since: Set(None),
@@ -165,4 +169,36 @@ pub async fn attempts_by_delivery(
         by_delivery.entry(row.delivery_id).or_default().push(row);
     }
     Ok(by_delivery)
+}
+
+/// Seals every signing key still stored as plaintext (kept from before a secrets key was
+/// configured); answers how many. A no-op without a key.
+pub async fn seal_plaintext_signing_keys(
+    db: &DatabaseConnection,
+    secrets: &SecretsKey,
+) -> ApiResult<usize> {
+    if !secrets.is_configured() {
+        return Ok(0);
+    }
+    let plaintext = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::SigningKey.not_like("v1:%"))
+        .all(db)
+        .await?;
+    let count = plaintext.len();
+    for endpoint in plaintext {
+        let key = signing_key(secrets, &endpoint.tenant_id, &endpoint.signing_key)
+            .map_err(ApiError::Internal)?;
+        let sealed = stored_form(secrets, &endpoint.tenant_id, &key).map_err(ApiError::Internal)?;
+        // Only the row as read: a concurrent replica sealing it too leaves one sealed value.
+        webhook_endpoint::Entity::update_many()
+            .col_expr(
+                webhook_endpoint::Column::SigningKey,
+                sea_orm::sea_query::Expr::value(sealed),
+            )
+            .filter(webhook_endpoint::Column::Id.eq(endpoint.id))
+            .filter(webhook_endpoint::Column::SigningKey.eq(endpoint.signing_key.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(count)
 }

@@ -14,8 +14,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use super::address::{parse_url, resolve};
 use super::payload::alert_body;
-use super::signing::signature;
+use super::signing::{signature, signing_key};
 use crate::config::WebhookConfig;
+use crate::secrets::SecretsKey;
 
 /// Pauses after each failed attempt; after the last the delivery is FAILED.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -35,9 +36,13 @@ const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(3);
 
 /// Delivers due webhooks until the task is aborted.
-pub async fn run_delivery_worker(db: DatabaseConnection, config: WebhookConfig) {
+pub async fn run_delivery_worker(
+    db: DatabaseConnection,
+    config: WebhookConfig,
+    secrets: SecretsKey,
+) {
     loop {
-        match deliver_one(&db, &config).await {
+        match deliver_one(&db, &config, &secrets).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(err) => tracing::warn!(error = %err, "webhook delivery worker; will retry"),
@@ -47,7 +52,11 @@ pub async fn run_delivery_worker(db: DatabaseConnection, config: WebhookConfig) 
 }
 
 /// Claims and attempts one due delivery; false when none was due.
-pub async fn deliver_one(db: &DatabaseConnection, config: &WebhookConfig) -> Result<bool, DbErr> {
+pub async fn deliver_one(
+    db: &DatabaseConnection,
+    config: &WebhookConfig,
+    secrets: &SecretsKey,
+) -> Result<bool, DbErr> {
     let Some((delivery, token)) = claim(db).await? else {
         return Ok(false);
     };
@@ -60,7 +69,7 @@ pub async fn deliver_one(db: &DatabaseConnection, config: &WebhookConfig) -> Res
         None => legacy_body(db, &delivery).await?,
     };
     let started = Instant::now();
-    let outcome = attempt(&delivery, &endpoint, body.into_bytes(), config).await;
+    let outcome = attempt(&delivery, &endpoint, body.into_bytes(), config, secrets).await;
     let took = started.elapsed();
     record(db, &delivery, &token, &endpoint, outcome, took).await?;
     Ok(true)
@@ -190,6 +199,7 @@ async fn attempt(
     endpoint: &webhook_endpoint::Model,
     body: Vec<u8>,
     config: &WebhookConfig,
+    secrets: &SecretsKey,
 ) -> Outcome {
     let failed = |error: String| Outcome {
         status: None,
@@ -205,7 +215,11 @@ async fn attempt(
     };
     let id = format!("msg_{}", delivery.id);
     let timestamp = Utc::now().timestamp();
-    let signed = match signature(&endpoint.signing_key, &id, timestamp, &body) {
+    let key = match signing_key(secrets, &endpoint.tenant_id, &endpoint.signing_key) {
+        Ok(key) => key,
+        Err(error) => return failed(error),
+    };
+    let signed = match signature(&key, &id, timestamp, &body) {
         Ok(signed) => signed,
         Err(error) => return failed(error),
     };

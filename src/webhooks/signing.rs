@@ -7,6 +7,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
+use crate::secrets::SecretsKey;
+
 /// Bytes of a new signing key (Standard Webhooks allows 24 to 64).
 const KEY_BYTES: usize = 32;
 
@@ -27,6 +29,34 @@ pub fn new_secret() -> NewSecret {
         secret: format!("whsec_{encoded}"),
         stored_key: encoded,
     }
+}
+
+/// The associated data a tenant's sealed signing keys are bound to.
+fn purpose(tenant_id: &str) -> String {
+    format!("webhook-signing-key:{tenant_id}")
+}
+
+/// A signing key as stored: sealed under the secrets key when one is configured, as is
+/// otherwise.
+pub fn stored_form(secrets: &SecretsKey, tenant_id: &str, key: &str) -> Result<String, String> {
+    if !secrets.is_configured() {
+        return Ok(key.to_owned());
+    }
+    secrets
+        .seal(&purpose(tenant_id), key.as_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// The signing key of a stored value: opened when sealed, as is when kept from before a key
+/// was configured.
+pub fn signing_key(secrets: &SecretsKey, tenant_id: &str, stored: &str) -> Result<String, String> {
+    if !SecretsKey::is_sealed(stored) {
+        return Ok(stored.to_owned());
+    }
+    let bytes = secrets
+        .open(&purpose(tenant_id), stored)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "the stored signing key is not text".to_owned())
 }
 
 /// The `webhook-signature` header value for a message signed with the stored key.
@@ -62,6 +92,23 @@ mod tests {
         let body = br#"{"test": 2432232314}"#;
         let signed = signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
         assert_eq!(signed, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn keys_are_sealed_only_under_a_configured_key_and_open_back() {
+        let plain = SecretsKey::default();
+        assert_eq!(stored_form(&plain, "t", "abc").unwrap(), "abc");
+        assert_eq!(signing_key(&plain, "t", "abc").unwrap(), "abc");
+        let key = SecretsKey::random();
+        let sealed = stored_form(&key, "t", "abc").unwrap();
+        assert!(SecretsKey::is_sealed(&sealed));
+        assert_eq!(signing_key(&key, "t", &sealed).unwrap(), "abc");
+        assert!(signing_key(&key, "other", &sealed).is_err());
+        assert!(
+            signing_key(&plain, "t", &sealed)
+                .unwrap_err()
+                .contains("--secrets-key-file")
+        );
     }
 
     #[test]

@@ -84,6 +84,12 @@ async fn spawn_on(
             allow_private: true,
             poll: std::time::Duration::from_millis(100),
         },
+        graph: securescore::config::GraphConfig {
+            allow_http: true,
+            poll: Duration::from_millis(100),
+            ..Default::default()
+        },
+        secrets_key_file: None,
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

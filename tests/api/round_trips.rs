@@ -28,11 +28,18 @@ async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
+    let collector = securescore::graph::worker::Collector::new(
+        db.clone(),
+        securescore::config::GraphConfig::default(),
+        securescore::secrets::SecretsKey::default(),
+        app.pipeline.clone(),
+    );
     let schema = build_schema(
         db,
         app.pipeline.clone(),
         ScoringConfig::default(),
         securescore::config::WebhookConfig::default(),
+        collector,
         &RequestLimits::default(),
     );
     (schema, statements)

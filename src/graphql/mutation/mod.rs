@@ -4,6 +4,7 @@
 
 mod alerts;
 mod catalog;
+mod connections;
 mod overrides;
 mod scoring;
 mod snapshots;
@@ -33,6 +34,7 @@ pub struct MutationFields(
     scoring::ScoringMutation,
     alerts::AlertMutation,
     webhooks::WebhookMutation,
+    connections::ConnectionMutation,
 );
 
 /// What the schema runs as its mutation root: `MutationFields`, with the loader caches emptied

@@ -67,6 +67,7 @@ impl WebhookMutation {
             &input.url,
             ctx.webhooks()?.allow_private,
             &viewer.subject,
+            ctx.collector()?.secrets(),
         )
         .await?;
         Ok(CreatedWebhookEndpoint {

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod comparison;
 pub mod connection;
 pub mod diff;
+pub mod directory;
 pub mod estate;
 pub mod overrides;
 pub mod portfolio;

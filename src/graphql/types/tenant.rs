@@ -7,6 +7,7 @@ use super::alerts::{Alert, AlertConnection, AlertRule};
 use super::comparison::ComparativeScore;
 use super::connection::connection_types;
 use super::diff::ScoreDiff;
+use super::directory::{CollectionRun, CollectionRunConnection, GraphConnection};
 use super::overrides::ActionOverride;
 use super::score::{ActionScore, DailyScore};
 use super::snapshot::Snapshot;
@@ -26,7 +27,9 @@ use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
-use crate::service::{alerts, comparisons, overrides, score_reads, snapshots, webhooks};
+use crate::service::{
+    alerts, comparisons, connections, overrides, score_reads, snapshots, webhooks,
+};
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
 
@@ -292,6 +295,33 @@ impl Tenant {
             .into_iter()
             .map(WebhookEndpoint)
             .collect())
+    }
+
+    /// The tenant's Microsoft Entra directory connection; null when none.
+    async fn graph_connection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<GraphConnection>> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::ReadConnections, &self.0.id)?;
+        Ok(connections::find_connection(ctx.db()?, &self.0.id)
+            .await?
+            .map(GraphConnection))
+    }
+
+    /// Collections of the tenant's directory, newest first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
+    async fn collection_runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<CollectionRunConnection> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::ReadConnections, &self.0.id)?;
+        let page =
+            connections::collection_page(ctx.db()?, &self.0.id, first, after.as_deref()).await?;
+        Ok(page.map(CollectionRun::from).into())
     }
 
     /// Snapshots, newest capture first.

@@ -1,0 +1,399 @@
+//! The HTTP side of a collection: one token from the Microsoft identity platform (client
+//! credentials), reused for the whole collection and taken again only when Graph says it
+//! expired; Graph reads that follow `@odata.nextLink`, retry 429, 503 and 504 after their
+//! `Retry-After` a bounded number of times, give each request its own timeout, and follow no
+//! redirect to another host.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::credential::Credential;
+use crate::config::GraphConfig;
+
+/// Most pages followed for one endpoint (a loop in `@odata.nextLink` ends here).
+const MAX_PAGES: usize = 10_000;
+/// Most redirects followed, all on the same host.
+const MAX_REDIRECTS: usize = 5;
+
+/// A client for one collection of one directory.
+pub struct GraphClient {
+    http: reqwest::Client,
+    config: GraphConfig,
+    graph_base: Url,
+    token_url: String,
+    scope: String,
+    client_id: String,
+    credential: Credential,
+    token: Mutex<Option<SecretString>>,
+    requests: std::sync::atomic::AtomicU32,
+}
+
+/// What one endpoint (all its pages) answered.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// The last HTTP status seen; none when nothing answered.
+    pub http_status: Option<u16>,
+    /// Every item of every page (a single object counts as one item).
+    pub items: Vec<Value>,
+    /// Requests made for the page that took most tries.
+    pub attempts: u32,
+    /// Why it failed; none when it was read whole.
+    pub error: Option<String>,
+}
+
+impl Fetched {
+    /// Read whole.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Why no token was issued.
+#[derive(Debug)]
+pub struct TokenRefused {
+    /// The token endpoint's HTTP status; none when it did not answer.
+    pub http_status: Option<u16>,
+    /// Microsoft's reason (`AADSTS…`) or the transport error, the credential never quoted.
+    pub reason: String,
+    /// Tries made.
+    pub attempts: u32,
+}
+
+/// One answer of one request, before retries are decided.
+enum Answer {
+    Response(reqwest::Response),
+    Transport(String),
+}
+
+impl GraphClient {
+    /// A client for `directory_id` as `client_id`; the URLs were validated at start.
+    pub fn new(
+        config: &GraphConfig,
+        directory_id: &str,
+        client_id: &str,
+        credential: Credential,
+    ) -> Result<GraphClient, String> {
+        let graph_base = Url::parse(config.graph_url.trim_end_matches('/'))
+            .map_err(|e| format!("--graph-url: {e}"))?;
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .https_only(!config.allow_http)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same_host = attempt.previous().last().is_some_and(|previous| {
+                    previous.host_str() == attempt.url().host_str()
+                        && previous.port_or_known_default() == attempt.url().port_or_known_default()
+                        && previous.scheme() == attempt.url().scheme()
+                });
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else if same_host {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .user_agent(concat!("securescore/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        Ok(GraphClient {
+            http,
+            token_url: format!(
+                "{}/{}/oauth2/v2.0/token",
+                config.authority_url.trim_end_matches('/'),
+                directory_id
+            ),
+            scope: format!("{}/.default", config.graph_url.trim_end_matches('/')),
+            graph_base,
+            client_id: client_id.to_owned(),
+            credential,
+            config: config.clone(),
+            token: Mutex::new(None),
+            requests: Default::default(),
+        })
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_url(&self) -> &str {
+        &self.token_url
+    }
+
+    /// HTTP requests made so far (token and Graph, retries included).
+    pub fn requests(&self) -> u32 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Takes a token; the collection's later reads reuse it.
+    pub async fn sign_in(&self) -> Result<(), TokenRefused> {
+        let token = self.request_token().await?;
+        *self.token.lock().await = Some(token);
+        Ok(())
+    }
+
+    async fn request_token(&self) -> Result<SecretString, TokenRefused> {
+        let mut form = vec![
+            ("client_id", SecretString::from(self.client_id.clone())),
+            ("scope", SecretString::from(self.scope.clone())),
+            ("grant_type", SecretString::from("client_credentials")),
+        ];
+        let refused = |reason: String, http_status: Option<u16>, attempts: u32| TokenRefused {
+            http_status,
+            reason: self.credential.redact(&reason),
+            attempts,
+        };
+        form.extend(
+            self.credential
+                .token_form(&self.client_id, &self.token_url)
+                .map_err(|reason| refused(reason, None, 0))?,
+        );
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.expose_secret())))
+            .finish();
+        let mut attempts = 0;
+        let response = loop {
+            attempts += 1;
+            let answer = self
+                .send(
+                    self.http
+                        .post(&self.token_url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body.clone()),
+                )
+                .await;
+            match self.retry_after(&answer, attempts) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => break answer,
+            }
+        };
+        let response = match response {
+            Answer::Transport(error) => return Err(refused(error, None, attempts)),
+            Answer::Response(response) => response,
+        };
+        let status = response.status();
+        let json: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let reason = json
+                .get("error_description")
+                .and_then(Value::as_str)
+                .and_then(|d| d.lines().next())
+                .or_else(|| json.get("error").and_then(Value::as_str))
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("the token endpoint answered {status}"));
+            return Err(refused(reason, Some(status.as_u16()), attempts));
+        }
+        json.get("access_token")
+            .and_then(Value::as_str)
+            .map(|t| SecretString::from(t.to_owned()))
+            .ok_or_else(|| {
+                refused(
+                    "the token endpoint answered without an access_token".into(),
+                    Some(status.as_u16()),
+                    attempts,
+                )
+            })
+    }
+
+    /// Reads a Graph path (`/users?$select=…`) with every page of its `value`; an answer
+    /// without `value` is one object, one item.
+    pub async fn get(&self, path_and_query: &str) -> Fetched {
+        let mut fetched = Fetched::default();
+        let mut next = Some(format!(
+            "{}/v1.0{path_and_query}",
+            self.graph_base.as_str().trim_end_matches('/')
+        ));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                fetched.error = Some(format!("more than {MAX_PAGES} pages"));
+                return fetched;
+            }
+            let (answer, attempts) = self.get_page(&url).await;
+            fetched.attempts = fetched.attempts.max(attempts);
+            let response = match answer {
+                Answer::Transport(error) => {
+                    fetched.error = Some(error);
+                    return fetched;
+                }
+                Answer::Response(response) => response,
+            };
+            let status = response.status();
+            fetched.http_status = Some(status.as_u16());
+            let body: Value = match response.json().await {
+                Ok(body) => body,
+                Err(e) if status.is_success() => {
+                    fetched.error = Some(format!("the answer is not JSON: {e}"));
+                    return fetched;
+                }
+                Err(_) => Value::Null,
+            };
+            if !status.is_success() {
+                fetched.error = Some(graph_error(status, &body));
+                return fetched;
+            }
+            match body.get("value") {
+                Some(Value::Array(items)) => fetched.items.extend(items.iter().cloned()),
+                Some(_) => {
+                    fetched.error = Some("`value` is not an array".into());
+                    return fetched;
+                }
+                None => fetched.items.push(body.clone()),
+            }
+            if let Some(link) = body.get("@odata.nextLink").and_then(Value::as_str) {
+                match self.same_origin(link) {
+                    Ok(()) => next = Some(link.to_owned()),
+                    Err(e) => {
+                        fetched.error = Some(e);
+                        return fetched;
+                    }
+                }
+            }
+        }
+        fetched
+    }
+
+    /// A next link must stay on Graph's own scheme, host and port.
+    fn same_origin(&self, link: &str) -> Result<(), String> {
+        let url = Url::parse(link).map_err(|_| "@odata.nextLink is not a URL".to_owned())?;
+        if url.scheme() == self.graph_base.scheme()
+            && url.host_str() == self.graph_base.host_str()
+            && url.port_or_known_default() == self.graph_base.port_or_known_default()
+        {
+            Ok(())
+        } else {
+            Err("@odata.nextLink points away from Microsoft Graph; not followed".into())
+        }
+    }
+
+    /// One page, retried: after 429/503/504 (waiting `Retry-After`) and transport errors, a
+    /// bounded number of times; after a 401, once with a new token.
+    async fn get_page(&self, url: &str) -> (Answer, u32) {
+        let mut attempts = 0;
+        let mut renewed = false;
+        loop {
+            attempts += 1;
+            let token = self.token.lock().await.clone();
+            let mut request = self.http.get(url);
+            if let Some(token) = &token {
+                request =
+                    request.header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            }
+            let answer = self.send(request).await;
+            if let Answer::Response(response) = &answer
+                && response.status() == StatusCode::UNAUTHORIZED
+                && !renewed
+            {
+                renewed = true;
+                match self.request_token().await {
+                    Ok(token) => {
+                        *self.token.lock().await = Some(token);
+                        continue;
+                    }
+                    Err(_) => return (answer, attempts),
+                }
+            }
+            match self.retry_after(&answer, attempts) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return (answer, attempts),
+            }
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match request.send().await {
+            Ok(response) => Answer::Response(response),
+            Err(e) if e.is_timeout() => Answer::Transport(format!(
+                "no answer within {}",
+                humantime::format_duration(self.config.request_timeout)
+            )),
+            Err(e) if e.is_redirect() => Answer::Transport("redirected too often".into()),
+            Err(e) => Answer::Transport(format!("unreachable: {}", root_cause(&e))),
+        }
+    }
+
+    /// How long to wait before trying again, or `None` when the answer stands.
+    fn retry_after(&self, answer: &Answer, attempts: u32) -> Option<Duration> {
+        if attempts >= self.config.max_attempts {
+            return None;
+        }
+        let backoff = Duration::from_millis(500 * 2u64.pow(attempts.min(6)));
+        match answer {
+            Answer::Transport(_) => Some(backoff),
+            Answer::Response(response) => {
+                if !matches!(response.status().as_u16(), 429 | 503 | 504) {
+                    return None;
+                }
+                let told = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+                Some(told.unwrap_or(backoff).min(self.config.max_retry_after))
+            }
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or_default())
+}
+
+/// Graph's error as `code: message`.
+fn graph_error(status: StatusCode, body: &Value) -> String {
+    let code = body.pointer("/error/code").and_then(Value::as_str);
+    let message = body.pointer("/error/message").and_then(Value::as_str);
+    match (code, message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => format!("Microsoft Graph answered {status}"),
+    }
+}
+
+/// The innermost cause of a transport error (the useful part: connection refused, DNS, TLS).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn graph_errors_read_as_code_and_message() {
+        let body = serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}});
+        assert_eq!(
+            graph_error(StatusCode::FORBIDDEN, &body),
+            "Authorization_RequestDenied: Insufficient privileges to complete the operation."
+        );
+        assert_eq!(
+            graph_error(StatusCode::BAD_GATEWAY, &Value::Null),
+            "Microsoft Graph answered 502 Bad Gateway"
+        );
+    }
+}

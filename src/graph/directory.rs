@@ -1,0 +1,255 @@
+//! What a collection read from Microsoft Graph, parsed into the parts the facts use. A part is
+//! `None` when its endpoint failed: the facts that need it are left out, never guessed.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The directory as one collection saw it.
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// `/users`.
+    pub users: Option<Vec<DirectoryUser>>,
+    /// `/reports/authenticationMethods/userRegistrationDetails`: user id → `isMfaRegistered`.
+    pub mfa_registered: Option<HashMap<String, bool>>,
+    /// `/roleManagement/directory/roleAssignments?$expand=principal`.
+    pub role_assignments: Option<Vec<RoleAssignment>>,
+    /// `/groups/{id}/transitiveMembers`, for every group named: the user ids among the members.
+    pub group_members: HashMap<String, Option<HashSet<String>>>,
+    /// `/identity/conditionalAccess/policies`.
+    pub policies: Option<Vec<ConditionalAccessPolicy>>,
+    /// `/domains`.
+    pub domains: Option<Vec<Domain>>,
+    /// `/policies/authorizationPolicy`.
+    pub authorization_policy: Option<AuthorizationPolicy>,
+}
+
+/// One user of `/users`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryUser {
+    /// Object id.
+    pub id: String,
+    /// `Member` or `Guest`.
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// Whether the account can sign in.
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+}
+
+impl DirectoryUser {
+    /// A member: `userType` `Member` and `accountEnabled` true.
+    pub fn is_member(&self) -> bool {
+        self.user_type.as_deref() == Some("Member") && self.account_enabled == Some(true)
+    }
+}
+
+/// One row of `userRegistrationDetails`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationDetails {
+    /// The user's object id.
+    pub id: String,
+    /// Whether the user registered a strong authentication method.
+    #[serde(default)]
+    pub is_mfa_registered: bool,
+}
+
+/// Who holds a role assignment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// A user.
+    User,
+    /// A (role-assignable) group.
+    Group,
+    /// A service principal or anything else: holds no user role.
+    Other,
+}
+
+/// One active role assignment with its principal expanded.
+#[derive(Clone, Debug)]
+pub struct RoleAssignment {
+    /// The role definition (for built-in roles, the template id).
+    pub role_definition_id: String,
+    /// `/` for the whole directory.
+    pub directory_scope_id: String,
+    /// The principal's object id.
+    pub principal_id: String,
+    /// What the principal is, from its `@odata.type`.
+    pub principal_kind: PrincipalKind,
+}
+
+impl RoleAssignment {
+    /// Parses one item of the `roleAssignments` answer; `None` when it lacks its ids.
+    pub fn parse(item: &Value) -> Option<RoleAssignment> {
+        let principal_kind = match item
+            .pointer("/principal/@odata.type")
+            .and_then(Value::as_str)
+        {
+            Some("#microsoft.graph.user") => PrincipalKind::User,
+            Some("#microsoft.graph.group") => PrincipalKind::Group,
+            _ => PrincipalKind::Other,
+        };
+        Some(RoleAssignment {
+            role_definition_id: item.get("roleDefinitionId")?.as_str()?.to_owned(),
+            directory_scope_id: item
+                .get("directoryScopeId")
+                .and_then(Value::as_str)
+                .unwrap_or("/")
+                .to_owned(),
+            principal_id: item.get("principalId")?.as_str()?.to_owned(),
+            principal_kind,
+        })
+    }
+}
+
+/// A Conditional Access policy, the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalAccessPolicy {
+    /// `enabled`, `disabled` or `enabledForReportingButNotEnforced`.
+    #[serde(default)]
+    pub state: String,
+    /// Who and what the policy applies to.
+    #[serde(default)]
+    pub conditions: Conditions,
+    /// What it requires; null for session-only policies.
+    #[serde(default)]
+    pub grant_controls: Option<GrantControls>,
+}
+
+/// A policy's conditions.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    /// Applications.
+    #[serde(default)]
+    pub applications: Option<Applications>,
+    /// Users, groups and roles.
+    #[serde(default)]
+    pub users: Option<UserConditions>,
+    /// Client app types (`exchangeActiveSync`, `other`, `browser`, …).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub client_app_types: Vec<String>,
+    /// Sign-in risk levels.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub sign_in_risk_levels: Vec<String>,
+    /// User risk levels.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub user_risk_levels: Vec<String>,
+}
+
+/// A policy's application condition.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applications {
+    /// Applications included (`All`, `Office365`, app ids).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_applications: Vec<String>,
+}
+
+/// A policy's user condition.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserConditions {
+    /// `All`, `None`, `GuestsOrExternalUsers` or user ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_users: Vec<String>,
+    /// User ids (or `GuestsOrExternalUsers`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub exclude_users: Vec<String>,
+    /// Group ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_groups: Vec<String>,
+    /// Group ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub exclude_groups: Vec<String>,
+    /// Role template ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_roles: Vec<String>,
+    /// Role template ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub exclude_roles: Vec<String>,
+}
+
+/// A policy's grant controls.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantControls {
+    /// `block`, `mfa`, `passwordChange`, `compliantDevice`, …
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub built_in_controls: Vec<String>,
+}
+
+/// One domain of `/domains`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    /// The domain name.
+    pub id: String,
+    /// `Managed` or `Federated`.
+    #[serde(default)]
+    pub authentication_type: Option<String>,
+    /// Whether ownership was verified.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// Days before a password expires; 2147483647 means never.
+    #[serde(default)]
+    pub password_validity_period_in_days: Option<i64>,
+}
+
+/// The tenant's authorization policy, the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationPolicy {
+    /// Whether users may use self-service password reset.
+    #[serde(default, rename = "allowedToUseSSPR")]
+    pub allowed_to_use_sspr: Option<bool>,
+    /// What the default user role may do.
+    #[serde(default)]
+    pub default_user_role_permissions: Option<DefaultUserRolePermissions>,
+}
+
+/// `defaultUserRolePermissions`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultUserRolePermissions {
+    /// Permission grant policies assigned to the default user role.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub permission_grant_policies_assigned: Vec<String>,
+}
+
+/// Graph sends `null` for an empty collection in places; both read as empty.
+fn null_as_empty<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl Directory {
+    /// Groups whose members the facts need: those holding a role at directory scope, and
+    /// those a policy includes or excludes, sorted.
+    pub fn groups_named(
+        assignments: Option<&[RoleAssignment]>,
+        policies: Option<&[ConditionalAccessPolicy]>,
+    ) -> BTreeSet<String> {
+        let mut groups = BTreeSet::new();
+        for assignment in assignments.into_iter().flatten() {
+            if assignment.principal_kind == PrincipalKind::Group
+                && assignment.directory_scope_id == "/"
+            {
+                groups.insert(assignment.principal_id.clone());
+            }
+        }
+        for policy in policies.into_iter().flatten() {
+            if let Some(users) = &policy.conditions.users {
+                groups.extend(users.include_groups.iter().cloned());
+                groups.extend(users.exclude_groups.iter().cloned());
+            }
+        }
+        groups
+    }
+}

@@ -1,0 +1,10 @@
+//! The Microsoft Graph connector: a tenant's Entra directory connected once, collected on a
+//! schedule and on request, its facts computed exactly as docs/connector.md says and ingested
+//! like any collector's snapshot. Collections are records that replicas claim with a lease.
+
+pub mod client;
+pub mod collect;
+pub mod credential;
+pub mod directory;
+pub mod facts;
+pub mod worker;

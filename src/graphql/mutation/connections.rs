@@ -1,0 +1,119 @@
+//! Connecting a tenant's Microsoft Entra directory and collecting it now.
+
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::auth::Operation;
+use crate::error::ApiError;
+use crate::graph::credential::Credential;
+use crate::graphql::context::ContextExt;
+use crate::graphql::types::directory::{CollectionRun, GraphConnection};
+use crate::service::connections::{self, ConnectionInput, parse_guid};
+use crate::service::tenants;
+
+/// A directory connection: the directory, the app registration, and exactly one credential
+/// (a client secret, or a certificate with its private key). The credential is write-only.
+#[derive(InputObject)]
+pub struct SetGraphConnectionInput {
+    /// The tenant connected.
+    pub tenant_id: ID,
+    /// The Entra directory (tenant) id, a GUID.
+    pub directory_id: String,
+    /// The app registration's client (application) id, a GUID.
+    pub client_id: String,
+    /// A client secret.
+    pub client_secret: Option<String>,
+    /// A PEM X.509 certificate registered on the app.
+    pub certificate_pem: Option<String>,
+    /// The certificate's RSA private key, PEM (PKCS#8 or PKCS#1).
+    pub private_key_pem: Option<String>,
+    /// Collected on schedule and on request.
+    #[graphql(default = true)]
+    pub enabled: bool,
+}
+
+/// Directory connections and collections.
+#[derive(Default)]
+pub struct ConnectionMutation;
+
+/// Checks the caller may do `op` on the tenant and that it exists (NOT_FOUND otherwise).
+async fn reachable_tenant(
+    ctx: &Context<'_>,
+    op: Operation,
+    tenant_id: &str,
+) -> async_graphql::Result<()> {
+    ctx.viewer()?.require_on_tenant(op, tenant_id)?;
+    tenants::find_tenant(ctx.db()?, tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::tenant_not_found(tenant_id))?;
+    Ok(())
+}
+
+#[Object]
+impl ConnectionMutation {
+    /// Connects (or reconnects) a tenant's Entra directory; it is collected within a scheduler
+    /// tick (GLOBAL_ADMIN of the tenant, PLATFORM_ADMIN). The credential is stored encrypted
+    /// and never shown again.
+    async fn set_graph_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: SetGraphConnectionInput,
+    ) -> async_graphql::Result<GraphConnection> {
+        reachable_tenant(ctx, Operation::ManageConnection, &input.tenant_id).await?;
+        let directory_id = parse_guid("directoryId", &input.directory_id)?;
+        let client_id = parse_guid("clientId", &input.client_id)?;
+        let credential = Credential::from_input(
+            input.client_secret,
+            input.certificate_pem,
+            input.private_key_pem,
+        )
+        .map_err(ApiError::BadUserInput)?;
+        let collector = ctx.collector()?;
+        let connection = connections::set_connection(
+            ctx.db()?,
+            collector.secrets(),
+            ConnectionInput {
+                tenant_id: input.tenant_id.0,
+                directory_id,
+                client_id,
+                credential,
+                enabled: input.enabled,
+            },
+        )
+        .await?;
+        collector.wake();
+        Ok(GraphConnection(connection))
+    }
+
+    /// Deletes a tenant's directory connection and its credential; answers the tenant id
+    /// (GLOBAL_ADMIN of the tenant, PLATFORM_ADMIN). Past collections stay.
+    async fn delete_graph_connection(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> async_graphql::Result<ID> {
+        reachable_tenant(ctx, Operation::ManageConnection, &tenant_id).await?;
+        connections::delete_connection(ctx.db()?, &tenant_id).await?;
+        Ok(tenant_id)
+    }
+
+    /// Collects the tenant's directory now, or joins the collection under way; waits up to
+    /// `--recompute-wait` and answers the collection as it stands (GLOBAL_ADMIN,
+    /// SECURITY_ADMIN, PLATFORM_ADMIN).
+    async fn collect_now(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> async_graphql::Result<CollectionRun> {
+        reachable_tenant(ctx, Operation::CollectNow, &tenant_id).await?;
+        let viewer = ctx.viewer()?;
+        let collector = ctx.collector()?;
+        let run =
+            connections::request_collection(ctx.db()?, &tenant_id, Some(&viewer.subject)).await?;
+        collector.wake();
+        let run = collector
+            .wait_for(run.id, collector.wait())
+            .await?
+            .unwrap_or(run);
+        Ok(CollectionRun(run))
+    }
+}

@@ -1,0 +1,181 @@
+//! `GraphConnection`, `CollectionRun` and `EndpointResult`: a tenant's directory connection
+//! and its collections. The credential has no field.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use entity::enums::{CollectionStatus, ConnectionStatus, CredentialKind};
+use entity::{collection_run, graph_connection};
+use sea_orm::EntityTrait;
+
+use super::connection::connection_types;
+use super::snapshot::Snapshot;
+use crate::graph::collect::EndpointOutcome;
+use crate::graphql::context::ContextExt;
+use crate::graphql::scalars::DateTime;
+
+connection_types!(
+    CollectionRunConnection,
+    CollectionRunEdge,
+    CollectionRun,
+    "collections"
+);
+
+/// A tenant's connection to its Microsoft Entra directory.
+pub struct GraphConnection(pub graph_connection::Model);
+
+/// A tenant's connection to its Microsoft Entra directory; the credential is write-only.
+#[Object]
+impl GraphConnection {
+    /// The tenant connected.
+    async fn tenant_id(&self) -> ID {
+        ID(self.0.tenant_id.clone())
+    }
+
+    /// The Entra directory (tenant) id.
+    async fn directory_id(&self) -> &str {
+        &self.0.directory_id
+    }
+
+    /// The app registration's client (application) id.
+    async fn client_id(&self) -> &str {
+        &self.0.client_id
+    }
+
+    /// SECRET or CERTIFICATE.
+    async fn credential_kind(&self) -> CredentialKind {
+        self.0.credential_kind
+    }
+
+    /// Collected on schedule and on request.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    /// Where the connection stands after its last collection.
+    async fn status(&self) -> ConnectionStatus {
+        self.0.status
+    }
+
+    /// When the last collection that stored a snapshot ended.
+    async fn last_collected_at(&self) -> Option<DateTime> {
+        self.0.last_collected_at.map(DateTime)
+    }
+
+    /// Why the last collection failed, or which endpoints it left out.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    /// Application permissions the last collection found missing (a 403's endpoint).
+    async fn missing_permissions(&self) -> Vec<String> {
+        serde_json::from_value(self.0.missing_permissions.clone()).unwrap_or_default()
+    }
+
+    /// When connected.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+/// One collection of a tenant's directory.
+pub struct CollectionRun(pub collection_run::Model);
+
+impl From<collection_run::Model> for CollectionRun {
+    fn from(row: collection_run::Model) -> Self {
+        CollectionRun(row)
+    }
+}
+
+/// One collection of a tenant's directory from Microsoft Graph.
+#[Object]
+impl CollectionRun {
+    /// Server-assigned id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The tenant collected.
+    async fn tenant_id(&self) -> ID {
+        ID(self.0.tenant_id.clone())
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> CollectionStatus {
+        self.0.status
+    }
+
+    /// Token subject of who asked; null for scheduled collections.
+    async fn requested_by(&self) -> Option<&str> {
+        self.0.requested_by.as_deref()
+    }
+
+    /// When it was queued.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// When a replica first claimed it.
+    async fn started_at(&self) -> Option<DateTime> {
+        self.0.started_at.map(DateTime)
+    }
+
+    /// When it ended.
+    async fn finished_at(&self) -> Option<DateTime> {
+        self.0.finished_at.map(DateTime)
+    }
+
+    /// The snapshot it stored; null when it stored none.
+    async fn snapshot(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Snapshot>> {
+        let Some(id) = self.0.snapshot_id else {
+            return Ok(None);
+        };
+        Ok(entity::snapshot::Entity::find_by_id(id)
+            .one(ctx.db()?)
+            .await?
+            .map(Snapshot))
+    }
+
+    /// What each request answered: the token endpoint when sign-in failed, else every Graph
+    /// endpoint read.
+    async fn endpoints(&self) -> Vec<EndpointResult> {
+        serde_json::from_value::<Vec<EndpointOutcome>>(self.0.endpoints.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(EndpointResult::from)
+            .collect()
+    }
+}
+
+/// What one endpoint answered during a collection.
+#[derive(SimpleObject)]
+pub struct EndpointResult {
+    /// The Graph path without version or query, e.g. `/domains`.
+    pub name: String,
+    /// The last HTTP status; null when nothing answered.
+    pub http_status: Option<i32>,
+    /// Items read.
+    pub items: i32,
+    /// Tries of the request that took most (429, 503, 504 and transport errors are retried).
+    pub attempts: i32,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The application permission a 403 means is missing.
+    pub missing_permission: Option<String>,
+}
+
+impl From<EndpointOutcome> for EndpointResult {
+    fn from(outcome: EndpointOutcome) -> Self {
+        EndpointResult {
+            name: outcome.name,
+            http_status: outcome.http_status.map(i32::from),
+            items: i32::try_from(outcome.items).unwrap_or(i32::MAX),
+            attempts: i32::try_from(outcome.attempts).unwrap_or(i32::MAX),
+            error: outcome.error,
+            missing_permission: outcome.missing_permission,
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Directory connections and their collections: connecting (the credential sealed), reading,
+//! deleting, asking for a collection, and planning the scheduled ones exactly once across
+//! replicas.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{CollectionStatus, ConnectionStatus};
+use entity::{collection_run, graph_connection};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+use serde_json::json;
+
+use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use crate::error::{ApiError, ApiResult};
+use crate::graph::credential::Credential;
+use crate::secrets::{SecretsError, SecretsKey};
+
+/// What `setGraphConnection` asks for, checked.
+pub struct ConnectionInput {
+    /// The tenant connected.
+    pub tenant_id: String,
+    /// The Entra directory id (a GUID).
+    pub directory_id: String,
+    /// The app registration's client id (a GUID).
+    pub client_id: String,
+    /// The credential.
+    pub credential: Credential,
+    /// Collected on schedule and on request.
+    pub enabled: bool,
+}
+
+/// The associated data a connection's sealed credential is bound to.
+pub fn credential_purpose(tenant_id: &str) -> String {
+    format!("graph-credential:{tenant_id}")
+}
+
+/// A GUID in its usual 36-character form, lower-cased; BAD_USER_INPUT naming `field`
+/// otherwise.
+pub fn parse_guid(field: &str, raw: &str) -> ApiResult<String> {
+    let trimmed = raw.trim();
+    match uuid::Uuid::try_parse(trimmed) {
+        Ok(id) if trimmed.len() == 36 => Ok(id.hyphenated().to_string()),
+        _ => Err(ApiError::BadUserInput(format!(
+            "{field} must be a GUID such as 00000000-0000-0000-0000-000000000000"
+        ))),
+    }
+}
+
+/// Connects (or reconnects) a tenant's directory: the credential is sealed under the secrets
+/// key, and the connection is collected at the scheduler's next look. Without a key nothing is
+/// stored.
+pub async fn set_connection(
+    db: &DatabaseConnection,
+    key: &SecretsKey,
+    input: ConnectionInput,
+) -> ApiResult<graph_connection::Model> {
+    let sealed = key
+        .seal(
+            &credential_purpose(&input.tenant_id),
+            input.credential.to_stored().expose().as_bytes(),
+        )
+        .map_err(|e| match e {
+            SecretsError::NoKey => ApiError::BadUserInput(format!(
+                "credentials are stored encrypted and {e}; nothing was stored"
+            )),
+            SecretsError::WrongKey => ApiError::Internal("sealing the credential failed".into()),
+        })?;
+    let now = Utc::now();
+    let existing = find_connection(db, &input.tenant_id).await?;
+    let row = graph_connection::ActiveModel {
+        tenant_id: Set(input.tenant_id.clone()),
+        directory_id: Set(input.directory_id),
+        client_id: Set(input.client_id),
+        credential_kind: Set(input.credential.kind()),
+        credential: Set(sealed),
+        enabled: Set(input.enabled),
+        status: Set(if input.enabled {
+            ConnectionStatus::NeverCollected
+        } else {
+            ConnectionStatus::Disabled
+        }),
+        last_collected_at: Set(existing.as_ref().and_then(|c| c.last_collected_at)),
+        last_error: Set(None),
+        missing_permissions: Set(json!([])),
+        next_collect_at: Set(now),
+        created_at: Set(existing.as_ref().map_or(now, |c| c.created_at)),
+        updated_at: Set(now),
+    };
+    Ok(if existing.is_some() {
+        row.update(db).await?
+    } else {
+        row.insert(db).await?
+    })
+}
+
+/// Small helper so the sealed JSON is exposed in one place only.
+trait ExposeStored {
+    fn expose(&self) -> &str;
+}
+
+impl ExposeStored for secrecy::SecretString {
+    fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(self)
+    }
+}
+
+/// Deletes a tenant's connection; queued collections of it end as FAILED. NOT_FOUND when
+/// there is none.
+pub async fn delete_connection(db: &DatabaseConnection, tenant_id: &str) -> ApiResult<()> {
+    let txn = db.begin().await?;
+    let deleted = graph_connection::Entity::delete_by_id(tenant_id.to_owned())
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(ApiError::record_not_found(
+            "graph connection of tenant",
+            tenant_id,
+        ));
+    }
+    collection_run::Entity::update_many()
+        .col_expr(
+            collection_run::Column::Status,
+            Expr::value(CollectionStatus::Failed.as_str()),
+        )
+        .col_expr(collection_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(collection_run::Column::TenantId.eq(tenant_id))
+        .filter(collection_run::Column::Status.eq(CollectionStatus::Queued))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A tenant's connection, if any.
+pub async fn find_connection(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Option<graph_connection::Model>, DbErr> {
+    graph_connection::Entity::find_by_id(tenant_id.to_owned())
+        .one(db)
+        .await
+}
+
+/// One collection by id.
+pub async fn find_collection(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<collection_run::Model>, DbErr> {
+    collection_run::Entity::find_by_id(id).one(db).await
+}
+
+/// One page of a tenant's collections, newest first.
+pub async fn collection_page(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> ApiResult<Page<collection_run::Model>> {
+    let size = page_size(first)?;
+    let mut query = collection_run::Entity::find()
+        .filter(collection_run::Column::TenantId.eq(tenant_id))
+        .order_by_desc(collection_run::Column::Id);
+    if let Some(cursor) = after {
+        let id: i64 = decode_cursor(cursor)?;
+        query = query.filter(collection_run::Column::Id.lt(id));
+    }
+    let rows = query.limit(size + 1).all(db).await?;
+    Ok(Page::from_rows(rows, size, after.is_some(), |r| {
+        encode_cursor(&r.id)
+    }))
+}
+
+/// Queues a collection of a connected, enabled tenant, or answers the one already queued or
+/// running (one at a time per tenant).
+pub async fn request_collection(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    requested_by: Option<&str>,
+) -> ApiResult<collection_run::Model> {
+    let connection = find_connection(db, tenant_id).await?.ok_or_else(|| {
+        ApiError::BadUserInput(format!(
+            "tenant `{tenant_id}` has no directory connection: set one with setGraphConnection"
+        ))
+    })?;
+    if !connection.enabled {
+        return Err(ApiError::BadUserInput(format!(
+            "the directory connection of tenant `{tenant_id}` is disabled"
+        )));
+    }
+    match insert_queued(db, tenant_id, requested_by, Utc::now()).await? {
+        Some(run) => Ok(run),
+        None => active_collection(db, tenant_id).await?.ok_or_else(|| {
+            ApiError::Conflict("a collection of this tenant just ended; ask again".into())
+        }),
+    }
+}
+
+/// Inserts a queued collection; `None` when the tenant already has one queued or running.
+async fn insert_queued(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    requested_by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<collection_run::Model>, DbErr> {
+    let row = collection_run::ActiveModel {
+        tenant_id: Set(tenant_id.to_owned()),
+        status: Set(CollectionStatus::Queued),
+        requested_by: Set(requested_by.map(str::to_owned)),
+        created_at: Set(now),
+        endpoints: Set(json!([])),
+        attempts: Set(0),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(run) => Ok(Some(run)),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The tenant's queued or running collection, if any.
+pub async fn active_collection(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Option<collection_run::Model>, DbErr> {
+    collection_run::Entity::find()
+        .filter(collection_run::Column::TenantId.eq(tenant_id))
+        .filter(
+            collection_run::Column::Status
+                .is_in([CollectionStatus::Queued, CollectionStatus::Running]),
+        )
+        .one(db)
+        .await
+}
+
+/// Queues a collection for every enabled connection whose time has come. Each connection's
+/// next time moves forward by a conditional update, so of several replicas looking at once,
+/// exactly one queues it. Answers how many were queued.
+pub async fn plan_due_collections(
+    db: &DatabaseConnection,
+    interval: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let due = graph_connection::Entity::find()
+        .filter(graph_connection::Column::Enabled.eq(true))
+        .filter(graph_connection::Column::NextCollectAt.lte(now))
+        .all(db)
+        .await?;
+    let next = now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::hours(12));
+    let mut planned = 0;
+    for connection in due {
+        if plan_one(db, &connection, next, now).await? {
+            planned += 1;
+        }
+    }
+    Ok(planned)
+}
+
+/// Moves one connection's next time forward if nobody else did, and queues its collection;
+/// true when this call queued it.
+async fn plan_one(
+    db: &DatabaseConnection,
+    connection: &graph_connection::Model,
+    next: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let moved = graph_connection::Entity::update_many()
+        .col_expr(graph_connection::Column::NextCollectAt, Expr::value(next))
+        .filter(graph_connection::Column::TenantId.eq(connection.tenant_id.clone()))
+        .filter(graph_connection::Column::NextCollectAt.eq(connection.next_collect_at))
+        .filter(graph_connection::Column::Enabled.eq(true))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    // A savepoint: on PostgreSQL a refused insert (a collection already queued by
+    // `collectNow`) must not abort the move of the next time.
+    let savepoint = txn.begin().await?;
+    let queued = insert_queued(&savepoint, &connection.tenant_id, None, now).await?;
+    if queued.is_some() {
+        savepoint.commit().await?;
+    } else {
+        savepoint.rollback().await?;
+    }
+    txn.commit().await?;
+    Ok(queued.is_some())
+}
