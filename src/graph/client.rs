@@ -288,13 +288,20 @@ impl GraphClient {
                 && !renewed
             {
                 renewed = true;
-                match self.request_token().await {
-                    Ok(token) => {
-                        *self.token.lock().await = Some(token);
-                        continue;
+                // Requests in flight at once share one renewal: only the first to hold the
+                // lock while the expired token is still current asks for a new one.
+                let mut current = self.token.lock().await;
+                let still_current = match (&*current, &token) {
+                    (Some(current), Some(used)) => current.expose_secret() == used.expose_secret(),
+                    _ => true,
+                };
+                if still_current {
+                    match self.request_token().await {
+                        Ok(fresh) => *current = Some(fresh),
+                        Err(_) => return (answer, attempts),
                     }
-                    Err(_) => return (answer, attempts),
                 }
+                continue;
             }
             match self.retry_after(&answer, attempts) {
                 Some(wait) => tokio::time::sleep(wait).await,

@@ -238,6 +238,26 @@ impl TestApp {
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
     }
+
+    /// Every value of a text or JSON column, joined (for asserting what is never stored).
+    pub async fn stored_text(&self, table: &str, column: &str) -> String {
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT CAST({column} AS TEXT) AS v FROM {table}"),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                row.try_get::<Option<String>>("", "v")
+                    .unwrap()
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// For [`TestApp::count`]: the rows of `daily_action_scores` of their day's current version.

@@ -1,0 +1,611 @@
+//! The Graph connector end to end, against the stand-in on loopback: a directory worked out
+//! on paper, collected through paging, a 429, an expired token; a certificate credential; a
+//! forbidden endpoint; a wrong secret; no secrets key; the schedule.
+
+use std::time::Duration;
+
+use securescore::domain::Role;
+use serde_json::{Value, json};
+
+use crate::graph_standin::{
+    CERTIFICATE, CLIENT, CLIENT_SECRET, DIRECTORY, Directory, PRIVATE_KEY, StandIn,
+};
+use crate::helpers::{TestApp, error_code, eventually, platform_admin, spawn_app_with, token};
+
+const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+const SECURITY_READER: &str = "5d6b6bb7-de71-4623-b4af-96380a352509";
+const HELPDESK_ADMIN: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+
+fn user(id: &str, user_type: &str, enabled: bool) -> Value {
+    json!({"id": id, "userType": user_type, "accountEnabled": enabled, "onPremisesSyncEnabled": null})
+}
+
+fn registration(id: &str, mfa: bool) -> Value {
+    json!({"id": id, "userPrincipalName": format!("{id}@contoso.com"), "userType": "member",
+           "isAdmin": false, "isMfaRegistered": mfa, "isMfaCapable": mfa, "isSsprRegistered": false,
+           "methodsRegistered": if mfa { json!(["microsoftAuthenticatorPush"]) } else { json!([]) }})
+}
+
+fn assignment(id: &str, role: &str, principal: &str, kind: &str, scope: &str) -> Value {
+    json!({"id": id, "roleDefinitionId": role, "principalId": principal, "directoryScopeId": scope,
+           "principal": {"@odata.type": format!("#microsoft.graph.{kind}"), "id": principal}})
+}
+
+fn member(id: &str, kind: &str) -> Value {
+    json!({"@odata.type": format!("#microsoft.graph.{kind}"), "id": id})
+}
+
+fn policy(
+    name: &str,
+    state: &str,
+    apps: &[&str],
+    users: Value,
+    extra: Value,
+    grant: &[&str],
+) -> Value {
+    let mut conditions = json!({
+        "applications": {"includeApplications": apps, "excludeApplications": []},
+        "users": users,
+        "clientAppTypes": ["all"],
+        "signInRiskLevels": [],
+        "userRiskLevels": [],
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        conditions[key] = value.clone();
+    }
+    json!({"id": uuid::Uuid::new_v4().to_string(), "displayName": name, "state": state,
+           "conditions": conditions,
+           "grantControls": {"operator": "OR", "builtInControls": grant}})
+}
+
+fn users_condition(include: Value) -> Value {
+    let mut users = json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
+                           "includeRoles": [], "excludeRoles": []});
+    for (key, value) in include.as_object().unwrap() {
+        users[key] = value.clone();
+    }
+    users
+}
+
+/// The directory worked out on paper (facts below, in `PAPER_FACTS`):
+/// - alice (u1), bob (u2), carol (u3), dave (u4), erin (u5), heidi (u8): enabled members;
+///   frank (u6) is disabled, grace (u7) a guest: neither counts as a member.
+/// - MFA registered: alice, bob, dave, heidi, and frank and grace (not members).
+/// - Global Administrator: alice directly, bob through the group `g-admins`, carol (the
+///   break-glass account) directly, and a service principal (not a user). User
+///   Administrator: heidi through `g-helpdesk`. Security Reader (erin) is not an admin role;
+///   dave's Helpdesk Administrator is scoped to an administrative unit, not the directory.
+/// - Policies: MFA for Global and User Administrators excluding carol; legacy authentication
+///   blocked for all users except the group `g-breakglass` (carol); a report-only and an
+///   Office-365-only sign-in risk policy (neither counts); a high sign-in risk policy for the
+///   group `g-pilot` (dave, erin, grace); a disabled user risk policy.
+/// - Domains: two verified managed ones that never expire passwords, a federated one and an
+///   unverified one that do (neither counts).
+fn paper_directory() -> Directory {
+    Directory::default()
+        .list(
+            "/users",
+            vec![
+                user("u1", "Member", true),
+                user("u2", "Member", true),
+                user("u3", "Member", true),
+                user("u4", "Member", true),
+                user("u5", "Member", true),
+                user("u6", "Member", false),
+                user("u7", "Guest", true),
+                user("u8", "Member", true),
+            ],
+        )
+        .list(
+            "/reports/authenticationMethods/userRegistrationDetails",
+            vec![
+                registration("u1", true),
+                registration("u2", true),
+                registration("u3", false),
+                registration("u4", true),
+                registration("u5", false),
+                registration("u6", true),
+                registration("u7", true),
+                registration("u8", true),
+            ],
+        )
+        .list(
+            "/roleManagement/directory/roleAssignments",
+            vec![
+                assignment("a1", GLOBAL_ADMIN, "u1", "user", "/"),
+                assignment("a2", GLOBAL_ADMIN, "g-admins", "group", "/"),
+                assignment("a3", GLOBAL_ADMIN, "u3", "user", "/"),
+                assignment("a4", GLOBAL_ADMIN, "sp1", "servicePrincipal", "/"),
+                assignment("a5", SECURITY_READER, "u5", "user", "/"),
+                assignment("a6", USER_ADMIN, "g-helpdesk", "group", "/"),
+                assignment("a7", HELPDESK_ADMIN, "u4", "user", "/administrativeUnits/au1"),
+            ],
+        )
+        .list("/groups/g-admins/transitiveMembers", vec![member("u2", "user"), member("g-nested", "group"), member("d1", "device")])
+        .list("/groups/g-helpdesk/transitiveMembers", vec![member("u8", "user")])
+        .list("/groups/g-breakglass/transitiveMembers", vec![member("u3", "user")])
+        .list("/groups/g-pilot/transitiveMembers", vec![member("u4", "user"), member("u5", "user"), member("u7", "user")])
+        .list(
+            "/identity/conditionalAccess/policies",
+            vec![
+                policy("MFA for admins", "enabled", &["All"],
+                    users_condition(json!({"includeRoles": [GLOBAL_ADMIN, USER_ADMIN], "excludeUsers": ["u3"]})),
+                    json!({}), &["mfa"]),
+                policy("Block legacy authentication", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"], "excludeGroups": ["g-breakglass"]})),
+                    json!({"clientAppTypes": ["exchangeActiveSync", "other"]}), &["block"]),
+                policy("Sign-in risk (report-only)", "enabledForReportingButNotEnforced", &["All"],
+                    users_condition(json!({"includeUsers": ["All"]})),
+                    json!({"signInRiskLevels": ["high", "medium"]}), &["mfa"]),
+                policy("Sign-in risk (Office 365)", "enabled", &["Office365"],
+                    users_condition(json!({"includeUsers": ["All"]})),
+                    json!({"signInRiskLevels": ["high"]}), &["mfa"]),
+                policy("Sign-in risk (pilot)", "enabled", &["All"],
+                    users_condition(json!({"includeGroups": ["g-pilot"]})),
+                    json!({"signInRiskLevels": ["high"]}), &["mfa"]),
+                policy("User risk (off)", "disabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"]})),
+                    json!({"userRiskLevels": ["high"]}), &["passwordChange"]),
+            ],
+        )
+        .list(
+            "/domains",
+            vec![
+                json!({"id": "contoso.com", "authenticationType": "Managed", "isVerified": true, "isDefault": true, "passwordValidityPeriodInDays": 2147483647}),
+                json!({"id": "contoso.onmicrosoft.com", "authenticationType": "Managed", "isVerified": true, "isInitial": true, "passwordValidityPeriodInDays": 2147483647}),
+                json!({"id": "fed.contoso.com", "authenticationType": "Federated", "isVerified": true, "passwordValidityPeriodInDays": 90}),
+                json!({"id": "new.contoso.com", "authenticationType": "Managed", "isVerified": false, "passwordValidityPeriodInDays": 90}),
+            ],
+        )
+        .object(
+            "/policies/authorizationPolicy",
+            json!({"id": "authorizationPolicy", "allowedToUseSSPR": true, "allowEmailVerifiedUsersToJoinOrganization": false,
+                   "defaultUserRolePermissions": {"allowedToCreateApps": false,
+                       "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]}}),
+        )
+        .object(
+            "/policies/authenticationMethodsPolicy",
+            json!({"id": "authenticationMethodsPolicy", "policyVersion": "1.5", "authenticationMethodConfigurations": []}),
+        )
+        .object(
+            "/policies/identitySecurityDefaultsEnforcementPolicy",
+            json!({"id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults", "isEnabled": false}),
+        )
+        .object(
+            "/policies/adminConsentRequestPolicy",
+            json!({"isEnabled": true, "notifyReviewers": true, "remindersEnabled": true, "requestDurationInDays": 30, "reviewers": [], "version": 1}),
+        )
+}
+
+/// The facts of `paper_directory`, counted by hand.
+fn paper_facts() -> Value {
+    json!({
+        // Members: u1 u2 u3 u4 u5 u8; registered among them: u1 u2 u4 u8.
+        "users": {
+            "total": 6,
+            "mfaRegistered": 4,
+            // Everyone but carol, who is in the excluded break-glass group.
+            "legacyAuthBlocked": 5,
+            // The pilot group's members: dave and erin (grace is a guest).
+            "signInRiskCovered": 2,
+            // The only user risk policy is disabled.
+            "userRiskCovered": 0,
+        },
+        // Admins: alice, bob, carol (Global Administrator), heidi (User Administrator).
+        // MFA-protected: all but carol, who is excluded.
+        "admins": {"total": 4, "mfaProtected": 3},
+        "roles": {"globalAdmins": 3},
+        "passwordPolicy": {"neverExpires": true},
+        "apps": {"userConsentRestricted": true, "adminConsentWorkflow": true},
+        "sspr": {"enabled": true},
+        "securityDefaults": {"enabled": false},
+    })
+}
+
+/// A server whose connector reads the stand-in, with a secrets key.
+pub async fn connected_app(
+    standin: &StandIn,
+    customize: impl FnOnce(&mut securescore::config::ServeConfig),
+) -> TestApp {
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        key_file.path(),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    )
+    .unwrap();
+    let url = standin.url.clone();
+    let path = key_file.path().to_owned();
+    let app = spawn_app_with(move |config| {
+        config.secrets_key_file = Some(path);
+        config.graph.authority_url = url.clone();
+        config.graph.graph_url = url;
+        config.graph.max_retry_after = Duration::from_secs(2);
+        customize(config);
+    })
+    .await;
+    app.create_tenant("acme", None, 10).await;
+    app
+}
+
+const SET_CONNECTION: &str =
+    "mutation($input: SetGraphConnectionInput!) { setGraphConnection(input: $input) {
+    tenantId directoryId clientId credentialKind enabled status lastError missingPermissions } }";
+const COLLECT: &str =
+    "mutation { collectNow(tenantId: \"acme\") { id status requestedBy startedAt finishedAt
+    snapshot { id facts } endpoints { name httpStatus items attempts error missingPermission } } }";
+const READ: &str = "{ tenant(id: \"acme\") { graphConnection { status lastCollectedAt lastError missingPermissions }
+    collectionRuns { edges { node { id status requestedBy snapshot { facts } } } } } }";
+
+fn secret_input() -> Value {
+    json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientId": CLIENT, "clientSecret": CLIENT_SECRET}})
+}
+
+fn admin() -> String {
+    token(&[Role::GlobalAdmin], &["acme"])
+}
+
+/// Connects with `input` and collects now; answers the collection.
+async fn connect_and_collect(app: &TestApp, input: Value) -> Value {
+    let set = app.graphql(&admin(), SET_CONNECTION, input).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let body = app.graphql(&admin(), COLLECT, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["collectNow"].clone()
+}
+
+#[tokio::test]
+async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_and_an_expired_token()
+ {
+    let standin = StandIn::start(paper_directory(), 2).await;
+    standin.behave(|b| {
+        b.throttle_once.insert("/users".into());
+        // The token expires after 20 of the collection's 28 reads; the client takes a new one
+        // once, however many reads in flight see it expire.
+        b.token_uses = Some(20);
+    });
+    let app = connected_app(&standin, |_| {}).await;
+    let run = connect_and_collect(&app, secret_input()).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["requestedBy"], "tester@example.com", "{run}");
+    assert_eq!(run["snapshot"]["facts"], paper_facts(), "{run}");
+    let endpoints = run["endpoints"].as_array().unwrap();
+    let named = |name: &str| {
+        endpoints
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {run}"))
+    };
+    assert_eq!(named("/users")["items"], 8);
+    assert_eq!(
+        named("/users")["attempts"],
+        2,
+        "the 429 was retried after Retry-After"
+    );
+    assert_eq!(
+        named("/roleManagement/directory/roleAssignments")["items"],
+        7
+    );
+    assert_eq!(named("/groups/g-admins/transitiveMembers")["items"], 3);
+    assert_eq!(named("/policies/authorizationPolicy")["items"], 1);
+    assert_eq!(
+        endpoints.len(),
+        13,
+        "nine fixed endpoints and four groups: {run}"
+    );
+    assert!(
+        endpoints
+            .iter()
+            .all(|e| e["error"].is_null() && e["httpStatus"] == 200),
+        "{run}"
+    );
+    assert_eq!(
+        standin.tokens_issued(),
+        2,
+        "one token, renewed once when it expired"
+    );
+    // Only the contract's endpoints were read (pages included).
+    let allowed = [
+        "/users?",
+        "/reports/authenticationMethods/userRegistrationDetails?",
+        "/roleManagement/directory/roleAssignments?",
+        "/identity/conditionalAccess/policies?",
+        "/domains?",
+        "/policies/authorizationPolicy?",
+        "/policies/authenticationMethodsPolicy?",
+        "/policies/identitySecurityDefaultsEnforcementPolicy?",
+        "/policies/adminConsentRequestPolicy?",
+    ];
+    for request in standin.graph_requests() {
+        let path = request.trim_start_matches("GET ");
+        assert!(
+            allowed.iter().any(|a| path.starts_with(a))
+                || (path.starts_with("/groups/") && path.contains("/transitiveMembers?")),
+            "{request}"
+        );
+    }
+    // Paging: eight users in pages of two (the first page asked for twice at least: the 429).
+    let users: Vec<String> = standin
+        .graph_requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /users?"))
+        .collect();
+    let pages: std::collections::BTreeSet<&String> = users.iter().collect();
+    assert_eq!(pages.len(), 4, "{users:?}");
+    assert!(users.len() >= 5, "{users:?}");
+    // Scored like any snapshot: 7.5 + 6 + 6.67 + 8 + 2.33 + 0 + 4 + 1 + 1 + 1 of 56.
+    let score = eventually(
+        "today rescored from the collection",
+        Duration::from_secs(20),
+        || async {
+            let body = app
+                .graphql(
+                    &admin(),
+                    "{ tenant(id: \"acme\") { score { score maxScore coverage } } }",
+                    json!({}),
+                )
+                .await;
+            let score = body["data"]["tenant"]["score"].clone();
+            (score["score"].as_f64().is_some_and(|s| s > 0.0)).then_some(score)
+        },
+    )
+    .await;
+    assert!(
+        (score["score"].as_f64().unwrap() - 37.5).abs() < 1e-9,
+        "{score}"
+    );
+    assert_eq!(score["maxScore"], 56.0);
+    assert_eq!(score["coverage"], 100.0);
+    let read = app
+        .graphql(&token(&[Role::SecurityReader], &["acme"]), READ, json!({}))
+        .await;
+    let connection = &read["data"]["tenant"]["graphConnection"];
+    assert_eq!(connection["status"], "OK", "{read}");
+    assert!(connection["lastCollectedAt"].is_string(), "{read}");
+    assert_eq!(connection["missingPermissions"], json!([]));
+}
+
+#[tokio::test]
+async fn a_certificate_signs_in_with_a_client_assertion_and_a_key_that_does_not_match_is_refused() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    let app = connected_app(&standin, |_| {}).await;
+    let other_key = include_str!("../fixtures/other.key");
+    let mismatched = app
+        .graphql(
+            &admin(),
+            SET_CONNECTION,
+            json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientId": CLIENT,
+            "certificatePem": CERTIFICATE, "privateKeyPem": other_key}}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&mismatched),
+        Some("BAD_USER_INPUT"),
+        "{mismatched}"
+    );
+    assert!(
+        mismatched.to_string().contains("does not match"),
+        "{mismatched}"
+    );
+    assert_eq!(app.count("graph_connections").await, 0);
+    let run = connect_and_collect(
+        &app,
+        json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientId": CLIENT,
+            "certificatePem": CERTIFICATE, "privateKeyPem": PRIVATE_KEY}}),
+    )
+    .await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["snapshot"]["facts"], paper_facts());
+    assert!(
+        !app.stored_text("graph_connections", "credential")
+            .await
+            .contains("PRIVATE KEY")
+    );
+}
+
+#[tokio::test]
+async fn a_forbidden_endpoint_leaves_its_facts_out_and_names_the_permission() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    standin.behave(|b| {
+        b.forbidden.insert("/domains".into());
+    });
+    let app = connected_app(&standin, |_| {}).await;
+    let run = connect_and_collect(&app, secret_input()).await;
+    assert_eq!(run["status"], "PARTIAL", "{run}");
+    let domains = run["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "/domains")
+        .unwrap()
+        .clone();
+    assert_eq!(domains["httpStatus"], 403);
+    assert_eq!(domains["missingPermission"], "Domain.Read.All");
+    assert!(
+        domains["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization_RequestDenied")
+    );
+    let mut expected = paper_facts();
+    expected.as_object_mut().unwrap().remove("passwordPolicy");
+    assert_eq!(run["snapshot"]["facts"], expected, "never a guess");
+    let read = app.graphql(&admin(), READ, json!({})).await;
+    let connection = &read["data"]["tenant"]["graphConnection"];
+    assert_eq!(connection["status"], "PARTIAL", "{read}");
+    assert_eq!(connection["missingPermissions"], json!(["Domain.Read.All"]));
+    assert!(
+        connection["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("/domains (403)"),
+        "{read}"
+    );
+    // The action reads NO_DATA and coverage shows the gap.
+    let status = eventually("today rescored", Duration::from_secs(20), || async {
+        let body = app.graphql(&admin(), "{ tenant(id: \"acme\") { score { coverage actionScores { status action { id } } } } }", json!({})).await;
+        let score = body["data"]["tenant"]["score"].clone();
+        score["coverage"].as_f64().filter(|c| *c < 100.0).map(|_| score)
+    })
+    .await;
+    let never_expire = status["actionScores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"]["id"] == "PasswordsNeverExpire")
+        .unwrap();
+    assert_eq!(never_expire["status"], "NO_DATA");
+    assert!(
+        (status["coverage"].as_f64().unwrap() - 100.0 * 48.0 / 56.0).abs() < 1e-9,
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_fails_the_collection_stores_nothing_and_is_never_shown() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    let app = connected_app(&standin, |_| {}).await;
+    let wrong = "Wr0ng~secret-value-that-must-never-show";
+    let mut input = secret_input();
+    input["input"]["clientSecret"] = json!(wrong);
+    let set = app.graphql(&admin(), SET_CONNECTION, input).await;
+    assert_eq!(
+        set["data"]["setGraphConnection"]["credentialKind"], "SECRET",
+        "{set}"
+    );
+    assert_eq!(
+        set["data"]["setGraphConnection"]["status"],
+        "NEVER_COLLECTED"
+    );
+    let body = app.graphql(&admin(), COLLECT, json!({})).await;
+    let run = &body["data"]["collectNow"];
+    assert_eq!(run["status"], "FAILED", "{body}");
+    assert!(run["snapshot"].is_null());
+    assert_eq!(
+        run["endpoints"][0]["name"],
+        format!("/{DIRECTORY}/oauth2/v2.0/token")
+    );
+    assert_eq!(run["endpoints"][0]["httpStatus"], 401);
+    assert!(
+        run["endpoints"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS7000215"),
+        "{body}"
+    );
+    assert_eq!(app.count("snapshots").await, 0);
+    assert!(
+        standin.graph_requests().is_empty(),
+        "no Graph read without a token"
+    );
+    let read = app.graphql(&platform_admin(), READ, json!({})).await;
+    assert_eq!(
+        read["data"]["tenant"]["graphConnection"]["status"],
+        "FAILED"
+    );
+    assert!(
+        read["data"]["tenant"]["graphConnection"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS7000215")
+    );
+    for answer in [&set, &body, &read] {
+        assert!(!answer.to_string().contains(wrong), "{answer}");
+    }
+    assert!(
+        !app.stored_text("graph_connections", "credential")
+            .await
+            .contains(wrong)
+    );
+    assert!(
+        !app.stored_text("collection_runs", "endpoints")
+            .await
+            .contains(wrong)
+    );
+}
+
+#[tokio::test]
+async fn without_a_secrets_key_or_with_bad_input_nothing_is_stored() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    let app = connected_app(&standin, |config| config.secrets_key_file = None).await;
+    let body = app.graphql(&admin(), SET_CONNECTION, secret_input()).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(body.to_string().contains("--secrets-key-file"), "{body}");
+    let keyed = connected_app(&standin, |_| {}).await;
+    for (change, needle) in [
+        (
+            json!({"directoryId": "contoso.onmicrosoft.com"}),
+            "directoryId must be a GUID",
+        ),
+        (
+            json!({"certificatePem": CERTIFICATE, "privateKeyPem": PRIVATE_KEY}),
+            "not both",
+        ),
+        (json!({"clientSecret": null}), "give a credential"),
+        (
+            json!({"clientSecret": null, "certificatePem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "privateKeyPem": PRIVATE_KEY}),
+            "not a PEM X.509 certificate",
+        ),
+    ] {
+        let mut input = secret_input();
+        for (key, value) in change.as_object().unwrap() {
+            input["input"][key] = value.clone();
+        }
+        let body = keyed.graphql(&admin(), SET_CONNECTION, input).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert!(body.to_string().contains(needle), "{needle}: {body}");
+    }
+    for server in [&app, &keyed] {
+        assert_eq!(server.count("graph_connections").await, 0);
+    }
+    let collect = keyed.graphql(&admin(), COLLECT, json!({})).await;
+    assert_eq!(error_code(&collect), Some("BAD_USER_INPUT"), "{collect}");
+    assert_eq!(keyed.count("collection_runs").await, 0);
+}
+
+#[tokio::test]
+async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    let app = connected_app(&standin, |_| {}).await;
+    let set = app.graphql(&admin(), SET_CONNECTION, secret_input()).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let run = eventually(
+        "the scheduled collection",
+        Duration::from_secs(20),
+        || async {
+            let body = app.graphql(&admin(), READ, json!({})).await;
+            let node = body["data"]["tenant"]["collectionRuns"]["edges"][0]["node"].clone();
+            (node["status"] == "SUCCEEDED").then_some(node)
+        },
+    )
+    .await;
+    assert!(run["requestedBy"].is_null(), "{run}");
+    assert_eq!(run["snapshot"]["facts"], paper_facts());
+    // Collected once per interval (12 hours): no second collection follows.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.count("collection_runs").await, 1);
+    let deleted = app
+        .graphql(
+            &admin(),
+            "mutation { deleteGraphConnection(tenantId: \"acme\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        deleted["data"]["deleteGraphConnection"], "acme",
+        "{deleted}"
+    );
+    let read = app.graphql(&admin(), READ, json!({})).await;
+    assert!(
+        read["data"]["tenant"]["graphConnection"].is_null(),
+        "{read}"
+    );
+    assert_eq!(
+        read["data"]["tenant"]["collectionRuns"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "past collections stay"
+    );
+}

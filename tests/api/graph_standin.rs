@@ -1,0 +1,355 @@
+//! A stand-in for the Microsoft identity platform and Microsoft Graph on loopback, serving the
+//! documented shapes: the token endpoint (client secret, or a PS256 client assertion whose
+//! `x5t#S256` and signature it checks), and the ten v1.0 endpoints with `@odata.nextLink`
+//! paging. A test can make an endpoint answer 403, answer 429 with `Retry-After` once, expire
+//! the tokens it issued, or slow every answer down.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The stand-in's directory id.
+pub const DIRECTORY: &str = "8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44";
+/// The app registration's client id.
+pub const CLIENT: &str = "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38";
+/// The app's client secret.
+pub const CLIENT_SECRET: &str = "Xq8~stand-in-secret.value_0123456789";
+
+/// Test certificate (PEM) registered on the app.
+pub const CERTIFICATE: &str = include_str!("../fixtures/graph-app.crt");
+/// Its private key.
+pub const PRIVATE_KEY: &str = include_str!("../fixtures/graph-app.key");
+/// Its public key.
+const PUBLIC_KEY: &str = include_str!("../fixtures/graph-app.pub");
+
+/// What a test can change while the stand-in runs.
+#[derive(Default)]
+pub struct Behaviour {
+    /// Paths (after `/v1.0`, without query) answering 403.
+    pub forbidden: HashSet<String>,
+    /// Paths answering 429 with `Retry-After: 1` to their next request (then served).
+    pub throttle_once: HashSet<String>,
+    /// Tokens stop working after this many Graph requests each.
+    pub token_uses: Option<usize>,
+    /// Every Graph answer waits this long.
+    pub delay: Option<Duration>,
+}
+
+/// The shared state of the stand-in.
+pub struct Shared {
+    /// List endpoints' items by path.
+    collections: HashMap<String, Vec<Value>>,
+    /// Single-object endpoints by path.
+    objects: HashMap<String, Value>,
+    /// Items per page.
+    page_size: usize,
+    /// What the test asked for.
+    pub behaviour: Mutex<Behaviour>,
+    /// Issued tokens and how often each was used.
+    tokens: Mutex<HashMap<String, usize>>,
+    /// Every request: `METHOD path?query`.
+    pub requests: Mutex<Vec<String>>,
+    /// Token requests granted.
+    pub tokens_issued: Mutex<usize>,
+}
+
+/// A running stand-in.
+pub struct StandIn {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its state.
+    pub state: Arc<Shared>,
+}
+
+impl StandIn {
+    /// Serves `directory` (see [`Directory`]) in pages of `page_size`.
+    pub async fn start(directory: Directory, page_size: usize) -> StandIn {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Shared {
+            collections: directory.collections,
+            objects: directory.objects,
+            page_size,
+            behaviour: Mutex::new(Behaviour::default()),
+            tokens: Mutex::new(HashMap::new()),
+            requests: Mutex::new(Vec::new()),
+            tokens_issued: Mutex::new(0),
+        });
+        let app = Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route("/v1.0/{*path}", get(graph))
+            .with_state((state.clone(), url.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        StandIn { url, state }
+    }
+
+    /// Changes what the stand-in does.
+    pub fn behave(&self, change: impl FnOnce(&mut Behaviour)) {
+        change(&mut self.state.behaviour.lock().unwrap());
+    }
+
+    /// Graph requests made so far (token requests excluded).
+    pub fn graph_requests(&self) -> Vec<String> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with("GET "))
+            .cloned()
+            .collect()
+    }
+
+    /// Token requests granted so far.
+    pub fn tokens_issued(&self) -> usize {
+        *self.state.tokens_issued.lock().unwrap()
+    }
+}
+
+/// A directory as Graph serves it.
+#[derive(Default)]
+pub struct Directory {
+    collections: HashMap<String, Vec<Value>>,
+    objects: HashMap<String, Value>,
+}
+
+impl Directory {
+    /// Sets a list endpoint's items (path after `/v1.0`, no query).
+    pub fn list(mut self, path: &str, items: Vec<Value>) -> Self {
+        self.collections.insert(path.to_owned(), items);
+        self
+    }
+
+    /// Sets a single-object endpoint.
+    pub fn object(mut self, path: &str, object: Value) -> Self {
+        self.objects.insert(path.to_owned(), object);
+        self
+    }
+}
+
+type AppState = (Arc<Shared>, String);
+
+/// An OAuth error as the identity platform answers it.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "error": error,
+            "error_description": format!("{description}\r\nTrace ID: 0000\r\nCorrelation ID: 0000\r\nTimestamp: 2026-11-29 00:00:00Z"),
+            "error_codes": [7000215],
+        })),
+    )
+        .into_response()
+}
+
+async fn token(
+    State((state, base)): State<AppState>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("POST /{tenant}/oauth2/v2.0/token"));
+    if tenant != DIRECTORY {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("AADSTS90002: Tenant '{tenant}' not found."),
+        );
+    }
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+        || form.get("scope").map(String::as_str) != Some(&format!("{base}/.default"))
+        || form.get("client_id").map(String::as_str) != Some(CLIENT)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "AADSTS900144: The request is not a client credentials request for Graph.",
+        );
+    }
+    let authenticated = match (form.get("client_secret"), form.get("client_assertion")) {
+        (Some(secret), None) => secret == CLIENT_SECRET,
+        (None, Some(assertion)) => {
+            form.get("client_assertion_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                && assertion_is_valid(assertion, &format!("{base}/{DIRECTORY}/oauth2/v2.0/token"))
+        }
+        _ => false,
+    };
+    if !authenticated {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &format!(
+                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{CLIENT}'."
+            ),
+        );
+    }
+    let access_token = uuid::Uuid::new_v4().simple().to_string();
+    state.tokens.lock().unwrap().insert(access_token.clone(), 0);
+    *state.tokens_issued.lock().unwrap() += 1;
+    axum::Json(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access_token}))
+        .into_response()
+}
+
+/// Checks a client assertion as the identity platform does: PS256 with the registered
+/// certificate's key, `x5t#S256` its thumbprint, audience the token endpoint, issuer and
+/// subject the client, not expired.
+fn assertion_is_valid(assertion: &str, audience: &str) -> bool {
+    let Ok(header) = jsonwebtoken::decode_header(assertion) else {
+        return false;
+    };
+    let der = {
+        use x509_cert::der::{DecodePem, Encode};
+        x509_cert::Certificate::from_pem(CERTIFICATE.as_bytes())
+            .unwrap()
+            .to_der()
+            .unwrap()
+    };
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
+    if header.alg != jsonwebtoken::Algorithm::PS256 || header.x5t_s256 != Some(thumbprint) {
+        return false;
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::PS256);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[CLIENT]);
+    validation.sub = Some(CLIENT.to_owned());
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub", "nbf"]);
+    jsonwebtoken::decode::<Value>(assertion, &key, &validation).is_ok()
+}
+
+/// Graph's error body.
+fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message, "innerError": {"request-id": "0000"}}})),
+    )
+        .into_response()
+}
+
+async fn graph(
+    State((state, base)): State<AppState>,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/{path}");
+    let mut raw_query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    raw_query.sort();
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("GET {path}?{}", raw_query.join("&")));
+    let delay = state.behaviour.lock().unwrap().delay;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let uses_allowed = state.behaviour.lock().unwrap().token_uses;
+        let mut tokens = state.tokens.lock().unwrap();
+        match tokens.get_mut(&bearer) {
+            None => {
+                return graph_error(
+                    StatusCode::UNAUTHORIZED,
+                    "InvalidAuthenticationToken",
+                    "Access token is empty.",
+                );
+            }
+            Some(uses) => {
+                *uses += 1;
+                if uses_allowed.is_some_and(|allowed| *uses > allowed) {
+                    return graph_error(
+                        StatusCode::UNAUTHORIZED,
+                        "InvalidAuthenticationToken",
+                        "Lifetime validation failed, the token is expired.",
+                    );
+                }
+            }
+        }
+    }
+    {
+        let mut behaviour = state.behaviour.lock().unwrap();
+        if behaviour.forbidden.contains(&path) {
+            return graph_error(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            );
+        }
+        if behaviour.throttle_once.remove(&path) {
+            let mut response = graph_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "Too many requests.",
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", "1".parse().unwrap());
+            return response;
+        }
+    }
+    if let Some(object) = state.objects.get(&path) {
+        let mut object = object.clone();
+        object["@odata.context"] = json!(format!("{base}/v1.0/$metadata#{path}/$entity"));
+        return axum::Json(object).into_response();
+    }
+    let Some(items) = state.collections.get(&path) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{path}' does not exist."),
+        );
+    };
+    let expand_principal = query.get("$expand").map(String::as_str) == Some("principal");
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = items
+        .iter()
+        .skip(skip)
+        .take(state.page_size)
+        .map(|item| {
+            let mut item = item.clone();
+            if !expand_principal && let Some(object) = item.as_object_mut() {
+                object.remove("principal");
+            }
+            item
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": format!("{base}/v1.0/$metadata#{}", path.trim_start_matches('/')),
+        "value": page,
+    });
+    if skip + state.page_size < items.len() {
+        let mut kept: Vec<String> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        kept.sort();
+        kept.push(format!("$skiptoken={}", skip + state.page_size));
+        body["@odata.nextLink"] = json!(format!("{base}/v1.0{path}?{}", kept.join("&")));
+    }
+    axum::Json(body).into_response()
+}
