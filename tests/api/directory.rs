@@ -82,7 +82,7 @@ fn users_condition(include: Value) -> Value {
 ///   group `g-pilot` (dave, erin, grace); a disabled user risk policy.
 /// - Domains: two verified managed ones that never expire passwords, a federated one and an
 ///   unverified one that do (neither counts).
-fn paper_directory() -> Directory {
+pub fn paper_directory() -> Directory {
     Directory::default()
         .list(
             "/users",
@@ -203,21 +203,14 @@ fn paper_facts() -> Value {
     })
 }
 
-/// A server whose connector reads the stand-in, with a secrets key.
+/// A server whose connector reads the stand-in (the test servers' secrets key is set).
 pub async fn connected_app(
     standin: &StandIn,
     customize: impl FnOnce(&mut securescore::config::ServeConfig),
 ) -> TestApp {
-    let key_file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        key_file.path(),
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-    )
-    .unwrap();
     let url = standin.url.clone();
-    let path = key_file.path().to_owned();
     let app = spawn_app_with(move |config| {
-        config.secrets_key_file = Some(path);
+        config.graph.max_attempts = 4;
         config.graph.authority_url = url.clone();
         config.graph.graph_url = url;
         config.graph.max_retry_after = Duration::from_secs(2);

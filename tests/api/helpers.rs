@@ -33,6 +33,19 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
+/// A secrets key file every test server uses unless a test says otherwise: webhook signing
+/// keys are sealed under it, and Graph credentials can be stored.
+pub fn secrets_key_file() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("securescore-test-{}.key", std::process::id()));
+        std::fs::write(&path, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        path
+    })
+    .clone()
+}
+
 /// Starts a server with the default test configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -84,12 +97,17 @@ async fn spawn_on(
             allow_private: true,
             poll: std::time::Duration::from_millis(100),
         },
+        // Nothing listens on port 9: a collection fails at once unless a test points the
+        // connector at a stand-in.
         graph: securescore::config::GraphConfig {
             allow_http: true,
+            authority_url: "http://127.0.0.1:9".into(),
+            graph_url: "http://127.0.0.1:9".into(),
+            max_attempts: 1,
             poll: Duration::from_millis(100),
             ..Default::default()
         },
-        secrets_key_file: None,
+        secrets_key_file: Some(secrets_key_file()),
     };
     customize(&mut config);
     let prepared = securescore::server::prepare(config)

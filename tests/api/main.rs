@@ -12,6 +12,7 @@ mod database;
 mod dates;
 mod demo;
 mod directory;
+mod directory_replicas;
 mod docs;
 mod estate;
 mod export;

@@ -167,6 +167,26 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "",
     ),
     (
+        "read directory connection",
+        "{ tenant(id: \"acme\") { graphConnection { status } collectionRuns { edges { node { id endpoints { name } snapshot { id } } } } } }",
+        "",
+    ),
+    (
+        "connect directory",
+        "mutation { setGraphConnection(input: {tenantId: \"acme\", directoryId: \"8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44\", clientId: \"3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38\", clientSecret: \"s\"}) { status } }",
+        "",
+    ),
+    (
+        "collect now",
+        "mutation { collectNow(tenantId: \"acme\") { status } }",
+        "",
+    ),
+    (
+        "delete directory connection",
+        "mutation { deleteGraphConnection(tenantId: \"acme\") }",
+        "graph_connections",
+    ),
+    (
         "change catalog",
         "mutation { upsertAction(input: {id: \"X\", title: \"X\", category: DATA, maxScore: 1, rule: {kind: BOOLEAN, fact: \"x\"}}) { id } }",
         "improvement_actions",
@@ -195,6 +215,10 @@ fn allowed(role: Role, operation: &str) -> bool {
         "create webhook endpoint" | "update webhook endpoint" | "delete webhook endpoint" => {
             role == GlobalAdmin
         }
+        "connect directory" | "delete directory connection" => {
+            matches!(role, GlobalAdmin | PlatformAdmin)
+        }
+        "collect now" => matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin),
         "recompute" | "recompute reachable" => {
             matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin)
         }
@@ -236,6 +260,9 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
         )
         .await;
         let endpoint = created_id(&app, &admin, "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/fixture\"}) { endpoint { id } } }").await;
+        // A connection of the tenant's own to collect and delete.
+        let connected = app.graphql(&admin, "mutation { setGraphConnection(input: {tenantId: \"acme\", directoryId: \"8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44\", clientId: \"3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38\", clientSecret: \"s\"}) { status } }", json!({})).await;
+        assert!(connected["errors"].is_null(), "{connected}");
         let variables =
             json!({"d": day(0), "t": noon(0), "rule": rule, "endpoint": endpoint, "alert": alert});
         for &(operation, document, table) in OPERATIONS {

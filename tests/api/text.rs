@@ -103,6 +103,25 @@ fn mutations() -> Vec<(&'static str, &'static str, Value, String)> {
             "deleteWebhookEndpoint",
             "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }",
             json!({"id": "1"}),
+            global.clone(),
+        ),
+        (
+            "setGraphConnection",
+            "mutation($i: SetGraphConnectionInput!) { setGraphConnection(input: $i) { status } }",
+            json!({"i": {"tenantId": "acme", "directoryId": "8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44",
+                "clientId": "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38", "clientSecret": "secret"}}),
+            global.clone(),
+        ),
+        (
+            "deleteGraphConnection",
+            "mutation($t: ID!) { deleteGraphConnection(tenantId: $t) }",
+            json!({"t": "acme"}),
+            global.clone(),
+        ),
+        (
+            "collectNow",
+            "mutation($t: ID!) { collectNow(tenantId: $t) { id } }",
+            json!({"t": "acme"}),
             global,
         ),
     ]
@@ -154,6 +173,8 @@ async fn table_counts(app: &TestApp) -> Vec<i64> {
         "scoring_runs",
         "alert_rules",
         "webhook_endpoints",
+        "graph_connections",
+        "collection_runs",
     ] {
         counts.push(app.count(table).await);
     }
