@@ -5,6 +5,7 @@
 //! and optionally PostGraphile. They print figures and ratios; nothing asserts a time.
 
 mod close_day;
+mod collect;
 mod reads;
 
 use std::io::IsTerminal;
@@ -35,6 +36,8 @@ enum Command {
     CloseDay(CloseDayArgs),
     /// Time the reads dashboards make against a server child process, and a raw handler.
     Reads(ReadsArgs),
+    /// Time one collection of a large directory from a Graph stand-in, against a raw fetch.
+    Collect(CollectArgs),
     /// The server child of `reads` (as `securescore serve`).
     #[command(hide = true)]
     Serve(Box<ServeArgs>),
@@ -55,6 +58,14 @@ struct CloseDayArgs {
     /// Tenant-days per scoring task.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+}
+
+/// Options of `securescore-bench collect`.
+#[derive(Debug, Args)]
+struct CollectArgs {
+    /// Users in the directory.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
 }
 
 /// Options of `securescore-bench reads`.
@@ -122,6 +133,7 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Collect(args) => collect::run(args.users).await,
         Command::Serve(args) => securescore::server::serve(args.into_config())
             .await
             .map_err(|e| e.to_string()),

@@ -48,3 +48,21 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
     }
     assert_eq!(printed.matches("raw (same bytes)").count(), 8, "{printed}");
 }
+
+#[tokio::test]
+async fn the_collection_benchmark_reads_a_directory_and_prints_its_figures() {
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["collect", "--users", "400"])
+        .output()
+        .expect("run securescore-bench collect");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    // 400 users: 4 pages each of users and registrations, one page of each other list, the
+    // six groups, the four policies, and the token.
+    assert!(
+        printed.contains("requests per collection: 22 (token included)"),
+        "{printed}"
+    );
+    assert!(printed.contains("\"users\":{\"total\":372"), "{printed}");
+    assert_eq!(printed.matches("  round ").count(), 3, "{printed}");
+}

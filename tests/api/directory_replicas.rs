@@ -6,32 +6,19 @@
 //! holding a claimed collection before any can finish: what is asserted does not depend on
 //! timing.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
 use entity::enums::{ConnectionStatus, CredentialKind};
 use entity::{graph_connection, tenant};
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, Statement, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
 use serde_json::json;
 
 use crate::directory::paper_directory;
 use crate::graph_standin::{CLIENT, CLIENT_SECRET, DIRECTORY, StandIn};
-use crate::helpers::{
-    SECRET, TEST_DATABASE_ENV, TestDatabase, eventually, fresh_database, secrets_key_file,
-};
-
-/// A `securescore serve` process, killed when dropped.
-struct Replica(Child);
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, fresh_database, secrets_key_file};
+use crate::replicas::{Replica, hold_writes, number, wait_until};
 
 /// Starts a replica whose connector reads the stand-in.
 fn start_replica(database_url: &str, graph: &str, lease: &str) -> Replica {
@@ -118,35 +105,6 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
     Some((url, database, db))
 }
 
-/// A number from a one-value query.
-async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
-}
-
-/// Waits until `sql` returns `want` (at most 60 s).
-async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
-    eventually(
-        &format!("`{sql}` reaches {want}"),
-        Duration::from_secs(60),
-        || async { (number(db, sql).await == want).then_some(()) },
-    )
-    .await;
-}
-
-/// A transaction that blocks every snapshot insert until it ends.
-async fn hold_snapshot_writes(db: &DatabaseConnection) -> sea_orm::DatabaseTransaction {
-    let lock = db.begin().await.unwrap();
-    lock.execute_unprepared("LOCK TABLE snapshots IN EXCLUSIVE MODE")
-        .await
-        .unwrap();
-    lock
-}
-
 const HOLDING: &str =
     "SELECT COUNT(DISTINCT claimed_by) FROM collection_runs WHERE status = 'RUNNING'";
 const SUCCEEDED: &str = "SELECT COUNT(*) FROM collection_runs WHERE status = 'SUCCEEDED'";
@@ -158,7 +116,7 @@ async fn two_replicas_share_the_scheduled_collections_and_collect_each_tenant_on
         return;
     };
     let standin = StandIn::start(paper_directory(), 100).await;
-    let lock = hold_snapshot_writes(&db).await;
+    let lock = hold_writes(&db, "snapshots").await;
     let _first = start_replica(&url, &standin.url, "60s");
     let _second = start_replica(&url, &standin.url, "60s");
     wait_until(&db, HOLDING, 2).await;
@@ -205,7 +163,7 @@ async fn a_collection_of_a_killed_replica_is_taken_over_after_its_lease() {
         return;
     };
     let standin = StandIn::start(paper_directory(), 100).await;
-    let lock = hold_snapshot_writes(&db).await;
+    let lock = hold_writes(&db, "snapshots").await;
     let mut doomed = start_replica(&url, &standin.url, "2s");
     wait_until(&db, HOLDING, 1).await;
     let doomed_name: String = db

@@ -20,7 +20,7 @@ use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, eventually, fresh_
 const TENANTS: usize = 300;
 
 /// A `securescore serve` process, killed when dropped.
-struct Replica(Child);
+pub struct Replica(pub Child);
 
 impl Drop for Replica {
     fn drop(&mut self) {
@@ -99,7 +99,7 @@ async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)>
 }
 
 /// A number from a one-value query.
-async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
+pub async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
     db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap()
@@ -109,7 +109,7 @@ async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
 }
 
 /// Waits until `sql` returns `want` (at most 60 s).
-async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
+pub async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
     eventually(
         &format!("`{sql}` reaches {want}"),
         Duration::from_secs(60),
@@ -120,8 +120,13 @@ async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
 
 /// A transaction that blocks every write of action scores until it ends.
 async fn hold_score_writes(db: &DatabaseConnection) -> sea_orm::DatabaseTransaction {
+    hold_writes(db, "daily_action_scores").await
+}
+
+/// A transaction that blocks every write to `table` until it ends.
+pub async fn hold_writes(db: &DatabaseConnection, table: &str) -> sea_orm::DatabaseTransaction {
     let lock = db.begin().await.unwrap();
-    lock.execute_unprepared("LOCK TABLE daily_action_scores IN EXCLUSIVE MODE")
+    lock.execute_unprepared(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
         .await
         .unwrap();
     lock

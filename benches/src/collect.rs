@@ -1,0 +1,266 @@
+//! `collect`: one collection of a large directory (10,000 users by default) from a Graph
+//! stand-in on loopback, paged as Graph pages (100 items), against a raw baseline in the same
+//! run: one plain HTTP client fetching the same pages one after another with no retry logic,
+//! no parsing and no facts. Rounds alternate the two; medians and ranges are printed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use securescore::config::GraphConfig;
+use securescore::graph::client::GraphClient;
+use securescore::graph::collect::collect;
+use securescore::graph::credential::Credential;
+
+/// Items per page, as Graph pages `/users` by default.
+const PAGE: usize = 100;
+/// Rounds of each side.
+const ROUNDS: usize = 3;
+const DIRECTORY: &str = "8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44";
+const CLIENT: &str = "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38";
+
+/// What the stand-in serves and counts.
+struct StandIn {
+    lists: HashMap<String, Vec<Value>>,
+    objects: HashMap<String, Value>,
+    requests: AtomicUsize,
+}
+
+/// A directory of `users` users: 1 in 20 a guest, 1 in 50 disabled, 60 % registered for MFA,
+/// 40 role assignments (5 to groups of 25), 12 Conditional Access policies, 3 domains.
+fn directory(users: usize) -> StandIn {
+    let mut lists = HashMap::new();
+    let user_list: Vec<Value> = (0..users)
+        .map(|i| {
+            json!({"id": format!("u{i}"), "userType": if i % 20 == 0 { "Guest" } else { "Member" },
+                   "accountEnabled": i % 50 != 1, "onPremisesSyncEnabled": null})
+        })
+        .collect();
+    let registrations: Vec<Value> = (0..users)
+        .map(|i| json!({"id": format!("u{i}"), "isMfaRegistered": i % 5 < 3, "isAdmin": false}))
+        .collect();
+    let roles = [
+        "62e90394-69f5-4237-9190-012177145e10",
+        "fe930be7-5e62-47db-91af-98c3a49a38b1",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+        "4a5d8f65-41da-4de4-8968-e035b65339cf",
+    ];
+    let assignments: Vec<Value> = (0..40)
+        .map(|i| {
+            let (principal, kind) = if i < 5 {
+                (format!("g{i}"), "group")
+            } else {
+                (format!("u{}", i * 37), "user")
+            };
+            json!({"id": format!("a{i}"), "roleDefinitionId": roles[i % roles.len()], "directoryScopeId": "/",
+                   "principalId": principal, "principal": {"@odata.type": format!("#microsoft.graph.{kind}"), "id": principal}})
+        })
+        .collect();
+    for g in 0..6 {
+        let members: Vec<Value> = (0..25)
+            .map(|m| json!({"@odata.type": "#microsoft.graph.user", "id": format!("u{}", g * 100 + m)}))
+            .collect();
+        lists.insert(format!("/groups/g{g}/transitiveMembers"), members);
+    }
+    let policies: Vec<Value> = (0..12)
+        .map(|p| {
+            json!({"id": format!("p{p}"), "state": if p % 4 == 3 { "disabled" } else { "enabled" },
+                   "conditions": {"applications": {"includeApplications": ["All"]},
+                       "users": {"includeUsers": if p % 3 == 0 { json!(["All"]) } else { json!([]) },
+                                 "includeRoles": if p % 3 == 1 { json!([roles[0], roles[1]]) } else { json!([]) },
+                                 "includeGroups": if p % 3 == 2 { json!(["g5"]) } else { json!([]) },
+                                 "excludeUsers": ["u3"], "excludeGroups": [], "excludeRoles": []},
+                       "clientAppTypes": if p == 0 { json!(["exchangeActiveSync", "other"]) } else { json!(["all"]) },
+                       "signInRiskLevels": if p == 2 { json!(["high"]) } else { json!([]) },
+                       "userRiskLevels": if p == 5 { json!(["high"]) } else { json!([]) }},
+                   "grantControls": {"operator": "OR", "builtInControls": match p { 0 => json!(["block"]), 5 => json!(["passwordChange"]), _ => json!(["mfa"]) }}})
+        })
+        .collect();
+    lists.insert("/users".into(), user_list);
+    lists.insert(
+        "/reports/authenticationMethods/userRegistrationDetails".into(),
+        registrations,
+    );
+    lists.insert(
+        "/roleManagement/directory/roleAssignments".into(),
+        assignments,
+    );
+    lists.insert("/identity/conditionalAccess/policies".into(), policies);
+    lists.insert(
+        "/domains".into(),
+        vec![
+            json!({"id": "contoso.com", "authenticationType": "Managed", "isVerified": true, "passwordValidityPeriodInDays": 2147483647}),
+            json!({"id": "contoso.onmicrosoft.com", "authenticationType": "Managed", "isVerified": true, "passwordValidityPeriodInDays": 2147483647}),
+            json!({"id": "fed.contoso.com", "authenticationType": "Federated", "isVerified": true, "passwordValidityPeriodInDays": 90}),
+        ],
+    );
+    let objects = HashMap::from([
+        (
+            "/policies/authorizationPolicy".to_owned(),
+            json!({"allowedToUseSSPR": true, "defaultUserRolePermissions": {"permissionGrantPoliciesAssigned": []}}),
+        ),
+        (
+            "/policies/authenticationMethodsPolicy".to_owned(),
+            json!({"id": "authenticationMethodsPolicy"}),
+        ),
+        (
+            "/policies/identitySecurityDefaultsEnforcementPolicy".to_owned(),
+            json!({"isEnabled": false}),
+        ),
+        (
+            "/policies/adminConsentRequestPolicy".to_owned(),
+            json!({"isEnabled": true}),
+        ),
+    ]);
+    StandIn {
+        lists,
+        objects,
+        requests: AtomicUsize::new(0),
+    }
+}
+
+type Shared = (Arc<StandIn>, String);
+
+async fn token(State((state, _)): State<Shared>) -> Response {
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    axum::Json(json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "bench-token"}))
+        .into_response()
+}
+
+async fn graph(
+    State((state, base)): State<Shared>,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let path = format!("/{path}");
+    if let Some(object) = state.objects.get(&path) {
+        return axum::Json(object.clone()).into_response();
+    }
+    let items = state
+        .lists
+        .get(&path)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<&Value> = items.iter().skip(skip).take(PAGE).collect();
+    let mut body = json!({"value": page});
+    if skip + PAGE < items.len() {
+        body["@odata.nextLink"] = json!(format!("{base}/v1.0{path}?$skiptoken={}", skip + PAGE));
+    }
+    axum::Json(body).into_response()
+}
+
+/// The URLs the raw baseline fetches: every page of every endpoint a collection reads.
+fn baseline_urls(state: &StandIn, base: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for (path, items) in &state.lists {
+        let mut skip = 0;
+        loop {
+            urls.push(format!("{base}/v1.0{path}?$skiptoken={skip}"));
+            skip += PAGE;
+            if skip >= items.len() {
+                break;
+            }
+        }
+    }
+    urls.extend(state.objects.keys().map(|p| format!("{base}/v1.0{p}")));
+    urls
+}
+
+/// Median and range of `samples`, in milliseconds.
+fn summary(samples: &mut [Duration]) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "median {:.1} ms (range {:.1}–{:.1})",
+        ms(samples[samples.len() / 2]),
+        ms(samples[0]),
+        ms(samples[samples.len() - 1])
+    )
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(users: usize) -> Result<(), String> {
+    let state = Arc::new(directory(users));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let app = Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/v1.0/{*path}", get(graph))
+        .with_state((state.clone(), base.clone()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = GraphConfig {
+        authority_url: base.clone(),
+        graph_url: base.clone(),
+        allow_http: true,
+        ..Default::default()
+    };
+    let raw = reqwest::Client::new();
+    let urls = baseline_urls(&state, &base);
+    let (mut ours, mut baseline) = (Vec::new(), Vec::new());
+    let mut requests = 0;
+    let mut facts = Value::Null;
+    println!("collect: {users} users, pages of {PAGE}, {ROUNDS} rounds alternating");
+    for round in 1..=ROUNDS {
+        let credential = Credential::from_input(Some("bench-secret".into()), None, None)?;
+        let client = GraphClient::new(&config, DIRECTORY, CLIENT, credential)?;
+        let before = state.requests.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let collected = collect(&client).await;
+        ours.push(started.elapsed());
+        requests = state.requests.load(Ordering::Relaxed) - before;
+        if collected.error.is_some() {
+            return Err(format!("the collection failed: {:?}", collected.error));
+        }
+        facts = collected.facts.unwrap_or_default();
+        let started = Instant::now();
+        for url in &urls {
+            let response = raw.get(url).send().await.map_err(|e| e.to_string())?;
+            response.bytes().await.map_err(|e| e.to_string())?;
+        }
+        baseline.push(started.elapsed());
+        println!(
+            "  round {round}: collection {:.1} ms, raw fetch {:.1} ms",
+            ours[round - 1].as_secs_f64() * 1000.0,
+            baseline[round - 1].as_secs_f64() * 1000.0
+        );
+    }
+    server.abort();
+    let ratio = {
+        let mut o = ours.clone();
+        let mut b = baseline.clone();
+        o.sort();
+        b.sort();
+        o[o.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
+    };
+    println!(
+        "collection (token, 10 endpoints, groups, facts): {}",
+        summary(&mut ours)
+    );
+    println!(
+        "raw sequential fetch of the same {} pages: {}",
+        urls.len(),
+        summary(&mut baseline)
+    );
+    println!(
+        "requests per collection: {requests} (token included); ratio collection / raw: {ratio:.2}"
+    );
+    println!("facts: {facts}");
+    Ok(())
+}
