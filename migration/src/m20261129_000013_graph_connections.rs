@@ -44,6 +44,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Every replica looks for due connections at every poll.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_graph_connections_next_collect_at")
+                    .table(GraphConnections::Table)
+                    .col(GraphConnections::NextCollectAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

@@ -9,13 +9,14 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::NaiveDate;
 use entity::{
-    alert, alert_rule, daily_action_score, daily_score, improvement_action, webhook_attempt,
+    alert, alert_rule, daily_action_score, daily_score, graph_connection, improvement_action,
+    snapshot, webhook_attempt,
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::score_cache::ScoreCache;
-use crate::service::{alerts, catalog, score_reads, webhooks};
+use crate::service::{alerts, catalog, connections, score_reads, snapshots, webhooks};
 
 pub use crate::service::score_reads::{ScoreKey, TenantDay};
 
@@ -34,6 +35,14 @@ pub struct AlertId(pub i64);
 /// A webhook delivery's id (its attempts are loaded by it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DeliveryId(pub i64);
+
+/// A snapshot's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SnapshotId(pub i64);
+
+/// A tenant whose directory connection is read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConnectionOf(pub String);
 
 /// Reads everything a request batches, through the services.
 pub struct Reader {
@@ -112,6 +121,37 @@ impl Loader<DeliveryId> for Reader {
     }
 }
 
+impl Loader<SnapshotId> for Reader {
+    type Value = snapshot::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SnapshotId],
+    ) -> Result<HashMap<SnapshotId, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = snapshots::snapshots_by_ids(&self.db, &ids).await?;
+        Ok(found.into_iter().map(|s| (SnapshotId(s.id), s)).collect())
+    }
+}
+
+impl Loader<ConnectionOf> for Reader {
+    type Value = graph_connection::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ConnectionOf],
+    ) -> Result<HashMap<ConnectionOf, Self::Value>, LoadError> {
+        let tenants: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = connections::connections_of(&self.db, &tenants).await?;
+        Ok(found
+            .into_iter()
+            .map(|c| (ConnectionOf(c.tenant_id.clone()), c))
+            .collect())
+    }
+}
+
 /// The loaders of one request.
 pub struct Loaders {
     /// Every batched read, cached per key type for the request.
@@ -141,6 +181,8 @@ impl Loaders {
         self.reader.clear::<RuleId>();
         self.reader.clear::<AlertId>();
         self.reader.clear::<DeliveryId>();
+        self.reader.clear::<SnapshotId>();
+        self.reader.clear::<ConnectionOf>();
     }
 }
 
@@ -221,4 +263,23 @@ pub async fn load_attempts(
     Ok(load(ctx, DeliveryId(delivery_id), "webhook attempts")
         .await?
         .unwrap_or_default())
+}
+
+/// A collection's snapshot through the request's batch.
+pub async fn load_snapshot(ctx: &Context<'_>, id: i64) -> ApiResult<snapshot::Model> {
+    let what = format!("snapshot {id}");
+    referenced(load(ctx, SnapshotId(id), &what).await?, &what)
+}
+
+/// A tenant's directory connection, if any, through the request's batch.
+pub async fn load_connection(
+    ctx: &Context<'_>,
+    tenant_id: &str,
+) -> ApiResult<Option<graph_connection::Model>> {
+    load(
+        ctx,
+        ConnectionOf(tenant_id.to_owned()),
+        &format!("the directory connection of {tenant_id}"),
+    )
+    .await
 }

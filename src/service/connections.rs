@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use entity::enums::{CollectionStatus, ConnectionStatus};
 use entity::{collection_run, graph_connection};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
@@ -60,7 +61,7 @@ pub async fn set_connection(
     let sealed = key
         .seal(
             &credential_purpose(&input.tenant_id),
-            input.credential.to_stored().expose().as_bytes(),
+            input.credential.to_stored().expose_secret().as_bytes(),
         )
         .map_err(|e| match e {
             SecretsError::NoKey => ApiError::BadUserInput(format!(
@@ -69,7 +70,6 @@ pub async fn set_connection(
             SecretsError::WrongKey => ApiError::Internal("sealing the credential failed".into()),
         })?;
     let now = Utc::now();
-    let existing = find_connection(db, &input.tenant_id).await?;
     let row = graph_connection::ActiveModel {
         tenant_id: Set(input.tenant_id.clone()),
         directory_id: Set(input.directory_id),
@@ -82,29 +82,38 @@ pub async fn set_connection(
         } else {
             ConnectionStatus::Disabled
         }),
-        last_collected_at: Set(existing.as_ref().and_then(|c| c.last_collected_at)),
+        last_collected_at: Set(None),
         last_error: Set(None),
         missing_permissions: Set(json!([])),
         next_collect_at: Set(now),
-        created_at: Set(existing.as_ref().map_or(now, |c| c.created_at)),
+        created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(if existing.is_some() {
-        row.update(db).await?
-    } else {
-        row.insert(db).await?
-    })
-}
-
-/// Small helper so the sealed JSON is exposed in one place only.
-trait ExposeStored {
-    fn expose(&self) -> &str;
-}
-
-impl ExposeStored for secrecy::SecretString {
-    fn expose(&self) -> &str {
-        secrecy::ExposeSecret::expose_secret(self)
-    }
+    // One statement, so two concurrent connects of a tenant both succeed (the later wins);
+    // a reconnect keeps when it was first connected and when it was last collected.
+    use graph_connection::Column;
+    graph_connection::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(Column::TenantId)
+                .update_columns([
+                    Column::DirectoryId,
+                    Column::ClientId,
+                    Column::CredentialKind,
+                    Column::Credential,
+                    Column::Enabled,
+                    Column::Status,
+                    Column::LastError,
+                    Column::MissingPermissions,
+                    Column::NextCollectAt,
+                    Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    find_connection(db, &input.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a stored connection vanished".into()))
 }
 
 /// Deletes a tenant's connection; queued collections of it end as FAILED. NOT_FOUND when
@@ -141,6 +150,17 @@ pub async fn find_connection(
 ) -> Result<Option<graph_connection::Model>, DbErr> {
     graph_connection::Entity::find_by_id(tenant_id.to_owned())
         .one(db)
+        .await
+}
+
+/// The connections of these tenants (tenants without one left out).
+pub async fn connections_of(
+    db: &DatabaseConnection,
+    tenant_ids: &[String],
+) -> Result<Vec<graph_connection::Model>, DbErr> {
+    graph_connection::Entity::find()
+        .filter(graph_connection::Column::TenantId.is_in(tenant_ids.iter().cloned()))
+        .all(db)
         .await
 }
 

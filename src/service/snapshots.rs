@@ -155,6 +155,17 @@ pub async fn snapshot_page(
     }))
 }
 
+/// The snapshots with these ids (missing ones left out).
+pub async fn snapshots_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<Vec<snapshot::Model>, DbErr> {
+    snapshot::Entity::find()
+        .filter(snapshot::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// The facts of one snapshot.
 pub async fn snapshot_facts(db: &DatabaseConnection, id: i64) -> Result<Option<Value>, DbErr> {
     Ok(snapshot::Entity::find_by_id(id)

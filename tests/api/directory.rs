@@ -602,3 +602,78 @@ async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
         "past collections stay"
     );
 }
+
+/// POSTs a GraphQL document to a server process.
+async fn post(address: &str, caller: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .bearer_auth(caller)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_log_line_shows_a_credential_even_at_debug_level() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    let (database_url, _database) = crate::helpers::fresh_database().await;
+    let key = crate::helpers::secrets_key_file();
+    let server = crate::hygiene::ServerProcess::start_logging(
+        &database_url,
+        &[
+            "--secrets-key-file",
+            key.to_str().unwrap(),
+            "--graph-authority-url",
+            &standin.url,
+            "--graph-url",
+            &standin.url,
+            "--graph-allow-http",
+        ],
+        Some("debug"),
+    );
+    let created = post(
+        &server.address,
+        &platform_admin(),
+        "mutation { createTenant(input: {id: \"acme\", name: \"Acme\", seatCount: 10}) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(created["data"]["createTenant"]["id"], "acme", "{created}");
+    let wrong = "Wr0ng~secret-value-that-must-never-be-logged";
+    let mut input = secret_input();
+    input["input"]["clientSecret"] = json!(wrong);
+    let set = post(&server.address, &admin(), SET_CONNECTION, input).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let failed = post(&server.address, &admin(), COLLECT, json!({})).await;
+    assert_eq!(failed["data"]["collectNow"]["status"], "FAILED", "{failed}");
+    let certificate = json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientId": CLIENT,
+        "certificatePem": CERTIFICATE, "privateKeyPem": PRIVATE_KEY}});
+    let set = post(&server.address, &admin(), SET_CONNECTION, certificate).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let collected = post(&server.address, &admin(), COLLECT, json!({})).await;
+    assert_eq!(
+        collected["data"]["collectNow"]["status"], "SUCCEEDED",
+        "{collected}"
+    );
+    let log = server.stop();
+    assert!(
+        log.contains("collection finished"),
+        "the collections were logged:\n{log}"
+    );
+    // The wrong secret, and any line of the private key's body.
+    let key_lines: Vec<&str> = PRIVATE_KEY
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .collect();
+    assert!(!key_lines.is_empty());
+    for secret in std::iter::once(wrong).chain(key_lines) {
+        assert!(
+            !log.contains(secret),
+            "the log shows a credential: {secret}"
+        );
+    }
+}

@@ -133,12 +133,22 @@ impl ServerProcess {
 
     /// Starts the server with extra command-line arguments.
     pub fn start_with(database_url: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_securescore"))
+        Self::start_logging(database_url, extra, None)
+    }
+
+    /// Starts the server with extra arguments, logging at `level` (`RUST_LOG`; default info).
+    pub fn start_logging(database_url: &str, extra: &[&str], level: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_securescore"));
+        command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .env("DATABASE_URL", database_url)
             .env("SECURESCORE_JWT_SECRET", SECRET)
-            .env_remove("RUST_LOG")
+            .env_remove("RUST_LOG");
+        if let Some(level) = level {
+            command.env("RUST_LOG", level);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

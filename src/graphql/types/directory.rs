@@ -4,12 +4,11 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::enums::{CollectionStatus, ConnectionStatus, CredentialKind};
 use entity::{collection_run, graph_connection};
-use sea_orm::EntityTrait;
 
 use super::connection::connection_types;
 use super::snapshot::Snapshot;
 use crate::graph::collect::EndpointOutcome;
-use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::load_snapshot;
 use crate::graphql::scalars::DateTime;
 
 connection_types!(
@@ -133,10 +132,7 @@ impl CollectionRun {
         let Some(id) = self.0.snapshot_id else {
             return Ok(None);
         };
-        Ok(entity::snapshot::Entity::find_by_id(id)
-            .one(ctx.db()?)
-            .await?
-            .map(Snapshot))
+        Ok(Some(Snapshot(load_snapshot(ctx, id).await?)))
     }
 
     /// What each request answered: the token endpoint when sign-in failed, else every Graph

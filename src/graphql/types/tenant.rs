@@ -18,7 +18,7 @@ use crate::domain::{ActionCategory, ActionStatus};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{TenantDay, load_score};
+use crate::graphql::loaders::{TenantDay, load_connection, load_score};
 use crate::graphql::prefetch::{
     self, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
 };
@@ -304,9 +304,7 @@ impl Tenant {
     ) -> async_graphql::Result<Option<GraphConnection>> {
         ctx.viewer()?
             .require_on_tenant(Operation::ReadConnections, &self.0.id)?;
-        Ok(connections::find_connection(ctx.db()?, &self.0.id)
-            .await?
-            .map(GraphConnection))
+        Ok(load_connection(ctx, &self.0.id).await?.map(GraphConnection))
     }
 
     /// Collections of the tenant's directory, newest first.
