@@ -235,14 +235,6 @@ impl GraphClient {
                 fetched.error = Some(graph_error(status, &body));
                 return fetched;
             }
-            match body.get("value") {
-                Some(Value::Array(items)) => fetched.items.extend(items.iter().cloned()),
-                Some(_) => {
-                    fetched.error = Some("`value` is not an array".into());
-                    return fetched;
-                }
-                None => fetched.items.push(body.clone()),
-            }
             if let Some(link) = body.get("@odata.nextLink").and_then(Value::as_str) {
                 match self.same_origin(link) {
                     Ok(()) => next = Some(link.to_owned()),
@@ -251,6 +243,16 @@ impl GraphClient {
                         return fetched;
                     }
                 }
+            }
+            // The page's items move into the result rather than being copied.
+            let mut body = body;
+            match body.get_mut("value") {
+                Some(Value::Array(items)) => fetched.items.append(items),
+                Some(_) => {
+                    fetched.error = Some("`value` is not an array".into());
+                    return fetched;
+                }
+                None => fetched.items.push(body),
             }
         }
         fetched

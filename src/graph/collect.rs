@@ -312,7 +312,7 @@ fn parse_items<T: for<'de> Deserialize<'de>>(fetched: &Fetched) -> Option<Vec<T>
     fetched
         .items
         .iter()
-        .map(|item| serde_json::from_value(item.clone()).ok())
+        .map(|item| T::deserialize(item).ok())
         .collect()
 }
 
@@ -321,5 +321,5 @@ fn parse_single<T: for<'de> Deserialize<'de>>(fetched: &Fetched) -> Option<T> {
     if !fetched.ok() {
         return None;
     }
-    serde_json::from_value(fetched.items.first()?.clone()).ok()
+    T::deserialize(fetched.items.first()?).ok()
 }

@@ -62,3 +62,39 @@ async fn the_demo_history_shows_alerts_raised_by_its_rules() {
         assert!(!lost.is_empty() && lost.iter().all(|c| c["scoreDelta"].as_f64().unwrap() < 0.0));
     }
 }
+
+#[tokio::test]
+async fn the_demo_connects_a_directory_that_exists_nowhere_and_says_its_collection_failed() {
+    let app = spawn_app_with(|config| {
+        config.demo = true;
+        config.secrets_key_file = None;
+    })
+    .await;
+    let reader = token(&[Role::SecurityReader], &["contoso"]);
+    let connection = crate::helpers::eventually(
+        "the demo's first collection ends",
+        std::time::Duration::from_secs(30),
+        || async {
+            let body = app
+                .graphql(
+                    &reader,
+                    "{ tenant(id: \"contoso\") { graphConnection { status lastError lastCollectedAt }
+                       collectionRuns { edges { node { status snapshot { id } endpoints { name error } } } } } }",
+                    json!({}),
+                )
+                .await;
+            let tenant = body["data"]["tenant"].clone();
+            (tenant["graphConnection"]["status"] == "FAILED").then_some(tenant)
+        },
+    )
+    .await;
+    let error = connection["graphConnection"]["lastError"].as_str().unwrap();
+    assert!(error.starts_with("sign-in refused: "), "{connection}");
+    assert!(connection["graphConnection"]["lastCollectedAt"].is_null());
+    let run = &connection["collectionRuns"]["edges"][0]["node"];
+    assert_eq!(run["status"], "FAILED", "{connection}");
+    assert!(
+        run["snapshot"].is_null(),
+        "nothing collected, nothing faked"
+    );
+}

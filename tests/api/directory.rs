@@ -677,3 +677,41 @@ async fn no_log_line_shows_a_credential_even_at_debug_level() {
         );
     }
 }
+
+#[tokio::test]
+async fn webhook_keys_stored_before_a_secrets_key_are_sealed_at_the_next_start() {
+    let app = spawn_app_with(|config| config.secrets_key_file = None).await;
+    app.create_tenant("acme", None, 10).await;
+    let created = app
+        .graphql(
+            &admin(),
+            "mutation { createWebhookEndpoint(input: {tenantId: \"acme\", url: \"http://127.0.0.1:9/hook\"}) { secret } }",
+            json!({}),
+        )
+        .await;
+    let secret = created["data"]["createWebhookEndpoint"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let key = secret.trim_start_matches("whsec_").to_owned();
+    assert_eq!(
+        app.stored_text("webhook_endpoints", "signing_key").await,
+        key,
+        "kept as before without a key"
+    );
+    let keyed = app
+        .replica(|config| config.secrets_key_file = Some(crate::helpers::secrets_key_file()))
+        .await;
+    let stored = keyed.stored_text("webhook_endpoints", "signing_key").await;
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(&key),
+        "{stored}"
+    );
+    let secrets =
+        securescore::secrets::SecretsKey::from_file(&crate::helpers::secrets_key_file()).unwrap();
+    assert_eq!(
+        securescore::webhooks::signing::signing_key(&secrets, "acme", &stored).unwrap(),
+        key,
+        "the sealed key signs as the plaintext one did"
+    );
+}
