@@ -119,7 +119,8 @@ async fn seed_connection(db: &DatabaseConnection, collector: &Collector) -> ApiR
         },
     )
     .await?;
-    connections::request_collection(db, DEMO_TENANT, Some("demo")).await?;
+    connections::request_collection(db, DEMO_TENANT, Some("demo"), collector.collect_interval())
+        .await?;
     collector.wake();
     Ok(())
 }

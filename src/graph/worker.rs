@@ -78,6 +78,11 @@ impl Collector {
         &self.inner.secrets
     }
 
+    /// How often every enabled connection is collected.
+    pub fn collect_interval(&self) -> Duration {
+        self.inner.config.collect_interval
+    }
+
     /// How long `collectNow` waits for its collection.
     pub fn wait(&self) -> Duration {
         self.inner.pipeline.recompute_wait()
@@ -369,9 +374,11 @@ impl Collector {
         if snapshot_id.is_some() {
             update = update.col_expr(graph_connection::Column::LastCollectedAt, Expr::value(now));
         }
+        // A connection set again since this collection was queued keeps its fresh state.
         update
             .filter(graph_connection::Column::TenantId.eq(claim.run.tenant_id.clone()))
             .filter(graph_connection::Column::Enabled.eq(true))
+            .filter(graph_connection::Column::UpdatedAt.lte(claim.run.created_at))
             .exec(&txn)
             .await?;
         txn.commit().await?;

@@ -194,11 +194,13 @@ pub async fn collection_page(
 }
 
 /// Queues a collection of a connected, enabled tenant, or answers the one already queued or
-/// running (one at a time per tenant).
+/// running (one at a time per tenant). A collection asked for counts as the scheduled one: the
+/// next scheduled collection comes `interval` later.
 pub async fn request_collection(
     db: &DatabaseConnection,
     tenant_id: &str,
     requested_by: Option<&str>,
+    interval: std::time::Duration,
 ) -> ApiResult<collection_run::Model> {
     let connection = find_connection(db, tenant_id).await?.ok_or_else(|| {
         ApiError::BadUserInput(format!(
@@ -210,12 +212,33 @@ pub async fn request_collection(
             "the directory connection of tenant `{tenant_id}` is disabled"
         )));
     }
-    match insert_queued(db, tenant_id, requested_by, Utc::now()).await? {
-        Some(run) => Ok(run),
-        None => active_collection(db, tenant_id).await?.ok_or_else(|| {
-            ApiError::Conflict("a collection of this tenant just ended; ask again".into())
-        }),
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    match insert_queued(&txn, tenant_id, requested_by, now).await? {
+        Some(run) => {
+            graph_connection::Entity::update_many()
+                .col_expr(
+                    graph_connection::Column::NextCollectAt,
+                    Expr::value(now + interval_of(interval)),
+                )
+                .filter(graph_connection::Column::TenantId.eq(tenant_id))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            Ok(run)
+        }
+        None => {
+            txn.rollback().await?;
+            active_collection(db, tenant_id).await?.ok_or_else(|| {
+                ApiError::Conflict("a collection of this tenant just ended; ask again".into())
+            })
+        }
     }
+}
+
+/// The collect interval as a calendar duration (12 hours if it does not fit).
+fn interval_of(interval: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::hours(12))
 }
 
 /// Inserts a queued collection; `None` when the tenant already has one queued or running.
@@ -269,7 +292,7 @@ pub async fn plan_due_collections(
         .filter(graph_connection::Column::NextCollectAt.lte(now))
         .all(db)
         .await?;
-    let next = now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::hours(12));
+    let next = now + interval_of(interval);
     let mut planned = 0;
     for connection in due {
         if plan_one(db, &connection, next, now).await? {
@@ -299,15 +322,18 @@ async fn plan_one(
         txn.rollback().await?;
         return Ok(false);
     }
-    // A savepoint: on PostgreSQL a refused insert (a collection already queued by
-    // `collectNow`) must not abort the move of the next time.
+    // A savepoint: on PostgreSQL a refused insert must not abort the transaction. When the
+    // tenant already has a collection queued or running, the next time is not moved either,
+    // so a connection set again while a collection of its old settings runs is collected
+    // with its new ones as soon as that one ends.
     let savepoint = txn.begin().await?;
     let queued = insert_queued(&savepoint, &connection.tenant_id, None, now).await?;
     if queued.is_some() {
         savepoint.commit().await?;
+        txn.commit().await?;
     } else {
         savepoint.rollback().await?;
+        txn.rollback().await?;
     }
-    txn.commit().await?;
     Ok(queued.is_some())
 }

@@ -84,7 +84,10 @@ async fn the_demo_connects_a_directory_that_exists_nowhere_and_says_its_collecti
                 )
                 .await;
             let tenant = body["data"]["tenant"].clone();
-            (tenant["graphConnection"]["status"] == "FAILED").then_some(tenant)
+            // The two fields are read one after the other: wait until both show the end.
+            (tenant["graphConnection"]["status"] == "FAILED"
+                && tenant["collectionRuns"]["edges"][0]["node"]["status"] == "FAILED")
+                .then_some(tenant)
         },
     )
     .await;

@@ -211,6 +211,9 @@ pub async fn connected_app(
     let url = standin.url.clone();
     let app = spawn_app_with(move |config| {
         config.graph.max_attempts = 4;
+        // The scheduler looks once at start and then not within a test, so a collection a
+        // test asks for is never joined to a scheduled one (the schedule test shortens it).
+        config.graph.poll = Duration::from_secs(600);
         config.graph.authority_url = url.clone();
         config.graph.graph_url = url;
         config.graph.max_retry_after = Duration::from_secs(2);
@@ -559,7 +562,10 @@ async fn without_a_secrets_key_or_with_bad_input_nothing_is_stored() {
 #[tokio::test]
 async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
     let standin = StandIn::start(paper_directory(), 100).await;
-    let app = connected_app(&standin, |_| {}).await;
+    let app = connected_app(&standin, |config| {
+        config.graph.poll = Duration::from_millis(100);
+    })
+    .await;
     let set = app.graphql(&admin(), SET_CONNECTION, secret_input()).await;
     assert!(set["errors"].is_null(), "{set}");
     let run = eventually(
@@ -577,6 +583,14 @@ async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
     // Collected once per interval (12 hours): no second collection follows.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.count("collection_runs").await, 1);
+    // Set again, it is collected at the scheduler's next look; a collection asked for right
+    // after joins that one or counts as it: either way one more, not two.
+    let set = app.graphql(&admin(), SET_CONNECTION, secret_input()).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let asked = app.graphql(&admin(), COLLECT, json!({})).await;
+    assert!(asked["errors"].is_null(), "{asked}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.count("collection_runs").await, 2);
     let deleted = app
         .graphql(
             &admin(),
@@ -598,7 +612,7 @@ async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
             .as_array()
             .unwrap()
             .len(),
-        1,
+        2,
         "past collections stay"
     );
 }

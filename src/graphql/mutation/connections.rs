@@ -107,8 +107,13 @@ impl ConnectionMutation {
         reachable_tenant(ctx, Operation::CollectNow, &tenant_id).await?;
         let viewer = ctx.viewer()?;
         let collector = ctx.collector()?;
-        let run =
-            connections::request_collection(ctx.db()?, &tenant_id, Some(&viewer.subject)).await?;
+        let run = connections::request_collection(
+            ctx.db()?,
+            &tenant_id,
+            Some(&viewer.subject),
+            collector.collect_interval(),
+        )
+        .await?;
         collector.wake();
         let run = collector
             .wait_for(run.id, collector.wait())
