@@ -6,7 +6,7 @@
 use async_graphql::Enum;
 
 pub use entity::enums::{
-    ActionCategory, ActionState, ActionStatus, AlertKind, ComparisonBasis, DeliveryStatus, Level,
+    ActionCategory, ActionState, ActionTier, ActionType, ActionStatus, AlertKind, ComparisonBasis, DeliveryStatus, Level,
     ScoringRunKind, ScoringRunStatus,
 };
 

@@ -63,9 +63,17 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     .await?;
     crate::telemetry::count_statements(&mut db);
     db::migrate(&db).await?;
-    service::catalog::load_built_in_catalog(&db)
+    let catalog_sync = service::catalog::load_built_in_catalog(&db)
         .await
         .map_err(|e| StartError::Seed(format!("loading the built-in catalog: {e:?}")))?;
+    if catalog_sync.changed() || catalog_sync.kept > 0 {
+        tracing::info!(
+            added = catalog_sync.added,
+            updated = catalog_sync.updated,
+            kept_as_an_admin_changed_them = catalog_sync.kept,
+            "built-in catalog"
+        );
+    }
     if config.demo && config.keys.secret.is_none() {
         config.keys.secret = Some(SecretString::from(demo::random_secret()));
     }
@@ -85,6 +93,10 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         tracing::info!(sealed, "webhook signing keys sealed under the secrets key");
     }
     let (pipeline, mut background) = Pipeline::start(db.clone(), config.scoring);
+    if catalog_sync.changed() {
+        // Today shows the new and updated entries at once, as after upsertAction.
+        pipeline.rescore_today(crate::pipeline::LiveRequest::AllTenants);
+    }
     let collector = Collector::new(
         db.clone(),
         config.graph.clone(),

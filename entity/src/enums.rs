@@ -101,6 +101,30 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// How fundamental an action is, as Microsoft's control profiles rank it.
+    ActionTier {
+        /// A baseline every tenant should have.
+        Core = "CORE",
+        /// A further layer once the core is in place.
+        DefenseInDepth = "DEFENSE_IN_DEPTH",
+        /// For mature or high-risk tenants.
+        Advanced = "ADVANCED",
+    }
+}
+
+stored_enum! {
+    /// What kind of work an action asks for.
+    ActionType {
+        /// A configuration change.
+        Config = "CONFIG",
+        /// A recurring review.
+        Review = "REVIEW",
+        /// A change in how people work.
+        Behavior = "BEHAVIOR",
+    }
+}
+
+stored_enum! {
     /// A three-step scale for user impact and implementation cost.
     Level {
         /// Low.

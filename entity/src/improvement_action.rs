@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{ActionCategory, Level};
+use crate::enums::{ActionCategory, ActionTier, ActionType, Level};
 
 /// One row of `improvement_actions`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -34,6 +34,18 @@ pub struct Model {
     pub remediation: Option<String>,
     /// Where to act.
     pub action_url: Option<String>,
+    /// Microsoft's tier: CORE, DEFENSE_IN_DEPTH or ADVANCED.
+    pub tier: Option<ActionTier>,
+    /// CONFIG, REVIEW or BEHAVIOR.
+    pub action_type: Option<ActionType>,
+    /// Threats the action mitigates, as a JSON array of words (`["accountBreach"]`).
+    pub threats: Option<Json>,
+    /// Framework controls the action serves, as a JSON array of
+    /// `{"framework": …, "controls": […]}`.
+    pub compliance: Option<Json>,
+    /// The built-in catalog version that last wrote this entry; none when a platform admin
+    /// wrote it (upgrades then leave it alone).
+    pub built_in_version: Option<i32>,
     /// When the entry was first stored.
     pub created_at: DateTimeUtc,
     /// When the entry was last changed.

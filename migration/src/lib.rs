@@ -17,6 +17,7 @@ mod m20261129_000010_change_sequences;
 mod m20261129_000011_delivery_body;
 mod m20261129_000012_run_scope;
 mod m20261129_000013_graph_connections;
+mod m20261129_000014_catalog_metadata;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_delivery_body::Migration),
             Box::new(m20261129_000012_run_scope::Migration),
             Box::new(m20261129_000013_graph_connections::Migration),
+            Box::new(m20261129_000014_catalog_metadata::Migration),
         ]
     }
 }

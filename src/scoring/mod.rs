@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod comparison;
 pub mod diff;
 pub mod facts;
+pub mod frameworks;
 pub mod overrides;
 pub mod rule;
 pub mod runs;
@@ -20,5 +21,6 @@ pub use action::{
     ActionDefinition, ActionResult, Progress, percentage, potential_increase, rank_improvements,
     score_action, score_impact,
 };
+pub use frameworks::{ComplianceMapping, FrameworkScore, ScoredAction, framework_scores};
 pub use rule::{RuleFields, RuleOutcome, ScoringRule};
 pub use totals::{CategoryTotal, DayScore, DayTotals, score_day, total_scores};

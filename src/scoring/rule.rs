@@ -187,6 +187,17 @@ impl ScoringRule {
         }
     }
 
+    /// The fact paths the rule reads.
+    pub fn fact_paths(&self) -> Vec<&str> {
+        match self {
+            ScoringRule::Boolean { fact } | ScoringRule::Range { fact, .. } => vec![fact],
+            ScoringRule::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator, denominator],
+        }
+    }
+
     /// The stored JSON form.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(RuleFields::from(self.clone())).unwrap_or(Value::Null)

@@ -3,12 +3,12 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::auth::Operation;
-use crate::domain::{ActionCategory, Level};
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
 use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::action::ImprovementAction;
 use crate::pipeline::LiveRequest;
-use crate::scoring::{RuleFields, ScoringRule};
+use crate::scoring::{ComplianceMapping, RuleFields, ScoringRule};
 use crate::service::catalog::{self, ActionInput};
 
 /// A catalog entry to create or replace.
@@ -40,6 +40,14 @@ pub struct UpsertActionInput {
     pub remediation: Option<String>,
     /// Where to act (http or https URL).
     pub action_url: Option<String>,
+    /// Microsoft's tier.
+    pub tier: Option<ActionTier>,
+    /// CONFIG, REVIEW or BEHAVIOR.
+    pub action_type: Option<ActionType>,
+    /// Threats mitigated: words such as `accountBreach` (at most 20).
+    pub threats: Option<Vec<String>>,
+    /// Framework controls served, under any framework name (at most 20 frameworks).
+    pub compliance: Option<Vec<ComplianceMapping>>,
 }
 
 /// Catalog administration.
@@ -69,6 +77,10 @@ impl CatalogMutation {
             implementation_cost: input.implementation_cost,
             remediation: input.remediation,
             action_url: input.action_url,
+            tier: input.tier,
+            action_type: input.action_type,
+            threats: input.threats.unwrap_or_default(),
+            compliance: input.compliance.unwrap_or_default(),
         };
         let action = catalog::upsert_action(ctx.db()?, input).await?;
         ctx.pipeline()?.rescore_today(LiveRequest::AllTenants);

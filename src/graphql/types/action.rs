@@ -3,9 +3,9 @@
 use async_graphql::{ID, Object};
 use entity::improvement_action as action;
 
-use crate::domain::{ActionCategory, Level};
-use crate::scoring::RuleFields;
-use crate::service::catalog::stored_rule;
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
+use crate::scoring::{ComplianceMapping, RuleFields};
+use crate::service::catalog::{stored_compliance, stored_rule, stored_threats};
 
 /// One catalog entry (a "control"), shared by all tenants.
 pub struct ImprovementAction(pub action::Model);
@@ -77,5 +77,25 @@ impl ImprovementAction {
     /// Where to act.
     async fn action_url(&self) -> Option<&str> {
         self.0.action_url.as_deref()
+    }
+
+    /// Microsoft's tier: CORE, DEFENSE_IN_DEPTH or ADVANCED.
+    async fn tier(&self) -> Option<ActionTier> {
+        self.0.tier
+    }
+
+    /// CONFIG, REVIEW or BEHAVIOR.
+    async fn action_type(&self) -> Option<ActionType> {
+        self.0.action_type
+    }
+
+    /// Threats the action mitigates, e.g. `accountBreach`.
+    async fn threats(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(stored_threats(&self.0)?)
+    }
+
+    /// The framework controls the action serves.
+    async fn compliance(&self) -> async_graphql::Result<Vec<ComplianceMapping>> {
+        Ok(stored_compliance(&self.0)?)
     }
 }

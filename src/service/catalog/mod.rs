@@ -1,24 +1,27 @@
-//! The shared catalog of improvement actions: validation, upserts, reads and the built-in file.
+//! The shared catalog of improvement actions: validation, upserts and reads; `built_in` keeps
+//! the built-in file's entries in the catalog across upgrades.
+
+mod built_in;
 
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::improvement_action as action;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::Deserialize;
 
+pub use built_in::{
+    BuiltInCatalog, CatalogSync, FactDefinition, load_built_in_catalog, sync_built_in_catalog,
+};
+
 use super::change_seq::{Changed, record_change};
 use super::tenants::{optional_text, required_text, validate_id};
-use crate::domain::{ActionCategory, Level};
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
 use crate::error::{ApiError, ApiResult};
-use crate::scoring::{ActionDefinition, ScoringRule};
-
-/// The built-in identity catalog, loaded into an empty catalog at start.
-const BUILT_IN_CATALOG: &str = include_str!("../data/identity-catalog.json");
+use crate::scoring::{ActionDefinition, ComplianceMapping, ScoringRule};
 
 /// A catalog entry as given to `upsertAction` or read from the built-in file.
 #[derive(Clone, Debug, Deserialize)]
@@ -50,6 +53,18 @@ pub struct ActionInput {
     pub remediation: Option<String>,
     /// Where to act.
     pub action_url: Option<String>,
+    /// Microsoft's tier.
+    #[serde(default)]
+    pub tier: Option<ActionTier>,
+    /// CONFIG, REVIEW or BEHAVIOR.
+    #[serde(default)]
+    pub action_type: Option<ActionType>,
+    /// Threats mitigated (free words such as `accountBreach`).
+    #[serde(default)]
+    pub threats: Vec<String>,
+    /// Framework controls served.
+    #[serde(default)]
+    pub compliance: Vec<ComplianceMapping>,
 }
 
 fn yes() -> bool {
@@ -73,6 +88,62 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
             "actionUrl must be an http(s) URL".into(),
         ));
     }
+    validate_threats(&input.threats)?;
+    validate_compliance(&input.compliance)
+}
+
+/// At most 20 threats, each a word of letters and digits of at most 60 characters.
+fn validate_threats(threats: &[String]) -> ApiResult<()> {
+    if threats.len() > 20 {
+        return Err(ApiError::BadUserInput("threats: at most 20".into()));
+    }
+    for threat in threats {
+        let word = !threat.is_empty()
+            && threat.len() <= 60
+            && threat.chars().all(|c| c.is_ascii_alphanumeric());
+        if !word {
+            return Err(ApiError::BadUserInput(format!(
+                "threats: {threat:?} must be one word of letters and digits (at most 60), e.g. accountBreach"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most 20 frameworks, each named once (1 to 100 characters) with 1 to 100 control ids of
+/// 1 to 50 characters, none twice.
+fn validate_compliance(mappings: &[ComplianceMapping]) -> ApiResult<()> {
+    if mappings.len() > 20 {
+        return Err(ApiError::BadUserInput("compliance: at most 20 frameworks".into()));
+    }
+    let mut names = std::collections::HashSet::new();
+    for mapping in mappings {
+        let name = required_text("compliance.framework", &mapping.framework, 100)?;
+        if name != mapping.framework {
+            return Err(ApiError::BadUserInput(
+                "compliance.framework must not start or end with spaces".into(),
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(ApiError::BadUserInput(format!(
+                "compliance: framework {name:?} is named twice"
+            )));
+        }
+        if mapping.controls.is_empty() || mapping.controls.len() > 100 {
+            return Err(ApiError::BadUserInput(format!(
+                "compliance: framework {name:?} needs 1 to 100 controls"
+            )));
+        }
+        let mut controls = std::collections::HashSet::new();
+        for control in &mapping.controls {
+            let id = required_text("compliance.controls", control, 50)?;
+            if id != *control || !controls.insert(id) {
+                return Err(ApiError::BadUserInput(format!(
+                    "compliance: control {control:?} of {name:?} is blank, padded or listed twice"
+                )));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -86,7 +157,9 @@ pub async fn upsert_action(
     let now = Utc::now();
     let existing = action::Entity::find_by_id(input.id.clone()).one(db).await?;
     let created_at = existing.as_ref().map_or(now, |e| e.created_at);
-    let row = active_model(&input, created_at, now)?;
+    let mut row = active_model(&input, created_at, now)?;
+    // Written by an admin: upgrades of the built-in catalog leave this entry as it is now.
+    row.built_in_version = Set(None);
     let txn = db.begin().await?;
     let stored = match existing {
         Some(_) => row.update(&txn).await?,
@@ -128,39 +201,40 @@ fn active_model(
             input.action_url.as_deref(),
             2000,
         )?),
+        tier: Set(input.tier),
+        action_type: Set(input.action_type),
+        threats: Set(Some(serde_json::json!(input.threats))),
+        compliance: Set(Some(
+            serde_json::to_value(&input.compliance)
+                .map_err(|e| ApiError::Internal(format!("compliance as JSON: {e}")))?,
+        )),
+        built_in_version: Set(None),
         created_at: Set(created_at),
         updated_at: Set(now),
     })
 }
 
-/// Loads the built-in catalog when the catalog is empty; returns how many entries it stored.
-pub async fn load_built_in_catalog(db: &DatabaseConnection) -> ApiResult<usize> {
-    if action::Entity::find().count(db).await? > 0 {
-        return Ok(0);
+/// A stored entry's threats (none stored: none).
+pub fn stored_threats(row: &action::Model) -> ApiResult<Vec<String>> {
+    stored_list(row, "threats", row.threats.as_ref())
+}
+
+/// A stored entry's compliance mappings (none stored: none).
+pub fn stored_compliance(row: &action::Model) -> ApiResult<Vec<ComplianceMapping>> {
+    stored_list(row, "compliance", row.compliance.as_ref())
+}
+
+fn stored_list<T: for<'de> Deserialize<'de>>(
+    row: &action::Model,
+    column: &str,
+    stored: Option<&serde_json::Value>,
+) -> ApiResult<Vec<T>> {
+    match stored {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(value) => Vec::<T>::deserialize(value).map_err(|e| {
+            ApiError::Internal(format!("action {} has corrupt {column}: {e}", row.id))
+        }),
     }
-    let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG)
-        .map_err(|e| ApiError::Internal(format!("built-in catalog is malformed: {e}")))?;
-    let now = Utc::now();
-    let rows = entries
-        .iter()
-        .map(|entry| {
-            validate(entry)?;
-            active_model(entry, now, now)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    // Replicas starting together on an empty database both get here: the first one wins.
-    let txn = db.begin().await?;
-    let inserted = action::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(action::Column::Id)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    record_change(&txn, Changed::All).await?;
-    txn.commit().await?;
-    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
 }
 
 /// One entry by id.
@@ -212,24 +286,4 @@ pub fn to_definition(row: &action::Model) -> ApiResult<ActionDefinition> {
 pub fn stored_rule(row: &action::Model) -> ApiResult<ScoringRule> {
     ScoringRule::from_json(&row.rule)
         .map_err(|e| ApiError::Internal(format!("action {} has a corrupt rule: {e}", row.id)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn built_in_catalog_is_valid_and_sums_to_56() {
-        let entries: Vec<ActionInput> = serde_json::from_str(BUILT_IN_CATALOG).unwrap();
-        assert_eq!(entries.len(), 11);
-        for entry in &entries {
-            validate(entry).unwrap_or_else(|e| panic!("{}: {e:?}", entry.id));
-        }
-        let scored: f64 = entries
-            .iter()
-            .filter(|e| e.scored)
-            .map(|e| e.max_score)
-            .sum();
-        assert_eq!(scored, 56.0);
-    }
 }
