@@ -6,8 +6,8 @@
 use async_graphql::Enum;
 
 pub use entity::enums::{
-    ActionCategory, ActionState, ActionTier, ActionType, ActionStatus, AlertKind, ComparisonBasis, DeliveryStatus, Level,
-    ScoringRunKind, ScoringRunStatus,
+    ActionCategory, ActionState, ActionStatus, ActionTier, ActionType, AlertKind, ComparisonBasis,
+    DeliveryStatus, Level, ScoringRunKind, ScoringRunStatus,
 };
 
 /// The kinds of scoring rule.

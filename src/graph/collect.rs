@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::client::{Fetched, GraphClient};
 use super::directory::{
-    AuthorizationPolicy, ConditionalAccessPolicy, Directory, DirectoryUser, Domain,
-    RegistrationDetails, RoleAssignment,
+    AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
+    DirectoryUser, Domain, RegistrationDetails, RoleAssignment,
 };
 use super::facts::compute_facts;
 
@@ -184,11 +184,8 @@ pub async fn collect(client: &GraphClient) -> Collected {
     .collect();
     let mut directory = Directory {
         users: parse_items::<DirectoryUser>(&users),
-        mfa_registered: parse_items::<RegistrationDetails>(&registrations).map(|rows| {
-            rows.into_iter()
-                .map(|r| (r.id, r.is_mfa_registered))
-                .collect()
-        }),
+        registrations: parse_items::<RegistrationDetails>(&registrations)
+            .map(|rows| rows.into_iter().map(|r| (r.id.clone(), r)).collect()),
         role_assignments: assignments.ok().then(|| {
             assignments
                 .items
@@ -199,6 +196,11 @@ pub async fn collect(client: &GraphClient) -> Collected {
         policies: parse_items::<ConditionalAccessPolicy>(&policies),
         domains: parse_items::<Domain>(&domains),
         authorization_policy: parse_single::<AuthorizationPolicy>(&authorization),
+        authentication_methods_policy: parse_single::<AuthenticationMethodsPolicy>(
+            &authentication_methods,
+        ),
+        security_defaults_enabled: switch(&security_defaults),
+        admin_consent_workflow_enabled: switch(&admin_consent),
         group_members: HashMap::new(),
     };
     let groups = Directory::groups_named(
@@ -233,8 +235,7 @@ pub async fn collect(client: &GraphClient) -> Collected {
         });
         directory.group_members.insert(group, members);
     }
-    let mut facts = compute_facts(&directory);
-    add_policy_flags(&mut facts, &security_defaults, &admin_consent);
+    let facts = compute_facts(&directory);
     let failed: Vec<&EndpointOutcome> = endpoints.iter().filter(|e| e.error.is_some()).collect();
     let (status, error, facts) = if failed.is_empty() {
         (CollectionStatus::Succeeded, None, Some(facts))
@@ -276,32 +277,13 @@ fn describe(outcome: &EndpointOutcome) -> String {
     )
 }
 
-/// Facts from the two policies whose only reading is one switch: security defaults and the
-/// admin consent workflow.
-fn add_policy_flags(facts: &mut Value, security_defaults: &Fetched, admin_consent: &Fetched) {
-    let Some(map) = facts.as_object_mut() else {
-        return;
-    };
-    let flag = |fetched: &Fetched| {
-        fetched
-            .ok()
-            .then(|| fetched.items.first()?.get("isEnabled")?.as_bool())
-            .flatten()
-    };
-    if let Some(enabled) = flag(security_defaults) {
-        map.insert(
-            "securityDefaults".into(),
-            serde_json::json!({ "enabled": enabled }),
-        );
+/// A policy whose only reading is one switch (`isEnabled`): security defaults, the admin
+/// consent workflow.
+fn switch(fetched: &Fetched) -> Option<bool> {
+    if !fetched.ok() {
+        return None;
     }
-    if let Some(enabled) = flag(admin_consent) {
-        let apps = map
-            .entry("apps")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(apps) = apps.as_object_mut() {
-            apps.insert("adminConsentWorkflow".into(), Value::Bool(enabled));
-        }
-    }
+    fetched.items.first()?.get("isEnabled")?.as_bool()
 }
 
 /// The items of a list endpoint, when it was read whole and every item parses.

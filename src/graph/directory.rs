@@ -11,8 +11,8 @@ use serde_json::Value;
 pub struct Directory {
     /// `/users`.
     pub users: Option<Vec<DirectoryUser>>,
-    /// `/reports/authenticationMethods/userRegistrationDetails`: user id → `isMfaRegistered`.
-    pub mfa_registered: Option<HashMap<String, bool>>,
+    /// `/reports/authenticationMethods/userRegistrationDetails`, by user id.
+    pub registrations: Option<HashMap<String, RegistrationDetails>>,
     /// `/roleManagement/directory/roleAssignments?$expand=principal`.
     pub role_assignments: Option<Vec<RoleAssignment>>,
     /// `/groups/{id}/transitiveMembers`, for every group named: the user ids among the members.
@@ -23,6 +23,12 @@ pub struct Directory {
     pub domains: Option<Vec<Domain>>,
     /// `/policies/authorizationPolicy`.
     pub authorization_policy: Option<AuthorizationPolicy>,
+    /// `/policies/authenticationMethodsPolicy`.
+    pub authentication_methods_policy: Option<AuthenticationMethodsPolicy>,
+    /// `/policies/identitySecurityDefaultsEnforcementPolicy`: `isEnabled`.
+    pub security_defaults_enabled: Option<bool>,
+    /// `/policies/adminConsentRequestPolicy`: `isEnabled`.
+    pub admin_consent_workflow_enabled: Option<bool>,
 }
 
 /// One user of `/users`.
@@ -37,6 +43,9 @@ pub struct DirectoryUser {
     /// Whether the account can sign in.
     #[serde(default)]
     pub account_enabled: Option<bool>,
+    /// True when the user is synchronized from on-premises Active Directory.
+    #[serde(default)]
+    pub on_premises_sync_enabled: Option<bool>,
 }
 
 impl DirectoryUser {
@@ -55,6 +64,30 @@ pub struct RegistrationDetails {
     /// Whether the user registered a strong authentication method.
     #[serde(default)]
     pub is_mfa_registered: bool,
+    /// The methods registered (`mobilePhone`, `fido2`, `windowsHelloForBusiness`, …).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub methods_registered: Vec<String>,
+}
+
+/// Registered methods that resist phishing: passkeys (FIDO2, device-bound), Windows Hello for
+/// Business and the macOS platform credential.
+const PHISHING_RESISTANT_METHODS: [&str; 7] = [
+    "fido2",
+    "fido2SecurityKey",
+    "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator",
+    "passKeyDeviceBoundWindowsHello",
+    "windowsHelloForBusiness",
+    "macOsSecureEnclaveKey",
+];
+
+impl RegistrationDetails {
+    /// Whether a phishing-resistant method is among those registered.
+    pub fn has_phishing_resistant_method(&self) -> bool {
+        self.methods_registered
+            .iter()
+            .any(|m| PHISHING_RESISTANT_METHODS.contains(&m.as_str()))
+    }
 }
 
 /// Who holds a role assignment.
@@ -139,6 +172,27 @@ pub struct Conditions {
     /// User risk levels.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub user_risk_levels: Vec<String>,
+    /// Authentication flows (device code, authentication transfer).
+    #[serde(default)]
+    pub authentication_flows: Option<AuthenticationFlows>,
+}
+
+/// A policy's authentication flows condition.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationFlows {
+    /// Comma-separated flows: `deviceCodeFlow`, `authenticationTransfer`.
+    #[serde(default)]
+    pub transfer_methods: Option<String>,
+}
+
+impl AuthenticationFlows {
+    /// Whether `flow` is among the transfer methods.
+    pub fn includes(&self, flow: &str) -> bool {
+        self.transfer_methods
+            .as_deref()
+            .is_some_and(|methods| methods.split(',').any(|m| m.trim() == flow))
+    }
 }
 
 /// A policy's application condition.
@@ -181,6 +235,43 @@ pub struct GrantControls {
     /// `block`, `mfa`, `passwordChange`, `compliantDevice`, …
     #[serde(default, deserialize_with = "null_as_empty")]
     pub built_in_controls: Vec<String>,
+    /// The authentication strength required, if any.
+    #[serde(default)]
+    pub authentication_strength: Option<AuthenticationStrength>,
+}
+
+/// The built-in Phishing-resistant MFA authentication strength.
+const PHISHING_RESISTANT_STRENGTH: &str = "00000000-0000-0000-0000-000000000004";
+/// Method combinations that resist phishing.
+const PHISHING_RESISTANT_COMBINATIONS: [&str; 3] = [
+    "windowsHelloForBusiness",
+    "fido2",
+    "x509CertificateMultiFactor",
+];
+
+/// An authentication strength a policy grants with.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationStrength {
+    /// The strength's id (built-in ones are `00000000-0000-0000-0000-00000000000N`).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The method combinations it allows.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub allowed_combinations: Vec<String>,
+}
+
+impl AuthenticationStrength {
+    /// The built-in Phishing-resistant MFA strength, or one allowing only phishing-resistant
+    /// combinations.
+    pub fn is_phishing_resistant(&self) -> bool {
+        self.id.as_deref() == Some(PHISHING_RESISTANT_STRENGTH)
+            || (!self.allowed_combinations.is_empty()
+                && self
+                    .allowed_combinations
+                    .iter()
+                    .all(|c| PHISHING_RESISTANT_COMBINATIONS.contains(&c.as_str())))
+    }
 }
 
 /// One domain of `/domains`.
@@ -210,6 +301,13 @@ pub struct AuthorizationPolicy {
     /// What the default user role may do.
     #[serde(default)]
     pub default_user_role_permissions: Option<DefaultUserRolePermissions>,
+    /// Who may invite guests: `none`, `adminsAndGuestInviters`,
+    /// `adminsGuestInvitersAndAllMembers` or `everyone`.
+    #[serde(default)]
+    pub allow_invites_from: Option<String>,
+    /// The role guests get, which sets what they can see.
+    #[serde(default)]
+    pub guest_user_role_id: Option<String>,
 }
 
 /// `defaultUserRolePermissions`.
@@ -219,6 +317,84 @@ pub struct DefaultUserRolePermissions {
     /// Permission grant policies assigned to the default user role.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub permission_grant_policies_assigned: Vec<String>,
+    /// Whether users may register applications.
+    #[serde(default)]
+    pub allowed_to_create_apps: Option<bool>,
+    /// Whether users may create security groups.
+    #[serde(default)]
+    pub allowed_to_create_security_groups: Option<bool>,
+    /// Whether users may create tenants.
+    #[serde(default)]
+    pub allowed_to_create_tenants: Option<bool>,
+}
+
+/// The tenant's authentication methods policy, the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMethodsPolicy {
+    /// One configuration per method (`Sms`, `Voice`, `Email`, `MicrosoftAuthenticator`, …).
+    #[serde(default)]
+    pub authentication_method_configurations: Vec<MethodConfiguration>,
+    /// System-preferred multifactor authentication.
+    #[serde(default)]
+    pub system_credential_preferences: Option<SystemCredentialPreferences>,
+}
+
+impl AuthenticationMethodsPolicy {
+    /// The configuration of the method with this id (compared without case).
+    pub fn method(&self, id: &str) -> Option<&MethodConfiguration> {
+        self.authentication_method_configurations
+            .iter()
+            .find(|m| m.id.eq_ignore_ascii_case(id))
+    }
+}
+
+/// One method's configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodConfiguration {
+    /// The method, e.g. `Sms`.
+    #[serde(default)]
+    pub id: String,
+    /// `enabled` or `disabled`.
+    #[serde(default)]
+    pub state: String,
+    /// Method-specific settings (Microsoft Authenticator's context display).
+    #[serde(default)]
+    pub feature_settings: Option<Value>,
+}
+
+impl MethodConfiguration {
+    /// Whether a feature setting (`displayAppInformationRequiredState`, …) is `enabled` for
+    /// the `all_users` target.
+    pub fn feature_enabled_for_all(&self, feature: &str) -> bool {
+        let Some(setting) = self.feature_settings.as_ref().and_then(|f| f.get(feature)) else {
+            return false;
+        };
+        setting.get("state").and_then(Value::as_str) == Some("enabled")
+            && setting.pointer("/includeTarget/id").and_then(Value::as_str) == Some("all_users")
+    }
+}
+
+/// `systemCredentialPreferences`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemCredentialPreferences {
+    /// `enabled`, `disabled` or `default`.
+    #[serde(default)]
+    pub state: String,
+    /// Who it applies to.
+    #[serde(default)]
+    pub include_targets: Vec<FeatureTarget>,
+}
+
+/// A group (or `all_users`) a setting applies to.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureTarget {
+    /// A group id or `all_users`.
+    #[serde(default)]
+    pub id: String,
 }
 
 /// Graph sends `null` for an empty collection in places; both read as empty.

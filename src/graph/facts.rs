@@ -9,10 +9,20 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::directory::{ConditionalAccessPolicy, Directory, DirectoryUser, PrincipalKind};
+use super::directory::{
+    AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
+    DirectoryUser, PrincipalKind,
+};
 
 /// The Global Administrator role's template id.
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+/// Guest roles that restrict what guests see: limited access, and their own objects only.
+const RESTRICTED_GUEST_ROLES: [&str; 2] = [
+    "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+    "2af84b1e-32c8-42b7-82bc-daa82404023b",
+];
+/// `allowInvitesFrom` values that keep invitations to admins and Guest Inviters (or no one).
+const LIMITED_INVITERS: [&str; 2] = ["adminsAndGuestInviters", "none"];
 /// The permission grant policy that lets users consent to any app.
 const LEGACY_USER_CONSENT: &str = "ManagePermissionGrantsForSelf.microsoft-user-default-legacy";
 /// `passwordValidityPeriodInDays` meaning "never expires".
@@ -241,12 +251,56 @@ fn answers_user_risk(p: &ConditionalAccessPolicy) -> bool {
         && (grants(p, "passwordChange") || grants(p, "block"))
 }
 
-/// Requires MFA whatever the risk.
-fn requires_mfa_always(p: &ConditionalAccessPolicy) -> bool {
-    grants(p, "mfa")
-        && p.conditions.sign_in_risk_levels.is_empty()
-        && p.conditions.user_risk_levels.is_empty()
+/// Has no sign-in or user risk condition: applies whatever the risk.
+fn riskless(p: &ConditionalAccessPolicy) -> bool {
+    p.conditions.sign_in_risk_levels.is_empty() && p.conditions.user_risk_levels.is_empty()
 }
+
+/// Requires the `mfa` control whatever the risk (`admins.mfaProtected`, as the contract says).
+fn requires_mfa_always(p: &ConditionalAccessPolicy) -> bool {
+    grants(p, "mfa") && riskless(p)
+}
+
+/// Requires MFA, by the `mfa` control or an authentication strength, whatever the risk.
+fn requires_mfa_or_strength_always(p: &ConditionalAccessPolicy) -> bool {
+    let strength = p
+        .grant_controls
+        .as_ref()
+        .is_some_and(|g| g.authentication_strength.is_some());
+    (grants(p, "mfa") || strength) && riskless(p)
+}
+
+/// Requires a phishing-resistant authentication strength.
+fn requires_phishing_resistant_strength(p: &ConditionalAccessPolicy) -> bool {
+    p.grant_controls
+        .as_ref()
+        .and_then(|g| g.authentication_strength.as_ref())
+        .is_some_and(|s| s.is_phishing_resistant())
+}
+
+/// Blocks medium and high sign-in risk.
+fn blocks_medium_and_high_sign_in_risk(p: &ConditionalAccessPolicy) -> bool {
+    lists(&p.conditions.sign_in_risk_levels, "medium")
+        && lists(&p.conditions.sign_in_risk_levels, "high")
+        && grants(p, "block")
+}
+
+/// Requires a compliant or hybrid-joined device.
+fn requires_managed_device(p: &ConditionalAccessPolicy) -> bool {
+    grants(p, "compliantDevice") || grants(p, "domainJoinedDevice")
+}
+
+/// Blocks the device code flow.
+fn blocks_device_code_flow(p: &ConditionalAccessPolicy) -> bool {
+    p.conditions
+        .authentication_flows
+        .as_ref()
+        .is_some_and(|flows| flows.includes("deviceCodeFlow"))
+        && grants(p, "block")
+}
+
+/// A policy test, as the coverage facts take it.
+type Qualifies = fn(&ConditionalAccessPolicy) -> bool;
 
 /// The facts document of one collection: only what could be computed.
 pub fn compute_facts(directory: &Directory) -> Value {
@@ -258,10 +312,14 @@ pub fn compute_facts(directory: &Directory) -> Value {
     let roles = role_holders(directory);
     if let Some(members) = &members {
         set(&mut facts, "users.total", json!(members.len()));
-        if let Some(registered) = &directory.mfa_registered {
+        if let Some(registrations) = &directory.registrations {
             let count = members
                 .iter()
-                .filter(|u| registered.get(&u.id).copied().unwrap_or(false))
+                .filter(|u| {
+                    registrations
+                        .get(&u.id)
+                        .is_some_and(|r| r.is_mfa_registered)
+                })
                 .count();
             set(&mut facts, "users.mfaRegistered", json!(count));
         }
@@ -275,29 +333,67 @@ pub fn compute_facts(directory: &Directory) -> Value {
             .filter(|u| holders.holds(u, GLOBAL_ADMINISTRATOR))
             .count();
         set(&mut facts, "roles.globalAdmins", json!(global));
+        let mut admins: Vec<&str> = admins.into_iter().collect();
+        admins.sort_unstable();
         if let Some(policies) = &directory.policies {
-            let mut admins: Vec<&str> = admins.into_iter().collect();
-            admins.sort_unstable();
-            if let Some(count) = covered_count(
-                admins.into_iter(),
-                policies,
-                requires_mfa_always,
-                Some(holders),
-                directory,
-            ) {
-                set(&mut facts, "admins.mfaProtected", json!(count));
+            let admin_facts: [(&str, Qualifies); 2] = [
+                ("admins.mfaProtected", requires_mfa_always),
+                (
+                    "admins.phishingResistantRequired",
+                    requires_phishing_resistant_strength,
+                ),
+            ];
+            for (path, qualifies) in admin_facts {
+                let people = admins.iter().copied();
+                if let Some(count) =
+                    covered_count(people, policies, qualifies, Some(holders), directory)
+                {
+                    set(&mut facts, path, json!(count));
+                }
             }
+        }
+        if let Some(registrations) = &directory.registrations {
+            let count = admins
+                .iter()
+                .filter(|a| {
+                    registrations
+                        .get(**a)
+                        .is_some_and(|r| r.has_phishing_resistant_method())
+                })
+                .count();
+            set(
+                &mut facts,
+                "admins.phishingResistantRegistered",
+                json!(count),
+            );
+        }
+        if let Some(users) = &directory.users {
+            let cloud_accounts: HashSet<&str> = users
+                .iter()
+                .filter(|u| u.on_premises_sync_enabled != Some(true))
+                .map(|u| u.id.as_str())
+                .collect();
+            let cloud_only = admins
+                .iter()
+                .filter(|a| cloud_accounts.contains(**a))
+                .count();
+            set(&mut facts, "admins.cloudOnly", json!(cloud_only));
         }
     }
     if let (Some(members), Some(policies)) = (&members, &directory.policies) {
-        for (path, qualifies) in [
-            (
-                "users.legacyAuthBlocked",
-                blocks_legacy_auth as fn(&ConditionalAccessPolicy) -> bool,
-            ),
+        let member_facts: [(&str, Qualifies); 7] = [
+            ("users.legacyAuthBlocked", blocks_legacy_auth),
             ("users.signInRiskCovered", answers_sign_in_risk),
             ("users.userRiskCovered", answers_user_risk),
-        ] {
+            ("users.mfaRequired", requires_mfa_or_strength_always),
+            (
+                "users.signInRiskBlocked",
+                blocks_medium_and_high_sign_in_risk,
+            ),
+            ("users.managedDeviceRequired", requires_managed_device),
+            ("users.deviceCodeFlowBlocked", blocks_device_code_flow),
+        ];
+        for (path, qualifies) in member_facts {
             let people = members.iter().map(|u| u.id.as_str());
             if let Some(count) =
                 covered_count(people, policies, qualifies, roles.as_ref(), directory)
@@ -332,8 +428,80 @@ pub fn compute_facts(directory: &Directory) -> Value {
         if let Some(sspr) = policy.allowed_to_use_sspr {
             set(&mut facts, "sspr.enabled", json!(sspr));
         }
+        add_user_setting_facts(&mut facts, policy);
+    }
+    if let Some(policy) = &directory.authentication_methods_policy {
+        add_method_facts(&mut facts, policy);
+    }
+    if let Some(enabled) = directory.security_defaults_enabled {
+        set(&mut facts, "securityDefaults.enabled", json!(enabled));
+    }
+    if let Some(enabled) = directory.admin_consent_workflow_enabled {
+        set(&mut facts, "apps.adminConsentWorkflow", json!(enabled));
     }
     Value::Object(facts)
+}
+
+/// What users and guests may do, from the authorization policy: each fact only when the
+/// policy states the setting.
+fn add_user_setting_facts(facts: &mut Map<String, Value>, policy: &AuthorizationPolicy) {
+    if let Some(permissions) = &policy.default_user_role_permissions {
+        for (path, allowed) in [
+            (
+                "apps.userRegistrationBlocked",
+                permissions.allowed_to_create_apps,
+            ),
+            (
+                "tenants.userCreationBlocked",
+                permissions.allowed_to_create_tenants,
+            ),
+            (
+                "groups.userCreationBlocked",
+                permissions.allowed_to_create_security_groups,
+            ),
+        ] {
+            if let Some(allowed) = allowed {
+                set(facts, path, json!(!allowed));
+            }
+        }
+    }
+    if let Some(role) = &policy.guest_user_role_id {
+        let restricted = RESTRICTED_GUEST_ROLES.contains(&role.to_ascii_lowercase().as_str());
+        set(facts, "guests.accessRestricted", json!(restricted));
+    }
+    if let Some(inviters) = &policy.allow_invites_from {
+        let limited = LIMITED_INVITERS.contains(&inviters.as_str());
+        set(facts, "guests.invitesLimited", json!(limited));
+    }
+}
+
+/// Which sign-in methods are on, from the authentication methods policy: a method's fact only
+/// when the policy lists the method.
+fn add_method_facts(facts: &mut Map<String, Value>, policy: &AuthenticationMethodsPolicy) {
+    for (path, method) in [
+        ("authMethods.smsDisabled", "Sms"),
+        ("authMethods.voiceDisabled", "Voice"),
+        ("authMethods.emailOtpDisabled", "Email"),
+    ] {
+        if let Some(configuration) = policy.method(method) {
+            set(facts, path, json!(configuration.state == "disabled"));
+        }
+    }
+    if let Some(authenticator) = policy.method("MicrosoftAuthenticator") {
+        let shown = authenticator.state == "disabled"
+            || (authenticator.feature_enabled_for_all("displayAppInformationRequiredState")
+                && authenticator
+                    .feature_enabled_for_all("displayLocationInformationRequiredState"));
+        set(facts, "authMethods.authenticatorContextShown", json!(shown));
+    }
+    if let Some(preferences) = &policy.system_credential_preferences {
+        let enabled = preferences.state == "enabled"
+            && preferences
+                .include_targets
+                .iter()
+                .any(|t| t.id == "all_users");
+        set(facts, "authMethods.systemPreferredEnabled", json!(enabled));
+    }
 }
 
 /// Writes `value` at a dotted path, creating the objects on the way.

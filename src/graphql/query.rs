@@ -122,6 +122,12 @@ impl CoreQuery {
         Ok(rows.into_iter().map(ImprovementAction::from).collect())
     }
 
+    /// Every framework name the catalog's entries map to, sorted.
+    async fn frameworks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        ctx.viewer()?.require(Operation::ReadCatalog)?;
+        Ok(catalog::framework_names(ctx.db()?).await?)
+    }
+
     /// One catalog entry by id, deprecated or not; null when unknown.
     async fn action(
         &self,

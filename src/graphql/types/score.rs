@@ -12,7 +12,9 @@ use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
 use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::totals::CategoryTotal;
+use crate::scoring::{ComplianceMapping, FrameworkScore, ScoredAction, framework_scores};
 use crate::scoring::{potential_increase, score_impact};
+use crate::service::catalog::stored_compliance;
 
 /// A tenant's stored score for one UTC date (shared with the caches that hold it).
 pub struct DailyScore(pub Arc<daily_score::Model>);
@@ -95,6 +97,18 @@ impl DailyScore {
     }
 }
 
+/// The compliance mappings of the actions of `rows`, in their order, through the request's
+/// batch.
+pub async fn mappings_of(
+    ctx: &Context<'_>,
+    rows: &[ActionScore],
+) -> ApiResult<Vec<Vec<ComplianceMapping>>> {
+    let actions =
+        futures::future::try_join_all(rows.iter().map(|a| load_action(ctx, &a.row.action_id)))
+            .await?;
+    actions.iter().map(stored_compliance).collect()
+}
+
 /// A tenant's stored score for one UTC date.
 #[Object]
 impl DailyScore {
@@ -130,6 +144,23 @@ impl DailyScore {
             .into_iter()
             .map(CategoryScore::from)
             .collect())
+    }
+
+    /// Totals per compliance framework the catalog's actions map to (CIS, NIST 800-53, custom
+    /// names), by framework name; from this day's action scores and the catalog's mappings.
+    async fn frameworks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FrameworkScore>> {
+        let rows = self.action_rows(ctx).await?;
+        let mappings = mappings_of(ctx, &rows).await?;
+        Ok(framework_scores(rows.iter().zip(&mappings).map(
+            |(a, mapped)| {
+                let scored = ScoredAction {
+                    score: a.row.score,
+                    max_score: a.row.max_score,
+                    status: a.row.status,
+                };
+                (scored, mapped.as_slice())
+            },
+        )))
     }
 
     /// One score per catalog action, optionally only one status or category; by action id.

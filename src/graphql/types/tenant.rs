@@ -9,7 +9,7 @@ use super::connection::connection_types;
 use super::diff::ScoreDiff;
 use super::directory::{CollectionRun, CollectionRunConnection, GraphConnection};
 use super::overrides::ActionOverride;
-use super::score::{ActionScore, DailyScore};
+use super::score::{ActionScore, DailyScore, mappings_of};
 use super::snapshot::Snapshot;
 use super::webhooks::WebhookEndpoint;
 use super::{ActionOverrideConnection, SnapshotConnection};
@@ -175,8 +175,9 @@ impl Tenant {
     }
 
     /// Actions with points left on `date` (latest when omitted), largest potential increase first
-    /// (ties by action id), optionally only one category or status; with `includeCompleted`,
-    /// the actions with no points left follow, so every action is ranked.
+    /// (ties by action id), optionally only one category, status or compliance framework (the
+    /// actions the catalog maps to it); with `includeCompleted`, the actions with no points left
+    /// follow, so every action is ranked.
     async fn improvement_actions(
         &self,
         ctx: &Context<'_>,
@@ -184,17 +185,27 @@ impl Tenant {
         category: Option<ActionCategory>,
         status: Option<ActionStatus>,
         #[graphql(default = false)] include_completed: bool,
+        framework: Option<String>,
     ) -> async_graphql::Result<Vec<ActionScore>> {
         self.readable(ctx)?;
         let Some(day) = load_score(ctx, &self.0.id, date.map(|d| d.0)).await? else {
             return Ok(Vec::new());
         };
-        let candidates = DailyScore(day)
+        let mut rows: Vec<ActionScore> = DailyScore(day)
             .action_rows(ctx)
             .await?
             .into_iter()
             .filter(|a| category.is_none_or(|c| a.row.category == c))
-            .filter(|a| status.is_none_or(|s| a.row.status == s));
+            .filter(|a| status.is_none_or(|s| a.row.status == s))
+            .collect();
+        if let Some(framework) = &framework {
+            let mappings = mappings_of(ctx, &rows).await?;
+            let mut mapped = mappings
+                .iter()
+                .map(|m| m.iter().any(|m| &m.framework == framework));
+            rows.retain(|_| mapped.next().unwrap_or(false));
+        }
+        let candidates = rows.into_iter();
         let actions = rank_improvements(
             candidates,
             ActionScore::points_left,

@@ -9,8 +9,8 @@ use chrono::Utc;
 use entity::improvement_action as action;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, TransactionTrait, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    TryIntoModel,
 };
 use serde::Deserialize;
 
@@ -182,8 +182,11 @@ mod tests {
     fn every_scored_built_in_action_maps_to_cis_and_nist_sources_the_file_cites() {
         let catalog = BuiltInCatalog::shipped().unwrap();
         for entry in catalog.actions.iter().filter(|a| a.scored) {
-            let frameworks: Vec<&str> =
-                entry.compliance.iter().map(|m| m.framework.as_str()).collect();
+            let frameworks: Vec<&str> = entry
+                .compliance
+                .iter()
+                .map(|m| m.framework.as_str())
+                .collect();
             assert!(
                 frameworks.iter().any(|f| f.contains("CIS")),
                 "{} has no CIS mapping",
@@ -197,7 +200,11 @@ mod tests {
             for framework in frameworks {
                 assert!(catalog.sources.contains_key(framework), "{framework}");
             }
-            assert!(entry.tier.is_some() && entry.action_type.is_some(), "{}", entry.id);
+            assert!(
+                entry.tier.is_some() && entry.action_type.is_some(),
+                "{}",
+                entry.id
+            );
         }
     }
 
@@ -211,7 +218,11 @@ mod tests {
         assert_eq!(unique.len(), defined.len(), "a fact is defined twice");
         for entry in &catalog.actions {
             for path in entry.rule.fact_paths() {
-                assert!(defined.contains(&path), "{}: {path} is not defined", entry.id);
+                assert!(
+                    defined.contains(&path),
+                    "{}: {path} is not defined",
+                    entry.id
+                );
             }
         }
     }

@@ -114,7 +114,9 @@ fn validate_threats(threats: &[String]) -> ApiResult<()> {
 /// 1 to 50 characters, none twice.
 fn validate_compliance(mappings: &[ComplianceMapping]) -> ApiResult<()> {
     if mappings.len() > 20 {
-        return Err(ApiError::BadUserInput("compliance: at most 20 frameworks".into()));
+        return Err(ApiError::BadUserInput(
+            "compliance: at most 20 frameworks".into(),
+        ));
     }
     let mut names = std::collections::HashSet::new();
     for mapping in mappings {
@@ -268,6 +270,15 @@ pub async fn list_actions(
         query = query.filter(action::Column::Deprecated.eq(false));
     }
     Ok(query.all(db).await?)
+}
+
+/// Every framework name an entry maps to, sorted, once each.
+pub async fn framework_names(db: &impl ConnectionTrait) -> ApiResult<Vec<String>> {
+    let mut names = std::collections::BTreeSet::new();
+    for row in list_actions(db, None, true).await? {
+        names.extend(stored_compliance(&row)?.into_iter().map(|m| m.framework));
+    }
+    Ok(names.into_iter().collect())
 }
 
 /// The engine's view of a stored entry; a corrupt stored rule is an internal error.
