@@ -33,7 +33,10 @@ async fn large_responses_are_compressed_when_the_client_asks() {
     let plain = post_encoded(&app, catalog, "").await;
     assert_eq!(header(&plain, CONTENT_ENCODING.as_str()), None);
     let body: Value = plain.json().await.unwrap();
-    assert_eq!(body["data"]["actions"].as_array().unwrap().len(), 11);
+    assert_eq!(
+        body["data"]["actions"].as_array().unwrap().len(),
+        crate::helpers::built_in_actions()
+    );
     let small = post_encoded(&app, "{ viewer { subject } }", "gzip").await;
     assert_eq!(
         header(&small, CONTENT_ENCODING.as_str()),

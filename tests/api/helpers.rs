@@ -13,6 +13,25 @@ use serde_json::{Value, json};
 
 pub use crate::database::{TEST_DATABASE_ENV, TestDatabase, fresh_database};
 
+/// Entries of the built-in catalog every test server loads.
+pub fn built_in_actions() -> usize {
+    securescore::service::catalog::BuiltInCatalog::shipped()
+        .expect("the shipped catalog reads")
+        .actions
+        .len()
+}
+
+/// Points of the built-in catalog's scored entries.
+pub fn built_in_max_score() -> f64 {
+    securescore::service::catalog::BuiltInCatalog::shipped()
+        .expect("the shipped catalog reads")
+        .actions
+        .iter()
+        .filter(|a| a.scored)
+        .map(|a| a.max_score)
+        .sum()
+}
+
 /// The HS256 secret test servers accept.
 pub const SECRET: &str = "integration-test-secret-0123456789";
 /// A running server and a direct connection to its database.
@@ -64,6 +83,12 @@ impl TestApp {
         let shared = TestDatabase::Shared;
         spawn_on(self.database_url.clone(), shared, customize).await
     }
+}
+
+/// Starts a server on an existing database (one a test prepared, e.g. as an older release
+/// left it).
+pub async fn spawn_app_on(database_url: String, database: TestDatabase) -> TestApp {
+    spawn_on(database_url, database, |_| {}).await
 }
 
 /// Starts a server on `database_url`.

@@ -292,7 +292,8 @@ async fn coverage_says_how_much_of_the_catalog_the_facts_measured() {
     app.create_tenant("acme", None, 120).await;
     app.create_tenant("sparse", None, 120).await;
     app.ingest("acme", &noon(-1), partial_mfa_facts()).await;
-    // One fact: SSPR on. 1 of 1 point measured reads 100 %, with 55 points without data.
+    // One fact: SSPR on. 1 of 1 point measured reads 100 %, every other point without data.
+    let catalog = crate::helpers::built_in_max_score();
     app.ingest("sparse", &noon(-1), json!({"sspr": {"enabled": true}}))
         .await;
     app.graphql(
@@ -302,9 +303,9 @@ async fn coverage_says_how_much_of_the_catalog_the_facts_measured() {
     )
     .await;
     let acme = score(&app, "acme", &day(-1)).await;
-    // User risk (7) and SSPR (1) have no data: 48 of 56 points measured.
-    assert_eq!(acme["noDataMaxScore"], 8.0);
-    assert_eq!(acme["coverage"], 100.0 * 48.0 / 56.0);
+    // 48 points of the first eleven are measured; user risk, SSPR and the rest have no data.
+    assert_eq!(acme["noDataMaxScore"], catalog - 48.0);
+    assert_eq!(acme["coverage"], 100.0 * 48.0 / catalog);
     let sparse = wait_for_score(&app, "sparse", &day(-1), |s| !s.is_null()).await;
     assert_eq!(
         (
@@ -312,9 +313,9 @@ async fn coverage_says_how_much_of_the_catalog_the_facts_measured() {
             &sparse["maxScore"],
             &sparse["noDataMaxScore"]
         ),
-        (&json!(1.0), &json!(1.0), &json!(55.0))
+        (&json!(1.0), &json!(1.0), &json!(catalog - 1.0))
     );
-    assert_eq!(sparse["coverage"], 100.0 / 56.0);
+    assert_eq!(sparse["coverage"], 100.0 / catalog);
 }
 
 #[tokio::test]

@@ -61,6 +61,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ),
     ("see a run", "{ scoringRun(id: \"1\") { id } }", ""),
     ("read catalog", "{ actions { id } }", ""),
+    ("read catalog frameworks", "{ frameworks }", ""),
     (
         "read catalog entry",
         "{ action(id: \"AdminMFA\") { id } }",
@@ -197,8 +198,14 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
 fn allowed(role: Role, operation: &str) -> bool {
     use Role::*;
     match operation {
-        "read catalog" | "read catalog entry" | "see tenant" | "list tenants" | "viewer"
-        | "list own runs" | "see a run" => true,
+        "read catalog"
+        | "read catalog frameworks"
+        | "read catalog entry"
+        | "see tenant"
+        | "list tenants"
+        | "viewer"
+        | "list own runs"
+        | "see a run" => true,
         read if read.starts_with("read ") => matches!(
             role,
             GlobalAdmin | SecurityAdmin | SecurityReader | PlatformAdmin

@@ -83,7 +83,7 @@ async fn history_cost(counting: &(AppSchema, Arc<AtomicUsize>), days: i64) -> (u
     for score in history {
         assert_eq!(
             score["actionScores"].as_array().unwrap().len(),
-            11,
+            crate::helpers::built_in_actions(),
             "{score}"
         );
     }
@@ -140,7 +140,7 @@ async fn page_cost(counting: &(AppSchema, Arc<AtomicUsize>)) -> (usize, usize) {
         assert_eq!(node["score"]["date"], day(0), "{node}");
         assert_eq!(
             node["score"]["actionScores"].as_array().unwrap().len(),
-            11,
+            crate::helpers::built_in_actions(),
             "{node}"
         );
         assert!(node["yesterday"]["score"].is_number(), "{node}");

@@ -110,15 +110,31 @@ async fn superseded_action_rows_stay_through_the_grace_period_then_go() {
     }
     let closed = format!("{CURRENT_ACTION_ROWS} WHERE a.date < '{}'", day(0));
     let all_closed = format!("daily_action_scores WHERE date < '{}'", day(0));
-    assert_eq!(app.count(&closed).await, 3 * 11);
-    assert_eq!(app.count(&all_closed).await, 3 * 3 * 11, "kept for readers");
+    assert_eq!(
+        app.count(&closed).await,
+        3 * crate::helpers::built_in_actions() as i64
+    );
+    assert_eq!(
+        app.count(&all_closed).await,
+        3 * 3 * crate::helpers::built_in_actions() as i64,
+        "kept for readers"
+    );
 
     let sweep = securescore::pipeline::sweeper::sweep;
     assert_eq!(sweep(&app.db, Duration::from_secs(60)).await.unwrap(), 0);
-    assert_eq!(app.count(&all_closed).await, 3 * 3 * 11);
+    assert_eq!(
+        app.count(&all_closed).await,
+        3 * 3 * crate::helpers::built_in_actions() as i64
+    );
     sweep(&app.db, Duration::ZERO).await.unwrap();
-    assert_eq!(app.count(&all_closed).await, 3 * 11);
-    assert_eq!(app.count(&closed).await, 3 * 11);
+    assert_eq!(
+        app.count(&all_closed).await,
+        3 * crate::helpers::built_in_actions() as i64
+    );
+    assert_eq!(
+        app.count(&closed).await,
+        3 * crate::helpers::built_in_actions() as i64
+    );
 
     let reader = token(&[Role::SecurityReader], &["acme"]);
     let (score, torn) = read_day(&app, &reader, "acme", &day(-2)).await.unwrap();

@@ -99,10 +99,11 @@ pub async fn sync_built_in_catalog(
     catalog: &BuiltInCatalog,
 ) -> ApiResult<CatalogSync> {
     let ids: Vec<String> = catalog.actions.iter().map(|a| a.id.clone()).collect();
-    let txn = db.begin().await?;
+    // Read before the transaction, which then only writes (on SQLite a transaction that reads
+    // first cannot always take the write lock); each update is conditional on what was read.
     let existing: HashMap<String, action::Model> = action::Entity::find()
         .filter(action::Column::Id.is_in(ids))
-        .all(&txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|row| (row.id.clone(), row))
@@ -110,6 +111,7 @@ pub async fn sync_built_in_catalog(
     let now = Utc::now();
     let mut sync = CatalogSync::default();
     let mut missing = Vec::new();
+    let txn = db.begin().await?;
     for entry in &catalog.actions {
         let Some(row) = existing.get(&entry.id) else {
             let mut fresh = active_model(entry, now, now)?;
@@ -127,15 +129,17 @@ pub async fn sync_built_in_catalog(
                 fresh.built_in_version = Set(Some(catalog.version));
                 if !unchanged {
                     fresh.updated_at = Set(now);
-                    sync.updated += 1;
                 }
-                // Only while no admin wrote the entry since it was read.
-                action::Entity::update_many()
+                // Only while no admin (or other replica) wrote the entry since it was read.
+                let written = action::Entity::update_many()
                     .set(fresh)
                     .filter(action::Column::Id.eq(entry.id.as_str()))
                     .filter(action::Column::BuiltInVersion.eq(row.built_in_version))
                     .exec(&txn)
                     .await?;
+                if !unchanged && written.rows_affected > 0 {
+                    sync.updated += 1;
+                }
             }
         }
     }
