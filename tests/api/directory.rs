@@ -21,10 +21,30 @@ fn user(id: &str, user_type: &str, enabled: bool) -> Value {
     json!({"id": id, "userType": user_type, "accountEnabled": enabled, "onPremisesSyncEnabled": null})
 }
 
+fn synced_user(id: &str) -> Value {
+    json!({"id": id, "userType": "Member", "accountEnabled": true, "onPremisesSyncEnabled": true})
+}
+
 fn registration(id: &str, mfa: bool) -> Value {
+    let methods = if mfa {
+        json!(["microsoftAuthenticatorPush"])
+    } else {
+        json!([])
+    };
+    registration_with(id, mfa, methods)
+}
+
+fn registration_with(id: &str, mfa: bool, methods: Value) -> Value {
     json!({"id": id, "userPrincipalName": format!("{id}@contoso.com"), "userType": "member",
            "isAdmin": false, "isMfaRegistered": mfa, "isMfaCapable": mfa, "isSsprRegistered": false,
-           "methodsRegistered": if mfa { json!(["microsoftAuthenticatorPush"]) } else { json!([]) }})
+           "methodsRegistered": methods})
+}
+
+/// `policy` granting through an authentication strength instead of built-in controls.
+fn with_strength(mut policy: Value, id: &str, combinations: &[&str]) -> Value {
+    policy["grantControls"]["authenticationStrength"] = json!({"id": id, "displayName": "strength",
+        "policyType": "builtIn", "requirementsSatisfied": "mfa", "allowedCombinations": combinations});
+    policy
 }
 
 fn assignment(id: &str, role: &str, principal: &str, kind: &str, scope: &str) -> Value {
@@ -82,6 +102,15 @@ fn users_condition(include: Value) -> Value {
 ///   group `g-pilot` (dave, erin, grace); a disabled user risk policy.
 /// - Domains: two verified managed ones that never expire passwords, a federated one and an
 ///   unverified one that do (neither counts).
+/// - Heidi is synchronized from on-premises; alice has a FIDO2 key and bob Windows Hello.
+/// - More policies: MFA through an authentication strength for everyone but erin; the
+///   Phishing-resistant MFA strength for Global Administrators; medium and high sign-in risk
+///   blocked for `g-pilot`; compliant devices for everyone but `g-breakglass`; the device code
+///   flow blocked for everyone.
+/// - Users may not register apps or create security groups but may create tenants; guests see
+///   limited directory data, and everyone may invite them.
+/// - Methods: SMS and email on, voice off; Authenticator shows the app but not the location;
+///   system-preferred MFA on for all users.
 pub fn paper_directory() -> Directory {
     Directory::default()
         .list(
@@ -94,14 +123,14 @@ pub fn paper_directory() -> Directory {
                 user("u5", "Member", true),
                 user("u6", "Member", false),
                 user("u7", "Guest", true),
-                user("u8", "Member", true),
+                synced_user("u8"),
             ],
         )
         .list(
             "/reports/authenticationMethods/userRegistrationDetails",
             vec![
-                registration("u1", true),
-                registration("u2", true),
+                registration_with("u1", true, json!(["fido2SecurityKey", "microsoftAuthenticatorPush"])),
+                registration_with("u2", true, json!(["windowsHelloForBusiness"])),
                 registration("u3", false),
                 registration("u4", true),
                 registration("u5", false),
@@ -147,6 +176,23 @@ pub fn paper_directory() -> Directory {
                 policy("User risk (off)", "disabled", &["All"],
                     users_condition(json!({"includeUsers": ["All"]})),
                     json!({"userRiskLevels": ["high"]}), &["passwordChange"]),
+                with_strength(policy("MFA strength for everyone", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"], "excludeUsers": ["u5"]})),
+                    json!({}), &[]), "00000000-0000-0000-0000-000000000002",
+                    &["windowsHelloForBusiness", "fido2", "password,microsoftAuthenticatorPush"]),
+                with_strength(policy("Phishing-resistant admins", "enabled", &["All"],
+                    users_condition(json!({"includeRoles": [GLOBAL_ADMIN]})),
+                    json!({}), &[]), "00000000-0000-0000-0000-000000000004",
+                    &["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"]),
+                policy("Block risky sign-ins (pilot)", "enabled", &["All"],
+                    users_condition(json!({"includeGroups": ["g-pilot"]})),
+                    json!({"signInRiskLevels": ["high", "medium"]}), &["block"]),
+                policy("Compliant devices", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"], "excludeGroups": ["g-breakglass"]})),
+                    json!({}), &["compliantDevice"]),
+                policy("Block device code flow", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"]})),
+                    json!({"authenticationFlows": {"transferMethods": "deviceCodeFlow,authenticationTransfer"}}), &["block"]),
             ],
         )
         .list(
@@ -161,12 +207,31 @@ pub fn paper_directory() -> Directory {
         .object(
             "/policies/authorizationPolicy",
             json!({"id": "authorizationPolicy", "allowedToUseSSPR": true, "allowEmailVerifiedUsersToJoinOrganization": false,
-                   "defaultUserRolePermissions": {"allowedToCreateApps": false,
+                   "allowInvitesFrom": "everyone", "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+                   "defaultUserRolePermissions": {"allowedToCreateApps": false, "allowedToCreateTenants": true,
+                       "allowedToCreateSecurityGroups": false, "allowedToReadOtherUsers": true,
                        "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]}}),
         )
         .object(
             "/policies/authenticationMethodsPolicy",
-            json!({"id": "authenticationMethodsPolicy", "policyVersion": "1.5", "authenticationMethodConfigurations": []}),
+            json!({"id": "authenticationMethodsPolicy", "policyVersion": "1.5",
+                   "systemCredentialPreferences": {"state": "enabled", "excludeTargets": [],
+                       "includeTargets": [{"id": "all_users", "targetType": "group"}]},
+                   "authenticationMethodConfigurations": [
+                       {"@odata.type": "#microsoft.graph.smsAuthenticationMethodConfiguration", "id": "Sms", "state": "enabled"},
+                       {"@odata.type": "#microsoft.graph.voiceAuthenticationMethodConfiguration", "id": "Voice", "state": "disabled"},
+                       {"@odata.type": "#microsoft.graph.emailAuthenticationMethodConfiguration", "id": "Email", "state": "enabled"},
+                       {"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2", "state": "enabled"},
+                       {"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+                        "id": "MicrosoftAuthenticator", "state": "enabled",
+                        "featureSettings": {
+                            "displayAppInformationRequiredState": {"state": "enabled",
+                                "includeTarget": {"targetType": "group", "id": "all_users"},
+                                "excludeTarget": {"targetType": "group", "id": "00000000-0000-0000-0000-000000000000"}},
+                            "displayLocationInformationRequiredState": {"state": "default",
+                                "includeTarget": {"targetType": "group", "id": "all_users"},
+                                "excludeTarget": {"targetType": "group", "id": "00000000-0000-0000-0000-000000000000"}}}}
+                   ]}),
         )
         .object(
             "/policies/identitySecurityDefaultsEnforcementPolicy",
@@ -191,15 +256,31 @@ fn paper_facts() -> Value {
             "signInRiskCovered": 2,
             // The only user risk policy is disabled.
             "userRiskCovered": 0,
+            // The strength policy covers all but erin (the admins' mfa policy adds nobody).
+            "mfaRequired": 5,
+            // The pilot group's members again: dave and erin.
+            "signInRiskBlocked": 2,
+            // Everyone but carol.
+            "managedDeviceRequired": 5,
+            "deviceCodeFlowBlocked": 6,
         },
         // Admins: alice, bob, carol (Global Administrator), heidi (User Administrator).
-        // MFA-protected: all but carol, who is excluded.
-        "admins": {"total": 4, "mfaProtected": 3},
+        // MFA-protected: all but carol, who is excluded (a strength is not the mfa control).
+        // Phishing-resistant strength: the three Global Administrators. Registered a
+        // phishing-resistant method: alice and bob. Cloud-only: all but heidi.
+        "admins": {"total": 4, "mfaProtected": 3, "phishingResistantRequired": 3,
+                   "phishingResistantRegistered": 2, "cloudOnly": 3},
         "roles": {"globalAdmins": 3},
         "passwordPolicy": {"neverExpires": true},
-        "apps": {"userConsentRestricted": true, "adminConsentWorkflow": true},
+        "apps": {"userConsentRestricted": true, "adminConsentWorkflow": true,
+                 "userRegistrationBlocked": true},
+        "tenants": {"userCreationBlocked": false},
+        "groups": {"userCreationBlocked": true},
+        "guests": {"accessRestricted": true, "invitesLimited": false},
         "sspr": {"enabled": true},
         "securityDefaults": {"enabled": false},
+        "authMethods": {"smsDisabled": false, "voiceDisabled": true, "emailOtpDisabled": false,
+                        "authenticatorContextShown": false, "systemPreferredEnabled": true},
     })
 }
 
@@ -329,7 +410,9 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     let pages: std::collections::BTreeSet<&String> = users.iter().collect();
     assert_eq!(pages.len(), 4, "{users:?}");
     assert!(users.len() >= 5, "{users:?}");
-    // Scored like any snapshot: 7.5 + 6 + 6.67 + 8 + 2.33 + 0 + 4 + 1 + 1 + 1 of 56.
+    // Scored like any snapshot: the first eleven 7.5 + 6 + 6.67 + 8 + 2.33 + 0 + 4 + 1 + 1 + 1
+    // = 37.5 of 56; the new ones 7.5 + 6 + 2.5 + 3.75 + 1.67 + 5 + 5 + 0 + 4 + 0 + 0 + 3 + 5
+    // + 0 + 4 + 0 + 2 + 4 = 53.42 of 82.
     let score = eventually(
         "today rescored from the collection",
         Duration::from_secs(20),
@@ -347,10 +430,10 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     )
     .await;
     assert!(
-        (score["score"].as_f64().unwrap() - 37.5).abs() < 1e-9,
+        (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0)).abs() < 1e-9,
         "{score}"
     );
-    assert_eq!(score["maxScore"], 56.0);
+    assert_eq!(score["maxScore"], 138.0);
     assert_eq!(score["coverage"], 100.0);
     let read = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), READ, json!({}))
@@ -452,7 +535,7 @@ async fn a_forbidden_endpoint_leaves_its_facts_out_and_names_the_permission() {
         .unwrap();
     assert_eq!(never_expire["status"], "NO_DATA");
     assert!(
-        (status["coverage"].as_f64().unwrap() - 100.0 * 48.0 / 56.0).abs() < 1e-9,
+        (status["coverage"].as_f64().unwrap() - 100.0 * 130.0 / 138.0).abs() < 1e-9,
         "{status}"
     );
 }
