@@ -22,6 +22,7 @@ use crate::graph::worker::Collector;
 use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
 use crate::scoring::alerts::RuleSettings;
+use crate::scoring::facts::set_path;
 use crate::service::alerts::{self, NewRule};
 use crate::service::connections::{self, ConnectionInput};
 use crate::service::daily_scores::DateRange;
@@ -153,6 +154,34 @@ async fn seed_alert_rules(db: &DatabaseConnection) -> ApiResult<()> {
     Ok(())
 }
 
+/// Member coverage facts of the grown catalog, each a share of the members.
+const MEMBER_SHARES: [&str; 4] = [
+    "users.mfaRequired",
+    "users.signInRiskBlocked",
+    "users.managedDeviceRequired",
+    "users.deviceCodeFlowBlocked",
+];
+/// Admin facts of the grown catalog, each a share of the admins.
+const ADMIN_SHARES: [&str; 3] = [
+    "admins.phishingResistantRequired",
+    "admins.phishingResistantRegistered",
+    "admins.cloudOnly",
+];
+/// Switches of the grown catalog.
+const SWITCHES: [&str; 11] = [
+    "apps.adminConsentWorkflow",
+    "apps.userRegistrationBlocked",
+    "tenants.userCreationBlocked",
+    "groups.userCreationBlocked",
+    "guests.accessRestricted",
+    "guests.invitesLimited",
+    "authMethods.smsDisabled",
+    "authMethods.voiceDisabled",
+    "authMethods.emailOtpDisabled",
+    "authMethods.authenticatorContextShown",
+    "authMethods.systemPreferredEnabled",
+];
+
 /// A tenant's configuration, drifting day by day.
 struct Posture {
     users: f64,
@@ -167,6 +196,9 @@ struct Posture {
     global_admins: i64,
     sspr: bool,
     weekly_review: bool,
+    member_shares: [f64; MEMBER_SHARES.len()],
+    admin_shares: [f64; ADMIN_SHARES.len()],
+    switches: [bool; SWITCHES.len()],
     /// A collector that sends no user-risk or SSPR facts, so the demo shows partial coverage.
     partial_collector: bool,
 }
@@ -186,6 +218,9 @@ impl Posture {
             global_admins: rng.random_range(1..8),
             sspr: rng.random_bool(0.5),
             weekly_review: rng.random_bool(0.2),
+            member_shares: std::array::from_fn(|_| rng.random_range(0.0..0.6)),
+            admin_shares: std::array::from_fn(|_| rng.random_range(0.0..0.8)),
+            switches: std::array::from_fn(|_| rng.random_bool(0.4)),
             partial_collector,
         }
     }
@@ -215,6 +250,18 @@ impl Posture {
         if rng.random_bool(0.1) {
             self.weekly_review = !self.weekly_review;
         }
+        for share in self
+            .member_shares
+            .iter_mut()
+            .chain(self.admin_shares.iter_mut())
+        {
+            *share = drift(rng, *share);
+        }
+        for switch in &mut self.switches {
+            if rng.random_bool(0.02) {
+                *switch = !*switch;
+            }
+        }
     }
 
     fn facts(&self) -> Value {
@@ -234,6 +281,17 @@ impl Posture {
             "sspr": { "enabled": self.sspr },
             "reviews": { "signInWeekly": self.weekly_review },
         });
+        if let Some(all) = facts.as_object_mut() {
+            for (path, share) in MEMBER_SHARES.iter().zip(self.member_shares) {
+                set_path(all, path, json!(users(share)));
+            }
+            for (path, share) in ADMIN_SHARES.iter().zip(self.admin_shares) {
+                set_path(all, path, json!((self.admins * share).round()));
+            }
+            for (path, on) in SWITCHES.iter().zip(self.switches) {
+                set_path(all, path, json!(on));
+            }
+        }
         if self.partial_collector
             && let Some(all) = facts.as_object_mut()
         {

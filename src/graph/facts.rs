@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::scoring::facts::set_path as set;
+
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
     DirectoryUser, PrincipalKind,
@@ -501,26 +503,6 @@ fn add_method_facts(facts: &mut Map<String, Value>, policy: &AuthenticationMetho
                 .iter()
                 .any(|t| t.id == "all_users");
         set(facts, "authMethods.systemPreferredEnabled", json!(enabled));
-    }
-}
-
-/// Writes `value` at a dotted path, creating the objects on the way.
-fn set(facts: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut parts = path.split('.').peekable();
-    let mut current = facts;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            current.insert(part.to_owned(), value);
-            return;
-        }
-        let next = current
-            .entry(part.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !next.is_object() {
-            *next = Value::Object(Map::new());
-        }
-        let Value::Object(map) = next else { return };
-        current = map;
     }
 }
 

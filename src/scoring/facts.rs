@@ -1,6 +1,6 @@
-//! Reading values out of a snapshot's facts by dotted path.
+//! Reading and writing values of a snapshot's facts by dotted path.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Follows a dotted path (`users.mfaRegistered`) through nested JSON objects.
 pub fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
@@ -40,5 +40,25 @@ mod tests {
         assert_eq!(count(&facts, "users.list.0"), None);
         assert_eq!(count(&facts, "users.absent"), None);
         assert_eq!(flag(&facts, "users"), None);
+    }
+}
+
+/// Writes `value` at a dotted path, creating the objects on the way.
+pub fn set_path(facts: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = facts;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            current.insert(part.to_owned(), value);
+            return;
+        }
+        let next = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(map) = next else { return };
+        current = map;
     }
 }

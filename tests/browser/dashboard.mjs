@@ -57,7 +57,8 @@ async function api(origin, token, query, variables = {}) {
 
 const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
   name goal
-  score { date score maxScore percentage coverage plannedScore }
+  score { date score maxScore percentage coverage plannedScore
+    frameworks { framework percentage actionsCompleted actionsTotal } }
   comparison { basis averagePercentage }
   scoreHistory(from: $from, to: $to) { date percentage }
   alerts(first: 100) { edges { node { date } } }
@@ -136,6 +137,23 @@ try {
     check(expected.goal == null ? stats.goal === '' : same(stats.goal, expected.goal), `goal ${stats.goal} vs ${expected.goal}`);
     const text = await page.textContent('#tile-body .big');
     check(text === String(Math.round(expected.score.score * 10) / 10), `rounded score ${text} vs ${expected.score.score}`);
+  });
+
+  await step('the framework table under the tile shows the API\'s CIS and NIST scores', async () => {
+    const rows = await page.$$eval('#tile-body table.frameworks tbody tr', (nodes) => nodes.map((n) => ({
+      framework: n.dataset.framework,
+      percentage: n.querySelector('td[data-value]').dataset.value,
+      completed: n.querySelector('td[data-completed]').dataset.completed,
+      total: n.querySelector('td[data-completed]').dataset.total,
+    })));
+    const frameworks = expected.score.frameworks;
+    check(frameworks.some((f) => f.framework.includes('CIS')) && frameworks.some((f) => f.framework.includes('800-53')), `API frameworks ${JSON.stringify(frameworks)}`);
+    check(rows.length === frameworks.length, `${rows.length} rows for ${frameworks.length} frameworks`);
+    for (const f of frameworks) {
+      const row = rows.find((r) => r.framework === f.framework);
+      check(row && same(row.percentage, f.percentage) && Number(row.completed) === f.actionsCompleted && Number(row.total) === f.actionsTotal,
+        `${f.framework}: shown ${JSON.stringify(row)}, API ${JSON.stringify(f)}`);
+    }
   });
 
   await step('the comparison bars show the API\'s averages, and say when one is hidden', async () => {

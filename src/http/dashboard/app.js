@@ -243,7 +243,25 @@ function renderTile() {
       stat('coverage', score.coverage, percent(score.coverage), 'Coverage'),
       stat('goal', tenant.goal, tenant.goal == null ? 'none set' : percent(tenant.goal), 'Goal'),
       stat('plannedScore', score.plannedScore, `${points(score.plannedScore)} points`, 'Planned score')),
+    frameworkTable(score.frameworks),
   );
+}
+
+/** What the day's score means per compliance framework: one row each, with a bar. */
+function frameworkTable(frameworks) {
+  if (!frameworks.length) return el('p', { class: 'hint' }, 'No action maps to a compliance framework.');
+  return el('table', { class: 'frameworks', 'aria-label': 'Score per compliance framework' },
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, 'Framework'),
+      el('th', { scope: 'col' }, 'Score'),
+      el('th', { scope: 'col' }, 'Actions done'))),
+    el('tbody', {}, ...frameworks.map((f) => el('tr', { 'data-framework': f.framework },
+      el('th', { scope: 'row' }, f.framework),
+      el('td', { 'data-value': f.percentage },
+        el('meter', { class: 'framework-bar', min: 0, max: 100, value: f.percentage }),
+        ` ${percent(f.percentage)} (${points(f.score)} / ${points(f.maxScore)})`),
+      el('td', { 'data-completed': f.actionsCompleted, 'data-total': f.actionsTotal },
+        `${f.actionsCompleted} of ${f.actionsTotal}`)))));
 }
 
 // ---------------------------------------------------------------- comparison
