@@ -105,3 +105,47 @@ fn headings_become_githubs_anchors() {
         vec!["b.md#c", "https://e"]
     );
 }
+
+/// The cells of the table row whose first cell is `key` (without backticks).
+fn row<'a>(text: &'a str, key: &str) -> Option<Vec<&'a str>> {
+    text.lines()
+        .filter(|line| line.starts_with('|'))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells.first().is_some_and(|c| c.trim_matches('`') == key))
+}
+
+#[test]
+fn the_readme_catalog_table_and_the_fact_table_say_what_the_data_file_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let collectors = std::fs::read_to_string(root.join("docs/collectors.md")).unwrap();
+    let catalog = securescore::service::catalog::BuiltInCatalog::shipped().unwrap();
+    for action in &catalog.actions {
+        let cells =
+            row(&readme, &action.id).unwrap_or_else(|| panic!("{} not in the README", action.id));
+        let max = format!("{}", action.max_score);
+        assert!(cells[1].starts_with(&max), "{}: {cells:?}", action.id);
+        for path in action.rule.fact_paths() {
+            assert!(cells[2].contains(path), "{}: {cells:?}", action.id);
+        }
+        for mapping in &action.compliance {
+            let column = if mapping.framework.contains("CIS") {
+                4
+            } else {
+                5
+            };
+            assert_eq!(cells[column], mapping.controls.join(", "), "{}", action.id);
+        }
+    }
+    for fact in &catalog.facts {
+        let cells = row(&collectors, &fact.path)
+            .unwrap_or_else(|| panic!("{} not in docs/collectors.md", fact.path));
+        assert_eq!(cells[1], fact.kind, "{}", fact.path);
+        assert_eq!(cells[2], fact.definition, "{}", fact.path);
+    }
+}
