@@ -569,4 +569,55 @@ mod tests {
             json!(1)
         );
     }
+
+    #[test]
+    fn settings_are_read_as_stated_and_left_out_when_not() {
+        let directory = Directory {
+            authorization_policy: Some(
+                serde_json::from_value(json!({
+                    "guestUserRoleId": "2AF84B1E-32C8-42B7-82BC-DAA82404023B",
+                    "allowInvitesFrom": "adminsGuestInvitersAndAllMembers",
+                    "defaultUserRolePermissions": {"allowedToCreateApps": true}
+                }))
+                .unwrap(),
+            ),
+            authentication_methods_policy: Some(
+                serde_json::from_value(json!({
+                    "authenticationMethodConfigurations": [
+                        {"id": "sms", "state": "disabled"},
+                        {"id": "MicrosoftAuthenticator", "state": "disabled"}
+                    ],
+                    "systemCredentialPreferences": {"state": "default",
+                        "includeTargets": [{"id": "all_users", "targetType": "group"}]}
+                }))
+                .unwrap(),
+            ),
+            ..Default::default()
+        };
+        let facts = compute_facts(&directory);
+        assert_eq!(
+            facts,
+            json!({
+                "apps": {"userConsentRestricted": true, "userRegistrationBlocked": false},
+                "guests": {"accessRestricted": true, "invitesLimited": false},
+                // Voice and Email are not listed: left out. Authenticator off shows no prompt.
+                "authMethods": {"smsDisabled": true, "authenticatorContextShown": true,
+                                "systemPreferredEnabled": false}
+            })
+        );
+    }
+
+    #[test]
+    fn a_custom_strength_of_phishing_resistant_combinations_only_counts_as_one() {
+        let strength = |combinations: serde_json::Value| {
+            serde_json::from_value::<super::super::directory::AuthenticationStrength>(
+                json!({"id": "custom", "allowedCombinations": combinations}),
+            )
+            .unwrap()
+            .is_phishing_resistant()
+        };
+        assert!(strength(json!(["fido2", "windowsHelloForBusiness"])));
+        assert!(!strength(json!(["fido2", "password,sms"])));
+        assert!(!strength(json!([])));
+    }
 }
