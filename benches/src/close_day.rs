@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use entity::{daily_action_score, daily_score, snapshot, tenant};
+use entity::{daily_action_score, daily_score, improvement_action, snapshot, tenant};
 use sea_orm::sea_query::{Alias, Index};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -66,8 +66,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     // Started before seeding: its start-up rescoring of today finds nothing to do.
     let (pipeline, _background) = Pipeline::start(db.clone(), config);
     let backend = format!("{:?}", db.get_database_backend());
+    let catalog_size = improvement_action::Entity::find()
+        .count(&db)
+        .await
+        .map_err(fail("counting the catalog"))? as usize;
     println!(
-        "securescore-bench close-day: {backend}, {} tenants x the built-in catalog (11 actions), tasks of {} tenant-days",
+        "securescore-bench close-day: {backend}, {} tenants x the built-in catalog ({catalog_size} actions), tasks of {} tenant-days",
         options.tenants, options.batch_tenant_days
     );
 
@@ -96,7 +100,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .map_err(|e| format!("closing: {e:?}"))?;
     let close = started.elapsed();
     let day_rows = run.tenant_days_done as usize;
-    let action_rows = day_rows * 11;
+    let action_rows = day_rows * catalog_size;
     println!(
         "close one day: {:.3} s, run {:?}, {day_rows} day rows + {action_rows} action rows ({:.0} rows/s), comparisons included",
         close.as_secs_f64(),
@@ -309,16 +313,27 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
     Ok(())
 }
 
-/// Varied facts for the built-in catalog.
+/// Varied facts for every path of the built-in catalog.
 fn facts(i: usize) -> Value {
     let users = 20 + (i * 7) % 900;
+    let some = |k: usize| (i * k) % (users + 1);
     json!({
-        "users": {"total": users, "mfaRegistered": (i * 13) % (users + 1),
-                  "legacyAuthBlocked": (i * 3) % (users + 1), "signInRiskCovered": i % (users + 1),
-                  "userRiskCovered": (i * 5) % (users + 1)},
-        "admins": {"total": 4, "mfaProtected": i % 5},
+        "users": {"total": users, "mfaRegistered": some(13), "legacyAuthBlocked": some(3),
+                  "signInRiskCovered": i % (users + 1), "userRiskCovered": some(5),
+                  "mfaRequired": some(11), "signInRiskBlocked": some(2),
+                  "managedDeviceRequired": some(17), "deviceCodeFlowBlocked": some(19)},
+        "admins": {"total": 4, "mfaProtected": i % 5, "phishingResistantRequired": (i / 2) % 5,
+                   "phishingResistantRegistered": (i / 3) % 5, "cloudOnly": (i / 5) % 5},
         "passwordPolicy": {"neverExpires": i.is_multiple_of(2)},
-        "apps": {"userConsentRestricted": i.is_multiple_of(3)},
+        "apps": {"userConsentRestricted": i.is_multiple_of(3), "adminConsentWorkflow": i.is_multiple_of(7),
+                 "userRegistrationBlocked": i.is_multiple_of(4)},
+        "tenants": {"userCreationBlocked": i.is_multiple_of(6)},
+        "groups": {"userCreationBlocked": i.is_multiple_of(8)},
+        "guests": {"accessRestricted": !i.is_multiple_of(3), "invitesLimited": i.is_multiple_of(9)},
+        "authMethods": {"smsDisabled": i.is_multiple_of(10), "voiceDisabled": i.is_multiple_of(4),
+                        "emailOtpDisabled": i.is_multiple_of(11),
+                        "authenticatorContextShown": !i.is_multiple_of(5),
+                        "systemPreferredEnabled": !i.is_multiple_of(2)},
         "roles": {"globalAdmins": 1 + i % 6},
         "sspr": {"enabled": !i.is_multiple_of(4)},
         "reviews": {"signInWeekly": i.is_multiple_of(5)}
@@ -372,7 +387,12 @@ async fn raw_insert(
     .await?;
     let started = Instant::now();
     let batch = batch.max(1);
-    for (day_chunk, action_chunk) in days.chunks(batch).zip(actions.chunks(batch * 11)) {
+    // Every day has one row per catalog action: a batch of days carries their actions' rows.
+    let per_day = actions.len() / days.len().max(1);
+    for (day_chunk, action_chunk) in days
+        .chunks(batch)
+        .zip(actions.chunks((batch * per_day).max(1)))
+    {
         let txn = db.begin().await?;
         for rows in day_chunk.chunks(RAW_ROWS_PER_INSERT) {
             let models = rows.iter().cloned().map(daily_score::ActiveModel::from);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use entity::{daily_score, tenant};
+use entity::{daily_score, improvement_action, tenant};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     PaginatorTrait, TransactionTrait,
@@ -83,12 +83,16 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         seed(&db, options.tenants, options.days)
             .await
             .map_err(|e| format!("seeding: {e}"))?;
+        let catalog_size = improvement_action::Entity::find()
+            .count(&db)
+            .await
+            .map_err(|e| e.to_string())? as i64;
         println!(
-            "seed: {} tenants x {} days ({} day rows, {} action rows) in {:.1} s",
+            "seed: {} tenants x {} days x {catalog_size} actions ({} day rows, {} action rows) in {:.1} s",
             options.tenants,
             options.days,
             options.tenants as i64 * options.days,
-            options.tenants as i64 * options.days * 11,
+            options.tenants as i64 * options.days * catalog_size,
             started.elapsed().as_secs_f64()
         );
     } else {
