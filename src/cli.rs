@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use crate::auth::KeySources;
 use crate::config::{RequestLimits, ScoringConfig, ServeConfig};
 use crate::domain::Role;
+use crate::graphql::budget::CostConfig;
 
 /// securescore: daily security-configuration scores for many tenants, over GraphQL.
 #[derive(Debug, Parser)]
@@ -146,6 +147,14 @@ pub struct ServeArgs {
     /// Highest estimated cost of an operation (list fields multiply by their page size).
     #[arg(long, env = "SECURESCORE_MAX_QUERY_COMPLEXITY", default_value_t = RequestLimits::default().max_complexity)]
     pub max_query_complexity: usize,
+    /// Query-cost points each caller (a token's subject) may spend at once on this replica;
+    /// 0 turns budgets off. Default: two requests of the largest complexity allowed.
+    #[arg(long, env = "SECURESCORE_COST_BUCKET")]
+    pub cost_bucket: Option<u64>,
+    /// Query-cost points restored to each caller's bucket a second. Default: a full bucket in
+    /// 40 seconds.
+    #[arg(long, env = "SECURESCORE_COST_RESTORE")]
+    pub cost_restore: Option<f64>,
     /// Largest request body in bytes.
     #[arg(long, env = "SECURESCORE_MAX_BODY_BYTES", default_value_t = RequestLimits::default().max_body_bytes)]
     pub max_body_bytes: usize,
@@ -238,6 +247,11 @@ impl ServeArgs {
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: self.request_timeout,
             },
+            cost: CostConfig::with_defaults(
+                self.cost_bucket,
+                self.cost_restore,
+                self.max_query_complexity,
+            ),
             cors_origins: self.cors_origins,
             metrics_bind: self.metrics_bind,
             sqlite_checkpoint_interval: self.sqlite_checkpoint_interval,

@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub scoring: ScoringConfig,
     /// Per-request limits.
     pub limits: RequestLimits,
+    /// Each caller's query-cost budget on this replica.
+    pub cost: crate::graphql::budget::CostConfig,
     /// Origins whose browser pages may call the API (CORS); none: same origin only.
     pub cors_origins: Vec<String>,
     /// A separate address for `/metrics`; none: `/metrics` is served with the API.

@@ -18,6 +18,8 @@ pub mod code {
     pub const INTERNAL: &str = "INTERNAL";
     /// An automatic persisted query's hash this replica does not know: send the query with it.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// The caller's query-cost budget holds less than the request costs: retry later.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 /// Everything that can go wrong in a request, as the client will see it.

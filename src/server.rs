@@ -79,6 +79,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     }
     let verifier = TokenVerifier::from_sources(&config.keys)?;
     config.graph.validate().map_err(StartError::Config)?;
+    config.cost.validate().map_err(StartError::Config)?;
     let secrets = match &config.secrets_key_file {
         Some(path) => SecretsKey::from_file(path).map_err(StartError::Config)?,
         // The demo connects a directory, so it needs a key; this one lives as long as the
@@ -134,6 +135,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.webhooks,
         collector,
         &config.limits,
+        config.cost,
     );
     let header_timeout = config.limits.request_timeout;
     let app = Arc::new(App {

@@ -16,6 +16,9 @@ pub const HTTP_DURATION: &str = "securescore_http_request_duration_seconds";
 pub const GRAPHQL_OPERATIONS: &str = "securescore_graphql_operations_total";
 /// GraphQL operation latency by operation name, in seconds.
 pub const GRAPHQL_DURATION: &str = "securescore_graphql_operation_duration_seconds";
+/// Requests refused by a caller's query-cost budget, by reason (`throttled`,
+/// `larger_than_bucket`), never by caller.
+pub const COST_REFUSALS: &str = "securescore_cost_refusals_total";
 /// Tenant-days settled by scoring tasks, by outcome (`scored`, `superseded` by a day already
 /// stored from a newer state, `failed`).
 pub const TENANT_DAYS: &str = "securescore_scoring_tenant_days_total";
@@ -106,6 +109,10 @@ fn register_families() {
         "Tenant-days settled by scoring tasks, by outcome"
     );
     describe_counter!(RUNS, "Scoring runs finished, by kind and status");
+    describe_counter!(
+        COST_REFUSALS,
+        "GraphQL requests refused by a caller's query-cost budget, by reason"
+    );
     describe_histogram!(RUN_DURATION, Unit::Seconds, "Scoring run duration, by kind");
     describe_histogram!(
         LIVE_LAG,

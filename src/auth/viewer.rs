@@ -11,6 +11,8 @@ use crate::error::{ApiError, ApiResult};
 pub struct Viewer {
     /// Token subject.
     pub subject: String,
+    /// Token issuer, when the token names one.
+    pub issuer: Option<String>,
     /// Known roles from the token.
     pub roles: BTreeSet<Role>,
     /// Tenants within reach: `tid` then `tenants`, without duplicates.
@@ -98,7 +100,19 @@ impl Viewer {
             .chain(claims.tenants.iter().flatten())
             .cloned()
             .collect();
-        Viewer::new(claims.sub.clone(), roles, tenant_ids)
+        Viewer {
+            issuer: claims.iss.clone(),
+            ..Viewer::new(claims.sub.clone(), roles, tenant_ids)
+        }
+    }
+
+    /// Who spends a query-cost budget: the subject within its issuer.
+    pub fn caller(&self) -> String {
+        format!(
+            "{}\u{1f}{}",
+            self.issuer.as_deref().unwrap_or(""),
+            self.subject
+        )
     }
 
     /// A viewer reaching `tenant_ids` (duplicates dropped, first occurrence kept).
@@ -110,6 +124,7 @@ impl Viewer {
             .collect();
         Viewer {
             subject,
+            issuer: None,
             roles,
             tenant_ids,
             reach,

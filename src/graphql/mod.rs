@@ -1,5 +1,6 @@
 //! The GraphQL API: one schema builder, thin API types, resolvers that go through the viewer.
 
+pub mod budget;
 pub mod context;
 pub mod cost;
 pub mod document_limits;

@@ -9,6 +9,7 @@
 //! for control characters, its operation selected and named, its response order planned), the
 //! request gets fresh loaders, and the response is put in the query's order. Mutation fields empty the loader caches through their root (`Mutation`).
 
+use crate::graphql::budget::{CostBudgetExtension, CostBudgets, CostConfig};
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
@@ -37,6 +38,7 @@ pub struct AppSchema {
     db: DatabaseConnection,
     score_cache: Arc<ScoreCache>,
     max_fields: usize,
+    budgets: Option<CostBudgets>,
 }
 
 /// The schema's types, without data or limits.
@@ -52,9 +54,15 @@ pub fn build_schema(
     webhooks: WebhookConfig,
     collector: crate::graph::worker::Collector,
     limits: &RequestLimits,
+    cost: CostConfig,
 ) -> AppSchema {
     let score_cache = pipeline.score_cache().clone();
-    let schema = schema_builder()
+    let budgets = cost.enabled().then(|| CostBudgets::new(cost));
+    let mut builder = schema_builder();
+    if let Some(budgets) = &budgets {
+        builder = builder.extension(CostBudgetExtension(budgets.clone()));
+    }
+    let schema = builder
         .data(db.clone())
         .data(pipeline)
         .data(scoring)
@@ -68,6 +76,7 @@ pub fn build_schema(
         db,
         score_cache,
         max_fields: limits.max_fields,
+        budgets,
     }
 }
 
@@ -125,6 +134,11 @@ impl PreparedRequest {
 }
 
 impl AppSchema {
+    /// The callers' query-cost budgets; none when budgets are off.
+    pub fn budgets(&self) -> Option<&CostBudgets> {
+        self.budgets.as_ref()
+    }
+
     /// Prepares `request` (see [`PreparedRequest`]); a refusal is a request error.
     pub fn prepare(&self, mut request: Request) -> Result<PreparedRequest, ServerError> {
         let document = parse_within_limits(&request.query, self.max_fields)?;

@@ -20,6 +20,7 @@ use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
 use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
+use crate::graphql::budget::{CostAccount, CostReport};
 use crate::graphql::schema::{Executed, PreparedRequest};
 use crate::telemetry;
 
@@ -106,7 +107,8 @@ pub async fn graphql_get(
         },
         Err(message) => return request_error(media, &message),
     };
-    let prepared = prepare(&app, params, viewer);
+    let account = cost_account(&app, &viewer);
+    let prepared = prepare(&app, params, viewer, account.as_ref());
     if prepared.as_ref().is_ok_and(PreparedRequest::is_mutation) {
         let mut response = error_response(
             media,
@@ -119,7 +121,7 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&app, media, prepared, &headers).await
+    execute(&app, media, prepared, &headers, account).await
 }
 
 /// POST /graphql with a JSON body.
@@ -164,7 +166,11 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     };
     match params_from_json(value) {
         Ok(sent) => match resolve_query(&app, media, sent) {
-            Ok(params) => execute(&app, media, prepare(&app, params, viewer), &headers).await,
+            Ok(params) => {
+                let account = cost_account(&app, &viewer);
+                let prepared = prepare(&app, params, viewer, account.as_ref());
+                execute(&app, media, prepared, &headers, account).await
+            }
             Err(refusal) => *refusal,
         },
         Err(message) => request_error(media, &message),
@@ -315,9 +321,13 @@ fn prepare(
     app: &AppState,
     params: GraphqlParams,
     viewer: Viewer,
+    account: Option<&CostAccount>,
 ) -> Result<PreparedRequest, Box<Executed>> {
     let sent_name = params.operation_name.clone();
     let mut request = async_graphql::Request::new(params.query).data(viewer);
+    if let Some(account) = account {
+        request = request.data(account.clone());
+    }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -329,12 +339,21 @@ fn prepare(
         .map_err(|refusal| Box::new(Executed::refused(refusal, sent_name)))
 }
 
-/// Runs a prepared request within the request timeout, records it, and answers it.
+/// The caller's budget account for one request; none when budgets are off.
+pub(crate) fn cost_account(app: &AppState, viewer: &Viewer) -> Option<CostAccount> {
+    app.schema
+        .budgets()
+        .map(|_| CostAccount::new(viewer.caller()))
+}
+
+/// Runs a prepared request within the request timeout, records it, and answers it with what
+/// it cost.
 async fn execute(
     app: &AppState,
     media: ResponseMedia,
     prepared: Result<PreparedRequest, Box<Executed>>,
     headers: &HeaderMap,
+    account: Option<CostAccount>,
 ) -> Response {
     let clock = std::time::Instant::now();
     let name = match &prepared {
@@ -358,10 +377,22 @@ async fn execute(
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    match executed {
-        Some(executed) => respond(media, executed, request_id),
+    let cost = account
+        .zip(app.schema.budgets())
+        .map(|(account, budgets)| account.report(budgets));
+    let mut response = match executed {
+        Some(executed) => respond(media, executed, request_id, cost.as_ref()),
         None => timed_out(media, timeout, request_id),
+    };
+    if let Some(cost) = &cost {
+        let (policy, left) = cost.headers();
+        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", left)] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
     }
+    response
 }
 
 /// Counts an operation by name and outcome (`OK` or its first error's code; `INTERNAL` when it
@@ -419,20 +450,42 @@ fn timed_out(media: ResponseMedia, timeout: std::time::Duration, request_id: &st
 
 /// The HTTP answer to what a request became: a request error (400, or 200 with plain JSON) when
 /// it never ran, 503 with `Retry-After` when the database did not answer, 200 otherwise.
-fn respond(media: ResponseMedia, executed: Executed, request_id: &str) -> Response {
+fn respond(
+    media: ResponseMedia,
+    executed: Executed,
+    request_id: &str,
+    cost: Option<&CostReport>,
+) -> Response {
     let Executed { response, ran, .. } = executed;
     let errors: Vec<Value> = response
         .errors
         .iter()
         .map(|e| error_json(e, request_id))
         .collect();
+    let extensions = cost.map(|cost| json!({ "cost": cost }));
+    if let Some(retry_after) = throttled(&errors) {
+        // Refused by the caller's budget before it ran: 429, and when to come back.
+        let mut response = json_response(
+            media,
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({ "errors": errors, "extensions": extensions }),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return response;
+    }
     if !ran {
         // A request error: the operation never ran, so there is no `data` entry.
         let status = match media {
             ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
             ResponseMedia::Json => StatusCode::OK,
         };
-        return json_response(media, status, &json!({ "errors": errors }));
+        let mut body = json!({ "errors": errors });
+        if let Some(extensions) = extensions {
+            body["extensions"] = extensions;
+        }
+        return json_response(media, status, &body);
     }
     let unavailable = errors
         .iter()
@@ -440,6 +493,7 @@ fn respond(media: ResponseMedia, executed: Executed, request_id: &str) -> Respon
     let body = ExecutedBody {
         data: &response.data,
         errors,
+        extensions,
     };
     if unavailable {
         // The database did not answer: say so at the HTTP level too, so that clients and load
@@ -461,6 +515,16 @@ struct ExecutedBody<'a> {
     data: &'a async_graphql::Value,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<Value>,
+}
+
+/// The seconds to wait when the request was refused by the caller's budget.
+fn throttled(errors: &[Value]) -> Option<u64> {
+    errors
+        .iter()
+        .find(|e| e["extensions"]["code"] == code::RATE_LIMITED)
+        .map(|e| e["extensions"]["retryAfter"].as_u64().unwrap_or(1))
 }
 
 /// One error as JSON; errors async-graphql raised itself (parse, validation, argument

@@ -106,6 +106,10 @@ async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtoco
             let permit = authenticating.subscribers.acquire(&token)?;
             let _ = expiry.send(Some(exp));
             let mut data = Data::default();
+            // Each subscribe message is charged once to the caller's budget.
+            if let Some(account) = super::graphql::cost_account(&authenticating, &viewer) {
+                data.insert(account);
+            }
             data.insert(viewer);
             data.insert(ConnectionSlots::default());
             data.insert(Arc::new(permit));

@@ -114,6 +114,8 @@ async fn spawn_on(
             request_timeout: Duration::from_secs(60),
             ..Default::default()
         },
+        // Budgets are off but where a test is about them (tests/api/budgets.rs).
+        cost: securescore::graphql::budget::CostConfig::OFF,
         cors_origins: Vec::new(),
         metrics_bind: None,
         sqlite_checkpoint_interval: Duration::from_secs(300),

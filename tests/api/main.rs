@@ -2,6 +2,7 @@
 
 mod alerts;
 mod auth;
+mod budgets;
 mod cache;
 mod catalog;
 mod catalog_upgrades;

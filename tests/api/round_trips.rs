@@ -41,6 +41,7 @@ async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
         securescore::config::WebhookConfig::default(),
         collector,
         &RequestLimits::default(),
+        securescore::graphql::budget::CostConfig::OFF,
     );
     (schema, statements)
 }

@@ -398,3 +398,34 @@ async fn events_cross_replicas_through_postgresql() {
         "{update}"
     );
 }
+
+#[tokio::test]
+async fn each_subscribe_message_is_charged_to_the_callers_budget() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.cost = securescore::graphql::budget::CostConfig {
+            bucket: 60,
+            restore_per_second: 0.001,
+        }
+    })
+    .await;
+    app.create_tenant("acme", None, 120).await;
+    let reader = token(&[Role::SecurityReader], &["acme"]);
+    let mut client = Client::acknowledged(&app, &reader).await;
+    // Each subscription costs its selection once; 60 points hold a few, not twenty.
+    for i in 0..20 {
+        client.subscribe(&i.to_string(), SCORES).await;
+    }
+    let throttled = loop {
+        let message = client.next().await.expect("the socket stayed open");
+        if message["type"] == "next" && !message["payload"]["errors"].is_null() {
+            break message;
+        }
+    };
+    let error = &throttled["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "RATE_LIMITED", "{throttled}");
+    assert!(
+        error["message"].as_str().unwrap().contains("throttled"),
+        "{throttled}"
+    );
+    assert!(error["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+}

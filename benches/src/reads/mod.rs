@@ -159,7 +159,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         ("hello", &reader, json!({"query": HELLO})),
     ];
     println!(
-        "securescore-bench reads: {backend:?}, {} s per measurement; server CPU from /proc/{}/stat, \
+        "securescore-bench reads: {backend:?}, {} s per measurement, query-cost budgets off; server CPU from /proc/{}/stat, \
          statements from its /metrics{}",
         options.seconds,
         server.pid,
@@ -429,7 +429,16 @@ impl Server {
         };
         let address = format!("127.0.0.1:{port}");
         let child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["serve", "--bind", &address, "--database-url", database_url])
+            // Query-cost budgets off: the benchmark's clients share one subject.
+            .args([
+                "serve",
+                "--bind",
+                &address,
+                "--database-url",
+                database_url,
+                "--cost-bucket",
+                "0",
+            ])
             .env("SECURESCORE_JWT_SECRET", secret)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())

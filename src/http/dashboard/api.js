@@ -9,12 +9,17 @@ const ACCEPT = 'application/json';
 
 /** A GraphQL error answer, with the server's `extensions.code`. */
 export class ApiError extends Error {
-  constructor(message, code, path) {
+  constructor(message, code, path, retryAfter) {
     super(message);
     this.code = code ?? 'UNKNOWN';
     this.path = path;
+    this.retryAfter = retryAfter;
   }
 }
+
+// A throttled query is retried after the server's `Retry-After`, at most this many times.
+const THROTTLED_RETRIES = 3;
+const sleep = (seconds) => new Promise((resolve) => { setTimeout(resolve, seconds * 1000); });
 
 /** Splits a document into its operations by name: kind and exact text of each. */
 export function parseOperations(text) {
@@ -55,7 +60,7 @@ async function readAnswer(response) {
 
 function firstError(answer) {
   const error = answer.errors?.[0];
-  return error ? new ApiError(error.message, error.extensions?.code, error.path) : null;
+  return error ? new ApiError(error.message, error.extensions?.code, error.path, error.extensions?.retryAfter) : null;
 }
 
 /** A client for one bearer token. */
@@ -63,14 +68,38 @@ export class Api {
   constructor(token) {
     this.token = token;
     this.socket = null;
+    // Told when a query is throttled: (message, seconds until the retry).
+    this.onThrottled = null;
   }
 
   headers(extra = {}) {
     return { Accept: ACCEPT, Authorization: `Bearer ${this.token}`, ...extra };
   }
 
-  /** Runs the named operation; resolves to its `data`, rejects with an ApiError. */
+  /**
+   * Runs the named operation; resolves to its `data`, rejects with an ApiError. A query
+   * refused by the caller's query-cost budget waits the `Retry-After` the server gave and is
+   * sent again (a few times at most) instead of being repeated at once.
+   */
   async run(name, variables = {}) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.runOnce(name, variables);
+      } catch (error) {
+        const throttled = error instanceof ApiError && error.code === 'RATE_LIMITED';
+        if (!throttled || attempt >= THROTTLED_RETRIES || (await this.kindOf(name)) !== 'query') throw error;
+        const seconds = Math.max(1, Number(error.retryAfter) || 1);
+        this.onThrottled?.(error.message, seconds);
+        await sleep(seconds);
+      }
+    }
+  }
+
+  async kindOf(name) {
+    return (await operations()).get(name)?.kind;
+  }
+
+  async runOnce(name, variables) {
     const operation = (await operations()).get(name);
     if (!operation) throw new Error(`operations.graphql has no operation ${name}`);
     let answer;

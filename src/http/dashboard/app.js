@@ -88,6 +88,7 @@ function signOut(message) {
 
 async function useToken(token) {
   const api = new Api(token.trim());
+  api.onThrottled = (message, seconds) => say(`Slowing down: ${message} (trying again in ${seconds} s)`, 'error');
   try {
     const data = await api.run('DashboardViewer');
     state.api = api;
