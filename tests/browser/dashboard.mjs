@@ -8,7 +8,9 @@
 //   the changes scoreDiff gives for those dates, regressions first;
 // - a SecurityReader sees no state controls; a partner picks among its tenants;
 // - a SecurityAdmin setting an action's state moves the tile (live, by the subscription);
-// - at a phone's width nothing overflows the page.
+// - at a phone's width nothing overflows the page;
+// - a caller whose query-cost budget runs out is told so and the page waits the server's
+//   Retry-After before asking again.
 // Screenshots go to target/browser/dashboard-*.png.
 import { join } from 'node:path';
 import { check, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
@@ -260,6 +262,39 @@ try {
   await step('nothing left the origin and the page reported no error', async () => {
     check(foreign.length === 0, `requests left the origin: ${foreign.join(', ')}`);
     check(errors.length === 0, `the page reported errors: ${errors.join(' | ')}`);
+  });
+
+  await step('a throttled dashboard says so and waits Retry-After before asking again', async () => {
+    // A bucket that holds the viewer query but not the tenant query after it.
+    const small = await startDemoServer(secret, `dashboard-throttled-${label}`, ['--cost-bucket', '1500', '--cost-restore', '100']);
+    try {
+      const throttledPage = await browser.newPage();
+      const tenantAnswers = [];
+      const tenantAsks = [];
+      throttledPage.on('request', (request) => {
+        if (request.url().includes('operationName=DashboardTenant')) tenantAsks.push(Date.now());
+      });
+      throttledPage.on('response', (response) => {
+        if (response.url().includes('operationName=DashboardTenant')) {
+          tenantAnswers.push({ status: response.status(), retryAfter: Number(response.headers()['retry-after']), at: Date.now() });
+        }
+      });
+      await throttledPage.goto(`${small.origin}/`);
+      await throttledPage.waitForSelector('button.demo-token[data-label="SecurityReader"]', { timeout: 30000 });
+      await throttledPage.click('button.demo-token[data-label="SecurityReader"]');
+      await throttledPage.waitForFunction(() => document.querySelector('#status')?.textContent.includes('throttled'), null, { timeout: 15000 });
+      const said = await throttledPage.textContent('#status');
+      check(/trying again in \d+ s/.test(said), `status line: ${said}`);
+      await throttledPage.waitForSelector('#tile-body [data-stat="score"]', { timeout: 30000 });
+      const refused = tenantAnswers.find((a) => a.status === 429);
+      check(refused && refused.retryAfter >= 1, `a 429 with Retry-After: ${JSON.stringify(tenantAnswers)}`);
+      const next = tenantAsks.find((at) => at > refused.at);
+      check(next !== undefined && next - refused.at >= refused.retryAfter * 1000 - 50,
+        `asked again ${next - refused.at} ms after a Retry-After of ${refused.retryAfter} s`);
+      await throttledPage.close();
+    } finally {
+      small.stop();
+    }
   });
   await finish();
 } catch (error) {

@@ -1,7 +1,8 @@
 // Drives Debian's headless Chromium against a real securescore server with demo data: the
 // GraphiQL page renders its editor with no request leaving the server's origin, the schema
-// loads with the pasted token (introspection with it), and a query returns data in the result
-// pane. A screenshot goes to target/browser/graphiql.png.
+// loads with the pasted token (introspection with it), a query returns data in the result
+// pane, and once the (small) query-cost budget is spent the refusal shows with its time to
+// wait. Screenshots go to target/browser/graphiql*.png.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { binary, check, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
@@ -25,11 +26,12 @@ async function finish(failure) {
 }
 
 try {
-  server = await startDemoServer(secret, 'graphiql');
+  // A small query-cost budget, so that the check also sees a throttled answer.
+  server = await startDemoServer(secret, 'graphiql', ['--cost-bucket', '5000', '--cost-restore', '10']);
   const { origin } = server;
   browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  const { foreign, errors } = watch(page, origin, ['401']);
+  const { foreign, errors } = watch(page, origin, ['401', '429']);
 
   await page.goto(`${origin}/graphql`);
   await page.waitForSelector('.graphiql-container .graphiql-query-editor', { timeout: 30000 });
@@ -56,6 +58,25 @@ try {
   }, null, { timeout: 30000 });
 
   await page.screenshot({ path: join(screenshotDir(), 'graphiql.png') });
+
+  // Spending the budget: the answer that is refused says so, with the time to wait.
+  await page.evaluate(() => {
+    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror
+      .setValue('query Me { tenants(first: 100) { edges { node { id name industry seatCount } } } }');
+  });
+  for (let i = 0; i < 20; i++) {
+    await page.click('.graphiql-execute-button');
+    await page.waitForFunction(() => {
+      const text = document.querySelector('.result-window')?.textContent ?? '';
+      return text.includes('"edges"') || text.includes('RATE_LIMITED');
+    }, null, { timeout: 30000 });
+    if ((await page.textContent('.result-window')).includes('RATE_LIMITED')) break;
+    await page.evaluate(() => { document.querySelector('.result-window .CodeMirror')?.CodeMirror?.setValue(''); });
+  }
+  const throttled = await page.textContent('.result-window');
+  check(throttled.includes('RATE_LIMITED') && /retry in \d+ s/.test(throttled) && throttled.includes('throttleStatus'),
+    `no throttled answer shown: ${throttled.slice(0, 400)}`);
+  await page.screenshot({ path: join(screenshotDir(), 'graphiql-throttled.png') });
   check(foreign.length === 0, `requests left the origin: ${foreign.join(', ')}`);
   check(errors.length === 0, `the page reported errors: ${errors.join(' | ')}`);
   await finish();

@@ -13,13 +13,13 @@ export const shots = join(process.cwd(), '../../target/browser');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**
- * Starts `serve --demo` and waits until it is healthy, its log in target/browser/`name`.log;
- * `stop()` ends it and cleans up.
+ * Starts `serve --demo` (with `extraArgs`) and waits until it is healthy, its log in
+ * target/browser/`name`.log; `stop()` ends it and cleans up.
  */
-export async function startDemoServer(secret, name) {
+export async function startDemoServer(secret, name, extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'securescore-browser-'));
   const databaseUrl = process.env.SECURESCORE_BROWSER_DATABASE_URL ?? `sqlite://${dir}/browser.db?mode=rwc`;
-  const { server, origin } = await startServer(['--demo', '--database-url', databaseUrl, '--jwt-secret', secret],
+  const { server, origin } = await startServer(['--demo', '--database-url', databaseUrl, '--jwt-secret', secret, ...extraArgs],
     join(screenshotDir(), `${name}.log`));
   const stop = () => {
     server.kill('SIGTERM');
