@@ -73,6 +73,28 @@ pub struct KeyArgs {
     /// Most tenants one token may reach (`tid` and `tenants` together).
     #[arg(long, env = "SECURESCORE_JWT_MAX_TENANTS", default_value_t = KeySources::default().max_tenants)]
     pub jwt_max_tenants: usize,
+    /// An OpenID Provider (`https://login.microsoftonline.com/{tenant}/v2.0`): its discovery
+    /// document names the JWKS, and tokens must carry its issuer.
+    #[arg(long, env = "SECURESCORE_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// A JWKS URL (keys chosen by the token's `kid`).
+    #[arg(long, env = "SECURESCORE_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Accept plain-HTTP issuer and JWKS URLs (development and tests only).
+    #[arg(long, env = "SECURESCORE_JWKS_ALLOW_HTTP")]
+    pub jwks_allow_http: bool,
+    /// How often the provider's keys are fetched again.
+    #[arg(long, env = "SECURESCORE_JWKS_REFRESH", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub jwks_refresh: Duration,
+    /// The soonest a token with an unknown `kid` may cause another fetch.
+    #[arg(long, env = "SECURESCORE_JWKS_MIN_REFRESH", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwks_min_refresh: Duration,
+    /// The claim that carries the caller's own tenant (Entra ID: `tid`).
+    #[arg(long, env = "SECURESCORE_JWT_TENANT_CLAIM", default_value = "tid")]
+    pub jwt_tenant_claim: String,
+    /// The claim that carries the caller's roles (Entra ID app roles: `roles`).
+    #[arg(long, env = "SECURESCORE_JWT_ROLES_CLAIM", default_value = "roles")]
+    pub jwt_roles_claim: String,
 }
 
 impl KeyArgs {
@@ -87,6 +109,15 @@ impl KeyArgs {
             leeway_seconds: self.jwt_leeway.as_secs(),
             max_lifetime_seconds: self.jwt_max_lifetime.as_secs(),
             max_tenants: self.jwt_max_tenants,
+            oidc_issuer: self.oidc_issuer.clone(),
+            jwks_url: self.jwks_url.clone(),
+            jwks_allow_http: self.jwks_allow_http,
+            jwks_refresh: crate::auth::remote_keys::RefreshPolicy {
+                every: self.jwks_refresh,
+                at_least: self.jwks_min_refresh,
+            },
+            tenant_claim: self.jwt_tenant_claim.clone(),
+            roles_claim: self.jwt_roles_claim.clone(),
         }
     }
 }

@@ -128,6 +128,10 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         crate::webhooks::delivery::run_delivery_worker(db.clone(), config.webhooks, secrets),
     ));
     background.adopt(tokio::spawn(collector.clone().run()));
+    if let Some(keys) = verifier.remote_keys() {
+        // The identity provider's keys: loaded now, then refreshed on schedule.
+        background.adopt(tokio::spawn(keys.run()));
+    }
     let schema = build_schema(
         db.clone(),
         pipeline.clone(),

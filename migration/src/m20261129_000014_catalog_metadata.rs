@@ -27,32 +27,32 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = Actions::ImprovementActions;
-        add_column(manager, table, string_null(Actions::Tier)).await?;
-        add_column(manager, table, string_null(Actions::ActionType)).await?;
-        add_column(manager, table, json_null(Actions::Threats)).await?;
-        add_column(manager, table, json_null(Actions::Compliance)).await?;
-        add_column(manager, table, integer_null(Actions::BuiltInVersion)).await?;
+        let table = Catalog::ImprovementActions;
+        add_column(manager, table, string_null(Catalog::Tier)).await?;
+        add_column(manager, table, string_null(Catalog::ActionType)).await?;
+        add_column(manager, table, json_null(Catalog::Threats)).await?;
+        add_column(manager, table, json_null(Catalog::Compliance)).await?;
+        add_column(manager, table, integer_null(Catalog::BuiltInVersion)).await?;
         // The first release loaded these eleven from its file and never touched them again:
         // an entry whose update time is still its creation time is as that file wrote it.
         // One a platform admin changed keeps no version, so upgrades leave it alone.
         let written_by_version_one = Query::update()
             .table(table)
-            .value(Actions::BuiltInVersion, 1)
-            .and_where(Expr::col(Actions::Id).is_in(VERSION_ONE_IDS))
-            .and_where(Expr::col(Actions::CreatedAt).equals(Actions::UpdatedAt))
+            .value(Catalog::BuiltInVersion, 1)
+            .and_where(Expr::col(Catalog::Id).is_in(VERSION_ONE_IDS))
+            .and_where(Expr::col(Catalog::CreatedAt).equals(Catalog::UpdatedAt))
             .to_owned();
         manager.exec_stmt(written_by_version_one).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = Actions::ImprovementActions;
+        let table = Catalog::ImprovementActions;
         for column in [
-            Actions::BuiltInVersion,
-            Actions::Compliance,
-            Actions::Threats,
-            Actions::ActionType,
-            Actions::Tier,
+            Catalog::BuiltInVersion,
+            Catalog::Compliance,
+            Catalog::Threats,
+            Catalog::ActionType,
+            Catalog::Tier,
         ] {
             drop_column(manager, table, column).await?;
         }
@@ -62,7 +62,7 @@ impl MigrationTrait for Migration {
 
 /// The catalog table and its new columns.
 #[derive(DeriveIden, Clone, Copy)]
-enum Actions {
+enum Catalog {
     ImprovementActions,
     Id,
     Tier,

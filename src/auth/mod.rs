@@ -2,6 +2,7 @@
 
 pub mod claims;
 pub mod mint;
+pub mod remote_keys;
 pub mod verifier;
 pub mod viewer;
 

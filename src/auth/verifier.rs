@@ -1,11 +1,14 @@
 //! Verifies bearer tokens against the configured keys, accepting only the algorithms they imply.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::remote_keys::{KeySetSource, RefreshPolicy, RemoteKeys, http_fetcher};
 use super::{Claims, Viewer};
 use crate::error::ApiError;
 
@@ -28,6 +31,18 @@ pub struct KeySources {
     pub max_lifetime_seconds: u64,
     /// Most tenants a token may reach (`tid` and `tenants` together).
     pub max_tenants: usize,
+    /// An OpenID Provider whose discovery document names its JWKS; its issuer is required.
+    pub oidc_issuer: Option<String>,
+    /// A JWKS URL.
+    pub jwks_url: Option<String>,
+    /// Accept plain-HTTP issuer and JWKS URLs (development and tests only).
+    pub jwks_allow_http: bool,
+    /// How often fetched keys are refreshed, and the soonest an unknown `kid` may fetch again.
+    pub jwks_refresh: RefreshPolicy,
+    /// The claim that carries the caller's own tenant.
+    pub tenant_claim: String,
+    /// The claim that carries the caller's roles.
+    pub roles_claim: String,
 }
 
 impl Default for KeySources {
@@ -41,11 +56,21 @@ impl Default for KeySources {
             leeway_seconds: 30,
             max_lifetime_seconds: 24 * 3600,
             max_tenants: 5000,
+            oidc_issuer: None,
+            jwks_url: None,
+            jwks_allow_http: false,
+            jwks_refresh: RefreshPolicy {
+                every: Duration::from_secs(3600),
+                at_least: Duration::from_secs(30),
+            },
+            tenant_claim: "tid".into(),
+            roles_claim: "roles".into(),
         }
     }
 }
 
 /// One usable key and the single algorithm it verifies.
+#[derive(Clone)]
 struct VerificationKey {
     kid: Option<String>,
     algorithm: Algorithm,
@@ -55,6 +80,9 @@ struct VerificationKey {
 /// Turns a bearer token into a `Viewer`, or says why not.
 pub struct TokenVerifier {
     keys: Vec<VerificationKey>,
+    remote: Option<Arc<RemoteKeys>>,
+    tenant_claim: String,
+    roles_claim: String,
     issuer: Option<String>,
     audience: Option<String>,
     leeway_seconds: u64,
@@ -66,7 +94,9 @@ pub struct TokenVerifier {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
     /// No key source was configured.
-    #[error("no JWT key configured: set --jwt-secret, --jwt-public-key or --jwks")]
+    #[error(
+        "no JWT key configured: set --jwt-secret, --jwt-public-key, --jwks, --jwks-url or --oidc-issuer"
+    )]
     NoKey,
     /// A key file could not be read.
     #[error("cannot read {path}: {source}")]
@@ -104,12 +134,51 @@ impl TokenVerifier {
         if let Some(path) = &sources.jwks {
             keys.extend(jwks_keys(&read(path)?, path)?);
         }
-        if keys.is_empty() {
+        let source = match (&sources.oidc_issuer, &sources.jwks_url) {
+            (Some(_), Some(_)) => {
+                return Err(KeyLoadError::Invalid(
+                    "set --oidc-issuer or --jwks-url, not both".into(),
+                ));
+            }
+            (Some(issuer), None) => Some(KeySetSource::Issuer(issuer.clone())),
+            (None, Some(url)) => Some(KeySetSource::Url(url.clone())),
+            (None, None) => None,
+        };
+        let issuer = match (&sources.oidc_issuer, &sources.issuer) {
+            (Some(oidc), Some(configured)) if oidc != configured => {
+                return Err(KeyLoadError::Invalid(
+                    "--jwt-issuer differs from --oidc-issuer (the provider's issuer is checked)"
+                        .into(),
+                ));
+            }
+            (Some(oidc), _) => Some(oidc.clone()),
+            (None, configured) => configured.clone(),
+        };
+        let remote = match source {
+            Some(source) => {
+                let fetch =
+                    http_fetcher(source, sources.jwks_allow_http).map_err(KeyLoadError::Invalid)?;
+                Some(Arc::new(RemoteKeys::new(fetch, sources.jwks_refresh)))
+            }
+            None => None,
+        };
+        if keys.is_empty() && remote.is_none() {
             return Err(KeyLoadError::NoKey);
+        }
+        for (option, claim) in [
+            ("--jwt-tenant-claim", &sources.tenant_claim),
+            ("--jwt-roles-claim", &sources.roles_claim),
+        ] {
+            if claim.trim().is_empty() {
+                return Err(KeyLoadError::Invalid(format!("{option} must name a claim")));
+            }
         }
         Ok(TokenVerifier {
             keys,
-            issuer: sources.issuer.clone(),
+            remote,
+            tenant_claim: sources.tenant_claim.clone(),
+            roles_claim: sources.roles_claim.clone(),
+            issuer,
             audience: sources.audience.clone(),
             leeway_seconds: sources.leeway_seconds,
             max_lifetime_seconds: sources.max_lifetime_seconds,
@@ -117,14 +186,49 @@ impl TokenVerifier {
         })
     }
 
+    /// The identity provider's key cache, for the task that refreshes it; none when keys are
+    /// only configured locally.
+    pub fn remote_keys(&self) -> Option<Arc<RemoteKeys>> {
+        self.remote.clone()
+    }
+
+    /// False until the identity provider's first key set is loaded (readiness says so).
+    pub fn ready(&self) -> bool {
+        self.remote.as_ref().is_none_or(|remote| remote.loaded())
+    }
+
     /// Verifies a compact JWT; every failure is UNAUTHENTICATED with a short reason.
-    pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
-        self.verify_until(token).map(|(viewer, _)| viewer)
+    pub async fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
+        self.verify_until(token).await.map(|(viewer, _)| viewer)
+    }
+
+    /// The key a token names: a configured one, else one of the identity provider's (fetched
+    /// again for an unknown `kid`, at most once per minimum interval).
+    async fn key_for(&self, header: &jsonwebtoken::Header) -> Option<VerificationKey> {
+        let configured = match &header.kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            None => self
+                .keys
+                .iter()
+                .find(|k| k.kid.is_none() && k.algorithm == header.alg),
+        };
+        if let Some(key) = configured {
+            return Some(key.clone());
+        }
+        let remote = self.remote.as_ref()?.key(header.kid.as_deref()?).await?;
+        Some(VerificationKey {
+            kid: Some(remote.kid),
+            algorithm: remote.algorithm,
+            key: remote.key,
+        })
     }
 
     /// Verifies a compact JWT and answers its caller with the token's expiry (`exp`, seconds
     /// since the epoch, the leeway added), for connections that outlive a request.
-    pub fn verify_until(&self, token: &str) -> Result<(Viewer, u64), ApiError> {
+    pub async fn verify_until(&self, token: &str) -> Result<(Viewer, u64), ApiError> {
         let unauthenticated =
             |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
         if has_critical_extensions(token) {
@@ -134,17 +238,13 @@ impl TokenVerifier {
             ));
         }
         let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
-        let key = match &header.kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .find(|k| k.kid.as_deref() == Some(kid.as_str())),
-            None => self
-                .keys
-                .iter()
-                .find(|k| k.kid.is_none() && k.algorithm == header.alg),
-        }
-        .ok_or_else(|| unauthenticated("no configured key matches its kid or algorithm"))?;
+        let key = self.key_for(&header).await.ok_or_else(|| {
+            unauthenticated(if self.ready() {
+                "no configured key matches its kid or algorithm"
+            } else {
+                "the identity provider's signing keys are not loaded yet"
+            })
+        })?;
         if key.algorithm != header.alg {
             return Err(unauthenticated("algorithm not accepted for this key"));
         }
@@ -164,20 +264,24 @@ impl TokenVerifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        let data = decode::<Claims>(token, &key.key, &validation).map_err(|err| {
-            use jsonwebtoken::errors::ErrorKind;
-            unauthenticated(match err.kind() {
-                ErrorKind::ExpiredSignature => "expired",
-                ErrorKind::ImmatureSignature => "not valid yet",
-                ErrorKind::InvalidSignature => "bad signature",
-                ErrorKind::InvalidIssuer => "wrong issuer",
-                ErrorKind::InvalidAudience => "wrong audience",
-                ErrorKind::InvalidAlgorithm => "algorithm not accepted",
-                ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
-                _ => "malformed",
-            })
-        })?;
-        let claims = data.claims;
+        let data =
+            decode::<serde_json::Map<String, serde_json::Value>>(token, &key.key, &validation)
+                .map_err(|err| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    unauthenticated(match err.kind() {
+                        ErrorKind::ExpiredSignature => "expired",
+                        ErrorKind::ImmatureSignature => "not valid yet",
+                        ErrorKind::InvalidSignature => "bad signature",
+                        ErrorKind::InvalidIssuer => "wrong issuer",
+                        ErrorKind::InvalidAudience => "wrong audience",
+                        ErrorKind::InvalidAlgorithm => "algorithm not accepted",
+                        ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
+                        _ => "malformed",
+                    })
+                })?;
+        let claims = self
+            .read_claims(data.claims)
+            .map_err(|_| unauthenticated("malformed"))?;
         if claims.sub.trim().is_empty() {
             return Err(unauthenticated("sub must not be empty"));
         }
@@ -211,6 +315,27 @@ impl TokenVerifier {
             Viewer::from_claims(&claims),
             claims.exp.saturating_add(self.leeway_seconds),
         ))
+    }
+}
+
+impl TokenVerifier {
+    /// The claims securescore reads, the tenant and roles taken from the claims configured to
+    /// carry them (an Entra ID token: `tid` and `roles`).
+    fn read_claims(
+        &self,
+        mut claims: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Claims, serde_json::Error> {
+        for (named, ours) in [(&self.tenant_claim, "tid"), (&self.roles_claim, "roles")] {
+            if named != ours {
+                match claims.remove(named.as_str()) {
+                    Some(value) => claims.insert(ours.to_owned(), value),
+                    None => claims.remove(ours),
+                };
+            }
+        }
+        // Checked above when configured; providers send it as a string or a list.
+        claims.remove("aud");
+        serde_json::from_value(serde_json::Value::Object(claims))
     }
 }
 

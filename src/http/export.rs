@@ -39,7 +39,7 @@ pub async fn scores_csv(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    export(&app, &headers, query.as_deref(), "scores.csv", ScoreRows)
+    export(&app, &headers, query.as_deref(), "scores.csv", ScoreRows).await
 }
 
 /// `GET /export/action-scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day and action.
@@ -55,30 +55,32 @@ pub async fn action_scores_csv(
         "action-scores.csv",
         ActionScoreRows,
     )
+    .await
 }
 
 /// One export: checked, then streamed as `filename`.
-fn export<R: RowKind>(
+async fn export<R: RowKind>(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
     filename: &str,
     kind: R,
 ) -> Response {
-    match export_request(app, headers, query) {
+    match export_request(app, headers, query).await {
         Ok(request) => csv_response(filename, rows_stream(app.db.clone(), request, kind)),
         Err(refusal) => refusal.into_response(),
     }
 }
 
 /// Authenticates, authorizes and parses the query string; refusals are short text bodies.
-fn export_request(
+async fn export_request(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<ExportRequest, Refusal> {
     let refuse = |status: StatusCode, message: String| (status, message);
     let viewer = authenticate(app, headers)
+        .await
         .map_err(|err| refuse(StatusCode::UNAUTHORIZED, err.message().to_owned()))?;
     viewer
         .require(Operation::ReadTenantData)

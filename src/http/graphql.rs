@@ -96,7 +96,7 @@ pub async fn graphql_get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&app, &headers) {
+    let viewer = match authenticate(&app, &headers).await {
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
     };
@@ -137,7 +137,7 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
             code::BAD_USER_INPUT,
         );
     }
-    let viewer = match authenticate(&app, &headers) {
+    let viewer = match authenticate(&app, &headers).await {
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
     };
@@ -208,7 +208,7 @@ async fn read_body(limits: &RequestLimits, body: Body) -> Result<Bytes, (StatusC
 }
 
 /// Verifies `Authorization: Bearer <JWT>`.
-pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+pub(crate) async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
@@ -221,7 +221,7 @@ pub(crate) fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer
         .ok_or_else(|| {
             ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
         })?;
-    app.verifier.verify(token)
+    app.verifier.verify(token).await
 }
 
 /// What `Retry-After` says when the database does not answer.

@@ -16,8 +16,8 @@ pub async fn healthz() -> &'static str {
 /// How long readiness waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Answers 200 while the database answers within two seconds, 503 with `Retry-After`
-/// otherwise.
+/// Answers 200 while the database answers within two seconds and the identity provider's
+/// signing keys (when configured) have been loaded once; 503 with `Retry-After` otherwise.
 pub async fn readyz(
     State(app): State<AppState>,
 ) -> (
@@ -30,6 +30,13 @@ pub async fn readyz(
         [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
         "database unavailable",
     );
+    if !app.verifier.ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+            "signing keys not loaded yet",
+        );
+    }
     match tokio::time::timeout(READINESS_TIMEOUT, app.db.ping()).await {
         Ok(Ok(())) => (
             StatusCode::OK,

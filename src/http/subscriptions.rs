@@ -102,7 +102,7 @@ async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtoco
         .keepalive_timeout(KEEPALIVE_TIMEOUT)
         .on_connection_init(move |payload| async move {
             let token = bearer_token(&payload)?;
-            let (viewer, exp) = authenticating.verifier.verify_until(&token)?;
+            let (viewer, exp) = authenticating.verifier.verify_until(&token).await?;
             let permit = authenticating.subscribers.acquire(&token)?;
             let _ = expiry.send(Some(exp));
             let mut data = Data::default();
