@@ -44,6 +44,7 @@ fn resolve_query(
     app: &AppState,
     media: ResponseMedia,
     sent: SentParams,
+    cost: Option<&CostReport>,
 ) -> Result<GraphqlParams, Box<Response>> {
     match app.persisted.resolve(sent.query, sent.extensions.as_ref()) {
         Ok(query) => Ok(GraphqlParams {
@@ -51,17 +52,20 @@ fn resolve_query(
             operation_name: sent.operation_name,
             variables: sent.variables,
         }),
-        Err(PersistedQueryError::Invalid(message)) => Err(Box::new(request_error(media, &message))),
+        Err(PersistedQueryError::Invalid(message)) => {
+            Err(Box::new(request_error(media, &message, cost)))
+        }
         Err(PersistedQueryError::NotFound) => {
             let status = match media {
                 ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
                 ResponseMedia::Json => StatusCode::OK,
             };
-            Err(Box::new(error_response(
+            Err(Box::new(costed_error_response(
                 media,
                 status,
                 "PersistedQueryNotFound",
                 code::PERSISTED_QUERY_NOT_FOUND,
+                cost,
             )))
         }
     }
@@ -100,21 +104,23 @@ pub async fn graphql_get(
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
     };
+    let account = cost_account(&app, &viewer);
+    let left = left_in(&app, account.as_ref());
     let params = match params_from_query(pairs) {
-        Ok(sent) => match resolve_query(&app, media, sent) {
+        Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
             Ok(params) => params,
             Err(refusal) => return *refusal,
         },
-        Err(message) => return request_error(media, &message),
+        Err(message) => return request_error(media, &message, left.as_ref()),
     };
-    let account = cost_account(&app, &viewer);
     let prepared = prepare(&app, params, viewer, account.as_ref());
     if prepared.as_ref().is_ok_and(PreparedRequest::is_mutation) {
-        let mut response = error_response(
+        let mut response = costed_error_response(
             media,
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations must be sent with POST",
             code::BAD_USER_INPUT,
+            left.as_ref(),
         );
         response
             .headers_mut()
@@ -141,10 +147,18 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
         Ok(viewer) => viewer,
         Err(err) => return unauthenticated(media, err),
     };
+    let account = cost_account(&app, &viewer);
+    let left = left_in(&app, account.as_ref());
     let body = match read_body(&app.limits, body).await {
         Ok(body) => body,
         Err((status, message)) => {
-            return error_response(media, status, &message, code::BAD_USER_INPUT);
+            return costed_error_response(
+                media,
+                status,
+                &message,
+                code::BAD_USER_INPUT,
+                left.as_ref(),
+            );
         }
     };
     // A body that is not JSON is a 400 whatever the response type (GraphQL over HTTP).
@@ -156,24 +170,24 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
             } else {
                 "the request body is not valid JSON".to_owned()
             };
-            return error_response(
+            return costed_error_response(
                 media,
                 StatusCode::BAD_REQUEST,
                 &message,
                 code::BAD_USER_INPUT,
+                left.as_ref(),
             );
         }
     };
     match params_from_json(value) {
-        Ok(sent) => match resolve_query(&app, media, sent) {
+        Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
             Ok(params) => {
-                let account = cost_account(&app, &viewer);
                 let prepared = prepare(&app, params, viewer, account.as_ref());
                 execute(&app, media, prepared, &headers, account).await
             }
             Err(refusal) => *refusal,
         },
-        Err(message) => request_error(media, &message),
+        Err(message) => request_error(media, &message, left.as_ref()),
     }
 }
 
@@ -339,6 +353,13 @@ fn prepare(
         .map_err(|refusal| Box::new(Executed::refused(refusal, sent_name)))
 }
 
+/// What the caller has left, for a request refused before it could be costed.
+fn left_in(app: &AppState, account: Option<&CostAccount>) -> Option<CostReport> {
+    account
+        .zip(app.schema.budgets())
+        .map(|(account, budgets)| account.report(budgets))
+}
+
 /// The caller's budget account for one request; none when budgets are off.
 pub(crate) fn cost_account(app: &AppState, viewer: &Viewer) -> Option<CostAccount> {
     app.schema
@@ -377,20 +398,13 @@ async fn execute(
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let cost = account
-        .zip(app.schema.budgets())
-        .map(|(account, budgets)| account.report(budgets));
+    let cost = left_in(app, account.as_ref());
     let mut response = match executed {
         Some(executed) => respond(media, executed, request_id, cost.as_ref()),
         None => timed_out(media, timeout, request_id),
     };
     if let Some(cost) = &cost {
-        let (policy, left) = cost.headers();
-        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", left)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, value);
-            }
-        }
+        insert_cost_headers(&mut response, cost);
     }
     response
 }
@@ -562,20 +576,46 @@ fn json_response(
 
 /// A response holding one error with a code.
 fn error_response(media: ResponseMedia, status: StatusCode, message: &str, code: &str) -> Response {
-    json_response(
-        media,
-        status,
-        &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
-    )
+    costed_error_response(media, status, message, code, None)
+}
+
+/// A response holding one error with a code, and what the caller's budget holds (headers and
+/// `extensions.cost`) when budgets are on.
+fn costed_error_response(
+    media: ResponseMedia,
+    status: StatusCode,
+    message: &str,
+    code: &str,
+    cost: Option<&CostReport>,
+) -> Response {
+    let mut body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    if let Some(cost) = cost {
+        body["extensions"] = json!({ "cost": cost });
+    }
+    let mut response = json_response(media, status, &body);
+    if let Some(cost) = cost {
+        insert_cost_headers(&mut response, cost);
+    }
+    response
+}
+
+/// `RateLimit-Policy` and `RateLimit`.
+fn insert_cost_headers(response: &mut Response, cost: &CostReport) {
+    let (policy, left) = cost.headers();
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", left)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
 }
 
 /// A malformed request: 400 with the GraphQL response type, 200 with plain JSON.
-fn request_error(media: ResponseMedia, message: &str) -> Response {
+fn request_error(media: ResponseMedia, message: &str, cost: Option<&CostReport>) -> Response {
     let status = match media {
         ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
         ResponseMedia::Json => StatusCode::OK,
     };
-    error_response(media, status, message, code::BAD_USER_INPUT)
+    costed_error_response(media, status, message, code::BAD_USER_INPUT, cost)
 }
 
 fn unauthenticated(media: ResponseMedia, err: ApiError) -> Response {

@@ -20,6 +20,26 @@ pub fn flag(facts: &Value, path: &str) -> Option<bool> {
     lookup(facts, path)?.as_bool()
 }
 
+/// Writes `value` at a dotted path, creating the objects on the way.
+pub fn set_path(facts: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = facts;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            current.insert(part.to_owned(), value);
+            return;
+        }
+        let next = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(map) = next else { return };
+        current = map;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,25 +60,5 @@ mod tests {
         assert_eq!(count(&facts, "users.list.0"), None);
         assert_eq!(count(&facts, "users.absent"), None);
         assert_eq!(flag(&facts, "users"), None);
-    }
-}
-
-/// Writes `value` at a dotted path, creating the objects on the way.
-pub fn set_path(facts: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut parts = path.split('.').peekable();
-    let mut current = facts;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            current.insert(part.to_owned(), value);
-            return;
-        }
-        let next = current
-            .entry(part.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !next.is_object() {
-            *next = Value::Object(Map::new());
-        }
-        let Value::Object(map) = next else { return };
-        current = map;
     }
 }

@@ -222,3 +222,30 @@ async fn with_budgets_off_answers_carry_no_cost() {
     assert!(body.get("extensions").is_none(), "{body}");
     assert!(headers.get("ratelimit").is_none());
 }
+
+#[tokio::test]
+async fn refused_requests_say_what_is_left_too() {
+    let app = budgeted(100, 0.001).await;
+    let partner = caller("partner-a");
+    // A syntax error: refused by async-graphql before it is costed.
+    let (status, headers, broken) = post(&app, &partner, "{ tenants(").await;
+    assert_eq!(status, 400, "{broken}");
+    assert_eq!(cost(&broken)["requestedQueryCost"], 0, "{broken}");
+    assert!((left(&broken) - 100.0).abs() < 0.01, "{broken}");
+    assert!(headers.contains_key("ratelimit"));
+    // Not JSON at all.
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(AUTHORIZATION, format!("Bearer {partner}"))
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/graphql-response+json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.headers().contains_key("ratelimit-policy"));
+    let body: Value = response.json().await.unwrap();
+    assert!((left(&body) - 100.0).abs() < 0.01, "{body}");
+}
