@@ -1,6 +1,8 @@
 //! sea-orm entities for securescore's tables; the migrations crate is their only source.
 
 pub mod action_override;
+pub mod action_plan;
+pub mod action_plan_change;
 pub mod alert;
 pub mod alert_rule;
 pub mod collection_run;

@@ -25,6 +25,10 @@ pub struct Model {
     pub latest_score_date: Option<Date>,
     /// Bumped by every change that affects the tenant's scores, in that change's transaction.
     pub change_seq: i64,
+    /// From this percentage up a day is in the GOOD zone.
+    pub zone_good: f64,
+    /// From this percentage up (under `zone_good`) a day is FAIR.
+    pub zone_fair: f64,
 }
 
 /// Relations of `tenants` (none navigated through the ORM).

@@ -18,6 +18,7 @@ mod m20261129_000011_delivery_body;
 mod m20261129_000012_run_scope;
 mod m20261129_000013_graph_connections;
 mod m20261129_000014_catalog_metadata;
+mod m20261129_000015_action_plans;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_run_scope::Migration),
             Box::new(m20261129_000013_graph_connections::Migration),
             Box::new(m20261129_000014_catalog_metadata::Migration),
+            Box::new(m20261129_000015_action_plans::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod facts;
 pub mod frameworks;
 pub mod overrides;
+pub mod planning;
 pub mod rule;
 pub mod runs;
 pub mod snapshots;

@@ -154,7 +154,7 @@ async fn assert_yesterday_scored_once(db: &DatabaseConnection) {
             &format!("SELECT COUNT(*) FROM daily_action_scores WHERE date = '{yesterday}'")
         )
         .await,
-        TENANTS as i64 * 11
+        TENANTS as i64 * crate::helpers::built_in_actions() as i64
     );
     assert_eq!(
         number(db, "SELECT COALESCE(SUM(done), 0) FROM scoring_tasks").await,
