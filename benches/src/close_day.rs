@@ -294,6 +294,8 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
             goal: Set(None),
             latest_score_date: Set(None),
             change_seq: Set(0),
+            zone_good: Set(70.0),
+            zone_fair: Set(40.0),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -72,8 +72,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        add_column(manager, Tenants::Table, double(Zones::ZoneGood).default(70.0)).await?;
-        add_column(manager, Tenants::Table, double(Zones::ZoneFair).default(40.0)).await
+        add_column(
+            manager,
+            Tenants::Table,
+            double(Zones::ZoneGood).default(70.0).to_owned(),
+        )
+        .await?;
+        add_column(
+            manager,
+            Tenants::Table,
+            double(Zones::ZoneFair).default(40.0).to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

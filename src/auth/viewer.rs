@@ -52,6 +52,8 @@ pub enum Operation {
     CollectNow,
     /// Read a tenant's directory connection and its collections.
     ReadConnections,
+    /// Set and clear plans, and the score zones.
+    PlanImprovements,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -63,9 +65,10 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
         (PlatformAdmin, SeeTenants) => Some(Reach::All),
         (_, SeeTenants) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
-        (GlobalAdmin | SecurityAdmin, SetOverride | Recompute | SetGoal | ManageAlerts) => {
-            Some(Reach::Own)
-        }
+        (
+            GlobalAdmin | SecurityAdmin,
+            SetOverride | Recompute | SetGoal | ManageAlerts | PlanImprovements,
+        ) => Some(Reach::Own),
         (GlobalAdmin, ManageWebhooks | ManageConnection) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin, CollectNow) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadConnections) => Some(Reach::Own),

@@ -20,6 +20,13 @@ pub fn days(from: &Date, to: &Date, child_complexity: usize) -> usize {
         .saturating_mul(child_complexity)
 }
 
+/// Cost of a per-day list from tomorrow to `to` (a date in the past costs one day; it is
+/// refused).
+pub fn days_ahead(to: &Date, child_complexity: usize) -> usize {
+    let today = Date(chrono::Utc::now().date_naive());
+    days(&today, to, child_complexity)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

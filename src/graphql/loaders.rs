@@ -9,14 +9,16 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::NaiveDate;
 use entity::{
-    alert, alert_rule, daily_action_score, daily_score, graph_connection, improvement_action,
-    snapshot, webhook_attempt,
+    action_plan, alert, alert_rule, daily_action_score, daily_score, graph_connection,
+    improvement_action, snapshot, tenant, webhook_attempt,
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::score_cache::ScoreCache;
-use crate::service::{alerts, catalog, connections, score_reads, snapshots, webhooks};
+use crate::service::{
+    alerts, catalog, connections, plans, score_reads, snapshots, tenants, webhooks,
+};
 
 pub use crate::service::score_reads::{ScoreKey, TenantDay};
 
@@ -43,6 +45,14 @@ pub struct SnapshotId(pub i64);
 /// A tenant whose directory connection is read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ConnectionOf(pub String);
+
+/// A tenant read by id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TenantOf(pub String);
+
+/// A tenant whose plans are read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PlansOf(pub String);
 
 /// Reads everything a request batches, through the services.
 pub struct Reader {
@@ -149,6 +159,38 @@ impl Loader<ConnectionOf> for Reader {
             .into_iter()
             .map(|c| (ConnectionOf(c.tenant_id.clone()), c))
             .collect())
+    }
+}
+
+impl Loader<TenantOf> for Reader {
+    type Value = tenant::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[TenantOf]) -> Result<HashMap<TenantOf, Self::Value>, LoadError> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = tenants::tenants_by_ids(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|t| (TenantOf(t.id.clone()), t))
+            .collect())
+    }
+}
+
+impl Loader<PlansOf> for Reader {
+    type Value = Vec<action_plan::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PlansOf]) -> Result<HashMap<PlansOf, Self::Value>, LoadError> {
+        let tenants: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let mut found: HashMap<PlansOf, Self::Value> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for plan in plans::plans_of_tenants(&self.db, &tenants).await? {
+            found
+                .entry(PlansOf(plan.tenant_id.clone()))
+                .or_default()
+                .push(plan);
+        }
+        Ok(found)
     }
 }
 
@@ -282,4 +324,24 @@ pub async fn load_connection(
         &format!("the directory connection of {tenant_id}"),
     )
     .await
+}
+
+/// A tenant's plans through the request's batch.
+pub async fn load_plans(ctx: &Context<'_>, tenant_id: &str) -> ApiResult<Vec<action_plan::Model>> {
+    Ok(load(
+        ctx,
+        PlansOf(tenant_id.to_owned()),
+        &format!("the plans of {tenant_id}"),
+    )
+    .await?
+    .unwrap_or_default())
+}
+
+/// A tenant through the request's batch; NOT_FOUND when it does not exist.
+pub async fn load_tenant(ctx: &Context<'_>, tenant_id: &str) -> ApiResult<tenant::Model> {
+    let what = format!("tenant {tenant_id}");
+    referenced(
+        load(ctx, TenantOf(tenant_id.to_owned()), &what).await?,
+        &what,
+    )
 }

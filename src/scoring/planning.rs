@@ -322,7 +322,10 @@ mod tests {
             plan_status(Some(ActionStatus::ThirdParty), due, today),
             PlanStatus::Completed
         );
-        assert_eq!(plan_status(Some(ActionStatus::Partial), due, today), PlanStatus::Overdue);
+        assert_eq!(
+            plan_status(Some(ActionStatus::Partial), due, today),
+            PlanStatus::Overdue
+        );
         assert_eq!(
             plan_status(Some(ActionStatus::Partial), Some(today), today),
             PlanStatus::Open
@@ -334,14 +337,32 @@ mod tests {
     fn the_forecast_adds_each_plans_points_from_its_due_date_overdue_ones_from_tomorrow() {
         let today = date("2026-06-10");
         let plans = [
-            PlannedPoints { due: Some(date("2026-06-01")), points_left: 2.0, status: PlanStatus::Overdue },
-            PlannedPoints { due: Some(date("2026-06-12")), points_left: 3.0, status: PlanStatus::Open },
-            PlannedPoints { due: Some(date("2026-06-11")), points_left: 5.0, status: PlanStatus::Completed },
-            PlannedPoints { due: None, points_left: 7.0, status: PlanStatus::Open },
+            PlannedPoints {
+                due: Some(date("2026-06-01")),
+                points_left: 2.0,
+                status: PlanStatus::Overdue,
+            },
+            PlannedPoints {
+                due: Some(date("2026-06-12")),
+                points_left: 3.0,
+                status: PlanStatus::Open,
+            },
+            PlannedPoints {
+                due: Some(date("2026-06-11")),
+                points_left: 5.0,
+                status: PlanStatus::Completed,
+            },
+            PlannedPoints {
+                due: None,
+                points_left: 7.0,
+                status: PlanStatus::Open,
+            },
         ];
         let points = forecast(today, date("2026-06-13"), 10.0, 20.0, &plans);
-        let scores: Vec<(String, f64)> =
-            points.iter().map(|p| (p.date.to_string(), p.score)).collect();
+        let scores: Vec<(String, f64)> = points
+            .iter()
+            .map(|p| (p.date.to_string(), p.score))
+            .collect();
         assert_eq!(
             scores,
             [
@@ -358,11 +379,14 @@ mod tests {
     #[test]
     fn periods_are_days_seven_day_windows_or_clipped_calendar_months() {
         let (from, to) = (date("2026-01-30"), date("2026-03-02"));
-        assert_eq!(periods(from, to, TrendPeriod::Month), [
-            (date("2026-01-30"), date("2026-01-31")),
-            (date("2026-02-01"), date("2026-02-28")),
-            (date("2026-03-01"), date("2026-03-02")),
-        ]);
+        assert_eq!(
+            periods(from, to, TrendPeriod::Month),
+            [
+                (date("2026-01-30"), date("2026-01-31")),
+                (date("2026-02-01"), date("2026-02-28")),
+                (date("2026-03-01"), date("2026-03-02")),
+            ]
+        );
         let weeks = periods(from, to, TrendPeriod::Week);
         assert_eq!(weeks[0], (date("2026-01-30"), date("2026-02-05")));
         assert_eq!(weeks.last().unwrap().1, to);
@@ -378,19 +402,40 @@ mod tests {
         };
         let days = [
             // The day before the range: its change to the first day counts.
-            day("2026-05-31", 10.0, vec![action("a", 1.0, 4.0, ActionStatus::Partial)]),
-            day("2026-06-01", 20.0, vec![action("a", 3.0, 4.0, ActionStatus::Partial)]),
+            day(
+                "2026-05-31",
+                10.0,
+                vec![action("a", 1.0, 4.0, ActionStatus::Partial)],
+            ),
+            day(
+                "2026-06-01",
+                20.0,
+                vec![action("a", 3.0, 4.0, ActionStatus::Partial)],
+            ),
             // 06-02 is not stored; 06-03 compares with 06-01.
-            day("2026-06-03", 15.0, vec![
-                action("a", 2.0, 4.0, ActionStatus::Partial),
-                action("b", 0.0, 5.0, ActionStatus::RiskAccepted),
-            ]),
-            day("2026-06-08", 30.0, vec![
-                action("a", 4.0, 4.0, ActionStatus::Completed),
-                action("b", 0.0, 5.0, ActionStatus::RiskAccepted),
-            ]),
+            day(
+                "2026-06-03",
+                15.0,
+                vec![
+                    action("a", 2.0, 4.0, ActionStatus::Partial),
+                    action("b", 0.0, 5.0, ActionStatus::RiskAccepted),
+                ],
+            ),
+            day(
+                "2026-06-08",
+                30.0,
+                vec![
+                    action("a", 4.0, 4.0, ActionStatus::Completed),
+                    action("b", 0.0, 5.0, ActionStatus::RiskAccepted),
+                ],
+            ),
         ];
-        let weeks = trends(&days, date("2026-06-01"), date("2026-06-14"), TrendPeriod::Week);
+        let weeks = trends(
+            &days,
+            date("2026-06-01"),
+            date("2026-06-14"),
+            TrendPeriod::Week,
+        );
         assert_eq!(weeks.len(), 2);
         assert_eq!(weeks[0].points_achieved, 2.0);
         assert_eq!(weeks[0].points_regressed, 1.0);
@@ -399,7 +444,12 @@ mod tests {
         assert_eq!(weeks[0].percentage_at_end, Some(15.0));
         assert_eq!(weeks[1].points_achieved, 2.0);
         assert_eq!(weeks[1].percentage_at_end, Some(30.0));
-        let daily = trends(&days, date("2026-06-01"), date("2026-06-02"), TrendPeriod::Day);
+        let daily = trends(
+            &days,
+            date("2026-06-01"),
+            date("2026-06-02"),
+            TrendPeriod::Day,
+        );
         assert_eq!(daily[1].percentage_at_end, None, "no stored day");
     }
 
@@ -409,9 +459,37 @@ mod tests {
         assert_eq!(zones.zone(70.0), ScoreZone::Good);
         assert_eq!(zones.zone(69.9), ScoreZone::Fair);
         assert_eq!(zones.zone(39.9), ScoreZone::Poor);
-        assert!(ScoreZones { good: 50.0, fair: 60.0 }.validate().is_err());
-        assert!(ScoreZones { good: 101.0, fair: 60.0 }.validate().is_err());
-        assert!(ScoreZones { good: 50.0, fair: -1.0 }.validate().is_err());
-        assert!(ScoreZones { good: 50.0, fair: 50.0 }.validate().is_ok());
+        assert!(
+            ScoreZones {
+                good: 50.0,
+                fair: 60.0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            ScoreZones {
+                good: 101.0,
+                fair: 60.0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            ScoreZones {
+                good: 50.0,
+                fair: -1.0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            ScoreZones {
+                good: 50.0,
+                fair: 50.0
+            }
+            .validate()
+            .is_ok()
+        );
     }
 }

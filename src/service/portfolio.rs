@@ -2,7 +2,7 @@
 //! database in a constant number of statements (per 500 ids of a listed reach).
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
+use entity::{action_plan, daily_action_score, daily_score, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
 
@@ -36,6 +36,10 @@ pub struct PortfolioFigures {
     pub distribution: [i64; 10],
     /// Scored tenants whose percentage is lower than on the day before.
     pub regressed_tenant_count: i64,
+    /// Scored tenants in each zone of their own thresholds: GOOD, FAIR, POOR.
+    pub zones: [i64; 3],
+    /// Plans of the tenants in reach that are overdue today.
+    pub overdue_plan_count: i64,
 }
 
 /// The portfolio of `date`, or of the newest date any tenant in reach has a score for.
@@ -84,7 +88,14 @@ pub async fn portfolio(
             .collect(),
         distribution: [0; 10],
         regressed_tenant_count: 0,
+        zones: [0; 3],
+        overdue_plan_count: 0,
     };
+    let today = chrono::Utc::now().date_naive();
+    for group in &groups {
+        figures.overdue_plan_count +=
+            number(db.query_one(&overdue_plans(today, *group)).await?, "n")?;
+    }
     let Some(date) = date else {
         return Ok(figures);
     };
@@ -100,6 +111,11 @@ pub async fn portfolio(
         for (bucket, count) in figures.distribution.iter_mut().enumerate() {
             *count += count_in(&day, &format!("bucket_{bucket}"))?;
         }
+        let good = count_in(&day, "zone_good")?;
+        let fair = count_in(&day, "zone_fair")?;
+        figures.zones[0] += good;
+        figures.zones[1] += fair;
+        figures.zones[2] += count_in(&day, "n")? - good - fair;
         for row in db.query_all(&category_sums(date, *group)).await? {
             let category: ActionCategory = row.try_get("", "category")?;
             if let Some(total) = figures
@@ -193,8 +209,26 @@ fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
         )
         .expr_as(percentage().sum(), Alias::new("percentage_sum"))
         .from(daily_score::Entity)
+        .inner_join(
+            tenant::Entity,
+            Expr::col((tenant::Entity, tenant::Column::Id))
+                .equals((daily_score::Entity, daily_score::Column::TenantId)),
+        )
         .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
         .to_owned();
+    // Each tenant's zone by its own thresholds.
+    let good = percentage().gte(Expr::col((tenant::Entity, tenant::Column::ZoneGood)));
+    let fair = percentage()
+        .gte(Expr::col((tenant::Entity, tenant::Column::ZoneFair)))
+        .and(percentage().lt(Expr::col((tenant::Entity, tenant::Column::ZoneGood))));
+    query.expr_as(
+        Expr::case(good, 1).finally(0).sum(),
+        Alias::new("zone_good"),
+    );
+    query.expr_as(
+        Expr::case(fair, 1).finally(0).sum(),
+        Alias::new("zone_fair"),
+    );
     for bucket in 0..10 {
         let from = bucket as f64 * BUCKET_WIDTH;
         let mut inside = percentage().gte(from);
@@ -237,6 +271,56 @@ fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
         &mut query,
         table,
         daily_action_score::Column::TenantId,
+        group,
+    );
+    query
+}
+
+/// How many plans of the group are overdue on `today`: due before it, and their action is not
+/// COMPLETED or THIRD_PARTY in today's score.
+fn overdue_plans(today: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let done = Query::select()
+        .expr(Expr::val(1))
+        .from(daily_action_score::Entity)
+        .and_where(
+            Expr::col((
+                daily_action_score::Entity,
+                daily_action_score::Column::TenantId,
+            ))
+            .equals((action_plan::Entity, action_plan::Column::TenantId)),
+        )
+        .and_where(
+            Expr::col((
+                daily_action_score::Entity,
+                daily_action_score::Column::ActionId,
+            ))
+            .equals((action_plan::Entity, action_plan::Column::ActionId)),
+        )
+        .and_where(
+            Expr::col((daily_action_score::Entity, daily_action_score::Column::Date)).eq(today),
+        )
+        .and_where(
+            Expr::col((
+                daily_action_score::Entity,
+                daily_action_score::Column::Status,
+            ))
+            .is_in(["COMPLETED", "THIRD_PARTY"]),
+        )
+        .and_where(current_version_only())
+        .to_owned();
+    let mut query = Query::select()
+        .expr_as(
+            Expr::col((action_plan::Entity, action_plan::Column::ActionId)).count(),
+            Alias::new("n"),
+        )
+        .from(action_plan::Entity)
+        .and_where(Expr::col((action_plan::Entity, action_plan::Column::DueDate)).lt(today))
+        .and_where(Expr::exists(done).not())
+        .to_owned();
+    restrict(
+        &mut query,
+        action_plan::Entity,
+        action_plan::Column::TenantId,
         group,
     );
     query

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::auth::{Operation, Viewer};
 use crate::error::{ApiError, ApiResult};
+use crate::scoring::planning::ScoreZones;
 
 /// A validated new tenant.
 #[derive(Clone, Debug)]
@@ -154,6 +155,8 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         goal: Set(None),
         latest_score_date: Set(None),
         change_seq: Set(0),
+        zone_good: Set(ScoreZones::default().good),
+        zone_fair: Set(ScoreZones::default().fair),
     };
     row.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -182,6 +185,32 @@ pub async fn set_goal(
     row.goal = Set(goal);
     row.updated_at = Set(Utc::now());
     Ok(row.update(db).await?)
+}
+
+/// Sets a tenant's score zone thresholds (`0 ≤ fair ≤ good ≤ 100`); a missing tenant is
+/// NOT_FOUND.
+pub async fn set_zones(
+    db: &DatabaseConnection,
+    id: &str,
+    zones: ScoreZones,
+) -> ApiResult<tenant::Model> {
+    zones.validate().map_err(ApiError::BadUserInput)?;
+    let Some(existing) = find_tenant(db, id).await? else {
+        return Err(ApiError::tenant_not_found(id));
+    };
+    let mut row: tenant::ActiveModel = existing.into();
+    row.zone_good = Set(zones.good);
+    row.zone_fair = Set(zones.fair);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// A tenant's score zone thresholds.
+pub fn zones_of(tenant: &tenant::Model) -> ScoreZones {
+    ScoreZones {
+        good: tenant.zone_good,
+        fair: tenant.zone_fair,
+    }
 }
 
 /// Applies changes to an existing tenant; a missing one is NOT_FOUND.
@@ -221,6 +250,17 @@ pub async fn update_tenant(
 /// The tenant with this id, if any.
 pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> ApiResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// The tenants of `ids` (for batched reads), in one query.
+pub async fn tenants_by_ids(
+    db: &DatabaseConnection,
+    ids: &[String],
+) -> Result<Vec<tenant::Model>, sea_orm::DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
 }
 
 /// Which of `ids` exist, in one query per 500 ids.

@@ -72,6 +72,8 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
             goal: Set(None),
             latest_score_date: Set(None),
             change_seq: Set(0),
+            zone_good: Set(70.0),
+            zone_fair: Set(40.0),
         })
         .exec_without_returning(&db)
         .await

@@ -78,6 +78,31 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "action_overrides",
     ),
     (
+        "set plan",
+        "mutation { setActionPlan(input: {tenantId: \"acme\", actionId: \"AdminMFA\", assignedTo: \"ops@acme.test\"}) { status } }",
+        "action_plans",
+    ),
+    (
+        "clear plan",
+        "mutation { clearActionPlan(tenantId: \"acme\", actionId: \"AdminMFA\") }",
+        "action_plan_changes",
+    ),
+    (
+        "set score zones",
+        "mutation { setScoreZones(tenantId: \"acme\", good: 80, fair: 50) { zones { good fair } } }",
+        "",
+    ),
+    (
+        "read plans",
+        "{ tenant(id: \"acme\") { plans { status } planHistory { edges { node { cleared } } } zones { good } } }",
+        "",
+    ),
+    (
+        "read forecast and trends",
+        "query($ahead: Date!, $d: Date!) { tenant(id: \"acme\") { forecast(to: $ahead) { score } trends(from: $d, to: $d) { pointsAchieved } } }",
+        "",
+    ),
+    (
         "set goal",
         "mutation { setTenantGoal(tenantId: \"acme\", percentage: 80) { goal } }",
         "",
@@ -213,6 +238,9 @@ fn allowed(role: Role, operation: &str) -> bool {
         "set override"
         | "set overrides in bulk"
         | "set goal"
+        | "set plan"
+        | "clear plan"
+        | "set score zones"
         | "create alert rule"
         | "update alert rule"
         | "delete alert rule"
@@ -270,8 +298,7 @@ async fn every_role_can_do_exactly_what_the_matrix_says() {
         // A connection of the tenant's own to collect and delete.
         let connected = app.graphql(&admin, "mutation { setGraphConnection(input: {tenantId: \"acme\", directoryId: \"8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44\", clientId: \"3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38\", clientSecret: \"s\"}) { status } }", json!({})).await;
         assert!(connected["errors"].is_null(), "{connected}");
-        let variables =
-            json!({"d": day(0), "t": noon(0), "rule": rule, "endpoint": endpoint, "alert": alert});
+        let variables = json!({"d": day(0), "t": noon(0), "rule": rule, "endpoint": endpoint, "alert": alert, "ahead": day(30)});
         for &(operation, document, table) in OPERATIONS {
             let before = if table.is_empty() {
                 0
@@ -322,7 +349,7 @@ async fn no_role_reaches_another_tenants_data_through_any_entry_point() {
     app.ingest("victim", &noon(0), json!({"secret": true}))
         .await;
     app.recompute("victim", &day(0), &day(0)).await;
-    let variables = json!({"d": day(0), "t": noon(0)});
+    let variables = json!({"d": day(0), "t": noon(0), "ahead": day(30)});
     for &role in &[
         Role::GlobalAdmin,
         Role::SecurityAdmin,

@@ -119,6 +119,25 @@ fn mutations() -> Vec<(&'static str, &'static str, Value, String)> {
             global.clone(),
         ),
         (
+            "setActionPlan",
+            "mutation($i: SetActionPlanInput!) { setActionPlan(input: $i) { status } }",
+            json!({"i": {"tenantId": "acme", "actionId": "AdminMFA", "assignedTo": "ops@acme.test",
+                          "notes": "Two\nlines", "tags": ["q3", "identity"]}}),
+            global.clone(),
+        ),
+        (
+            "clearActionPlan",
+            "mutation($t: ID!, $a: ID!) { clearActionPlan(tenantId: $t, actionId: $a) }",
+            json!({"t": "acme", "a": "AdminMFA"}),
+            global.clone(),
+        ),
+        (
+            "setScoreZones",
+            "mutation($t: ID!) { setScoreZones(tenantId: $t, good: 80, fair: 50) { id } }",
+            json!({"t": "acme"}),
+            global.clone(),
+        ),
+        (
             "collectNow",
             "mutation($t: ID!) { collectNow(tenantId: $t) { id } }",
             json!({"t": "acme"}),
@@ -175,6 +194,8 @@ async fn table_counts(app: &TestApp) -> Vec<i64> {
         "webhook_endpoints",
         "graph_connections",
         "collection_runs",
+        "action_plans",
+        "action_plan_changes",
     ] {
         counts.push(app.count(table).await);
     }

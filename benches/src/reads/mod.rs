@@ -346,6 +346,8 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
             goal: Set(Some(80.0)),
             latest_score_date: Set(Some(today)),
             change_seq: Set(0),
+            zone_good: Set(70.0),
+            zone_fair: Set(40.0),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -6,6 +6,7 @@ mod alerts;
 mod catalog;
 mod connections;
 mod overrides;
+mod planning;
 mod scoring;
 mod snapshots;
 mod tenants;
@@ -35,6 +36,7 @@ pub struct MutationFields(
     alerts::AlertMutation,
     webhooks::WebhookMutation,
     connections::ConnectionMutation,
+    planning::PlanningMutation,
 );
 
 /// What the schema runs as its mutation root: `MutationFields`, with the loader caches emptied

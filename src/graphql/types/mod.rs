@@ -8,6 +8,7 @@ pub mod diff;
 pub mod directory;
 pub mod estate;
 pub mod overrides;
+pub mod planning;
 pub mod portfolio;
 pub mod run;
 pub mod score;

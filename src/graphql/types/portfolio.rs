@@ -4,6 +4,7 @@ use async_graphql::SimpleObject;
 
 use super::score::CategoryScore;
 use crate::graphql::scalars::Date;
+use crate::scoring::planning::ScoreZone;
 use crate::service::portfolio::{BUCKET_WIDTH, PortfolioFigures};
 
 /// One date's figures over the tenants in the caller's reach.
@@ -26,6 +27,19 @@ pub struct Portfolio {
     pub distribution: Vec<PercentageBucket>,
     /// Scored tenants whose percentage is lower than on the day before.
     pub regressed_tenant_count: i32,
+    /// Plans of the tenants in reach that are overdue today.
+    pub overdue_plan_count: i32,
+    /// Scored tenants per zone, each by its own thresholds.
+    pub zones: Vec<ZoneCount>,
+}
+
+/// How many tenants a zone holds.
+#[derive(SimpleObject)]
+pub struct ZoneCount {
+    /// The zone.
+    pub zone: ScoreZone,
+    /// Scored tenants in it.
+    pub tenant_count: i32,
 }
 
 /// Tenants whose percentage lies in `[from, to)` (the last bucket includes 100).
@@ -60,6 +74,15 @@ impl From<PortfolioFigures> for Portfolio {
                 .map(|(bucket, &n)| PercentageBucket {
                     from: bucket as f64 * BUCKET_WIDTH,
                     to: (bucket + 1) as f64 * BUCKET_WIDTH,
+                    tenant_count: count(n),
+                })
+                .collect(),
+            overdue_plan_count: count(figures.overdue_plan_count),
+            zones: [ScoreZone::Good, ScoreZone::Fair, ScoreZone::Poor]
+                .into_iter()
+                .zip(figures.zones)
+                .map(|(zone, n)| ZoneCount {
+                    zone,
                     tenant_count: count(n),
                 })
                 .collect(),

@@ -6,11 +6,15 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::{daily_action_score, daily_score};
 
 use super::action::ImprovementAction;
+use super::planning::{ActionPlan, status_of, statuses_today};
 use crate::domain::{ActionCategory, ActionState, ActionStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{TenantDay, load_action, load_action_scores};
+use crate::graphql::loaders::{
+    TenantDay, load_action, load_action_scores, load_plans, load_tenant,
+};
 use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
+use crate::scoring::planning::ScoreZone;
 use crate::scoring::totals::CategoryTotal;
 use crate::scoring::{ComplianceMapping, FrameworkScore, ScoredAction, framework_scores};
 use crate::scoring::{potential_increase, score_impact};
@@ -146,6 +150,12 @@ impl DailyScore {
             .collect())
     }
 
+    /// The day's zone by the tenant's thresholds: GOOD, FAIR or POOR.
+    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<ScoreZone> {
+        let tenant = load_tenant(ctx, &self.0.tenant_id).await?;
+        Ok(crate::service::tenants::zones_of(&tenant).zone(self.0.percentage))
+    }
+
     /// Totals per compliance framework the catalog's actions map to (CIS, NIST 800-53, custom
     /// names), by framework name; from this day's action scores and the catalog's mappings.
     async fn frameworks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FrameworkScore>> {
@@ -235,6 +245,20 @@ impl ActionScore {
     /// The catalog entry.
     async fn action(&self, ctx: &Context<'_>) -> async_graphql::Result<ImprovementAction> {
         Ok(load_action(ctx, &self.row.action_id).await?.into())
+    }
+
+    /// The tenant's plan for this action, if it has one.
+    async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ActionPlan>> {
+        let plans = load_plans(ctx, &self.row.tenant_id).await?;
+        let Some(plan) = plans
+            .into_iter()
+            .find(|p| p.action_id == self.row.action_id)
+        else {
+            return Ok(None);
+        };
+        let statuses = statuses_today(ctx, &self.row.tenant_id).await?;
+        let status = status_of(&statuses, &plan.action_id, plan.due_date);
+        Ok(Some(ActionPlan::current(plan, status)))
     }
 
     /// Points earned.

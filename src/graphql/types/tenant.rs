@@ -9,6 +9,9 @@ use super::connection::connection_types;
 use super::diff::ScoreDiff;
 use super::directory::{CollectionRun, CollectionRunConnection, GraphConnection};
 use super::overrides::ActionOverride;
+use super::planning::{
+    ActionPlan, ActionPlanConnection, ForecastPoint, TrendPoint, status_of, statuses_today,
+};
 use super::score::{ActionScore, DailyScore, mappings_of};
 use super::snapshot::Snapshot;
 use super::webhooks::WebhookEndpoint;
@@ -18,17 +21,21 @@ use crate::domain::{ActionCategory, ActionStatus};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{TenantDay, load_connection, load_score};
+use crate::graphql::loaders::{
+    TenantDay, load_action_scores, load_connection, load_plans, load_score,
+};
 use crate::graphql::prefetch::{
     self, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
 };
 use crate::graphql::scalars::{Date, DateTime};
+use crate::scoring::planning::{self, PlanStatus, ScoreZones, TrendPeriod};
 use crate::scoring::rank_improvements;
 use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
 use crate::service::{
-    alerts, comparisons, connections, overrides, score_reads, snapshots, webhooks,
+    alerts, comparisons, connections, overrides, plans, score_reads, snapshots, tenants, trends,
+    webhooks,
 };
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
@@ -267,6 +274,142 @@ impl Tenant {
                 ActionOverride::replaced(row, at)
             })
             .into())
+    }
+
+    /// The tenant's plans, due date ascending (undated last); optionally only one status,
+    /// owner or tag.
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PlanStatus>,
+        assigned_to: Option<String>,
+        tag: Option<String>,
+    ) -> async_graphql::Result<Vec<ActionPlan>> {
+        self.readable(ctx)?;
+        let statuses = statuses_today(ctx, &self.0.id).await?;
+        let mut plans = load_plans(ctx, &self.0.id).await?;
+        plans::sort_plans(&mut plans);
+        let mut shown = Vec::new();
+        for plan in plans {
+            if assigned_to
+                .as_ref()
+                .is_some_and(|a| plan.assigned_to.as_ref() != Some(a))
+            {
+                continue;
+            }
+            if let Some(tag) = &tag
+                && !plans::stored_tags(&plan.tags)?.contains(tag)
+            {
+                continue;
+            }
+            let plan_status = status_of(&statuses, &plan.action_id, plan.due_date);
+            if status.is_some_and(|s| s != plan_status) {
+                continue;
+            }
+            shown.push(ActionPlan::current(plan, plan_status));
+        }
+        Ok(shown)
+    }
+
+    /// Every change of the tenant's plans, newest first, optionally one action's; a cleared
+    /// plan shows as an entry with `cleared` true.
+    async fn plan_history(
+        &self,
+        ctx: &Context<'_>,
+        action_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ActionPlanConnection> {
+        let db = self.readable(ctx)?;
+        let page = plans::plan_history_page(
+            db,
+            &self.0.id,
+            action_id.as_ref().map(|id| id.as_str()),
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        let statuses = statuses_today(ctx, &self.0.id).await?;
+        Ok(page
+            .map(|row| {
+                let status = status_of(&statuses, &row.action_id, row.due_date);
+                ActionPlan::change(row, status)
+            })
+            .into())
+    }
+
+    /// The score the plans lead to, one point per date from tomorrow to `to` (at most 366
+    /// days ahead); empty while today has no score.
+    #[graphql(complexity = "crate::graphql::cost::days_ahead(&to, child_complexity)")]
+    async fn forecast(
+        &self,
+        ctx: &Context<'_>,
+        to: Date,
+    ) -> async_graphql::Result<Vec<ForecastPoint>> {
+        self.readable(ctx)?;
+        let today = chrono::Utc::now().date_naive();
+        if to.0 <= today || (to.0 - today).num_days() > planning::MAX_PLANNING_DAYS {
+            return Err(ApiError::BadUserInput(format!(
+                "to must lie 1 to {} days after today ({today})",
+                planning::MAX_PLANNING_DAYS
+            ))
+            .into());
+        }
+        let Some(day) = load_score(ctx, &self.0.id, Some(today)).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = load_action_scores(ctx, TenantDay::of(&day)).await?;
+        let left: std::collections::HashMap<&str, (f64, crate::domain::ActionStatus)> = rows
+            .iter()
+            .map(|r| (r.action_id.as_str(), (r.max_score - r.score, r.status)))
+            .collect();
+        let planned: Vec<planning::PlannedPoints> = load_plans(ctx, &self.0.id)
+            .await?
+            .iter()
+            .map(|plan| {
+                let (points_left, status) = left
+                    .get(plan.action_id.as_str())
+                    .map_or((0.0, None), |(p, s)| (*p, Some(*s)));
+                planning::PlannedPoints {
+                    due: plan.due_date,
+                    points_left,
+                    status: planning::plan_status(status, plan.due_date, today),
+                }
+            })
+            .collect();
+        Ok(
+            planning::forecast(today, to.0, day.score, day.max_score, &planned)
+                .into_iter()
+                .map(ForecastPoint::from)
+                .collect(),
+        )
+    }
+
+    /// How each period of `[from, to]` (at most 366 days) went: points achieved and
+    /// regressed between consecutive stored days, regressions, risk-accepted points, and the
+    /// percentage at the period's end.
+    #[graphql(complexity = "crate::graphql::cost::days(&from, &to, child_complexity)")]
+    async fn trends(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+        #[graphql(default_with = "TrendPeriod::Week")] period: TrendPeriod,
+    ) -> async_graphql::Result<Vec<TrendPoint>> {
+        let db = self.readable(ctx)?;
+        let range = DateRange::parse(from.0, to.0)?;
+        let cache = ctx.pipeline()?.score_cache();
+        let days = trends::stored_days(db, cache, &self.0.id, range).await?;
+        Ok(planning::trends(&days, from.0, to.0, period)
+            .into_iter()
+            .map(Into::<TrendPoint>::into)
+            .collect())
+    }
+
+    /// The score zone thresholds (GOOD from `good`, FAIR from `fair`).
+    async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<ScoreZones> {
+        self.readable(ctx)?;
+        Ok(tenants::zones_of(&self.0))
     }
 
     /// The tenant's alert rules, oldest first.
