@@ -31,6 +31,7 @@ mod metrics;
 mod outage;
 mod persisted;
 mod pipeline;
+mod planning;
 mod replicas;
 mod response_order;
 mod roles;
