@@ -24,6 +24,8 @@ pub struct Model {
     pub updated_by: String,
     /// When.
     pub updated_at: DateTimeUtc,
+    /// The due date a PLAN_OVERDUE alert was raised for (one alert per plan and due date).
+    pub overdue_alerted_due: Option<Date>,
 }
 
 /// Relations of `action_plans` (none navigated through the ORM).

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One row of `alerts`, unique per rule and date.
+/// One row of `alerts`, unique per rule, date and subject.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
 pub struct Model {
@@ -27,6 +27,9 @@ pub struct Model {
     pub acknowledged_by: Option<String>,
     /// When it was acknowledged.
     pub acknowledged_at: Option<DateTimeUtc>,
+    /// What the alert is about within its day: the action whose plan became overdue
+    /// (PLAN_OVERDUE); empty for the kinds about the whole day.
+    pub subject: String,
 }
 
 /// Relations of `alerts` (none navigated through the ORM).

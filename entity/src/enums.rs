@@ -207,6 +207,8 @@ stored_enum! {
         Drop = "DROP",
         /// Some action lost points against the previous day.
         Regression = "REGRESSION",
+        /// A plan's due date has passed and its action is not done (once per plan).
+        PlanOverdue = "PLAN_OVERDUE",
     }
 }
 

@@ -1,5 +1,7 @@
 //! Plans: an owner, a due date, notes and tags per tenant and action, every change appended to
-//! a history as overrides are; and each tenant's score zone thresholds.
+//! a history as overrides are; each tenant's score zone thresholds; and alerts about one
+//! subject of a day (PLAN_OVERDUE: one alert per plan), so the uniqueness of an alert becomes
+//! rule, date and subject (empty for the kinds about the whole day).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -24,6 +26,7 @@ impl MigrationTrait for Migration {
                     .col(json(ActionPlans::Tags))
                     .col(string(ActionPlans::UpdatedBy))
                     .col(timestamp_with_time_zone(ActionPlans::UpdatedAt))
+                    .col(date_null(ActionPlans::OverdueAlertedDue))
                     .primary_key(
                         Index::create()
                             .col(ActionPlans::TenantId)
@@ -83,10 +86,56 @@ impl MigrationTrait for Migration {
             Tenants::Table,
             double(Zones::ZoneFair).default(40.0).to_owned(),
         )
-        .await
+        .await?;
+        add_column(
+            manager,
+            Alerts::Table,
+            string(Alerts::Subject).default("").to_owned(),
+        )
+        .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("uq_alerts_rule_date")
+                    .table(Alerts::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_alerts_rule_date_subject")
+                    .table(Alerts::Table)
+                    .col(Alerts::RuleId)
+                    .col(Alerts::Date)
+                    .col(Alerts::Subject)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("uq_alerts_rule_date_subject")
+                    .table(Alerts::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_alerts_rule_date")
+                    .table(Alerts::Table)
+                    .col(Alerts::RuleId)
+                    .col(Alerts::Date)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        drop_column(manager, Alerts::Table, Alerts::Subject).await?;
         drop_column(manager, Tenants::Table, Zones::ZoneFair).await?;
         drop_column(manager, Tenants::Table, Zones::ZoneGood).await?;
         manager
@@ -110,6 +159,7 @@ enum ActionPlans {
     Tags,
     UpdatedBy,
     UpdatedAt,
+    OverdueAlertedDue,
 }
 
 /// Every change of a plan, appended.
@@ -133,4 +183,13 @@ enum ActionPlanChanges {
 enum Zones {
     ZoneGood,
     ZoneFair,
+}
+
+/// Alerts and their new subject.
+#[derive(DeriveIden)]
+enum Alerts {
+    Table,
+    RuleId,
+    Date,
+    Subject,
 }

@@ -8,15 +8,18 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{Duration, NaiveDate, Utc};
 use entity::enums::DeliveryStatus;
 use entity::{
-    alert, alert_rule, daily_action_score, daily_score, webhook_delivery, webhook_endpoint,
+    action_plan, alert, alert_rule, daily_action_score, daily_score, webhook_delivery,
+    webhook_endpoint,
 };
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::scored_day::ScoredDay;
-use crate::scoring::alerts::{RuleSettings, WrittenDay, fires};
+use crate::domain::{ActionStatus, AlertKind};
+use crate::scoring::alerts::{RuleSettings, WrittenDay, fires, plan_overdue_fires};
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
 use crate::service::score_reads::{current_version_only, to_scored_action};
 use crate::webhooks::payload::alert_body;
@@ -83,7 +86,7 @@ pub async fn raise_alerts(
             _ => Vec::new(),
         };
         for rule in &rules[&day.tenant_id] {
-            if already.contains(&(rule.id, day.date)) {
+            if rule.kind == AlertKind::PlanOverdue || already.contains(&(rule.id, day.date)) {
                 continue;
             }
             let rule_settings = settings(rule);
@@ -110,6 +113,7 @@ pub async fn raise_alerts(
                 regressions: Set(stored),
                 acknowledged_by: Set(None),
                 acknowledged_at: Set(None),
+                subject: Set(String::new()),
                 ..Default::default()
             };
             let id = alert::Entity::insert(model).exec(txn).await?.last_insert_id;
@@ -120,8 +124,122 @@ pub async fn raise_alerts(
             raised.push((row, rule));
         }
     }
+    raise_overdue_plans(
+        txn,
+        &rules,
+        &watched_days(days, &rules),
+        &actions,
+        &mut raised,
+    )
+    .await?;
     enqueue_deliveries(txn, &raised).await?;
     Ok(raised.into_iter().map(|(alert, _)| alert).collect())
+}
+
+/// The written days of today whose tenant has a PLAN_OVERDUE rule (plans are overdue against
+/// today only).
+fn watched_days<'a>(
+    days: &[&'a ScoredDay],
+    rules: &HashMap<String, Vec<alert_rule::Model>>,
+) -> Vec<&'a ScoredDay> {
+    let today = Utc::now().date_naive();
+    days.iter()
+        .copied()
+        .filter(|d| d.date == today)
+        .filter(|d| {
+            rules
+                .get(&d.tenant_id)
+                .is_some_and(|r| r.iter().any(|r| r.kind == AlertKind::PlanOverdue))
+        })
+        .collect()
+}
+
+/// One PLAN_OVERDUE alert per plan that became overdue on a written day of today (its action
+/// not done in that day's rows) and per PLAN_OVERDUE rule of its tenant; the plan records the
+/// due date it was alerted for, so it fires once per due date.
+async fn raise_overdue_plans<'r>(
+    txn: &DatabaseTransaction,
+    rules: &'r HashMap<String, Vec<alert_rule::Model>>,
+    days: &[&ScoredDay],
+    actions: &HashMap<(String, NaiveDate), Vec<ScoredAction>>,
+    raised: &mut Vec<(alert::Model, &'r alert_rule::Model)>,
+) -> Result<(), DbErr> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
+    let plans = action_plan::Entity::find()
+        .filter(action_plan::Column::TenantId.is_in(tenants))
+        .filter(action_plan::Column::DueDate.is_not_null())
+        .all(txn)
+        .await?;
+    let now = Utc::now();
+    for day in days {
+        let statuses: HashMap<&str, ActionStatus> = actions
+            .get(&(day.tenant_id.clone(), day.date))
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.action_id.as_str(), r.status))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let overdue = plans.iter().filter(|p| {
+            p.tenant_id == day.tenant_id
+                && plan_overdue_fires(
+                    p.due_date,
+                    p.overdue_alerted_due,
+                    statuses.get(p.action_id.as_str()).copied(),
+                    day.date,
+                )
+        });
+        for plan in overdue {
+            for rule in rules[&day.tenant_id]
+                .iter()
+                .filter(|r| r.kind == AlertKind::PlanOverdue)
+            {
+                let model = alert::ActiveModel {
+                    tenant_id: Set(day.tenant_id.clone()),
+                    rule_id: Set(rule.id),
+                    date: Set(day.date),
+                    raised_at: Set(now),
+                    percentage_before: Set(None),
+                    percentage_after: Set(day.day.totals.percentage),
+                    regressions: Set(serde_json::json!([])),
+                    acknowledged_by: Set(None),
+                    acknowledged_at: Set(None),
+                    subject: Set(plan.action_id.clone()),
+                    ..Default::default()
+                };
+                let inserted = alert::Entity::insert(model)
+                    .on_conflict(
+                        OnConflict::columns([
+                            alert::Column::RuleId,
+                            alert::Column::Date,
+                            alert::Column::Subject,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_with_returning(txn)
+                    .await;
+                match inserted {
+                    Ok(row) => raised.push((row, rule)),
+                    Err(DbErr::RecordNotInserted) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            action_plan::Entity::update_many()
+                .col_expr(
+                    action_plan::Column::OverdueAlertedDue,
+                    sea_orm::sea_query::Expr::value(plan.due_date),
+                )
+                .filter(action_plan::Column::TenantId.eq(plan.tenant_id.as_str()))
+                .filter(action_plan::Column::ActionId.eq(plan.action_id.as_str()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The rule's settings as the engine sees them.

@@ -24,8 +24,11 @@ impl RuleSettings {
             (AlertKind::BelowPercentage | AlertKind::Drop, None) => {
                 return Err(format!("threshold is required for {}", self.kind.as_str()));
             }
-            (AlertKind::Regression, Some(_)) => {
-                return Err("threshold does not apply to REGRESSION".into());
+            (AlertKind::Regression | AlertKind::PlanOverdue, Some(_)) => {
+                return Err(format!(
+                    "threshold does not apply to {}",
+                    self.kind.as_str()
+                ));
             }
             (_, Some(t)) if !(t.is_finite() && (0.0..=100.0).contains(&t)) => {
                 return Err(format!("threshold must be within 0 to 100, not {t}"));
@@ -51,7 +54,7 @@ impl RuleSettings {
     pub fn days_back(&self) -> i64 {
         match self.kind {
             AlertKind::Drop => i64::from(self.window_days),
-            AlertKind::BelowPercentage | AlertKind::Regression => 1,
+            AlertKind::BelowPercentage | AlertKind::Regression | AlertKind::PlanOverdue => 1,
         }
     }
 }
@@ -75,8 +78,26 @@ pub fn fires(rule: &RuleSettings, day: &WrittenDay<'_>) -> bool {
             .percentage_before
             .is_some_and(|before| before - day.percentage >= threshold),
         (AlertKind::Regression, _) => !day.regressions.is_empty(),
+        // Fires per plan, not per day (see `plan_overdue_fires`).
+        (AlertKind::PlanOverdue, _) => false,
         (AlertKind::BelowPercentage | AlertKind::Drop, None) => false,
     }
+}
+
+/// Whether a PLAN_OVERDUE rule fires for a plan on the written `date`: its due date has passed,
+/// its action is not done that day, and no alert was raised for this due date yet.
+pub fn plan_overdue_fires(
+    due: Option<chrono::NaiveDate>,
+    alerted_for: Option<chrono::NaiveDate>,
+    status_that_day: Option<crate::domain::ActionStatus>,
+    date: chrono::NaiveDate,
+) -> bool {
+    use crate::domain::ActionStatus;
+    let done = matches!(
+        status_that_day,
+        Some(ActionStatus::Completed | ActionStatus::ThirdParty)
+    );
+    due.is_some_and(|due| due < date && alerted_for != Some(due)) && !done
 }
 
 #[cfg(test)]
@@ -161,5 +182,39 @@ mod tests {
             regressions: &lost,
         };
         assert!(fires(&regression, &with_loss));
+    }
+
+    #[test]
+    fn a_plan_is_overdue_once_per_due_date_and_never_when_done() {
+        use crate::domain::ActionStatus;
+        let date = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let today = date("2026-06-10");
+        let due = Some(date("2026-06-09"));
+        assert!(plan_overdue_fires(
+            due,
+            None,
+            Some(ActionStatus::Partial),
+            today
+        ));
+        assert!(!plan_overdue_fires(
+            due,
+            due,
+            Some(ActionStatus::Partial),
+            today
+        ));
+        assert!(plan_overdue_fires(
+            due,
+            Some(date("2026-05-01")),
+            None,
+            today
+        ));
+        assert!(!plan_overdue_fires(
+            due,
+            None,
+            Some(ActionStatus::ThirdParty),
+            today
+        ));
+        assert!(!plan_overdue_fires(Some(today), None, None, today));
+        assert!(!plan_overdue_fires(None, None, None, today));
     }
 }

@@ -91,6 +91,7 @@ pub async fn set_plan(
         tags: Set(tags.clone()),
         updated_by: Set(changed_by.to_owned()),
         updated_at: Set(now),
+        overdue_alerted_due: Set(None),
     };
     let change = action_plan_change::ActiveModel {
         tenant_id: Set(input.tenant_id.clone()),

@@ -29,6 +29,7 @@ pub fn alert_body(alert: &alert::Model, rule: &alert_rule::Model) -> String {
             "date": alert.date.to_string(),
             "percentageBefore": alert.percentage_before,
             "percentageAfter": alert.percentage_after,
+            "overdueActionId": (!alert.subject.is_empty()).then_some(&alert.subject),
             "regressions": regressions.iter().map(|c| json!({
                 "actionId": c.action_id,
                 "scoreDelta": c.score_delta,

@@ -691,3 +691,72 @@ async fn two_replicas_share_the_deliveries_and_send_each_once() {
     assert_eq!(ids.len(), tenants.len(), "each delivery sent once: {ids:?}");
     assert_eq!(got_now.len(), tenants.len());
 }
+
+#[tokio::test]
+async fn a_plan_past_its_due_date_raises_plan_overdue_once_delivered_like_every_alert() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    app.ingest(
+        "acme",
+        &noon(0),
+        json!({"users": {"total": 120, "mfaRegistered": 90}, "admins": {"total": 4, "mfaProtected": 4}}),
+    )
+    .await;
+    let receiver = Receiver::start(0, &[]).await;
+    let (_, secret) = create_endpoint(&app, &receiver.url).await;
+    let rule = create_rule(&app, json!({"tenantId": "acme", "kind": "PLAN_OVERDUE"})).await;
+    assert!(rule["errors"].is_null(), "{rule}");
+    let refused = create_rule(
+        &app,
+        json!({"tenantId": "acme", "kind": "PLAN_OVERDUE", "threshold": 5}),
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    let plan = |action: &str, due: String| json!({"i": {"tenantId": "acme", "actionId": action, "dueDate": due, "assignedTo": "ops@acme.test"}});
+    let set = "mutation($i: SetActionPlanInput!) { setActionPlan(input: $i) { status } }";
+    // MFARegistration is PARTIAL today: its plan, due yesterday, is overdue. AdminMFA is
+    // COMPLETED: its plan raises nothing. BlockLegacyAuthentication is due tomorrow.
+    for (action, due) in [
+        ("MFARegistration", day(-1)),
+        ("AdminMFA", day(-1)),
+        ("BlockLegacyAuthentication", day(1)),
+    ] {
+        let body = app.graphql(&admin(), set, plan(action, due)).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let query = "{ tenant(id: \"acme\") { alerts { edges { node { date rule { kind } overdueAction { id } } } } } }";
+    let raised = eventually(
+        "the overdue plan's alert",
+        Duration::from_secs(10),
+        || async {
+            let body = app.graphql(&admin(), query, json!({})).await;
+            let edges = body["data"]["tenant"]["alerts"]["edges"]
+                .as_array()?
+                .clone();
+            (!edges.is_empty()).then_some(edges)
+        },
+    )
+    .await;
+    assert_eq!(
+        raised,
+        [
+            json!({"node": {"date": day(0), "rule": {"kind": "PLAN_OVERDUE"}, "overdueAction": {"id": "MFARegistration"}}})
+        ]
+    );
+    let delivered = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert!(verify(&secret, &delivered[0]));
+    let body: Value = serde_json::from_slice(&delivered[0].body).unwrap();
+    assert_eq!(body["data"]["kind"], "PLAN_OVERDUE");
+    assert_eq!(body["data"]["overdueActionId"], "MFARegistration");
+    // Once per plan: today written again, and the plan set again, raise nothing more.
+    app.ingest("acme", &noon(0), json!({"users": {"total": 120, "mfaRegistered": 91}, "admins": {"total": 4, "mfaProtected": 4}})).await;
+    let body = app
+        .graphql(&admin(), set, plan("MFARegistration", day(-1)))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.count("alerts").await, 1);
+}

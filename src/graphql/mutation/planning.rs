@@ -8,6 +8,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::scalars::Date;
 use crate::graphql::types::planning::{ActionPlan, status_of, statuses_today};
 use crate::graphql::types::tenant::Tenant;
+use crate::pipeline::LiveRequest;
 use crate::scoring::planning::ScoreZones;
 use crate::service::plans::{self, PlanInput};
 use crate::service::tenants;
@@ -57,6 +58,9 @@ impl PlanningMutation {
             &viewer.subject,
         )
         .await?;
+        // Today is written again, which raises PLAN_OVERDUE for a plan now overdue.
+        ctx.pipeline()?
+            .rescore_today(LiveRequest::Tenants(vec![stored.tenant_id.clone()]));
         let statuses = statuses_today(ctx, &stored.tenant_id).await?;
         let status = status_of(&statuses, &stored.action_id, stored.due_date);
         Ok(ActionPlan::current(stored, status))

@@ -112,6 +112,21 @@ impl Alert {
         Ok(changes.into_iter().map(ActionChange).collect())
     }
 
+    /// The action whose plan became overdue (PLAN_OVERDUE); null for the other kinds.
+    async fn overdue_action(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::action::ImprovementAction>> {
+        if self.0.subject.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::graphql::loaders::load_action(ctx, &self.0.subject)
+                .await?
+                .into(),
+        ))
+    }
+
     /// Who acknowledged it.
     async fn acknowledged_by(&self) -> Option<&str> {
         self.0.acknowledged_by.as_deref()
