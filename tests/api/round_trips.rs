@@ -119,6 +119,32 @@ async fn a_year_of_history_with_every_action_score_costs_the_same_round_trips_as
         year_statements, month_statements,
         "a year cost {year_statements} statements, a month {month_statements}"
     );
+
+    // Trends by week over a month and over a year, each read cold.
+    let trends = |days: i64| {
+        let (counting, app) = (&counting, &app);
+        async move {
+            app.pipeline
+                .score_cache()
+                .observe(&securescore::events::Event::Resync);
+            run_counted(
+                counting,
+                viewer(Role::SecurityReader, &["acme"]),
+                "query($f: Date!, $t: Date!) { tenant(id: \"acme\") {
+                    trends(from: $f, to: $t) { pointsAchieved percentageAtEnd } } }",
+                json!({"f": day(-days), "t": day(0)}),
+            )
+            .await
+        }
+    };
+    let (month, month_trends) = trends(29).await;
+    let (year, year_trends) = trends(365).await;
+    assert_eq!(month["tenant"]["trends"].as_array().unwrap().len(), 5);
+    assert_eq!(year["tenant"]["trends"].as_array().unwrap().len(), 53);
+    assert_eq!(
+        year_trends, month_trends,
+        "trends over a year cost {year_trends} statements, over a month {month_trends}"
+    );
 }
 
 const PAGE: &str = "{ tenants(first: 100) { edges { node { id
@@ -245,8 +271,8 @@ const SORTED_PAGE: &str = "{
     tenants(first: 50, orderBy: {field: PERCENTAGE_CHANGE, direction: DESC},
             filter: {percentageAtLeast: 0}, changeDays: 1) {
       edges { node { id percentageChange(days: 1) score { percentage } } } }
-    portfolio { tenantCount averagePercentage regressedTenantCount
-                distribution { tenantCount } categories { score } } }";
+    portfolio { tenantCount averagePercentage regressedTenantCount overduePlanCount
+                zones { zone tenantCount } distribution { tenantCount } categories { score } } }";
 
 #[tokio::test]
 async fn a_sorted_filtered_page_and_the_portfolio_cost_the_same_for_few_and_many_tenants() {
