@@ -57,6 +57,9 @@ const DIFF: &str = "query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: 
   scoreDiff(from: $from, to: $to) { scoreDelta changes { action { id } scoreDelta reasons } } } }";
 /// GraphQL itself.
 const HELLO: &str = "query Hello { viewer { subject } }";
+/// A year of weekly trends: every stored day's action rows read and diffed.
+const TRENDS: &str = "query Trends($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
+    trends(from: $from, to: $to) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd } } }";
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
@@ -144,6 +147,8 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
     let diff_days = 90.min(options.days - 1).max(0);
     let diff_name = format!("{diff_days}-day scoreDiff");
+    let trend_days = 364.min(options.days - 1).max(0);
+    let trends_name = format!("{}-day trends", trend_days + 1);
     let cases = [
         (
             "dashboard",
@@ -155,6 +160,11 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             diff_name.as_str(),
             &reader,
             json!({"query": DIFF, "variables": {"id": watched, "from": day(diff_days), "to": day(0)}}),
+        ),
+        (
+            trends_name.as_str(),
+            &reader,
+            json!({"query": TRENDS, "variables": {"id": watched, "from": day(trend_days), "to": day(0)}}),
         ),
         ("hello", &reader, json!({"query": HELLO})),
     ];
