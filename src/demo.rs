@@ -27,6 +27,7 @@ use crate::service::alerts::{self, NewRule};
 use crate::service::connections::{self, ConnectionInput};
 use crate::service::daily_scores::DateRange;
 use crate::service::overrides::{self, OverrideChange};
+use crate::service::plans::{self, PlanInput};
 use crate::service::snapshots::{self, SnapshotInput};
 use crate::service::tenants::{self, NewTenant};
 
@@ -83,6 +84,7 @@ pub async fn seed_if_empty(
         seed_history(db, &mut rng, id, seats, first_day, today, index).await?;
     }
     seed_alert_rules(db).await?;
+    seed_plans(db, today).await?;
     seed_connection(db, collector).await?;
     let request = RunRequest {
         kind: ScoringRunKind::Recompute,
@@ -98,6 +100,64 @@ pub async fn seed_if_empty(
         status = ?run.status,
         "demo data seeded"
     );
+    Ok(())
+}
+
+/// Contoso's plans: owners, due dates behind and ahead (so the forecast climbs and one is
+/// overdue), tags and notes.
+async fn seed_plans(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<()> {
+    let plans: [(&str, &str, i64, &[&str], &str); 5] = [
+        (
+            "MFARegistration",
+            "identity-team@contoso.example",
+            -4,
+            &["q4", "identity"],
+            "Registration campaign for the last departments",
+        ),
+        (
+            "BlockLegacyAuthentication",
+            "identity-team@contoso.example",
+            12,
+            &["q4", "conditional-access"],
+            "Retire the old mail clients first",
+        ),
+        (
+            "PhishingResistantMFAForAdmins",
+            "secops@contoso.example",
+            25,
+            &["admins"],
+            "FIDO2 keys ordered for every admin",
+        ),
+        (
+            "DisableSmsSignIn",
+            "secops@contoso.example",
+            40,
+            &["methods"],
+            "",
+        ),
+        (
+            "RequireManagedDevice",
+            "endpoint-team@contoso.example",
+            75,
+            &["devices"],
+            "After the Intune roll-out",
+        ),
+    ];
+    for (action, owner, due_in, tags, notes) in plans {
+        plans::set_plan(
+            db,
+            PlanInput {
+                tenant_id: DEMO_TENANT.into(),
+                action_id: action.into(),
+                assigned_to: Some(owner.into()),
+                due_date: Some(today + Duration::days(due_in)),
+                notes: Some(notes.into()),
+                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            },
+            "demo",
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -127,12 +187,13 @@ async fn seed_connection(db: &DatabaseConnection, collector: &Collector) -> ApiR
 }
 
 /// Alert rules created before the history is scored, so the random walk's drops show as
-/// alerts: the demo tenant watches for a fall of 2 points in a day and for a score under 35 %,
-/// Woodgrove Bank for any action losing points.
+/// alerts: the demo tenant watches for a fall of 2 points in a day, for a score under 35 % and
+/// for plans past their due date, Woodgrove Bank for any action losing points.
 async fn seed_alert_rules(db: &DatabaseConnection) -> ApiResult<()> {
     let rules = [
         (DEMO_TENANT, AlertKind::Drop, Some(2.0)),
         (DEMO_TENANT, AlertKind::BelowPercentage, Some(35.0)),
+        (DEMO_TENANT, AlertKind::PlanOverdue, None),
         ("woodgrove-bank", AlertKind::Regression, None),
     ];
     for (tenant_id, kind, threshold) in rules {

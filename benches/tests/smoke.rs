@@ -57,7 +57,13 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
         )),
         "{printed}"
     );
-    for query in ["dashboard", "50-tenant page", "19-day scoreDiff", "20-day trends", "hello"] {
+    for query in [
+        "dashboard",
+        "50-tenant page",
+        "19-day scoreDiff",
+        "20-day trends",
+        "hello",
+    ] {
         let lines: Vec<&str> = printed.lines().filter(|l| l.starts_with(query)).collect();
         assert_eq!(lines.len(), 2, "{query} at 1 and 64 clients: {printed}");
     }

@@ -272,12 +272,12 @@ pub fn trends(
         }
         // Days come in date order: the last one seen is the period's last stored day.
         point.percentage_at_end = Some(day.percentage);
+        // Folded from +0.0: `sum` of no value is -0.0, which clients show as "-0".
         point.risk_accepted_points = day
             .actions
             .iter()
             .filter(|a| a.status == ActionStatus::RiskAccepted)
-            .map(|a| a.max_score)
-            .sum();
+            .fold(0.0, |sum, a| sum + a.max_score);
     }
     by_period.into_values().collect()
 }

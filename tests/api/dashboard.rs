@@ -220,6 +220,8 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
             "DashboardActions",
             "DashboardScoreDiff",
             "DashboardSetActionState",
+            "DashboardSetActionPlan",
+            "DashboardClearActionPlan",
             "DashboardScoreUpdated"
         ]
     );
@@ -234,7 +236,9 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
     let admin = token(&[Role::SecurityAdmin], &["contoso"]);
     let today = chrono::Utc::now().date_naive();
     let from = (today - chrono::Duration::days(89)).to_string();
-    let tenant_vars = json!({"tenantId": "contoso", "from": from, "to": today.to_string()});
+    let ahead = (today + chrono::Duration::days(30)).to_string();
+    let tenant_vars = json!({"tenantId": "contoso", "from": from, "to": today.to_string(),
+                             "forecastTo": ahead, "period": "WEEK"});
 
     // Unknown hash first, then the text with its hash, then the hash alone.
     let tenant_query = text("DashboardTenant");
@@ -283,6 +287,26 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
         set["data"]["setActionOverride"]["state"], "PLANNED",
         "{set}"
     );
+    let planned = app
+        .graphql(
+            &admin,
+            text("DashboardSetActionPlan").1,
+            json!({"input": {"tenantId": "contoso", "actionId": "AdminMFA", "assignedTo": "ops@contoso.test",
+                "dueDate": ahead, "tags": ["identity"], "notes": null}}),
+        )
+        .await;
+    assert_eq!(
+        planned["data"]["setActionPlan"]["assignedTo"], "ops@contoso.test",
+        "{planned}"
+    );
+    let cleared = app
+        .graphql(
+            &admin,
+            text("DashboardClearActionPlan").1,
+            json!({"tenantId": "contoso", "actionId": "AdminMFA"}),
+        )
+        .await;
+    assert_eq!(cleared["data"]["clearActionPlan"], "AdminMFA", "{cleared}");
 }
 
 #[tokio::test]

@@ -24,8 +24,12 @@ async fn the_demo_history_shows_alerts_raised_by_its_rules() {
     let tenant = &contoso["data"]["tenant"];
     assert_eq!(
         tenant["alertRules"].as_array().unwrap().len(),
-        2,
+        3,
         "{contoso}"
+    );
+    assert!(
+        alerts_raised_by(tenant, "PLAN_OVERDUE") >= 1,
+        "the demo's overdue plan raised its alert: {contoso}"
     );
     let alerts: Vec<&Value> = tenant["alerts"]["edges"]
         .as_array()
@@ -100,4 +104,14 @@ async fn the_demo_connects_a_directory_that_exists_nowhere_and_says_its_collecti
         run["snapshot"].is_null(),
         "nothing collected, nothing faked"
     );
+}
+
+/// How many of a tenant's alerts a rule of `kind` raised.
+fn alerts_raised_by(tenant: &Value, kind: &str) -> usize {
+    tenant["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["rule"]["kind"] == kind)
+        .count()
 }

@@ -57,14 +57,18 @@ async function api(origin, token, query, variables = {}) {
   return body.data;
 }
 
-const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
-  name goal
+const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!, $ahead: Date!) { tenant(id: $id) {
+  name goal zones { good fair }
+  forecast(to: $ahead) { date percentage }
+  weeks: trends(from: $from, to: $to) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd }
+  months: trends(from: $from, to: $to, period: MONTH) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd }
   score { date score maxScore percentage coverage plannedScore
     frameworks { framework percentage actionsCompleted actionsTotal } }
   comparison { basis averagePercentage }
   scoreHistory(from: $from, to: $to) { date percentage }
   alerts(first: 100) { edges { node { date } } }
-  improvementActions(includeCompleted: true) { action { id } score potentialIncrease scoreImpact status }
+  improvementActions(includeCompleted: true) { action { id } score potentialIncrease scoreImpact status
+    plan { status assignedTo dueDate tags } }
 } }`;
 
 const DIFF_QUERY = `query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) { scoreDiff(from: $from, to: $to) {
@@ -124,7 +128,8 @@ try {
   const reader = tokenOf('SecurityReader');
   const to = utcDate(0);
   const from = utcDate(-89);
-  const expected = (await api(origin, reader, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+  const ahead = utcDate(60);
+  const expected = (await api(origin, reader, TENANT_QUERY, { id: 'contoso', from, to, ahead })).tenant;
 
   await step('the page signs in with a demo token and shows the four parts', async () => {
     await signIn(page, origin, 'SecurityReader');
@@ -178,6 +183,54 @@ try {
     check(expected.goal == null || (await page.$$('.trend-chart .goal-line')).length === 1, 'the goal line is drawn');
   });
 
+  await step('the zones lie behind the trend and the forecast runs ahead of it, as the API says', async () => {
+    const bands = await page.$$eval('.trend-chart .zone', (rects) => rects.map((r) => [r.dataset.zone, Number(r.dataset.from), Number(r.dataset.to)]));
+    const { good, fair } = expected.zones;
+    check(JSON.stringify(bands) === JSON.stringify([['good', good, 100], ['fair', fair, good], ['poor', 0, fair]]), `zones ${JSON.stringify(bands)}`);
+    const drawn = await page.$$eval('.trend-chart .forecast-point', (points) => points.map((p) => [p.dataset.date, p.dataset.value]));
+    check(drawn.length === expected.forecast.length && drawn.length > 0, `${drawn.length} forecast points, API ${expected.forecast.length}`);
+    expected.forecast.forEach((p, i) => check(drawn[i][0] === p.date && same(drawn[i][1], p.percentage), `forecast ${JSON.stringify(drawn[i])} vs ${JSON.stringify(p)}`));
+    const climbs = expected.forecast[expected.forecast.length - 1].percentage > expected.score.percentage;
+    check(climbs, 'the demo\'s plans make the forecast climb');
+  });
+
+  await step('the metrics panel shows the API\'s trends per week, then per month', async () => {
+    const shown = () => page.$$eval('.metrics-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.from, tr.dataset.achieved,
+      tr.dataset.regressed, tr.dataset.regressions, tr.dataset.riskAccepted, tr.dataset.percentage]));
+    const compare = (rows, periods) => {
+      check(rows.length === periods.length && rows.length > 0, `${rows.length} rows for ${periods.length} periods`);
+      periods.forEach((p, i) => {
+        const row = rows[i];
+        check(row[0] === p.from && same(row[1], p.pointsAchieved) && same(row[2], p.pointsRegressed) && Number(row[3]) === p.regressedActions
+          && same(row[4], p.riskAcceptedPoints) && (p.percentageAtEnd == null ? row[5] === '' : same(row[5], p.percentageAtEnd)),
+        `period ${JSON.stringify(row)} vs ${JSON.stringify(p)}`);
+      });
+    };
+    compare(await shown(), expected.weeks);
+    await page.selectOption('#period', 'MONTH');
+    await page.waitForFunction((n) => document.querySelectorAll('.metrics-table tbody tr').length === n, expected.months.length);
+    compare(await shown(), expected.months);
+    await page.selectOption('#period', 'WEEK');
+    await page.waitForFunction((n) => document.querySelectorAll('.metrics-table tbody tr').length === n, expected.weeks.length);
+  });
+
+  await step('each action shows its plan, overdue ones marked in words, and the plan filter keeps the overdue', async () => {
+    const shown = await page.$$eval('#actions-body tr', (trs) => trs.map((tr) => [tr.dataset.action, tr.dataset.plan,
+      tr.querySelector('td.plan .owner')?.textContent ?? null, tr.querySelector('td.plan .overdue-mark') != null]));
+    for (const a of expected.improvementActions) {
+      const row = shown.find((r) => r[0] === a.action.id);
+      check(row[1] === (a.plan?.status ?? 'NONE') && row[2] === (a.plan?.assignedTo ?? null) && row[3] === (a.plan?.status === 'OVERDUE'),
+        `${a.action.id}: shown ${JSON.stringify(row)}, API ${JSON.stringify(a.plan)}`);
+    }
+    const overdue = expected.improvementActions.filter((a) => a.plan?.status === 'OVERDUE').length;
+    check(overdue > 0, 'the demo has an overdue plan');
+    await page.selectOption('#filter-plan', 'OVERDUE');
+    await page.waitForFunction((n) => document.querySelectorAll('#actions-body tr').length === n, overdue);
+    check((await page.$$eval('#actions-body tr', (trs) => trs.every((tr) => tr.dataset.plan === 'OVERDUE'))), 'only overdue plans');
+    await page.selectOption('#filter-plan', '');
+    await page.waitForFunction((n) => document.querySelectorAll('#actions-body tr').length === n, expected.improvementActions.length);
+  });
+
   await step('the actions are ranked as the API ranks them, with its values', async () => {
     const rows = await page.$$eval('#actions-body tr', (trs) => trs.map((tr) => [tr.dataset.action, tr.dataset.status]));
     const want = expected.improvementActions.map((a) => [a.action.id, a.status]);
@@ -192,6 +245,7 @@ try {
 
   await step('a SecurityReader sees no state controls', async () => {
     check((await page.$$('button.set-state')).length === 0, 'a reader has Set state buttons');
+    check((await page.$$('button.set-plan')).length === 0, 'a reader has Plan buttons');
   });
 
   await step('clicking a day shows scoreDiff against the previous stored day, regressions first', async () => {
@@ -233,7 +287,7 @@ try {
     const options = await page.$$eval('#tenant-picker option', (os) => os.map((o) => o.value));
     check(options.length === 4 && options.includes('woodgrove-bank'), `partner tenants ${options}`);
     await page.selectOption('#tenant-picker', 'woodgrove-bank');
-    const woodgrove = (await api(origin, tokenOf('Partner (GlobalAdmin)'), TENANT_QUERY, { id: 'woodgrove-bank', from, to })).tenant;
+    const woodgrove = (await api(origin, tokenOf('Partner (GlobalAdmin)'), TENANT_QUERY, { id: 'woodgrove-bank', from, to, ahead })).tenant;
     await page.waitForFunction((name) => document.querySelector('#tenant-name').textContent === name, woodgrove.name);
     await page.waitForFunction((v) => Math.abs(Number(document.querySelector('#tile-body [data-stat="score"]').dataset.value) - v) < 1e-9, woodgrove.score.score);
   });
@@ -243,7 +297,7 @@ try {
     await signIn(page, origin, 'SecurityAdmin');
     await page.waitForSelector('#live[data-live="true"]', { timeout: 15000 });
     const admin = tokenOf('SecurityAdmin');
-    const before = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+    const before = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to, ahead })).tenant;
     const target = before.improvementActions.find((a) => a.potentialIncrease > 0 && a.status !== 'IGNORED');
     check(target, 'an action with points left');
     const shownBefore = await page.$eval('#tile-body [data-stat="maxScore"]', (n) => n.dataset.value);
@@ -252,10 +306,24 @@ try {
     await page.fill('#state-comment', 'Set from the browser check');
     await page.click('#state-save');
     await page.waitForFunction((old) => document.querySelector('#tile-body [data-stat="maxScore"]').dataset.value !== old, shownBefore, { timeout: 20000 });
-    const after = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to })).tenant;
+    const after = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to, ahead })).tenant;
     const shownAfter = await page.$eval('#tile-body [data-stat="maxScore"]', (n) => n.dataset.value);
     check(same(shownAfter, after.score.maxScore) && !same(after.score.maxScore, before.score.maxScore), `tile ${shownBefore} → ${shownAfter}, API ${before.score.maxScore} → ${after.score.maxScore}`);
     await page.waitForFunction((id) => document.querySelector(`#actions-body tr[data-action="${id}"]`)?.dataset.state === 'IGNORED', target.action.id, { timeout: 10000 });
+
+    // The admin plans an action: owner, a due date already past, tags.
+    const unplanned = before.improvementActions.find((a) => !a.plan && a.potentialIncrease > 0 && a.action.id !== target.action.id);
+    check(unplanned, 'an action with points left and no plan');
+    await page.click(`#actions-body tr[data-action="${unplanned.action.id}"] button.set-plan`);
+    await page.fill('#plan-owner', 'browser@contoso.example');
+    await page.fill('#plan-due', utcDate(-1));
+    await page.fill('#plan-tags', 'browser, q1');
+    await page.click('#plan-save');
+    await page.waitForFunction((id) => document.querySelector(`#actions-body tr[data-action="${id}"]`)?.dataset.plan === 'OVERDUE', unplanned.action.id, { timeout: 10000 });
+    const planned = (await api(origin, admin, TENANT_QUERY, { id: 'contoso', from, to, ahead })).tenant.improvementActions
+      .find((a) => a.action.id === unplanned.action.id).plan;
+    check(planned && planned.assignedTo === 'browser@contoso.example' && planned.dueDate === utcDate(-1)
+      && JSON.stringify(planned.tags) === JSON.stringify(['browser', 'q1']) && planned.status === 'OVERDUE', `API plan ${JSON.stringify(planned)}`);
     await page.screenshot({ path: join(shots, `dashboard-admin-${label}.png`), fullPage: true });
   });
 
@@ -266,7 +334,7 @@ try {
 
   await step('a throttled dashboard says so and waits Retry-After before asking again', async () => {
     // A bucket that holds the viewer query but not the tenant query after it.
-    const small = await startDemoServer(secret, `dashboard-throttled-${label}`, ['--cost-bucket', '1500', '--cost-restore', '100']);
+    const small = await startDemoServer(secret, `dashboard-throttled-${label}`, ['--cost-bucket', '2500', '--cost-restore', '100']);
     try {
       const throttledPage = await browser.newPage();
       const tenantAnswers = [];

@@ -3,11 +3,12 @@
 // scoreUpdated subscription (polling when no WebSocket can be had).
 
 import { Api, ApiError } from './api.js';
-import { comparisonBars, trendChart } from './charts.js';
+import { comparisonBars, periodBars, trendChart } from './charts.js';
 import { addDays, el, label, longDate, percent, points, signed, today } from './format.js';
 
 const TOKEN_KEY = 'securescore.dashboard.token';
 const POLL_MS = 30000;
+const FORECAST_DAYS = 60;
 const CATEGORIES = ['IDENTITY', 'DATA', 'DEVICE', 'APPS', 'INFRASTRUCTURE'];
 const STATUSES = ['COMPLETED', 'PARTIAL', 'NOT_COMPLETED', 'NOT_APPLICABLE', 'NO_DATA', 'NOT_SCORED',
   'DEPRECATED', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED'];
@@ -26,6 +27,9 @@ const state = {
   compare: false,
   category: '',
   status: '',
+  planFilter: '',
+  period: 'WEEK',
+  actions: [],
   unsubscribe: null,
   pollTimer: null,
   refreshTimer: null,
@@ -142,7 +146,9 @@ async function loadTenant() {
   const to = today();
   const from = addDays(to, -(state.range - 1));
   try {
-    const data = await state.api.run('DashboardTenant', { tenantId: state.tenantId, from, to });
+    const data = await state.api.run('DashboardTenant', {
+      tenantId: state.tenantId, from, to, forecastTo: addDays(to, FORECAST_DAYS), period: state.period,
+    });
     if (!data.tenant) {
       say('This tenant does not exist or is out of the token\'s reach.', 'error');
       return;
@@ -151,6 +157,7 @@ async function loadTenant() {
     renderTile();
     renderComparison();
     renderTrend();
+    renderMetrics();
     say(`Updated ${new Date().toLocaleTimeString()}`);
   } catch (error) {
     fail(error);
@@ -164,7 +171,8 @@ async function loadActions() {
       category: state.category || null,
       status: state.status || null,
     });
-    renderActions(data.tenant?.improvementActions ?? []);
+    state.actions = data.tenant?.improvementActions ?? [];
+    renderActions();
   } catch (error) {
     fail(error);
   }
@@ -293,6 +301,8 @@ function renderTrend() {
     alertDates,
     selected: state.picked,
     onPick: pickDay,
+    zones: tenant.zones,
+    forecast: tenant.forecast,
   });
   $('trend-body').replaceChildren(chart);
   const inRange = tenant.alerts.edges.filter((e) => e.node.date >= tenant.from);
@@ -300,6 +310,32 @@ function renderTrend() {
     el('span', { class: 'legend-line' }, 'Daily percentage'),
     tenant.goal == null ? null : el('span', { class: 'legend-goal' }, `Goal ${percent(tenant.goal)}`),
     el('span', { class: 'legend-alert' }, `▼ Alert raised (${inRange.length} in range)`),
+    tenant.forecast.length ? el('span', { class: 'legend-forecast' }, `Forecast from the plans' due dates (to ${longDate(tenant.forecast[tenant.forecast.length - 1].date)})`) : null,
+    el('span', { class: 'legend-zones' }, `Zones: good from ${percent(tenant.zones.good)}, fair from ${percent(tenant.zones.fair)}`),
+  );
+}
+
+// ---------------------------------------------------------------- metrics and trends
+
+function renderMetrics() {
+  const { trends } = state.tenant;
+  const rows = trends.map((t) => el('tr', {
+    'data-from': t.from, 'data-achieved': t.pointsAchieved, 'data-regressed': t.pointsRegressed,
+    'data-regressions': t.regressedActions, 'data-risk-accepted': t.riskAcceptedPoints,
+    'data-percentage': t.percentageAtEnd ?? '',
+  },
+  el('th', { scope: 'row' }, t.from === t.to ? longDate(t.from) : `${longDate(t.from)} – ${longDate(t.to)}`),
+  el('td', { class: 'num achieved-text' }, `▲ ${points(t.pointsAchieved)}`),
+  el('td', { class: 'num regressed-text' }, `▼ ${points(t.pointsRegressed)}`),
+  el('td', { class: 'num' }, String(t.regressedActions)),
+  el('td', { class: 'num' }, points(t.riskAcceptedPoints)),
+  el('td', { class: 'num' }, t.percentageAtEnd == null ? '–' : percent(t.percentageAtEnd))));
+  $('metrics-body').replaceChildren(
+    periodBars(trends),
+    el('div', { class: 'table-wrap' }, el('table', { class: 'metrics-table', 'aria-labelledby': 'metrics-title' },
+      el('thead', {}, el('tr', {}, ['Period', 'Achieved', 'Regressed', 'Regressions', 'Risk accepted', 'At the end']
+        .map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows))),
   );
 }
 
@@ -364,9 +400,28 @@ async function showDiff(from, to, againstPrevious) {
 
 // ---------------------------------------------------------------- improvement actions
 
-function renderActions(actions) {
+/** The plan cell: owner, due date, tags, and an overdue marker that says so in words. */
+function planCell(plan) {
+  if (!plan) return el('td', { class: 'plan', 'data-plan': 'NONE' }, '–');
+  const overdue = plan.status === 'OVERDUE';
+  return el('td', { class: `plan${overdue ? ' overdue' : ''}`, 'data-plan': plan.status },
+    overdue ? el('strong', { class: 'overdue-mark' }, '⚠ Overdue ') : null,
+    plan.assignedTo ? el('span', { class: 'owner' }, plan.assignedTo) : null,
+    plan.dueDate ? el('small', { class: 'due' }, ` due ${longDate(plan.dueDate)}`) : null,
+    plan.tags.length ? el('small', { class: 'tags' }, ` ${plan.tags.map((t) => `#${t}`).join(' ')}`) : null);
+}
+
+function renderActions() {
   const editable = canEdit();
-  const rows = actions.map((row, index) => el('tr', { 'data-action': row.action.id, 'data-status': row.status, 'data-state': row.state },
+  const actions = state.actions.filter((row) => {
+    if (!state.planFilter) return true;
+    if (state.planFilter === 'NONE') return !row.plan;
+    return row.plan?.status === state.planFilter;
+  });
+  const rows = actions.map((row, index) => el('tr', {
+    'data-action': row.action.id, 'data-status': row.status, 'data-state': row.state,
+    'data-plan': row.plan?.status ?? 'NONE',
+  },
     el('td', { class: 'num' }, String(index + 1)),
     el('th', { scope: 'row' }, row.action.actionUrl
       ? el('a', { href: row.action.actionUrl, rel: 'noopener noreferrer', target: '_blank' }, row.action.title)
@@ -378,15 +433,66 @@ function renderActions(actions) {
     el('td', { class: 'num', 'data-value': row.score }, `${points(row.score)} / ${points(row.maxScore)}`),
     el('td', { class: 'num', 'data-value': row.potentialIncrease }, points(row.potentialIncrease)),
     el('td', { class: 'num', 'data-value': row.scoreImpact }, percent(row.scoreImpact)),
-    editable ? el('td', {}, el('button', {
+    planCell(row.plan),
+    editable ? el('td', { class: 'change' }, el('button', {
       type: 'button', class: 'set-state', 'aria-label': `Set the state of ${row.action.title}`,
       onclick: () => openStateDialog(row),
-    }, 'Set state')) : null));
+    }, 'Set state'), el('button', {
+      type: 'button', class: 'set-plan', 'aria-label': `Plan ${row.action.title}`,
+      onclick: () => openPlanDialog(row),
+    }, 'Plan')) : null));
   $('actions-head').replaceChildren(el('tr', {},
-    ['#', 'Action', 'Category', 'Status', 'State', 'Progress', 'Points', 'Available', 'Impact', editable ? 'Change' : null]
+    ['#', 'Action', 'Category', 'Status', 'State', 'Progress', 'Points', 'Available', 'Impact', 'Plan', editable ? 'Change' : null]
       .filter(Boolean).map((h) => el('th', { scope: 'col' }, h))));
   $('actions-body').replaceChildren(...rows);
   $('actions-count').textContent = `${actions.length} action${actions.length === 1 ? '' : 's'}, most points available first`;
+}
+
+function openPlanDialog(row) {
+  state.editing = row;
+  $('plan-action').textContent = row.action.title;
+  $('plan-owner').value = row.plan?.assignedTo ?? '';
+  $('plan-due').value = row.plan?.dueDate ?? '';
+  $('plan-tags').value = (row.plan?.tags ?? []).join(', ');
+  $('plan-notes').value = row.plan?.notes ?? '';
+  $('plan-clear').hidden = !row.plan;
+  $('plan-error').textContent = '';
+  $('plan-dialog').showModal();
+}
+
+async function savePlan(event) {
+  event.preventDefault();
+  const row = state.editing;
+  const input = {
+    tenantId: state.tenantId,
+    actionId: row.action.id,
+    assignedTo: $('plan-owner').value.trim() || null,
+    dueDate: $('plan-due').value || null,
+    tags: $('plan-tags').value.split(',').map((t) => t.trim()).filter(Boolean),
+    notes: $('plan-notes').value.trim() || null,
+  };
+  try {
+    await state.api.run('DashboardSetActionPlan', { input });
+  } catch (error) {
+    $('plan-error').textContent = `${error.message} (${error.code ?? 'error'})`;
+    return;
+  }
+  $('plan-dialog').close();
+  say(`${row.action.title}: plan saved.`);
+  refreshSoon();
+}
+
+async function clearPlan() {
+  const row = state.editing;
+  try {
+    await state.api.run('DashboardClearActionPlan', { tenantId: state.tenantId, actionId: row.action.id });
+  } catch (error) {
+    $('plan-error').textContent = `${error.message} (${error.code ?? 'error'})`;
+    return;
+  }
+  $('plan-dialog').close();
+  say(`${row.action.title}: plan cleared.`);
+  refreshSoon();
 }
 
 function openStateDialog(row) {
@@ -451,6 +557,11 @@ function wire() {
   $('filter-category').addEventListener('change', (event) => { state.category = event.target.value; loadActions(); });
   $('filter-status').addEventListener('change', (event) => { state.status = event.target.value; loadActions(); });
   $('state-form').addEventListener('submit', saveState);
+  $('plan-form').addEventListener('submit', savePlan);
+  $('plan-clear').addEventListener('click', clearPlan);
+  $('plan-cancel').addEventListener('click', () => $('plan-dialog').close());
+  $('filter-plan').addEventListener('change', (event) => { state.planFilter = event.target.value; renderActions(); });
+  $('period').addEventListener('change', (event) => { state.period = event.target.value; loadTenant(); });
   $('state-cancel').addEventListener('click', () => $('state-dialog').close());
 }
 

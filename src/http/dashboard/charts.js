@@ -1,6 +1,7 @@
-// The two graphs, drawn as plain SVG: the trend of daily percentages with the goal line and
-// alert days, and the comparison bars. Every value is also written as text, so colour is never
-// the only carrier of meaning.
+// The graphs, drawn as plain SVG: the trend of daily percentages with the goal line, alert
+// days, the score zones behind it and the forecast ahead of it; the comparison bars; and the
+// points achieved and regressed per period. Every value is also written as text, so colour is
+// never the only carrier of meaning.
 
 import { addDays, el, longDate, percent, svg } from './format.js';
 
@@ -16,15 +17,28 @@ function daysBetween(from, to) {
 /**
  * The trend graph. `days` are stored scores (ascending); `selected` the picked dates;
  * `onPick(date, second)` runs on click or Enter (second: Shift held, or the compare toggle on).
+ * `zones` ({good, fair}) are drawn as bands behind; `forecast` points (after `to`) as a dashed
+ * line ahead, the axis running to the last of them.
  */
-export function trendChart({ days, from, to, goal, alertDates, selected, onPick }) {
-  const span = Math.max(daysBetween(from, to), 1);
+export function trendChart({ days, from, to, goal, alertDates, selected, onPick, zones, forecast = [] }) {
+  const axisTo = forecast.length ? forecast[forecast.length - 1].date : to;
+  const span = Math.max(daysBetween(from, axisTo), 1);
   const x = (date) => PAD.left + (daysBetween(from, date) / span) * (WIDTH - PAD.left - PAD.right);
   const y = (pct) => PAD.top + (1 - pct / 100) * (HEIGHT - PAD.top - PAD.bottom);
   const chart = svg('svg', {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'trend-chart', role: 'group',
     'aria-label': `Daily percentage from ${longDate(from)} to ${longDate(to)}; pick a day to see what changed`,
   });
+  if (zones) {
+    const bands = [['good', 100, zones.good], ['fair', zones.good, zones.fair], ['poor', zones.fair, 0]];
+    for (const [zone, top, bottom] of bands) {
+      if (top <= bottom) continue;
+      chart.append(svg('rect', {
+        x: PAD.left, y: y(top), width: WIDTH - PAD.left - PAD.right, height: y(bottom) - y(top),
+        class: `zone zone-${zone}`, 'data-zone': zone, 'data-from': bottom, 'data-to': top,
+      }, svg('title', {}, `${zone[0].toUpperCase()}${zone.slice(1)}: ${percent(bottom)} to ${percent(top)}`)));
+    }
+  }
   for (const tick of [0, 25, 50, 75, 100]) {
     chart.append(
       svg('line', { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick), class: 'grid' }),
@@ -46,6 +60,18 @@ export function trendChart({ days, from, to, goal, alertDates, selected, onPick 
   if (days.length > 1) {
     const path = days.map((d, i) => `${i ? 'L' : 'M'}${x(d.date).toFixed(1)},${y(d.percentage).toFixed(1)}`).join(' ');
     chart.append(svg('path', { d: path, class: 'trend-line' }));
+  }
+  if (forecast.length) {
+    const last = days[days.length - 1];
+    const start = last ? `M${x(last.date).toFixed(1)},${y(last.percentage).toFixed(1)} ` : '';
+    const path = start + forecast.map((p, i) => `${i || start ? 'L' : 'M'}${x(p.date).toFixed(1)},${y(p.percentage).toFixed(1)}`).join(' ');
+    chart.append(svg('path', { d: path, class: 'forecast-line' }));
+    for (const point of forecast) {
+      chart.append(svg('circle', {
+        cx: x(point.date), cy: y(point.percentage), r: 2.5, class: 'forecast-point',
+        'data-date': point.date, 'data-value': point.percentage,
+      }, svg('title', {}, `Forecast ${longDate(point.date)}: ${percent(point.percentage)}`)));
+    }
   }
   const points = [];
   days.forEach((day, index) => {
@@ -113,4 +139,31 @@ export function comparisonBars(tenantName, percentage, comparison) {
     rows.push(row);
   }
   return el('div', { class: 'bars', role: 'list' }, rows);
+}
+
+/**
+ * Points achieved (up) and regressed (down) per period, with the numbers written beside: the
+ * Metrics & trends graph.
+ */
+export function periodBars(trends) {
+  const most = Math.max(1, ...trends.map((t) => Math.max(t.pointsAchieved, t.pointsRegressed)));
+  const width = 800;
+  const height = 180;
+  const middle = height / 2;
+  const step = (width - 60) / Math.max(trends.length, 1);
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'period-chart', role: 'img',
+    'aria-label': 'Points achieved and regressed per period' });
+  chart.append(svg('line', { x1: 40, x2: width - 20, y1: middle, y2: middle, class: 'grid' }));
+  trends.forEach((t, i) => {
+    const x = 44 + i * step;
+    const up = (t.pointsAchieved / most) * (middle - 10);
+    const down = (t.pointsRegressed / most) * (middle - 10);
+    chart.append(
+      svg('rect', { x, y: middle - up, width: Math.max(step * 0.6, 2), height: up, class: 'achieved' },
+        svg('title', {}, `${longDate(t.from)}: ${t.pointsAchieved.toFixed(1)} points achieved`)),
+      svg('rect', { x, y: middle, width: Math.max(step * 0.6, 2), height: down, class: 'regressed' },
+        svg('title', {}, `${longDate(t.from)}: ${t.pointsRegressed.toFixed(1)} points regressed`)),
+    );
+  });
+  return chart;
 }
