@@ -313,6 +313,7 @@ impl Tenant {
 
     /// Every change of the tenant's plans, newest first, optionally one action's; a cleared
     /// plan shows as an entry with `cleared` true.
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
     async fn plan_history(
         &self,
         ctx: &Context<'_>,
