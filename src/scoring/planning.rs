@@ -492,4 +492,83 @@ mod tests {
             .is_ok()
         );
     }
+
+    use proptest::prelude::*;
+
+    /// Up to 60 stored days (some skipped) from 2026-01-01, three actions each, some missing.
+    fn any_days() -> impl Strategy<Value = Vec<StoredDay>> {
+        prop::collection::vec(
+            (
+                any::<bool>(),
+                prop::collection::vec(prop::option::of(0.0f64..10.0), 3),
+            ),
+            1..60,
+        )
+        .prop_map(|days| {
+            days.into_iter()
+                .enumerate()
+                .filter(|(i, (stored, _))| *stored || *i == 0)
+                .map(|(i, (_, scores))| StoredDay {
+                    date: date("2026-01-01") + Duration::days(i as i64),
+                    percentage: 50.0,
+                    actions: scores
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(a, score)| {
+                            score
+                                .map(|s| action(["a", "b", "c"][a], s, 10.0, ActionStatus::Partial))
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+    }
+
+    fn total(day: &StoredDay) -> f64 {
+        day.actions.iter().map(|a| a.score).sum()
+    }
+
+    proptest! {
+        #[test]
+        fn trends_telescope_to_the_change_over_the_range_whatever_the_period(days in any_days()) {
+            let from = days[0].date + Duration::days(1);
+            let to = date("2026-03-15");
+            let expected = total(days.last().unwrap()) - total(&days[0]);
+            for period in [TrendPeriod::Day, TrendPeriod::Week, TrendPeriod::Month] {
+                let points = trends(&days, from, to, period);
+                let net: f64 = points.iter().map(|p| p.points_achieved - p.points_regressed).sum();
+                prop_assert!((net - expected).abs() < 1e-9, "{period:?}: {net} vs {expected}");
+                prop_assert!(points.iter().all(|p| p.points_achieved >= 0.0 && p.points_regressed >= 0.0));
+                let covered: i64 = points.iter().map(|p| (p.to - p.from).num_days() + 1).sum();
+                prop_assert_eq!(covered, (to - from).num_days() + 1);
+            }
+        }
+
+        #[test]
+        fn a_forecast_never_falls_and_ends_with_every_due_plans_points(
+            score in 0.0f64..50.0,
+            plans in prop::collection::vec((prop::option::of(-10i64..40), 0.0f64..5.0, any::<bool>()), 0..8),
+        ) {
+            let today = date("2026-06-10");
+            let planned: Vec<PlannedPoints> = plans
+                .iter()
+                .map(|&(due, left, done)| PlannedPoints {
+                    due: due.map(|d| today + Duration::days(d)),
+                    points_left: left,
+                    status: if done { PlanStatus::Completed } else { PlanStatus::Open },
+                })
+                .collect();
+            let max = score + planned.iter().map(|p| p.points_left).sum::<f64>();
+            let points = forecast(today, today + Duration::days(30), score, max, &planned);
+            prop_assert_eq!(points.len(), 30);
+            prop_assert!(points.windows(2).all(|w| w[0].score <= w[1].score));
+            let due_by_end: f64 = planned
+                .iter()
+                .filter(|p| p.status != PlanStatus::Completed)
+                .filter(|p| p.due.is_some_and(|d| d <= today + Duration::days(30)))
+                .map(|p| p.points_left)
+                .sum();
+            prop_assert!((points[29].score - (score + due_by_end)).abs() < 1e-9);
+        }
+    }
 }
