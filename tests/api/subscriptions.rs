@@ -429,3 +429,37 @@ async fn each_subscribe_message_is_charged_to_the_callers_budget() {
     );
     assert!(error["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
 }
+
+#[tokio::test]
+async fn an_overdue_plan_arrives_as_an_alert_over_the_socket() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    let mut client = Client::acknowledged(&app, &admin).await;
+    client
+        .subscribe("a", "subscription { alertRaised(tenantId: \"acme\") { date rule { kind } overdueAction { id } } }")
+        .await;
+    client.subscribe("s", SCORES).await;
+    ingest_until_live(&mut client, "s", &app, "acme").await;
+    let rule = app
+        .graphql(
+            &admin,
+            "mutation { createAlertRule(input: {tenantId: \"acme\", kind: PLAN_OVERDUE}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(rule["errors"].is_null(), "{rule}");
+    let plan = app
+        .graphql(
+            &admin,
+            "mutation($d: Date!) { setActionPlan(input: {tenantId: \"acme\", actionId: \"MFARegistration\", dueDate: $d}) { status } }",
+            json!({"d": day(-2)}),
+        )
+        .await;
+    assert_eq!(plan["data"]["setActionPlan"]["status"], "OVERDUE", "{plan}");
+    let alert = client.next_of("a").await;
+    assert_eq!(
+        alert["payload"]["data"]["alertRaised"],
+        json!({"date": day(0), "rule": {"kind": "PLAN_OVERDUE"}, "overdueAction": {"id": "MFARegistration"}})
+    );
+}
