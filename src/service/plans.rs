@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::catalog::find_action;
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
-use super::tenants::optional_text;
+use super::tenants::{find_tenant, optional_text};
 use crate::error::{ApiError, ApiResult};
 
 /// Most tags a plan may carry.
@@ -67,13 +67,16 @@ impl PlanInput {
 }
 
 /// Sets a plan (replacing the one there was) and appends the change to the history, in one
-/// transaction. An unknown action is BAD_USER_INPUT.
+/// transaction. An unknown action is BAD_USER_INPUT, an unknown tenant NOT_FOUND.
 pub async fn set_plan(
     db: &DatabaseConnection,
     input: PlanInput,
     changed_by: &str,
 ) -> ApiResult<action_plan::Model> {
     let input = input.parse()?;
+    if find_tenant(db, &input.tenant_id).await?.is_none() {
+        return Err(ApiError::tenant_not_found(&input.tenant_id));
+    }
     if find_action(db, &input.action_id).await?.is_none() {
         return Err(ApiError::BadUserInput(format!(
             "actionId: there is no catalog action {:?}",

@@ -208,6 +208,15 @@ async fn bad_plans_and_zones_are_refused_and_change_nothing() {
             "{body}"
         );
     }
+    // A tenant within the token's reach that does not exist.
+    let ghost = app
+        .graphql(
+            &token(&[Role::SecurityAdmin], &["ghost"]),
+            SET,
+            json!({"i": {"tenantId": "ghost", "actionId": "AdminMFA"}}),
+        )
+        .await;
+    assert_error(&ghost, "NOT_FOUND", "ghost");
     assert_eq!(app.count("action_plans").await, 0);
     assert_eq!(app.count("action_plan_changes").await, 0);
     let zones = app
