@@ -110,6 +110,10 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
 const HOLDING: &str =
     "SELECT COUNT(DISTINCT claimed_by) FROM collection_runs WHERE status = 'RUNNING'";
 const SUCCEEDED: &str = "SELECT COUNT(*) FROM collection_runs WHERE status = 'SUCCEEDED'";
+/// Sessions of this database waiting for a lock: a replica that has read the directory and
+/// waits to store its snapshot behind `hold_writes`.
+const WAITING_ON_A_LOCK: &str = "SELECT COUNT(*) FROM pg_stat_activity \
+    WHERE datname = current_database() AND wait_event_type = 'Lock'";
 
 #[tokio::test]
 async fn two_replicas_share_the_scheduled_collections_and_collect_each_tenant_once() {
@@ -168,6 +172,10 @@ async fn a_collection_of_a_killed_replica_is_taken_over_after_its_lease() {
     let lock = hold_writes(&db, "snapshots").await;
     let mut doomed = start_replica(&url, &standin.url, "2s");
     wait_until(&db, HOLDING, 1).await;
+    // Claimed is not enough: killed before it signed in, it would not have read anything.
+    // It is killed once it has read the directory and waits to store the snapshot.
+    wait_until(&db, WAITING_ON_A_LOCK, 1).await;
+    assert_eq!(standin.tokens_issued(), 1, "the doomed replica signed in");
     let doomed_name: String = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
