@@ -93,11 +93,9 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
     if sealed > 0 {
         tracing::info!(sealed, "webhook signing keys sealed under the secrets key");
     }
+    // Starting the pipeline rescores every tenant's today, so a catalog the sync above changed
+    // shows at once (and still does after a crash between that commit and this line).
     let (pipeline, mut background) = Pipeline::start(db.clone(), config.scoring);
-    if catalog_sync.changed() {
-        // Today shows the new and updated entries at once, as after upsertAction.
-        pipeline.rescore_today(crate::pipeline::LiveRequest::AllTenants);
-    }
     let collector = Collector::new(
         db.clone(),
         config.graph.clone(),

@@ -202,7 +202,7 @@ async fn a_newer_catalog_adds_and_updates_entries_and_the_day_shows_what_it_adde
         Some(next.version.into())
     );
 
-    // Today follows (the server asks for this itself when a start changed the catalog).
+    // Today follows (every start rescores today; here the sync ran without a start).
     app.pipeline.rescore_today(LiveRequest::AllTenants);
     let reader = token(&[Role::SecurityReader], &["acme"]);
     let diff = eventually("today scored with the new entry", Duration::from_secs(10), || {
