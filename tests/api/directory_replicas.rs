@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::enums::{ConnectionStatus, CredentialKind};
-use entity::{graph_connection, tenant};
+use entity::graph_connection;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
 use serde_json::json;
 
 use crate::directory::paper_directory;
 use crate::graph_standin::{CLIENT, CLIENT_SECRET, DIRECTORY, StandIn};
-use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, fresh_database, secrets_key_file};
-use crate::replicas::{Replica, hold_writes, number, wait_until};
+use crate::helpers::{SECRET, TEST_DATABASE_ENV, TestDatabase, secrets_key_file};
+use crate::replicas::{Replica, database_with_tenants, hold_writes, number, wait_until};
 
 /// Starts a replica whose connector reads the stand-in.
 fn start_replica(database_url: &str, graph: &str, lease: &str) -> Replica {
@@ -52,32 +52,11 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
         );
         return None;
     }
-    let (url, database) = fresh_database().await;
-    let db = securescore::db::connect(&url).await.unwrap();
-    securescore::db::migrate(&db).await.unwrap();
-    securescore::service::catalog::load_built_in_catalog(&db)
-        .await
-        .unwrap();
+    let ids: Vec<String> = (0..count).map(|i| format!("tenant-{i}")).collect();
+    let (url, database, db) = database_with_tenants(&ids).await;
     let key = securescore::secrets::SecretsKey::from_file(&secrets_key_file()).unwrap();
     let now = Utc::now();
-    for i in 0..count {
-        let id = format!("tenant-{i}");
-        tenant::Entity::insert(tenant::ActiveModel {
-            id: Set(id.clone()),
-            name: Set(id.clone()),
-            industry: Set(None),
-            seat_count: Set(100),
-            created_at: Set(now),
-            updated_at: Set(now),
-            goal: Set(None),
-            latest_score_date: Set(None),
-            change_seq: Set(0),
-            zone_good: Set(70.0),
-            zone_fair: Set(40.0),
-        })
-        .exec_without_returning(&db)
-        .await
-        .unwrap();
+    for id in ids {
         let stored = json!({"kind": "SECRET", "secret": CLIENT_SECRET}).to_string();
         let sealed = key
             .seal(

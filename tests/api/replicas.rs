@@ -58,34 +58,13 @@ async fn seeded_postgres() -> Option<(String, TestDatabase, DatabaseConnection)>
         );
         return None;
     }
-    let (url, database) = fresh_database().await;
-    let db = securescore::db::connect(&url).await.unwrap();
-    securescore::db::migrate(&db).await.unwrap();
-    securescore::service::catalog::load_built_in_catalog(&db)
-        .await
-        .unwrap();
+    let ids: Vec<String> = (0..TENANTS).map(|i| format!("tenant-{i:04}")).collect();
+    let (url, database, db) = database_with_tenants(&ids).await;
     let now = Utc::now();
     let yesterday_noon = (now.date_naive() - chrono::Duration::days(1))
         .and_hms_opt(12, 0, 0)
         .unwrap()
         .and_utc();
-    let ids: Vec<String> = (0..TENANTS).map(|i| format!("tenant-{i:04}")).collect();
-    tenant::Entity::insert_many(ids.iter().map(|id| tenant::ActiveModel {
-        id: Set(id.clone()),
-        name: Set(id.clone()),
-        industry: Set(None),
-        seat_count: Set(100),
-        created_at: Set(now),
-        updated_at: Set(now),
-        goal: Set(None),
-        latest_score_date: Set(None),
-        change_seq: Set(0),
-        zone_good: Set(70.0),
-        zone_fair: Set(40.0),
-    }))
-    .exec_without_returning(&db)
-    .await
-    .unwrap();
     snapshot::Entity::insert_many(ids.iter().map(|id| snapshot::ActiveModel {
         tenant_id: Set(id.clone()),
         captured_at: Set(yesterday_noon),
@@ -118,6 +97,35 @@ pub async fn wait_until(db: &DatabaseConnection, sql: &str, want: i64) {
         || async { (number(db, sql).await == want).then_some(()) },
     )
     .await;
+}
+
+/// A fresh, migrated database with the built-in catalog and the tenants `ids` (100 seats, no
+/// industry, default goal and zones), written directly, as many tests' setup does.
+pub async fn database_with_tenants(ids: &[String]) -> (String, TestDatabase, DatabaseConnection) {
+    let (url, database) = fresh_database().await;
+    let db = securescore::db::connect(&url).await.unwrap();
+    securescore::db::migrate(&db).await.unwrap();
+    securescore::service::catalog::load_built_in_catalog(&db)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    tenant::Entity::insert_many(ids.iter().map(|id| tenant::ActiveModel {
+        id: Set(id.clone()),
+        name: Set(id.clone()),
+        industry: Set(None),
+        seat_count: Set(100),
+        created_at: Set(now),
+        updated_at: Set(now),
+        goal: Set(None),
+        latest_score_date: Set(None),
+        change_seq: Set(0),
+        zone_good: Set(70.0),
+        zone_fair: Set(40.0),
+    }))
+    .exec_without_returning(&db)
+    .await
+    .unwrap();
+    (url, database, db)
 }
 
 /// A transaction that blocks every write of action scores until it ends.
