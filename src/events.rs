@@ -1,7 +1,8 @@
-//! Live events for subscriptions: scores written, alerts raised, runs updated. Payloads are
-//! small (ids only; a subscriber loads what its caller may see). On PostgreSQL every replica
-//! publishes through `NOTIFY` and forwards what it hears on `LISTEN` to its own subscribers, so
-//! events cross replicas; on SQLite (one process) they stay in process.
+//! Live events for subscriptions and caches: scores written, alerts raised, runs updated, the
+//! catalog or a date's comparisons changed. Payloads are small (ids only; a subscriber loads
+//! what its caller may see). On PostgreSQL every replica publishes through `NOTIFY` and
+//! forwards what it hears on `LISTEN` to its own subscribers, so events cross replicas; on
+//! SQLite (one process) they stay in process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,16 @@ pub enum Event {
         /// The run.
         #[serde(rename = "i")]
         run_id: i64,
+    },
+    /// The catalog changed (an entry was created or replaced, or the built-in one synced).
+    #[serde(rename = "c")]
+    CatalogChanged,
+    /// The comparison averages of a date were recomputed.
+    #[serde(rename = "g")]
+    ComparisonsRefreshed {
+        /// The date.
+        #[serde(rename = "d")]
+        date: NaiveDate,
     },
     /// Events may have been missed (the listener reconnected): forget what was derived from
     /// them. Local to a replica, never published.

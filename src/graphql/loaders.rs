@@ -1,6 +1,7 @@
 //! The request's reads, batched: one [`Reader`] implementing async-graphql's `Loader<K>` for
 //! each newtype key (Sui's model), behind one `DataLoader` per request whose caches end with
-//! it, so no request sees another's reads. Each batch is one `IN (…)` query of a service.
+//! it, so no request sees another's reads. Each batch is one `IN (…)` query of a service. The
+//! catalog is one snapshot per request, from the replica's reference cache.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,16 +16,13 @@ use entity::{
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::reference_cache::{Catalog, ReferenceCache};
 use crate::service::score_cache::ScoreCache;
 use crate::service::{
     alerts, catalog, connections, plans, score_reads, snapshots, tenants, webhooks,
 };
 
 pub use crate::service::score_reads::{ScoreKey, TenantDay};
-
-/// A catalog entry's id.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ActionId(pub String);
 
 /// An alert rule's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,17 +60,6 @@ pub struct Reader {
 
 /// The error every batch shares with the requests waiting on it.
 type LoadError = Arc<DbErr>;
-
-impl Loader<ActionId> for Reader {
-    type Value = improvement_action::Model;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[ActionId]) -> Result<HashMap<ActionId, Self::Value>, LoadError> {
-        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = catalog::actions_by_ids(&self.db, &ids).await?;
-        Ok(found.into_iter().map(|(id, a)| (ActionId(id), a)).collect())
-    }
-}
 
 impl Loader<TenantDay> for Reader {
     type Value = Vec<daily_action_score::Model>;
@@ -198,26 +185,67 @@ impl Loader<PlansOf> for Reader {
 pub struct Loaders {
     /// Every batched read, cached per key type for the request.
     pub(super) reader: DataLoader<Reader, HashMapCache>,
-    /// Taken while prefetching catalog entries (see `prefetch`).
-    pub(super) action_prefetch: tokio::sync::Mutex<()>,
+    /// The catalog as this request sees it, one snapshot for all its fields.
+    catalog: std::sync::Mutex<Option<Arc<Catalog>>>,
+    /// Taken while the snapshot is read, so sibling fields wait for it rather than race it.
+    catalog_read: tokio::sync::Mutex<()>,
+    references: Arc<ReferenceCache>,
+    /// Tenants read with their newest stored day in this request, and that day (`None`: they
+    /// have none).
+    newest_days: std::sync::Mutex<HashMap<String, Option<Arc<daily_score::Model>>>>,
 }
 
 impl Loaders {
     /// Fresh loaders, with empty caches, for one request.
-    pub fn new(db: &DatabaseConnection, cache: &Arc<ScoreCache>) -> Self {
+    pub fn new(
+        db: &DatabaseConnection,
+        cache: &Arc<ScoreCache>,
+        references: &Arc<ReferenceCache>,
+    ) -> Self {
         let reader = Reader {
             db: db.clone(),
             cache: cache.clone(),
         };
         Loaders {
             reader: DataLoader::with_cache(reader, tokio::spawn, HashMapCache::default()),
-            action_prefetch: tokio::sync::Mutex::new(()),
+            catalog: std::sync::Mutex::new(None),
+            catalog_read: tokio::sync::Mutex::new(()),
+            references: references.clone(),
+            newest_days: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The request's catalog snapshot: the replica's cached catalog, read when it holds none.
+    async fn catalog(&self) -> ApiResult<Arc<Catalog>> {
+        let held = || self.catalog.lock().ok().and_then(|held| held.clone());
+        if let Some(catalog) = held() {
+            return Ok(catalog);
+        }
+        let _turn = self.catalog_read.lock().await;
+        if let Some(catalog) = held() {
+            return Ok(catalog);
+        }
+        let db = &self.reader.loader().db;
+        let catalog = self.references.catalog(|| catalog::all_actions(db)).await?;
+        if let Ok(mut held) = self.catalog.lock() {
+            *held = Some(Arc::clone(&catalog));
+        }
+        Ok(catalog)
+    }
+
+    /// The closed-day cache the request's reads go through.
+    pub(super) fn score_cache(&self) -> &ScoreCache {
+        &self.reader.loader().cache
     }
 
     /// Forgets everything read so far, after a mutation may have changed it.
     pub fn clear_caches(&self) {
-        self.reader.clear::<ActionId>();
+        if let Ok(mut held) = self.catalog.lock() {
+            *held = None;
+        }
+        if let Ok(mut newest) = self.newest_days.lock() {
+            newest.clear();
+        }
         self.reader.clear::<TenantDay>();
         self.reader.clear::<ScoreKey>();
         self.reader.clear::<RuleId>();
@@ -257,18 +285,70 @@ fn referenced<T>(found: Option<T>, what: &str) -> ApiResult<T> {
     found.ok_or_else(|| ApiError::Internal(format!("{what} is referenced but missing")))
 }
 
-/// One catalog entry through the request's batch; an unknown id is an internal error,
-/// because stored rows only reference existing entries.
-pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<improvement_action::Model> {
-    let what = format!("action {id}");
-    referenced(load(ctx, ActionId(id.to_owned()), &what).await?, &what)
+/// Keeps a tenant read with its newest stored day in the request's batch: later reads of the
+/// tenant, of its latest score and of that day's score find them without a statement.
+pub async fn feed_tenant_with_newest_day(
+    ctx: &Context<'_>,
+    tenant: &tenant::Model,
+    newest: Option<daily_score::Model>,
+) -> ApiResult<()> {
+    let loaders = loaders(ctx)?;
+    let newest = newest.map(Arc::new);
+    if let Some(day) = &newest {
+        let key = |date| ScoreKey {
+            tenant_id: tenant.id.clone(),
+            date,
+        };
+        loaders
+            .reader
+            .feed_many([(key(None), day.clone()), (key(Some(day.date)), day.clone())])
+            .await;
+    }
+    loaders
+        .reader
+        .feed_one(TenantOf(tenant.id.clone()), tenant.clone())
+        .await;
+    if let Ok(mut held) = loaders.newest_days.lock() {
+        held.insert(tenant.id.clone(), newest);
+    }
+    Ok(())
 }
 
-/// One tenant-day's action scores through the request's batch.
+/// The tenant's newest stored day, when the request read the tenant with it: `Some(None)` when
+/// it has none, `None` when the request did not read it so.
+pub fn newest_day_read(
+    ctx: &Context<'_>,
+    tenant_id: &str,
+) -> ApiResult<Option<Option<Arc<daily_score::Model>>>> {
+    let loaders = loaders(ctx)?;
+    Ok(loaders
+        .newest_days
+        .lock()
+        .ok()
+        .and_then(|held| held.get(tenant_id).cloned()))
+}
+
+/// The catalog as the request sees it (one snapshot for all its fields).
+pub async fn load_catalog(ctx: &Context<'_>) -> ApiResult<Arc<Catalog>> {
+    loaders(ctx)?.catalog().await
+}
+
+/// One catalog entry from the request's catalog snapshot; an unknown id is an internal error,
+/// because stored rows only reference existing entries.
+pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<improvement_action::Model> {
+    let catalog = load_catalog(ctx).await?;
+    referenced(catalog.get(id).cloned(), &format!("action {id}"))
+}
+
+/// One tenant-day's action scores: from the closed-day cache when it holds them (no batch to
+/// wait for), else through the request's batch.
 pub async fn load_action_scores(
     ctx: &Context<'_>,
     key: TenantDay,
 ) -> ApiResult<Vec<daily_action_score::Model>> {
+    if let Some(rows) = loaders(ctx)?.score_cache().actions(&key) {
+        return Ok(rows.as_ref().clone());
+    }
     Ok(load(ctx, key, "action scores").await?.unwrap_or_default())
 }
 

@@ -1,13 +1,12 @@
 //! Lists load what their items will select before returning them, one query per kind of
 //! thing, so the items find it in the request's loader caches whatever the timing of
-//! DataLoader batches: round trips stay constant however long the list.
-
-use std::collections::BTreeSet;
+//! DataLoader batches: round trips stay constant however long the list. (Catalog entries need
+//! no prefetch: every item reads the request's one catalog snapshot.)
 
 use async_graphql::{Context, Lookahead, ScalarType, SelectionField, Value};
 use chrono::NaiveDate;
 
-use super::loaders::{ActionId, ScoreKey, TenantDay, loaders};
+use super::loaders::{ScoreKey, TenantDay, loaders};
 use super::scalars::Date;
 use crate::error::{ApiError, ApiResult};
 use crate::service::estate::{DEFAULT_CHANGE_DAYS, days_before};
@@ -22,8 +21,6 @@ pub const SCORE: &str = "score";
 const DATE_ARGUMENT: &str = "date";
 /// `DailyScore.actionScores`.
 pub const ACTION_SCORES: &str = "actionScores";
-/// `action`, of every item that names a catalog entry.
-pub const ACTION: &str = "action";
 /// `Tenant.percentageChange`, with its `days` argument.
 pub const PERCENTAGE_CHANGE: &str = "percentageChange";
 /// `percentageChange(days:)`.
@@ -38,16 +35,7 @@ pub const LOOKED_AHEAD: &[(&str, &str, Option<&str>)] = &[
     ("Tenant", SCORE, Some(DATE_ARGUMENT)),
     ("Tenant", PERCENTAGE_CHANGE, Some(DAYS_ARGUMENT)),
     ("Tenant", "scoreHistory", None),
-    ("Tenant", "improvementActions", None),
-    ("Tenant", "overrides", None),
-    ("Tenant", "overrideHistory", None),
     ("DailyScore", ACTION_SCORES, None),
-    ("ScoreDiff", "changes", None),
-    ("ActionScore", ACTION, None),
-    ("ActionChange", ACTION, None),
-    ("ActionOverride", ACTION, None),
-    ("ActionOverrideConnection", EDGES, None),
-    ("ActionOverrideEdge", NODE, None),
 ];
 
 /// When a page of tenants selects `edges.node.score`, loads each asked-for date's scores for
@@ -77,38 +65,8 @@ pub async fn prefetch_scores_if_selected(
     Ok(())
 }
 
-/// When `selected` (the items' `action` field, looked ahead) exists, loads all the items'
-/// catalog entries in one query so that each item finds its entry cached.
-pub async fn prefetch_actions_if_selected<'i>(
-    ctx: &Context<'_>,
-    selected: Lookahead<'_>,
-    action_ids: impl IntoIterator<Item = &'i str>,
-) -> ApiResult<()> {
-    if !selected.exists() {
-        return Ok(());
-    }
-    prefetch_actions(ctx, action_ids).await
-}
-
-async fn prefetch_actions<'i>(
-    ctx: &Context<'_>,
-    action_ids: impl IntoIterator<Item = &'i str>,
-) -> ApiResult<()> {
-    let ids: BTreeSet<String> = action_ids.into_iter().map(str::to_owned).collect();
-    let loaders = loaders(ctx)?;
-    // Sibling lists prefetch one after the other, so the second finds the first's entries
-    // cached instead of racing it into a second statement.
-    let _turn = loaders.action_prefetch.lock().await;
-    loaders
-        .reader
-        .load_many(ids.into_iter().map(ActionId))
-        .await
-        .map_err(|e| ApiError::from_db("loading actions", &e))?;
-    Ok(())
-}
-
 /// When the current field's items select `actionScores`, loads every day's action scores in
-/// one query, and their catalog entries in one more when those select `action`.
+/// one query.
 pub async fn prefetch_action_scores_if_selected(
     ctx: &Context<'_>,
     days: Vec<TenantDay>,
@@ -116,8 +74,7 @@ pub async fn prefetch_action_scores_if_selected(
     prefetch_day_details(ctx, ctx.look_ahead().field(ACTION_SCORES), days).await
 }
 
-/// Loads the action scores of `days` when `action_scores` is selected, and their catalog
-/// entries when it selects `action`.
+/// Loads the action scores of `days` when `action_scores` is selected.
 async fn prefetch_day_details(
     ctx: &Context<'_>,
     action_scores: Lookahead<'_>,
@@ -126,13 +83,12 @@ async fn prefetch_day_details(
     if !action_scores.exists() || days.is_empty() {
         return Ok(());
     }
-    let loaded = loaders(ctx)?
+    loaders(ctx)?
         .reader
         .load_many(days)
         .await
         .map_err(|e| ApiError::from_db("loading action scores", &e))?;
-    let ids = loaded.values().flatten().map(|row| row.action_id.as_str());
-    prefetch_actions_if_selected(ctx, action_scores.field(ACTION), ids).await
+    Ok(())
 }
 
 /// When a page of tenants selects `edges.node.percentageChange`, loads the page's latest scores

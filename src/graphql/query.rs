@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::context::ContextExt;
+use super::loaders::feed_tenant_with_newest_day;
 use super::prefetch::{prefetch_changes_if_selected, prefetch_scores_if_selected};
 use super::runs_query::RunQuery;
 use super::scalars::Date;
@@ -39,9 +40,12 @@ impl CoreQuery {
         if !viewer.can_see_tenant(&id) {
             return Ok(None);
         }
-        Ok(tenants::find_tenant(ctx.db()?, &id)
-            .await?
-            .map(Tenant::from))
+        let Some((tenant, newest)) = tenants::find_tenant_with_latest_day(ctx.db()?, &id).await?
+        else {
+            return Ok(None);
+        };
+        feed_tenant_with_newest_day(ctx, &tenant, newest).await?;
+        Ok(Some(Tenant::from(tenant)))
     }
 
     /// The tenants within the caller's reach, sorted and filtered in the database (by id when

@@ -29,6 +29,7 @@ use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
 use crate::config::{RequestLimits, ScoringConfig, WebhookConfig};
 use crate::pipeline::Pipeline;
+use crate::service::reference_cache::ReferenceCache;
 use crate::service::score_cache::ScoreCache;
 
 /// The served schema, behind the per-request work described above.
@@ -37,6 +38,7 @@ pub struct AppSchema {
     schema: Schema<Query, Mutation, SubscriptionRoot>,
     db: DatabaseConnection,
     score_cache: Arc<ScoreCache>,
+    reference_cache: Arc<ReferenceCache>,
     max_fields: usize,
     budgets: Option<CostBudgets>,
 }
@@ -57,6 +59,7 @@ pub fn build_schema(
     cost: CostConfig,
 ) -> AppSchema {
     let score_cache = pipeline.score_cache().clone();
+    let reference_cache = pipeline.reference_cache().clone();
     let budgets = cost.enabled().then(|| CostBudgets::new(cost));
     let mut builder = schema_builder();
     if let Some(budgets) = &budgets {
@@ -75,6 +78,7 @@ pub fn build_schema(
         schema,
         db,
         score_cache,
+        reference_cache,
         max_fields: limits.max_fields,
         budgets,
     }
@@ -163,7 +167,11 @@ impl AppSchema {
 
     /// Gives a prepared request fresh loaders; answers it and the loaders.
     fn with_loaders(&self, prepared: PreparedRequest) -> (PreparedRequest, Arc<Loaders>) {
-        let loaders = Arc::new(Loaders::new(&self.db, &self.score_cache));
+        let loaders = Arc::new(Loaders::new(
+            &self.db,
+            &self.score_cache,
+            &self.reference_cache,
+        ));
         let request = prepared.request.data(loaders.clone());
         (
             PreparedRequest {

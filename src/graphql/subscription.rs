@@ -216,7 +216,7 @@ async fn days_written(
     }
     // Written just now: read from the database, past the cache.
     let uncached = ScoreCache::new(0, std::time::Duration::ZERO);
-    match score_reads::score_history(db, &uncached, tenant, DateRange { from, to }).await {
+    match score_reads::score_history(db, &uncached, tenant, DateRange { from, to }, None).await {
         Ok(days) => days.into_iter().map(|d| Ok(DailyScore::from(d))).collect(),
         Err(err) => vec![Err(err.into())],
     }

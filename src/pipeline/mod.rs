@@ -27,6 +27,7 @@ use crate::error::ApiResult;
 use crate::events::{Event, EventBus};
 use crate::scoring::ActionDefinition;
 use crate::service::catalog;
+use crate::service::reference_cache::ReferenceCache;
 use crate::service::score_cache::ScoreCache;
 pub use live::LiveRequest;
 use tasks::RunRequest;
@@ -54,6 +55,8 @@ struct Shared {
     events: EventBus,
     /// Closed days from memory, evicted by the events of every replica.
     score_cache: Arc<ScoreCache>,
+    /// The catalog and comparisons from memory, evicted likewise.
+    reference_cache: Arc<ReferenceCache>,
 }
 
 /// The pipeline's background tasks; dropping this stops them.
@@ -84,7 +87,12 @@ impl Pipeline {
         let (live_sender, live_receiver) = mpsc::unbounded_channel();
         let (events, listener) = EventBus::start(db.clone());
         let score_cache = ScoreCache::new(config.score_cache_bytes, config.score_cache_ttl);
-        let evictions = tokio::spawn(evict_written_days(events.subscribe(), score_cache.clone()));
+        let reference_cache = ReferenceCache::new(config.score_cache_ttl);
+        let evictions = tokio::spawn(evict_changed_reads(
+            events.subscribe(),
+            score_cache.clone(),
+            reference_cache.clone(),
+        ));
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
                 db,
@@ -99,6 +107,7 @@ impl Pipeline {
                 live: live_sender,
                 events,
                 score_cache,
+                reference_cache,
             }),
         };
         pipeline.rescore_today(LiveRequest::AllTenants);
@@ -130,6 +139,11 @@ impl Pipeline {
     /// The closed-day cache.
     pub fn score_cache(&self) -> &Arc<ScoreCache> {
         &self.inner.score_cache
+    }
+
+    /// The catalog and comparison cache.
+    pub fn reference_cache(&self) -> &Arc<ReferenceCache> {
+        &self.inner.reference_cache
     }
 
     /// This replica's name, as recorded on the tasks it claims.
@@ -201,19 +215,23 @@ async fn load_catalog(db: &impl ConnectionTrait) -> ApiResult<Vec<ActionDefiniti
         .collect()
 }
 
-/// Evicts the days every replica writes from this replica's cache, until the task is aborted.
-async fn evict_written_days(
+/// Evicts what every replica writes (days, the catalog, comparisons) from this replica's
+/// caches, until the task is aborted.
+async fn evict_changed_reads(
     mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
-    cache: Arc<ScoreCache>,
+    scores: Arc<ScoreCache>,
+    references: Arc<ReferenceCache>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
-        match events.recv().await {
-            Ok(event) => cache.observe(&event),
+        let event = match events.recv().await {
+            Ok(event) => event,
             // Events were missed: whatever they evicted is unknown.
-            Err(RecvError::Lagged(_)) => cache.observe(&Event::Resync),
+            Err(RecvError::Lagged(_)) => Arc::new(Event::Resync),
             Err(RecvError::Closed) => return,
-        }
+        };
+        scores.observe(&event);
+        references.observe(&event);
     }
 }
 

@@ -110,6 +110,10 @@ async fn do_task(
         ScoringTaskKind::Comparisons => {
             for date in range.days() {
                 refresh_comparisons(db, date).await.map_err(api_to_db)?;
+                // Other replicas evict when they hear the refresh; this one at once.
+                pipeline
+                    .reference_cache()
+                    .observe(&Event::ComparisonsRefreshed { date });
             }
             Ok(BatchOutcome::default())
         }

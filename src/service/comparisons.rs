@@ -13,9 +13,11 @@ use sea_orm::{
 
 use crate::domain::ComparisonBasis;
 use crate::error::ApiResult;
+use crate::events::{Event, notify_in_transaction};
 use crate::scoring::comparison::{
     GroupAverage, ScoredTenants, average_is_shown, group_averages, group_of,
 };
+use crate::service::reference_cache::ReferenceCache;
 use crate::service::tenants::Visibility;
 
 /// Sums of the scored tenants of `date` per seat count and industry, optionally only those in
@@ -144,6 +146,7 @@ pub async fn refresh_comparisons(db: &DatabaseConnection, date: NaiveDate) -> Ap
             .exec_without_returning(&txn)
             .await?;
     }
+    notify_in_transaction(&txn, &[Event::ComparisonsRefreshed { date }]).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -167,14 +170,18 @@ pub struct Comparison {
 /// see them.
 pub async fn tenant_comparison(
     db: &DatabaseConnection,
+    cache: &ReferenceCache,
     tenant: &tenant::Model,
     date: NaiveDate,
     min_tenants: u32,
     reach: &Visibility,
 ) -> ApiResult<Vec<Comparison>> {
-    let rows = comparative_score::Entity::find()
-        .filter(comparative_score::Column::Date.eq(date))
-        .all(db)
+    let rows = cache
+        .comparisons(date, || {
+            comparative_score::Entity::find()
+                .filter(comparative_score::Column::Date.eq(date))
+                .all(db)
+        })
         .await?;
     let in_reach = match reach.ids() {
         Some(ids) => Some(averages_of(&scored_tenant_sums(db, date, Some(ids)).await?)),

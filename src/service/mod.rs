@@ -13,6 +13,7 @@ pub mod overrides;
 pub mod pagination;
 pub mod plans;
 pub mod portfolio;
+pub mod reference_cache;
 pub mod runs;
 pub mod score_cache;
 pub mod score_reads;

@@ -118,7 +118,10 @@ impl ScoreCache {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 days.invalidate_all();
             }
-            Event::AlertRaised { .. } | Event::RunUpdated { .. } => {}
+            Event::AlertRaised { .. }
+            | Event::RunUpdated { .. }
+            | Event::CatalogChanged
+            | Event::ComparisonsRefreshed { .. } => {}
         }
     }
 }

@@ -79,29 +79,44 @@ fn latest_dates(tenants: &BTreeSet<&str>) -> SelectStatement {
 }
 
 /// The stored days of `range`, ascending; missing days are absent. Closed days in `cache`
-/// are not read again: a trend of closed days and today reads today's row only.
+/// are not read again, nor is anything `newest` tells: when the caller read the tenant's newest
+/// stored day (`Some(None)`: it has none), no day after it exists and that day is the one read.
+/// A trend of closed days ending on the newest day then costs no statement.
 pub async fn score_history(
     db: &DatabaseConnection,
     cache: &ScoreCache,
     tenant_id: &str,
     range: DateRange,
+    newest: Option<Option<&Arc<daily_score::Model>>>,
 ) -> ApiResult<Vec<Arc<daily_score::Model>>> {
-    let cached: BTreeMap<NaiveDate, Arc<daily_score::Model>> = range
+    let newest_date = newest.map(|day| day.map(|d| d.date));
+    let mut known: BTreeMap<NaiveDate, Arc<daily_score::Model>> = range
         .days()
+        .filter(|date| newest_date.is_none_or(|newest| newest.is_some_and(|n| *date < n)))
         .filter_map(|date| cache.day(tenant_id, date).map(|day| (date, day)))
         .collect();
-    let epoch = cache.epoch();
-    let mut query = daily_score::Entity::find()
-        .filter(daily_score::Column::TenantId.eq(tenant_id))
-        .filter(daily_score::Column::Date.between(range.from, range.to));
-    if !cached.is_empty() {
-        query = query.filter(daily_score::Column::Date.is_not_in(cached.keys().copied()));
+    if let Some(Some(day)) = newest
+        && (range.from..=range.to).contains(&day.date)
+    {
+        known.insert(day.date, Arc::clone(day));
     }
-    let read: Vec<_> = query.all(db).await?.into_iter().map(Arc::new).collect();
-    cache.keep_days(epoch, &read);
-    let mut days: Vec<Arc<daily_score::Model>> = cached.into_values().chain(read).collect();
-    days.sort_by_key(|d| d.date);
-    Ok(days)
+    let unknown = range.days().any(|date| {
+        !known.contains_key(&date)
+            && newest_date.is_none_or(|newest| newest.is_some_and(|n| date < n))
+    });
+    if unknown {
+        let epoch = cache.epoch();
+        let mut query = daily_score::Entity::find()
+            .filter(daily_score::Column::TenantId.eq(tenant_id))
+            .filter(daily_score::Column::Date.between(range.from, range.to));
+        if !known.is_empty() {
+            query = query.filter(daily_score::Column::Date.is_not_in(known.keys().copied()));
+        }
+        let read: Vec<_> = query.all(db).await?.into_iter().map(Arc::new).collect();
+        cache.keep_days(epoch, &read);
+        known.extend(read.into_iter().map(|day| (day.date, day)));
+    }
+    Ok(known.into_values().collect())
 }
 
 /// The action scores of many tenant-days in one query, each day's rows by action id; the rows

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use entity::tenant;
+use entity::{daily_score, tenant};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, JoinType,
+    QueryFilter, QuerySelect, RelationDef, SqlErr,
 };
 
 use crate::auth::{Operation, Viewer};
@@ -250,6 +250,23 @@ pub async fn update_tenant(
 /// The tenant with this id, if any.
 pub async fn find_tenant(db: &DatabaseConnection, id: &str) -> ApiResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// A tenant with its newest stored day (`tenants.latest_score_date`), in one statement: what a
+/// dashboard reads first.
+pub async fn find_tenant_with_latest_day(
+    db: &DatabaseConnection,
+    id: &str,
+) -> ApiResult<Option<(tenant::Model, Option<daily_score::Model>)>> {
+    let newest_day: RelationDef = tenant::Entity::belongs_to(daily_score::Entity)
+        .from((tenant::Column::Id, tenant::Column::LatestScoreDate))
+        .to((daily_score::Column::TenantId, daily_score::Column::Date))
+        .into();
+    Ok(tenant::Entity::find_by_id(id.to_owned())
+        .select_also(daily_score::Entity)
+        .join(JoinType::LeftJoin, newest_day)
+        .one(db)
+        .await?)
 }
 
 /// The tenants of `ids` (for batched reads), in one query.

@@ -26,7 +26,7 @@ pub async fn stored_days(
         .await?;
     let mut days: Vec<daily_score::Model> = before.into_iter().collect();
     days.extend(
-        score_history(db, cache, tenant_id, range)
+        score_history(db, cache, tenant_id, range, None)
             .await?
             .iter()
             .map(|day| day.as_ref().clone()),

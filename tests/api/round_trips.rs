@@ -20,9 +20,16 @@ const HISTORY: &str =
     date score categories { category score }
     actionScores { score maxScore status action { id title maxScore } } } } }";
 
-/// A schema on its own connection to `app`'s database, and the count of statements it sends.
+/// A schema on its own connection to `app`'s database, and the count of statements it sends,
+/// with the catalog already held as it is once the replica has read it.
 async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
     let mut db = securescore::db::connect(&app.database_url).await.unwrap();
+    // The replica holds the catalog from its first read on: count the steady state.
+    app.pipeline
+        .reference_cache()
+        .catalog(|| securescore::service::catalog::all_actions(&db))
+        .await
+        .unwrap();
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&statements);
     db.set_metric_callback(move |_| {
@@ -110,9 +117,10 @@ async fn a_year_of_history_with_every_action_score_costs_the_same_round_trips_as
     let (month_days, month_statements) = history_cost(&counting, 29).await;
     let (year_days, year_statements) = history_cost(&counting, 365).await;
     assert_eq!((month_days, year_days), (30, 366));
-    // The tenant, its days, every day's action scores in one batch, the actions in one batch.
+    // The tenant with its newest day, the other days, and every day's action scores in one
+    // batch; the catalog is held.
     assert_eq!(
-        month_statements, 4,
+        month_statements, 3,
         "a month cost {month_statements} statements"
     );
     assert_eq!(
@@ -199,9 +207,9 @@ async fn a_page_of_many_tenants_with_their_scores_costs_what_a_page_of_few_costs
     }
     assert_eq!(costs[0].0, 3);
     assert_eq!(costs[1].0, 12);
-    // The page, latest scores, yesterday's scores, their action scores, the actions.
+    // The page, latest scores, yesterday's scores, their action scores; the catalog is held.
     assert_eq!(
-        costs[0].1, 5,
+        costs[0].1, 4,
         "three tenants cost {} statements",
         costs[0].1
     );
@@ -437,5 +445,61 @@ async fn improvement_actions_and_diff_changes_with_their_actions_cost_the_same_h
         many.2, few.2,
         "{} changes cost {} statements, {} cost {}",
         many.0, many.2, few.0, few.2
+    );
+}
+
+/// The dashboard a frontend sends for one tenant (as `securescore-bench reads` sends it).
+const DASHBOARD: &str = "query($f: Date!, $t: Date!) { tenant(id: \"acme\") {
+    id name goal
+    score { date score maxScore percentage coverage plannedScore categories { category score maxScore } }
+    scoreHistory(from: $f, to: $t) { date score maxScore percentage }
+    improvementActions { action { id title category } status score maxScore potentialIncrease }
+    comparison { basis group tenantCount averagePercentage } } }";
+
+#[tokio::test]
+async fn a_dashboard_costs_two_statements_once_closed_days_the_catalog_and_comparisons_are_held() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 100).await;
+    for days_ago in [120, 60, 10] {
+        let facts = json!({"users": {"total": 100, "mfaRegistered": 100 - days_ago / 2}});
+        app.ingest("acme", &noon(-days_ago), facts).await;
+    }
+    let scored = app.recompute("acme", &day(-120), &day(0)).await;
+    assert!(scored["errors"].is_null(), "{scored}");
+    let counting = counting_schema(&app).await;
+    let reader = || viewer(Role::SecurityReader, &["acme"]);
+    let range = json!({"f": day(-89), "t": day(0)});
+    let (cold, _) = run_counted(&counting, reader(), DASHBOARD, range.clone()).await;
+    assert_eq!(cold["tenant"]["scoreHistory"].as_array().unwrap().len(), 90);
+    let (warm, sent) = run_counted(&counting, reader(), DASHBOARD, range.clone()).await;
+    assert_eq!(warm, cold);
+    // The tenant with its newest day, and how many of the caller's tenants each comparison
+    // group holds; the closed days, today's action scores, the catalog and the date's
+    // comparison averages are held.
+    assert_eq!(sent, 2, "a warm dashboard cost {sent} statements");
+
+    // A catalog change made on this replica shows in its next dashboard, without waiting for
+    // the event to come back.
+    let action = cold["tenant"]["improvementActions"][0]["action"].clone();
+    let renamed = app
+        .graphql(
+            &platform_admin(),
+            "mutation($i: UpsertActionInput!) { upsertAction(input: $i) { id } }",
+            json!({"i": {"id": action["id"], "title": "Renamed for the dashboard",
+                "category": action["category"], "maxScore": 10,
+                "rule": {"kind": "BOOLEAN", "fact": "users.mfaRequired"}}}),
+        )
+        .await;
+    assert!(renamed["errors"].is_null(), "{renamed}");
+    let (after, _) = run_counted(&counting, reader(), DASHBOARD, range).await;
+    let titles: Vec<&Value> = after["tenant"]["improvementActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["action"]["title"])
+        .collect();
+    assert!(
+        titles.contains(&&json!("Renamed for the dashboard")),
+        "{titles:?}"
     );
 }

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use crate::auth::Operation;
 use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::action::ImprovementAction;
 use crate::pipeline::LiveRequest;
@@ -83,7 +84,10 @@ impl CatalogMutation {
             compliance: input.compliance.unwrap_or_default(),
         };
         let action = catalog::upsert_action(ctx.db()?, input).await?;
-        ctx.pipeline()?.rescore_today(LiveRequest::AllTenants);
+        let pipeline = ctx.pipeline()?;
+        // Other replicas evict when they hear the write; this one before it answers.
+        pipeline.reference_cache().observe(&Event::CatalogChanged);
+        pipeline.rescore_today(LiveRequest::AllTenants);
         Ok(action.into())
     }
 }

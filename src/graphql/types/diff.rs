@@ -6,7 +6,6 @@ use super::action::ImprovementAction;
 use super::score::{DailyScore, Progress, category_totals};
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
 use crate::graphql::loaders::load_action;
-use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::Date;
 use crate::scoring::diff;
 use crate::service::score_reads::ScoreDiffData;
@@ -80,24 +79,15 @@ impl ScoreDiff {
     /// Actions whose score, max, status, state or progress differ; largest |scoreDelta| first.
     async fn changes(
         &self,
-        ctx: &Context<'_>,
         #[graphql(default = false, desc = "Only actions that lost points.")] only_regressions: bool,
-    ) -> async_graphql::Result<Vec<ActionChange>> {
-        let changes: Vec<ActionChange> = self
-            .0
+    ) -> Vec<ActionChange> {
+        self.0
             .changes
             .iter()
             .filter(|c| !only_regressions || c.is_regression())
             .cloned()
             .map(ActionChange)
-            .collect();
-        prefetch_actions_if_selected(
-            ctx,
-            ctx.look_ahead().field(prefetch::ACTION),
-            changes.iter().map(|c| c.0.action_id.as_str()),
-        )
-        .await?;
-        Ok(changes)
+            .collect()
     }
 }
 

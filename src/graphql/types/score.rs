@@ -12,7 +12,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{
     TenantDay, load_action, load_action_scores, load_plans, load_tenant,
 };
-use crate::graphql::prefetch::{self, prefetch_actions_if_selected};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::planning::ScoreZone;
 use crate::scoring::totals::CategoryTotal;
@@ -180,20 +179,13 @@ impl DailyScore {
         status: Option<ActionStatus>,
         category: Option<ActionCategory>,
     ) -> async_graphql::Result<Vec<ActionScore>> {
-        let rows: Vec<ActionScore> = self
+        Ok(self
             .action_rows(ctx)
             .await?
             .into_iter()
             .filter(|a| status.is_none_or(|s| a.row.status == s))
             .filter(|a| category.is_none_or(|c| a.row.category == c))
-            .collect();
-        prefetch_actions_if_selected(
-            ctx,
-            ctx.look_ahead().field(prefetch::ACTION),
-            rows.iter().map(|a| a.row.action_id.as_str()),
-        )
-        .await?;
-        Ok(rows)
+            .collect())
     }
 
     /// The snapshot the score was computed from.

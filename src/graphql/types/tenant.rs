@@ -22,11 +22,9 @@ use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{
-    TenantDay, load_action_scores, load_connection, load_plans, load_score,
+    TenantDay, load_action_scores, load_connection, load_plans, load_score, newest_day_read,
 };
-use crate::graphql::prefetch::{
-    self, prefetch_action_scores_if_selected, prefetch_actions_if_selected,
-};
+use crate::graphql::prefetch::prefetch_action_scores_if_selected;
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::planning::{self, PlanStatus, ScoreZones, TrendPeriod};
 use crate::scoring::rank_improvements;
@@ -139,7 +137,9 @@ impl Tenant {
         let db = self.readable(ctx)?;
         let range = DateRange::parse(from.0, to.0)?;
         let cache = ctx.pipeline()?.score_cache();
-        let rows = score_reads::score_history(db, cache, &self.0.id, range).await?;
+        let newest = newest_day_read(ctx, &self.0.id)?;
+        let newest = newest.as_ref().map(Option::as_ref);
+        let rows = score_reads::score_history(db, cache, &self.0.id, range, newest).await?;
         let days = rows.iter().map(|day| TenantDay::of(day)).collect();
         prefetch_action_scores_if_selected(ctx, days).await?;
         Ok(rows.into_iter().map(DailyScore::from).collect())
@@ -177,7 +177,9 @@ impl Tenant {
         let min_tenants = ctx.scoring()?.comparison_min_tenants;
         let viewer = ctx.viewer()?;
         let reach = Visibility::of(viewer, Operation::ReadTenantData);
-        let rows = comparisons::tenant_comparison(db, &self.0, date, min_tenants, &reach).await?;
+        let cache = ctx.pipeline()?.reference_cache();
+        let rows =
+            comparisons::tenant_comparison(db, cache, &self.0, date, min_tenants, &reach).await?;
         Ok(rows.into_iter().map(ComparativeScore::from).collect())
     }
 
@@ -213,31 +215,18 @@ impl Tenant {
             rows.retain(|_| mapped.next().unwrap_or(false));
         }
         let candidates = rows.into_iter();
-        let actions = rank_improvements(
+        Ok(rank_improvements(
             candidates,
             ActionScore::points_left,
             |a| a.row.action_id.as_str(),
             include_completed,
-        );
-        prefetch_actions_if_selected(
-            ctx,
-            ctx.look_ahead().field(prefetch::ACTION),
-            actions.iter().map(|a| a.row.action_id.as_str()),
-        )
-        .await?;
-        Ok(actions)
+        ))
     }
 
     /// Current override states that are not DEFAULT, by action id.
     async fn overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionOverride>> {
         let db = self.readable(ctx)?;
         let rows = overrides::current_overrides(db, &self.0.id).await?;
-        prefetch_actions_if_selected(
-            ctx,
-            ctx.look_ahead().field(prefetch::ACTION),
-            rows.iter().map(|r| r.action_id.as_str()),
-        )
-        .await?;
         Ok(rows.into_iter().map(ActionOverride::from).collect())
     }
 
@@ -259,13 +248,6 @@ impl Tenant {
             after.as_deref(),
         )
         .await?;
-        let page_action = ctx
-            .look_ahead()
-            .field(prefetch::EDGES)
-            .field(prefetch::NODE)
-            .field(prefetch::ACTION);
-        let action_ids = page.items.iter().map(|(_, row)| row.action_id.as_str());
-        prefetch_actions_if_selected(ctx, page_action, action_ids).await?;
         let entries: Vec<_> = page.items.iter().map(|(_, row)| row).collect();
         let replaced = overrides::replaced_at(db, &entries).await?;
         Ok(page

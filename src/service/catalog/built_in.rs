@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::{ActionInput, active_model, validate};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{Event, notify_in_transaction};
 use crate::service::change_seq::{Changed, record_change};
 
 /// The file shipped with this release.
@@ -157,6 +158,7 @@ pub async fn sync_built_in_catalog(
     }
     if sync.changed() {
         record_change(&txn, Changed::All).await?;
+        notify_in_transaction(&txn, &[Event::CatalogChanged]).await?;
     }
     txn.commit().await?;
     Ok(sync)

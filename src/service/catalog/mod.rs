@@ -21,6 +21,7 @@ use super::change_seq::{Changed, record_change};
 use super::tenants::{optional_text, required_text, validate_id};
 use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{Event, notify_in_transaction};
 use crate::scoring::{ActionDefinition, ComplianceMapping, ScoringRule};
 
 /// A catalog entry as given to `upsertAction` or read from the built-in file.
@@ -168,6 +169,7 @@ pub async fn upsert_action(
         None => row.insert(&txn).await?,
     };
     record_change(&txn, Changed::All).await?;
+    notify_in_transaction(&txn, &[Event::CatalogChanged]).await?;
     txn.commit().await?;
     Ok(stored)
 }
@@ -242,6 +244,12 @@ fn stored_list<T: for<'de> Deserialize<'de>>(
 /// One entry by id.
 pub async fn find_action(db: &DatabaseConnection, id: &str) -> ApiResult<Option<action::Model>> {
     Ok(action::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// Every entry, deprecated ones included, by id: what the reference cache holds.
+pub async fn all_actions(db: &DatabaseConnection) -> Result<HashMap<String, action::Model>, DbErr> {
+    let rows = action::Entity::find().all(db).await?;
+    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 
 /// Entries by id, in one query.
