@@ -38,6 +38,9 @@ enum Command {
     Reads(ReadsArgs),
     /// Time one collection of a large directory from a Graph stand-in, against a raw fetch.
     Collect(CollectArgs),
+    /// The load child of `reads`: sends a rotation of requests and prints what it saw.
+    #[command(hide = true)]
+    Load(LoadArgs),
     /// The server child of `reads` (as `securescore serve`).
     #[command(hide = true)]
     Serve(Box<ServeArgs>),
@@ -68,6 +71,23 @@ struct CollectArgs {
     users: usize,
 }
 
+/// Options of the load child.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The rotation's file (JSON: token and body per request).
+    #[arg(long)]
+    requests: PathBuf,
+    /// Where to send it.
+    #[arg(long)]
+    url: String,
+    /// Concurrent clients.
+    #[arg(long)]
+    clients: usize,
+    /// For how long.
+    #[arg(long)]
+    seconds: u64,
+}
+
 /// Options of `securescore-bench reads`.
 #[derive(Debug, Args)]
 struct ReadsArgs {
@@ -84,6 +104,15 @@ struct ReadsArgs {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Rounds of every measurement (the servers take turns within each round).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Tenants each query rotates through, spread over the seeded ones.
+    #[arg(long, default_value_t = 200)]
+    rotate: usize,
+    /// Only the dashboard query (with its baselines).
+    #[arg(long)]
+    dashboard_only: bool,
     /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
     /// `npm ci --prefix benches/postgraphile` installed it.
     #[arg(long)]
@@ -129,11 +158,17 @@ async fn main() -> ExitCode {
                 tenants: args.tenants,
                 days: args.days,
                 seconds: args.seconds,
+                rounds: args.rounds.max(1),
+                rotate: args.rotate,
+                dashboard_only: args.dashboard_only,
                 postgraphile: args.postgraphile,
             })
             .await
         }
         Command::Collect(args) => collect::run(args.users).await,
+        Command::Load(args) => {
+            reads::load::generate(&args.requests, &args.url, args.clients, args.seconds)
+        }
         Command::Serve(args) => securescore::server::serve(args.into_config())
             .await
             .map_err(|e| e.to_string()),

@@ -44,11 +44,24 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
     let (url, _database) = fresh_database().await;
     let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
         .args(["reads", "--database-url", &url, "--tenants", "12"])
-        .args(["--days", "20", "--seconds", "1"])
+        .args([
+            "--days",
+            "20",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--rotate",
+            "5",
+        ])
         .output()
         .expect("run securescore-bench reads");
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}");
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(
         printed.contains(&format!(
             "seed: 12 tenants x 20 days x {} actions (240 day rows, {} action rows)",
@@ -68,6 +81,11 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
         assert_eq!(lines.len(), 2, "{query} at 1 and 64 clients: {printed}");
     }
     assert_eq!(printed.matches("raw (same bytes)").count(), 10, "{printed}");
+    assert!(
+        printed.contains("2 rounds of 1 s per measurement")
+            && printed.contains("rotating through 5 tenants with a token each"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]

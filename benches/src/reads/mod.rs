@@ -1,13 +1,16 @@
 //! `securescore-bench reads`: the reads dashboards make, against a real `securescore serve`
 //! child process over HTTP, on a seeded history (1,000 tenants x 365 days by default). For the
-//! dashboard query, a 50-tenant page, a 90-day `scoreDiff` and a hello query, at 1 and 64
-//! concurrent clients: requests/s, p50, p99, the server's CPU per request (from
-//! `/proc/<pid>/stat`), on PostgreSQL the database's CPU per request (its processes' `/proc`
-//! accounting), and the statements the server sent per request (its `/metrics`); next to a raw
-//! axum handler returning the same bytes, measured in the same run, and, with `--postgraphile`,
-//! next to PostGraphile 4 answering the closest equivalent dashboard query over the same tables.
-//! It prints figures; nothing here asserts a time.
+//! dashboard query, a 50-tenant page, a 90-day `scoreDiff`, a year of trends and a hello query,
+//! each rotating through many tenants (each with its own token), at 1 and 64 concurrent
+//! clients (a load child process, see `load`): requests/s, p50, p99, the server's CPU per request (from `/proc/<pid>/stat`),
+//! on PostgreSQL the database's CPU per request (its processes' `/proc` accounting), and the
+//! statements the server sent per request (its `/metrics`); next to a raw axum handler
+//! returning the same bytes and, with `--postgraphile`, PostGraphile 4 answering the closest
+//! equivalent dashboard query over the same tables. The servers are measured in turn within
+//! each round, in an order that moves on each round, for `--rounds` rounds; the figures are
+//! medians with their ranges. It prints figures; nothing here asserts a time.
 
+pub mod load;
 mod postgraphile;
 
 use std::path::PathBuf;
@@ -17,11 +20,12 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use entity::{daily_score, improvement_action, tenant};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use serde_json::{Value, json};
 
+use load::{Load, Rotated, Rotation};
 use securescore::scoring::totals::CategoryTotal;
 use securescore::{db, service};
 
@@ -36,6 +40,12 @@ pub struct ReadBenchOptions {
     pub days: i64,
     /// How long each measurement runs.
     pub seconds: u64,
+    /// Rounds of every measurement.
+    pub rounds: usize,
+    /// Tenants each query rotates through.
+    pub rotate: usize,
+    /// Only the dashboard query.
+    pub dashboard_only: bool,
     /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
     /// same database (PostgreSQL only).
     pub postgraphile: Option<PathBuf>,
@@ -60,6 +70,16 @@ const HELLO: &str = "query Hello { viewer { subject } }";
 /// A year of weekly trends: every stored day's action rows read and diffed.
 const TRENDS: &str = "query Trends($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
     trends(from: $from, to: $to) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd } } }";
+
+/// Connection counts every query is measured at.
+const CLIENTS: [usize; 2] = [1, 64];
+
+/// A rotated tenant: its id and its industry and seat-size comparison groups.
+struct RotatedTenant {
+    id: String,
+    industry: String,
+    seats: String,
+}
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
@@ -101,25 +121,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     } else {
         println!("reusing the seeded database");
     }
-    let watched = tenant_id(7.min(options.tenants.saturating_sub(1)));
-    let watched_groups = {
-        let row = tenant::Entity::find_by_id(watched.clone())
-            .one(&db)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the seeded tenants are missing")?;
-        let group = |basis| {
-            securescore::scoring::comparison::group_of(
-                row.seat_count,
-                row.industry.as_deref(),
-                basis,
-            )
-        };
-        (
-            group(securescore::domain::ComparisonBasis::Industry),
-            group(securescore::domain::ComparisonBasis::SeatSize),
-        )
-    };
+    let rotated = rotated_tenants(&db, options.tenants, options.rotate).await?;
     db.close().await.map_err(|e| e.to_string())?;
 
     let secret = securescore::demo::random_secret();
@@ -139,39 +141,100 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())
     };
-    let reader = token(
-        vec![securescore::domain::Role::SecurityReader],
-        vec![watched.clone()],
-    )?;
+    let readers = rotated
+        .iter()
+        .map(|t| {
+            token(
+                vec![securescore::domain::Role::SecurityReader],
+                vec![t.id.clone()],
+            )
+        })
+        .collect::<Result<Vec<String>, String>>()?;
     let admin = token(vec![securescore::domain::Role::PlatformAdmin], Vec::new())?;
     let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+    let per_tenant = |query: &str, back: i64| -> Vec<Rotated> {
+        rotated
+            .iter()
+            .zip(&readers)
+            .map(|(t, token)| Rotated {
+                token: token.clone(),
+                body: json!({"query": query, "variables": {"id": t.id, "from": day(back), "to": day(0)}})
+                    .to_string(),
+            })
+            .collect()
+    };
     let diff_days = 90.min(options.days - 1).max(0);
-    let diff_name = format!("{diff_days}-day scoreDiff");
     let trend_days = 364.min(options.days - 1).max(0);
-    let trends_name = format!("{}-day trends", trend_days + 1);
-    let cases = [
-        (
-            "dashboard",
-            &reader,
-            json!({"query": DASHBOARD, "variables": {"id": watched, "from": day(89), "to": day(0)}}),
-        ),
-        ("50-tenant page", &admin, json!({"query": PAGE})),
-        (
-            diff_name.as_str(),
-            &reader,
-            json!({"query": DIFF, "variables": {"id": watched, "from": day(diff_days), "to": day(0)}}),
-        ),
-        (
-            trends_name.as_str(),
-            &reader,
-            json!({"query": TRENDS, "variables": {"id": watched, "from": day(trend_days), "to": day(0)}}),
-        ),
-        ("hello", &reader, json!({"query": HELLO})),
-    ];
+    let mut cases = vec![("dashboard".to_owned(), per_tenant(DASHBOARD, 89))];
+    if !options.dashboard_only {
+        cases.push((
+            "50-tenant page".into(),
+            vec![Rotated {
+                token: admin.clone(),
+                body: json!({"query": PAGE}).to_string(),
+            }],
+        ));
+        cases.push((
+            format!("{diff_days}-day scoreDiff"),
+            per_tenant(DIFF, diff_days),
+        ));
+        cases.push((
+            format!("{}-day trends", trend_days + 1),
+            per_tenant(TRENDS, trend_days),
+        ));
+        cases.push((
+            "hello".into(),
+            readers
+                .iter()
+                .map(|token| Rotated {
+                    token: token.clone(),
+                    body: json!({"query": HELLO}).to_string(),
+                })
+                .collect(),
+        ));
+    }
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/graphql", server.address);
+    let metrics_url = format!("http://{}/metrics", server.address);
+    let scripts = tempfile::tempdir().map_err(|e| e.to_string())?;
+
+    let baselines = match &options.postgraphile {
+        Some(dir) => {
+            let mut started = Vec::new();
+            for workers in [1usize, 2] {
+                started.push(
+                    postgraphile::PostGraphile::start(dir, &options.database_url, workers).await?,
+                );
+            }
+            let rotation: Vec<Rotated> = rotated
+                .iter()
+                .map(|t| Rotated {
+                    token: String::new(),
+                    body: json!({"query": postgraphile::DASHBOARD,
+                        "variables": postgraphile::dashboard_variables(&t.id, &day(0), &t.industry, &t.seats)})
+                    .to_string(),
+                })
+                .collect();
+            for baseline in &started {
+                for request in &rotation {
+                    check_answer(&client, &baseline.url, request).await?;
+                }
+            }
+            Some((
+                started,
+                Rotation::write(scripts.path(), "postgraphile", &rotation)?,
+            ))
+        }
+        None => None,
+    };
+
     println!(
-        "securescore-bench reads: {backend:?}, {} s per measurement, query-cost budgets off; server CPU from /proc/{}/stat, \
-         statements from its /metrics{}",
+        "securescore-bench reads: {backend:?}, {} rounds of {} s per measurement; load from a child process on one thread, \
+         each query rotating through {} tenants with a token each, query-cost budgets off; server CPU from \
+         /proc/{}/stat, statements from its /metrics{}; medians [min-max] over the rounds",
+        options.rounds,
         options.seconds,
+        rotated.len(),
         server.pid,
         if backend == DbBackend::Postgres {
             ", PostgreSQL CPU from its processes' /proc/<pid>/stat"
@@ -179,107 +242,209 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             " (SQLite runs inside the server)"
         }
     );
+    if baselines.is_some() {
+        println!(
+            "PostGraphile 4 answers the closest dashboard query on the same database, rotating through the same \
+             tenants (CPU: its process group's /proc/<pid>/stat; it checks no token and knows nothing of reach)"
+        );
+    }
     println!(
-        "{:<18} {:>7} {:>10} {:>9} {:>9} {:>13} {:>11} {:>10}",
+        "{:<20} {:>7} {:>19} {:>19} {:>8} {:>13} {:>9} {:>10}",
         "query", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms", "DB CPU ms", "statements"
     );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = format!("http://{}/graphql", server.address);
-    let metrics_url = format!("http://{}/metrics", server.address);
-    let mut dashboard_at_64 = None;
-    for (name, token, body) in &cases {
-        let bytes = check_answer(&client, &url, token, body).await?;
-        for clients in [1usize, 64] {
-            let figures = measure(
-                name,
-                &client,
-                &url,
-                (token, body),
-                clients,
-                options.seconds,
-                async || Readings {
-                    server_cpu: process_cpu(server.pid),
-                    db_cpu: postgres_cpu(backend),
-                    statements: statements_sent(&client, &metrics_url).await,
-                },
-            )
-            .await;
-            if *name == "dashboard" && clients == 64 {
-                dashboard_at_64 = Some(figures.per_second);
+    for (index, (name, requests)) in cases.iter().enumerate() {
+        for request in requests {
+            check_answer(&client, &url, request).await?;
+        }
+        let ours = Rotation::write(scripts.path(), &format!("case-{index}"), requests)?;
+        let first = check_answer(&client, &url, &requests[0]).await?;
+        let raw = RawServer::start(first).await?;
+        let mut targets = vec![
+            Target {
+                name: name.clone(),
+                url: url.clone(),
+                rotation: &ours,
+                readings: Readings::Server(server.pid),
+            },
+            Target {
+                name: "  raw (same bytes)".into(),
+                url: raw.url.clone(),
+                rotation: &ours,
+                readings: Readings::None,
+            },
+        ];
+        if let (0, Some((started, rotation))) = (index, &baselines) {
+            for (workers, baseline) in [1, 2].iter().zip(started) {
+                targets.push(Target {
+                    name: format!("  PostGraphile x{workers}"),
+                    url: baseline.url.clone(),
+                    rotation,
+                    readings: Readings::Group(baseline.group),
+                });
             }
         }
-        let raw = RawServer::start(bytes).await?;
-        for clients in [1usize, 64] {
-            let nothing = async || Readings::default();
-            measure(
-                "  raw (same bytes)",
-                &client,
-                &raw.url,
-                (token, body),
-                clients,
-                options.seconds,
-                nothing,
-            )
-            .await;
+        for clients in CLIENTS {
+            let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); targets.len()];
+            for round in 0..options.rounds {
+                for turn in 0..targets.len() {
+                    let at = (round + turn) % targets.len();
+                    let target = &targets[at];
+                    let sample = target
+                        .measure(&client, &metrics_url, backend, clients, options.seconds)
+                        .await?;
+                    samples[at].push(sample);
+                }
+            }
+            for (target, samples) in targets.iter().zip(&samples) {
+                print_row(&target.name, clients, samples);
+            }
+            for (target, theirs) in targets.iter().zip(&samples).skip(2) {
+                print_ratio(name, clients, &target.name, &samples[0], theirs);
+            }
         }
     }
     println!("server peak RSS: {}", server.peak_rss());
-    drop(server);
-    if let (Some(dir), Some(ours)) = (&options.postgraphile, dashboard_at_64) {
-        let variables = postgraphile::dashboard_variables(
-            &watched,
-            &day(0),
-            &watched_groups.0,
-            &watched_groups.1,
-        );
-        let body = json!({"query": postgraphile::DASHBOARD, "variables": variables});
-        println!(
-            "PostGraphile 4 on the same database, the closest dashboard query (CPU: its process \
-             group's /proc/<pid>/stat)"
-        );
-        for workers in [1usize, 2] {
-            let baseline =
-                postgraphile::PostGraphile::start(dir, &options.database_url, workers).await?;
-            check_answer(&client, &baseline.url, "", &body).await?;
-            let name = format!("  PostGraphile x{workers}");
-            let mut at_64 = 0.0;
-            for clients in [1usize, 64] {
-                let figures = measure(
-                    &name,
-                    &client,
-                    &baseline.url,
-                    ("", &body),
-                    clients,
-                    options.seconds,
-                    async || Readings {
-                        server_cpu: group_cpu(baseline.group),
-                        db_cpu: postgres_cpu(backend),
-                        statements: None,
-                    },
-                )
-                .await;
-                at_64 = figures.per_second;
-            }
-            println!(
-                "dashboard at 64 clients: securescore / PostGraphile with {workers} worker(s) = \
-                 {:.2}",
-                ours / at_64
-            );
-        }
-    }
     Ok(())
 }
 
-/// What is read before and after a measurement, when known: the server's and the database's CPU
-/// seconds, and the statements the server sent.
-#[derive(Clone, Copy, Default)]
-struct Readings {
-    server_cpu: Option<f64>,
-    db_cpu: Option<f64>,
+/// A server measured, with where its CPU is read.
+struct Target<'a> {
+    name: String,
+    url: String,
+    rotation: &'a Rotation,
+    readings: Readings,
+}
+
+/// Whose CPU a measurement reads.
+#[derive(Clone, Copy)]
+enum Readings {
+    /// The securescore server process, its statements and the database's CPU.
+    Server(u32),
+    /// A process group (PostGraphile and its workers), and the database's CPU.
+    Group(u32),
+    /// Nothing (the raw handler runs inside this process).
+    None,
+}
+
+/// One round's figures for one server.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sample {
+    load: Load,
+    server_cpu_ms: Option<f64>,
+    db_cpu_ms: Option<f64>,
     statements: Option<f64>,
+}
+
+impl Target<'_> {
+    /// One run of the rotation against this server, with its CPU and statements per request.
+    async fn measure(
+        &self,
+        client: &reqwest::Client,
+        metrics_url: &str,
+        backend: DbBackend,
+        clients: usize,
+        seconds: u64,
+    ) -> Result<Sample, String> {
+        let read = async || match self.readings {
+            Readings::Server(pid) => (
+                process_cpu(pid),
+                postgres_cpu(backend),
+                statements_sent(client, metrics_url).await,
+            ),
+            Readings::Group(group) => (group_cpu(group), postgres_cpu(backend), None),
+            Readings::None => (None, None, None),
+        };
+        let before = read().await;
+        let (rotation, url) = (self.rotation.clone(), self.url.clone());
+        let load = tokio::task::spawn_blocking(move || rotation.run(&url, clients, seconds))
+            .await
+            .map_err(|e| e.to_string())??;
+        if load.errors > 0 {
+            return Err(format!("{}: {} failed requests", self.name, load.errors));
+        }
+        let after = read().await;
+        let per_request = |before: Option<f64>, after: Option<f64>, scale: f64| {
+            Some(scale * (after? - before?) / load.requests.max(1) as f64)
+        };
+        Ok(Sample {
+            load,
+            server_cpu_ms: per_request(before.0, after.0, 1000.0),
+            db_cpu_ms: per_request(before.1, after.1, 1000.0),
+            statements: per_request(before.2, after.2, 1.0),
+        })
+    }
+}
+
+/// Median and range of `values`, as `median [min-max]` with `decimals`.
+fn spread(values: &[f64], decimals: usize) -> String {
+    if values.is_empty() {
+        return "-".into();
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = median(&sorted);
+    format!(
+        "{median:.decimals$} [{:.decimals$}-{:.decimals$}]",
+        sorted[0],
+        sorted[sorted.len() - 1]
+    )
+}
+
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// The median of what `pick` reads from each sample, or `-` when none has it.
+fn median_of(samples: &[Sample], pick: impl Fn(&Sample) -> Option<f64>) -> String {
+    let mut values: Vec<f64> = samples.iter().filter_map(pick).collect();
+    if values.is_empty() {
+        return "-".into();
+    }
+    values.sort_by(f64::total_cmp);
+    format!("{:.2}", median(&values))
+}
+
+/// Prints one server's figures over the rounds.
+fn print_row(name: &str, clients: usize, samples: &[Sample]) {
+    let rates: Vec<f64> = samples.iter().map(|s| s.load.per_second).collect();
+    let p50s: Vec<f64> = samples.iter().map(|s| s.load.p50_ms).collect();
+    println!(
+        "{:<20} {:>7} {:>19} {:>19} {:>8} {:>13} {:>9} {:>10}",
+        name,
+        clients,
+        spread(&rates, 0),
+        spread(&p50s, 2),
+        median_of(samples, |s| Some(s.load.p99_ms)),
+        median_of(samples, |s| s.server_cpu_ms),
+        median_of(samples, |s| s.db_cpu_ms),
+        median_of(samples, |s| s.statements),
+    );
+}
+
+/// Prints securescore's requests/s over a baseline's, round by round, and the baseline's p50
+/// over securescore's (above 1: securescore answers sooner).
+fn print_ratio(query: &str, clients: usize, baseline: &str, ours: &[Sample], theirs: &[Sample]) {
+    let throughput: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(o, t)| o.load.per_second / t.load.per_second)
+        .collect();
+    let latency: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(o, t)| t.load.p50_ms / o.load.p50_ms)
+        .collect();
+    println!(
+        "{query} at {clients} client(s), securescore against{baseline}: req/s ratio {} by round, p50 ratio (theirs / ours) {}",
+        spread(&throughput, 2),
+        spread(&latency, 2)
+    );
 }
 
 /// The statements the server has sent so far, from its `/metrics`.
@@ -300,36 +465,37 @@ async fn statements_sent(client: &reqwest::Client, metrics_url: &str) -> Option<
         .and_then(|value| value.trim().parse().ok())
 }
 
-/// Loads `url` with `request` (token and body) from `clients` clients and prints a row named
-/// `name`, with what `read` saw change per request.
-async fn measure(
-    name: &str,
-    client: &reqwest::Client,
-    url: &str,
-    (token, body): (&str, &Value),
-    clients: usize,
-    seconds: u64,
-    read: impl AsyncFn() -> Readings,
-) -> Figures {
-    let before = read().await;
-    let figures = load(client, url, token, body, clients, seconds).await;
-    let after = read().await;
-    let per_request = |before: Option<f64>, after: Option<f64>, scale: f64| match (before, after) {
-        (Some(b), Some(a)) => format!("{:.2}", scale * (a - b) / figures.requests as f64),
-        _ => "-".into(),
+/// `rotate` of the seeded tenants, spread over all of them, with their comparison groups.
+async fn rotated_tenants(
+    db: &DatabaseConnection,
+    tenants: usize,
+    rotate: usize,
+) -> Result<Vec<RotatedTenant>, String> {
+    let count = rotate.clamp(1, tenants.max(1));
+    let ids: Vec<String> = (0..count).map(|i| tenant_id(i * tenants / count)).collect();
+    let rows = tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if rows.len() != ids.len() {
+        return Err(format!(
+            "{} of the {} rotated tenants are missing: was the database seeded with --tenants {tenants}?",
+            ids.len() - rows.len(),
+            ids.len()
+        ));
+    }
+    let group = |row: &tenant::Model, basis| {
+        securescore::scoring::comparison::group_of(row.seat_count, row.industry.as_deref(), basis)
     };
-    println!(
-        "{:<18} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>13} {:>11} {:>10}",
-        name,
-        clients,
-        figures.per_second,
-        figures.p50_ms,
-        figures.p99_ms,
-        per_request(before.server_cpu, after.server_cpu, 1000.0),
-        per_request(before.db_cpu, after.db_cpu, 1000.0),
-        per_request(before.statements, after.statements, 1.0),
-    );
-    figures
+    Ok(rows
+        .iter()
+        .map(|row| RotatedTenant {
+            id: row.id.clone(),
+            industry: group(row, securescore::domain::ComparisonBasis::Industry),
+            seats: group(row, securescore::domain::ComparisonBasis::SeatSize),
+        })
+        .collect())
 }
 
 /// The id of the `i`-th seeded tenant.
@@ -533,84 +699,26 @@ impl Drop for RawServer {
     }
 }
 
-/// Sends the request once and checks it answers without errors; answers its bytes.
+/// Sends a request once and checks it answers without errors; answers its bytes.
 async fn check_answer(
     client: &reqwest::Client,
     url: &str,
-    token: &str,
-    body: &Value,
+    request: &Rotated,
 ) -> Result<Arc<Vec<u8>>, String> {
-    let response = client
+    let mut sent = client
         .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(request.body.clone());
+    if !request.token.is_empty() {
+        sent = sent.bearer_auth(&request.token);
+    }
+    let response = sent.send().await.map_err(|e| e.to_string())?;
     let bytes = response.bytes().await.map_err(|e| e.to_string())?;
     let answer: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    if !answer["errors"].is_null() {
+    if !answer["errors"].is_null() || answer["data"].is_null() {
         return Err(format!("the benchmark query failed: {answer}"));
     }
     Ok(Arc::new(bytes.to_vec()))
-}
-
-/// What one measurement saw.
-struct Figures {
-    requests: usize,
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-/// `clients` loops sending the request for `seconds`.
-async fn load(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-    clients: usize,
-    seconds: u64,
-) -> Figures {
-    let started = Instant::now();
-    let until = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let (client, url, token, body) = (
-            client.clone(),
-            url.to_owned(),
-            token.to_owned(),
-            body.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while Instant::now() < until {
-                let sent = Instant::now();
-                let ok = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success());
-                if let Ok(true) = ok {
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap_or_default());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    Figures {
-        requests: latencies.len().max(1),
-        per_second: latencies.len() as f64 / elapsed,
-        p50_ms: crate::close_day::percentile(&latencies, 0.50),
-        p99_ms: crate::close_day::percentile(&latencies, 0.99),
-    }
 }
 
 /// CPU seconds a process has used (user + system), from `/proc/<pid>/stat`.
