@@ -31,7 +31,8 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // ISO 8601 (`2026-01-31`), without parsing a format string every time.
+        Value::String(self.0.to_string())
     }
 }
 

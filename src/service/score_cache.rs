@@ -3,30 +3,38 @@
 //! event (from any replica, sent inside the writing transaction) evicts it, and a day is read
 //! again after `--score-cache-ttl` whatever happened; action rows of a version never change. A read
 //! keeps what it loaded only when no eviction happened meanwhile (an epoch check), so a row
-//! read just before a recomputation committed is never kept after it.
+//! read just before a recomputation committed is never kept after it. Days are held per tenant
+//! (one lookup finds a whole trend's days).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
 use moka::sync::Cache;
 
-use super::daily_scores::TenantDay;
+use super::daily_scores::{DateRange, TenantDay};
 use crate::events::Event;
 
-/// Bytes a cached day is counted for, beyond its categories.
-const DAY_BYTES: u32 = 256;
+/// Bytes a cached day is counted for, its categories included.
+const DAY_BYTES: u32 = 512;
 /// Bytes a cached action row is counted for.
 const ACTION_ROW_BYTES: u32 = 200;
 
+/// A tenant's cached closed days, each with when it was kept.
+type TenantDays = BTreeMap<NaiveDate, (Instant, Arc<daily_score::Model>)>;
+
 /// The closed-day cache of one replica.
 pub struct ScoreCache {
-    days: Option<Cache<(String, NaiveDate), Arc<daily_score::Model>>>,
+    days: Option<Cache<String, Arc<TenantDays>>>,
     actions: Option<Cache<TenantDay, Arc<Vec<daily_action_score::Model>>>>,
+    ttl: Duration,
     epoch: AtomicU64,
+    /// Taken by whatever changes a tenant's held days (keeping, evicting), so an eviction
+    /// cannot fall between a keep's epoch check and its write.
+    day_writes: std::sync::Mutex<()>,
 }
 
 impl ScoreCache {
@@ -39,10 +47,8 @@ impl ScoreCache {
                 Cache::builder()
                     .max_capacity(max_bytes / 2)
                     .time_to_live(ttl)
-                    .weigher(|_, day: &Arc<daily_score::Model>| {
-                        DAY_BYTES.saturating_add(
-                            u32::try_from(day.categories.to_string().len()).unwrap_or(u32::MAX),
-                        )
+                    .weigher(|_, days: &Arc<TenantDays>| {
+                        DAY_BYTES.saturating_mul(u32::try_from(days.len()).unwrap_or(u32::MAX))
                     })
                     .build()
             }),
@@ -55,7 +61,9 @@ impl ScoreCache {
                     })
                     .build()
             }),
+            ttl,
             epoch: AtomicU64::new(0),
+            day_writes: std::sync::Mutex::new(()),
         })
     }
 
@@ -66,9 +74,26 @@ impl ScoreCache {
 
     /// A cached final day.
     pub fn day(&self, tenant_id: &str, date: NaiveDate) -> Option<Arc<daily_score::Model>> {
-        let found = self.days.as_ref()?.get(&(tenant_id.to_owned(), date));
+        let found = self.held_days(tenant_id, DateRange::day(date)).pop();
         count("day", found.is_some());
         found
+    }
+
+    /// The cached final days of a tenant within `range`, ascending (one lookup).
+    pub fn days_in(&self, tenant_id: &str, range: DateRange) -> Vec<Arc<daily_score::Model>> {
+        let found = self.held_days(tenant_id, range);
+        count("days", !found.is_empty());
+        found
+    }
+
+    fn held_days(&self, tenant_id: &str, range: DateRange) -> Vec<Arc<daily_score::Model>> {
+        let Some(days) = self.days.as_ref().and_then(|d| d.get(tenant_id)) else {
+            return Vec::new();
+        };
+        days.range(range.from..=range.to)
+            .filter(|(_, (kept, _))| kept.elapsed() < self.ttl)
+            .map(|(_, (_, day))| Arc::clone(day))
+            .collect()
     }
 
     /// Keeps the final days among `rows`, unless an eviction happened since `epoch`.
@@ -78,11 +103,22 @@ impl ScoreCache {
         rows: impl IntoIterator<Item = &'a Arc<daily_score::Model>>,
     ) {
         let Some(days) = &self.days else { return };
+        let _writing = self.day_writes.lock();
         if self.epoch() != epoch {
             return;
         }
+        let mut by_tenant: BTreeMap<&str, Vec<&Arc<daily_score::Model>>> = BTreeMap::new();
         for row in rows.into_iter().filter(|r| r.r#final) {
-            days.insert((row.tenant_id.clone(), row.date), Arc::clone(row));
+            by_tenant.entry(&row.tenant_id).or_default().push(row);
+        }
+        let now = Instant::now();
+        for (tenant, rows) in by_tenant {
+            let mut held = days
+                .get(tenant)
+                .map(|held| held.as_ref().clone())
+                .unwrap_or_default();
+            held.extend(rows.into_iter().map(|r| (r.date, (now, Arc::clone(r)))));
+            days.insert(tenant.to_owned(), Arc::new(held));
         }
     }
 
@@ -105,16 +141,26 @@ impl ScoreCache {
         let Some(days) = &self.days else { return };
         match event {
             Event::ScoresWritten { tenants, from, to } => {
+                let _writing = self.day_writes.lock();
                 self.epoch.fetch_add(1, Ordering::SeqCst);
-                let dates: Vec<NaiveDate> = from.iter_days().take_while(|d| d <= to).collect();
                 let tenants: BTreeSet<&String> = tenants.iter().collect();
                 for tenant in tenants {
-                    for date in &dates {
-                        days.invalidate(&(tenant.clone(), *date));
+                    let Some(held) = days.get(tenant) else {
+                        continue;
+                    };
+                    if held.range(*from..=*to).next().is_none() {
+                        continue;
                     }
+                    let kept: TenantDays = held
+                        .iter()
+                        .filter(|(date, _)| !(*from..=*to).contains(*date))
+                        .map(|(date, day)| (*date, day.clone()))
+                        .collect();
+                    days.insert(tenant.clone(), Arc::new(kept));
                 }
             }
             Event::Resync => {
+                let _writing = self.day_writes.lock();
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 days.invalidate_all();
             }
@@ -168,6 +214,19 @@ mod tests {
         cache.keep_days(cache.epoch(), [&day(false)]);
         assert!(cache.day("acme", date).is_none());
         cache.keep_days(cache.epoch(), [&day(true)]);
+        cache.observe(&Event::ScoresWritten {
+            tenants: vec!["acme".into()],
+            from: date.succ_opt().unwrap(),
+            to: date.succ_opt().unwrap(),
+        });
+        assert_eq!(
+            cache.day("acme", date),
+            Some(day(true)),
+            "another date was written"
+        );
+        cache.observe(&Event::Resync);
+        assert!(cache.day("acme", date).is_none());
+        cache.keep_days(cache.epoch(), [&day(true)]);
         assert_eq!(cache.day("acme", date), Some(day(true)));
         cache.observe(&Event::ScoresWritten {
             tenants: vec!["acme".into()],
@@ -189,6 +248,19 @@ mod tests {
         });
         cache.keep_days(started, [&day(true)]);
         assert!(cache.day("acme", date).is_none());
+    }
+
+    #[test]
+    fn a_day_kept_longer_than_the_ttl_is_not_found_whatever_was_kept_after_it() {
+        let cache = ScoreCache::new(1 << 20, Duration::from_millis(50));
+        cache.keep_days(cache.epoch(), [&day(true)]);
+        std::thread::sleep(Duration::from_millis(30));
+        let mut next = day(true).as_ref().clone();
+        next.date = next.date.succ_opt().unwrap();
+        cache.keep_days(cache.epoch(), [&Arc::new(next.clone())]);
+        std::thread::sleep(Duration::from_millis(30));
+        let both = DateRange::parse(day(true).date, next.date).unwrap();
+        assert_eq!(cache.days_in("acme", both), vec![Arc::new(next)]);
     }
 
     #[test]

@@ -90,10 +90,11 @@ pub async fn score_history(
     newest: Option<Option<&Arc<daily_score::Model>>>,
 ) -> ApiResult<Vec<Arc<daily_score::Model>>> {
     let newest_date = newest.map(|day| day.map(|d| d.date));
-    let mut known: BTreeMap<NaiveDate, Arc<daily_score::Model>> = range
-        .days()
-        .filter(|date| newest_date.is_none_or(|newest| newest.is_some_and(|n| *date < n)))
-        .filter_map(|date| cache.day(tenant_id, date).map(|day| (date, day)))
+    let mut known: BTreeMap<NaiveDate, Arc<daily_score::Model>> = cache
+        .days_in(tenant_id, range)
+        .into_iter()
+        .filter(|day| newest_date.is_none_or(|newest| newest.is_some_and(|n| day.date < n)))
+        .map(|day| (day.date, day))
         .collect();
     if let Some(Some(day)) = newest
         && (range.from..=range.to).contains(&day.date)

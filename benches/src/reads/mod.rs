@@ -13,6 +13,7 @@
 pub mod load;
 mod postgraphile;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -347,7 +348,7 @@ impl Target<'_> {
     ) -> Result<Sample, String> {
         let read = async || match self.readings {
             Readings::Server(pid) => (
-                process_cpu(pid),
+                server_cpu(pid),
                 postgres_cpu(backend),
                 statements_sent(client, metrics_url).await,
             ),
@@ -363,14 +364,15 @@ impl Target<'_> {
             return Err(format!("{}: {} failed requests", self.name, load.errors));
         }
         let after = read().await;
-        let per_request = |before: Option<f64>, after: Option<f64>, scale: f64| {
-            Some(scale * (after? - before?) / load.requests.max(1) as f64)
+        let requests = load.requests.max(1) as f64;
+        let cpu_ms = |before: &Option<CpuByProcess>, after: &Option<CpuByProcess>| {
+            Some(1000.0 * cpu_between(before.as_ref()?, after.as_ref()?) / requests)
         };
         Ok(Sample {
             load,
-            server_cpu_ms: per_request(before.0, after.0, 1000.0),
-            db_cpu_ms: per_request(before.1, after.1, 1000.0),
-            statements: per_request(before.2, after.2, 1.0),
+            server_cpu_ms: cpu_ms(&before.0, &after.0),
+            db_cpu_ms: cpu_ms(&before.1, &after.1),
+            statements: after.2.zip(before.2).map(|(a, b)| (a - b) / requests),
         })
     }
 }
@@ -730,8 +732,8 @@ fn process_cpu(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// CPU seconds used by every PostgreSQL process of this machine (none on SQLite).
-fn postgres_cpu(backend: DbBackend) -> Option<f64> {
+/// CPU seconds of every PostgreSQL process of this machine (none on SQLite).
+fn postgres_cpu(backend: DbBackend) -> Option<CpuByProcess> {
     if backend != DbBackend::Postgres {
         return None;
     }
@@ -741,8 +743,8 @@ fn postgres_cpu(backend: DbBackend) -> Option<f64> {
     })
 }
 
-/// CPU seconds used by every process of a process group.
-fn group_cpu(group: u32) -> Option<f64> {
+/// CPU seconds of every process of a process group.
+fn group_cpu(group: u32) -> Option<CpuByProcess> {
     processes_cpu(|_, stat| {
         // After the command name: state, parent pid, process group.
         stat.rfind(')')
@@ -751,9 +753,17 @@ fn group_cpu(group: u32) -> Option<f64> {
     })
 }
 
-/// CPU seconds used by the processes `select` picks (by pid and `/proc/<pid>/stat`).
-fn processes_cpu(select: impl Fn(u32, &str) -> bool) -> Option<f64> {
-    let mut total = 0.0;
+/// CPU seconds of one process.
+fn server_cpu(pid: u32) -> Option<CpuByProcess> {
+    Some(HashMap::from([(pid, process_cpu(pid)?)]))
+}
+
+/// CPU seconds (user + system) by process id.
+type CpuByProcess = HashMap<u32, f64>;
+
+/// CPU seconds of the processes `select` picks (by pid and `/proc/<pid>/stat`).
+fn processes_cpu(select: impl Fn(u32, &str) -> bool) -> Option<CpuByProcess> {
+    let mut found = HashMap::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -761,9 +771,21 @@ fn processes_cpu(select: impl Fn(u32, &str) -> bool) -> Option<f64> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        if select(pid, &stat) {
-            total += process_cpu(pid).unwrap_or(0.0);
+        if select(pid, &stat)
+            && let Some(cpu) = process_cpu(pid)
+        {
+            found.insert(pid, cpu);
         }
     }
-    Some(total)
+    Some(found)
+}
+
+/// CPU seconds used between two readings: each process's growth, a process that started in
+/// between counted from zero, one that ended left out (its last moments are lost rather than
+/// its whole past subtracted, as a plain difference of totals would).
+fn cpu_between(before: &CpuByProcess, after: &CpuByProcess) -> f64 {
+    after
+        .iter()
+        .map(|(pid, cpu)| (cpu - before.get(pid).copied().unwrap_or(0.0)).max(0.0))
+        .sum()
 }
