@@ -335,7 +335,7 @@ pub async fn load_catalog(ctx: &Context<'_>) -> ApiResult<Arc<Catalog>> {
 
 /// One catalog entry from the request's catalog snapshot; an unknown id is an internal error,
 /// because stored rows only reference existing entries.
-pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<improvement_action::Model> {
+pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<Arc<improvement_action::Model>> {
     let catalog = load_catalog(ctx).await?;
     referenced(catalog.get(id).cloned(), &format!("action {id}"))
 }

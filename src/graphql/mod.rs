@@ -8,6 +8,7 @@ pub mod input_text;
 pub mod loaders;
 pub mod mutation;
 pub mod operation;
+pub mod parse_cache;
 pub mod prefetch;
 pub mod query;
 pub mod response_order;

@@ -19,11 +19,11 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
-use super::document_limits::parse_within_limits;
 use super::input_text::check_input_text;
 use super::loaders::Loaders;
 use super::mutation::Mutation;
 use super::operation::{operation_name, select_operation};
+use super::parse_cache::ParsedDocuments;
 use super::query::Query;
 use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
@@ -39,7 +39,7 @@ pub struct AppSchema {
     db: DatabaseConnection,
     score_cache: Arc<ScoreCache>,
     reference_cache: Arc<ReferenceCache>,
-    max_fields: usize,
+    documents: ParsedDocuments,
     budgets: Option<CostBudgets>,
 }
 
@@ -79,7 +79,7 @@ pub fn build_schema(
         db,
         score_cache,
         reference_cache,
-        max_fields: limits.max_fields,
+        documents: ParsedDocuments::new(limits.max_fields),
         budgets,
     }
 }
@@ -145,7 +145,7 @@ impl AppSchema {
 
     /// Prepares `request` (see [`PreparedRequest`]); a refusal is a request error.
     pub fn prepare(&self, mut request: Request) -> Result<PreparedRequest, ServerError> {
-        let document = parse_within_limits(&request.query, self.max_fields)?;
+        let document = self.documents.parse(&request.query)?;
         check_input_text(&document, &request.variables)?;
         let sent_name = request.operation_name.as_deref();
         let selected = select_operation(&document, sent_name);

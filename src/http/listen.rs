@@ -32,7 +32,14 @@ pub async fn serve_http(
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    // Answers go out as soon as they are written (as `axum::serve` does), not
+                    // held back by Nagle's algorithm waiting for an acknowledgement.
+                    if let Err(err) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                    }
+                    stream
+                }
                 Err(err) => {
                     // Out of file descriptors, for example: wait instead of spinning.
                     tracing::warn!(error = %err, "cannot accept a connection");

@@ -19,7 +19,7 @@ use moka::sync::Cache;
 use crate::events::Event;
 
 /// Every catalog entry by id, as one read saw them.
-pub type Catalog = HashMap<String, improvement_action::Model>;
+pub type Catalog = HashMap<String, Arc<improvement_action::Model>>;
 
 /// Dates whose comparison rows are kept at once.
 const COMPARISON_DATES: u64 = 64;
@@ -150,7 +150,7 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        HashMap::from([("mfa".to_owned(), row)])
+        HashMap::from([("mfa".to_owned(), Arc::new(row))])
     }
 
     async fn title(cache: &ReferenceCache, loaded: &str) -> String {

@@ -1,5 +1,7 @@
 //! `ImprovementAction`; its `ScoringRule` is the engine's `RuleFields`.
 
+use std::sync::Arc;
+
 use async_graphql::{ID, Object};
 use entity::improvement_action as action;
 
@@ -7,11 +9,17 @@ use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
 use crate::scoring::{ComplianceMapping, RuleFields};
 use crate::service::catalog::{stored_compliance, stored_rule, stored_threats};
 
-/// One catalog entry (a "control"), shared by all tenants.
-pub struct ImprovementAction(pub action::Model);
+/// One catalog entry (a "control"), shared by all tenants (and with the catalog cache).
+pub struct ImprovementAction(pub Arc<action::Model>);
 
 impl From<action::Model> for ImprovementAction {
     fn from(row: action::Model) -> Self {
+        ImprovementAction(Arc::new(row))
+    }
+}
+
+impl From<Arc<action::Model>> for ImprovementAction {
+    fn from(row: Arc<action::Model>) -> Self {
         ImprovementAction(row)
     }
 }

@@ -109,7 +109,10 @@ pub async fn mappings_of(
     let actions =
         futures::future::try_join_all(rows.iter().map(|a| load_action(ctx, &a.row.action_id)))
             .await?;
-    actions.iter().map(stored_compliance).collect()
+    actions
+        .iter()
+        .map(|action| stored_compliance(action))
+        .collect()
 }
 
 /// A tenant's stored score for one UTC date.

@@ -247,9 +247,14 @@ pub async fn find_action(db: &DatabaseConnection, id: &str) -> ApiResult<Option<
 }
 
 /// Every entry, deprecated ones included, by id: what the reference cache holds.
-pub async fn all_actions(db: &DatabaseConnection) -> Result<HashMap<String, action::Model>, DbErr> {
+pub async fn all_actions(
+    db: &DatabaseConnection,
+) -> Result<HashMap<String, std::sync::Arc<action::Model>>, DbErr> {
     let rows = action::Entity::find().all(db).await?;
-    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|a| (a.id.clone(), std::sync::Arc::new(a)))
+        .collect())
 }
 
 /// Entries by id, in one query.
