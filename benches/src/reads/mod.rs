@@ -50,6 +50,9 @@ pub struct ReadBenchOptions {
     /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
     /// same database (PostgreSQL only).
     pub postgraphile: Option<PathBuf>,
+    /// Where `benches/postgraphile5` was installed with npm, and the Node.js 22 binary that
+    /// runs it, to measure PostGraphile 5 too.
+    pub postgraphile5: Option<(PathBuf, PathBuf)>,
 }
 
 /// The dashboard a frontend sends for one tenant.
@@ -94,7 +97,9 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         .await
         .map_err(|e| format!("loading the catalog: {e:?}"))?;
     let backend = db.get_database_backend();
-    if options.postgraphile.is_some() && backend != DbBackend::Postgres {
+    if (options.postgraphile.is_some() || options.postgraphile5.is_some())
+        && backend != DbBackend::Postgres
+    {
         return Err("--postgraphile needs a PostgreSQL --database-url".into());
     }
     if tenant::Entity::find()
@@ -199,34 +204,35 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     let metrics_url = format!("http://{}/metrics", server.address);
     let scripts = tempfile::tempdir().map_err(|e| e.to_string())?;
 
-    let baselines = match &options.postgraphile {
-        Some(dir) => {
-            let mut started = Vec::new();
-            for workers in [1usize, 2] {
-                started.push(
-                    postgraphile::PostGraphile::start(dir, &options.database_url, workers).await?,
-                );
-            }
-            let rotation: Vec<Rotated> = rotated
-                .iter()
-                .map(|t| Rotated {
-                    token: String::new(),
-                    body: json!({"query": postgraphile::DASHBOARD,
-                        "variables": postgraphile::dashboard_variables(&t.id, &day(0), &t.industry, &t.seats)})
-                    .to_string(),
-                })
-                .collect();
-            for baseline in &started {
-                for request in &rotation {
-                    check_answer(&client, &baseline.url, request).await?;
-                }
-            }
-            Some((
-                started,
-                Rotation::write(scripts.path(), "postgraphile", &rotation)?,
-            ))
+    let mut baselines: Vec<(String, postgraphile::PostGraphile)> = Vec::new();
+    if let Some(dir) = &options.postgraphile {
+        for workers in [1usize, 2] {
+            let started = postgraphile::PostGraphile::start(dir, &options.database_url, workers);
+            baselines.push((format!("  PostGraphile 4 x{workers}"), started.await?));
         }
-        None => None,
+    }
+    if let Some((dir, node)) = &options.postgraphile5 {
+        let started = postgraphile::PostGraphile::start_v5(dir, node, &options.database_url);
+        baselines.push(("  PostGraphile 5".into(), started.await?));
+    }
+    let baseline_rotation = if baselines.is_empty() {
+        None
+    } else {
+        let rotation: Vec<Rotated> = rotated
+            .iter()
+            .map(|t| Rotated {
+                token: String::new(),
+                body: json!({"query": postgraphile::DASHBOARD,
+                    "variables": postgraphile::dashboard_variables(&t.id, &day(0), &t.industry, &t.seats)})
+                .to_string(),
+            })
+            .collect();
+        for (_, baseline) in &baselines {
+            for request in &rotation {
+                check_answer(&client, &baseline.url, request).await?;
+            }
+        }
+        Some(Rotation::write(scripts.path(), "postgraphile", &rotation)?)
     };
 
     println!(
@@ -243,9 +249,9 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             " (SQLite runs inside the server)"
         }
     );
-    if baselines.is_some() {
+    if !baselines.is_empty() {
         println!(
-            "PostGraphile 4 answers the closest dashboard query on the same database, rotating through the same \
+            "PostGraphile answers the closest dashboard query on the same database, rotating through the same \
              tenants (CPU: its process group's /proc/<pid>/stat; it checks no token and knows nothing of reach)"
         );
     }
@@ -274,10 +280,10 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 readings: Readings::None,
             },
         ];
-        if let (0, Some((started, rotation))) = (index, &baselines) {
-            for (workers, baseline) in [1, 2].iter().zip(started) {
+        if let (0, Some(rotation)) = (index, &baseline_rotation) {
+            for (name, baseline) in &baselines {
                 targets.push(Target {
-                    name: format!("  PostGraphile x{workers}"),
+                    name: name.clone(),
                     url: baseline.url.clone(),
                     rotation,
                     readings: Readings::Group(baseline.group),
