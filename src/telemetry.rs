@@ -32,7 +32,8 @@ pub const LIVE_LAG: &str = "securescore_live_rescore_lag_seconds";
 pub const DB_POOL: &str = "securescore_db_pool_connections";
 /// Statements the server sent to its database (reads, writes and the pipeline's alike).
 pub const DB_STATEMENTS: &str = "securescore_db_statements_total";
-/// Closed-day cache lookups, by kind (`day`, `actions`) and result (`hit`, `miss`).
+/// In-process cache lookups, by kind (`day`, `days`, `actions`, `catalog`, `comparisons`) and
+/// result (`hit`, `miss`).
 pub const SCORE_CACHE: &str = "securescore_score_cache_lookups_total";
 /// Alerts raised.
 pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
@@ -121,7 +122,10 @@ fn register_families() {
     );
     describe_gauge!(DB_POOL, "Database pool connections, by state");
     describe_counter!(DB_STATEMENTS, "Statements sent to the database");
-    describe_counter!(SCORE_CACHE, "Closed-day cache lookups, by kind and result");
+    describe_counter!(
+        SCORE_CACHE,
+        "Closed-day, catalog and comparison cache lookups, by kind and result"
+    );
     describe_counter!(ALERTS_RAISED, "Alerts raised");
     describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome");
     describe_counter!(

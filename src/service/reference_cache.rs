@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use entity::{comparative_score, improvement_action};
 use moka::sync::Cache;
 
+use super::score_cache::count;
 use crate::events::Event;
 
 /// Every catalog entry by id, as one read saw them.
@@ -111,16 +112,6 @@ impl ReferenceCache {
             Event::ScoresWritten { .. } | Event::AlertRaised { .. } | Event::RunUpdated { .. } => {}
         }
     }
-}
-
-/// Counts a lookup for `/metrics`, beside the closed-day cache's.
-fn count(kind: &'static str, hit: bool) {
-    metrics::counter!(
-        crate::telemetry::SCORE_CACHE,
-        "kind" => kind,
-        "result" => if hit { "hit" } else { "miss" }
-    )
-    .increment(1);
 }
 
 #[cfg(test)]

@@ -172,8 +172,8 @@ impl ScoreCache {
     }
 }
 
-/// Counts a lookup for `/metrics`.
-fn count(kind: &'static str, hit: bool) {
+/// Counts a lookup of this cache or the reference cache for `/metrics`.
+pub(super) fn count(kind: &'static str, hit: bool) {
     metrics::counter!(
         crate::telemetry::SCORE_CACHE,
         "kind" => kind,
