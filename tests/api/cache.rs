@@ -1,5 +1,6 @@
-//! Closed days from memory: a closed day once read is served from the replica's cache, and a
-//! recomputation on any replica evicts it.
+//! Closed days and the catalog from memory: a closed day once read is served from the
+//! replica's cache, and a recomputation on any replica evicts it; a catalog change on any
+//! replica evicts the catalog every replica holds.
 
 use sea_orm::ConnectionTrait;
 use securescore::domain::Role;
@@ -139,5 +140,67 @@ async fn a_closed_day_changed_without_any_event_is_read_again_after_the_ttl() {
     eventually("the changed day is served", 10 * ttl, || async {
         (trend(&app).await[1]["score"] == 1.0).then_some(())
     })
+    .await;
+}
+
+/// The titles of acme's improvement actions yesterday, as `app` serves them.
+async fn action_titles(app: &TestApp) -> Vec<Value> {
+    let body = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["acme"]),
+            "query($d: Date!) { tenant(id: \"acme\") { improvementActions(date: $d, includeCompleted: true) { action { id title } } } }",
+            json!({"d": day(-1)}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["tenant"]["improvementActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"]["title"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_catalog_change_on_one_replica_reaches_the_catalog_the_others_hold() {
+    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
+        return;
+    }
+    let first = spawn_app().await;
+    let second = first.replica(|_| {}).await;
+    first.create_tenant("acme", None, 120).await;
+    first.ingest("acme", &noon(-1), partial_mfa_facts()).await;
+    first.recompute("acme", &day(-1), &day(-1)).await;
+    let before = action_titles(&second).await;
+    assert!(!before.contains(&json!("Renamed on the first replica")));
+    // Read again: the second replica now holds the catalog.
+    assert_eq!(action_titles(&second).await, before);
+
+    let renamed = first
+        .graphql(
+            &crate::helpers::platform_admin(),
+            "mutation { upsertAction(input: {id: \"AdminMFA\", title: \"Renamed on the first replica\", category: IDENTITY, maxScore: 10, rule: {kind: RATIO, numerator: \"admins.mfaProtected\", denominator: \"admins.total\"}}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(renamed["errors"].is_null(), "{renamed}");
+    // The writer's own replica at once; the other when the notification arrives (far sooner
+    // than the five-minute TTL that would otherwise end its copy).
+    assert!(
+        action_titles(&first)
+            .await
+            .contains(&json!("Renamed on the first replica"))
+    );
+    eventually(
+        "the second replica serves the new title",
+        Duration::from_secs(5),
+        || async {
+            action_titles(&second)
+                .await
+                .contains(&json!("Renamed on the first replica"))
+                .then_some(())
+        },
+    )
     .await;
 }
