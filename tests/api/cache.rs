@@ -204,3 +204,56 @@ async fn a_catalog_change_on_one_replica_reaches_the_catalog_the_others_hold() {
     )
     .await;
 }
+
+/// The ALL_TENANTS group's size on `date` as `app` serves it to a reader of acme.
+async fn all_tenants_count(app: &TestApp, date: &str) -> Value {
+    let body = app
+        .graphql(
+            &token(&[Role::SecurityReader], &["acme"]),
+            "query($d: Date!) { tenant(id: \"acme\") { comparison(date: $d) { basis tenantCount } } }",
+            json!({"d": date}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["tenant"]["comparison"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["basis"] == "ALL_TENANTS")
+        .map(|c| c["tenantCount"].clone())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_comparison_refresh_on_one_replica_reaches_the_averages_the_others_hold() {
+    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
+        return;
+    }
+    let first = spawn_app().await;
+    let second = first.replica(|_| {}).await;
+    for tenant in ["acme", "beta"] {
+        first.create_tenant(tenant, None, 120).await;
+        first.ingest(tenant, &noon(-2), partial_mfa_facts()).await;
+    }
+    first.recompute("acme", &day(-1), &day(-1)).await;
+    // Read twice: the second replica now holds yesterday's averages.
+    let before = all_tenants_count(&second, &day(-1)).await;
+    assert_eq!(all_tenants_count(&second, &day(-1)).await, before);
+
+    let everyone = first
+        .graphql(
+            &crate::helpers::platform_admin(),
+            "mutation($d: Date!) { recomputeScores(input: {from: $d, to: $d}) { tenantsScored } }",
+            json!({"d": day(-1)}),
+        )
+        .await;
+    assert!(everyone["errors"].is_null(), "{everyone}");
+    assert_eq!(before, 1, "only acme was scored at first");
+    eventually(
+        "the second replica serves the refreshed group",
+        Duration::from_secs(5),
+        || async { (all_tenants_count(&second, &day(-1)).await == 2).then_some(()) },
+    )
+    .await;
+}
