@@ -98,14 +98,22 @@ async fn a_closed_day_once_read_comes_from_memory_until_a_recompute_evicts_it() 
     assert_eq!(after[0], first[0], "other days unchanged");
 }
 
-#[tokio::test]
-async fn a_recompute_on_one_replica_evicts_the_day_from_the_others() {
+/// Two replicas on one PostgreSQL database; none on SQLite, where one process serves.
+async fn two_replicas() -> Option<(TestApp, TestApp)> {
     if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
         eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
-        return;
+        return None;
     }
     let first = spawn_app().await;
     let second = first.replica(|_| {}).await;
+    Some((first, second))
+}
+
+#[tokio::test]
+async fn a_recompute_on_one_replica_evicts_the_day_from_the_others() {
+    let Some((first, second)) = two_replicas().await else {
+        return;
+    };
     first.create_tenant("acme", None, 120).await;
     first.ingest("acme", &noon(-3), partial_mfa_facts()).await;
     first.recompute("acme", &day(-3), &day(-1)).await;
@@ -163,12 +171,9 @@ async fn action_titles(app: &TestApp) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_catalog_change_on_one_replica_reaches_the_catalog_the_others_hold() {
-    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
-        eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
+    let Some((first, second)) = two_replicas().await else {
         return;
-    }
-    let first = spawn_app().await;
-    let second = first.replica(|_| {}).await;
+    };
     first.create_tenant("acme", None, 120).await;
     first.ingest("acme", &noon(-1), partial_mfa_facts()).await;
     first.recompute("acme", &day(-1), &day(-1)).await;
@@ -226,12 +231,9 @@ async fn all_tenants_count(app: &TestApp, date: &str) -> Value {
 
 #[tokio::test]
 async fn a_comparison_refresh_on_one_replica_reaches_the_averages_the_others_hold() {
-    if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
-        eprintln!("evictions cross replicas only on PostgreSQL; on SQLite one process serves");
+    let Some((first, second)) = two_replicas().await else {
         return;
-    }
-    let first = spawn_app().await;
-    let second = first.replica(|_| {}).await;
+    };
     for tenant in ["acme", "beta"] {
         first.create_tenant(tenant, None, 120).await;
         first.ingest(tenant, &noon(-2), partial_mfa_facts()).await;
