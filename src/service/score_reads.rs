@@ -90,10 +90,13 @@ pub async fn score_history(
     newest: Option<Option<&Arc<daily_score::Model>>>,
 ) -> ApiResult<Vec<Arc<daily_score::Model>>> {
     let newest_date = newest.map(|day| day.map(|d| d.date));
+    // A date that may hold a stored day other than `newest` (every date when it is unknown).
+    let before_newest =
+        |date: NaiveDate| newest_date.is_none_or(|newest| newest.is_some_and(|n| date < n));
     let mut known: BTreeMap<NaiveDate, Arc<daily_score::Model>> = cache
         .days_in(tenant_id, range)
         .into_iter()
-        .filter(|day| newest_date.is_none_or(|newest| newest.is_some_and(|n| day.date < n)))
+        .filter(|day| before_newest(day.date))
         .map(|day| (day.date, day))
         .collect();
     if let Some(Some(day)) = newest
@@ -101,10 +104,9 @@ pub async fn score_history(
     {
         known.insert(day.date, Arc::clone(day));
     }
-    let unknown = range.days().any(|date| {
-        !known.contains_key(&date)
-            && newest_date.is_none_or(|newest| newest.is_some_and(|n| date < n))
-    });
+    let unknown = range
+        .days()
+        .any(|date| !known.contains_key(&date) && before_newest(date));
     if unknown {
         let epoch = cache.epoch();
         let mut query = daily_score::Entity::find()
