@@ -249,6 +249,11 @@ pub struct ServeArgs {
     /// Longest a request may run (e.g. `30s`).
     #[arg(long, env = "SECURESCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+    /// Most client connections held at once, lowered to fit under the open-file limit (which
+    /// the server raises to its hard limit at start) with 128 descriptors kept in reserve; at
+    /// the cap, the connection idle the longest is closed for a newcomer.
+    #[arg(long, env = "SECURESCORE_MAX_CONNECTIONS", default_value_t = RequestLimits::default().max_connections)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {
@@ -278,6 +283,7 @@ impl ServeArgs {
                 max_complexity: self.max_query_complexity,
                 max_body_bytes: self.max_body_bytes,
                 request_timeout: self.request_timeout,
+                max_connections: self.max_connections,
             },
             cost: CostConfig::with_defaults(
                 self.cost_bucket,

@@ -188,6 +188,8 @@ pub struct RequestLimits {
     pub max_body_bytes: usize,
     /// Longest a request may run.
     pub request_timeout: Duration,
+    /// Most client connections held at once (lowered to fit the open-file limit).
+    pub max_connections: usize,
 }
 
 impl Default for RequestLimits {
@@ -198,6 +200,7 @@ impl Default for RequestLimits {
             max_complexity: 10_000,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_connections: 4096,
         }
     }
 }

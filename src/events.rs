@@ -68,6 +68,14 @@ pub enum Event {
     /// them. Local to a replica, never published.
     #[serde(rename = "x")]
     Resync,
+    /// A marker a replica sends itself to learn when every event published before it has been
+    /// handed to its caches ([`crate::pipeline::Pipeline::settled`]); it changes nothing.
+    #[serde(rename = "m")]
+    Marker {
+        /// Chosen at random by the replica waiting for it.
+        #[serde(rename = "k")]
+        key: u64,
+    },
 }
 
 /// Publishes events and hands out subscriptions to them; cheap to clone.

@@ -11,6 +11,7 @@ use crate::auth::TokenVerifier;
 use crate::config::ServeConfig;
 use crate::graph::worker::Collector;
 use crate::graphql::build_schema;
+use crate::http::connections::{ConnectionLimit, connection_cap, raise_open_file_limit};
 use crate::http::listen::serve_http;
 use crate::http::{App, metrics_router, router, shutdown_signal};
 use crate::pipeline::{Background, Pipeline};
@@ -47,6 +48,8 @@ pub struct Prepared {
     pub db: sea_orm::DatabaseConnection,
     /// How long a client may take to send a request's headers.
     pub header_timeout: std::time::Duration,
+    /// The places for client connections.
+    pub connections: Arc<ConnectionLimit>,
     /// The scoring pipeline's handle.
     pub pipeline: Pipeline,
     /// The pipeline's background tasks, stopped when this is dropped.
@@ -140,6 +143,14 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         config.cost,
     );
     let header_timeout = config.limits.request_timeout;
+    let open_files = raise_open_file_limit();
+    let cap = connection_cap(config.limits.max_connections, open_files);
+    tracing::info!(
+        open_files = open_files.unwrap_or_default(),
+        max_connections = cap,
+        "connection limits"
+    );
+    let connections = ConnectionLimit::new(cap);
     let app = Arc::new(App {
         schema,
         verifier,
@@ -162,10 +173,14 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         metrics_router: config.metrics_bind.map(|_| metrics_router(app)),
         db,
         header_timeout,
+        connections,
         pipeline,
         background,
     })
 }
+
+/// Connections the separate metrics address holds at once (scrapers, not clients).
+const METRICS_CONNECTIONS: usize = 16;
 
 /// Serves until SIGINT or SIGTERM, letting requests in flight finish.
 pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
@@ -181,6 +196,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
                 listener,
                 router,
                 prepared.header_timeout,
+                ConnectionLimit::new(METRICS_CONNECTIONS),
                 std::future::pending(),
             )))
         }
@@ -190,6 +206,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         listener,
         prepared.router,
         prepared.header_timeout,
+        prepared.connections.clone(),
         shutdown_signal(),
     )
     .await;

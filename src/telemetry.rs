@@ -1,8 +1,10 @@
 //! Prometheus metrics: one process-wide recorder, the names of every series, and the bounded
 //! labels that keep their cardinality in check.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
+
+use sha2::Digest;
 
 use entity::enums::{DeliveryStatus, ScoringRunKind, ScoringRunStatus};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -44,6 +46,9 @@ pub const WEBHOOK_ATTEMPTS: &str = "securescore_webhook_attempts_total";
 pub const WEBHOOK_DELIVERIES: &str = "securescore_webhook_deliveries_total";
 /// Panics caught in request handlers (each answered 500 INTERNAL).
 pub const PANICS: &str = "securescore_http_panics_total";
+/// New clients that arrived with every connection place taken, by outcome (`idle_closed`: the
+/// connection idle the longest was closed for it; `waited`: none was idle).
+pub const CONNECTIONS_AT_CAP: &str = "securescore_connections_at_cap_total";
 
 /// Latency buckets, in seconds, for requests, operations and live rescoring: 1 ms to 10 s.
 const LATENCY_BUCKETS: [f64; 13] = [
@@ -60,6 +65,11 @@ pub fn count_statements(db: &mut DatabaseConnection) {
 
 /// Distinct operation names kept as labels; later ones are counted as `other`.
 const MAX_OPERATION_NAMES: usize = 200;
+/// New operation names one caller may add to the labels; its later new ones count as `other`,
+/// so no single caller can take the label set.
+const MAX_OPERATION_NAMES_PER_CALLER: usize = 20;
+/// The dashboard's own operations: always counted under their names, whoever sends them.
+const DASHBOARD_OPERATIONS: &str = include_str!("http/dashboard/operations.graphql");
 
 /// The process's recorder, installed on first use (tests start many servers in one process).
 pub fn recorder() -> &'static PrometheusHandle {
@@ -133,6 +143,10 @@ fn register_families() {
         "Webhook deliveries by the status they entered"
     );
     describe_counter!(PANICS, "Panics caught in request handlers");
+    describe_counter!(
+        CONNECTIONS_AT_CAP,
+        "New clients that arrived with every connection place taken, by outcome"
+    );
 
     metrics::counter!(HTTP_REQUESTS, "route" => "/graphql", "status" => "200").absolute(0);
     let _registered = metrics::histogram!(HTTP_DURATION, "route" => "/graphql");
@@ -166,6 +180,9 @@ fn register_families() {
         metrics::counter!(WEBHOOK_DELIVERIES, "status" => status.as_str()).absolute(0);
     }
     metrics::counter!(PANICS).absolute(0);
+    for outcome in ["idle_closed", "waited"] {
+        metrics::counter!(CONNECTIONS_AT_CAP, "outcome" => outcome).absolute(0);
+    }
 }
 
 /// Counts a delivery entering `status`.
@@ -198,10 +215,12 @@ fn record_pool(db: &DatabaseConnection) {
     metrics::gauge!(DB_POOL, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
 }
 
-/// The label of an operation name: `anonymous` without one, the name while fewer than 200
-/// distinct names have been seen (letters, digits and `_` only, at most 64), `other` after.
-pub fn operation_label(name: Option<&str>) -> String {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+/// The label of an operation name: `anonymous` without one; the name itself for the
+/// dashboard's operations, and for others (letters, digits and `_` only, at most 64) while
+/// fewer than 200 distinct names have been seen and `caller` has added fewer than 20 of them;
+/// `other` after.
+pub fn operation_label(name: Option<&str>, caller: &str) -> String {
+    static SEEN: OnceLock<Mutex<OperationNames>> = OnceLock::new();
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return "anonymous".into();
     };
@@ -209,14 +228,63 @@ pub fn operation_label(name: Option<&str>) -> String {
     if !valid {
         return "other".into();
     }
+    if is_dashboard_operation(name) {
+        return name.to_owned();
+    }
     let Ok(mut seen) = SEEN.get_or_init(Default::default).lock() else {
         return "other".into();
     };
-    if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
-        seen.insert(name.to_owned());
+    if seen.admit(name, caller) {
         name.to_owned()
     } else {
         "other".into()
+    }
+}
+
+/// Whether `name` is one of the operations the dashboard sends.
+fn is_dashboard_operation(name: &str) -> bool {
+    static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            DASHBOARD_OPERATIONS
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    let keyword = words.next()?;
+                    ["query", "mutation", "subscription"]
+                        .contains(&keyword)
+                        .then(|| words.next())?
+                        .map(|rest| rest.split(['(', '{']).next().unwrap_or(rest))
+                })
+                .collect()
+        })
+        .contains(name)
+}
+
+/// Operation names kept as labels, and how many each caller added.
+#[derive(Default)]
+struct OperationNames {
+    kept: HashSet<String>,
+    added_by: HashMap<[u8; 32], usize>,
+}
+
+impl OperationNames {
+    /// Whether `name` may be a label: already one, or room left overall and for `caller`.
+    fn admit(&mut self, name: &str, caller: &str) -> bool {
+        if self.kept.contains(name) {
+            return true;
+        }
+        if self.kept.len() >= MAX_OPERATION_NAMES {
+            return false;
+        }
+        let key: [u8; 32] = sha2::Sha256::digest(caller.as_bytes()).into();
+        let added = self.added_by.entry(key).or_default();
+        if *added >= MAX_OPERATION_NAMES_PER_CALLER {
+            return false;
+        }
+        *added += 1;
+        self.kept.insert(name.to_owned());
+        true
     }
 }
 
@@ -226,10 +294,29 @@ mod tests {
 
     #[test]
     fn operation_labels_are_bounded() {
-        assert_eq!(operation_label(None), "anonymous");
-        assert_eq!(operation_label(Some("")), "anonymous");
-        assert_eq!(operation_label(Some("Dashboard")), "Dashboard");
-        assert_eq!(operation_label(Some("drop table; --")), "other");
-        assert_eq!(operation_label(Some(&"x".repeat(65))), "other");
+        assert_eq!(operation_label(None, "a"), "anonymous");
+        assert_eq!(operation_label(Some(""), "a"), "anonymous");
+        assert_eq!(operation_label(Some("Dashboard"), "a"), "Dashboard");
+        assert_eq!(operation_label(Some("drop table; --"), "a"), "other");
+        assert_eq!(operation_label(Some(&"x".repeat(65)), "a"), "other");
+    }
+
+    #[test]
+    fn one_caller_cannot_take_the_label_set_and_the_dashboard_keeps_its_names() {
+        let mut names = OperationNames::default();
+        let flooded = (0..MAX_OPERATION_NAMES)
+            .filter(|n| names.admit(&format!("Flood{n}"), "collector"))
+            .count();
+        assert_eq!(flooded, MAX_OPERATION_NAMES_PER_CALLER);
+        assert!(names.admit("PartnerSync", "partner"));
+        assert!(names.admit("Flood0", "partner"), "a kept name stays kept");
+        for name in ["DashboardTenant", "DashboardViewer", "DashboardSetActionPlan"] {
+            assert!(is_dashboard_operation(name), "{name}");
+        }
+        assert!(!is_dashboard_operation("Dashboard"));
+        assert_eq!(
+            operation_label(Some("DashboardTenant"), "anyone"),
+            "DashboardTenant"
+        );
     }
 }

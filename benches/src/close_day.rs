@@ -207,6 +207,7 @@ async fn export_memory(
         listener,
         securescore::http::router(app, false),
         limits.request_timeout,
+        securescore::http::connections::ConnectionLimit::new(limits.max_connections),
         std::future::pending(),
     ));
     let token = securescore::auth::mint::mint_hs256(

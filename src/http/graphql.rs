@@ -75,6 +75,7 @@ fn resolve_query(
 /// query (never a mutation).
 pub async fn graphql_get(
     State(app): State<AppState>,
+    connection: Option<axum::Extension<std::sync::Arc<super::connections::Connection>>>,
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     headers: HeaderMap,
@@ -82,7 +83,12 @@ pub async fn graphql_get(
 ) -> Response {
     if let Ok(websocket) = websocket {
         return match protocol {
-            Ok(protocol) => super::subscriptions::upgrade(app, websocket, protocol),
+            Ok(protocol) => super::subscriptions::upgrade(
+                app,
+                websocket,
+                protocol,
+                connection.map(|axum::Extension(connection)| connection),
+            ),
             Err(_) => error_response(
                 ResponseMedia::Json,
                 StatusCode::BAD_REQUEST,
@@ -105,6 +111,7 @@ pub async fn graphql_get(
         Err(err) => return unauthenticated(media, err),
     };
     let account = cost_account(&app, &viewer);
+    let caller = viewer.caller();
     let left = left_in(&app, account.as_ref());
     let params = match params_from_query(pairs) {
         Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
@@ -127,7 +134,7 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&app, media, prepared, &headers, account).await
+    execute(&app, media, prepared, &headers, account, &caller).await
 }
 
 /// POST /graphql with a JSON body.
@@ -182,8 +189,9 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     match params_from_json(value) {
         Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
             Ok(params) => {
+                let caller = viewer.caller();
                 let prepared = prepare(&app, params, viewer, account.as_ref());
-                execute(&app, media, prepared, &headers, account).await
+                execute(&app, media, prepared, &headers, account, &caller).await
             }
             Err(refusal) => *refusal,
         },
@@ -375,6 +383,7 @@ async fn execute(
     prepared: Result<PreparedRequest, Box<Executed>>,
     headers: &HeaderMap,
     account: Option<CostAccount>,
+    caller: &str,
 ) -> Response {
     let clock = std::time::Instant::now();
     let name = match &prepared {
@@ -393,7 +402,7 @@ async fn execute(
             .ok(),
         Err(refused) => Some(*refused),
     };
-    record_operation(name.as_deref(), executed.as_ref(), clock.elapsed());
+    record_operation(name.as_deref(), caller, executed.as_ref(), clock.elapsed());
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -411,8 +420,13 @@ async fn execute(
 
 /// Counts an operation by name and outcome (`OK` or its first error's code; `INTERNAL` when it
 /// timed out) and records its latency.
-fn record_operation(name: Option<&str>, executed: Option<&Executed>, took: std::time::Duration) {
-    let operation = telemetry::operation_label(name);
+fn record_operation(
+    name: Option<&str>,
+    caller: &str,
+    executed: Option<&Executed>,
+    took: std::time::Duration,
+) {
+    let operation = telemetry::operation_label(name, caller);
     let outcome = match executed {
         Some(Executed { response, .. }) => response
             .errors

@@ -1,10 +1,12 @@
 //! Accepting connections: HTTP/1.1 with a time limit on receiving each request's headers, so
-//! that clients trickling bytes cannot hold connections for ever, and a graceful shutdown that
-//! lets requests in flight finish. (`axum::serve` sets no timer, which disables hyper's
-//! header-read timeout.)
+//! that clients trickling bytes cannot hold connections for ever, at most as many connections
+//! as [`ConnectionLimit`] has places (the longest idle closed for a newcomer), and a graceful
+//! shutdown that lets requests in flight finish. (`axum::serve` sets no timer, which disables
+//! hyper's header-read timeout.)
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,11 +21,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-/// Serves `router` on `listener` until `shutdown` completes, then waits for open requests.
+use super::connections::{Connection, ConnectionLimit};
+
+/// Serves `router` on `listener`, holding at most `limit`'s connections, until `shutdown`
+/// completes, then waits for open requests.
 pub async fn serve_http(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    limit: Arc<ConnectionLimit>,
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop, stopping) = watch::channel(false);
@@ -49,8 +55,14 @@ pub async fn serve_http(
             },
             () = &mut shutdown => break,
         };
+        let Some(connection) = limit.admit().await else {
+            // Every connection stayed busy: this client is turned away rather than queued.
+            drop(stream);
+            continue;
+        };
         connections.spawn(serve_connection(
             stream,
+            connection,
             router.clone(),
             header_timeout,
             stopping.clone(),
@@ -63,30 +75,45 @@ pub async fn serve_http(
     while connections.join_next().await.is_some() {}
 }
 
-/// One connection, closed gracefully (after its request in flight) once `stopping` changes.
+/// One connection, closed gracefully (after its request in flight) once `stopping` changes or
+/// the server needs its place. Each request carries the connection (a WebSocket upgrade keeps
+/// it, and its place, for the socket's life) and marks it busy while it is handled.
 async fn serve_connection(
     stream: TcpStream,
+    connection: Arc<Connection>,
     router: Router,
     header_timeout: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let service =
-        TowerToHyperService::new(router.map_request(|req: Request<Incoming>| req.map(Body::new)));
+    let held = Arc::clone(&connection);
+    let service = TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
+        let (router, connection) = (router.clone(), Arc::clone(&held));
+        async move {
+            let _busy = connection.busy();
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(connection);
+            router.oneshot(req).await
+        }
+    }));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
     // Upgrades: subscription clients switch the connection to WebSocket.
-    let mut connection = pin!(
+    let mut served = pin!(
         builder
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades()
     );
     tokio::select! {
-        _ = connection.as_mut() => {}
+        _ = served.as_mut() => {}
         _ = stopping.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            served.as_mut().graceful_shutdown();
+            let _ = served.await;
+        }
+        () = connection.close_requested() => {
+            served.as_mut().graceful_shutdown();
+            let _ = served.await;
         }
     }
 }

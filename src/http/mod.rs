@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
 
 pub mod assets;
+pub mod connections;
 pub mod dashboard;
 pub mod export;
 pub mod graphiql;

@@ -1,17 +1,20 @@
 //! GraphQL subscriptions over WebSocket at `/graphql` (`graphql-transport-ws`, and the legacy
 //! `graphql-ws`), served by async-graphql-axum. The bearer token comes in `connection_init`'s
 //! payload, is verified as for HTTP, and the socket closes when it expires; connections per
-//! token and subscriptions per connection are bounded.
+//! token and subscriptions per connection are bounded, and so is every message: to the body
+//! limit, and to 64 KiB until `connection_init` is accepted (a larger one closes the socket).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
@@ -23,6 +26,8 @@ use crate::graphql::subscription::ConnectionSlots;
 pub const MAX_CONNECTIONS_PER_TOKEN: usize = 10;
 /// A connection that sends nothing, not even a ping, for this long is closed.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest message before `connection_init` is accepted.
+pub const MAX_MESSAGE_BEFORE_INIT: usize = 64 * 1024;
 
 /// Open WebSocket connections per token (by the token's SHA-256, never the token itself).
 #[derive(Default)]
@@ -65,11 +70,23 @@ impl Drop for ConnectionPermit {
     }
 }
 
-/// Accepts the WebSocket upgrade of a subscription client.
-pub fn upgrade(app: AppState, upgrade: WebSocketUpgrade, protocol: GraphQLProtocol) -> Response {
+/// Accepts the WebSocket upgrade of a subscription client; the socket keeps the HTTP
+/// connection's place (and marks it busy) for as long as it is open.
+pub fn upgrade(
+    app: AppState,
+    upgrade: WebSocketUpgrade,
+    protocol: GraphQLProtocol,
+    connection: Option<Arc<super::connections::Connection>>,
+) -> Response {
+    let max_message = app.limits.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(app, socket, protocol))
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| async move {
+            let _busy = connection.as_ref().map(|c| c.busy());
+            serve_socket(app, socket, protocol).await;
+        })
 }
 
 /// The token in `connection_init`'s payload: `{"Authorization": "Bearer …"}` (any case).
@@ -98,12 +115,16 @@ fn bearer_token(payload: &serde_json::Value) -> Result<String, ApiError> {
 async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtocol) {
     let (expiry, mut expires) = watch::channel::<Option<u64>>(None);
     let authenticating = app.clone();
-    let connection = GraphQLWebSocket::new(socket, app.schema.clone(), protocol)
+    let accepted = Arc::new(AtomicBool::new(false));
+    let (sink, stream) = socket.split();
+    let stream = held_to_init_limit(stream, accepted.clone());
+    let connection = GraphQLWebSocket::new_with_pair(sink, stream, app.schema.clone(), protocol)
         .keepalive_timeout(KEEPALIVE_TIMEOUT)
         .on_connection_init(move |payload| async move {
             let token = bearer_token(&payload)?;
             let (viewer, exp) = authenticating.verifier.verify_until(&token).await?;
             let permit = authenticating.subscribers.acquire(&token)?;
+            accepted.store(true, Ordering::SeqCst);
             let _ = expiry.send(Some(exp));
             let mut data = Data::default();
             // Each subscribe message is charged once to the caller's budget.
@@ -133,6 +154,28 @@ async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtoco
         () = connection.serve() => {}
         () = token_expired => tracing::info!("a subscription connection closed: its token expired"),
     }
+}
+
+/// The client's messages, ended (closing the socket) by one over [`MAX_MESSAGE_BEFORE_INIT`]
+/// while `accepted` is false; the socket itself holds every message to the body limit.
+fn held_to_init_limit(
+    stream: impl futures::Stream<Item = Result<Message, axum::Error>>,
+    accepted: Arc<AtomicBool>,
+) -> impl futures::Stream<Item = Result<Message, axum::Error>> {
+    stream.map(move |message| {
+        let size = match &message {
+            Ok(Message::Text(text)) => text.len(),
+            Ok(Message::Binary(bytes)) => bytes.len(),
+            _ => 0,
+        };
+        if size > MAX_MESSAGE_BEFORE_INIT && !accepted.load(Ordering::SeqCst) {
+            tracing::info!(size, "a subscription client sent too large a message before connection_init was accepted");
+            return Err(axum::Error::new(format!(
+                "a message before connection_init may hold at most {MAX_MESSAGE_BEFORE_INIT} bytes"
+            )));
+        }
+        message
+    })
 }
 
 #[cfg(test)]

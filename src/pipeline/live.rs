@@ -39,9 +39,13 @@ pub async fn run_live_rescorer(
     let mut expiry_poll = tokio::time::interval(EXPIRY_POLL);
     loop {
         let mut wanted = Wanted::default();
+        let mut received = 0;
         tokio::select! {
             request = requests.recv() => match request {
-                Some(request) => wanted.add(request),
+                Some(request) => {
+                    received += 1;
+                    wanted.add(request);
+                }
                 None => return,
             },
             _ = expiry_poll.tick() => {
@@ -68,6 +72,7 @@ pub async fn run_live_rescorer(
         let asked = std::time::Instant::now();
         tokio::time::sleep(COALESCE).await;
         while let Ok(request) = requests.try_recv() {
+            received += 1;
             wanted.add(request);
         }
         match rescore(&pipeline, wanted).await {
@@ -75,6 +80,7 @@ pub async fn run_live_rescorer(
                 .record(asked.elapsed().as_secs_f64()),
             Err(err) => tracing::error!(error = %err, "live rescoring of today failed"),
         }
+        pipeline.live_handled(received);
     }
 }
 

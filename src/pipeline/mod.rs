@@ -15,11 +15,12 @@ pub mod tasks;
 mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use entity::scoring_run;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ScoringConfig;
@@ -51,6 +52,12 @@ struct Shared {
     run_finished: Notify,
     /// Tenants whose today needs rescoring.
     live: mpsc::UnboundedSender<LiveRequest>,
+    /// Live rescoring requests sent so far.
+    live_asked: AtomicU64,
+    /// Live rescoring requests handled so far (rescored, or failed and logged).
+    live_done: watch::Sender<u64>,
+    /// The keys of the markers the eviction task has passed, in order.
+    markers: broadcast::Sender<u64>,
     /// Where scores written, alerts raised and runs updated are announced.
     events: EventBus,
     /// Closed days from memory, evicted by the events of every replica.
@@ -88,10 +95,12 @@ impl Pipeline {
         let (events, listener) = EventBus::start(db.clone());
         let score_cache = ScoreCache::new(config.score_cache_bytes, config.score_cache_ttl);
         let reference_cache = ReferenceCache::new(config.score_cache_ttl);
+        let (markers, _) = broadcast::channel(64);
         let evictions = tokio::spawn(evict_changed_reads(
             events.subscribe(),
             score_cache.clone(),
             reference_cache.clone(),
+            markers.clone(),
         ));
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
@@ -105,6 +114,9 @@ impl Pipeline {
                 work: Notify::new(),
                 run_finished: Notify::new(),
                 live: live_sender,
+                live_asked: AtomicU64::new(0),
+                live_done: watch::Sender::new(0),
+                markers,
                 events,
                 score_cache,
                 reference_cache,
@@ -155,7 +167,41 @@ impl Pipeline {
     pub fn rescore_today(&self, request: LiveRequest) {
         // The receiver lives as long as the background tasks; after shutdown nothing is lost,
         // because every replica rescores today at start.
+        self.inner.live_asked.fetch_add(1, Ordering::SeqCst);
         let _ = self.inner.live.send(request);
+    }
+
+    /// Waits, at most `limit`, until this replica has handled what was asked of it so far:
+    /// every live rescoring request, and every event published before now (its own and, on
+    /// PostgreSQL, every replica's committed ones) handed to its caches. False when `limit`
+    /// passed first. Tests use it instead of sleeping before they count or compare reads.
+    pub async fn settled(&self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, self.settle()).await.is_ok()
+    }
+
+    async fn settle(&self) {
+        let asked = self.inner.live_asked.load(Ordering::SeqCst);
+        let mut done = self.inner.live_done.subscribe();
+        let _ = done.wait_for(|done| *done >= asked).await;
+        // Notifications reach every listener in the order their transactions committed, so
+        // once the marker is through, so is everything committed before it.
+        let key = rand::random::<u64>();
+        let mut passed = self.inner.markers.subscribe();
+        self.events().publish(vec![Event::Marker { key }]).await;
+        loop {
+            match passed.recv().await {
+                Ok(seen) if seen == key => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Counts `handled` live rescoring requests as done.
+    fn live_handled(&self, handled: u64) {
+        if handled > 0 {
+            self.inner.live_done.send_modify(|done| *done += handled);
+        }
     }
 
     /// How long `recomputeScores` waits for its run.
@@ -221,6 +267,7 @@ async fn evict_changed_reads(
     mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
     scores: Arc<ScoreCache>,
     references: Arc<ReferenceCache>,
+    markers: broadcast::Sender<u64>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
@@ -232,6 +279,9 @@ async fn evict_changed_reads(
         };
         scores.observe(&event);
         references.observe(&event);
+        if let Event::Marker { key } = &*event {
+            let _ = markers.send(*key);
+        }
     }
 }
 

@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use entity::{comparative_score, improvement_action};
 use moka::sync::Cache;
 
+use super::epoch::Epoch;
 use super::score_cache::count;
 use crate::events::Event;
 
@@ -29,7 +29,7 @@ const COMPARISON_DATES: u64 = 64;
 pub struct ReferenceCache {
     catalog: Cache<(), Arc<Catalog>>,
     comparisons: Cache<NaiveDate, Arc<Vec<comparative_score::Model>>>,
-    epoch: AtomicU64,
+    epoch: Epoch,
 }
 
 impl ReferenceCache {
@@ -41,7 +41,7 @@ impl ReferenceCache {
                 .max_capacity(COMPARISON_DATES)
                 .time_to_live(ttl)
                 .build(),
-            epoch: AtomicU64::new(0),
+            epoch: Epoch::default(),
         })
     }
 
@@ -83,12 +83,11 @@ impl ReferenceCache {
             return Ok(found);
         }
         count(kind, false);
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let started = self.epoch.current();
         let value = Arc::new(load().await?);
         // Kept only if nothing was evicted while it was read.
-        if self.epoch.load(Ordering::SeqCst) == epoch {
-            cache.insert(key, Arc::clone(&value));
-        }
+        self.epoch
+            .keep_if_unchanged(started, || cache.insert(key, Arc::clone(&value)));
         Ok(value)
     }
 
@@ -96,20 +95,18 @@ impl ReferenceCache {
     /// resynchronisation empties the cache.
     pub fn observe(&self, event: &Event) {
         match event {
-            Event::CatalogChanged => {
-                self.epoch.fetch_add(1, Ordering::SeqCst);
-                self.catalog.invalidate_all();
-            }
+            Event::CatalogChanged => self.epoch.evict(|| self.catalog.invalidate_all()),
             Event::ComparisonsRefreshed { date } => {
-                self.epoch.fetch_add(1, Ordering::SeqCst);
-                self.comparisons.invalidate(date);
+                self.epoch.evict(|| self.comparisons.invalidate(date));
             }
-            Event::Resync => {
-                self.epoch.fetch_add(1, Ordering::SeqCst);
+            Event::Resync => self.epoch.evict(|| {
                 self.catalog.invalidate_all();
                 self.comparisons.invalidate_all();
-            }
-            Event::ScoresWritten { .. } | Event::AlertRaised { .. } | Event::RunUpdated { .. } => {}
+            }),
+            Event::ScoresWritten { .. }
+            | Event::AlertRaised { .. }
+            | Event::RunUpdated { .. }
+            | Event::Marker { .. } => {}
         }
     }
 }

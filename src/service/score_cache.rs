@@ -8,14 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score};
 use moka::sync::Cache;
 
 use super::daily_scores::{DateRange, TenantDay};
+use super::epoch::Epoch;
 use crate::events::Event;
 
 /// Bytes a cached day is counted for, its categories included.
@@ -26,15 +26,16 @@ const ACTION_ROW_BYTES: u32 = 200;
 /// A tenant's cached closed days, each with when it was kept.
 type TenantDays = BTreeMap<NaiveDate, (Instant, Arc<daily_score::Model>)>;
 
+/// The clock of kept days: tokio's, so that tests can move it with a paused runtime.
+type Instant = tokio::time::Instant;
+
 /// The closed-day cache of one replica.
 pub struct ScoreCache {
     days: Option<Cache<String, Arc<TenantDays>>>,
     actions: Option<Cache<TenantDay, Arc<Vec<daily_action_score::Model>>>>,
     ttl: Duration,
-    epoch: AtomicU64,
-    /// Taken by whatever changes a tenant's held days (keeping, evicting), so an eviction
-    /// cannot fall between a keep's epoch check and its write.
-    day_writes: std::sync::Mutex<()>,
+    /// Orders keeping days after evicting them.
+    epoch: Epoch,
 }
 
 impl ScoreCache {
@@ -62,14 +63,13 @@ impl ScoreCache {
                     .build()
             }),
             ttl,
-            epoch: AtomicU64::new(0),
-            day_writes: std::sync::Mutex::new(()),
+            epoch: Epoch::default(),
         })
     }
 
     /// The eviction epoch; pass it back to the `keep_` calls of a read that started now.
     pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
+        self.epoch.current()
     }
 
     /// A cached final day.
@@ -103,23 +103,21 @@ impl ScoreCache {
         rows: impl IntoIterator<Item = &'a Arc<daily_score::Model>>,
     ) {
         let Some(days) = &self.days else { return };
-        let _writing = self.day_writes.lock();
-        if self.epoch() != epoch {
-            return;
-        }
         let mut by_tenant: BTreeMap<&str, Vec<&Arc<daily_score::Model>>> = BTreeMap::new();
         for row in rows.into_iter().filter(|r| r.r#final) {
             by_tenant.entry(&row.tenant_id).or_default().push(row);
         }
-        let now = Instant::now();
-        for (tenant, rows) in by_tenant {
-            let mut held = days
-                .get(tenant)
-                .map(|held| held.as_ref().clone())
-                .unwrap_or_default();
-            held.extend(rows.into_iter().map(|r| (r.date, (now, Arc::clone(r)))));
-            days.insert(tenant.to_owned(), Arc::new(held));
-        }
+        self.epoch.keep_if_unchanged(epoch, || {
+            let now = Instant::now();
+            for (tenant, rows) in by_tenant {
+                let mut held = days
+                    .get(tenant)
+                    .map(|held| held.as_ref().clone())
+                    .unwrap_or_default();
+                held.extend(rows.into_iter().map(|r| (r.date, (now, Arc::clone(r)))));
+                days.insert(tenant.to_owned(), Arc::new(held));
+            }
+        });
     }
 
     /// The cached action rows of a tenant-day's version.
@@ -140,9 +138,7 @@ impl ScoreCache {
     pub fn observe(&self, event: &Event) {
         let Some(days) = &self.days else { return };
         match event {
-            Event::ScoresWritten { tenants, from, to } => {
-                let _writing = self.day_writes.lock();
-                self.epoch.fetch_add(1, Ordering::SeqCst);
+            Event::ScoresWritten { tenants, from, to } => self.epoch.evict(|| {
                 let tenants: BTreeSet<&String> = tenants.iter().collect();
                 for tenant in tenants {
                     let Some(held) = days.get(tenant) else {
@@ -158,16 +154,13 @@ impl ScoreCache {
                         .collect();
                     days.insert(tenant.clone(), Arc::new(kept));
                 }
-            }
-            Event::Resync => {
-                let _writing = self.day_writes.lock();
-                self.epoch.fetch_add(1, Ordering::SeqCst);
-                days.invalidate_all();
-            }
+            }),
+            Event::Resync => self.epoch.evict(|| days.invalidate_all()),
             Event::AlertRaised { .. }
             | Event::RunUpdated { .. }
             | Event::CatalogChanged
-            | Event::ComparisonsRefreshed { .. } => {}
+            | Event::ComparisonsRefreshed { .. }
+            | Event::Marker { .. } => {}
         }
     }
 }
@@ -250,15 +243,17 @@ mod tests {
         assert!(cache.day("acme", date).is_none());
     }
 
-    #[test]
-    fn a_day_kept_longer_than_the_ttl_is_not_found_whatever_was_kept_after_it() {
-        let cache = ScoreCache::new(1 << 20, Duration::from_millis(50));
+    #[tokio::test(start_paused = true)]
+    async fn a_day_kept_longer_than_the_ttl_is_not_found_whatever_was_kept_after_it() {
+        // Moka's own expiry runs on the real clock and is far off (an hour); the per-day check
+        // runs on tokio's, which this test moves.
+        let cache = ScoreCache::new(1 << 20, Duration::from_secs(3600));
         cache.keep_days(cache.epoch(), [&day(true)]);
-        std::thread::sleep(Duration::from_millis(30));
+        tokio::time::advance(Duration::from_secs(2000)).await;
         let mut next = day(true).as_ref().clone();
         next.date = next.date.succ_opt().unwrap();
         cache.keep_days(cache.epoch(), [&Arc::new(next.clone())]);
-        std::thread::sleep(Duration::from_millis(30));
+        tokio::time::advance(Duration::from_secs(2000)).await;
         let both = DateRange::parse(day(true).date, next.date).unwrap();
         assert_eq!(cache.days_in("acme", both), vec![Arc::new(next)]);
     }

@@ -147,6 +147,7 @@ async fn spawn_on(
         listener,
         prepared.router,
         prepared.header_timeout,
+        prepared.connections,
         async move {
             let _ = stopped.await;
         },

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_graphql::{Executor, Request, Variables};
 use securescore::auth::Viewer;
@@ -20,9 +21,17 @@ const HISTORY: &str =
     date score categories { category score }
     actionScores { score maxScore status action { id title maxScore } } } } }";
 
-/// A schema on its own connection to `app`'s database, and the count of statements it sends,
-/// with the catalog already held as it is once the replica has read it.
-async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
+/// A schema on its own connection to a test app's database, the count of statements it sends,
+/// and the app's pipeline (to let it settle before a count).
+struct Counting {
+    schema: AppSchema,
+    statements: Arc<AtomicUsize>,
+    pipeline: securescore::pipeline::Pipeline,
+}
+
+/// A counting schema on `app`'s database, with the catalog already held as it is once the
+/// replica has read it.
+async fn counting_schema(app: &TestApp) -> Counting {
     let mut db = securescore::db::connect(&app.database_url).await.unwrap();
     // The replica holds the catalog from its first read on: count the steady state.
     app.pipeline
@@ -50,12 +59,34 @@ async fn counting_schema(app: &TestApp) -> (AppSchema, Arc<AtomicUsize>) {
         &RequestLimits::default(),
         securescore::graphql::budget::CostConfig::OFF,
     );
-    (schema, statements)
+    Counting {
+        schema,
+        statements,
+        pipeline: app.pipeline.clone(),
+    }
 }
 
-/// Runs `query` as `viewer`; returns its data and the statements it sent.
+/// Runs `query` as `viewer` once the app has settled (live rescoring done, every event it
+/// published handed to its caches: a late eviction would otherwise move a count); returns its
+/// data and the statements it sent.
 async fn run_counted(
-    (schema, statements): &(AppSchema, Arc<AtomicUsize>),
+    counting: &Counting,
+    viewer: Viewer,
+    query: &str,
+    variables: Value,
+) -> (Value, usize) {
+    assert!(
+        counting.pipeline.settled(Duration::from_secs(30)).await,
+        "the pipeline did not settle"
+    );
+    run_counted_now(counting, viewer, query, variables).await
+}
+
+/// Runs `query` as `viewer` at once; returns its data and the statements it sent.
+async fn run_counted_now(
+    Counting {
+        schema, statements, ..
+    }: &Counting,
     viewer: Viewer,
     query: &str,
     variables: Value,
@@ -79,7 +110,7 @@ fn viewer(role: Role, tenants: &[&str]) -> Viewer {
 }
 
 /// Runs the history query from `days` ago to today; returns the days and statements it cost.
-async fn history_cost(counting: &(AppSchema, Arc<AtomicUsize>), days: i64) -> (usize, usize) {
+async fn history_cost(counting: &Counting, days: i64) -> (usize, usize) {
     let (data, sent) = run_counted(
         counting,
         viewer(Role::SecurityReader, &["acme"]),
@@ -160,7 +191,7 @@ const PAGE: &str = "{ tenants(first: 100) { edges { node { id
     yesterday: score(date: \"YESTERDAY\") { score } } } } }";
 
 /// Runs the page query as a PlatformAdmin; returns the tenants listed and the statements sent.
-async fn page_cost(counting: &(AppSchema, Arc<AtomicUsize>)) -> (usize, usize) {
+async fn page_cost(counting: &Counting) -> (usize, usize) {
     let query = PAGE.replace("YESTERDAY", &day(-1));
     let (data, sent) = run_counted(
         counting,
@@ -225,7 +256,7 @@ const OVERRIDES: &str = "{ tenant(id: \"acme\") {
     overrideHistory(first: 100) { edges { node { state action { id title } } } } } }";
 
 /// Runs the overrides query; returns the history length and the statements it sent.
-async fn overrides_cost(counting: &(AppSchema, Arc<AtomicUsize>)) -> (usize, usize) {
+async fn overrides_cost(counting: &Counting) -> (usize, usize) {
     let reader = viewer(Role::SecurityReader, &["acme"]);
     let (data, sent) = run_counted(counting, reader, OVERRIDES, json!({})).await;
     let history = data["tenant"]["overrideHistory"]["edges"]
@@ -391,7 +422,7 @@ const DIFF_CHANGES: &str = "query($f: Date!, $t: Date!) { tenant(id: \"acme\") {
 /// which nothing rewrites meanwhile), each alone; returns how many changes the diff listed and
 /// the statements each query sent.
 async fn action_lists_cost(
-    counting: &(AppSchema, Arc<AtomicUsize>),
+    counting: &Counting,
     from: i64,
     to: i64,
 ) -> (usize, usize, usize) {
@@ -493,7 +524,7 @@ async fn a_dashboard_costs_two_statements_once_closed_days_the_catalog_and_compa
         )
         .await;
     assert!(renamed["errors"].is_null(), "{renamed}");
-    let (after, _) = run_counted(&counting, reader(), DASHBOARD, range).await;
+    let (after, _) = run_counted_now(&counting, reader(), DASHBOARD, range).await;
     let titles: Vec<&Value> = after["tenant"]["improvementActions"]
         .as_array()
         .unwrap()
