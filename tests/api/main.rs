@@ -7,6 +7,7 @@ mod cache;
 mod catalog;
 mod catalog_upgrades;
 mod compression;
+mod connections;
 mod cors;
 mod cursors;
 mod dashboard;

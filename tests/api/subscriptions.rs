@@ -463,3 +463,50 @@ async fn an_overdue_plan_arrives_as_an_alert_over_the_socket() {
         json!({"date": day(0), "rule": {"kind": "PLAN_OVERDUE"}, "overdueAction": {"id": "MFARegistration"}})
     );
 }
+
+#[tokio::test]
+async fn messages_are_held_to_64_kib_before_connection_init_and_to_the_body_limit_after() {
+    let app = crate::helpers::spawn_app_with(|config| config.limits.max_body_bytes = 256 * 1024)
+        .await;
+    let reader = token(&[Role::SecurityReader], &["acme"]);
+    let init = |pad: usize| {
+        json!({"type": "connection_init", "payload": {
+            "Authorization": format!("Bearer {reader}"), "pad": "x".repeat(pad)}})
+    };
+    // Under 64 KiB before connection_init: acknowledged.
+    let mut padded = Client::open(&app).await;
+    padded.send(init(60 * 1024)).await;
+    assert_eq!(padded.next().await, Some(json!({"type": "connection_ack"})));
+    // Over 64 KiB before it: the socket closes, even with a good token.
+    let mut oversized = Client::open(&app).await;
+    let _ = oversized
+        .socket
+        .send(Message::Text(init(100 * 1024).to_string().into()))
+        .await;
+    assert_eq!(oversized.next().await, None, "a 100 KiB connection_init");
+
+    // Once accepted, a message up to the body limit runs; one past it closes the socket.
+    let padded_query = |pad: usize| format!("{{ viewer {{ subject }} }}\n#{}", "x".repeat(pad));
+    padded
+        .subscribe("under", &padded_query(200 * 1024))
+        .await;
+    let answered = padded.next().await.expect("an answer to a 200 KiB query");
+    assert_eq!(answered["type"], "next", "{answered}");
+    assert_eq!(
+        answered["payload"]["data"]["viewer"]["subject"],
+        "tester@example.com"
+    );
+    assert_eq!(
+        padded.next().await,
+        Some(json!({"id": "under", "type": "complete"}))
+    );
+    let _ = padded
+        .socket
+        .send(Message::Text(
+            json!({"id": "over", "type": "subscribe", "payload": {"query": padded_query(300 * 1024)}})
+                .to_string()
+                .into(),
+        ))
+        .await;
+    assert_eq!(padded.next().await, None, "a 300 KiB subscribe");
+}
