@@ -310,7 +310,11 @@ mod tests {
         assert_eq!(flooded, MAX_OPERATION_NAMES_PER_CALLER);
         assert!(names.admit("PartnerSync", "partner"));
         assert!(names.admit("Flood0", "partner"), "a kept name stays kept");
-        for name in ["DashboardTenant", "DashboardViewer", "DashboardSetActionPlan"] {
+        for name in [
+            "DashboardTenant",
+            "DashboardViewer",
+            "DashboardSetActionPlan",
+        ] {
             assert!(is_dashboard_operation(name), "{name}");
         }
         assert!(!is_dashboard_operation("Dashboard"));

@@ -154,6 +154,20 @@ impl TokenVerifier {
             (Some(oidc), _) => Some(oidc.clone()),
             (None, configured) => configured.clone(),
         };
+        if source.is_some()
+            && sources
+                .audience
+                .as_deref()
+                .is_none_or(|a| a.trim().is_empty())
+        {
+            // Entra ID (and most providers) sign every application's tokens with the same
+            // issuer and keys: without an audience, a token for any of them would be accepted.
+            return Err(KeyLoadError::Invalid(
+                "--jwt-audience is required with --oidc-issuer or --jwks-url: every application \
+                 of a directory shares its issuer and keys"
+                    .into(),
+            ));
+        }
         let remote = match source {
             Some(source) => {
                 let fetch =
@@ -415,4 +429,34 @@ fn jwks_keys(json: &[u8], path: &Path) -> Result<Vec<VerificationKey>, KeyLoadEr
         });
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_without_an_audience_is_refused_at_start() {
+        for (oidc_issuer, jwks_url) in [
+            (Some("https://login.example.com/t/v2.0".to_owned()), None),
+            (None, Some("https://login.example.com/keys".to_owned())),
+        ] {
+            let mut sources = KeySources {
+                oidc_issuer,
+                jwks_url,
+                ..KeySources::default()
+            };
+            let refused = TokenVerifier::from_sources(&sources)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                refused
+                    .as_deref()
+                    .is_some_and(|e| e.contains("--jwt-audience is required")),
+                "{refused:?}"
+            );
+            sources.audience = Some("api://securescore".into());
+            assert!(TokenVerifier::from_sources(&sources).is_ok());
+        }
+    }
 }

@@ -35,7 +35,9 @@ pub fn connection_cap(wanted: usize, open_files: Option<u64>) -> usize {
     let fits = open_files.map_or(u64::MAX, |limit| {
         limit.saturating_sub(RESERVED_DESCRIPTORS).max(1)
     });
-    wanted.min(usize::try_from(fits).unwrap_or(usize::MAX)).max(1)
+    wanted
+        .min(usize::try_from(fits).unwrap_or(usize::MAX))
+        .max(1)
 }
 
 /// The places for client connections, and the open connections to close when one is needed.

@@ -378,18 +378,59 @@ fn rows_stream<R: RowKind>(
     .fuse()
 }
 
-/// RFC 4180 records (quoted where needed, CRLF line ends).
+/// A cell a spreadsheet would run as a formula (its first character `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) with a `'` before it, as OWASP advises; numbers (a negative change)
+/// stay numbers.
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().map_or(true, |n| !n.is_finite()) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// RFC 4180 records (quoted where needed, CRLF line ends), each cell made inert for
+/// spreadsheets ([`neutralised`]).
 fn encode(records: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     for record in records {
+        for cell in &record {
+            writer
+                .write_field(neutralised(cell).as_bytes())
+                .map_err(std::io::Error::other)?;
+        }
         writer
-            .write_record(&record)
+            .write_record(None::<&[u8]>)
             .map_err(std::io::Error::other)?;
     }
     writer
         .into_inner()
         .map(Bytes::from)
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        let encoded = encode([vec![
+            "=HYPERLINK(\"http://x\",\"y\")".to_owned(),
+            "+1+1".into(),
+            "-2+3".into(),
+            "@SUM(A1)".into(),
+            "\tx".into(),
+            "-3.5".into(),
+            "Contoso".into(),
+        ]])
+        .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&encoded).unwrap(),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1+1,'-2+3,'@SUM(A1),'\tx,-3.5,Contoso\r\n"
+        );
+    }
 }

@@ -10,8 +10,9 @@ use moka::sync::Cache;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// How many queries one replica remembers.
-pub const CACHE_ENTRIES: usize = 1000;
+/// Bytes of query text one replica remembers (hashes included), as the parse cache bounds its
+/// documents: the least recently used go first.
+pub const CACHE_BYTES: u64 = 8 << 20;
 
 /// The queries this replica has seen with their hashes.
 pub struct PersistedQueries(Cache<String, String>);
@@ -27,7 +28,14 @@ pub enum PersistedQueryError {
 
 impl Default for PersistedQueries {
     fn default() -> Self {
-        PersistedQueries(Cache::new(CACHE_ENTRIES as u64))
+        PersistedQueries(
+            Cache::builder()
+                .max_capacity(CACHE_BYTES)
+                .weigher(|hash: &String, query: &String| {
+                    u32::try_from(hash.len() + query.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
+        )
     }
 }
 
@@ -77,6 +85,28 @@ impl PersistedQueries {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_queries_held_are_bounded_by_bytes_not_entries() {
+        let cache = PersistedQueries::default();
+        for n in 0..40 {
+            let query = format!("{{ viewer {{ subject }} }} #{n}{}", " ".repeat(1 << 20));
+            let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+            let extensions = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+            cache.resolve(Some(query), extensions.as_object()).unwrap();
+        }
+        cache.0.run_pending_tasks();
+        let held: u64 = cache
+            .0
+            .iter()
+            .map(|(h, q)| (h.len() + q.len()) as u64)
+            .sum();
+        assert!(held <= CACHE_BYTES, "{held} bytes of queries held");
+        assert!(
+            held > CACHE_BYTES / 2,
+            "{held} bytes: the cache still serves"
+        );
+    }
 
     fn extension(hash: &str) -> Map<String, Value> {
         json!({"persistedQuery": {"version": 1, "sha256Hash": hash}})

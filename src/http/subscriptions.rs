@@ -169,7 +169,10 @@ fn held_to_init_limit(
             _ => 0,
         };
         if size > MAX_MESSAGE_BEFORE_INIT && !accepted.load(Ordering::SeqCst) {
-            tracing::info!(size, "a subscription client sent too large a message before connection_init was accepted");
+            tracing::info!(
+                size,
+                "a subscription client sent too large a message before connection_init was accepted"
+            );
             return Err(axum::Error::new(format!(
                 "a message before connection_init may hold at most {MAX_MESSAGE_BEFORE_INIT} bytes"
             )));

@@ -62,12 +62,8 @@ mod tests {
         let held = Arc::new(Mutex::new(None::<u64>));
         let line_up = Arc::new(Barrier::new(2));
         let evictor = {
-            let (epoch, truth, held, line_up) = (
-                epoch.clone(),
-                truth.clone(),
-                held.clone(),
-                line_up.clone(),
-            );
+            let (epoch, truth, held, line_up) =
+                (epoch.clone(), truth.clone(), held.clone(), line_up.clone());
             std::thread::spawn(move || {
                 for _ in 0..20_000 {
                     line_up.wait();
@@ -82,7 +78,10 @@ mod tests {
             let read = truth.load(Ordering::SeqCst);
             line_up.wait();
             epoch.keep_if_unchanged(started, || {
-                std::hint::spin_loop();
+                // A keep that takes a moment, as a real insert may: the race's window.
+                for _ in 0..200 {
+                    std::hint::spin_loop();
+                }
                 *held.lock().unwrap() = Some(read);
             });
             // Once the eviction is through, nothing older than the truth may be held.
@@ -90,7 +89,11 @@ mod tests {
                 std::hint::spin_loop();
             }
             let _quiet = epoch.changes.lock().unwrap();
-            if held.lock().unwrap().is_some_and(|kept| kept < truth.load(Ordering::SeqCst)) {
+            if held
+                .lock()
+                .unwrap()
+                .is_some_and(|kept| kept < truth.load(Ordering::SeqCst))
+            {
                 stale += 1;
             }
         }

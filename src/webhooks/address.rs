@@ -98,19 +98,69 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
+    if let Some(embedded) = embedded_v4(ip) {
+        return is_public_v4(embedded);
+    }
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 to anywhere, IPv4 included
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed privately)
+        || first == 0x2001 && segments[1] == 0x0db8 // documentation
+        || first == 0x2001 && segments[1] == 0x0000 // Teredo: tunnels to any IPv4 address
+        || first == 0x2002 // 6to4: an IPv4 address in the next 32 bits
+        || first == 0x0064 && segments[1] == 0xff9b) // NAT64 to anywhere, IPv4 included
+}
+
+/// The IPv4 address an IPv6 form carries in its last 32 bits where it reaches that IPv4
+/// host: IPv4-compatible (`::a.b.c.d`, `::7f00:1`) and IPv4-translated (`::ffff:0:a.b.c.d`);
+/// IPv4-mapped addresses are handled before.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let high_zero = s[..5].iter().all(|&x| x == 0);
+    let compatible = high_zero && s[5] == 0 && (s[6] != 0 || s[7] > 1);
+    let translated = s[..4].iter().all(|&x| x == 0) && s[4] == 0xffff && s[5] == 0;
+    (compatible || translated).then(|| {
+        let [.., a, b] = s;
+        Ipv4Addr::new((a >> 8) as u8, a as u8, (b >> 8) as u8, b as u8)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_forms_that_reach_private_ipv4_or_tunnel_to_any_are_not_public() {
+        for refused in [
+            "::7f00:1",
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::ffff:127.0.0.1",
+            "::ffff:0:a00:1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b::7f00:1",
+            "64:ff9b::808:808",
+            "fec0::1",
+        ] {
+            let ip: IpAddr = refused.parse().unwrap();
+            assert!(!is_public(ip), "{refused} is public");
+        }
+        for allowed in [
+            "2606:4700:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "::808:808",
+        ] {
+            let ip: IpAddr = allowed.parse().unwrap();
+            assert!(is_public(ip), "{allowed} is not public");
+        }
+    }
 
     #[test]
     fn private_loopback_link_local_and_metadata_addresses_are_not_public() {

@@ -421,11 +421,7 @@ const DIFF_CHANGES: &str = "query($f: Date!, $t: Date!) { tenant(id: \"acme\") {
 /// Runs the improvement list on `to` days back and the diff from `from` to `to` (closed days,
 /// which nothing rewrites meanwhile), each alone; returns how many changes the diff listed and
 /// the statements each query sent.
-async fn action_lists_cost(
-    counting: &Counting,
-    from: i64,
-    to: i64,
-) -> (usize, usize, usize) {
+async fn action_lists_cost(counting: &Counting, from: i64, to: i64) -> (usize, usize, usize) {
     let reader = || viewer(Role::SecurityReader, &["acme"]);
     let (listed, improvements_sent) =
         run_counted(counting, reader(), IMPROVEMENTS, json!({"t": day(to)})).await;

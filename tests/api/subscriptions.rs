@@ -466,8 +466,8 @@ async fn an_overdue_plan_arrives_as_an_alert_over_the_socket() {
 
 #[tokio::test]
 async fn messages_are_held_to_64_kib_before_connection_init_and_to_the_body_limit_after() {
-    let app = crate::helpers::spawn_app_with(|config| config.limits.max_body_bytes = 256 * 1024)
-        .await;
+    let app =
+        crate::helpers::spawn_app_with(|config| config.limits.max_body_bytes = 256 * 1024).await;
     let reader = token(&[Role::SecurityReader], &["acme"]);
     let init = |pad: usize| {
         json!({"type": "connection_init", "payload": {
@@ -487,9 +487,7 @@ async fn messages_are_held_to_64_kib_before_connection_init_and_to_the_body_limi
 
     // Once accepted, a message up to the body limit runs; one past it closes the socket.
     let padded_query = |pad: usize| format!("{{ viewer {{ subject }} }}\n#{}", "x".repeat(pad));
-    padded
-        .subscribe("under", &padded_query(200 * 1024))
-        .await;
+    padded.subscribe("under", &padded_query(200 * 1024)).await;
     let answered = padded.next().await.expect("an answer to a 200 KiB query");
     assert_eq!(answered["type"], "next", "{answered}");
     assert_eq!(
