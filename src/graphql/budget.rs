@@ -136,6 +136,9 @@ pub struct CostBudgets {
     buckets: moka::sync::Cache<String, Arc<Mutex<Bucket>>>,
 }
 
+/// What a request refused at parse or validation costs: the work of refusing it.
+pub const REFUSED_COST: u64 = 1;
+
 /// Buckets kept at most (the least recently used go first, as full ones would).
 const MAX_CALLERS: u64 = 100_000;
 
@@ -241,6 +244,19 @@ impl CostAccount {
         recorded.unwrap_or_else(|| budgets.status(&self.caller))
     }
 
+    /// Charges the 1 point a request refused at parse or validation costs (nothing when the
+    /// bucket is empty), and records what is left.
+    pub fn charge_refused(&self, budgets: &CostBudgets) {
+        let report = match budgets.charge(&self.caller, REFUSED_COST) {
+            Ok(report) | Err(report) => report,
+        };
+        self.record(CostReport {
+            requested_query_cost: REFUSED_COST,
+            actual_query_cost: report.actual_query_cost,
+            ..report
+        });
+    }
+
     fn record(&self, report: CostReport) {
         *self
             .report
@@ -268,7 +284,15 @@ impl Extension for Charge {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let validated = next.run(ctx).await?;
+        let validated = match next.run(ctx).await {
+            Ok(validated) => validated,
+            Err(refused) => {
+                if let Some(account) = ctx.data_opt::<CostAccount>() {
+                    account.charge_refused(&self.0);
+                }
+                return Err(refused);
+            }
+        };
         let Some(account) = ctx.data_opt::<CostAccount>() else {
             return Ok(validated);
         };

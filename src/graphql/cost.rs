@@ -4,6 +4,38 @@
 use crate::graphql::scalars::Date;
 use crate::service::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
+/// Cost of a list with one row per catalog action (a day's action scores, the improvement list,
+/// a diff's changes, overrides, plans): the shipped catalog's size times the selection; inside
+/// a history it is multiplied again by the days.
+pub fn actions(child_complexity: usize) -> usize {
+    crate::service::catalog::shipped_entries()
+        .saturating_mul(child_complexity)
+        .max(1)
+}
+
+/// What every mutation field costs before its work: mutations write, so even the smallest
+/// one costs what ten fields read do, and each alias of it is charged again.
+pub const MUTATION_BASE: usize = 10;
+/// Points per tenant-day a recomputation of every tenant in reach is priced at (the tenants
+/// are counted only when it runs): ten tenants' worth.
+const ALL_TENANTS_PER_DAY: usize = 10;
+
+/// Cost of a mutation field that does a fixed amount of work.
+pub fn mutation(child_complexity: usize) -> usize {
+    MUTATION_BASE.saturating_add(child_complexity)
+}
+
+/// Cost of a mutation over `items` (a bulk change's tenant × action pairs).
+pub fn bulk_mutation(items: usize, child_complexity: usize) -> usize {
+    mutation(child_complexity).saturating_add(items)
+}
+
+/// Cost of `recomputeScores`: its tenant-days (every tenant in reach priced as ten).
+pub fn recompute(one_tenant: bool, from: &Date, to: &Date, child_complexity: usize) -> usize {
+    let tenants = if one_tenant { 1 } else { ALL_TENANTS_PER_DAY };
+    mutation(child_complexity).saturating_add(days(from, to, tenants))
+}
+
 /// Cost of a connection field asked for `first` rows.
 pub fn page(first: Option<i32>, child_complexity: usize) -> usize {
     let rows = first.map_or(DEFAULT_PAGE_SIZE, |n| {
@@ -41,6 +73,15 @@ mod tests {
         assert_eq!(page(Some(100), 3), 300);
         assert_eq!(page(Some(5000), 3), 300);
         assert_eq!(page(Some(0), 3), 1);
+    }
+
+    #[test]
+    fn mutations_cost_ten_plus_their_work() {
+        assert_eq!(mutation(2), 12);
+        assert_eq!(bulk_mutation(500, 2), 512);
+        let (from, to) = (date("2026-01-01"), date("2026-12-31"));
+        assert_eq!(recompute(true, &from, &to, 3), 13 + 365);
+        assert_eq!(recompute(false, &from, &to, 3), 13 + 3650);
     }
 
     #[test]

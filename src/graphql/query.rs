@@ -115,6 +115,7 @@ impl CoreQuery {
     }
 
     /// The catalog, optionally one category; deprecated entries only when asked.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn actions(
         &self,
         ctx: &Context<'_>,

@@ -356,9 +356,13 @@ fn prepare(
     if let Some(vars) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(vars)));
     }
-    app.schema
-        .prepare(request)
-        .map_err(|refusal| Box::new(Executed::refused(refusal, sent_name)))
+    app.schema.prepare(request).map_err(|refusal| {
+        // Parsing it was work: a request refused here costs what one refused at validation does.
+        if let Some((account, budgets)) = account.zip(app.schema.budgets()) {
+            account.charge_refused(budgets);
+        }
+        Box::new(Executed::refused(refusal, sent_name))
+    })
 }
 
 /// What the caller has left, for a request refused before it could be costed.

@@ -11,7 +11,7 @@ use securescore::domain::Role;
 use securescore::graphql::budget::CostConfig;
 use serde_json::{Value, json};
 
-use crate::helpers::{SECRET, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{SECRET, TestApp, day, spawn_app, spawn_app_with};
 
 /// A page of tenants: it costs its page size times its selection.
 const PAGE: &str = "{ tenants(first: 10) { edges { node { id name } } } }";
@@ -227,12 +227,17 @@ async fn with_budgets_off_answers_carry_no_cost() {
 async fn refused_requests_say_what_is_left_too() {
     let app = budgeted(100, 0.001).await;
     let partner = caller("partner-a");
-    // A syntax error: refused by async-graphql before it is costed.
+    // A syntax error: refused before it could be costed, it costs the 1 point of refusing it.
     let (status, headers, broken) = post(&app, &partner, "{ tenants(").await;
     assert_eq!(status, 400, "{broken}");
-    assert_eq!(cost(&broken)["requestedQueryCost"], 0, "{broken}");
-    assert!((left(&broken) - 100.0).abs() < 0.01, "{broken}");
+    assert_eq!(cost(&broken)["requestedQueryCost"], 1, "{broken}");
+    assert_eq!(cost(&broken)["actualQueryCost"], 1, "{broken}");
+    assert!((left(&broken) - 99.0).abs() < 0.01, "{broken}");
     assert!(headers.contains_key("ratelimit"));
+    // A validation error (an unknown field) costs 1 as well.
+    let (_, _, unknown) = post(&app, &partner, "{ noSuchField }").await;
+    assert_eq!(cost(&unknown)["actualQueryCost"], 1, "{unknown}");
+    assert!((left(&unknown) - 98.0).abs() < 0.01, "{unknown}");
     // Not JSON at all.
     let response = app
         .client
@@ -247,5 +252,66 @@ async fn refused_requests_say_what_is_left_too() {
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.headers().contains_key("ratelimit-policy"));
     let body: Value = response.json().await.unwrap();
-    assert!((left(&body) - 100.0).abs() < 0.01, "{body}");
+    assert!((left(&body) - 98.0).abs() < 0.01, "{body}");
+}
+
+#[tokio::test]
+async fn a_list_inside_a_list_costs_its_rows_times_the_outer_rows() {
+    let app = budgeted(1_000_000, 1.0).await;
+    let partner = caller("partner-a");
+    let price = |query: &'static str| {
+        let (app, partner) = (&app, &partner);
+        async move {
+            let (_, _, body) = post(app, partner, query).await;
+            cost(&body)["requestedQueryCost"].as_u64().unwrap()
+        }
+    };
+    let one_day = price("{ tenant(id: \"acme\") { scoreHistory(from: \"2026-01-01\", to: \"2026-01-01\") { actionScores { score status } } } }").await;
+    let forty_days = price("{ tenant(id: \"acme\") { scoreHistory(from: \"2026-01-01\", to: \"2026-02-09\") { actionScores { score status } } } }").await;
+    let actions = crate::helpers::built_in_actions() as u64;
+    // Each day's list is priced at the shipped catalog's rows times its two fields, and the
+    // history multiplies that by its days.
+    assert!(
+        one_day >= actions * 2,
+        "one day of action scores cost {one_day}"
+    );
+    assert_eq!(
+        forty_days - 1,
+        (one_day - 1) * 40,
+        "{one_day} then {forty_days}"
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_costs_ten_plus_its_work_and_each_alias_again() {
+    let app = budgeted(1_000_000, 1.0).await;
+    app.create_tenant("acme", None, 10).await;
+    let admin = caller("admin-a");
+    let price = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let (_, _, body) = post(app, admin, &query).await;
+            assert!(body["errors"].is_null(), "{body}");
+            cost(&body)["actualQueryCost"].as_u64().unwrap()
+        }
+    };
+    let recompute = |alias: &str, days: i64| {
+        format!(
+            "{alias}: recomputeScores(input: {{tenantId: \"acme\", from: \"{}\", to: \"{}\"}}) {{ daysScored }}",
+            day(-days + 1),
+            day(0)
+        )
+    };
+    // 10, the selected field, and one point per tenant-day.
+    let year = price(format!("mutation {{ {} }}", recompute("a", 366))).await;
+    assert_eq!(year, 10 + 1 + 366);
+    let twenty: Vec<String> = (0..20).map(|n| recompute(&format!("r{n}"), 90)).collect();
+    let aliased = price(format!("mutation {{ {} }}", twenty.join(" "))).await;
+    assert_eq!(aliased, 20 * (10 + 1 + 90));
+    let created = price(
+        "mutation { createTenant(input: {id: \"beta\", name: \"Beta\", seatCount: 5}) { id } }"
+            .into(),
+    )
+    .await;
+    assert_eq!(created, 11);
 }

@@ -63,6 +63,7 @@ async fn reachable_rule(
 #[Object]
 impl AlertMutation {
     /// Creates an alert rule (GLOBAL_ADMIN, SECURITY_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn create_alert_rule(
         &self,
         ctx: &Context<'_>,
@@ -92,6 +93,7 @@ impl AlertMutation {
     }
 
     /// Changes an alert rule (GLOBAL_ADMIN, SECURITY_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn update_alert_rule(
         &self,
         ctx: &Context<'_>,
@@ -109,6 +111,7 @@ impl AlertMutation {
     }
 
     /// Deletes an alert rule; its alerts stay (GLOBAL_ADMIN, SECURITY_ADMIN). Answers its id.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn delete_alert_rule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let rule = reachable_rule(ctx, &id).await?;
         alerts::delete_rule(ctx.db()?, rule).await?;
@@ -117,6 +120,7 @@ impl AlertMutation {
 
     /// Acknowledges an alert; acknowledging it again changes nothing
     /// (GLOBAL_ADMIN, SECURITY_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn acknowledge_alert(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Alert> {
         let viewer = ctx.viewer()?;
         viewer.require(Operation::ManageAlerts)?;

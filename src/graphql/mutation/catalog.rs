@@ -59,6 +59,7 @@ pub struct CatalogMutation;
 impl CatalogMutation {
     /// Creates or replaces a catalog entry (PLATFORM_ADMIN); every tenant's score for today
     /// follows within seconds, closed days only through `recomputeScores`.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn upsert_action(
         &self,
         ctx: &Context<'_>,

@@ -53,6 +53,7 @@ impl ConnectionMutation {
     /// Connects (or reconnects) a tenant's Entra directory; it is collected within a scheduler
     /// tick (GLOBAL_ADMIN of the tenant, PLATFORM_ADMIN). The credential is stored encrypted
     /// and never shown again.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn set_graph_connection(
         &self,
         ctx: &Context<'_>,
@@ -86,6 +87,7 @@ impl ConnectionMutation {
 
     /// Deletes a tenant's directory connection and its credential; answers the tenant id
     /// (GLOBAL_ADMIN of the tenant, PLATFORM_ADMIN). Past collections stay.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn delete_graph_connection(
         &self,
         ctx: &Context<'_>,
@@ -99,6 +101,7 @@ impl ConnectionMutation {
     /// Collects the tenant's directory now, or joins the collection under way; waits up to
     /// `--recompute-wait` and answers the collection as it stands (GLOBAL_ADMIN,
     /// SECURITY_ADMIN, PLATFORM_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn collect_now(
         &self,
         ctx: &Context<'_>,

@@ -52,6 +52,7 @@ impl OverrideMutation {
     /// Sets a tenant's state on an action, appending to the override history
     /// (GLOBAL_ADMIN, SECURITY_ADMIN). Today's score follows within seconds; closed days only
     /// through `recomputeScores`.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn set_action_override(
         &self,
         ctx: &Context<'_>,
@@ -77,6 +78,9 @@ impl OverrideMutation {
     /// Sets one state on every tenant × action pair (at most 1000), all or nothing, each pair
     /// appended to the history like a single change (GLOBAL_ADMIN, SECURITY_ADMIN of every
     /// tenant named). The first tenant out of reach or unknown action refuses the whole change.
+    #[graphql(
+        complexity = "crate::graphql::cost::bulk_mutation(input.tenant_ids.len().saturating_mul(input.action_ids.len()), child_complexity)"
+    )]
     async fn set_action_overrides(
         &self,
         ctx: &Context<'_>,

@@ -38,6 +38,7 @@ pub struct PlanningMutation;
 impl PlanningMutation {
     /// Sets a tenant's plan for an action (GLOBAL_ADMIN, SECURITY_ADMIN); the change is
     /// appended to the plan history.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn set_action_plan(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +69,7 @@ impl PlanningMutation {
 
     /// Clears a tenant's plan for an action (GLOBAL_ADMIN, SECURITY_ADMIN); the history keeps
     /// it. Answers the action's id; NOT_FOUND when there is no plan.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn clear_action_plan(
         &self,
         ctx: &Context<'_>,
@@ -82,6 +84,7 @@ impl PlanningMutation {
 
     /// Sets a tenant's score zone thresholds, `0 ≤ fair ≤ good ≤ 100` (GLOBAL_ADMIN,
     /// SECURITY_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn set_score_zones(
         &self,
         ctx: &Context<'_>,

@@ -46,6 +46,9 @@ impl ScoringMutation {
     /// Recomputes and replaces the scores of a date range (closed days included), then the
     /// comparisons of those dates (GLOBAL_ADMIN, SECURITY_ADMIN, PLATFORM_ADMIN). Answers when
     /// the run finishes or after `--recompute-wait`, whichever comes first; the run goes on.
+    #[graphql(
+        complexity = "crate::graphql::cost::recompute(input.tenant_id.is_some(), &input.from, &input.to, child_complexity)"
+    )]
     async fn recompute_scores(
         &self,
         ctx: &Context<'_>,

@@ -33,6 +33,7 @@ pub struct SnapshotMutation;
 impl SnapshotMutation {
     /// Stores a configuration snapshot (COLLECTOR, GLOBAL_ADMIN); today's score follows it
     /// within seconds.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn ingest_snapshot(
         &self,
         ctx: &Context<'_>,

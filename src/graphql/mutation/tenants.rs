@@ -40,6 +40,7 @@ pub struct TenantMutation;
 #[Object]
 impl TenantMutation {
     /// Creates a tenant (PLATFORM_ADMIN); an existing id is a CONFLICT.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn create_tenant(
         &self,
         ctx: &Context<'_>,
@@ -57,6 +58,7 @@ impl TenantMutation {
 
     /// Sets the percentage a tenant aims for, 0 to 100; null clears it
     /// (GLOBAL_ADMIN, SECURITY_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn set_tenant_goal(
         &self,
         ctx: &Context<'_>,
@@ -71,6 +73,7 @@ impl TenantMutation {
     }
 
     /// Changes a tenant (PLATFORM_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn update_tenant(
         &self,
         ctx: &Context<'_>,

@@ -50,6 +50,7 @@ async fn reachable_endpoint(
 impl WebhookMutation {
     /// Creates a webhook endpoint; the answer holds its signing secret, shown this once
     /// (GLOBAL_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn create_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -77,6 +78,7 @@ impl WebhookMutation {
     }
 
     /// Changes a webhook endpoint (GLOBAL_ADMIN).
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn update_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -95,6 +97,7 @@ impl WebhookMutation {
     }
 
     /// Deletes a webhook endpoint: nothing more is sent to it (GLOBAL_ADMIN). Answers its id.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
     async fn delete_webhook_endpoint(
         &self,
         ctx: &Context<'_>,

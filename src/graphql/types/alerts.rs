@@ -104,6 +104,7 @@ impl Alert {
     }
 
     /// The actions that lost points against the day before, largest loss first.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn regressions(&self) -> async_graphql::Result<Vec<ActionChange>> {
         let changes: Vec<diff::ActionChange> = serde_json::from_value(self.0.regressions.clone())
             .map_err(|e| {

@@ -77,6 +77,7 @@ impl ScoreDiff {
     }
 
     /// Actions whose score, max, status, state or progress differ; largest |scoreDelta| first.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn changes(
         &self,
         #[graphql(default = false, desc = "Only actions that lost points.")] only_regressions: bool,

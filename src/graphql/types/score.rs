@@ -176,6 +176,7 @@ impl DailyScore {
     }
 
     /// One score per catalog action, optionally only one status or category; by action id.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn action_scores(
         &self,
         ctx: &Context<'_>,

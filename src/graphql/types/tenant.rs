@@ -187,6 +187,7 @@ impl Tenant {
     /// (ties by action id), optionally only one category, status or compliance framework (the
     /// actions the catalog maps to it); with `includeCompleted`, the actions with no points left
     /// follow, so every action is ranked.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn improvement_actions(
         &self,
         ctx: &Context<'_>,
@@ -224,6 +225,7 @@ impl Tenant {
     }
 
     /// Current override states that are not DEFAULT, by action id.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionOverride>> {
         let db = self.readable(ctx)?;
         let rows = overrides::current_overrides(db, &self.0.id).await?;
@@ -260,6 +262,7 @@ impl Tenant {
 
     /// The tenant's plans, due date ascending (undated last); optionally only one status,
     /// owner or tag.
+    #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn plans(
         &self,
         ctx: &Context<'_>,

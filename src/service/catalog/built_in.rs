@@ -49,6 +49,12 @@ pub struct BuiltInCatalog {
     pub actions: Vec<ActionInput>,
 }
 
+/// How many entries the shipped catalog has (the rows a per-action list is priced at).
+pub fn shipped_entries() -> usize {
+    static ENTRIES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ENTRIES.get_or_init(|| BuiltInCatalog::shipped().map_or(1, |c| c.actions.len().max(1)))
+}
+
 impl BuiltInCatalog {
     /// The catalog this release ships.
     pub fn shipped() -> ApiResult<BuiltInCatalog> {

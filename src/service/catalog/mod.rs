@@ -14,7 +14,8 @@ use sea_orm::{
 use serde::Deserialize;
 
 pub use built_in::{
-    BuiltInCatalog, CatalogSync, FactDefinition, load_built_in_catalog, sync_built_in_catalog,
+    BuiltInCatalog, CatalogSync, FactDefinition, load_built_in_catalog, shipped_entries,
+    sync_built_in_catalog,
 };
 
 use super::change_seq::{Changed, record_change};
