@@ -115,6 +115,8 @@ impl KeyArgs {
             jwks_refresh: crate::auth::remote_keys::RefreshPolicy {
                 every: self.jwks_refresh,
                 at_least: self.jwks_min_refresh,
+                // `serve` sets it to the request timeout.
+                sign_in_wait: Duration::from_secs(30),
             },
             tenant_claim: self.jwt_tenant_claim.clone(),
             roles_claim: self.jwt_roles_claim.clone(),
@@ -259,11 +261,13 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The typed configuration these flags describe.
     pub fn into_config(self) -> ServeConfig {
+        let mut keys = self.keys.key_sources();
+        keys.jwks_refresh.sign_in_wait = self.request_timeout;
         ServeConfig {
             bind: self.bind,
             database_url: self.database.database_url.into(),
             demo: self.demo,
-            keys: self.keys.key_sources(),
+            keys,
             scoring: ScoringConfig {
                 comparison_min_tenants: self.comparison_min_tenants,
                 scoring_time: self.scoring_time,

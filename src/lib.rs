@@ -12,6 +12,7 @@ pub mod events;
 pub mod graph;
 pub mod graphql;
 pub mod http;
+pub mod net;
 pub mod pipeline;
 pub mod scoring;
 pub mod secrets;

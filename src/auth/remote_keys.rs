@@ -1,14 +1,18 @@
 //! Signing keys fetched from an identity provider: its JWKS, found through OpenID discovery
 //! (`{issuer}/.well-known/openid-configuration`) or named directly, cached, refreshed on a
 //! schedule, and fetched again at once for a `kid` the cache does not know, but never more
-//! often than the minimum interval. A failed fetch keeps the last good keys.
+//! often than the minimum interval (at least 5 s). A failed fetch, or a set with no usable key,
+//! keeps the last good keys; each key is parsed on its own, so one the server cannot use is
+//! skipped, never the set. A document is at most 1 MiB, a URL resolving to a loopback, private
+//! or link-local address is refused (unless plain HTTP is allowed, for tests), and a sign-in
+//! never waits on the provider longer than the request timeout.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::time::Instant;
 
@@ -32,14 +36,22 @@ pub enum KeySetSource {
     Url(String),
 }
 
-/// How often keys are fetched.
+/// How often keys are fetched, and how long a sign-in may wait for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefreshPolicy {
     /// The regular refresh.
     pub every: Duration,
-    /// The soonest an unknown `kid` may cause another fetch.
+    /// The soonest an unknown `kid` may cause another fetch (at least [`MIN_REFRESH`]).
     pub at_least: Duration,
+    /// The longest a sign-in waits for a fetch (the request timeout).
+    pub sign_in_wait: Duration,
 }
+
+/// The shortest `--jwks-min-refresh` accepted: a flood of made-up `kid`s may cause at most one
+/// fetch this often.
+pub const MIN_REFRESH: Duration = Duration::from_secs(5);
+/// The largest JWKS or discovery document read.
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 /// Fetches the key set's JSON text.
 pub type Fetcher =
@@ -76,11 +88,18 @@ impl RemoteKeys {
     }
 
     /// The key with this `kid`, fetching the set again first when it is unknown and the last
-    /// fetch is at least the minimum interval old.
+    /// fetch is at least the minimum interval old; none after waiting the sign-in limit.
     pub async fn key(&self, kid: &str) -> Option<RemoteKey> {
         if let Some(key) = self.find(kid) {
             return Some(key);
         }
+        tokio::time::timeout(self.policy.sign_in_wait, self.fetch_for(kid))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn fetch_for(&self, kid: &str) -> Option<RemoteKey> {
         let mut last = self.last_fetch.lock().await;
         // Another request may have fetched while this one waited.
         if let Some(key) = self.find(kid) {
@@ -139,13 +158,23 @@ impl RemoteKeys {
 }
 
 /// The keys of a JWKS that verify tokens: RSA keys for RS256 (or PS256 when the key says so)
-/// and P-256 EC keys for ES256, each with a `kid`. Keys for encryption (`use: enc`), symmetric
-/// keys, and keys naming any other algorithm are left out: a provider's set may hold them.
+/// and P-256 EC keys for ES256, each with a string `kid`. Each key is read on its own: keys for
+/// encryption (`use: enc`), symmetric keys, keys of a type or curve this server does not read
+/// (OKP, AKP, secp256k1), malformed ones and keys naming any other algorithm are skipped. A
+/// document with no usable key is an error, so the last good keys stay.
 pub fn usable_keys(text: &str) -> Result<Vec<RemoteKey>, String> {
-    let set: JwkSet =
+    #[derive(serde::Deserialize)]
+    struct Document {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Document =
         serde_json::from_str(text).map_err(|e| format!("not a JWKS document: {e}"))?;
     let mut keys = Vec::new();
-    for jwk in &set.keys {
+    let parsed = set
+        .keys
+        .into_iter()
+        .filter_map(|key| serde_json::from_value::<Jwk>(key).ok());
+    for jwk in &parsed.collect::<Vec<_>>() {
         if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
             continue;
         }
@@ -171,6 +200,9 @@ pub fn usable_keys(text: &str) -> Result<Vec<RemoteKey>, String> {
             key,
         });
     }
+    if keys.is_empty() {
+        return Err("the key set holds no RS256, PS256 or ES256 signing key with a kid".into());
+    }
     Ok(keys)
 }
 
@@ -189,11 +221,6 @@ pub fn check_url(option: &str, url: &str, allow_http: bool) -> Result<reqwest::U
 /// Fetches over HTTP(S): the JWKS named, or the one an OpenID Provider's discovery document
 /// names (its `issuer` must be the one configured). The JWKS URL found is kept.
 pub fn http_fetcher(source: KeySetSource, allow_http: bool) -> Result<Fetcher, String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
     match &source {
         KeySetSource::Issuer(issuer) => check_url("--oidc-issuer", issuer, allow_http)?,
         KeySetSource::Url(url) => check_url("--jwks-url", url, allow_http)?,
@@ -203,13 +230,13 @@ pub fn http_fetcher(source: KeySetSource, allow_http: bool) -> Result<Fetcher, S
         KeySetSource::Issuer(_) => None,
     }));
     Ok(Box::new(move || {
-        let (client, source, jwks_url) = (client.clone(), source.clone(), jwks_url.clone());
+        let (source, jwks_url) = (source.clone(), jwks_url.clone());
         Box::pin(async move {
             let known = jwks_url.read().ok().and_then(|u| u.clone());
             let url = match (known, &source) {
                 (Some(url), _) => url,
                 (None, KeySetSource::Issuer(issuer)) => {
-                    let found = discover(&client, issuer, allow_http).await?;
+                    let found = discover(issuer, allow_http).await?;
                     if let Ok(mut kept) = jwks_url.write() {
                         *kept = Some(found.clone());
                     }
@@ -217,22 +244,18 @@ pub fn http_fetcher(source: KeySetSource, allow_http: bool) -> Result<Fetcher, S
                 }
                 (None, KeySetSource::Url(url)) => url.clone(),
             };
-            get_text(&client, &url).await
+            get_text(&url, allow_http).await
         }) as Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
     }))
 }
 
 /// The `jwks_uri` of an OpenID Provider, after checking that the document names the issuer.
-async fn discover(
-    client: &reqwest::Client,
-    issuer: &str,
-    allow_http: bool,
-) -> Result<String, String> {
+async fn discover(issuer: &str, allow_http: bool) -> Result<String, String> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let document: serde_json::Value = serde_json::from_str(&get_text(client, &url).await?)
+    let document: serde_json::Value = serde_json::from_str(&get_text(&url, allow_http).await?)
         .map_err(|e| format!("{url}: not JSON: {e}"))?;
     let named = document["issuer"].as_str().unwrap_or_default();
     if named.trim_end_matches('/') != issuer.trim_end_matches('/') {
@@ -245,8 +268,36 @@ async fn discover(
     Ok(jwks.to_owned())
 }
 
-async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, String> {
-    let response = client
+/// The text at `url`, at most [`MAX_DOCUMENT_BYTES`]; its host must resolve to public
+/// addresses only (unless `allow_private`), and the request goes to the address checked.
+async fn get_text(url: &str, allow_private: bool) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let resolved: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|e| format!("{url}: {host} does not resolve: {e}"))?
+            .collect();
+    let first = *resolved
+        .first()
+        .ok_or_else(|| format!("{url}: {host} resolves to nothing"))?;
+    if let Some(private) = resolved
+        .iter()
+        .find(|a| !allow_private && !crate::net::is_public(a.ip()))
+    {
+        return Err(format!(
+            "{url}: {host} resolves to {}, a loopback, private or link-local address",
+            private.ip()
+        ));
+    }
+    let pinned = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(host, first)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = pinned
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
@@ -255,7 +306,21 @@ async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, String>
     if !response.status().is_success() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
-    response.text().await.map_err(|e| format!("{url}: {e}"))
+    let too_large = || format!("{url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes");
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| format!("{url}: the document is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -294,6 +359,7 @@ mod tests {
         });
         let policy = RefreshPolicy {
             every: Duration::from_secs(3600),
+            sign_in_wait: Duration::from_secs(30),
             at_least,
         };
         (Arc::new(RemoteKeys::new(fetch, policy)), fetches)
@@ -376,5 +442,105 @@ mod tests {
             found,
             [("sig", Algorithm::RS256), ("pss", Algorithm::PS256)]
         );
+    }
+
+    #[test]
+    fn keys_the_server_cannot_read_are_skipped_one_by_one() {
+        let text = serde_json::json!({"keys": [
+            {"kty": "OKP", "crv": "X25519", "kid": "x25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"},
+            {"kty": "AKP", "alg": "ML-DSA-44", "kid": "mldsa", "pub": "AAAA"},
+            {"kty": "EC", "crv": "secp256k1", "kid": "k1",
+             "x": "WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis", "y": "y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"},
+            {"kty": "RSA", "kid": "no-e", "n": RSA_N},
+            {"kty": "RSA", "kid": 7, "n": RSA_N, "e": "AQAB"},
+            {"kty": "RSA", "kid": "good", "n": RSA_N, "e": "AQAB"}
+        ]})
+        .to_string();
+        let kids: Vec<String> = usable_keys(&text)
+            .unwrap()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(kids, ["good"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_set_with_no_usable_key_keeps_the_last_good_keys() {
+        let served = Arc::new(RwLock::new(set(&["k1"])));
+        let (keys, _) = counted(served.clone(), Duration::from_secs(5));
+        keys.refresh().await.unwrap();
+        *served.write().unwrap() =
+            serde_json::json!({"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}).to_string();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(keys.refresh().await.is_err());
+        assert!(keys.key("k1").await.is_some(), "the last good key stays");
+        *served.write().unwrap() = serde_json::json!({"keys": []}).to_string();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(keys.refresh().await.is_err());
+        assert!(
+            keys.key("k1").await.is_some(),
+            "an empty set replaces nothing"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sign_in_waits_on_a_slow_provider_no_longer_than_its_limit() {
+        let fetch: Fetcher = Box::new(|| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Err("too slow".to_owned())
+            })
+        });
+        let keys = RemoteKeys::new(
+            fetch,
+            RefreshPolicy {
+                every: Duration::from_secs(3600),
+                at_least: Duration::from_secs(5),
+                sign_in_wait: Duration::from_secs(30),
+            },
+        );
+        let started = Instant::now();
+        assert!(keys.key("unknown").await.is_none());
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test]
+    async fn documents_are_capped_and_private_addresses_refused() {
+        let refused = get_text("http://127.0.0.1:9/keys", false)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.contains("loopback, private or link-local"),
+            "{refused}"
+        );
+        let metadata = get_text("http://169.254.169.254/keys", false)
+            .await
+            .unwrap_err();
+        assert!(
+            metadata.contains("loopback, private or link-local"),
+            "{metadata}"
+        );
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let large = format!("{{\"keys\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20));
+        let router = axum::Router::new()
+            .route("/large", axum::routing::get(move || async move { large }))
+            .route("/small", axum::routing::get(|| async { "{\"keys\": []}" }));
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let too_large = get_text(&format!("http://{address}/large"), true)
+            .await
+            .unwrap_err();
+        assert!(
+            too_large.contains("larger than 1048576 bytes"),
+            "{too_large}"
+        );
+        assert_eq!(
+            get_text(&format!("http://{address}/small"), true)
+                .await
+                .unwrap(),
+            "{\"keys\": []}"
+        );
+        server.abort();
     }
 }

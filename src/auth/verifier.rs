@@ -8,7 +8,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::remote_keys::{KeySetSource, RefreshPolicy, RemoteKeys, http_fetcher};
+use super::remote_keys::{KeySetSource, MIN_REFRESH, RefreshPolicy, RemoteKeys, http_fetcher};
 use super::{Claims, Viewer};
 use crate::error::ApiError;
 
@@ -62,6 +62,7 @@ impl Default for KeySources {
             jwks_refresh: RefreshPolicy {
                 every: Duration::from_secs(3600),
                 at_least: Duration::from_secs(30),
+                sign_in_wait: Duration::from_secs(30),
             },
             tenant_claim: "tid".into(),
             roles_claim: "roles".into(),
@@ -167,6 +168,12 @@ impl TokenVerifier {
                  of a directory shares its issuer and keys"
                     .into(),
             ));
+        }
+        if source.is_some() && sources.jwks_refresh.at_least < MIN_REFRESH {
+            return Err(KeyLoadError::Invalid(format!(
+                "--jwks-min-refresh must be at least {}",
+                humantime::format_duration(MIN_REFRESH)
+            )));
         }
         let remote = match source {
             Some(source) => {

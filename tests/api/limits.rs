@@ -118,16 +118,28 @@ async fn nested_connections_cost_their_page_sizes() {
         Some("BAD_USER_INPUT"),
         "{every_tenants_year}"
     );
-    // One tenant's year of history, with its action scores, stays within the limit.
+    // A month of one tenant's history with its action scores stays within the limit; a year
+    // of it is priced at its days times the catalog's actions, and refused.
     let reader = token(&[Role::SecurityReader], &["acme"]);
-    let year = app
-        .graphql(
-            &reader,
-            "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) { date score maxScore percentage actionScores { score maxScore status } } } }",
-            json!({"f": day(-365), "t": day(0)}),
-        )
-        .await;
-    assert_eq!(year["data"]["tenant"]["scoreHistory"], json!([]), "{year}");
+    let history = |days: i64| {
+        let (app, reader) = (&app, &reader);
+        async move {
+            app.graphql(
+                reader,
+                "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) { date score maxScore percentage actionScores { score maxScore status } } } }",
+                json!({"f": day(-days), "t": day(0)}),
+            )
+            .await
+        }
+    };
+    let month = history(30).await;
+    assert_eq!(
+        month["data"]["tenant"]["scoreHistory"],
+        json!([]),
+        "{month}"
+    );
+    let year = history(365).await;
+    assert_eq!(error_code(&year), Some("BAD_USER_INPUT"), "{year}");
     assert_still_serving(&app).await;
 }
 

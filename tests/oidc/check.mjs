@@ -18,7 +18,7 @@ import { startServer } from '../support/server.mjs';
 
 const AUDIENCE = 'https://securescore.test/api';
 const CLIENT = { client_id: 'partner-app', client_secret: 'partner-app-secret-0123456789abcdef' };
-const MIN_REFRESH_SECONDS = 2;
+const MIN_REFRESH_SECONDS = 5;
 
 let passed = 0;
 let provider;
