@@ -69,12 +69,27 @@ struct OrderedCursor {
     id: String,
 }
 
-/// A sort value.
+/// A sort value. A number travels as its exact bits: a decimal text of it may not parse back
+/// to the same `f64` (serde_json parses floats fast, not always exactly), and a cursor whose
+/// value compares unequal on the way back repeats or skips a row.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 enum SortValue {
-    Number(f64),
+    Number(#[serde(with = "exact_bits")] f64),
     Text(String),
+}
+
+/// An `f64` as the integer of its bits.
+mod exact_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        u64::deserialize(deserializer).map(f64::from_bits)
+    }
 }
 
 /// `changeDays` when omitted.
@@ -305,4 +320,35 @@ fn estate_rows(
 /// The date `days` before `date`.
 pub fn days_before(date: NaiveDate, days: i32) -> NaiveDate {
     date - chrono::Duration::days(i64::from(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_percentage_in_a_cursor_comes_back_exactly() {
+        for value in [
+            28.026315789473678_f64,
+            0.1 + 0.2,
+            100.0 / 3.0,
+            -7.5e-300,
+            0.0,
+        ] {
+            let cursor = encode_cursor(&OrderedCursor {
+                order: EstateOrder {
+                    field: EstateOrderField::Percentage,
+                    descending: true,
+                },
+                change_days: 7,
+                value: Some(SortValue::Number(value)),
+                id: "t".into(),
+            });
+            let back: OrderedCursor = decode_cursor(&cursor).unwrap();
+            match back.value {
+                Some(SortValue::Number(n)) => assert_eq!(n.to_bits(), value.to_bits()),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use securescore::domain::Role;
 use securescore::service::pagination::encode_cursor;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, noon, spawn_app, token};
+use crate::helpers::{TestApp, day, error_code, noon, platform_admin, spawn_app, token};
 
 /// The `field` of every node of the connection at `path` in `body`.
 fn node_fields(body: &Value, path: &[&str], field: &str) -> Vec<String> {
@@ -165,4 +165,66 @@ async fn malformed_cursors_are_bad_input_and_return_no_rows() {
         )
         .await;
     assert_eq!(error_code(&tenants), Some("BAD_USER_INPUT"), "{tenants}");
+}
+
+#[tokio::test]
+async fn every_page_of_every_order_lists_each_tenant_once() {
+    let app = spawn_app().await;
+    // Percentages with long fractions (ratios over 38, 57 and 91 users), ties among them, a
+    // change for most, and two tenants without any score.
+    let mut expected = Vec::new();
+    for n in 0..40 {
+        let id = format!("t-{n:02}");
+        app.create_tenant(&id, None, 50).await;
+        expected.push(id.clone());
+        if n >= 38 {
+            continue;
+        }
+        let total = [38, 57, 91][n % 3];
+        for (back, registered) in [(-3, n % 7), (0, (n * 5) % total)] {
+            let facts = json!({"users": {"total": total, "mfaRegistered": registered}});
+            app.ingest(&id, &noon(back), facts).await;
+        }
+    }
+    let scored = app
+        .graphql(
+            &platform_admin(),
+            "mutation($f: Date!, $t: Date!) { recomputeScores(input: {from: $f, to: $t}) { tenantsScored } }",
+            json!({"f": day(-3), "t": day(0)}),
+        )
+        .await;
+    assert!(scored["errors"].is_null(), "{scored}");
+    expected.sort();
+    for field in ["ID", "NAME", "PERCENTAGE", "PERCENTAGE_CHANGE"] {
+        for direction in ["ASC", "DESC"] {
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let body = app
+                    .graphql(
+                        &platform_admin(),
+                        "query($o: TenantOrder!, $a: String) { tenants(first: 7, after: $a, orderBy: $o, changeDays: 3) {
+                            edges { cursor node { id } } pageInfo { hasNextPage } } }",
+                        json!({"o": {"field": field, "direction": direction}, "a": after}),
+                    )
+                    .await;
+                let page = &body["data"]["tenants"];
+                let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+                seen.extend(
+                    edges
+                        .iter()
+                        .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+                );
+                if page["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = edges
+                    .last()
+                    .map(|e| e["cursor"].as_str().unwrap().to_owned());
+            }
+            let listed = seen.len();
+            seen.sort();
+            assert_eq!(seen, expected, "{field} {direction}: {listed} rows listed");
+        }
+    }
 }
