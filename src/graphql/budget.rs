@@ -90,7 +90,7 @@ pub struct CostReport {
 
 impl CostReport {
     /// Whole seconds until the bucket holds `points` again (at least 1).
-    fn seconds_until(&self, points: f64) -> u64 {
+    pub fn seconds_until(&self, points: f64) -> u64 {
         let missing = (points - self.throttle_status.currently_available).max(0.0);
         ((missing / self.throttle_status.restore_rate).ceil() as u64).max(1)
     }

@@ -19,6 +19,7 @@ use super::graphql::authenticate;
 use crate::auth::Operation;
 use crate::domain::ActionCategory;
 use crate::error::ApiError;
+use crate::graphql::budget::CostReport;
 use crate::scoring::totals::CategoryTotal;
 use crate::service::daily_scores::DateRange;
 use crate::service::export;
@@ -31,6 +32,8 @@ type Refusal = (StatusCode, String);
 struct ExportRequest {
     range: DateRange,
     visibility: Visibility,
+    /// Who asks (their budget pays for the rows).
+    caller: String,
 }
 
 /// `GET /export/scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day.
@@ -66,9 +69,80 @@ async fn export<R: RowKind>(
     filename: &str,
     kind: R,
 ) -> Response {
-    match export_request(app, headers, query).await {
-        Ok(request) => csv_response(filename, rows_stream(app.db.clone(), request, kind)),
-        Err(refusal) => refusal.into_response(),
+    let request = match export_request(app, headers, query).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let cost = match charge_rows(app, &request, kind.rows_per_day()).await {
+        Ok(cost) => cost,
+        Err(refused) => return refused,
+    };
+    let mut response = csv_response(filename, rows_stream(app.db.clone(), request, kind));
+    if let Some(cost) = &cost {
+        super::graphql::insert_cost_headers(&mut response, cost);
+    }
+    response
+}
+
+/// Charges an export's rows to its caller's budget before anything is streamed, as GraphQL
+/// charges a query before it runs: 429 with `Retry-After` when the bucket does not hold them
+/// yet, 400 when it never could. Nothing is charged with budgets off.
+async fn charge_rows(
+    app: &AppState,
+    request: &ExportRequest,
+    rows_per_day: u64,
+) -> Result<Option<CostReport>, Response> {
+    let Some(budgets) = app.schema.budgets() else {
+        return Ok(None);
+    };
+    let days = export::day_rows(&app.db, request.range, &request.visibility)
+        .await
+        .map_err(|_| {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable".to_owned(),
+            )
+                .into_response()
+        })?;
+    let cost = days.saturating_mul(rows_per_day).max(1);
+    let bucket = budgets.config().bucket;
+    let refused = |status: StatusCode, message: String, report: CostReport| {
+        let mut response = (status, message).into_response();
+        super::graphql::insert_cost_headers(&mut response, &report);
+        response
+    };
+    if cost > bucket {
+        metrics::counter!(crate::telemetry::COST_REFUSALS, "reason" => "larger_than_bucket")
+            .increment(1);
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the export holds {cost} rows, more than the whole budget of {bucket} points \
+                 (ask for fewer days or tenants)"
+            ),
+            budgets.status(&request.caller),
+        ));
+    }
+    match budgets.charge(&request.caller, cost) {
+        Ok(report) => Ok(Some(report)),
+        Err(report) => {
+            metrics::counter!(crate::telemetry::COST_REFUSALS, "reason" => "throttled")
+                .increment(1);
+            let wait = report.seconds_until(cost as f64);
+            let mut response = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "throttled: the export costs {cost} points (one a row) and {:.0} are left; \
+                     retry in {wait} s",
+                    report.throttle_status.currently_available.floor()
+                ),
+                report,
+            );
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Err(response)
+        }
     }
 }
 
@@ -113,7 +187,11 @@ async fn export_request(
     })?;
     // Tenants out of reach are simply absent, as if they did not exist.
     let visibility = Visibility::of(&viewer, Operation::ReadTenantData).narrowed(tenants);
-    Ok(ExportRequest { range, visibility })
+    Ok(ExportRequest {
+        range,
+        visibility,
+        caller: viewer.caller(),
+    })
 }
 
 fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
@@ -150,6 +228,8 @@ trait RowKind: Send + Sync + 'static {
     type Key: Clone + Send + Sync;
     /// The header record.
     fn header(&self) -> Vec<String>;
+    /// Rows one stored tenant-day makes (what an export is charged per day row).
+    fn rows_per_day(&self) -> u64;
     /// The next batch of rows of `tenants` (all when `None`) after `after`, in key order.
     fn batch(
         &self,
@@ -170,6 +250,10 @@ trait RowKind: Send + Sync + 'static {
 struct ScoreRows;
 
 impl RowKind for ScoreRows {
+    fn rows_per_day(&self) -> u64 {
+        1
+    }
+
     type Row = daily_score::Model;
     type Key = (String, NaiveDate);
 
@@ -235,6 +319,10 @@ impl RowKind for ScoreRows {
 struct ActionScoreRows;
 
 impl RowKind for ActionScoreRows {
+    fn rows_per_day(&self) -> u64 {
+        crate::service::catalog::shipped_entries() as u64
+    }
+
     type Row = daily_action_score::Model;
     type Key = (String, NaiveDate, String);
 

@@ -618,7 +618,7 @@ fn costed_error_response(
 }
 
 /// `RateLimit-Policy` and `RateLimit`.
-fn insert_cost_headers(response: &mut Response, cost: &CostReport) {
+pub(super) fn insert_cost_headers(response: &mut Response, cost: &CostReport) {
     let (policy, left) = cost.headers();
     for (name, value) in [("ratelimit-policy", policy), ("ratelimit", left)] {
         if let Ok(value) = HeaderValue::from_str(&value) {

@@ -35,6 +35,25 @@ pub fn tenant_groups(visibility: &Visibility) -> Vec<Option<Vec<String>>> {
     }
 }
 
+/// How many day rows an export over `range` for `visibility` holds (the rows it is charged
+/// for), one count per tenant group.
+pub async fn day_rows(
+    db: &DatabaseConnection,
+    range: DateRange,
+    visibility: &Visibility,
+) -> Result<u64, DbErr> {
+    let mut rows = 0;
+    for group in tenant_groups(visibility) {
+        let mut query = daily_score::Entity::find()
+            .filter(daily_score::Column::Date.between(range.from, range.to));
+        if let Some(tenants) = group {
+            query = query.filter(daily_score::Column::TenantId.is_in(tenants));
+        }
+        rows += sea_orm::PaginatorTrait::count(query, db).await?;
+    }
+    Ok(rows)
+}
+
 /// The next batch of day rows over `range` of `tenants` (all when `None`) after the
 /// (tenant, date) `after`, in that order.
 pub async fn score_rows_after(

@@ -315,3 +315,75 @@ async fn a_mutation_costs_ten_plus_its_work_and_each_alias_again() {
     .await;
     assert_eq!(created, 11);
 }
+
+#[tokio::test]
+async fn exports_are_charged_their_rows_and_throttled_like_queries() {
+    let app = budgeted(40, 0.001).await;
+    app.create_tenant("acme", None, 10).await;
+    app.ingest(
+        "acme",
+        &crate::helpers::noon(-10),
+        json!({"users": {"total": 10, "mfaRegistered": 5}}),
+    )
+    .await;
+    let (_, _, scored) = post(
+        &app,
+        &caller("operator"),
+        &format!(
+            "mutation {{ recomputeScores(input: {{tenantId: \"acme\", from: \"{}\", to: \"{}\"}}) {{ daysScored }} }}",
+            day(-10),
+            day(0)
+        ),
+    )
+    .await;
+    assert_eq!(
+        scored["data"]["recomputeScores"]["daysScored"], 11,
+        "{scored}"
+    );
+    let partner = caller("partner-a");
+    let export = |path: &'static str| {
+        let (app, partner) = (&app, &partner);
+        async move {
+            app.client
+                .get(format!(
+                    "{}/export/{path}?from={}&to={}",
+                    app.address,
+                    day(-10),
+                    day(0)
+                ))
+                .header(AUTHORIZATION, format!("Bearer {partner}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // 11 day rows cost 11 of the 40 points, three times; the fourth finds 7 left.
+    for left in [29, 18, 7] {
+        let response = export("scores.csv").await;
+        assert_eq!(response.status(), 200);
+        let remaining = header_value(&response, "ratelimit");
+        assert!(
+            remaining.starts_with(&format!("\"cost\";r={left};")),
+            "{remaining}"
+        );
+        assert_eq!(response.text().await.unwrap().lines().count(), 12);
+    }
+    let throttled = export("scores.csv").await;
+    assert_eq!(throttled.status(), 429);
+    let wait: u64 = header_value(&throttled, "retry-after").parse().unwrap();
+    assert!(wait >= 1, "{wait}");
+    // Eleven days of every action's rows can never fit a bucket of 40.
+    let too_large = export("action-scores.csv").await;
+    assert_eq!(too_large.status(), 400);
+    assert!(
+        too_large
+            .text()
+            .await
+            .unwrap()
+            .contains("more than the whole budget")
+    );
+}
+
+fn header_value(response: &reqwest::Response, name: &str) -> String {
+    response.headers()[name].to_str().unwrap().to_owned()
+}
