@@ -237,30 +237,50 @@ impl Loaders {
     pub(super) fn score_cache(&self) -> &ScoreCache {
         &self.reader.loader().cache
     }
+}
 
-    /// Forgets everything read so far, after a mutation may have changed it.
-    pub fn clear_caches(&self) {
-        if let Ok(mut held) = self.catalog.lock() {
-            *held = None;
+/// A request's scope of reads: its loaders, replaced by fresh ones (every cache empty, whatever
+/// its key type) after each mutation field and before each subscription event, so nothing read
+/// before a change, or before an event, is served after it.
+pub struct RequestScope {
+    db: DatabaseConnection,
+    cache: Arc<ScoreCache>,
+    references: Arc<ReferenceCache>,
+    current: std::sync::Mutex<Arc<Loaders>>,
+}
+
+impl RequestScope {
+    /// A scope with fresh loaders.
+    pub fn new(
+        db: &DatabaseConnection,
+        cache: &Arc<ScoreCache>,
+        references: &Arc<ReferenceCache>,
+    ) -> Self {
+        RequestScope {
+            db: db.clone(),
+            cache: cache.clone(),
+            references: references.clone(),
+            current: std::sync::Mutex::new(Arc::new(Loaders::new(db, cache, references))),
         }
-        if let Ok(mut newest) = self.newest_days.lock() {
-            newest.clear();
-        }
-        self.reader.clear::<TenantDay>();
-        self.reader.clear::<ScoreKey>();
-        self.reader.clear::<RuleId>();
-        self.reader.clear::<AlertId>();
-        self.reader.clear::<DeliveryId>();
-        self.reader.clear::<SnapshotId>();
-        self.reader.clear::<ConnectionOf>();
+    }
+
+    /// The loaders reads go through now.
+    pub fn loaders(&self) -> Arc<Loaders> {
+        Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Starts afresh: later reads go through new loaders.
+    pub fn renew(&self) {
+        let fresh = Arc::new(Loaders::new(&self.db, &self.cache, &self.references));
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
     }
 }
 
-/// The request's loaders.
-pub(super) fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
-    ctx.data_opt::<Arc<Loaders>>()
-        .map(Arc::as_ref)
-        .ok_or_else(|| ApiError::Internal("no loaders in the request's data".into()))
+/// The request's loaders, as its scope holds them now.
+pub(super) fn loaders(ctx: &Context<'_>) -> ApiResult<Arc<Loaders>> {
+    ctx.data_opt::<Arc<RequestScope>>()
+        .map(|scope| scope.loaders())
+        .ok_or_else(|| ApiError::Internal("no request scope in the request's data".into()))
 }
 
 /// One value through the request's batch; `what` names it in errors.

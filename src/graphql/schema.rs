@@ -20,7 +20,7 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 
 use super::input_text::check_input_text;
-use super::loaders::Loaders;
+use super::loaders::RequestScope;
 use super::mutation::Mutation;
 use super::operation::{operation_name, select_operation};
 use super::parse_cache::ParsedDocuments;
@@ -165,26 +165,26 @@ impl AppSchema {
         })
     }
 
-    /// Gives a prepared request fresh loaders; answers it and the loaders.
-    fn with_loaders(&self, prepared: PreparedRequest) -> (PreparedRequest, Arc<Loaders>) {
-        let loaders = Arc::new(Loaders::new(
+    /// Gives a prepared request its scope of reads; answers it and the scope.
+    fn with_scope(&self, prepared: PreparedRequest) -> (PreparedRequest, Arc<RequestScope>) {
+        let scope = Arc::new(RequestScope::new(
             &self.db,
             &self.score_cache,
             &self.reference_cache,
         ));
-        let request = prepared.request.data(loaders.clone());
+        let request = prepared.request.data(scope.clone());
         (
             PreparedRequest {
                 request,
                 ..prepared
             },
-            loaders,
+            scope,
         )
     }
 
     /// Runs one prepared query or mutation with fresh loaders.
     pub async fn run(&self, prepared: PreparedRequest) -> Executed {
-        let (prepared, _loaders) = self.with_loaders(prepared);
+        let (prepared, _scope) = self.with_scope(prepared);
         let mut response = self.schema.execute(prepared.request).await;
         if let Some(order) = &prepared.order {
             order.apply(&mut response.data);
@@ -225,15 +225,16 @@ impl Executor for AppSchema {
                 return stream::once(async { Response::from_errors(vec![error]) }).boxed();
             }
         };
-        let (PreparedRequest { request, order, .. }, loaders) = self.with_loaders(prepared);
+        let (PreparedRequest { request, order, .. }, scope) = self.with_scope(prepared);
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(move |mut response| {
                 if let Some(order) = &order {
                     order.apply(&mut response.data);
                 }
-                // Each event of a long-lived subscription reads afresh, and the caches stay small.
-                loaders.clear_caches();
+                // Each event of a long-lived subscription reads afresh (its tenant, its plans,
+                // everything), and the caches stay small.
+                scope.renew();
                 response
             })
             .boxed()

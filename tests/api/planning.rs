@@ -428,3 +428,26 @@ async fn trends_equal_the_sums_of_score_diffs_over_the_demo_history() {
         .sum();
     assert_eq!(last_week["riskAcceptedPoints"], risk_accepted);
 }
+
+#[tokio::test]
+async fn a_later_field_of_a_mutation_reads_what_an_earlier_one_changed() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    app.ingest("acme", &noon(0), crate::helpers::partial_mfa_facts())
+        .await;
+    app.recompute("acme", &day(0), &day(0)).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    // The day is at 64 %: GOOD by the first thresholds, POOR by the second.
+    let body = app
+        .graphql(
+            &admin,
+            "mutation {
+                a: setScoreZones(tenantId: \"acme\", fair: 10, good: 20) { score { zone } }
+                b: setScoreZones(tenantId: \"acme\", fair: 90, good: 95) { score { zone } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["a"]["score"]["zone"], "GOOD", "{body}");
+    assert_eq!(body["data"]["b"]["score"]["zone"], "POOR", "{body}");
+}

@@ -508,3 +508,48 @@ async fn messages_are_held_to_64_kib_before_connection_init_and_to_the_body_limi
         .await;
     assert_eq!(padded.next().await, None, "a 300 KiB subscribe");
 }
+
+#[tokio::test]
+async fn each_event_reads_afresh_the_tenant_it_belongs_to() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 120).await;
+    let admin = token(&[Role::GlobalAdmin], &["acme"]);
+    let zones = |fair: f64, good: f64| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = app
+                .graphql(
+                    admin,
+                    "mutation($f: Float!, $g: Float!) { setScoreZones(tenantId: \"acme\", fair: $f, good: $g) { id } }",
+                    json!({"f": fair, "g": good}),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    };
+    // The day scores 30.75 of 48 (64 %): GOOD above 20 %, POOR below 90 %.
+    zones(10.0, 20.0).await;
+    let mut client = Client::acknowledged(&app, &token(&[Role::SecurityReader], &["acme"])).await;
+    client
+        .subscribe(
+            "z",
+            "subscription { scoreUpdated(tenantId: \"acme\") { percentage zone } }",
+        )
+        .await;
+    let first = ingest_until_live(&mut client, "z", &app, "acme").await;
+    assert_eq!(
+        first["payload"]["data"]["scoreUpdated"]["zone"], "GOOD",
+        "{first}"
+    );
+    zones(90.0, 95.0).await;
+    for _ in 0..5 {
+        app.ingest("acme", &noon(0), partial_mfa_facts()).await;
+        let Some(next) = client.try_next_of("z", Duration::from_secs(5)).await else {
+            continue;
+        };
+        let zone = &next["payload"]["data"]["scoreUpdated"]["zone"];
+        assert_eq!(*zone, json!("POOR"), "an event after the change: {next}");
+        return;
+    }
+    panic!("no event after the zones changed");
+}

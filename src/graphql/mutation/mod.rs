@@ -1,6 +1,6 @@
-//! Mutation root: one object per domain, merged, behind a root that empties the request's
-//! loader caches after each mutation field, so that a later field of the same request reads
-//! what an earlier one changed.
+//! Mutation root: one object per domain, merged, behind a root that gives the request fresh
+//! loaders after each mutation field, so that a later field of the same request reads what an
+//! earlier one changed.
 
 mod alerts;
 mod catalog;
@@ -22,7 +22,7 @@ use async_graphql::{
     Value, registry,
 };
 
-use super::loaders::Loaders;
+use super::loaders::RequestScope;
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
@@ -39,7 +39,7 @@ pub struct MutationFields(
     planning::PlanningMutation,
 );
 
-/// What the schema runs as its mutation root: `MutationFields`, with the loader caches emptied
+/// What the schema runs as its mutation root: `MutationFields`, with the request's scope renewed
 /// after each of its fields (mutation fields run one after another).
 #[derive(Default)]
 pub struct Mutation(MutationFields);
@@ -47,8 +47,8 @@ pub struct Mutation(MutationFields);
 impl ContainerType for Mutation {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         let resolved = self.0.resolve_field(ctx).await;
-        if let Some(loaders) = ctx.data_opt::<Arc<Loaders>>() {
-            loaders.clear_caches();
+        if let Some(scope) = ctx.data_opt::<Arc<RequestScope>>() {
+            scope.renew();
         }
         resolved
     }
