@@ -176,14 +176,11 @@ impl GraphClient {
         let status = response.status();
         let json: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            let reason = json
-                .get("error_description")
-                .and_then(Value::as_str)
-                .and_then(|d| d.lines().next())
-                .or_else(|| json.get("error").and_then(Value::as_str))
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("the token endpoint answered {status}"));
-            return Err(refused(reason, Some(status.as_u16()), attempts));
+            return Err(refused(
+                token_error(status, &json),
+                Some(status.as_u16()),
+                attempts,
+            ));
         }
         json.get("access_token")
             .and_then(Value::as_str)
@@ -195,6 +192,15 @@ impl GraphClient {
                     attempts,
                 )
             })
+    }
+
+    /// `text` without the credential or the access token in any form an echo may carry them.
+    async fn redacted(&self, text: &str) -> String {
+        let text = self.credential.redact(text);
+        match &*self.token.lock().await {
+            Some(token) => super::credential::redact(&text, token.expose_secret()),
+            None => text,
+        }
     }
 
     /// Reads a Graph path (`/users?$select=…`) with every page of its `value`; an answer
@@ -232,7 +238,7 @@ impl GraphClient {
                 Err(_) => Value::Null,
             };
             if !status.is_success() {
-                fetched.error = Some(graph_error(status, &body));
+                fetched.error = Some(self.redacted(&graph_error(status, &body)).await);
                 return fetched;
             }
             if let Some(link) = body.get("@odata.nextLink").and_then(Value::as_str) {
@@ -360,14 +366,36 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// Graph's error as `code: message`.
+/// What a refusing token endpoint said: only Microsoft's error code and the first line of its
+/// description (which holds the AADSTS code), at most [`MAX_ERROR_CHARS`]; never the rest of
+/// the body, which may echo the request.
+fn token_error(status: StatusCode, body: &Value) -> String {
+    let code = body.get("error").and_then(Value::as_str);
+    let description = body
+        .get("error_description")
+        .and_then(Value::as_str)
+        .and_then(|d| d.lines().next());
+    let text = match (code, description) {
+        (Some(code), Some(description)) => format!("{code}: {description}"),
+        (None, Some(description)) => description.to_owned(),
+        (Some(code), None) => code.to_owned(),
+        (None, None) => format!("the token endpoint answered {status}"),
+    };
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+/// The longest error text kept from an endpoint's answer.
+const MAX_ERROR_CHARS: usize = 500;
+
 fn graph_error(status: StatusCode, body: &Value) -> String {
     let code = body.pointer("/error/code").and_then(Value::as_str);
     let message = body.pointer("/error/message").and_then(Value::as_str);
-    match (code, message) {
+    let text = match (code, message) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
         _ => format!("Microsoft Graph answered {status}"),
-    }
+    };
+    text.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 /// The innermost cause of a transport error (the useful part: connection refused, DNS, TLS).
@@ -391,6 +419,24 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn token_errors_keep_only_the_code_and_the_descriptions_first_line() {
+        let body = serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x\r\nrequest: client_secret=s3cr3t",
+            "echo": "client_secret=s3cr3t"
+        });
+        assert_eq!(
+            token_error(StatusCode::UNAUTHORIZED, &body),
+            "invalid_client: AADSTS7000215: Invalid client secret provided."
+        );
+        let long = serde_json::json!({"error": "x".repeat(5000)});
+        assert_eq!(
+            token_error(StatusCode::BAD_REQUEST, &long).len(),
+            MAX_ERROR_CHARS
+        );
     }
 
     #[test]

@@ -148,15 +148,43 @@ impl Credential {
         })
     }
 
-    /// Text that must never appear in an error stored or shown: the secret itself.
+    /// Text that must never appear in an error stored or shown: the secret, in every form an
+    /// echo may carry it (see [`redact`]).
     pub fn redact(&self, text: &str) -> String {
         match self {
-            Credential::Secret(secret) if !secret.expose_secret().is_empty() => {
-                text.replace(secret.expose_secret(), "[redacted]")
-            }
-            _ => text.to_owned(),
+            Credential::Secret(secret) => redact(text, secret.expose_secret()),
+            Credential::Certificate(_) => text.to_owned(),
         }
     }
+}
+
+/// `text` with `secret` replaced by `[redacted]` wherever it stands raw, percent-encoded (as a
+/// form body or a query carries it), or base64-encoded (standard or URL-safe, padded or not):
+/// an endpoint that echoes what it was sent must not show it to a reader.
+pub fn redact(text: &str, secret: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let percent: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut forms = vec![
+        secret.to_owned(),
+        percent.clone(),
+        percent.replace('+', "%20"),
+        percent.to_lowercase(),
+    ];
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(secret));
+    }
+    // Longest first, so a form that contains another is replaced whole.
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    forms.dedup();
+    let mut redacted = text.to_owned();
+    for form in forms.iter().filter(|f| f.len() >= 4) {
+        redacted = redacted.replace(form.as_str(), "[redacted]");
+    }
+    redacted
 }
 
 /// The claims of a client assertion.
@@ -231,5 +259,30 @@ impl CertificateCredential {
         jsonwebtoken::encode(&header, &claims, &key)
             .map(SecretString::from)
             .map_err(|e| format!("signing the client assertion failed: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_is_redacted_raw_percent_encoded_and_in_base64() {
+        let secret = "Qx8~a/b+c=d e&f";
+        let percent: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let echoed = format!(
+            "AADSTS7000215: Invalid client secret. body: client_secret={percent}&x raw={secret} b64={b64} url={b64url}"
+        );
+        let redacted = redact(&echoed, secret);
+        for form in [secret, percent.as_str(), b64.as_str(), b64url.as_str()] {
+            assert!(!redacted.contains(form), "{form} in {redacted}");
+        }
+        assert!(redacted.starts_with("AADSTS7000215: Invalid client secret."));
+        let credential = Credential::Secret(SecretString::from(secret));
+        assert_eq!(credential.redact(&echoed), redacted);
     }
 }

@@ -812,3 +812,50 @@ async fn webhook_keys_stored_before_a_secrets_key_are_sealed_at_the_next_start()
         "the sealed key signs as the plaintext one did"
     );
 }
+
+#[tokio::test]
+async fn endpoints_that_echo_the_request_never_show_the_secret_or_the_token() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    standin.behave(|b| {
+        b.echo_requests = true;
+        b.forbidden.insert("/domains".into());
+    });
+    let app = connected_app(&standin, |_| {}).await;
+    // A token endpoint echoing a wrong secret, percent-encoded as the form carried it.
+    let wrong = "Wr0ng~secret/with+signs=and spaces&more";
+    let percent: String = form_urlencoded::byte_serialize(wrong.as_bytes()).collect();
+    let mut input = secret_input();
+    input["input"]["clientSecret"] = json!(wrong);
+    let refused = connect_and_collect(&app, input).await;
+    assert_eq!(refused["status"], "FAILED", "{refused}");
+    let error = refused["endpoints"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("invalid_client: AADSTS7000215"),
+        "{error}"
+    );
+    // Graph echoing the access token in a 403.
+    let run = connect_and_collect(&app, secret_input()).await;
+    assert_eq!(run["status"], "PARTIAL", "{run}");
+    let tokens = standin.access_tokens();
+    assert!(!tokens.is_empty());
+    let read = app.graphql(&platform_admin(), READ, json!({})).await;
+    let runs = app
+        .graphql(
+            &admin(),
+            "{ tenant(id: \"acme\") { collectionRuns { edges { node { endpoints { error } } } } } }",
+            json!({}),
+        )
+        .await;
+    for answer in [&refused, &run, &read, &runs] {
+        let text = answer.to_string();
+        for secret in [wrong, percent.as_str()] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        for token in &tokens {
+            assert!(!text.contains(token.as_str()), "the access token in {text}");
+        }
+    }
+    assert!(runs.to_string().contains("[redacted]"), "{runs}");
+    let stored = app.stored_text("collection_runs", "endpoints").await;
+    assert!(!stored.contains(&percent) && !tokens.iter().any(|t| stored.contains(t.as_str())));
+}

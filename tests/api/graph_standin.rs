@@ -43,6 +43,9 @@ pub struct Behaviour {
     pub token_uses: Option<usize>,
     /// Every Graph answer waits this long.
     pub delay: Option<Duration>,
+    /// Errors echo what was sent, as a careless endpoint or a proxy may: the token endpoint its
+    /// form body (percent-encoded), Graph the `Authorization` header.
+    pub echo_requests: bool,
 }
 
 /// The shared state of the stand-in.
@@ -114,6 +117,11 @@ impl StandIn {
     pub fn tokens_issued(&self) -> usize {
         *self.state.tokens_issued.lock().unwrap()
     }
+
+    /// The access tokens granted so far.
+    pub fn access_tokens(&self) -> Vec<String> {
+        self.state.tokens.lock().unwrap().keys().cloned().collect()
+    }
 }
 
 /// A directory as Graph serves it.
@@ -157,6 +165,14 @@ async fn token(
     Path(tenant): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let echo = if state.behaviour.lock().unwrap().echo_requests {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter())
+            .finish();
+        format!(" Request body: {body}")
+    } else {
+        String::new()
+    };
     state
         .requests
         .lock()
@@ -193,7 +209,7 @@ async fn token(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             &format!(
-                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{CLIENT}'."
+                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{CLIENT}'.{echo}"
             ),
         );
     }
@@ -290,10 +306,15 @@ async fn graph(
     {
         let mut behaviour = state.behaviour.lock().unwrap();
         if behaviour.forbidden.contains(&path) {
+            let echo = if behaviour.echo_requests {
+                format!(" Headers: Authorization: Bearer {bearer}")
+            } else {
+                String::new()
+            };
             return graph_error(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
+                &format!("Insufficient privileges to complete the operation.{echo}"),
             );
         }
         if behaviour.throttle_once.remove(&path) {
