@@ -257,6 +257,23 @@ impl CostAccount {
         });
     }
 
+    /// What the request (for a subscription: its `subscribe` message) was priced at; 1 when
+    /// it was not priced.
+    pub fn requested_cost(&self) -> u64 {
+        self.report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .map_or(1, |report| report.requested_query_cost.max(1))
+    }
+
+    /// Charges one subscription event's `cost`; on refusal, the seconds until it would fit.
+    pub fn charge_event(&self, budgets: &CostBudgets, cost: u64) -> Result<(), u64> {
+        budgets
+            .charge(&self.caller, cost)
+            .map(|_| ())
+            .map_err(|report| report.seconds_until(cost as f64))
+    }
+
     fn record(&self, report: CostReport) {
         *self
             .report

@@ -63,7 +63,10 @@ pub fn build_schema(
     let budgets = cost.enabled().then(|| CostBudgets::new(cost));
     let mut builder = schema_builder();
     if let Some(budgets) = &budgets {
-        builder = builder.extension(CostBudgetExtension(budgets.clone()));
+        // Subscriptions charge their events to the caller as they are sent.
+        builder = builder
+            .extension(CostBudgetExtension(budgets.clone()))
+            .data(budgets.clone());
     }
     let schema = builder
         .data(db.clone())

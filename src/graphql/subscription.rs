@@ -1,6 +1,8 @@
 //! Subscription root: live updates over WebSocket (`graphql-transport-ws` at `/graphql`). Each
 //! subscription checks the caller like the matching query, then listens to the event bus and
-//! loads, for every event of its tenant or run, what the caller may see.
+//! loads, for every event of its tenant or run, what the caller may see. With budgets on, each
+//! event sent is charged to the caller at the subscription's price: score events the bucket
+//! cannot pay for are coalesced into the latest, sent once it can; alerts are never dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::budget::{CostAccount, CostBudgets};
 use super::context::ContextExt;
 use super::runs_query::visibility;
 use super::types::alerts::Alert;
@@ -100,20 +103,24 @@ impl SubscriptionRoot {
         let viewer = readable_tenant(ctx, &tenant_id).await?;
         let slot = take_slot(ctx)?;
         let db = ctx.db()?.clone();
+        let payer = EventPayer::of(ctx);
         let tenant = tenant_id.0;
+        let watched = tenant.clone();
         let written = events(ctx.pipeline()?.events().subscribe(), slot).filter_map(move |event| {
-            let tenant = tenant.clone();
             std::future::ready(match &*event {
-                Event::ScoresWritten { tenants, from, to } if tenants.contains(&tenant) => {
-                    Some((tenant, *from, *to))
+                Event::ScoresWritten { tenants, from, to } if tenants.contains(&watched) => {
+                    Some(DateRange {
+                        from: *from,
+                        to: *to,
+                    })
                 }
                 _ => None,
             })
         });
-        Ok(written
-            .then(move |(tenant, from, to)| {
-                let (db, viewer) = (db.clone(), viewer.clone());
-                async move { days_written(&db, &viewer, &tenant, from, to).await }
+        Ok(paid_or_coalesced(written.boxed(), payer)
+            .then(move |range| {
+                let (db, viewer, tenant) = (db.clone(), viewer.clone(), tenant.clone());
+                async move { days_written(&db, &viewer, &tenant, range.from, range.to).await }
             })
             .flat_map(stream::iter))
     }
@@ -127,10 +134,12 @@ impl SubscriptionRoot {
         let viewer = readable_tenant(ctx, &tenant_id).await?;
         let slot = take_slot(ctx)?;
         let db = ctx.db()?.clone();
+        let payer = EventPayer::of(ctx);
         let tenant = tenant_id.0;
         Ok(
             events(ctx.pipeline()?.events().subscribe(), slot).filter_map(move |event| {
                 let (db, viewer, tenant) = (db.clone(), viewer.clone(), tenant.clone());
+                let payer = payer.clone();
                 async move {
                     match &*event {
                         Event::AlertRaised {
@@ -139,6 +148,10 @@ impl SubscriptionRoot {
                         } if *tenant_id == tenant => Some(
                             async {
                                 viewer.require_on_tenant(Operation::ReadTenantData, &tenant)?;
+                                // Charged when the bucket holds it, sent either way.
+                                if let Some(payer) = &payer {
+                                    let _ = payer.pay();
+                                }
                                 let alert = alerts::find_alert(&db, &alert_id.to_string()).await?;
                                 Ok(Alert(alert))
                             }
@@ -201,6 +214,95 @@ impl SubscriptionRoot {
             });
         Ok(first.chain(updates).boxed())
     }
+}
+
+/// Who pays for a subscription's events, and what each costs: the subscription's own price.
+#[derive(Clone)]
+struct EventPayer {
+    account: CostAccount,
+    budgets: CostBudgets,
+    cost: u64,
+}
+
+impl EventPayer {
+    /// The payer of the subscription being started; none with budgets off.
+    fn of(ctx: &Context<'_>) -> Option<EventPayer> {
+        let account = ctx.data_opt::<CostAccount>()?.clone();
+        let budgets = ctx.data_opt::<CostBudgets>()?.clone();
+        let cost = account.requested_cost();
+        Some(EventPayer {
+            account,
+            budgets,
+            cost,
+        })
+    }
+
+    /// Charges one event; on refusal, the seconds until one fits.
+    fn pay(&self) -> Result<(), u64> {
+        self.account.charge_event(&self.budgets, self.cost)
+    }
+}
+
+/// The written ranges, each sent once the caller's bucket pays for it: one the bucket cannot
+/// pay for waits, merged with every later one into a single range, and goes as soon as it can
+/// (so the subscriber ends on the latest state and pays for one event, not the backlog).
+fn paid_or_coalesced(
+    written: BoxStream<'static, DateRange>,
+    payer: Option<EventPayer>,
+) -> BoxStream<'static, DateRange> {
+    let Some(payer) = payer else {
+        return written;
+    };
+    struct State {
+        written: BoxStream<'static, DateRange>,
+        payer: EventPayer,
+        waiting: Option<(DateRange, tokio::time::Instant)>,
+    }
+    let state = State {
+        written,
+        payer,
+        waiting: None,
+    };
+    stream::unfold(state, |mut state| async move {
+        loop {
+            let retry_at = state.waiting.map(|(_, at)| at);
+            tokio::select! {
+                next = state.written.next() => {
+                    let range = next?;
+                    let merged = match state.waiting {
+                        Some((held, _)) => DateRange {
+                            from: held.from.min(range.from),
+                            to: held.to.max(range.to),
+                        },
+                        None => range,
+                    };
+                    if state.waiting.is_some() {
+                        // Still throttled: this event joins the one waiting.
+                        state.waiting = state.waiting.map(|(_, at)| (merged, at));
+                        continue;
+                    }
+                    match state.payer.pay() {
+                        Ok(()) => return Some((merged, state)),
+                        Err(wait) => {
+                            let at = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+                            state.waiting = Some((merged, at));
+                        }
+                    }
+                }
+                () = async { tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)).await }, if retry_at.is_some() => {
+                    let Some((held, _)) = state.waiting.take() else { continue };
+                    match state.payer.pay() {
+                        Ok(()) => return Some((held, state)),
+                        Err(wait) => {
+                            let at = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+                            state.waiting = Some((held, at));
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
 }
 
 /// The caller's view of a tenant's days written over `from..=to`, oldest first.

@@ -553,3 +553,133 @@ async fn each_event_reads_afresh_the_tenant_it_belongs_to() {
     }
     panic!("no event after the zones changed");
 }
+
+/// The points `token`'s caller has left, read with a query that costs 2.
+async fn points_left(app: &TestApp, token: &str) -> f64 {
+    let body = app
+        .graphql(token, "{ viewer { subject } }", json!({}))
+        .await;
+    body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+/// Spends `token`'s bucket down to less than 1 point (a day of history costs 1 point, and so
+/// does a request refused at parse).
+async fn drain(app: &TestApp, token: &str) {
+    loop {
+        let left = points_left(app, token).await;
+        if left < 4.0 {
+            for _ in 0..(left as usize) {
+                app.graphql(token, "{", json!({})).await;
+            }
+            return;
+        }
+        let days = ((left as i64) - 2).clamp(0, 360);
+        let query = format!(
+            "{{ tenant(id: \"acme\") {{ scoreHistory(from: \"{}\", to: \"{}\") {{ date }} }} }}",
+            crate::helpers::day(-days),
+            crate::helpers::day(0)
+        );
+        app.graphql(token, &query, json!({})).await;
+    }
+}
+
+/// Today's stored score of `tenant`, read from the database.
+async fn stored_score(app: &TestApp, tenant: &str) -> Option<f64> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::daily_score::Entity::find()
+        .filter(entity::daily_score::Column::TenantId.eq(tenant))
+        .filter(entity::daily_score::Column::Date.eq(chrono::Utc::now().date_naive()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map(|day| day.score)
+}
+
+#[tokio::test]
+async fn score_events_are_charged_and_those_past_the_budget_coalesce_into_the_latest() {
+    // `scoreUpdated { score }` costs 2 points, charged again for every event sent; buckets
+    // refill a point every two seconds.
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.cost = securescore::graphql::budget::CostConfig {
+            bucket: 1000,
+            restore_per_second: 0.5,
+        }
+    })
+    .await;
+    app.create_tenant("acme", None, 120).await;
+    let watcher = mint_hs256(
+        &SecretString::from(SECRET),
+        &TokenRequest {
+            subject: "watcher@example.com".into(),
+            roles: vec![Role::SecurityReader],
+            tenants: vec!["acme".into()],
+            ttl: Duration::from_secs(600),
+            issuer: None,
+            audience: None,
+        },
+    )
+    .unwrap();
+    let mut client = Client::acknowledged(&app, &watcher).await;
+    client
+        .subscribe(
+            "s",
+            "subscription { scoreUpdated(tenantId: \"acme\") { score } }",
+        )
+        .await;
+    let first = ingest_until_live(&mut client, "s", &app, "acme").await;
+    assert_eq!(first["type"], "next", "{first}");
+    let left = points_left(&app, &watcher).await;
+    let facts = |registered: i64| {
+        let mut facts = partial_mfa_facts();
+        facts["users"]["mfaRegistered"] = json!(registered);
+        facts
+    };
+    // Each event sent costs the subscription's 2 points.
+    app.ingest("acme", &noon(0), facts(100)).await;
+    let second = client.next_of("s").await;
+    let after = points_left(&app, &watcher).await;
+    assert!(
+        (left - 2.0 - 2.0 - after).abs() < 1.0,
+        "{left} before, {after} after an event and a query: {second}"
+    );
+    // With the bucket empty, two changes in a row wait, merged, and the subscriber is sent
+    // one event with the latest score once the bucket holds 2 points again.
+    drain(&app, &watcher).await;
+    app.ingest("acme", &noon(0), facts(110)).await;
+    eventually(
+        "the first change stored",
+        Duration::from_secs(10),
+        || async {
+            let score = stored_score(&app, "acme").await?;
+            (json!(score) != second["payload"]["data"]["scoreUpdated"]["score"]).then_some(())
+        },
+    )
+    .await;
+    app.ingest("acme", &noon(0), facts(120)).await;
+    let latest = eventually(
+        "the last change stored",
+        Duration::from_secs(10),
+        || async {
+            let score = stored_score(&app, "acme").await?;
+            (score > 0.0 && json!(score) != second["payload"]["data"]["scoreUpdated"]["score"])
+                .then_some(score)
+        },
+    )
+    .await;
+    let sent = client.next_of("s").await;
+    let final_score = stored_score(&app, "acme").await.unwrap();
+    assert_eq!(
+        sent["payload"]["data"]["scoreUpdated"]["score"],
+        json!(final_score),
+        "{sent} ({latest} seen)"
+    );
+    assert!(
+        client
+            .try_next_of("s", Duration::from_secs(3))
+            .await
+            .is_none(),
+        "the changes in between were coalesced, not sent one by one"
+    );
+}
