@@ -110,6 +110,10 @@ async fn two_replicas() -> Option<(TestApp, TestApp)> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn a_recompute_on_one_replica_evicts_the_day_from_the_others() {
     let Some((first, second)) = two_replicas().await else {
         return;
@@ -170,6 +174,10 @@ async fn action_titles(app: &TestApp) -> Vec<Value> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn a_catalog_change_on_one_replica_reaches_the_catalog_the_others_hold() {
     let Some((first, second)) = two_replicas().await else {
         return;
@@ -230,6 +238,10 @@ async fn all_tenants_count(app: &TestApp, date: &str) -> Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn a_comparison_refresh_on_one_replica_reaches_the_averages_the_others_hold() {
     let Some((first, second)) = two_replicas().await else {
         return;

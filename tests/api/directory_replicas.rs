@@ -95,6 +95,10 @@ const WAITING_ON_A_LOCK: &str = "SELECT COUNT(*) FROM pg_stat_activity \
     WHERE datname = current_database() AND wait_event_type = 'Lock'";
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn two_replicas_share_the_scheduled_collections_and_collect_each_tenant_once() {
     const TENANTS: i64 = 8;
     let Some((url, _database, db)) = connected_postgres(TENANTS as usize).await else {
@@ -143,6 +147,10 @@ async fn two_replicas_share_the_scheduled_collections_and_collect_each_tenant_on
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn a_collection_of_a_killed_replica_is_taken_over_after_its_lease() {
     let Some((url, _database, db)) = connected_postgres(1).await else {
         return;

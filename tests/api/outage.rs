@@ -129,6 +129,10 @@ async fn read(app: &TestApp) -> (StatusCode, Option<String>, Value, Duration) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn with_the_database_away_readiness_and_requests_fail_fast_and_the_server_recovers() {
     let Ok(base) = std::env::var(TEST_DATABASE_ENV) else {
         eprintln!(

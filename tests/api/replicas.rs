@@ -174,6 +174,10 @@ async fn assert_yesterday_scored_once(db: &DatabaseConnection) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn two_replicas_closing_the_same_day_each_score_part_and_together_all_once() {
     let Some((url, _database, db)) = seeded_postgres().await else {
         return;
@@ -230,6 +234,10 @@ async fn two_replicas_closing_the_same_day_each_score_part_and_together_all_once
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn a_task_of_a_killed_replica_is_finished_by_another_after_its_lease() {
     let Some((url, _database, db)) = seeded_postgres().await else {
         return;

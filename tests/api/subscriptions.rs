@@ -380,6 +380,10 @@ async fn the_socket_closes_when_its_token_expires() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL only: set SECURESCORE_TEST_DATABASE_URL=postgres://…"
+)]
 async fn events_cross_replicas_through_postgresql() {
     if !std::env::var(TEST_DATABASE_ENV).is_ok_and(|url| url.starts_with("postgres")) {
         eprintln!("events cross replicas only on PostgreSQL; on SQLite one process serves");

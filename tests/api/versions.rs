@@ -52,19 +52,27 @@ async fn readers_never_see_a_torn_day_while_today_is_rewritten_in_a_loop() {
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
     let today = day(0);
     let reader = token(&[Role::SecurityReader], &["acme"]);
-    while read_day(&app, &reader, "acme", &today).await.is_none() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually("today scored", Duration::from_secs(20), || {
+        read_day(&app, &reader, "acme", &today)
+    })
+    .await;
 
     let writing = Arc::new(AtomicBool::new(true));
+    let reads_so_far = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut readers = Vec::new();
     for _ in 0..4 {
-        let (app, reader, today, writing) =
-            (app.clone(), reader.clone(), today.clone(), writing.clone());
+        let (app, reader, today, writing, counted) = (
+            app.clone(),
+            reader.clone(),
+            today.clone(),
+            writing.clone(),
+            reads_so_far.clone(),
+        );
         readers.push(tokio::spawn(async move {
             let (mut reads, mut torn, mut scores) = (0, 0, BTreeSet::new());
             while writing.load(Ordering::Relaxed) {
                 let (score, is_torn) = read_day(&app, &reader, "acme", &today).await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
                 reads += 1;
                 torn += usize::from(is_torn);
                 scores.insert(score.to_bits());
@@ -84,7 +92,15 @@ async fn readers_never_see_a_torn_day_while_today_is_rewritten_in_a_loop() {
             .graphql(&admin, &format!("mutation {{ setActionOverride(input: {{tenantId: \"acme\", actionId: \"RestrictUserConsent\", state: {state}}}) {{ state }} }}"), json!({}))
             .await;
         assert!(body["errors"].is_null(), "{body}");
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        // The change is written (the readers racing it), then read at least four times before
+        // the next one, however fast or slow the machine.
+        assert!(app.pipeline.settled(Duration::from_secs(30)).await);
+        let before = reads_so_far.load(Ordering::SeqCst);
+        crate::helpers::eventually("the readers to read", Duration::from_secs(20), || {
+            let counted = reads_so_far.clone();
+            async move { (counted.load(Ordering::SeqCst) >= before + 4).then_some(()) }
+        })
+        .await;
     }
     writing.store(false, Ordering::Relaxed);
     let (mut reads, mut torn, mut scores) = (0, 0, BTreeSet::new());
@@ -95,7 +111,7 @@ async fn readers_never_see_a_torn_day_while_today_is_rewritten_in_a_loop() {
         scores.extend(s);
     }
     assert!(scores.len() >= 2, "the readers saw the day change");
-    assert!(reads >= 100, "only {reads} reads");
+    assert!(reads >= 160, "only {reads} reads");
     assert_eq!(torn, 0, "{torn} of {reads} reads were torn");
 }
 
