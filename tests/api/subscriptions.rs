@@ -118,6 +118,22 @@ impl Client {
     }
 }
 
+/// A SecurityReader token of `acme` for `subject`, valid for `ttl`.
+fn reader_of_acme(subject: &str, ttl: Duration) -> String {
+    mint_hs256(
+        &SecretString::from(SECRET),
+        &TokenRequest {
+            subject: subject.into(),
+            roles: vec![Role::SecurityReader],
+            tenants: vec!["acme".into()],
+            ttl,
+            issuer: None,
+            audience: None,
+        },
+    )
+    .unwrap()
+}
+
 /// Ingests a snapshot of `tenant` through `app` until subscription `id` delivers (the server
 /// starts a subscription asynchronously, so an early change may precede it); answers the first
 /// message.
@@ -352,18 +368,7 @@ async fn subscriptions_per_connection_and_connections_per_token_are_bounded() {
 async fn the_socket_closes_when_its_token_expires() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
-    let short = mint_hs256(
-        &SecretString::from(SECRET),
-        &TokenRequest {
-            subject: "short@example.com".into(),
-            roles: vec![Role::SecurityReader],
-            tenants: vec!["acme".into()],
-            ttl: Duration::from_secs(1),
-            issuer: None,
-            audience: None,
-        },
-    )
-    .unwrap();
+    let short = reader_of_acme("short@example.com", Duration::from_secs(1));
     let mut client = Client::acknowledged(&app, &short).await;
     client.subscribe("s", SCORES).await;
     let live = ingest_until_live(&mut client, "s", &app, "acme").await;
@@ -613,18 +618,7 @@ async fn score_events_are_charged_and_those_past_the_budget_coalesce_into_the_la
     })
     .await;
     app.create_tenant("acme", None, 120).await;
-    let watcher = mint_hs256(
-        &SecretString::from(SECRET),
-        &TokenRequest {
-            subject: "watcher@example.com".into(),
-            roles: vec![Role::SecurityReader],
-            tenants: vec!["acme".into()],
-            ttl: Duration::from_secs(600),
-            issuer: None,
-            audience: None,
-        },
-    )
-    .unwrap();
+    let watcher = reader_of_acme("watcher@example.com", Duration::from_secs(600));
     let mut client = Client::acknowledged(&app, &watcher).await;
     client
         .subscribe(
