@@ -123,7 +123,7 @@ def websocket_flood(server, clients=8, megabytes=60):
     return peak
 
 
-def persisted_flood(server, token, count=300):
+def persisted_flood(server, token, count=100):
     """Item 2: `count` registrations of 1 MB documents."""
     for n in range(count):
         query = "{ viewer { subject } }\n#" + str(n) + " " * 1_000_000
@@ -196,7 +196,7 @@ def measure(binary):
     print(f"== {binary}")
     steps = [
         ("1 websocket: 8 clients x 60 MB connection_init, no token", lambda s: websocket_flood(s)),
-        ("2 persisted queries: 300 x 1 MB", lambda s: persisted_flood(s, s.tokens["Collector"])),
+        ("2 persisted queries: 100 x 1 MB", lambda s: persisted_flood(s, s.tokens["Collector"])),
         ("3 idle connections: 1000, then /healthz", idle_connections),
         ("4 exports: 208 year-long scores.csv", lambda s: exports(s, s.tokens["PlatformAdmin"])),
         ("5 mutations: 3 x 20 aliased 90-day recomputes", lambda s: recomputes(s, s.tokens["PlatformAdmin"])),

@@ -13,6 +13,9 @@ use super::document_limits::parse_within_limits;
 
 /// Bytes of document text held at most.
 const MAX_TEXT_BYTES: u64 = 8 << 20;
+/// Longest document kept: a larger one is parsed every time rather than pushing out the many
+/// small documents dashboards repeat.
+const MAX_CACHED_TEXT_BYTES: usize = 64 * 1024;
 
 /// The parse cache of one schema.
 #[derive(Clone)]
@@ -39,8 +42,13 @@ impl ParsedDocuments {
             return Ok(document.as_ref().clone());
         }
         let document = parse_within_limits(query, self.max_fields)?;
-        self.documents
-            .insert(Arc::from(query), Arc::new(document.clone()));
+        if query.len() <= MAX_CACHED_TEXT_BYTES {
+            self.documents
+                .insert(Arc::from(query), Arc::new(document.clone()));
+            // Moka applies inserts (and evicts past the bound) lazily; a burst of new documents
+            // must not sit in memory past the bound until the next housekeeping.
+            self.documents.run_pending_tasks();
+        }
         Ok(document)
     }
 }

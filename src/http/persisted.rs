@@ -74,6 +74,9 @@ impl PersistedQueries {
                     ));
                 }
                 self.0.insert(hash, query.clone());
+                // Moka applies inserts (and evicts past the bound) lazily: a burst of large
+                // registrations must not sit in memory past the bound until housekeeping.
+                self.0.run_pending_tasks();
                 Ok(query)
             }
             None => self.0.get(&hash).ok_or(PersistedQueryError::NotFound),

@@ -111,8 +111,15 @@ async fn two_replicas_share_the_scheduled_collections_and_collect_each_tenant_on
     wait_until(&db, HOLDING, 2).await;
     lock.commit().await.unwrap();
     wait_until(&db, SUCCEEDED, TENANTS).await;
-    // Give a replica that would plan again the time to do it: nothing more may appear.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Nothing is due again within the interval (an hour): no replica can plan another one.
+    let due = securescore::service::connections::plan_due_collections(
+        &db,
+        Duration::from_secs(3600),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(due, 0);
     assert_eq!(
         number(&db, "SELECT COUNT(*) FROM collection_runs").await,
         TENANTS
