@@ -357,15 +357,15 @@ impl GraphClient {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    // Seconds, whole or fractional (Microsoft's own throttling sample sends `2.128`).
+    if let Ok(seconds) = value.trim().parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
     }
     let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
     let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(wait.to_std().unwrap_or_default())
 }
 
-/// Graph's error as `code: message`.
 /// What a refusing token endpoint said: only Microsoft's error code and the first line of its
 /// description (which holds the AADSTS code), at most [`MAX_ERROR_CHARS`]; never the rest of
 /// the body, which may echo the request.
@@ -387,6 +387,7 @@ fn token_error(status: StatusCode, body: &Value) -> String {
 /// The longest error text kept from an endpoint's answer.
 const MAX_ERROR_CHARS: usize = 500;
 
+/// Graph's error as `code: message`, at most [`MAX_ERROR_CHARS`].
 fn graph_error(status: StatusCode, body: &Value) -> String {
     let code = body.pointer("/error/code").and_then(Value::as_str);
     let message = body.pointer("/error/message").and_then(Value::as_str);
@@ -414,6 +415,12 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("2.128"),
+            Some(Duration::from_millis(2128))
+        );
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(Duration::ZERO)
