@@ -61,6 +61,8 @@ pub struct GraphConfig {
     pub max_attempts: u32,
     /// Longest `Retry-After` honoured; a longer one is cut to this.
     pub max_retry_after: Duration,
+    /// Largest page of a Graph answer read; a larger one fails its endpoint.
+    pub max_page_bytes: usize,
     /// How long a claim on a collection lasts without renewal.
     pub lease: Duration,
     /// How often an idle collection worker looks for queued collections.
@@ -77,6 +79,7 @@ impl Default for GraphConfig {
             request_timeout: Duration::from_secs(10),
             max_attempts: 4,
             max_retry_after: Duration::from_secs(60),
+            max_page_bytes: 16 << 20,
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
         }

@@ -229,13 +229,19 @@ impl GraphClient {
             };
             let status = response.status();
             fetched.http_status = Some(status.as_u16());
-            let body: Value = match response.json().await {
-                Ok(body) => body,
-                Err(e) if status.is_success() => {
-                    fetched.error = Some(format!("the answer is not JSON: {e}"));
+            let body: Value = match read_page(response, self.config.max_page_bytes).await {
+                Ok(bytes) => match serde_json::from_slice(&bytes) {
+                    Ok(body) => body,
+                    Err(e) if status.is_success() => {
+                        fetched.error = Some(format!("the answer is not JSON: {e}"));
+                        return fetched;
+                    }
+                    Err(_) => Value::Null,
+                },
+                Err(error) => {
+                    fetched.error = Some(error);
                     return fetched;
                 }
-                Err(_) => Value::Null,
             };
             if !status.is_success() {
                 fetched.error = Some(self.redacted(&graph_error(status, &body)).await);
@@ -353,6 +359,30 @@ impl GraphClient {
             }
         }
     }
+}
+
+/// A page's body, read chunk by chunk and refused past `max_bytes`, so one page cannot take
+/// the collection's memory.
+async fn read_page(mut response: reqwest::Response, max_bytes: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("a page is larger than {max_bytes} bytes; not read");
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_bytes as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the answer: {}", root_cause(&e)))?
+    {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `Retry-After` as seconds or an HTTP date.

@@ -871,3 +871,26 @@ async fn endpoints_that_echo_the_request_never_show_the_secret_or_the_token() {
     let stored = app.stored_text("collection_runs", "endpoints").await;
     assert!(!stored.contains(&percent) && !tokens.iter().any(|t| stored.contains(t.as_str())));
 }
+
+#[tokio::test]
+async fn a_page_over_the_limit_fails_its_endpoint_and_is_never_read_whole() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    // 2 KiB: the directory's larger lists exceed it, its small objects do not.
+    let app = connected_app(&standin, |config| config.graph.max_page_bytes = 2048).await;
+    let run = connect_and_collect(&app, secret_input()).await;
+    assert_ne!(run["status"], "SUCCEEDED", "{run}");
+    let refused: Vec<&Value> = run["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["error"]
+                .as_str()
+                .is_some_and(|error| error.contains("a page is larger than 2048 bytes"))
+        })
+        .collect();
+    assert!(!refused.is_empty(), "{run}");
+    for endpoint in &refused {
+        assert_eq!(endpoint["items"], 0, "{endpoint}");
+    }
+}
