@@ -1,5 +1,6 @@
-//! Which addresses are public: the check behind every outbound request a caller or a provider
-//! can aim (webhook targets, an identity provider's key URLs).
+//! Outbound requests a caller or a provider can aim or fill: which addresses are public (webhook
+//! targets, an identity provider's key URLs), and answers read only up to a bound (key sets,
+//! Graph pages).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -61,4 +62,35 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         let [.., a, b] = s;
         Ipv4Addr::new((a >> 8) as u8, a as u8, (b >> 8) as u8, b as u8)
     })
+}
+
+/// Why a bounded read of an answer stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The answer is larger than the bound (said by its `Content-Length`, or found reading it).
+    TooLarge,
+    /// The answer could not be read.
+    Transport(reqwest::Error),
+}
+
+/// An answer's body, read chunk by chunk and refused past `max_bytes`, so one answer cannot
+/// take the process's memory.
+pub async fn read_bounded(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_bytes as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

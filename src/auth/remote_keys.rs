@@ -297,7 +297,7 @@ async fn get_text(url: &str, allow_private: bool) -> Result<String, String> {
         .resolve(host, first)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut response = pinned
+    let response = pinned
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
@@ -306,20 +306,14 @@ async fn get_text(url: &str, allow_private: bool) -> Result<String, String> {
     if !response.status().is_success() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
-    let too_large = || format!("{url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes");
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::net::read_bounded(response, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|error| match error {
+            crate::net::ReadError::TooLarge => {
+                format!("{url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+            }
+            crate::net::ReadError::Transport(e) => format!("{url}: {e}"),
+        })?;
     String::from_utf8(body).map_err(|_| format!("{url}: the document is not UTF-8"))
 }
 

@@ -361,28 +361,18 @@ impl GraphClient {
     }
 }
 
-/// A page's body, read chunk by chunk and refused past `max_bytes`, so one page cannot take
-/// the collection's memory.
-async fn read_page(mut response: reqwest::Response, max_bytes: usize) -> Result<Vec<u8>, String> {
-    let too_large = || format!("a page is larger than {max_bytes} bytes; not read");
-    if response
-        .content_length()
-        .is_some_and(|n| n > max_bytes as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+/// A page's body, refused past `max_bytes` so one page cannot take the collection's memory.
+async fn read_page(response: reqwest::Response, max_bytes: usize) -> Result<Vec<u8>, String> {
+    crate::net::read_bounded(response, max_bytes)
         .await
-        .map_err(|e| format!("reading the answer: {}", root_cause(&e)))?
-    {
-        if body.len() + chunk.len() > max_bytes {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|error| match error {
+            crate::net::ReadError::TooLarge => {
+                format!("a page is larger than {max_bytes} bytes; not read")
+            }
+            crate::net::ReadError::Transport(e) => {
+                format!("reading the answer: {}", root_cause(&e))
+            }
+        })
 }
 
 /// `Retry-After` as seconds or an HTTP date.
