@@ -7,7 +7,7 @@ use async_graphql::Enum;
 
 pub use entity::enums::{
     ActionCategory, ActionState, ActionStatus, ActionTier, ActionType, AlertKind, ComparisonBasis,
-    DeliveryStatus, Level, ScoringRunKind, ScoringRunStatus,
+    DeliveryStatus, Level, License, ScoringRunKind, ScoringRunStatus,
 };
 
 /// The kinds of scoring rule.

@@ -297,6 +297,7 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
             change_seq: Set(0),
             zone_good: Set(70.0),
             zone_fair: Set(40.0),
+            emergency_access_accounts: Set(None),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -19,8 +19,10 @@ use securescore::graph::client::GraphClient;
 use securescore::graph::collect::collect;
 use securescore::graph::credential::Credential;
 
-/// Items per page, as Graph pages `/users` by default.
+/// Items per page, as Graph pages `/users` when `$top` is not given.
 const PAGE: usize = 100;
+/// The largest `$top` Graph honours on the lists that take it.
+const MAX_TOP: usize = 999;
 /// Rounds of each side.
 const ROUNDS: usize = 3;
 const DIRECTORY: &str = "8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44";
@@ -119,6 +121,13 @@ fn directory(users: usize) -> StandIn {
             json!({"isEnabled": true}),
         ),
     ]);
+    lists.insert(
+        "/subscribedSkus".into(),
+        vec![
+            json!({"capabilityStatus": "Enabled", "skuPartNumber": "SPE_E3", "appliesTo": "User",
+                   "servicePlans": [{"servicePlanName": "AAD_PREMIUM", "provisioningStatus": "Success", "appliesTo": "User"}]}),
+        ],
+    );
     StandIn {
         lists,
         objects,
@@ -153,12 +162,43 @@ async fn graph(
         .get("$skiptoken")
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let page: Vec<&Value> = items.iter().skip(skip).take(PAGE).collect();
+    // As Graph: `$top` up to 999 where the list takes it, 100 otherwise.
+    let top = query
+        .get("$top")
+        .and_then(|t| t.parse().ok())
+        .map_or(PAGE, |t: usize| t.min(MAX_TOP));
+    let page: Vec<&Value> = items.iter().skip(skip).take(top).collect();
     let mut body = json!({"value": page});
-    if skip + PAGE < items.len() {
-        body["@odata.nextLink"] = json!(format!("{base}/v1.0{path}?$skiptoken={}", skip + PAGE));
+    if skip + top < items.len() {
+        body["@odata.nextLink"] = json!(format!(
+            "{base}/v1.0{path}?$top={top}&$skiptoken={}",
+            skip + top
+        ));
     }
     axum::Json(body).into_response()
+}
+
+/// The page size a collection asks of `path`: the largest `$top` on the lists that take it.
+fn page_of(path: &str) -> usize {
+    if path == "/users" || path.ends_with("/transitiveMembers") {
+        MAX_TOP
+    } else {
+        PAGE
+    }
+}
+
+/// The peak resident set size of this process so far (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The URLs the raw baseline fetches: every page of every endpoint a collection reads.
@@ -166,9 +206,10 @@ fn baseline_urls(state: &StandIn, base: &str) -> Vec<String> {
     let mut urls = Vec::new();
     for (path, items) in &state.lists {
         let mut skip = 0;
+        let top = page_of(path);
         loop {
-            urls.push(format!("{base}/v1.0{path}?$skiptoken={skip}"));
-            skip += PAGE;
+            urls.push(format!("{base}/v1.0{path}?$top={top}&$skiptoken={skip}"));
+            skip += top;
             if skip >= items.len() {
                 break;
             }
@@ -216,13 +257,16 @@ pub async fn run(users: usize) -> Result<(), String> {
     let (mut ours, mut baseline) = (Vec::new(), Vec::new());
     let mut requests = 0;
     let mut facts = Value::Null;
-    println!("collect: {users} users, pages of {PAGE}, {ROUNDS} rounds alternating");
+    println!(
+        "collect: {users} users, pages of {PAGE} ($top up to {MAX_TOP} where a list takes it), {ROUNDS} rounds alternating"
+    );
+    let rss_before = peak_rss_mib().unwrap_or(f64::NAN);
     for round in 1..=ROUNDS {
         let credential = Credential::from_input(Some("bench-secret".into()), None, None)?;
         let client = GraphClient::new(&config, DIRECTORY, CLIENT, credential)?;
         let before = state.requests.load(Ordering::Relaxed);
         let started = Instant::now();
-        let collected = collect(&client).await;
+        let collected = collect(&client, &[]).await;
         ours.push(started.elapsed());
         requests = state.requests.load(Ordering::Relaxed) - before;
         if collected.error.is_some() {
@@ -250,7 +294,7 @@ pub async fn run(users: usize) -> Result<(), String> {
         o[o.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
     };
     println!(
-        "collection (token, 10 endpoints, groups, facts): {}",
+        "collection (token, 11 endpoints, groups, facts): {}",
         summary(&mut ours)
     );
     println!(
@@ -260,6 +304,10 @@ pub async fn run(users: usize) -> Result<(), String> {
     );
     println!(
         "requests per collection: {requests} (token included); ratio collection / raw: {ratio:.2}"
+    );
+    println!(
+        "peak RSS of the process (stand-in's directory included): {:.1} MiB before the first round, {:.1} MiB after the last",
+        rss_before, peak_rss_mib().unwrap_or(f64::NAN)
     );
     println!("facts: {facts}");
     Ok(())

@@ -35,6 +35,8 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     /// How many times it was claimed.
     pub attempts: i32,
+    /// What the collection noticed without failing for it, as a JSON array of sentences.
+    pub warnings: Option<Json>,
 }
 
 /// Relations of `collection_runs` (none navigated through the ORM).

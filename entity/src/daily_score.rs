@@ -41,6 +41,9 @@ pub struct Model {
     /// The tenant's change sequence the row's inputs were read at; a computation from an
     /// older sequence never overwrites the row.
     pub input_seq: i64,
+    /// What the licences the tenant lacks kept out of reach: `[{"license", "actions",
+    /// "maxScore"}]`; none for days scored before licences were.
+    pub license_gaps: Option<Json>,
 }
 
 /// Relations of `daily_scores` (none navigated through the ORM).

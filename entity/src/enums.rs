@@ -97,6 +97,8 @@ stored_enum! {
         ThirdParty = "THIRD_PARTY",
         /// Risk accepted: 0 of max.
         RiskAccepted = "RISK_ACCEPTED",
+        /// The tenant lacks a licence the action requires: 0 of 0.
+        NotLicensed = "NOT_LICENSED",
     }
 }
 
@@ -263,5 +265,37 @@ stored_enum! {
         Partial = "PARTIAL",
         /// Nothing was stored (a refused credential, an unreachable directory).
         Failed = "FAILED",
+    }
+}
+
+stored_enum! {
+    /// A Microsoft Entra licence an action's feature needs.
+    License {
+        /// Microsoft Entra ID P1 (Conditional Access, group-based features).
+        EntraP1 = "ENTRA_P1",
+        /// Microsoft Entra ID P2 (ID Protection risk policies, Privileged Identity Management).
+        EntraP2 = "ENTRA_P2",
+        /// Microsoft Entra ID Governance (lifecycle workflows, advanced access reviews).
+        EntraIdGovernance = "ENTRA_ID_GOVERNANCE",
+    }
+}
+
+impl License {
+    /// The fact that says whether the tenant holds the licence (`licenses.entraP2`).
+    pub fn fact_path(self) -> &'static str {
+        match self {
+            License::EntraP1 => "licenses.entraP1",
+            License::EntraP2 => "licenses.entraP2",
+            License::EntraIdGovernance => "licenses.entraIdGovernance",
+        }
+    }
+
+    /// The licence's name as Microsoft sells it.
+    pub fn product_name(self) -> &'static str {
+        match self {
+            License::EntraP1 => "Microsoft Entra ID P1",
+            License::EntraP2 => "Microsoft Entra ID P2",
+            License::EntraIdGovernance => "Microsoft Entra ID Governance",
+        }
     }
 }

@@ -46,6 +46,8 @@ pub struct Model {
     /// The built-in catalog version that last wrote this entry; none when a platform admin
     /// wrote it (upgrades then leave it alone).
     pub built_in_version: Option<i32>,
+    /// Licences the action needs, as a JSON array of `License` names (`["ENTRA_P2"]`).
+    pub requires_licenses: Option<Json>,
     /// When the entry was first stored.
     pub created_at: DateTimeUtc,
     /// When the entry was last changed.

@@ -29,6 +29,8 @@ pub struct Model {
     pub zone_good: f64,
     /// From this percentage up (under `zone_good`) a day is FAIR.
     pub zone_fair: f64,
+    /// The tenant's emergency access accounts: a JSON array of Entra user object ids.
+    pub emergency_access_accounts: Option<Json>,
 }
 
 /// Relations of `tenants` (none navigated through the ORM).

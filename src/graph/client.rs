@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -33,21 +34,36 @@ pub struct GraphClient {
     requests: std::sync::atomic::AtomicU32,
 }
 
-/// What one endpoint (all its pages) answered.
-#[derive(Debug, Default)]
-pub struct Fetched {
+/// What one endpoint (all its pages) answered, its items parsed one by one as each page
+/// arrived (a collection holds one page of raw JSON at a time).
+#[derive(Debug)]
+pub struct Fetched<T> {
     /// The last HTTP status seen; none when nothing answered.
     pub http_status: Option<u16>,
     /// Every item of every page (a single object counts as one item).
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// Requests made for the page that took most tries.
     pub attempts: u32,
-    /// Why it failed; none when it was read whole.
+    /// Why it failed; none when it was read whole and every item parsed.
     pub error: Option<String>,
+    /// Graph's error code (`error.code`) when it refused.
+    pub error_code: Option<String>,
 }
 
-impl Fetched {
-    /// Read whole.
+impl<T> Default for Fetched<T> {
+    fn default() -> Self {
+        Fetched {
+            http_status: None,
+            items: Vec::new(),
+            attempts: 0,
+            error: None,
+            error_code: None,
+        }
+    }
+}
+
+impl<T> Fetched<T> {
+    /// Read whole, every item parsed.
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
@@ -203,9 +219,11 @@ impl GraphClient {
         }
     }
 
-    /// Reads a Graph path (`/users?$select=…`) with every page of its `value`; an answer
-    /// without `value` is one object, one item.
-    pub async fn get(&self, path_and_query: &str) -> Fetched {
+    /// Reads a Graph path (`/users?$select=…`) with every page of its `value`, each item
+    /// parsed as a `T` when its page arrives; an answer without `value` is one object, one
+    /// item. An item that does not parse stops the read with an error naming its position and
+    /// the field.
+    pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Fetched<T> {
         let mut fetched = Fetched::default();
         let mut next = Some(format!(
             "{}/v1.0{path_and_query}",
@@ -244,6 +262,10 @@ impl GraphClient {
                 }
             };
             if !status.is_success() {
+                fetched.error_code = body
+                    .pointer("/error/code")
+                    .and_then(Value::as_str)
+                    .map(|code| code.chars().take(MAX_ERROR_CHARS).collect());
                 fetched.error = Some(self.redacted(&graph_error(status, &body)).await);
                 return fetched;
             }
@@ -256,15 +278,25 @@ impl GraphClient {
                     }
                 }
             }
-            // The page's items move into the result rather than being copied.
             let mut body = body;
-            match body.get_mut("value") {
-                Some(Value::Array(items)) => fetched.items.append(items),
+            let page = match body.get_mut("value") {
+                Some(Value::Array(items)) => std::mem::take(items),
                 Some(_) => {
                     fetched.error = Some("`value` is not an array".into());
                     return fetched;
                 }
-                None => fetched.items.push(body),
+                None => vec![body],
+            };
+            // The raw page is dropped as its items become typed.
+            for item in page {
+                let position = fetched.items.len();
+                match serde_path_to_error::deserialize::<_, T>(item) {
+                    Ok(parsed) => fetched.items.push(parsed),
+                    Err(error) => {
+                        fetched.error = Some(unparsable(position, &error));
+                        return fetched;
+                    }
+                }
             }
         }
         fetched
@@ -359,6 +391,14 @@ impl GraphClient {
             }
         }
     }
+}
+
+/// `item 3: isMfaRegistered: invalid type: null, expected a boolean` (positions from 0).
+fn unparsable(position: usize, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let field = if path == "." { "the item".to_owned() } else { path };
+    let text = format!("item {position}: {field}: {}", error.inner());
+    text.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 /// A page's body, refused past `max_bytes` so one page cannot take the collection's memory.

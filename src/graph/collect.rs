@@ -1,5 +1,5 @@
-//! One collection: sign in, read the ten endpoints (and no others), record what each answered,
-//! and compute the facts from what was read.
+//! One collection: sign in, read the contract's endpoints (and no others), record what each
+//! answered, and compute the facts from what was read.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,9 +11,10 @@ use serde_json::Value;
 use super::client::{Fetched, GraphClient};
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, Domain, RegistrationDetails, RoleAssignment,
+    DirectoryUser, Domain, RegistrationDetails, RoleAssignment, SubscribedSku, Switch,
+    TypedObject,
 };
-use super::facts::compute_facts;
+use super::facts::{compute_facts, emergency_account_warnings};
 
 /// Group membership reads in flight at once.
 const GROUP_READS_AT_ONCE: usize = 4;
@@ -27,7 +28,7 @@ struct Endpoint {
 }
 
 const USERS: Endpoint = Endpoint {
-    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled",
+    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled&$top=999",
     permission: "User.Read.All",
 };
 const REGISTRATIONS: Endpoint = Endpoint {
@@ -63,6 +64,13 @@ const ADMIN_CONSENT_REQUESTS: Endpoint = Endpoint {
     request: "/policies/adminConsentRequestPolicy",
     permission: "Policy.Read.All",
 };
+const SUBSCRIBED_SKUS: Endpoint = Endpoint {
+    request: "/subscribedSkus",
+    permission: "Organization.Read.All",
+};
+
+/// Graph error codes that mean the tenant lacks a licence, not the app a permission.
+const LICENSE_ERROR_CODES: [&str; 1] = ["Authentication_RequestFromNonPremiumTenantOrB2CTenant"];
 
 /// What one endpoint answered, as stored on the collection and shown as `EndpointResult`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,17 +88,27 @@ pub struct EndpointOutcome {
     pub error: Option<String>,
     /// The permission a 403 says is missing.
     pub missing_permission: Option<String>,
+    /// The error code of a 403 that says the tenant lacks a licence.
+    #[serde(default)]
+    pub missing_license: Option<String>,
 }
 
 impl EndpointOutcome {
-    fn new(name: String, fetched: &Fetched, permission: &str) -> EndpointOutcome {
+    fn new<T>(name: String, fetched: &Fetched<T>, permission: &str) -> EndpointOutcome {
+        let refused = fetched.http_status == Some(403);
+        let missing_license = fetched
+            .error_code
+            .clone()
+            .filter(|code| refused && LICENSE_ERROR_CODES.contains(&code.as_str()));
         EndpointOutcome {
             name,
             http_status: fetched.http_status,
             items: u32::try_from(fetched.items.len()).unwrap_or(u32::MAX),
             attempts: fetched.attempts,
             error: fetched.error.clone(),
-            missing_permission: (fetched.http_status == Some(403)).then(|| permission.to_owned()),
+            missing_permission: (refused && missing_license.is_none())
+                .then(|| permission.to_owned()),
+            missing_license,
         }
     }
 }
@@ -106,6 +124,8 @@ pub struct Collected {
     pub facts: Option<Value>,
     /// Why it failed or what is missing, for the connection's `lastError`.
     pub error: Option<String>,
+    /// What the collection noticed without failing for it.
+    pub warnings: Vec<String>,
 }
 
 impl Collected {
@@ -127,8 +147,9 @@ fn endpoint_name(request: &str) -> String {
     request.split('?').next().unwrap_or(request).to_owned()
 }
 
-/// Runs one collection with a client for the directory.
-pub async fn collect(client: &GraphClient) -> Collected {
+/// Runs one collection with a client for the directory; `emergency_accounts` are the
+/// tenant's designated emergency access accounts.
+pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Collected {
     if let Err(refused) = client.sign_in().await {
         let token_path = reqwest::Url::parse(client.token_url())
             .map(|u| u.path().to_owned())
@@ -142,9 +163,11 @@ pub async fn collect(client: &GraphClient) -> Collected {
                 attempts: refused.attempts,
                 error: Some(refused.reason.clone()),
                 missing_permission: None,
+                missing_license: None,
             }],
             facts: None,
             error: Some(format!("sign-in refused: {}", refused.reason)),
+            warnings: Vec::new(),
         };
     }
     let (
@@ -157,60 +180,54 @@ pub async fn collect(client: &GraphClient) -> Collected {
         authentication_methods,
         security_defaults,
         admin_consent,
+        skus,
     ) = futures::join!(
-        client.get(USERS.request),
-        client.get(REGISTRATIONS.request),
-        client.get(ROLE_ASSIGNMENTS.request),
-        client.get(POLICIES.request),
-        client.get(DOMAINS.request),
-        client.get(AUTHORIZATION_POLICY.request),
-        client.get(AUTHENTICATION_METHODS_POLICY.request),
-        client.get(SECURITY_DEFAULTS.request),
-        client.get(ADMIN_CONSENT_REQUESTS.request),
+        client.get::<DirectoryUser>(USERS.request),
+        client.get::<RegistrationDetails>(REGISTRATIONS.request),
+        client.get::<RoleAssignment>(ROLE_ASSIGNMENTS.request),
+        client.get::<ConditionalAccessPolicy>(POLICIES.request),
+        client.get::<Domain>(DOMAINS.request),
+        client.get::<AuthorizationPolicy>(AUTHORIZATION_POLICY.request),
+        client.get::<AuthenticationMethodsPolicy>(AUTHENTICATION_METHODS_POLICY.request),
+        client.get::<Switch>(SECURITY_DEFAULTS.request),
+        client.get::<Switch>(ADMIN_CONSENT_REQUESTS.request),
+        client.get::<SubscribedSku>(SUBSCRIBED_SKUS.request),
     );
-    let mut endpoints: Vec<EndpointOutcome> = [
-        (&USERS, &users),
-        (&REGISTRATIONS, &registrations),
-        (&ROLE_ASSIGNMENTS, &assignments),
-        (&POLICIES, &policies),
-        (&DOMAINS, &domains),
-        (&AUTHORIZATION_POLICY, &authorization),
-        (&AUTHENTICATION_METHODS_POLICY, &authentication_methods),
-        (&SECURITY_DEFAULTS, &security_defaults),
-        (&ADMIN_CONSENT_REQUESTS, &admin_consent),
-    ]
-    .into_iter()
-    .map(|(e, f)| EndpointOutcome::new(endpoint_name(e.request), f, e.permission))
-    .collect();
+    let mut endpoints = vec![
+        outcome(&USERS, &users),
+        outcome(&REGISTRATIONS, &registrations),
+        outcome(&ROLE_ASSIGNMENTS, &assignments),
+        outcome(&POLICIES, &policies),
+        outcome(&DOMAINS, &domains),
+        outcome(&AUTHORIZATION_POLICY, &authorization),
+        outcome(&AUTHENTICATION_METHODS_POLICY, &authentication_methods),
+        outcome(&SECURITY_DEFAULTS, &security_defaults),
+        outcome(&ADMIN_CONSENT_REQUESTS, &admin_consent),
+        outcome(&SUBSCRIBED_SKUS, &skus),
+    ];
     let mut directory = Directory {
-        users: parse_items::<DirectoryUser>(&users),
-        registrations: parse_items::<RegistrationDetails>(&registrations)
+        users: whole(users),
+        registrations: whole(registrations)
             .map(|rows| rows.into_iter().map(|r| (r.id.clone(), r)).collect()),
-        role_assignments: assignments.ok().then(|| {
-            assignments
-                .items
-                .iter()
-                .filter_map(RoleAssignment::parse)
-                .collect()
-        }),
-        policies: parse_items::<ConditionalAccessPolicy>(&policies),
-        domains: parse_items::<Domain>(&domains),
-        authorization_policy: parse_single::<AuthorizationPolicy>(&authorization),
-        authentication_methods_policy: parse_single::<AuthenticationMethodsPolicy>(
-            &authentication_methods,
-        ),
-        security_defaults_enabled: switch(&security_defaults),
-        admin_consent_workflow_enabled: switch(&admin_consent),
+        role_assignments: whole(assignments),
+        policies: whole(policies),
+        domains: whole(domains),
+        authorization_policy: first(authorization),
+        authentication_methods_policy: first(authentication_methods),
+        security_defaults_enabled: first(security_defaults).and_then(|s| s.is_enabled),
+        admin_consent_workflow_enabled: first(admin_consent).and_then(|s| s.is_enabled),
+        subscribed_skus: whole(skus),
+        emergency_accounts: emergency_accounts.iter().cloned().collect(),
         group_members: HashMap::new(),
     };
     let groups = Directory::groups_named(
         directory.role_assignments.as_deref(),
         directory.policies.as_deref(),
     );
-    let group_reads: Vec<(String, Fetched)> = futures::stream::iter(groups)
+    let group_reads: Vec<(String, Fetched<TypedObject>)> = futures::stream::iter(groups)
         .map(|group| async move {
             let fetched = client
-                .get(&format!("/groups/{group}/transitiveMembers"))
+                .get(&format!("/groups/{group}/transitiveMembers?$top=999"))
                 .await;
             (group, fetched)
         })
@@ -223,18 +240,15 @@ pub async fn collect(client: &GraphClient) -> Collected {
             &fetched,
             GROUP_MEMBERS_PERMISSION,
         ));
-        let members = fetched.ok().then(|| {
-            fetched
-                .items
-                .iter()
-                .filter(|m| {
-                    m.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user")
-                })
-                .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
+        let members = whole(fetched).map(|members| {
+            members
+                .into_iter()
+                .filter_map(TypedObject::user_id)
                 .collect::<HashSet<String>>()
         });
         directory.group_members.insert(group, members);
     }
+    let warnings = emergency_account_warnings(&directory);
     let facts = compute_facts(&directory);
     let failed: Vec<&EndpointOutcome> = endpoints.iter().filter(|e| e.error.is_some()).collect();
     let (status, error, facts) = if failed.is_empty() {
@@ -261,7 +275,13 @@ pub async fn collect(client: &GraphClient) -> Collected {
         endpoints,
         facts,
         error,
+        warnings,
     }
+}
+
+/// The outcome of one of the fixed endpoints.
+fn outcome<T>(endpoint: &Endpoint, fetched: &Fetched<T>) -> EndpointOutcome {
+    EndpointOutcome::new(endpoint_name(endpoint.request), fetched, endpoint.permission)
 }
 
 /// `name (status): error`.
@@ -277,31 +297,12 @@ fn describe(outcome: &EndpointOutcome) -> String {
     )
 }
 
-/// A policy whose only reading is one switch (`isEnabled`): security defaults, the admin
-/// consent workflow.
-fn switch(fetched: &Fetched) -> Option<bool> {
-    if !fetched.ok() {
-        return None;
-    }
-    fetched.items.first()?.get("isEnabled")?.as_bool()
-}
-
-/// The items of a list endpoint, when it was read whole and every item parses.
-fn parse_items<T: for<'de> Deserialize<'de>>(fetched: &Fetched) -> Option<Vec<T>> {
-    if !fetched.ok() {
-        return None;
-    }
-    fetched
-        .items
-        .iter()
-        .map(|item| T::deserialize(item).ok())
-        .collect()
+/// The items of an endpoint read whole, every item parsed; none otherwise.
+fn whole<T>(fetched: Fetched<T>) -> Option<Vec<T>> {
+    fetched.ok().then_some(fetched.items)
 }
 
 /// A single-object endpoint (older answers wrap it in `value`: the first item).
-fn parse_single<T: for<'de> Deserialize<'de>>(fetched: &Fetched) -> Option<T> {
-    if !fetched.ok() {
-        return None;
-    }
-    T::deserialize(fetched.items.first()?).ok()
+fn first<T>(fetched: Fetched<T>) -> Option<T> {
+    whole(fetched)?.into_iter().next()
 }

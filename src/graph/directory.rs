@@ -29,6 +29,11 @@ pub struct Directory {
     pub security_defaults_enabled: Option<bool>,
     /// `/policies/adminConsentRequestPolicy`: `isEnabled`.
     pub admin_consent_workflow_enabled: Option<bool>,
+    /// `/subscribedSkus`.
+    pub subscribed_skus: Option<Vec<SubscribedSku>>,
+    /// The tenant's emergency access accounts (user object ids), left out of every coverage
+    /// fact.
+    pub emergency_accounts: HashSet<String>,
 }
 
 /// One user of `/users`.
@@ -101,8 +106,10 @@ pub enum PrincipalKind {
     Other,
 }
 
-/// One active role assignment with its principal expanded.
-#[derive(Clone, Debug)]
+/// One active role assignment with its principal expanded. An assignment without its role or
+/// principal id does not parse: the endpoint fails rather than losing an admin.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "RawRoleAssignment")]
 pub struct RoleAssignment {
     /// The role definition (for built-in roles, the template id).
     pub role_definition_id: String,
@@ -114,27 +121,96 @@ pub struct RoleAssignment {
     pub principal_kind: PrincipalKind,
 }
 
-impl RoleAssignment {
-    /// Parses one item of the `roleAssignments` answer; `None` when it lacks its ids.
-    pub fn parse(item: &Value) -> Option<RoleAssignment> {
-        let principal_kind = match item
-            .pointer("/principal/@odata.type")
-            .and_then(Value::as_str)
-        {
+/// A role assignment as Graph sends it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRoleAssignment {
+    role_definition_id: String,
+    #[serde(default)]
+    directory_scope_id: Option<String>,
+    principal_id: String,
+    #[serde(default)]
+    principal: Option<TypedObject>,
+}
+
+impl From<RawRoleAssignment> for RoleAssignment {
+    fn from(raw: RawRoleAssignment) -> Self {
+        let principal_kind = match raw.principal.as_ref().and_then(|p| p.odata_type.as_deref()) {
             Some("#microsoft.graph.user") => PrincipalKind::User,
             Some("#microsoft.graph.group") => PrincipalKind::Group,
             _ => PrincipalKind::Other,
         };
-        Some(RoleAssignment {
-            role_definition_id: item.get("roleDefinitionId")?.as_str()?.to_owned(),
-            directory_scope_id: item
-                .get("directoryScopeId")
-                .and_then(Value::as_str)
-                .unwrap_or("/")
-                .to_owned(),
-            principal_id: item.get("principalId")?.as_str()?.to_owned(),
+        RoleAssignment {
+            role_definition_id: raw.role_definition_id,
+            directory_scope_id: raw.directory_scope_id.unwrap_or_else(|| "/".into()),
+            principal_id: raw.principal_id,
             principal_kind,
-        })
+        }
+    }
+}
+
+/// A directory object with its type: a role assignment's principal, a group's member.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TypedObject {
+    /// `#microsoft.graph.user`, `#microsoft.graph.group`, …
+    #[serde(default, rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    /// Object id.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl TypedObject {
+    /// The object's id when it is a user.
+    pub fn user_id(self) -> Option<String> {
+        (self.odata_type.as_deref() == Some("#microsoft.graph.user"))
+            .then_some(self.id)
+            .flatten()
+    }
+}
+
+/// A policy read for one switch (`isEnabled`): security defaults, the admin consent workflow.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Switch {
+    /// Whether the policy is on.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+}
+
+/// One commercial subscription of `/subscribedSkus`, the parts the licence facts read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribedSku {
+    /// `Enabled`, `Warning`, `Suspended`, `Deleted` or `LockedOut`.
+    #[serde(default)]
+    pub capability_status: Option<String>,
+    /// The service plans the SKU includes.
+    #[serde(default)]
+    pub service_plans: Vec<ServicePlan>,
+}
+
+/// One service plan of a SKU.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePlan {
+    /// E.g. `AAD_PREMIUM_P2`.
+    #[serde(default)]
+    pub service_plan_name: Option<String>,
+    /// `Success` when fully provisioned.
+    #[serde(default)]
+    pub provisioning_status: Option<String>,
+}
+
+impl SubscribedSku {
+    /// Whether this SKU is in force (`Enabled`, or `Warning` in its grace period) and has the
+    /// service plan `name` provisioned.
+    pub fn provides(&self, name: &str) -> bool {
+        matches!(self.capability_status.as_deref(), Some("Enabled" | "Warning"))
+            && self.service_plans.iter().any(|plan| {
+                plan.service_plan_name.as_deref() == Some(name)
+                    && plan.provisioning_status.as_deref() == Some("Success")
+            })
     }
 }
 

@@ -29,6 +29,12 @@ const LIMITED_INVITERS: [&str; 2] = ["adminsAndGuestInviters", "none"];
 const LEGACY_USER_CONSENT: &str = "ManagePermissionGrantsForSelf.microsoft-user-default-legacy";
 /// `passwordValidityPeriodInDays` meaning "never expires".
 const NEVER_EXPIRES: i64 = 2_147_483_647;
+/// Service plans that carry each licence: `(fact, plans)`; P2 implies P1.
+const LICENSE_PLANS: [(&str, &[&str]); 3] = [
+    ("licenses.entraP1", &["AAD_PREMIUM", "AAD_PREMIUM_P2"]),
+    ("licenses.entraP2", &["AAD_PREMIUM_P2"]),
+    ("licenses.entraIdGovernance", &["Entra_Identity_Governance"]),
+];
 
 /// The privileged-roles data file.
 #[derive(Deserialize)]
@@ -307,10 +313,14 @@ type Qualifies = fn(&ConditionalAccessPolicy) -> bool;
 /// The facts document of one collection: only what could be computed.
 pub fn compute_facts(directory: &Directory) -> Value {
     let mut facts = Map::new();
-    let members: Option<Vec<&DirectoryUser>> = directory
-        .users
-        .as_ref()
-        .map(|users| users.iter().filter(|u| u.is_member()).collect());
+    // Emergency access accounts count in no coverage fact, numerator or denominator.
+    let counted = |id: &str| !directory.emergency_accounts.contains(id);
+    let members: Option<Vec<&DirectoryUser>> = directory.users.as_ref().map(|users| {
+        users
+            .iter()
+            .filter(|u| u.is_member() && counted(&u.id))
+            .collect()
+    });
     let roles = role_holders(directory);
     if let Some(members) = &members {
         set(&mut facts, "users.total", json!(members.len()));
@@ -328,14 +338,18 @@ pub fn compute_facts(directory: &Directory) -> Value {
     }
     if let Some(holders) = &roles {
         let admins = holders.admins();
-        set(&mut facts, "admins.total", json!(admins.len()));
+        set(
+            &mut facts,
+            "admins.total",
+            json!(admins.iter().filter(|a| counted(a)).count()),
+        );
         let global = holders
             .by_user
             .keys()
             .filter(|u| holders.holds(u, GLOBAL_ADMINISTRATOR))
             .count();
         set(&mut facts, "roles.globalAdmins", json!(global));
-        let mut admins: Vec<&str> = admins.into_iter().collect();
+        let mut admins: Vec<&str> = admins.into_iter().filter(|a| counted(a)).collect();
         admins.sort_unstable();
         if let Some(policies) = &directory.policies {
             let admin_facts: [(&str, Qualifies); 2] = [
@@ -441,7 +455,147 @@ pub fn compute_facts(directory: &Directory) -> Value {
     if let Some(enabled) = directory.admin_consent_workflow_enabled {
         set(&mut facts, "apps.adminConsentWorkflow", json!(enabled));
     }
+    if let Some(skus) = &directory.subscribed_skus {
+        for (path, plans) in LICENSE_PLANS {
+            let held = skus.iter().any(|sku| plans.iter().any(|p| sku.provides(p)));
+            set(&mut facts, path, json!(held));
+        }
+    }
+    add_emergency_access_facts(&mut facts, directory, roles.as_ref());
     Value::Object(facts)
+}
+
+/// The designated emergency access accounts that count as such: they exist, are enabled,
+/// are cloud-only and hold Global Administrator; `None` when the users or the roles are
+/// unread.
+fn emergency_accounts<'a>(
+    directory: &'a Directory,
+    roles: Option<&RoleHolders>,
+) -> Option<Vec<&'a DirectoryUser>> {
+    let roles = roles?;
+    let mut accounts: Vec<&DirectoryUser> = directory
+        .users
+        .as_ref()?
+        .iter()
+        .filter(|u| {
+            directory.emergency_accounts.contains(&u.id)
+                && u.account_enabled == Some(true)
+                && u.on_premises_sync_enabled != Some(true)
+                && roles.holds(&u.id, GLOBAL_ADMINISTRATOR)
+        })
+        .collect();
+    accounts.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    Some(accounts)
+}
+
+/// `emergencyAccess.*`: how many designated accounts count, whether one of them is excluded
+/// from every enabled policy, and how many have a phishing-resistant method registered.
+fn add_emergency_access_facts(
+    facts: &mut Map<String, Value>,
+    directory: &Directory,
+    roles: Option<&RoleHolders>,
+) {
+    let Some(accounts) = emergency_accounts(directory, roles) else {
+        return;
+    };
+    set(facts, "emergencyAccess.accounts", json!(accounts.len()));
+    if let Some(policies) = &directory.policies {
+        let enabled: Vec<&ConditionalAccessPolicy> =
+            policies.iter().filter(|p| p.state == "enabled").collect();
+        let mut unknown = false;
+        let mut excluded_somewhere = false;
+        for account in &accounts {
+            let mut verdict = Some(true);
+            for policy in &enabled {
+                match excluded_by(policy, &account.id, roles, directory) {
+                    Some(true) => {}
+                    Some(false) => {
+                        verdict = Some(false);
+                        break;
+                    }
+                    None => verdict = None,
+                }
+            }
+            match verdict {
+                Some(true) => excluded_somewhere = true,
+                Some(false) => {}
+                None => unknown = true,
+            }
+        }
+        if excluded_somewhere || !unknown {
+            set(
+                facts,
+                "emergencyAccess.excludedFromAllPolicies",
+                json!(excluded_somewhere),
+            );
+        }
+    }
+    if let Some(registrations) = &directory.registrations {
+        let count = accounts
+            .iter()
+            .filter(|a| {
+                registrations
+                    .get(&a.id)
+                    .is_some_and(|r| r.has_phishing_resistant_method())
+            })
+            .count();
+        set(facts, "emergencyAccess.phishingResistant", json!(count));
+    }
+}
+
+/// Whether a policy's exclude side names the user (by id, role or group).
+fn excluded_by(
+    policy: &ConditionalAccessPolicy,
+    user: &str,
+    roles: Option<&RoleHolders>,
+    directory: &Directory,
+) -> Option<bool> {
+    let Some(users) = &policy.conditions.users else {
+        return Some(false);
+    };
+    named(
+        user,
+        &users.exclude_users,
+        &users.exclude_roles,
+        &users.exclude_groups,
+        roles,
+        directory,
+        false,
+    )
+}
+
+/// What the collection says about designated emergency access accounts that do not count
+/// (not in the directory, disabled, synchronized, or without Global Administrator), one
+/// sentence each; nothing when the users are unread.
+pub fn emergency_account_warnings(directory: &Directory) -> Vec<String> {
+    let Some(users) = &directory.users else {
+        return Vec::new();
+    };
+    let roles = role_holders(directory);
+    let mut designated: Vec<&String> = directory.emergency_accounts.iter().collect();
+    designated.sort();
+    designated
+        .into_iter()
+        .filter_map(|id| {
+            let problem = match users.iter().find(|u| &u.id == id) {
+                None => "is not a user of this directory",
+                Some(u) if u.account_enabled != Some(true) => "is disabled",
+                Some(u) if u.on_premises_sync_enabled == Some(true) => {
+                    "is synchronized from on-premises (it should be cloud-only)"
+                }
+                Some(_) if roles
+                    .as_ref()
+                    .is_some_and(|r| !r.holds(id, GLOBAL_ADMINISTRATOR)) =>
+                {
+                    "does not hold Global Administrator"
+                }
+                Some(_) => return None,
+            };
+            Some(format!(
+                "emergency access account {id} {problem}; it is not counted as one"
+            ))
+        })
+        .collect()
 }
 
 /// What users and guests may do, from the authorization policy: each fact only when the

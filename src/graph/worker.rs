@@ -24,6 +24,8 @@ use crate::config::GraphConfig;
 use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
+use crate::service::emergency_access::emergency_accounts_of;
+use crate::service::tenants::find_tenant;
 use crate::service::snapshots::{SnapshotInput, ingest_snapshot};
 
 /// Claims after which a collection that keeps losing its replica is given up.
@@ -295,8 +297,16 @@ impl Collector {
             Ok(client) => client,
             Err(reason) => return failed(reason),
         };
+        let emergency_accounts = match find_tenant(&self.inner.db, tenant_id).await {
+            Ok(Some(tenant)) => match emergency_accounts_of(&tenant) {
+                Ok(accounts) => accounts,
+                Err(err) => return failed(err.message().to_owned()),
+            },
+            Ok(None) => return failed("the tenant was deleted".into()),
+            Err(err) => return failed(format!("reading the tenant failed: {}", err.message())),
+        };
         let started = std::time::Instant::now();
-        let collected = collect(&client).await;
+        let collected = collect(&client, &emergency_accounts).await;
         tracing::info!(
             %tenant_id,
             status = collected.status.as_str(),
@@ -343,6 +353,10 @@ impl Collector {
             .col_expr(
                 collection_run::Column::Endpoints,
                 Expr::value(json!(endpoints)),
+            )
+            .col_expr(
+                collection_run::Column::Warnings,
+                Expr::value((!collected.warnings.is_empty()).then(|| json!(collected.warnings))),
             )
             .col_expr(
                 collection_run::Column::LeaseUntil,
@@ -403,5 +417,6 @@ fn failed(reason: String) -> Collected {
         endpoints: Vec::new(),
         facts: None,
         error: Some(reason),
+        warnings: Vec::new(),
     }
 }

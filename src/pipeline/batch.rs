@@ -22,7 +22,7 @@ pub use super::scored_day::ScoredDay;
 use crate::events::{Event, notify_in_transaction};
 use crate::scoring::overrides::states_at;
 use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
-use crate::scoring::totals::CategoryTotal;
+use crate::scoring::totals::{CategoryTotal, LicenseGap};
 use crate::scoring::{ActionDefinition, score_day};
 use crate::service::daily_scores::DateRange;
 
@@ -504,6 +504,7 @@ async fn upsert_newer_days(
                     C::Coverage,
                     C::Version,
                     C::InputSeq,
+                    C::LicenseGaps,
                 ])
                 .value(C::StaleActions, true)
                 .action_and_where(not_newer.into())
@@ -572,6 +573,15 @@ fn day_row(
     let totals = &scored.day.totals;
     let categories = CategoryTotal::to_stored(&totals.categories)
         .map_err(|e| DbErr::Custom(format!("serializing category totals: {e}")))?;
+    // Most days lack nothing: no gaps store nothing.
+    let license_gaps = if totals.license_gaps.is_empty() {
+        None
+    } else {
+        Some(
+            LicenseGap::to_stored(&totals.license_gaps)
+                .map_err(|e| DbErr::Custom(format!("serializing licence gaps: {e}")))?,
+        )
+    };
     Ok(daily_score::ActiveModel {
         tenant_id: Set(scored.tenant_id.clone()),
         date: Set(scored.date),
@@ -588,6 +598,7 @@ fn day_row(
         version: Set(version),
         stale_actions: Set(false),
         input_seq: Set(scored.input_seq),
+        license_gaps: Set(license_gaps),
         ..Default::default()
     })
 }

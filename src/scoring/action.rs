@@ -2,8 +2,9 @@
 
 use serde_json::Value;
 
+use super::facts::flag;
 use super::rule::{RuleOutcome, ScoringRule};
-use crate::domain::{ActionCategory, ActionState, ActionStatus};
+use crate::domain::{ActionCategory, ActionState, ActionStatus, License};
 
 /// What the engine needs to know of a catalog entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +21,9 @@ pub struct ActionDefinition {
     pub deprecated: bool,
     /// How facts turn into points.
     pub rule: ScoringRule,
+    /// Licences the action's feature needs; a tenant whose licence fact is `false` cannot
+    /// earn it.
+    pub requires_licenses: Vec<License>,
 }
 
 /// `current` of `total`, e.g. 90 of 120 users.
@@ -44,6 +48,8 @@ pub struct ActionResult {
     pub state: ActionState,
     /// RATIO progress, whenever the facts give one.
     pub progress: Option<Progress>,
+    /// For NOT_LICENSED: the required licences whose facts say the tenant lacks them.
+    pub missing_licenses: Vec<License>,
 }
 
 /// Scores one action from the snapshot's facts and the override state in force.
@@ -57,6 +63,7 @@ pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState
         _ => None,
     };
     let max = action.max_score;
+    let mut missing_licenses = Vec::new();
     let (score, max_score, status) = if action.deprecated {
         (0.0, 0.0, ActionStatus::Deprecated)
     } else if !action.scored {
@@ -66,7 +73,14 @@ pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState
             ActionState::Ignored => (0.0, 0.0, ActionStatus::Ignored),
             ActionState::ThirdParty => (max, max, ActionStatus::ThirdParty),
             ActionState::RiskAccepted => (0.0, max, ActionStatus::RiskAccepted),
-            ActionState::Default | ActionState::Planned => from_rule(outcome, max),
+            ActionState::Default | ActionState::Planned => {
+                missing_licenses = lacking(&action.requires_licenses, facts);
+                if missing_licenses.is_empty() {
+                    from_rule(outcome, max)
+                } else {
+                    (0.0, 0.0, ActionStatus::NotLicensed)
+                }
+            }
         }
     };
     ActionResult {
@@ -75,7 +89,18 @@ pub fn score_action(action: &ActionDefinition, facts: &Value, state: ActionState
         status,
         state,
         progress,
+        missing_licenses,
     }
+}
+
+/// The licences of `required` whose facts are `false`; a missing fact lacks nothing (the rule
+/// decides).
+pub fn lacking(required: &[License], facts: &Value) -> Vec<License> {
+    required
+        .iter()
+        .copied()
+        .filter(|license| flag(facts, license.fact_path()) == Some(false))
+        .collect()
 }
 
 /// `maxScore - score`: the points an action still has to give (never negative).
@@ -153,7 +178,87 @@ mod tests {
                 numerator: "users.mfaRegistered".into(),
                 denominator: "users.total".into(),
             },
+            requires_licenses: vec![],
         }
+    }
+
+    /// The sign-in risk policy: Entra ID P2 only.
+    fn risk_action() -> ActionDefinition {
+        ActionDefinition {
+            requires_licenses: vec![License::EntraP2],
+            ..mfa_action()
+        }
+    }
+
+    fn licensed(facts: Value, p2: Option<bool>) -> Value {
+        let mut facts = facts;
+        if let Some(p2) = p2 {
+            facts["licenses"] = json!({"entraP1": true, "entraP2": p2});
+        }
+        facts
+    }
+
+    #[test]
+    fn a_licence_the_tenant_lacks_counts_nothing_of_nothing() {
+        let r = score_action(
+            &risk_action(),
+            &licensed(facts(30.0, 120.0), Some(false)),
+            ActionState::Default,
+        );
+        // 30 of 120 users would be 2.25 of 9; without P2 it is 0 of 0.
+        assert_eq!(
+            (r.score, r.max_score, r.status),
+            (0.0, 0.0, ActionStatus::NotLicensed)
+        );
+        assert_eq!(r.missing_licenses, vec![License::EntraP2]);
+        assert_eq!(r.progress.map(|p| p.current), Some(30.0));
+        let planned = score_action(
+            &risk_action(),
+            &licensed(facts(30.0, 120.0), Some(false)),
+            ActionState::Planned,
+        );
+        assert_eq!(planned.status, ActionStatus::NotLicensed);
+    }
+
+    #[test]
+    fn a_held_or_unknown_licence_leaves_the_rule_to_decide() {
+        for p2 in [Some(true), None] {
+            let r = score_action(
+                &risk_action(),
+                &licensed(facts(30.0, 120.0), p2),
+                ActionState::Default,
+            );
+            assert_eq!((r.score, r.status), (2.25, ActionStatus::Partial), "{p2:?}");
+            assert!(r.missing_licenses.is_empty());
+        }
+        // A licence fact that is not a boolean is not `false`.
+        let mut odd = facts(30.0, 120.0);
+        odd["licenses"] = json!({"entraP2": "no"});
+        assert_eq!(
+            score_action(&risk_action(), &odd, ActionState::Default).status,
+            ActionStatus::Partial
+        );
+    }
+
+    #[test]
+    fn overrides_and_catalog_flags_win_over_licences() {
+        let f = licensed(facts(30.0, 120.0), Some(false));
+        let third = score_action(&risk_action(), &f, ActionState::ThirdParty);
+        assert_eq!((third.score, third.status), (9.0, ActionStatus::ThirdParty));
+        assert!(third.missing_licenses.is_empty());
+        let accepted = score_action(&risk_action(), &f, ActionState::RiskAccepted);
+        assert_eq!(
+            (accepted.max_score, accepted.status),
+            (9.0, ActionStatus::RiskAccepted)
+        );
+        let ignored = score_action(&risk_action(), &f, ActionState::Ignored);
+        assert_eq!(ignored.status, ActionStatus::Ignored);
+        let mut deprecated = risk_action();
+        deprecated.deprecated = true;
+        assert_eq!(
+            score_action(&deprecated, &f, ActionState::Default).status,
+            ActionStatus::Deprecated
+        );
     }
 
     fn facts(mfa: f64, total: f64) -> Value {
@@ -276,6 +381,22 @@ mod tests {
             prop_assert!(r.score >= 0.0);
             prop_assert!(r.score <= r.max_score);
             prop_assert!(r.max_score == 0.0 || r.max_score == max);
+        }
+
+        #[test]
+        fn a_lacking_licence_only_ever_takes_the_action_out(
+            mfa in 0.0f64..500.0, total in 0.0f64..500.0, p2 in any::<bool>(), state in any_state(),
+        ) {
+            let f = licensed(facts(mfa, total), Some(p2));
+            let with = score_action(&risk_action(), &f, state);
+            let without = score_action(&mfa_action(), &f, state);
+            if with.status == ActionStatus::NotLicensed {
+                prop_assert!(!p2);
+                prop_assert!(matches!(state, ActionState::Default | ActionState::Planned));
+                prop_assert_eq!((with.score, with.max_score), (0.0, 0.0));
+            } else {
+                prop_assert_eq!(with, without);
+            }
         }
 
         #[test]

@@ -24,4 +24,4 @@ pub use action::{
 };
 pub use frameworks::{ComplianceMapping, FrameworkScore, ScoredAction, framework_scores};
 pub use rule::{RuleFields, RuleOutcome, ScoringRule};
-pub use totals::{CategoryTotal, DayScore, DayTotals, score_day, total_scores};
+pub use totals::{CategoryTotal, DayScore, DayTotals, LicenseGap, score_day, total_scores};

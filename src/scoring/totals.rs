@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::action::{ActionDefinition, ActionResult, percentage, score_action};
-use crate::domain::{ActionCategory, ActionState, ActionStatus};
+use crate::domain::{ActionCategory, ActionState, ActionStatus, License};
 
 /// One day's action results (in catalog order) and their totals.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +64,39 @@ impl CategoryTotal {
     }
 }
 
+/// What one licence the tenant lacks keeps out of reach on a day (stored as
+/// `{"license", "actions", "maxScore"}` in the day's row).
+#[derive(
+    Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize, async_graphql::SimpleObject,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseGap {
+    /// The licence.
+    pub license: License,
+    /// Actions that read NOT_LICENSED for it.
+    pub actions: i32,
+    /// Their summed maxima: the points the licence would add to what can be earned.
+    pub max_score: f64,
+}
+
+impl LicenseGap {
+    /// The JSON a day's row stores its gaps as: the one writer of that column.
+    pub fn to_stored(gaps: &[LicenseGap]) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(gaps)
+    }
+
+    /// A day's gaps from its stored JSON (none stored: none): the one reader of that column.
+    pub fn from_stored(
+        stored: Option<&serde_json::Value>,
+    ) -> Result<Vec<LicenseGap>, serde_json::Error> {
+        use serde::Deserialize;
+        match stored {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(stored) => Vec::<LicenseGap>::deserialize(stored),
+        }
+    }
+}
+
 /// A day's sums.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DayTotals {
@@ -81,6 +114,8 @@ pub struct DayTotals {
     pub coverage: f64,
     /// Every category, in enum order, including empty ones.
     pub categories: Vec<CategoryTotal>,
+    /// Per licence the tenant lacks (enum order), what NOT_LICENSED keeps out of reach.
+    pub license_gaps: Vec<LicenseGap>,
 }
 
 /// Sums a day's action results, each paired with its definition.
@@ -96,7 +131,22 @@ pub fn total_scores<'a>(
         })
         .collect();
     let (mut score, mut max_score, mut planned_gain, mut no_data) = (0.0, 0.0, 0.0, 0.0);
+    let mut license_gaps: Vec<LicenseGap> = License::ALL
+        .iter()
+        .map(|&license| LicenseGap {
+            license,
+            actions: 0,
+            max_score: 0.0,
+        })
+        .collect();
     for (action, result) in scored {
+        for gap in license_gaps
+            .iter_mut()
+            .filter(|g| result.missing_licenses.contains(&g.license))
+        {
+            gap.actions += 1;
+            gap.max_score += action.max_score;
+        }
         score += result.score;
         max_score += result.max_score;
         if result.status == ActionStatus::NoData {
@@ -121,6 +171,7 @@ pub fn total_scores<'a>(
         no_data_max_score: no_data,
         coverage: coverage(max_score, no_data),
         categories,
+        license_gaps: license_gaps.into_iter().filter(|g| g.actions > 0).collect(),
     }
 }
 
@@ -150,6 +201,7 @@ mod tests {
             scored: true,
             deprecated: false,
             rule: ScoringRule::Boolean { fact: id.into() },
+            requires_licenses: vec![],
         }
     }
 
@@ -211,6 +263,37 @@ mod tests {
         assert_eq!(day.totals.no_data_max_score, 2.0);
         assert_eq!(day.totals.coverage, 75.0);
         assert_eq!(coverage(0.0, 3.0), 0.0);
+    }
+
+    #[test]
+    fn licence_gaps_sum_what_each_missing_licence_keeps_out_and_leave_coverage_alone() {
+        let licensed = |id: &str, max: f64, licenses: &[License]| ActionDefinition {
+            requires_licenses: licenses.to_vec(),
+            ..boolean_action(id, ActionCategory::Identity, max)
+        };
+        let catalog = vec![
+            licensed("risk", 7.0, &[License::EntraP2]),
+            licensed("pim", 5.0, &[License::EntraP1, License::EntraP2]),
+            licensed("ca", 4.0, &[License::EntraP1]),
+            licensed("accepted", 3.0, &[License::EntraP2]),
+            boolean_action("free", ActionCategory::Identity, 2.0),
+        ];
+        let facts = json!({"licenses": {"entraP1": true, "entraP2": false},
+                           "risk": true, "pim": true, "ca": true, "accepted": true, "free": true});
+        let states = HashMap::from([("accepted".to_string(), ActionState::RiskAccepted)]);
+        let day = score_day(&catalog, &facts, &states);
+        // P2 keeps risk (7) and pim (5) out; the risk-accepted action stays in the maximum,
+        // so it is no gap. Scored: ca 4 + free 2 of 4 + 3 + 2 = 9.
+        assert_eq!(
+            day.totals.license_gaps,
+            vec![LicenseGap { license: License::EntraP2, actions: 2, max_score: 12.0 }]
+        );
+        assert_eq!((day.totals.score, day.totals.max_score), (6.0, 9.0));
+        assert_eq!((day.totals.no_data_max_score, day.totals.coverage), (0.0, 100.0));
+        let stored = LicenseGap::to_stored(&day.totals.license_gaps).unwrap();
+        assert_eq!(stored, json!([{"license": "ENTRA_P2", "actions": 2, "maxScore": 12.0}]));
+        assert_eq!(LicenseGap::from_stored(Some(&stored)).unwrap(), day.totals.license_gaps);
+        assert_eq!(LicenseGap::from_stored(None).unwrap(), vec![]);
     }
 
     proptest! {

@@ -7,6 +7,7 @@ pub mod change_seq;
 pub mod comparisons;
 pub mod connections;
 pub mod daily_scores;
+pub mod emergency_access;
 pub mod epoch;
 pub mod estate;
 pub mod export;

@@ -135,6 +135,7 @@ mod tests {
             threats: None,
             compliance: None,
             built_in_version: None,
+            requires_licenses: None,
             created_at: now,
             updated_at: now,
         };

@@ -197,6 +197,7 @@ mod tests {
             version: 1,
             stale_actions: false,
             input_seq: 0,
+            license_gaps: None,
         })
     }
 

@@ -157,6 +157,7 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         change_seq: Set(0),
         zone_good: Set(ScoreZones::default().good),
         zone_fair: Set(ScoreZones::default().fair),
+        emergency_access_accounts: Set(None),
     };
     row.insert(db).await.map_err(|err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {

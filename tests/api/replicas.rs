@@ -121,6 +121,7 @@ pub async fn database_with_tenants(ids: &[String]) -> (String, TestDatabase, Dat
         change_seq: Set(0),
         zone_good: Set(70.0),
         zone_fair: Set(40.0),
+        emergency_access_accounts: Set(None),
     }))
     .exec_without_returning(&db)
     .await

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::auth::Operation;
-use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level, License};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::graphql::context::ContextExt;
@@ -49,6 +49,8 @@ pub struct UpsertActionInput {
     pub threats: Option<Vec<String>>,
     /// Framework controls served, under any framework name (at most 20 frameworks).
     pub compliance: Option<Vec<ComplianceMapping>>,
+    /// Licences the action's feature needs: without one, a tenant reads NOT_LICENSED.
+    pub requires_licenses: Option<Vec<License>>,
 }
 
 /// Catalog administration.
@@ -83,6 +85,7 @@ impl CatalogMutation {
             action_type: input.action_type,
             threats: input.threats.unwrap_or_default(),
             compliance: input.compliance.unwrap_or_default(),
+            requires_licenses: input.requires_licenses.unwrap_or_default(),
         };
         let action = catalog::upsert_action(ctx.db()?, input).await?;
         let pipeline = ctx.pipeline()?;

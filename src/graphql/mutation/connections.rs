@@ -7,8 +7,9 @@ use crate::error::ApiError;
 use crate::graph::credential::Credential;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::directory::{CollectionRun, GraphConnection};
+use crate::graphql::types::tenant::Tenant;
 use crate::service::connections::{self, ConnectionInput, parse_guid};
-use crate::service::tenants;
+use crate::service::{emergency_access, tenants};
 
 /// A directory connection: the directory, the app registration, and exactly one credential
 /// (a client secret, or a certificate with its private key). The credential is write-only.
@@ -123,5 +124,38 @@ impl ConnectionMutation {
             .await?
             .unwrap_or(run);
         Ok(CollectionRun(run))
+    }
+
+    /// Names the tenant's emergency access accounts, Entra user object ids, at most 4 (an
+    /// empty list clears them) (GLOBAL_ADMIN of the tenant, PLATFORM_ADMIN). A connected
+    /// directory is collected again; an id the directory does not hold is a warning on that
+    /// collection.
+    #[graphql(complexity = "crate::graphql::cost::mutation(child_complexity)")]
+    async fn set_emergency_access_accounts(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+        user_ids: Vec<String>,
+    ) -> async_graphql::Result<Tenant> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::ManageConnection, &tenant_id)?;
+        let db = ctx.db()?;
+        let tenant = emergency_access::set_emergency_accounts(db, &tenant_id, &user_ids).await?;
+        let connected = connections::find_connection(db, &tenant_id)
+            .await?
+            .is_some_and(|c| c.enabled);
+        if connected {
+            let viewer = ctx.viewer()?;
+            let collector = ctx.collector()?;
+            connections::request_collection(
+                db,
+                &tenant_id,
+                Some(&viewer.subject),
+                collector.collect_interval(),
+            )
+            .await?;
+            collector.wake();
+        }
+        Ok(tenant.into())
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_graphql::{ID, Object};
 use entity::improvement_action as action;
 
-use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level, License};
 use crate::scoring::{ComplianceMapping, RuleFields};
-use crate::service::catalog::{stored_compliance, stored_rule, stored_threats};
+use crate::service::catalog::{stored_compliance, stored_licenses, stored_rule, stored_threats};
 
 /// One catalog entry (a "control"), shared by all tenants (and with the catalog cache).
 pub struct ImprovementAction(pub Arc<action::Model>);
@@ -105,5 +105,11 @@ impl ImprovementAction {
     /// The framework controls the action serves.
     async fn compliance(&self) -> async_graphql::Result<Vec<ComplianceMapping>> {
         Ok(stored_compliance(&self.0)?)
+    }
+
+    /// Licences the action's feature needs: a tenant whose licence fact says it lacks one
+    /// reads NOT_LICENSED.
+    async fn requires_licenses(&self) -> async_graphql::Result<Vec<License>> {
+        Ok(stored_licenses(&self.0)?)
     }
 }

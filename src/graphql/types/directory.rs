@@ -144,6 +144,16 @@ impl CollectionRun {
             .map(EndpointResult::from)
             .collect()
     }
+
+    /// What the collection noticed without failing for it: a group a policy names that no
+    /// longer exists, an emergency access account that does not count as one.
+    async fn warnings(&self) -> Vec<String> {
+        self.0
+            .warnings
+            .clone()
+            .and_then(|w| serde_json::from_value(w).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// What one endpoint answered during a collection.
@@ -161,6 +171,9 @@ pub struct EndpointResult {
     pub error: Option<String>,
     /// The application permission a 403 means is missing.
     pub missing_permission: Option<String>,
+    /// The error code of a 403 that says the tenant lacks a licence (e.g.
+    /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant`): no permission would help.
+    pub missing_license: Option<String>,
 }
 
 impl From<EndpointOutcome> for EndpointResult {
@@ -172,6 +185,7 @@ impl From<EndpointOutcome> for EndpointResult {
             attempts: i32::try_from(outcome.attempts).unwrap_or(i32::MAX),
             error: outcome.error,
             missing_permission: outcome.missing_permission,
+            missing_license: outcome.missing_license,
         }
     }
 }

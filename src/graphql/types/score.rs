@@ -14,7 +14,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::scalars::{Date, DateTime};
 use crate::scoring::planning::ScoreZone;
-use crate::scoring::totals::CategoryTotal;
+use crate::scoring::totals::{CategoryTotal, LicenseGap};
 use crate::scoring::{ComplianceMapping, FrameworkScore, ScoredAction, framework_scores};
 use crate::scoring::{potential_increase, score_impact};
 use crate::service::catalog::stored_compliance;
@@ -218,7 +218,15 @@ impl DailyScore {
     async fn coverage(&self) -> f64 {
         self.0.coverage
     }
+
+    /// Per licence the tenant lacks, the actions that read NOT_LICENSED for it that day and
+    /// their summed maxima ("Entra ID P2 would add 26 points to what you can earn").
+    async fn license_gaps(&self) -> async_graphql::Result<Vec<LicenseGap>> {
+        Ok(LicenseGap::from_stored(self.0.license_gaps.as_ref())
+            .map_err(|e| ApiError::Internal(format!("stored licence gaps are corrupt: {e}")))?)
+    }
 }
+
 
 /// One catalog action's score on one date.
 pub struct ActionScore {

@@ -32,7 +32,7 @@ use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
 use crate::service::{
-    alerts, comparisons, connections, overrides, plans, score_reads, snapshots, tenants, trends,
+    alerts, comparisons, connections, emergency_access, overrides, plans, score_reads, snapshots, tenants, trends,
     webhooks,
 };
 
@@ -445,6 +445,17 @@ impl Tenant {
         ctx.viewer()?
             .require_on_tenant(Operation::ReadConnections, &self.0.id)?;
         Ok(load_connection(ctx, &self.0.id).await?.map(GraphConnection))
+    }
+
+    /// The tenant's emergency access accounts (Entra user object ids): left out of every
+    /// coverage fact the connector computes, and scored on their own.
+    async fn emergency_access_accounts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<String>> {
+        ctx.viewer()?
+            .require_on_tenant(Operation::ReadConnections, &self.0.id)?;
+        Ok(emergency_access::emergency_accounts_of(&self.0)?)
     }
 
     /// Collections of the tenant's directory, newest first.

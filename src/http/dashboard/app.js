@@ -11,7 +11,12 @@ const POLL_MS = 30000;
 const FORECAST_DAYS = 60;
 const CATEGORIES = ['IDENTITY', 'DATA', 'DEVICE', 'APPS', 'INFRASTRUCTURE'];
 const STATUSES = ['COMPLETED', 'PARTIAL', 'NOT_COMPLETED', 'NOT_APPLICABLE', 'NO_DATA', 'NOT_SCORED',
-  'DEPRECATED', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED'];
+  'DEPRECATED', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED', 'NOT_LICENSED'];
+const LICENSES = {
+  ENTRA_P1: 'Microsoft Entra ID P1',
+  ENTRA_P2: 'Microsoft Entra ID P2',
+  ENTRA_ID_GOVERNANCE: 'Microsoft Entra ID Governance',
+};
 const STATES = ['DEFAULT', 'IGNORED', 'THIRD_PARTY', 'RISK_ACCEPTED', 'PLANNED'];
 const EDITOR_ROLES = ['GLOBAL_ADMIN', 'SECURITY_ADMIN'];
 
@@ -252,8 +257,25 @@ function renderTile() {
       stat('coverage', score.coverage, percent(score.coverage), 'Coverage'),
       stat('goal', tenant.goal, tenant.goal == null ? 'none set' : percent(tenant.goal), 'Goal'),
       stat('plannedScore', score.plannedScore, `${points(score.plannedScore)} points`, 'Planned score')),
+    licenseGapList(score.licenseGaps),
     frameworkTable(score.frameworks),
   );
+}
+
+/** What each licence the tenant lacks would add to what it can earn; nothing when none. */
+function licenseGapList(gaps) {
+  if (!gaps.length) return null;
+  return el('ul', { class: 'license-gaps', 'aria-label': 'Licences that would add points' },
+    ...gaps.map((gap) => el('li', { 'data-license': gap.license, 'data-value': gap.maxScore },
+      `${LICENSES[gap.license] ?? label(gap.license)} would add ${points(gap.maxScore)} points to what you can earn `
+        + `(${gap.actions} ${gap.actions === 1 ? 'action' : 'actions'} read “Not licensed” without it).`)));
+}
+
+/** An action's status in words; NOT_LICENSED names the licences the action needs. */
+function statusText(row) {
+  if (row.status !== 'NOT_LICENSED') return label(row.status);
+  const needs = row.action.requiresLicenses.map((l) => LICENSES[l] ?? label(l)).join(' and ');
+  return `Not licensed: needs ${needs}`;
 }
 
 /** What the day's score means per compliance framework: one row each, with a bar. */
@@ -427,7 +449,7 @@ function renderActions() {
       ? el('a', { href: row.action.actionUrl, rel: 'noopener noreferrer', target: '_blank' }, row.action.title)
       : row.action.title),
     el('td', {}, label(row.action.category)),
-    el('td', {}, label(row.status)),
+    el('td', {}, statusText(row)),
     el('td', {}, label(row.state)),
     el('td', { class: 'num' }, row.progress ? `${points(row.progress.current)} / ${points(row.progress.total)}` : '–'),
     el('td', { class: 'num', 'data-value': row.score }, `${points(row.score)} / ${points(row.maxScore)}`),

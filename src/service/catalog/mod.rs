@@ -20,7 +20,7 @@ pub use built_in::{
 
 use super::change_seq::{Changed, record_change};
 use super::tenants::{optional_text, required_text, validate_id};
-use crate::domain::{ActionCategory, ActionTier, ActionType, Level};
+use crate::domain::{ActionCategory, ActionTier, ActionType, Level, License};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{Event, notify_in_transaction};
 use crate::scoring::{ActionDefinition, ComplianceMapping, ScoringRule};
@@ -67,6 +67,9 @@ pub struct ActionInput {
     /// Framework controls served.
     #[serde(default)]
     pub compliance: Vec<ComplianceMapping>,
+    /// Licences the action's feature needs.
+    #[serde(default)]
+    pub requires_licenses: Vec<License>,
 }
 
 fn yes() -> bool {
@@ -91,7 +94,16 @@ fn validate(input: &ActionInput) -> ApiResult<()> {
         ));
     }
     validate_threats(&input.threats)?;
-    validate_compliance(&input.compliance)
+    validate_compliance(&input.compliance)?;
+    let mut licenses = input.requires_licenses.clone();
+    licenses.sort();
+    licenses.dedup();
+    if licenses.len() != input.requires_licenses.len() {
+        return Err(ApiError::BadUserInput(
+            "requiresLicenses: a licence is listed twice".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// At most 20 threats, each a word of letters and digits of at most 60 characters.
@@ -213,6 +225,7 @@ fn active_model(
             serde_json::to_value(&input.compliance)
                 .map_err(|e| ApiError::Internal(format!("compliance as JSON: {e}")))?,
         )),
+        requires_licenses: Set(Some(serde_json::json!(input.requires_licenses))),
         built_in_version: Set(None),
         created_at: Set(created_at),
         updated_at: Set(now),
@@ -222,6 +235,11 @@ fn active_model(
 /// A stored entry's threats (none stored: none).
 pub fn stored_threats(row: &action::Model) -> ApiResult<Vec<String>> {
     stored_list(row, "threats", row.threats.as_ref())
+}
+
+/// A stored entry's required licences (none stored: none).
+pub fn stored_licenses(row: &action::Model) -> ApiResult<Vec<License>> {
+    stored_list(row, "requiresLicenses", row.requires_licenses.as_ref())
 }
 
 /// A stored entry's compliance mappings (none stored: none).
@@ -304,6 +322,7 @@ pub fn to_definition(row: &action::Model) -> ApiResult<ActionDefinition> {
         scored: row.scored,
         deprecated: row.deprecated,
         rule: stored_rule(row)?,
+        requires_licenses: stored_licenses(row)?,
     })
 }
 
