@@ -23,6 +23,10 @@ fn named_type(type_ref: &Value) -> (String, bool) {
     let required = type_ref["kind"] == "NON_NULL";
     let mut inner = type_ref;
     while inner["name"].is_null() {
+        assert!(
+            inner["ofType"].is_object(),
+            "the introspection query is not deep enough for {type_ref}"
+        );
         inner = &inner["ofType"];
     }
     (
@@ -41,7 +45,7 @@ async fn a_bad_date_in_any_argument_is_a_request_error_before_execution() {
             &admin,
             "{ __schema { types { name kind fields { name
                 type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }
-                args { name type { kind name ofType { kind name ofType { kind name } } } } } } } }",
+                args { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }",
             json!({}),
         )
         .await;

@@ -12,20 +12,20 @@ use crate::graph_standin::{
 };
 use crate::helpers::{TestApp, error_code, eventually, platform_admin, spawn_app_with, token};
 
-const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const SECURITY_READER: &str = "5d6b6bb7-de71-4623-b4af-96380a352509";
 const HELPDESK_ADMIN: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 
-fn user(id: &str, user_type: &str, enabled: bool) -> Value {
+pub fn user(id: &str, user_type: &str, enabled: bool) -> Value {
     json!({"id": id, "userType": user_type, "accountEnabled": enabled, "onPremisesSyncEnabled": null})
 }
 
-fn synced_user(id: &str) -> Value {
+pub fn synced_user(id: &str) -> Value {
     json!({"id": id, "userType": "Member", "accountEnabled": true, "onPremisesSyncEnabled": true})
 }
 
-fn registration(id: &str, mfa: bool) -> Value {
+pub fn registration(id: &str, mfa: bool) -> Value {
     let methods = if mfa {
         json!(["microsoftAuthenticatorPush"])
     } else {
@@ -34,7 +34,7 @@ fn registration(id: &str, mfa: bool) -> Value {
     registration_with(id, mfa, methods)
 }
 
-fn registration_with(id: &str, mfa: bool, methods: Value) -> Value {
+pub fn registration_with(id: &str, mfa: bool, methods: Value) -> Value {
     json!({"id": id, "userPrincipalName": format!("{id}@contoso.com"), "userType": "member",
            "isAdmin": false, "isMfaRegistered": mfa, "isMfaCapable": mfa, "isSsprRegistered": false,
            "methodsRegistered": methods})
@@ -47,16 +47,16 @@ fn with_strength(mut policy: Value, id: &str, combinations: &[&str]) -> Value {
     policy
 }
 
-fn assignment(id: &str, role: &str, principal: &str, kind: &str, scope: &str) -> Value {
+pub fn assignment(id: &str, role: &str, principal: &str, kind: &str, scope: &str) -> Value {
     json!({"id": id, "roleDefinitionId": role, "principalId": principal, "directoryScopeId": scope,
            "principal": {"@odata.type": format!("#microsoft.graph.{kind}"), "id": principal}})
 }
 
-fn member(id: &str, kind: &str) -> Value {
+pub fn member(id: &str, kind: &str) -> Value {
     json!({"@odata.type": format!("#microsoft.graph.{kind}"), "id": id})
 }
 
-fn policy(
+pub fn policy(
     name: &str,
     state: &str,
     apps: &[&str],
@@ -79,7 +79,7 @@ fn policy(
            "grantControls": {"operator": "OR", "builtInControls": grant}})
 }
 
-fn users_condition(include: Value) -> Value {
+pub fn users_condition(include: Value) -> Value {
     let mut users = json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
                            "includeRoles": [], "excludeRoles": []});
     for (key, value) in include.as_object().unwrap() {
@@ -241,6 +241,23 @@ pub fn paper_directory() -> Directory {
             "/policies/adminConsentRequestPolicy",
             json!({"isEnabled": true, "notifyReviewers": true, "remindersEnabled": true, "requestDurationInDays": 30, "reviewers": [], "version": 1}),
         )
+        // Microsoft 365 E5 (which includes Entra ID P2), in Microsoft's documented shape.
+        .list("/subscribedSkus", vec![sku("SPE_E5", "Enabled", &[("AAD_PREMIUM", "Success"), ("AAD_PREMIUM_P2", "Success"), ("EXCHANGE_S_ENTERPRISE", "Success")])])
+}
+
+/// One `subscribedSku` as `GET /v1.0/subscribedSkus` returns it.
+pub fn sku(part_number: &str, capability: &str, plans: &[(&str, &str)]) -> Value {
+    let plans: Vec<Value> = plans
+        .iter()
+        .map(|(name, status)| json!({"servicePlanId": uuid::Uuid::new_v4().to_string(),
+            "servicePlanName": name, "provisioningStatus": status, "appliesTo": "User"}))
+        .collect();
+    json!({"accountName": "Contoso", "accountId": "f97aeefc-af85-414d-8ae4-b457f90efc40",
+           "appliesTo": "User", "capabilityStatus": capability, "consumedUnits": 14,
+           "id": format!("48a80680-7326-48cd-9935-b556b81d3a4e_{}", uuid::Uuid::new_v4()),
+           "prepaidUnits": {"enabled": 25, "lockedOut": 0, "suspended": 0, "warning": 0},
+           "servicePlans": plans, "skuId": uuid::Uuid::new_v4().to_string(), "skuPartNumber": part_number,
+           "subscriptionIds": [uuid::Uuid::new_v4().to_string()]})
 }
 
 /// The facts of `paper_directory`, counted by hand.
@@ -281,6 +298,10 @@ fn paper_facts() -> Value {
         "securityDefaults": {"enabled": false},
         "authMethods": {"smsDisabled": false, "voiceDisabled": true, "emailOtpDisabled": false,
                         "authenticatorContextShown": false, "systemPreferredEnabled": true},
+        // Microsoft 365 E5 carries P1 and P2; no Entra ID Governance plan.
+        "licenses": {"entraP1": true, "entraP2": true, "entraIdGovernance": false},
+        // No account is named as an emergency access account.
+        "emergencyAccess": {"accounts": 0, "excludedFromAllPolicies": false, "phishingResistant": 0},
     })
 }
 
@@ -305,25 +326,25 @@ pub async fn connected_app(
     app
 }
 
-const SET_CONNECTION: &str =
+pub const SET_CONNECTION: &str =
     "mutation($input: SetGraphConnectionInput!) { setGraphConnection(input: $input) {
     tenantId directoryId clientId credentialKind enabled status lastError missingPermissions } }";
-const COLLECT: &str =
+pub const COLLECT: &str =
     "mutation { collectNow(tenantId: \"acme\") { id status requestedBy startedAt finishedAt
-    snapshot { id facts } endpoints { name httpStatus items attempts error missingPermission } } }";
-const READ: &str = "{ tenant(id: \"acme\") { graphConnection { status lastCollectedAt lastError missingPermissions }
+    snapshot { id facts } warnings endpoints { name httpStatus items attempts error missingPermission missingLicense } } }";
+pub const READ: &str = "{ tenant(id: \"acme\") { graphConnection { status lastCollectedAt lastError missingPermissions }
     collectionRuns { edges { node { id status requestedBy snapshot { facts } } } } } }";
 
-fn secret_input() -> Value {
+pub fn secret_input() -> Value {
     json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientId": CLIENT, "clientSecret": CLIENT_SECRET}})
 }
 
-fn admin() -> String {
+pub fn admin() -> String {
     token(&[Role::GlobalAdmin], &["acme"])
 }
 
 /// Connects with `input` and collects now; answers the collection.
-async fn connect_and_collect(app: &TestApp, input: Value) -> Value {
+pub async fn connect_and_collect(app: &TestApp, input: Value) -> Value {
     let set = app.graphql(&admin(), SET_CONNECTION, input).await;
     assert!(set["errors"].is_null(), "{set}");
     let body = app.graphql(&admin(), COLLECT, json!({})).await;
@@ -367,8 +388,8 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     assert_eq!(named("/policies/authorizationPolicy")["items"], 1);
     assert_eq!(
         endpoints.len(),
-        13,
-        "nine fixed endpoints and four groups: {run}"
+        14,
+        "ten fixed endpoints and four groups: {run}"
     );
     assert!(
         endpoints
@@ -392,6 +413,7 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         "/policies/authenticationMethodsPolicy?",
         "/policies/identitySecurityDefaultsEnforcementPolicy?",
         "/policies/adminConsentRequestPolicy?",
+        "/subscribedSkus?",
     ];
     for request in standin.graph_requests() {
         let path = request.trim_start_matches("GET ");
@@ -433,7 +455,8 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0)).abs() < 1e-9,
         "{score}"
     );
-    assert_eq!(score["maxScore"], 138.0);
+    // The emergency access actions: 0 of 3 (no account named) and 0 of 2; the third is 0 of 0.
+    assert_eq!(score["maxScore"], 143.0);
     assert_eq!(score["coverage"], 100.0);
     let read = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), READ, json!({}))
@@ -535,7 +558,7 @@ async fn a_forbidden_endpoint_leaves_its_facts_out_and_names_the_permission() {
         .unwrap();
     assert_eq!(never_expire["status"], "NO_DATA");
     assert!(
-        (status["coverage"].as_f64().unwrap() - 100.0 * 130.0 / 138.0).abs() < 1e-9,
+        (status["coverage"].as_f64().unwrap() - 100.0 * 135.0 / 143.0).abs() < 1e-9,
         "{status}"
     );
 }

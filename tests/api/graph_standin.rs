@@ -37,8 +37,13 @@ const PUBLIC_KEY: &str = include_str!("../fixtures/graph-app.pub");
 pub struct Behaviour {
     /// Paths (after `/v1.0`, without query) answering 403.
     pub forbidden: HashSet<String>,
-    /// Paths answering 429 with `Retry-After: 1` to their next request (then served).
+    /// Paths answering 429 with `Retry-After` to their next request (then served).
     pub throttle_once: HashSet<String>,
+    /// The `Retry-After` a throttled path sends; `1` when unset.
+    pub retry_after: Option<String>,
+    /// Paths answering 403 because the tenant lacks a licence, as Graph answers a tenant
+    /// without Entra ID P1 for registration details.
+    pub unlicensed: HashSet<String>,
     /// Tokens stop working after this many Graph requests each.
     pub token_uses: Option<usize>,
     /// Every Graph answer waits this long.
@@ -317,15 +322,23 @@ async fn graph(
                 &format!("Insufficient privileges to complete the operation.{echo}"),
             );
         }
+        if behaviour.unlicensed.contains(&path) {
+            return graph_error(
+                StatusCode::FORBIDDEN,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "Neither tenant is B2C or tenant doesn't have premium license",
+            );
+        }
         if behaviour.throttle_once.remove(&path) {
             let mut response = graph_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
                 "Too many requests.",
             );
+            let wait = behaviour.retry_after.clone().unwrap_or_else(|| "1".into());
             response
                 .headers_mut()
-                .insert("retry-after", "1".parse().unwrap());
+                .insert("retry-after", wait.parse().unwrap());
             return response;
         }
     }

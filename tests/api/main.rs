@@ -26,6 +26,7 @@ mod helpers;
 mod http_spec;
 mod hygiene;
 mod keys;
+mod licences;
 mod limits;
 mod logs;
 mod metrics;

@@ -208,6 +208,16 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "",
     ),
     (
+        "name emergency access accounts",
+        "mutation { setEmergencyAccessAccounts(tenantId: \"acme\", userIds: [\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\"]) { id } }",
+        "",
+    ),
+    (
+        "read emergency access accounts",
+        "{ tenant(id: \"acme\") { emergencyAccessAccounts } }",
+        "",
+    ),
+    (
         "delete directory connection",
         "mutation { deleteGraphConnection(tenantId: \"acme\") }",
         "graph_connections",
@@ -250,7 +260,7 @@ fn allowed(role: Role, operation: &str) -> bool {
         "create webhook endpoint" | "update webhook endpoint" | "delete webhook endpoint" => {
             role == GlobalAdmin
         }
-        "connect directory" | "delete directory connection" => {
+        "connect directory" | "delete directory connection" | "name emergency access accounts" => {
             matches!(role, GlobalAdmin | PlatformAdmin)
         }
         "collect now" => matches!(role, GlobalAdmin | SecurityAdmin | PlatformAdmin),

@@ -138,6 +138,12 @@ fn mutations() -> Vec<(&'static str, &'static str, Value, String)> {
             global.clone(),
         ),
         (
+            "setEmergencyAccessAccounts",
+            "mutation($t: ID!, $u: [String!]!) { setEmergencyAccessAccounts(tenantId: $t, userIds: $u) { id } }",
+            json!({"t": "acme", "u": ["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"]}),
+            global.clone(),
+        ),
+        (
             "collectNow",
             "mutation($t: ID!) { collectNow(tenantId: $t) { id } }",
             json!({"t": "acme"}),
