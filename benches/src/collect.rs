@@ -307,7 +307,8 @@ pub async fn run(users: usize) -> Result<(), String> {
     );
     println!(
         "peak RSS of the process (stand-in's directory included): {:.1} MiB before the first round, {:.1} MiB after the last",
-        rss_before, peak_rss_mib().unwrap_or(f64::NAN)
+        rss_before,
+        peak_rss_mib().unwrap_or(f64::NAN)
     );
     println!("facts: {facts}");
     Ok(())

@@ -396,7 +396,11 @@ impl GraphClient {
 /// `item 3: isMfaRegistered: invalid type: null, expected a boolean` (positions from 0).
 fn unparsable(position: usize, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = error.path().to_string();
-    let field = if path == "." { "the item".to_owned() } else { path };
+    let field = if path == "." {
+        "the item".to_owned()
+    } else {
+        path
+    };
     let text = format!("item {position}: {field}: {}", error.inner());
     text.chars().take(MAX_ERROR_CHARS).collect()
 }

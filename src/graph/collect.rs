@@ -11,8 +11,7 @@ use serde_json::Value;
 use super::client::{Fetched, GraphClient};
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, Domain, RegistrationDetails, RoleAssignment, SubscribedSku, Switch,
-    TypedObject,
+    DirectoryUser, Domain, RegistrationDetails, RoleAssignment, SubscribedSku, Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
 
@@ -281,7 +280,11 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
 
 /// The outcome of one of the fixed endpoints.
 fn outcome<T>(endpoint: &Endpoint, fetched: &Fetched<T>) -> EndpointOutcome {
-    EndpointOutcome::new(endpoint_name(endpoint.request), fetched, endpoint.permission)
+    EndpointOutcome::new(
+        endpoint_name(endpoint.request),
+        fetched,
+        endpoint.permission,
+    )
 }
 
 /// `name (status): error`.

@@ -206,11 +206,13 @@ impl SubscribedSku {
     /// Whether this SKU is in force (`Enabled`, or `Warning` in its grace period) and has the
     /// service plan `name` provisioned.
     pub fn provides(&self, name: &str) -> bool {
-        matches!(self.capability_status.as_deref(), Some("Enabled" | "Warning"))
-            && self.service_plans.iter().any(|plan| {
-                plan.service_plan_name.as_deref() == Some(name)
-                    && plan.provisioning_status.as_deref() == Some("Success")
-            })
+        matches!(
+            self.capability_status.as_deref(),
+            Some("Enabled" | "Warning")
+        ) && self.service_plans.iter().any(|plan| {
+            plan.service_plan_name.as_deref() == Some(name)
+                && plan.provisioning_status.as_deref() == Some("Success")
+        })
     }
 }
 

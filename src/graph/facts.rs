@@ -583,9 +583,10 @@ pub fn emergency_account_warnings(directory: &Directory) -> Vec<String> {
                 Some(u) if u.on_premises_sync_enabled == Some(true) => {
                     "is synchronized from on-premises (it should be cloud-only)"
                 }
-                Some(_) if roles
-                    .as_ref()
-                    .is_some_and(|r| !r.holds(id, GLOBAL_ADMINISTRATOR)) =>
+                Some(_)
+                    if roles
+                        .as_ref()
+                        .is_some_and(|r| !r.holds(id, GLOBAL_ADMINISTRATOR)) =>
                 {
                     "does not hold Global Administrator"
                 }

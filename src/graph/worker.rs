@@ -25,8 +25,8 @@ use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
 use crate::service::emergency_access::emergency_accounts_of;
-use crate::service::tenants::find_tenant;
 use crate::service::snapshots::{SnapshotInput, ingest_snapshot};
+use crate::service::tenants::find_tenant;
 
 /// Claims after which a collection that keeps losing its replica is given up.
 const MAX_CLAIMS: i32 = 3;

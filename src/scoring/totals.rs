@@ -286,13 +286,26 @@ mod tests {
         // so it is no gap. Scored: ca 4 + free 2 of 4 + 3 + 2 = 9.
         assert_eq!(
             day.totals.license_gaps,
-            vec![LicenseGap { license: License::EntraP2, actions: 2, max_score: 12.0 }]
+            vec![LicenseGap {
+                license: License::EntraP2,
+                actions: 2,
+                max_score: 12.0
+            }]
         );
         assert_eq!((day.totals.score, day.totals.max_score), (6.0, 9.0));
-        assert_eq!((day.totals.no_data_max_score, day.totals.coverage), (0.0, 100.0));
+        assert_eq!(
+            (day.totals.no_data_max_score, day.totals.coverage),
+            (0.0, 100.0)
+        );
         let stored = LicenseGap::to_stored(&day.totals.license_gaps).unwrap();
-        assert_eq!(stored, json!([{"license": "ENTRA_P2", "actions": 2, "maxScore": 12.0}]));
-        assert_eq!(LicenseGap::from_stored(Some(&stored)).unwrap(), day.totals.license_gaps);
+        assert_eq!(
+            stored,
+            json!([{"license": "ENTRA_P2", "actions": 2, "maxScore": 12.0}])
+        );
+        assert_eq!(
+            LicenseGap::from_stored(Some(&stored)).unwrap(),
+            day.totals.license_gaps
+        );
         assert_eq!(LicenseGap::from_stored(None).unwrap(), vec![]);
     }
 

@@ -249,8 +249,10 @@ pub fn paper_directory() -> Directory {
 pub fn sku(part_number: &str, capability: &str, plans: &[(&str, &str)]) -> Value {
     let plans: Vec<Value> = plans
         .iter()
-        .map(|(name, status)| json!({"servicePlanId": uuid::Uuid::new_v4().to_string(),
-            "servicePlanName": name, "provisioningStatus": status, "appliesTo": "User"}))
+        .map(|(name, status)| {
+            json!({"servicePlanId": uuid::Uuid::new_v4().to_string(),
+            "servicePlanName": name, "provisioningStatus": status, "appliesTo": "User"})
+        })
         .collect();
     json!({"accountName": "Contoso", "accountId": "f97aeefc-af85-414d-8ae4-b457f90efc40",
            "appliesTo": "User", "capabilityStatus": capability, "consumedUnits": 14,

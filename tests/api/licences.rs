@@ -171,10 +171,7 @@ fn break_glass_facts() -> Value {
 
 /// The tenant's score with every action's status, once today was rescored from a snapshot
 /// whose facts satisfy `ready`.
-async fn score_when(
-    app: &crate::helpers::TestApp,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
+async fn score_when(app: &crate::helpers::TestApp, ready: impl Fn(&Value) -> bool) -> Value {
     eventually("today rescored", Duration::from_secs(20), || async {
         let body = app
             .graphql(
@@ -210,7 +207,9 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
         json!([GHOST, GHOST.to_uppercase()]),
         json!([ALICE, BOB, CAROL, DAVE, GHOST]),
     ] {
-        let refused = app.graphql(&admin(), SET_ACCOUNTS, json!({"ids": ids})).await;
+        let refused = app
+            .graphql(&admin(), SET_ACCOUNTS, json!({"ids": ids}))
+            .await;
         assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
     }
     let named = app
@@ -231,8 +230,12 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
     assert_eq!(
         run["warnings"],
         json!([
-            format!("emergency access account {GHOST} is not a user of this directory; it is not counted as one"),
-            format!("emergency access account {DAVE} is synchronized from on-premises (it should be cloud-only); it is not counted as one"),
+            format!(
+                "emergency access account {GHOST} is not a user of this directory; it is not counted as one"
+            ),
+            format!(
+                "emergency access account {DAVE} is synchronized from on-premises (it should be cloud-only); it is not counted as one"
+            ),
         ]),
         "{run}"
     );
@@ -394,8 +397,7 @@ async fn an_item_that_does_not_parse_fails_its_endpoint_with_the_field_and_posit
     };
     let registrations = endpoint("/reports/authenticationMethods/userRegistrationDetails");
     assert_eq!(
-        registrations["error"],
-        "item 2: isMfaRegistered: invalid type: null, expected a boolean",
+        registrations["error"], "item 2: isMfaRegistered: invalid type: null, expected a boolean",
         "{run}"
     );
     assert_eq!(registrations["httpStatus"], 200);

@@ -227,7 +227,6 @@ impl DailyScore {
     }
 }
 
-
 /// One catalog action's score on one date.
 pub struct ActionScore {
     /// The stored row.

@@ -32,8 +32,8 @@ use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
 use crate::service::{
-    alerts, comparisons, connections, emergency_access, overrides, plans, score_reads, snapshots, tenants, trends,
-    webhooks,
+    alerts, comparisons, connections, emergency_access, overrides, plans, score_reads, snapshots,
+    tenants, trends, webhooks,
 };
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
