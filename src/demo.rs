@@ -262,10 +262,14 @@ struct Posture {
     switches: [bool; SWITCHES.len()],
     /// A collector that sends no user-risk or SSPR facts, so the demo shows partial coverage.
     partial_collector: bool,
+    /// Entra ID P2 held (P1 always is): without it the risk policies read NOT_LICENSED.
+    entra_p2: bool,
+    /// A break-glass pair named and excluded from every policy, one with a passkey.
+    emergency_pair: bool,
 }
 
 impl Posture {
-    fn new(rng: &mut ChaCha8Rng, seats: i32, partial_collector: bool) -> Self {
+    fn new(rng: &mut ChaCha8Rng, seats: i32, index: usize) -> Self {
         Posture {
             users: f64::from(seats.max(1)),
             admins: f64::from(rng.random_range(2..7)),
@@ -282,7 +286,11 @@ impl Posture {
             member_shares: std::array::from_fn(|_| rng.random_range(0.0..0.6)),
             admin_shares: std::array::from_fn(|_| rng.random_range(0.0..0.8)),
             switches: std::array::from_fn(|_| rng.random_bool(0.4)),
-            partial_collector,
+            // Every fourth tenant's collector is partial: its scores show a coverage below
+            // 100 %. Every third (contoso first) lacks P2; every other one names a break-glass pair.
+            partial_collector: index % 4 == 3,
+            entra_p2: index % 3 != 0,
+            emergency_pair: index % 2 == 0,
         }
     }
 
@@ -341,6 +349,12 @@ impl Posture {
             "roles": { "globalAdmins": self.global_admins },
             "sspr": { "enabled": self.sspr },
             "reviews": { "signInWeekly": self.weekly_review },
+            "licenses": { "entraP1": true, "entraP2": self.entra_p2, "entraIdGovernance": false },
+            "emergencyAccess": if self.emergency_pair {
+                json!({ "accounts": 2, "excludedFromAllPolicies": true, "phishingResistant": 1 })
+            } else {
+                json!({ "accounts": 0, "excludedFromAllPolicies": false, "phishingResistant": 0 })
+            },
         });
         if let Some(all) = facts.as_object_mut() {
             for (path, share) in MEMBER_SHARES.iter().zip(self.member_shares) {
@@ -408,8 +422,7 @@ async fn seed_history(
     today: NaiveDate,
     index: usize,
 ) -> ApiResult<()> {
-    // Every fourth tenant's collector is partial: its scores show a coverage below 100 %.
-    let mut posture = Posture::new(rng, seats, index % 4 == 3);
+    let mut posture = Posture::new(rng, seats, index);
     // Every third tenant starts collecting a few days late, so its first days have no score.
     let first_collected = if index % 3 == 2 { 4 } else { 0 };
     let now = Utc::now();

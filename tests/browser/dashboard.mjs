@@ -63,11 +63,12 @@ const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!, $ahead: Da
   weeks: trends(from: $from, to: $to) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd }
   months: trends(from: $from, to: $to, period: MONTH) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd }
   score { date score maxScore percentage coverage plannedScore
-    frameworks { framework percentage actionsCompleted actionsTotal } }
+    frameworks { framework percentage actionsCompleted actionsTotal }
+    licenseGaps { license actions maxScore } }
   comparison { basis averagePercentage }
   scoreHistory(from: $from, to: $to) { date percentage }
   alerts(first: 100) { edges { node { date } } }
-  improvementActions(includeCompleted: true) { action { id } score potentialIncrease scoreImpact status
+  improvementActions(includeCompleted: true) { action { id requiresLicenses } score potentialIncrease scoreImpact status
     plan { status assignedTo dueDate tags } }
 } }`;
 
@@ -163,6 +164,19 @@ try {
     }
   });
 
+  await step('the tile says what a missing licence would add, as the API says', async () => {
+    const shown = await page.$$eval('#tile-body ul.license-gaps li', (items) => items.map((li) => [li.dataset.license, li.dataset.value, li.textContent]));
+    const gaps = expected.score.licenseGaps;
+    check(gaps.some((g) => g.license === 'ENTRA_P2'), `the demo's contoso lacks Entra ID P2: ${JSON.stringify(gaps)}`);
+    check(shown.length === gaps.length, `${shown.length} lines for ${gaps.length} gaps`);
+    for (const gap of gaps) {
+      const line = shown.find(([license]) => license === gap.license);
+      check(line && same(line[1], gap.maxScore), `${gap.license}: shown ${JSON.stringify(line)}, API ${JSON.stringify(gap)}`);
+    }
+    const p2 = shown.find(([license]) => license === 'ENTRA_P2');
+    check(p2[2].startsWith('Microsoft Entra ID P2 would add'), `in words: ${p2[2]}`);
+  });
+
   await step('the comparison bars show the API\'s averages, and say when one is hidden', async () => {
     for (const group of expected.comparison) {
       const value = await page.$eval(`.bar-row[data-basis="${group.basis}"] .bar-value`, (n) => [n.dataset.value, n.textContent]);
@@ -241,6 +255,9 @@ try {
     check(completed === want.filter((a) => a[1] === 'COMPLETED').length, `completed filter shows ${completed}`);
     await page.selectOption('#filter-status', '');
     await page.waitForFunction((n) => document.querySelectorAll('#actions-body tr').length === n, want.length);
+    const unlicensed = await page.$$eval('#actions-body tr[data-status="NOT_LICENSED"]', (trs) => trs.map((tr) => tr.children[3].textContent));
+    check(unlicensed.length === want.filter((a) => a[1] === 'NOT_LICENSED').length && unlicensed.length > 0, `NOT_LICENSED rows ${unlicensed.length}`);
+    check(unlicensed.every((text) => text === 'Not licensed: needs Microsoft Entra ID P2'), `in words: ${JSON.stringify(unlicensed)}`);
   });
 
   await step('a SecurityReader sees no state controls', async () => {
