@@ -32,6 +32,9 @@ pub struct GraphClient {
     credential: Credential,
     token: Mutex<Option<SecretString>>,
     requests: std::sync::atomic::AtomicU32,
+    /// Held while a page's raw JSON is in memory, so a collection holds one at a time
+    /// (requests still overlap; bodies are read and parsed one after another).
+    raw_page: Mutex<()>,
 }
 
 /// What one endpoint (all its pages) answered, its items parsed one by one as each page
@@ -130,6 +133,7 @@ impl GraphClient {
             config: config.clone(),
             token: Mutex::new(None),
             requests: Default::default(),
+            raw_page: Mutex::new(()),
         })
     }
 
@@ -247,6 +251,8 @@ impl GraphClient {
             };
             let status = response.status();
             fetched.http_status = Some(status.as_u16());
+            // Until this page's items are typed, no other raw page is read.
+            let _raw_page = self.raw_page.lock().await;
             let body: Value = match read_page(response, self.config.max_page_bytes).await {
                 Ok(bytes) => match serde_json::from_slice(&bytes) {
                     Ok(body) => body,

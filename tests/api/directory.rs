@@ -425,6 +425,11 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
             "{request}"
         );
     }
+    assert_eq!(
+        *standin.state.without_gzip.lock().unwrap(),
+        0,
+        "every Graph request offers gzip"
+    );
     // Paging: eight users in pages of two (the first page asked for twice at least: the 429).
     let users: Vec<String> = standin
         .graph_requests()

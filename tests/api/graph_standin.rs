@@ -69,6 +69,8 @@ pub struct Shared {
     pub requests: Mutex<Vec<String>>,
     /// Token requests granted.
     pub tokens_issued: Mutex<usize>,
+    /// Graph requests that did not offer `Accept-Encoding: gzip`.
+    pub without_gzip: Mutex<usize>,
 }
 
 /// A running stand-in.
@@ -92,10 +94,13 @@ impl StandIn {
             tokens: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
             tokens_issued: Mutex::new(0),
+            without_gzip: Mutex::new(0),
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/v1.0/{*path}", get(graph))
+            // As Graph does, answers are gzip-compressed for a client that offers it.
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
             .with_state((state.clone(), url.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         StandIn { url, state }
@@ -275,6 +280,13 @@ async fn graph(
         .lock()
         .unwrap()
         .push(format!("GET {path}?{}", raw_query.join("&")));
+    let gzip = headers
+        .get("accept-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == "gzip"));
+    if !gzip {
+        *state.without_gzip.lock().unwrap() += 1;
+    }
     let delay = state.behaviour.lock().unwrap().delay;
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
