@@ -27,7 +27,7 @@ struct Endpoint {
 }
 
 const USERS: Endpoint = Endpoint {
-    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled&$top=999",
+    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled,externalUserState&$top=999",
     permission: "User.Read.All",
 };
 const REGISTRATIONS: Endpoint = Endpoint {
@@ -218,6 +218,7 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         subscribed_skus: whole(skus),
         emergency_accounts: emergency_accounts.iter().cloned().collect(),
         group_members: HashMap::new(),
+        external_kinds: Default::default(),
     };
     let groups = Directory::groups_named(
         directory.role_assignments.as_deref(),
@@ -233,21 +234,33 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         .buffered(GROUP_READS_AT_ONCE)
         .collect()
         .await;
+    let mut warnings = Vec::new();
     for (group, fetched) in group_reads {
-        endpoints.push(EndpointOutcome::new(
+        let mut outcome = EndpointOutcome::new(
             format!("/groups/{group}/transitiveMembers"),
             &fetched,
             GROUP_MEMBERS_PERMISSION,
-        ));
-        let members = whole(fetched).map(|members| {
-            members
-                .into_iter()
-                .filter_map(TypedObject::user_id)
-                .collect::<HashSet<String>>()
-        });
+        );
+        let members = if fetched.http_status == Some(404) {
+            // A deleted group still named by a policy or an assignment: Entra treats it as
+            // empty, and so do the facts.
+            outcome.error = None;
+            warnings.push(format!(
+                "group {group}, named by a policy or a role assignment, no longer exists (404); it counts as having no members"
+            ));
+            Some(HashSet::new())
+        } else {
+            whole(fetched).map(|members| {
+                members
+                    .into_iter()
+                    .filter_map(TypedObject::user_id)
+                    .collect::<HashSet<String>>()
+            })
+        };
+        endpoints.push(outcome);
         directory.group_members.insert(group, members);
     }
-    let warnings = emergency_account_warnings(&directory);
+    warnings.extend(emergency_account_warnings(&directory));
     let facts = compute_facts(&directory);
     let failed: Vec<&EndpointOutcome> = endpoints.iter().filter(|e| e.error.is_some()).collect();
     let (status, error, facts) = if failed.is_empty() {

@@ -34,6 +34,8 @@ pub struct Directory {
     /// The tenant's emergency access accounts (user object ids), left out of every coverage
     /// fact.
     pub emergency_accounts: HashSet<String>,
+    /// Each user's guest or external kind, built from `users` on first use.
+    pub external_kinds: std::sync::OnceLock<HashMap<String, Option<&'static str>>>,
 }
 
 /// One user of `/users`.
@@ -51,12 +53,29 @@ pub struct DirectoryUser {
     /// True when the user is synchronized from on-premises Active Directory.
     #[serde(default)]
     pub on_premises_sync_enabled: Option<bool>,
+    /// `PendingAcceptance` or `Accepted` for a user invited from outside; null otherwise.
+    #[serde(default)]
+    pub external_user_state: Option<String>,
 }
 
 impl DirectoryUser {
     /// A member: `userType` `Member` and `accountEnabled` true.
     pub fn is_member(&self) -> bool {
         self.user_type.as_deref() == Some("Member") && self.account_enabled == Some(true)
+    }
+
+    /// The user's kind as Conditional Access's `guestOrExternalUserTypes` names it; none for an
+    /// internal member.
+    pub fn external_kind(&self) -> Option<&'static str> {
+        match (
+            self.user_type.as_deref(),
+            self.external_user_state.is_some(),
+        ) {
+            (Some("Guest"), true) => Some("b2bCollaborationGuest"),
+            (Some("Guest"), false) => Some("internalGuest"),
+            (Some("Member"), true) => Some("b2bCollaborationMember"),
+            _ => None,
+        }
     }
 }
 
@@ -304,6 +323,69 @@ pub struct UserConditions {
     /// Role template ids.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub exclude_roles: Vec<String>,
+    /// Guests and external users included, by kind.
+    #[serde(default)]
+    pub include_guests_or_external_users: Option<GuestsOrExternalUsers>,
+    /// Guests and external users excluded, by kind.
+    #[serde(default)]
+    pub exclude_guests_or_external_users: Option<GuestsOrExternalUsers>,
+}
+
+/// `conditionalAccessGuestsOrExternalUsers`: the kinds of guest or external user named.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestsOrExternalUsers {
+    /// Comma-separated kinds: `internalGuest`, `b2bCollaborationGuest`,
+    /// `b2bCollaborationMember`, `b2bDirectConnectUser`, `otherExternalUser`, `serviceProvider`.
+    #[serde(default)]
+    pub guest_or_external_user_types: Option<String>,
+}
+
+impl GuestsOrExternalUsers {
+    /// Whether `kind` is among the kinds named.
+    pub fn names(&self, kind: &str) -> bool {
+        self.guest_or_external_user_types
+            .as_deref()
+            .is_some_and(|types| types.split(',').any(|t| t.trim() == kind))
+    }
+}
+
+/// One side (include or exclude) of a policy's user condition.
+pub struct Side<'a> {
+    /// User ids, `All` (include side), `GuestsOrExternalUsers`.
+    pub users: &'a [String],
+    /// Role template ids.
+    pub roles: &'a [String],
+    /// Group ids.
+    pub groups: &'a [String],
+    /// Guests and external users by kind.
+    pub guests: Option<&'a GuestsOrExternalUsers>,
+    /// True on the include side, where `All` counts.
+    pub include: bool,
+}
+
+impl UserConditions {
+    /// Who the policy includes.
+    pub fn include_side(&self) -> Side<'_> {
+        Side {
+            users: &self.include_users,
+            roles: &self.include_roles,
+            groups: &self.include_groups,
+            guests: self.include_guests_or_external_users.as_ref(),
+            include: true,
+        }
+    }
+
+    /// Who the policy excludes.
+    pub fn exclude_side(&self) -> Side<'_> {
+        Side {
+            users: &self.exclude_users,
+            roles: &self.exclude_roles,
+            groups: &self.exclude_groups,
+            guests: self.exclude_guests_or_external_users.as_ref(),
+            include: false,
+        }
+    }
 }
 
 /// A policy's grant controls.
@@ -484,6 +566,19 @@ where
 }
 
 impl Directory {
+    /// A user's guest or external kind: `Some(None)` for an internal member, `None` when the
+    /// users were not read or the user is not among them.
+    pub fn external_kind(&self, user: &str) -> Option<Option<&'static str>> {
+        let users = self.users.as_ref()?;
+        let kinds = self.external_kinds.get_or_init(|| {
+            users
+                .iter()
+                .map(|u| (u.id.clone(), u.external_kind()))
+                .collect()
+        });
+        kinds.get(user).copied()
+    }
+
     /// Groups whose members the facts need: those holding a role at directory scope, and
     /// those a policy includes or excludes, sorted.
     pub fn groups_named(

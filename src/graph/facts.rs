@@ -13,7 +13,7 @@ use crate::scoring::facts::set_path as set;
 
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, PrincipalKind,
+    DirectoryUser, PrincipalKind, Side,
 };
 
 /// The Global Administrator role's template id.
@@ -135,58 +135,51 @@ fn covers(
     let Some(users) = &policy.conditions.users else {
         return Some(false);
     };
-    let included = named(
-        user,
-        &users.include_users,
-        &users.include_roles,
-        &users.include_groups,
-        roles,
-        directory,
-        true,
-    );
+    let included = named(user, users.include_side(), roles, directory);
     match included {
         Some(true) => {}
         other => return other,
     }
-    let excluded = named(
-        user,
-        &users.exclude_users,
-        &users.exclude_roles,
-        &users.exclude_groups,
-        roles,
-        directory,
-        false,
-    )?;
+    let excluded = named(user, users.exclude_side(), roles, directory)?;
     Some(!excluded)
 }
 
 /// Whether one side (include or exclude) of a policy names the user: through its user list
-/// (`All` counts on the include side only), a role the user holds, or a group the user is a
-/// transitive member of. `None` when the answer hangs on something unread.
+/// (`All` counts on the include side only; `GuestsOrExternalUsers` names every guest and
+/// external user), the guest and external kinds it names, a role the user holds, or a group
+/// the user is a transitive member of. `None` when the answer hangs on something unread.
 fn named(
     user: &str,
-    users: &[String],
-    role_ids: &[String],
-    groups: &[String],
+    side: Side<'_>,
     roles: Option<&RoleHolders>,
     directory: &Directory,
-    include_side: bool,
 ) -> Option<bool> {
-    if users
+    if side
+        .users
         .iter()
-        .any(|u| u == user || (include_side && u == "All"))
+        .any(|u| u == user || (side.include && u == "All"))
     {
         return Some(true);
     }
     let mut unknown = false;
-    if !role_ids.is_empty() {
-        match roles {
-            Some(roles) if role_ids.iter().any(|r| roles.holds(user, r)) => return Some(true),
+    let names_guests = side.users.iter().any(|u| u == "GuestsOrExternalUsers");
+    if names_guests || side.guests.is_some() {
+        match directory.external_kind(user) {
+            Some(Some(kind)) if names_guests || side.guests.is_some_and(|g| g.names(kind)) => {
+                return Some(true);
+            }
             Some(_) => {}
             None => unknown = true,
         }
     }
-    for group in groups {
+    if !side.roles.is_empty() {
+        match roles {
+            Some(roles) if side.roles.iter().any(|r| roles.holds(user, r)) => return Some(true),
+            Some(_) => {}
+            None => unknown = true,
+        }
+    }
+    for group in side.groups {
         match directory.group_members.get(group).and_then(Option::as_ref) {
             Some(members) if members.contains(user) => return Some(true),
             Some(_) => {}
@@ -553,15 +546,7 @@ fn excluded_by(
     let Some(users) = &policy.conditions.users else {
         return Some(false);
     };
-    named(
-        user,
-        &users.exclude_users,
-        &users.exclude_roles,
-        &users.exclude_groups,
-        roles,
-        directory,
-        false,
-    )
+    named(user, users.exclude_side(), roles, directory)
 }
 
 /// What the collection says about designated emergency access accounts that do not count

@@ -22,6 +22,7 @@ mod export;
 mod frameworks;
 mod graph_standin;
 mod graphiql;
+mod guests;
 mod helpers;
 mod http_spec;
 mod hygiene;
