@@ -289,8 +289,8 @@ impl Posture {
             // Every fourth tenant's collector is partial: its scores show a coverage below
             // 100 %. Every third (contoso first) lacks P2; every other one names a break-glass pair.
             partial_collector: index % 4 == 3,
-            entra_p2: index % 3 != 0,
-            emergency_pair: index % 2 == 0,
+            entra_p2: !index.is_multiple_of(3),
+            emergency_pair: index.is_multiple_of(2),
         }
     }
 
