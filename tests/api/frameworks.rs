@@ -13,6 +13,7 @@ use crate::helpers::{
 
 const CIS: &str = "CIS Microsoft 365 Foundations Benchmark v5.0.0";
 const NIST: &str = "NIST SP 800-53 Rev. 5";
+const SCUBA: &str = "CISA SCuBA Microsoft Entra ID";
 const ISO: &str = "ISO/IEC 27001:2022";
 
 const UPSERT: &str = "mutation($i: UpsertActionInput!) { upsertAction(input: $i) { id tier actionType threats compliance { framework controls } } }";
@@ -63,7 +64,7 @@ async fn built_in_actions_carry_their_metadata_and_both_frameworks() {
             "{action}"
         );
     }
-    assert_eq!(body["data"]["frameworks"], json!([CIS, NIST]));
+    assert_eq!(body["data"]["frameworks"], json!([CIS, SCUBA, NIST]));
 }
 
 #[tokio::test]
@@ -87,7 +88,9 @@ async fn a_days_framework_scores_are_the_sums_of_its_mapped_actions() {
     assert!(overridden["errors"].is_null(), "{overridden}");
     // By hand: AdminMFA 10/10, MFARegistration 4.5/9, MFAForAllUsers 9/9, the two global admin
     // ranges 1/1 each, DisableSmsSignIn 0/4, DisableVoiceCall THIRD_PARTY 4/4; the rest NO_DATA
-    // (0 of 0). Every one maps to both CIS and NIST: 29.5 of 38, 5 of 7 completed.
+    // (0 of 0). Every one maps to both CIS and NIST: 29.5 of 38, 5 of 7 completed. SCuBA maps
+    // MFAForAllUsers (3.2), the two ranges (7.1) and the two methods (3.5), not AdminMFA or
+    // MFARegistration: 9 + 1 + 1 + 0 + 4 = 15 of 19, 4 of 5 completed.
     let facts = json!({
         "users": {"total": 100, "mfaRegistered": 50, "mfaRequired": 100},
         "admins": {"total": 4, "mfaProtected": 4},
@@ -122,6 +125,7 @@ async fn a_days_framework_scores_are_the_sums_of_its_mapped_actions() {
         frameworks,
         json!([
             expected(CIS, 29.5, 38.0, 5, 7),
+            expected(SCUBA, 15.0, 19.0, 4, 5),
             expected(ISO, 5.0, 5.0, 1, 1),
             expected(NIST, 29.5, 38.0, 5, 7),
         ])
@@ -154,7 +158,7 @@ async fn a_days_framework_scores_are_the_sums_of_its_mapped_actions() {
     assert_eq!(ranked(ISO, true).await, ["AccessReviewsQuarterly"]);
     assert!(ranked("SOC 2", true).await.is_empty());
     let names = app.graphql(&reader, "{ frameworks }", json!({})).await;
-    assert_eq!(names["data"]["frameworks"], json!([CIS, ISO, NIST]));
+    assert_eq!(names["data"]["frameworks"], json!([CIS, SCUBA, ISO, NIST]));
 }
 
 #[tokio::test]
@@ -213,4 +217,30 @@ async fn bad_metadata_is_refused_and_changes_nothing() {
         app.count("improvement_actions").await,
         built_in_actions() as i64
     );
+}
+
+#[test]
+fn every_scuba_policy_a_built_in_action_names_exists_in_the_baseline() {
+    let baseline = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/benchmarks/cisa-scuba-ms-aad-ids.tsv"
+    ))
+    .unwrap();
+    let ids: Vec<&str> = baseline
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(ids.len(), 34, "the baseline has 34 MS.AAD policies");
+    let catalog = securescore::service::catalog::BuiltInCatalog::shipped().unwrap();
+    let mut mapped = 0;
+    for action in &catalog.actions {
+        for mapping in action.compliance.iter().filter(|m| m.framework == SCUBA) {
+            for control in &mapping.controls {
+                assert!(ids.contains(&control.as_str()), "{}: {control}", action.id);
+                mapped += 1;
+            }
+        }
+    }
+    assert!(mapped >= 20, "only {mapped} SCuBA mappings");
 }
