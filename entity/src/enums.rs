@@ -289,13 +289,4 @@ impl License {
             License::EntraIdGovernance => "licenses.entraIdGovernance",
         }
     }
-
-    /// The licence's name as Microsoft sells it.
-    pub fn product_name(self) -> &'static str {
-        match self {
-            License::EntraP1 => "Microsoft Entra ID P1",
-            License::EntraP2 => "Microsoft Entra ID P2",
-            License::EntraIdGovernance => "Microsoft Entra ID Governance",
-        }
-    }
 }
