@@ -13,7 +13,7 @@ use crate::scoring::facts::set_path as set;
 
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, PrincipalKind, Side,
+    DirectoryUser, PrincipalKind, RegistrationDetails, Side,
 };
 
 /// The Global Administrator role's template id.
@@ -318,14 +318,9 @@ pub fn compute_facts(directory: &Directory) -> Value {
     if let Some(members) = &members {
         set(&mut facts, "users.total", json!(members.len()));
         if let Some(registrations) = &directory.registrations {
-            let count = members
-                .iter()
-                .filter(|u| {
-                    registrations
-                        .get(&u.id)
-                        .is_some_and(|r| r.is_mfa_registered)
-                })
-                .count();
+            let count = registered(members.iter().map(|u| u.id.as_str()), registrations, |r| {
+                r.is_mfa_registered
+            });
             set(&mut facts, "users.mfaRegistered", json!(count));
         }
     }
@@ -362,14 +357,11 @@ pub fn compute_facts(directory: &Directory) -> Value {
             }
         }
         if let Some(registrations) = &directory.registrations {
-            let count = admins
-                .iter()
-                .filter(|a| {
-                    registrations
-                        .get(**a)
-                        .is_some_and(|r| r.has_phishing_resistant_method())
-                })
-                .count();
+            let count = registered(
+                admins.iter().copied(),
+                registrations,
+                RegistrationDetails::has_phishing_resistant_method,
+            );
             set(
                 &mut facts,
                 "admins.phishingResistantRegistered",
@@ -524,16 +516,24 @@ fn add_emergency_access_facts(
         }
     }
     if let Some(registrations) = &directory.registrations {
-        let count = accounts
-            .iter()
-            .filter(|a| {
-                registrations
-                    .get(&a.id)
-                    .is_some_and(|r| r.has_phishing_resistant_method())
-            })
-            .count();
+        let count = registered(
+            accounts.iter().map(|a| a.id.as_str()),
+            registrations,
+            RegistrationDetails::has_phishing_resistant_method,
+        );
         set(facts, "emergencyAccess.phishingResistant", json!(count));
     }
+}
+
+/// How many of `people` have registration details passing `test` (none read: not counted).
+fn registered<'a>(
+    people: impl Iterator<Item = &'a str>,
+    registrations: &HashMap<String, RegistrationDetails>,
+    test: impl Fn(&RegistrationDetails) -> bool,
+) -> usize {
+    people
+        .filter(|id| registrations.get(*id).is_some_and(&test))
+        .count()
 }
 
 /// Whether a policy's exclude side names the user (by id, role or group).
