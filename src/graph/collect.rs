@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::client::{Fetched, GraphClient};
 use super::directory::{
-    AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, Domain, RegistrationDetails, RoleAssignment, SubscribedSku, Switch, TypedObject,
+    AppManagementPolicy, AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy,
+    DeviceRegistrationPolicy, Directory, DirectoryUser, Domain, GroupSetting, NamedLocation,
+    RegistrationDetails, RoleAssignment, SubscribedSku, Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
 
@@ -27,7 +28,7 @@ struct Endpoint {
 }
 
 const USERS: Endpoint = Endpoint {
-    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled,externalUserState&$top=999",
+    request: "/users?$select=id,userType,accountEnabled,onPremisesSyncEnabled,externalUserState,assignedLicenses&$top=999",
     permission: "User.Read.All",
 };
 const REGISTRATIONS: Endpoint = Endpoint {
@@ -66,6 +67,22 @@ const ADMIN_CONSENT_REQUESTS: Endpoint = Endpoint {
 const SUBSCRIBED_SKUS: Endpoint = Endpoint {
     request: "/subscribedSkus",
     permission: "Organization.Read.All",
+};
+const GROUP_SETTINGS: Endpoint = Endpoint {
+    request: "/groupSettings",
+    permission: "GroupSettings.Read.All",
+};
+const DEVICE_REGISTRATION_POLICY: Endpoint = Endpoint {
+    request: "/policies/deviceRegistrationPolicy",
+    permission: "Policy.Read.DeviceConfiguration",
+};
+const APP_MANAGEMENT_POLICY: Endpoint = Endpoint {
+    request: "/policies/defaultAppManagementPolicy",
+    permission: "Policy.Read.All",
+};
+const NAMED_LOCATIONS: Endpoint = Endpoint {
+    request: "/identity/conditionalAccess/namedLocations",
+    permission: "Policy.Read.All",
 };
 
 /// Graph error codes that mean the tenant lacks a licence, not the app a permission.
@@ -180,6 +197,10 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         security_defaults,
         admin_consent,
         skus,
+        group_settings,
+        device_registration,
+        app_management,
+        named_locations,
     ) = futures::join!(
         client.get::<DirectoryUser>(USERS.request),
         client.get::<RegistrationDetails>(REGISTRATIONS.request),
@@ -191,6 +212,10 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         client.get::<Switch>(SECURITY_DEFAULTS.request),
         client.get::<Switch>(ADMIN_CONSENT_REQUESTS.request),
         client.get::<SubscribedSku>(SUBSCRIBED_SKUS.request),
+        client.get::<GroupSetting>(GROUP_SETTINGS.request),
+        client.get::<DeviceRegistrationPolicy>(DEVICE_REGISTRATION_POLICY.request),
+        client.get::<AppManagementPolicy>(APP_MANAGEMENT_POLICY.request),
+        client.get::<NamedLocation>(NAMED_LOCATIONS.request),
     );
     let mut endpoints = vec![
         outcome(&USERS, &users),
@@ -203,6 +228,10 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         outcome(&SECURITY_DEFAULTS, &security_defaults),
         outcome(&ADMIN_CONSENT_REQUESTS, &admin_consent),
         outcome(&SUBSCRIBED_SKUS, &skus),
+        outcome(&GROUP_SETTINGS, &group_settings),
+        outcome(&DEVICE_REGISTRATION_POLICY, &device_registration),
+        outcome(&APP_MANAGEMENT_POLICY, &app_management),
+        outcome(&NAMED_LOCATIONS, &named_locations),
     ];
     let mut directory = Directory {
         users: whole(users),
@@ -216,6 +245,11 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         security_defaults_enabled: first(security_defaults).and_then(|s| s.is_enabled),
         admin_consent_workflow_enabled: first(admin_consent).and_then(|s| s.is_enabled),
         subscribed_skus: whole(skus),
+        group_settings: whole(group_settings),
+        device_registration_policy: first(device_registration),
+        app_management_policy: first(app_management),
+        named_locations: whole(named_locations),
+        collected_at: chrono::Utc::now(),
         emergency_accounts: emergency_accounts.iter().cloned().collect(),
         group_members: HashMap::new(),
         external_kinds: Default::default(),

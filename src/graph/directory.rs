@@ -31,9 +31,19 @@ pub struct Directory {
     pub admin_consent_workflow_enabled: Option<bool>,
     /// `/subscribedSkus`.
     pub subscribed_skus: Option<Vec<SubscribedSku>>,
+    /// `/groupSettings`: the tenant-wide directory settings.
+    pub group_settings: Option<Vec<GroupSetting>>,
+    /// `/policies/deviceRegistrationPolicy`.
+    pub device_registration_policy: Option<DeviceRegistrationPolicy>,
+    /// `/policies/defaultAppManagementPolicy`.
+    pub app_management_policy: Option<AppManagementPolicy>,
+    /// `/identity/conditionalAccess/namedLocations`.
+    pub named_locations: Option<Vec<NamedLocation>>,
     /// The tenant's emergency access accounts (user object ids), left out of every coverage
     /// fact.
     pub emergency_accounts: HashSet<String>,
+    /// When the collection read the directory: restrictions dated after it do not apply yet.
+    pub collected_at: chrono::DateTime<chrono::Utc>,
     /// Each user's guest or external kind, built from `users` on first use.
     pub external_kinds: std::sync::OnceLock<HashMap<String, Option<&'static str>>>,
 }
@@ -56,6 +66,17 @@ pub struct DirectoryUser {
     /// `PendingAcceptance` or `Accepted` for a user invited from outside; null otherwise.
     #[serde(default)]
     pub external_user_state: Option<String>,
+    /// The licences assigned to the user, by SKU.
+    #[serde(default, deserialize_with = "null_as_empty_list")]
+    pub assigned_licenses: Vec<AssignedLicense>,
+}
+
+/// One licence assigned to a user: its SKU.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignedLicense {
+    /// The SKU's id, as `subscribedSkus` names it.
+    pub sku_id: String,
 }
 
 impl DirectoryUser {
@@ -201,6 +222,12 @@ pub struct Switch {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscribedSku {
+    /// The SKU's id, as users' `assignedLicenses` name it.
+    #[serde(default)]
+    pub sku_id: Option<String>,
+    /// The SKU's part number, e.g. `AAD_PREMIUM_P2`.
+    #[serde(default)]
+    pub sku_part_number: Option<String>,
     /// `Enabled`, `Warning`, `Suspended`, `Deleted` or `LockedOut`.
     #[serde(default)]
     pub capability_status: Option<String>,
@@ -248,6 +275,79 @@ pub struct ConditionalAccessPolicy {
     /// What it requires; null for session-only policies.
     #[serde(default)]
     pub grant_controls: Option<GrantControls>,
+    /// What it enforces after sign-in; null when nothing.
+    #[serde(default)]
+    pub session_controls: Option<SessionControls>,
+}
+
+/// A policy's session controls, the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionControls {
+    /// How often users must sign in again.
+    #[serde(default)]
+    pub sign_in_frequency: Option<SignInFrequency>,
+    /// Whether the browser session persists.
+    #[serde(default)]
+    pub persistent_browser: Option<PersistentBrowser>,
+}
+
+/// `signInFrequencySessionControl`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInFrequency {
+    /// Whether the control is on.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// `days` or `hours` (null with `everyTime`).
+    #[serde(default, rename = "type")]
+    pub unit: Option<String>,
+    /// The number of days or hours.
+    #[serde(default)]
+    pub value: Option<i64>,
+    /// `timeBased` or `everyTime`.
+    #[serde(default)]
+    pub frequency_interval: Option<String>,
+}
+
+impl SignInFrequency {
+    /// Whether the control is on and asks for a sign-in every time.
+    pub fn every_time(&self) -> bool {
+        self.is_enabled == Some(true) && self.frequency_interval.as_deref() == Some("everyTime")
+    }
+
+    /// Whether the control is on and asks for a sign-in every time or at most every
+    /// `max_hours` hours.
+    pub fn within_hours(&self, max_hours: i64) -> bool {
+        if self.every_time() {
+            return true;
+        }
+        let hours = match (self.unit.as_deref(), self.value) {
+            (Some("hours"), Some(value)) => value,
+            (Some("days"), Some(value)) => value.saturating_mul(24),
+            _ => return false,
+        };
+        self.is_enabled == Some(true) && hours > 0 && hours <= max_hours
+    }
+}
+
+/// `persistentBrowserSessionControl`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersistentBrowser {
+    /// Whether the control is on.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// `always` or `never`.
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+impl PersistentBrowser {
+    /// Whether the control is on and never persists the browser session.
+    pub fn never(&self) -> bool {
+        self.is_enabled == Some(true) && self.mode.as_deref() == Some("never")
+    }
 }
 
 /// A policy's conditions.
@@ -272,6 +372,21 @@ pub struct Conditions {
     /// Authentication flows (device code, authentication transfer).
     #[serde(default)]
     pub authentication_flows: Option<AuthenticationFlows>,
+    /// Network locations.
+    #[serde(default)]
+    pub locations: Option<Locations>,
+}
+
+/// A policy's location condition.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Locations {
+    /// `All`, `AllTrusted` or named location ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_locations: Vec<String>,
+    /// `AllTrusted` or named location ids.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub exclude_locations: Vec<String>,
 }
 
 /// A policy's authentication flows condition.
@@ -299,6 +414,9 @@ pub struct Applications {
     /// Applications included (`All`, `Office365`, app ids).
     #[serde(default, deserialize_with = "null_as_empty")]
     pub include_applications: Vec<String>,
+    /// User actions included (`urn:user:registersecurityinfo`, `urn:user:registerdevice`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_user_actions: Vec<String>,
 }
 
 /// A policy's user condition.
@@ -486,6 +604,9 @@ pub struct DefaultUserRolePermissions {
     /// Whether users may create tenants.
     #[serde(default)]
     pub allowed_to_create_tenants: Option<bool>,
+    /// Whether a device's registered owners may read its BitLocker recovery keys.
+    #[serde(default)]
+    pub allowed_to_read_bitlocker_keys_for_owned_device: Option<bool>,
 }
 
 /// The tenant's authentication methods policy, the parts the facts read.
@@ -498,6 +619,9 @@ pub struct AuthenticationMethodsPolicy {
     /// System-preferred multifactor authentication.
     #[serde(default)]
     pub system_credential_preferences: Option<SystemCredentialPreferences>,
+    /// `preMigration`, `migrationInProgress` or `migrationComplete`.
+    #[serde(default)]
+    pub policy_migration_state: Option<String>,
 }
 
 impl AuthenticationMethodsPolicy {
@@ -562,7 +686,161 @@ fn null_as_empty<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+    null_as_empty_list(deserializer)
+}
+
+/// `null_as_empty` for lists of any item.
+fn null_as_empty_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// One tenant-wide directory setting of `/groupSettings`: its template and its values.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSetting {
+    /// The template the setting was made from (e.g. `Group.Unified`'s).
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// Name and value pairs; values are strings.
+    #[serde(default, deserialize_with = "null_as_empty_list")]
+    pub values: Vec<SettingValue>,
+}
+
+/// One `settingValue`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SettingValue {
+    /// The setting's name, e.g. `EnableGroupCreation`.
+    pub name: String,
+    /// Its value as a string; null when unset.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl GroupSetting {
+    /// The value of `name`, when set.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .and_then(|v| v.value.as_deref())
+    }
+}
+
+/// `/policies/deviceRegistrationPolicy`, the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRegistrationPolicy {
+    /// The most devices a user may join or register.
+    #[serde(default)]
+    pub user_device_quota: Option<i64>,
+    /// Who may join devices, and who becomes their local administrator.
+    #[serde(default, rename = "azureADJoin")]
+    pub azure_ad_join: Option<AzureAdJoinPolicy>,
+    /// Windows LAPS.
+    #[serde(default)]
+    pub local_admin_password: Option<Switch>,
+}
+
+/// `azureADJoinPolicy`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureAdJoinPolicy {
+    /// All, selected or no users may join devices.
+    #[serde(default)]
+    pub allowed_to_join: Option<TypedObject>,
+    /// Who becomes a local administrator of a joined device.
+    #[serde(default)]
+    pub local_admins: Option<LocalAdminSettings>,
+}
+
+/// `localAdminSettings`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalAdminSettings {
+    /// Whether Global Administrators are local administrators of every joined device.
+    #[serde(default)]
+    pub enable_global_admins: Option<bool>,
+    /// All, selected or no registering users become local administrators.
+    #[serde(default)]
+    pub registering_users: Option<TypedObject>,
+}
+
+/// The `@odata.type` of a `deviceRegistrationMembership` naming everyone.
+pub const ALL_MEMBERSHIP: &str = "#microsoft.graph.allDeviceRegistrationMembership";
+
+/// `/policies/defaultAppManagementPolicy` (`tenantAppManagementPolicy`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppManagementPolicy {
+    /// Whether the tenant default policy is enforced.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// Restrictions on applications.
+    #[serde(default)]
+    pub application_restrictions: Option<CredentialRestrictions>,
+    /// Restrictions on service principals.
+    #[serde(default)]
+    pub service_principal_restrictions: Option<CredentialRestrictions>,
+}
+
+/// `appManagementConfiguration`: restrictions on secrets and certificates.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialRestrictions {
+    /// Restrictions on password credentials (secrets).
+    #[serde(default, deserialize_with = "null_as_empty_list")]
+    pub password_credentials: Vec<CredentialRestriction>,
+    /// Restrictions on key credentials (certificates).
+    #[serde(default, deserialize_with = "null_as_empty_list")]
+    pub key_credentials: Vec<CredentialRestriction>,
+}
+
+/// One `passwordCredentialConfiguration` or `keyCredentialConfiguration`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialRestriction {
+    /// `passwordAddition`, `passwordLifetime`, `customPasswordAddition`,
+    /// `asymmetricKeyLifetime`, …
+    #[serde(default)]
+    pub restriction_type: Option<String>,
+    /// `enabled` or `disabled`; absent in older answers, where a listed restriction applies.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The longest lifetime allowed, as an ISO 8601 duration (`P180D`).
+    #[serde(default)]
+    pub max_lifetime: Option<String>,
+    /// The restriction applies to apps created after this time.
+    #[serde(default)]
+    pub restrict_for_apps_created_after_date_time: Option<String>,
+}
+
+/// One named location of `/identity/conditionalAccess/namedLocations`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NamedLocation {
+    /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
+    #[serde(default, rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    /// The location's id, as policies name it.
+    pub id: String,
+    /// Whether the location is marked trusted (IP locations only).
+    #[serde(default, rename = "isTrusted")]
+    pub is_trusted: Option<bool>,
+    /// Its IP ranges (IP locations only).
+    #[serde(default, rename = "ipRanges", deserialize_with = "null_as_empty_list")]
+    pub ip_ranges: Vec<Value>,
+}
+
+impl NamedLocation {
+    /// A trusted IP location with at least one range.
+    pub fn is_trusted_ip_range(&self) -> bool {
+        self.odata_type.as_deref() == Some("#microsoft.graph.ipNamedLocation")
+            && self.is_trusted == Some(true)
+            && !self.ip_ranges.is_empty()
+    }
 }
 
 impl Directory {

@@ -13,8 +13,9 @@ use crate::scoring::facts::set_path as set;
 
 use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
-    DirectoryUser, PrincipalKind, RegistrationDetails, Side,
+    DirectoryUser, NamedLocation, PrincipalKind, RegistrationDetails, Side, SignInFrequency,
 };
+use super::setting_facts::add_setting_facts;
 
 /// The Global Administrator role's template id.
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -25,8 +26,22 @@ const RESTRICTED_GUEST_ROLES: [&str; 2] = [
 ];
 /// `allowInvitesFrom` values that keep invitations to admins and Guest Inviters (or no one).
 const LIMITED_INVITERS: [&str; 2] = ["adminsAndGuestInviters", "none"];
+/// Permission grant policies that let users consent for themselves start with this (compared
+/// lower-cased).
+const SELF_CONSENT_PREFIX: &str = "managepermissiongrantsforself.";
 /// The permission grant policy that lets users consent to any app.
 const LEGACY_USER_CONSENT: &str = "ManagePermissionGrantsForSelf.microsoft-user-default-legacy";
+/// The user action of registering security information (MFA methods).
+const REGISTER_SECURITY_INFO: &str = "urn:user:registersecurityinfo";
+/// The Microsoft Intune Enrollment application.
+const INTUNE_ENROLLMENT: &str = "d4ebce55-015a-49b5-a083-c84d1797ae8c";
+/// The longest sign-in frequency that limits admin sessions, in hours.
+const ADMIN_SESSION_HOURS: i64 = 4;
+/// The longest sign-in frequency that limits user sessions, in hours (seven days).
+const USER_SESSION_HOURS: i64 = 7 * 24;
+/// SKUs that license no applications (Microsoft Entra ID P1 and P2): an admin holding only
+/// these has a reduced licence footprint.
+const IDENTITY_ONLY_SKUS: [&str; 2] = ["AAD_PREMIUM", "AAD_PREMIUM_P2"];
 /// `passwordValidityPeriodInDays` meaning "never expires".
 const NEVER_EXPIRES: i64 = 2_147_483_647;
 /// Service plans that carry each licence: `(fact, plans)`; P2 implies P1.
@@ -113,8 +128,9 @@ impl RoleHolders {
     }
 }
 
-/// Whether a policy covers a user: `Some(true/false)`, or `None` when that depends on a role or
-/// a group membership that could not be read.
+/// Whether an enabled policy names a user (what it targets is the policy test's to judge):
+/// `Some(true/false)`, or `None` when that depends on a role or a group membership that could
+/// not be read.
 fn covers(
     policy: &ConditionalAccessPolicy,
     user: &str,
@@ -122,14 +138,6 @@ fn covers(
     directory: &Directory,
 ) -> Option<bool> {
     if policy.state != "enabled" {
-        return Some(false);
-    }
-    let all_apps = policy
-        .conditions
-        .applications
-        .as_ref()
-        .is_some_and(|apps| apps.include_applications.iter().any(|a| a == "All"));
-    if !all_apps {
         return Some(false);
     }
     let Some(users) = &policy.conditions.users else {
@@ -223,6 +231,29 @@ fn covered_count<'a>(
     Some(count)
 }
 
+/// Targets every resource (`All` among the included applications).
+fn on_all_apps(p: &ConditionalAccessPolicy) -> bool {
+    p.conditions
+        .applications
+        .as_ref()
+        .is_some_and(|apps| lists(&apps.include_applications, "All"))
+}
+
+/// Targets a user action (`urn:user:registersecurityinfo`, …).
+fn on_user_action(p: &ConditionalAccessPolicy, action: &str) -> bool {
+    p.conditions
+        .applications
+        .as_ref()
+        .is_some_and(|apps| lists(&apps.include_user_actions, action))
+}
+
+/// Targets every resource or the application `app`.
+fn on_app(p: &ConditionalAccessPolicy, app: &str) -> bool {
+    p.conditions.applications.as_ref().is_some_and(|apps| {
+        lists(&apps.include_applications, "All") || lists(&apps.include_applications, app)
+    })
+}
+
 fn grants(policy: &ConditionalAccessPolicy, control: &str) -> bool {
     policy
         .grant_controls
@@ -300,6 +331,107 @@ fn blocks_device_code_flow(p: &ConditionalAccessPolicy) -> bool {
         && grants(p, "block")
 }
 
+/// Requires registering security information from a compliant or hybrid-joined device.
+fn requires_managed_device_to_register(p: &ConditionalAccessPolicy) -> bool {
+    on_user_action(p, REGISTER_SECURITY_INFO) && requires_managed_device(p)
+}
+
+/// The session's sign-in frequency, when the policy sets one.
+fn sign_in_frequency(p: &ConditionalAccessPolicy) -> Option<&SignInFrequency> {
+    p.session_controls.as_ref()?.sign_in_frequency.as_ref()
+}
+
+/// Asks admins to sign in again at least every four hours and never keeps the browser
+/// session.
+fn limits_admin_sessions(p: &ConditionalAccessPolicy) -> bool {
+    let never_persistent = p
+        .session_controls
+        .as_ref()
+        .and_then(|s| s.persistent_browser.as_ref())
+        .is_some_and(|b| b.never());
+    on_all_apps(p)
+        && sign_in_frequency(p).is_some_and(|f| f.within_hours(ADMIN_SESSION_HOURS))
+        && never_persistent
+}
+
+/// Asks users to sign in again at least every seven days.
+fn limits_user_sessions(p: &ConditionalAccessPolicy) -> bool {
+    on_all_apps(p) && sign_in_frequency(p).is_some_and(|f| f.within_hours(USER_SESSION_HOURS))
+}
+
+/// Requires MFA (or a strength) and a fresh sign-in every time a device enrolls in Intune.
+fn reauthenticates_intune_enrollment(p: &ConditionalAccessPolicy) -> bool {
+    on_app(p, INTUNE_ENROLLMENT)
+        && sign_in_frequency(p).is_some_and(SignInFrequency::every_time)
+        && requires_mfa_or_strength_always(p)
+}
+
+/// Blocks authentication transfer.
+fn blocks_authentication_transfer(p: &ConditionalAccessPolicy) -> bool {
+    on_all_apps(p)
+        && p.conditions
+            .authentication_flows
+            .as_ref()
+            .is_some_and(|flows| flows.includes("authenticationTransfer"))
+        && grants(p, "block")
+}
+
+/// The enabled policies whose locations block every untrusted place: they include `All` or an
+/// untrusted location and exclude `AllTrusted` or a trusted one. `None` when that hangs on a
+/// named location and the named locations were not read.
+fn blocks_untrusted_locations(
+    policies: &[ConditionalAccessPolicy],
+    named: Option<&[NamedLocation]>,
+) -> Option<Vec<ConditionalAccessPolicy>> {
+    let trusted = |id: &str| -> Option<bool> {
+        match id {
+            "AllTrusted" => Some(true),
+            "All" => Some(false),
+            _ => named.map(|locations| {
+                locations
+                    .iter()
+                    .any(|l| l.id == id && l.is_trusted == Some(true))
+            }),
+        }
+    };
+    let mut blocking = Vec::new();
+    for policy in policies.iter().filter(|p| p.state == "enabled") {
+        let Some(locations) = &policy.conditions.locations else {
+            continue;
+        };
+        let mut untrusted_included = false;
+        for id in &locations.include_locations {
+            untrusted_included |= !trusted(id)?;
+        }
+        let mut trusted_excluded = false;
+        for id in &locations.exclude_locations {
+            trusted_excluded |= trusted(id)?;
+        }
+        if untrusted_included && trusted_excluded {
+            blocking.push(policy.clone());
+        }
+    }
+    Some(blocking)
+}
+
+/// Whether an admin holds licences for no applications: every SKU assigned is Microsoft Entra
+/// ID P1 or P2 (or none is). An admin holding a SKU the tenant's subscriptions do not name
+/// does not count.
+fn has_reduced_license_footprint(
+    user: &DirectoryUser,
+    skus: &[super::directory::SubscribedSku],
+) -> bool {
+    user.assigned_licenses.iter().all(|license| {
+        skus.iter().any(|sku| {
+            sku.sku_id.as_deref() == Some(license.sku_id.as_str())
+                && sku
+                    .sku_part_number
+                    .as_deref()
+                    .is_some_and(|part| IDENTITY_ONLY_SKUS.contains(&part))
+        })
+    })
+}
+
 /// A policy test, as the coverage facts take it.
 type Qualifies = fn(&ConditionalAccessPolicy) -> bool;
 
@@ -340,12 +472,14 @@ pub fn compute_facts(directory: &Directory) -> Value {
         let mut admins: Vec<&str> = admins.into_iter().filter(|a| counted(a)).collect();
         admins.sort_unstable();
         if let Some(policies) = &directory.policies {
-            let admin_facts: [(&str, Qualifies); 2] = [
-                ("admins.mfaProtected", requires_mfa_always),
-                (
-                    "admins.phishingResistantRequired",
-                    requires_phishing_resistant_strength,
-                ),
+            let admin_facts: [(&str, Qualifies); 3] = [
+                ("admins.mfaProtected", |p| {
+                    on_all_apps(p) && requires_mfa_always(p)
+                }),
+                ("admins.phishingResistantRequired", |p| {
+                    on_all_apps(p) && requires_phishing_resistant_strength(p)
+                }),
+                ("admins.signInFrequencyLimited", limits_admin_sessions),
             ];
             for (path, qualifies) in admin_facts {
                 let people = admins.iter().copied();
@@ -379,29 +513,87 @@ pub fn compute_facts(directory: &Directory) -> Value {
                 .filter(|a| cloud_accounts.contains(**a))
                 .count();
             set(&mut facts, "admins.cloudOnly", json!(cloud_only));
+            if let Some(skus) = &directory.subscribed_skus {
+                let by_id: HashMap<&str, &DirectoryUser> =
+                    users.iter().map(|u| (u.id.as_str(), u)).collect();
+                let reduced = admins
+                    .iter()
+                    .filter(|a| {
+                        by_id
+                            .get(**a)
+                            .is_some_and(|user| has_reduced_license_footprint(user, skus))
+                    })
+                    .count();
+                set(&mut facts, "admins.reducedLicenseFootprint", json!(reduced));
+            }
         }
+        let finer_grained = admins
+            .iter()
+            .filter(|a| !holders.holds(a, GLOBAL_ADMINISTRATOR))
+            .count();
+        set(&mut facts, "admins.withoutGlobalAdmin", json!(finer_grained));
     }
     if let (Some(members), Some(policies)) = (&members, &directory.policies) {
-        let member_facts: [(&str, Qualifies); 7] = [
-            ("users.legacyAuthBlocked", blocks_legacy_auth),
-            ("users.signInRiskCovered", answers_sign_in_risk),
-            ("users.userRiskCovered", answers_user_risk),
-            ("users.mfaRequired", requires_mfa_or_strength_always),
+        let member_facts: [(&str, Qualifies); 13] = [
+            ("users.legacyAuthBlocked", |p| {
+                on_all_apps(p) && blocks_legacy_auth(p)
+            }),
+            ("users.signInRiskCovered", |p| {
+                on_all_apps(p) && answers_sign_in_risk(p)
+            }),
+            ("users.userRiskCovered", |p| {
+                on_all_apps(p) && answers_user_risk(p)
+            }),
+            ("users.mfaRequired", |p| {
+                on_all_apps(p) && requires_mfa_or_strength_always(p)
+            }),
+            ("users.signInRiskBlocked", |p| {
+                on_all_apps(p) && blocks_medium_and_high_sign_in_risk(p)
+            }),
+            ("users.managedDeviceRequired", |p| {
+                on_all_apps(p) && requires_managed_device(p)
+            }),
+            ("users.deviceCodeFlowBlocked", |p| {
+                on_all_apps(p) && blocks_device_code_flow(p)
+            }),
+            ("users.phishingResistantRequired", |p| {
+                on_all_apps(p) && requires_phishing_resistant_strength(p)
+            }),
             (
-                "users.signInRiskBlocked",
-                blocks_medium_and_high_sign_in_risk,
+                "users.securityInfoRegistrationManaged",
+                requires_managed_device_to_register,
             ),
-            ("users.managedDeviceRequired", requires_managed_device),
-            ("users.deviceCodeFlowBlocked", blocks_device_code_flow),
+            ("users.signInFrequencyLimited", limits_user_sessions),
+            (
+                "users.intuneEnrollmentReauthenticated",
+                reauthenticates_intune_enrollment,
+            ),
+            (
+                "users.authenticationTransferBlocked",
+                blocks_authentication_transfer,
+            ),
+            ("users.untrustedLocationsBlocked", |p| {
+                on_all_apps(p) && grants(p, "block")
+            }),
         ];
         for (path, qualifies) in member_facts {
             let people = members.iter().map(|u| u.id.as_str());
-            if let Some(count) =
+            let count = if path == "users.untrustedLocationsBlocked" {
+                blocks_untrusted_locations(policies, directory.named_locations.as_deref())
+                    .and_then(|blocking| {
+                        covered_count(people, &blocking, qualifies, roles.as_ref(), directory)
+                    })
+            } else {
                 covered_count(people, policies, qualifies, roles.as_ref(), directory)
-            {
+            };
+            if let Some(count) = count {
                 set(&mut facts, path, json!(count));
             }
         }
+    }
+    if let Some(users) = &directory.users {
+        let synchronized = users.iter().any(|u| u.on_premises_sync_enabled == Some(true));
+        set(&mut facts, "hybrid.synchronized", json!(i64::from(synchronized)));
     }
     if let Some(domains) = &directory.domains {
         let managed: Vec<_> = domains
@@ -426,6 +618,10 @@ pub fn compute_facts(directory: &Directory) -> Value {
             "apps.userConsentRestricted",
             json!(!assigned.iter().any(|p| p == LEGACY_USER_CONSENT)),
         );
+        let self_consent = assigned
+            .iter()
+            .any(|p| p.to_ascii_lowercase().starts_with(SELF_CONSENT_PREFIX));
+        set(&mut facts, "apps.userConsentDisabled", json!(!self_consent));
         if let Some(sspr) = policy.allowed_to_use_sspr {
             set(&mut facts, "sspr.enabled", json!(sspr));
         }
@@ -447,6 +643,7 @@ pub fn compute_facts(directory: &Directory) -> Value {
         }
     }
     add_emergency_access_facts(&mut facts, directory, roles.as_ref());
+    add_setting_facts(&mut facts, directory, directory.collected_at);
     Value::Object(facts)
 }
 
@@ -601,6 +798,10 @@ fn add_user_setting_facts(facts: &mut Map<String, Value>, policy: &Authorization
                 "groups.userCreationBlocked",
                 permissions.allowed_to_create_security_groups,
             ),
+            (
+                "devices.bitLockerKeyReadBlocked",
+                permissions.allowed_to_read_bitlocker_keys_for_owned_device,
+            ),
         ] {
             if let Some(allowed) = allowed {
                 set(facts, path, json!(!allowed));
@@ -635,6 +836,13 @@ fn add_method_facts(facts: &mut Map<String, Value>, policy: &AuthenticationMetho
                 && authenticator
                     .feature_enabled_for_all("displayLocationInformationRequiredState"));
         set(facts, "authMethods.authenticatorContextShown", json!(shown));
+    }
+    if let Some(state) = &policy.policy_migration_state {
+        set(
+            facts,
+            "authMethods.migrationComplete",
+            json!(state == "migrationComplete"),
+        );
     }
     if let Some(preferences) = &policy.system_credential_preferences {
         let enabled = preferences.state == "enabled"
@@ -738,7 +946,9 @@ mod tests {
         assert_eq!(
             facts,
             json!({
-                "apps": {"userConsentRestricted": true, "userRegistrationBlocked": false},
+                // No grant policy assigned: users may consent to nothing.
+                "apps": {"userConsentRestricted": true, "userConsentDisabled": true,
+                         "userRegistrationBlocked": false},
                 "guests": {"accessRestricted": true, "invitesLimited": false},
                 // Voice and Email are not listed: left out. Authenticator off shows no prompt.
                 "authMethods": {"smsDisabled": true, "authenticatorContextShown": true,

@@ -7,4 +7,5 @@ pub mod collect;
 pub mod credential;
 pub mod directory;
 pub mod facts;
+pub mod setting_facts;
 pub mod worker;
