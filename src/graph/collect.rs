@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use super::client::{Fetched, GraphClient};
 use super::directory::{
-    AppManagementPolicy, AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy,
-    DeviceRegistrationPolicy, Directory, DirectoryUser, Domain, GroupSetting, NamedLocation,
-    RegistrationDetails, RoleAssignment, SubscribedSku, Switch, TypedObject,
+    AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
+    AuthorizationPolicy, ConditionalAccessPolicy, DeviceRegistrationPolicy, Directory,
+    DirectoryUser, Domain, GroupSetting, NamedLocation, RegistrationDetails, RoleAssignment,
+    RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
 
@@ -83,6 +84,18 @@ const APP_MANAGEMENT_POLICY: Endpoint = Endpoint {
 const NAMED_LOCATIONS: Endpoint = Endpoint {
     request: "/identity/conditionalAccess/namedLocations",
     permission: "Policy.Read.All",
+};
+const ACTIVE_ASSIGNMENTS: Endpoint = Endpoint {
+    request: "/roleManagement/directory/roleAssignmentScheduleInstances",
+    permission: "RoleAssignmentSchedule.Read.Directory",
+};
+const ROLE_POLICIES: Endpoint = Endpoint {
+    request: "/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'&$expand=policy($expand=rules)",
+    permission: "RoleManagementPolicy.Read.Directory",
+};
+const ACCESS_REVIEWS: Endpoint = Endpoint {
+    request: "/identityGovernance/accessReviews/definitions",
+    permission: "AccessReview.Read.All",
 };
 
 /// Graph error codes that mean the tenant lacks a licence, not the app a permission.
@@ -201,6 +214,9 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         device_registration,
         app_management,
         named_locations,
+        active_assignments,
+        role_policies,
+        access_reviews,
     ) = futures::join!(
         client.get::<DirectoryUser>(USERS.request),
         client.get::<RegistrationDetails>(REGISTRATIONS.request),
@@ -216,6 +232,9 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         client.get::<DeviceRegistrationPolicy>(DEVICE_REGISTRATION_POLICY.request),
         client.get::<AppManagementPolicy>(APP_MANAGEMENT_POLICY.request),
         client.get::<NamedLocation>(NAMED_LOCATIONS.request),
+        client.get::<ActiveAssignment>(ACTIVE_ASSIGNMENTS.request),
+        client.get::<RolePolicyAssignment>(ROLE_POLICIES.request),
+        client.get::<AccessReviewDefinition>(ACCESS_REVIEWS.request),
     );
     let mut endpoints = vec![
         outcome(&USERS, &users),
@@ -232,6 +251,9 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         outcome(&DEVICE_REGISTRATION_POLICY, &device_registration),
         outcome(&APP_MANAGEMENT_POLICY, &app_management),
         outcome(&NAMED_LOCATIONS, &named_locations),
+        outcome(&ACTIVE_ASSIGNMENTS, &active_assignments),
+        outcome(&ROLE_POLICIES, &role_policies),
+        outcome(&ACCESS_REVIEWS, &access_reviews),
     ];
     let mut directory = Directory {
         users: whole(users),
@@ -249,6 +271,9 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         device_registration_policy: first(device_registration),
         app_management_policy: first(app_management),
         named_locations: whole(named_locations),
+        active_assignments: whole(active_assignments),
+        role_policies: whole(role_policies),
+        access_reviews: whole(access_reviews),
         collected_at: chrono::Utc::now(),
         emergency_accounts: emergency_accounts.iter().cloned().collect(),
         group_members: HashMap::new(),

@@ -15,6 +15,7 @@ use super::directory::{
     AuthenticationMethodsPolicy, AuthorizationPolicy, ConditionalAccessPolicy, Directory,
     DirectoryUser, NamedLocation, PrincipalKind, RegistrationDetails, Side, SignInFrequency,
 };
+use super::governance_facts::add_governance_facts;
 use super::setting_facts::add_setting_facts;
 
 /// The Global Administrator role's template id.
@@ -531,7 +532,11 @@ pub fn compute_facts(directory: &Directory) -> Value {
             .iter()
             .filter(|a| !holders.holds(a, GLOBAL_ADMINISTRATOR))
             .count();
-        set(&mut facts, "admins.withoutGlobalAdmin", json!(finer_grained));
+        set(
+            &mut facts,
+            "admins.withoutGlobalAdmin",
+            json!(finer_grained),
+        );
     }
     if let (Some(members), Some(policies)) = (&members, &directory.policies) {
         let member_facts: [(&str, Qualifies); 13] = [
@@ -579,10 +584,11 @@ pub fn compute_facts(directory: &Directory) -> Value {
         for (path, qualifies) in member_facts {
             let people = members.iter().map(|u| u.id.as_str());
             let count = if path == "users.untrustedLocationsBlocked" {
-                blocks_untrusted_locations(policies, directory.named_locations.as_deref())
-                    .and_then(|blocking| {
+                blocks_untrusted_locations(policies, directory.named_locations.as_deref()).and_then(
+                    |blocking| {
                         covered_count(people, &blocking, qualifies, roles.as_ref(), directory)
-                    })
+                    },
+                )
             } else {
                 covered_count(people, policies, qualifies, roles.as_ref(), directory)
             };
@@ -592,8 +598,14 @@ pub fn compute_facts(directory: &Directory) -> Value {
         }
     }
     if let Some(users) = &directory.users {
-        let synchronized = users.iter().any(|u| u.on_premises_sync_enabled == Some(true));
-        set(&mut facts, "hybrid.synchronized", json!(i64::from(synchronized)));
+        let synchronized = users
+            .iter()
+            .any(|u| u.on_premises_sync_enabled == Some(true));
+        set(
+            &mut facts,
+            "hybrid.synchronized",
+            json!(i64::from(synchronized)),
+        );
     }
     if let Some(domains) = &directory.domains {
         let managed: Vec<_> = domains
@@ -644,6 +656,7 @@ pub fn compute_facts(directory: &Directory) -> Value {
     }
     add_emergency_access_facts(&mut facts, directory, roles.as_ref());
     add_setting_facts(&mut facts, directory, directory.collected_at);
+    add_governance_facts(&mut facts, directory);
     Value::Object(facts)
 }
 

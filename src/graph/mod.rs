@@ -7,5 +7,6 @@ pub mod collect;
 pub mod credential;
 pub mod directory;
 pub mod facts;
+pub mod governance_facts;
 pub mod setting_facts;
 pub mod worker;

@@ -28,7 +28,11 @@ const MAX_CERTIFICATE_DAYS: f64 = 180.0;
 
 /// Adds every settings fact that what was read allows; `now` decides whether an app
 /// management restriction dated in the future applies yet.
-pub fn add_setting_facts(facts: &mut Map<String, Value>, directory: &Directory, now: DateTime<Utc>) {
+pub fn add_setting_facts(
+    facts: &mut Map<String, Value>,
+    directory: &Directory,
+    now: DateTime<Utc>,
+) {
     if let Some(settings) = &directory.group_settings {
         add_directory_setting_facts(facts, settings);
     }
@@ -79,8 +83,9 @@ fn add_directory_setting_facts(facts: &mut Map<String, Value>, settings: &[Group
         json!(custom_list),
     );
     let on_premises = is_true(value("EnableBannedPasswordCheckOnPremises"))
-        && value("BannedPasswordCheckOnPremisesMode")
-            .is_some_and(|m| m.eq_ignore_ascii_case("Enforce") || m.eq_ignore_ascii_case("Enforced"));
+        && value("BannedPasswordCheckOnPremisesMode").is_some_and(|m| {
+            m.eq_ignore_ascii_case("Enforce") || m.eq_ignore_ascii_case("Enforced")
+        });
     set(
         facts,
         "passwordProtection.onPremisesEnforced",
@@ -93,7 +98,11 @@ fn add_directory_setting_facts(facts: &mut Map<String, Value>, settings: &[Group
         }
     };
     if let Some(threshold) = number("LockoutThreshold", DEFAULT_LOCKOUT_THRESHOLD) {
-        set(facts, "passwordProtection.lockoutThreshold", json!(threshold));
+        set(
+            facts,
+            "passwordProtection.lockoutThreshold",
+            json!(threshold),
+        );
     }
     if let Some(seconds) = number("LockoutDurationInSeconds", DEFAULT_LOCKOUT_SECONDS) {
         set(
@@ -131,7 +140,11 @@ fn add_device_facts(facts: &mut Map<String, Value>, policy: &DeviceRegistrationP
             }
         }
     }
-    if let Some(enabled) = policy.local_admin_password.as_ref().and_then(|s| s.is_enabled) {
+    if let Some(enabled) = policy
+        .local_admin_password
+        .as_ref()
+        .and_then(|s| s.is_enabled)
+    {
         set(facts, "devices.lapsEnabled", json!(enabled));
     }
 }
@@ -172,7 +185,11 @@ fn add_app_credential_facts(
     set(
         facts,
         "appCredentials.passwordAdditionBlocked",
-        json!(both(&|r| in_force(&r.password_credentials, "passwordAddition", None))),
+        json!(both(&|r| in_force(
+            &r.password_credentials,
+            "passwordAddition",
+            None
+        ))),
     );
     set(
         facts,
@@ -216,8 +233,18 @@ fn duration_days(text: &str) -> Option<f64> {
     let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
     let mut days = 0.0;
     for (part, units) in [
-        (date, &[('Y', 365.0), ('M', 30.0), ('W', 7.0), ('D', 1.0)][..]),
-        (time, &[('H', 1.0 / 24.0), ('M', 1.0 / 1440.0), ('S', 1.0 / 86_400.0)][..]),
+        (
+            date,
+            &[('Y', 365.0), ('M', 30.0), ('W', 7.0), ('D', 1.0)][..],
+        ),
+        (
+            time,
+            &[
+                ('H', 1.0 / 24.0),
+                ('M', 1.0 / 1440.0),
+                ('S', 1.0 / 86_400.0),
+            ][..],
+        ),
     ] {
         let mut number = String::new();
         let mut unit_index = 0;

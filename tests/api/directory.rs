@@ -112,18 +112,18 @@ pub fn users_condition(include: Value) -> Value {
 /// - Methods: SMS and email on, voice off; Authenticator shows the app but not the location;
 ///   system-preferred MFA on for all users.
 pub fn paper_directory() -> Directory {
-    Directory::default()
+    Directory::tenant()
         .list(
             "/users",
             vec![
-                user("u1", "Member", true),
-                user("u2", "Member", true),
+                licensed(user("u1", "Member", true), &[P2_SKU]),
+                licensed(user("u2", "Member", true), &[E5_SKU, P2_SKU]),
                 user("u3", "Member", true),
-                user("u4", "Member", true),
+                licensed(user("u4", "Member", true), &[E5_SKU]),
                 user("u5", "Member", true),
                 user("u6", "Member", false),
                 user("u7", "Guest", true),
-                synced_user("u8"),
+                licensed(synced_user("u8"), &[UNKNOWN_SKU]),
             ],
         )
         .list(
@@ -193,6 +193,116 @@ pub fn paper_directory() -> Directory {
                 policy("Block device code flow", "enabled", &["All"],
                     users_condition(json!({"includeUsers": ["All"]})),
                     json!({"authenticationFlows": {"transferMethods": "deviceCodeFlow,authenticationTransfer"}}), &["block"]),
+                policy("Register security info from managed devices", "enabled", &[],
+                    users_condition(json!({"includeUsers": ["All"], "excludeGroups": ["g-pilot"]})),
+                    json!({"applications": {"includeApplications": [], "excludeApplications": [],
+                                            "includeUserActions": ["urn:user:registersecurityinfo"]}}),
+                    &["compliantDevice", "domainJoinedDevice"]),
+                with_session(policy("Admin sessions", "enabled", &["All"],
+                    users_condition(json!({"includeRoles": [GLOBAL_ADMIN]})), json!({}), &[]),
+                    json!({"signInFrequency": {"value": 4, "type": "hours", "isEnabled": true,
+                               "authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "timeBased"},
+                           "persistentBrowser": {"mode": "never", "isEnabled": true}})),
+                with_session(policy("Fortnightly sign-in", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"]})), json!({}), &[]),
+                    json!({"signInFrequency": {"value": 14, "type": "days", "isEnabled": true,
+                               "authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "timeBased"}})),
+                with_session(policy("Intune enrollment", "enabled", &["d4ebce55-015a-49b5-a083-c84d1797ae8c"],
+                    users_condition(json!({"includeUsers": ["All"], "excludeUsers": ["u5"]})), json!({}), &["mfa"]),
+                    json!({"signInFrequency": {"value": null, "type": null, "isEnabled": true,
+                               "authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "everyTime"}})),
+                policy("Block outside the office", "enabled", &["All"],
+                    users_condition(json!({"includeUsers": ["All"], "excludeGroups": ["g-breakglass"]})),
+                    json!({"locations": {"includeLocations": ["All"], "excludeLocations": [OFFICE]}}), &["block"]),
+                policy("Block listed countries (report-only)", "enabledForReportingButNotEnforced", &["All"],
+                    users_condition(json!({"includeUsers": ["All"]})),
+                    json!({"locations": {"includeLocations": [COUNTRIES], "excludeLocations": ["AllTrusted"]}}), &["block"]),
+            ],
+        )
+        .list(
+            "/identity/conditionalAccess/namedLocations",
+            vec![
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "id": OFFICE, "displayName": "Office",
+                       "createdDateTime": "2025-03-01T10:00:00Z", "modifiedDateTime": "2025-03-01T10:00:00Z",
+                       "isTrusted": true,
+                       "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"}]}),
+                json!({"@odata.type": "#microsoft.graph.countryNamedLocation", "id": COUNTRIES, "displayName": "Blocked countries",
+                       "createdDateTime": "2025-03-01T10:00:00Z", "modifiedDateTime": "2025-03-01T10:00:00Z",
+                       "countriesAndRegions": ["KP"], "includeUnknownCountriesAndRegions": true,
+                       "countryLookupMethod": "clientIpAddress"}),
+            ],
+        )
+        .list(
+            "/groupSettings",
+            vec![
+                group_setting("62375ab9-6b52-47ed-826b-58e47e0e304b", "Group.Unified",
+                    &[("EnableGroupCreation", "false"), ("GroupCreationAllowedGroupId", "")]),
+                group_setting("5cf42378-d67d-4f36-ba46-e8b86229381d", "Password Rule Settings",
+                    &[("BannedPasswordCheckOnPremisesMode", "Audit"), ("EnableBannedPasswordCheckOnPremises", "True"),
+                      ("EnableBannedPasswordCheck", "True"), ("LockoutDurationInSeconds", "30"),
+                      ("LockoutThreshold", "5"), ("BannedPasswordList", "contoso\tfabrikam")]),
+            ],
+        )
+        .object(
+            "/policies/deviceRegistrationPolicy",
+            json!({"id": "deviceRegistrationPolicy", "displayName": "Device Registration Policy",
+                   "userDeviceQuota": 2, "multiFactorAuthConfiguration": "notRequired",
+                   "azureADRegistration": {"isAdminConfigurable": false,
+                       "allowedToRegister": {"@odata.type": "#microsoft.graph.noDeviceRegistrationMembership"}},
+                   "azureADJoin": {"isAdminConfigurable": true,
+                       "allowedToJoin": {"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"},
+                       "localAdmins": {"enableGlobalAdmins": true,
+                           "registeringUsers": {"@odata.type": "#microsoft.graph.enumeratedDeviceRegistrationMembership",
+                               "users": ["3c8ef067-8b96-44de-b2ae-557dfa0f97a0"], "groups": []}}},
+                   "localAdminPassword": {"isEnabled": false}}),
+        )
+        .object(
+            "/policies/defaultAppManagementPolicy",
+            json!({"id": "00000000-0000-0000-0000-000000000000", "displayName": "Default app management tenant policy",
+                   "isEnabled": true,
+                   "applicationRestrictions": {
+                       "passwordCredentials": [
+                           credential_restriction("passwordAddition", None, "2021-01-01T10:37:00Z"),
+                           credential_restriction("passwordLifetime", Some("P365D"), "2017-01-01T10:37:00Z"),
+                           credential_restriction("customPasswordAddition", None, "2099-01-01T00:00:00Z"),
+                       ],
+                       "keyCredentials": [credential_restriction("asymmetricKeyLifetime", Some("P90D"), "2015-01-01T10:37:00Z")]},
+                   "servicePrincipalRestrictions": {
+                       "passwordCredentials": [credential_restriction("passwordAddition", None, "2021-01-01T10:37:00Z")],
+                       "keyCredentials": [credential_restriction("asymmetricKeyLifetime", Some("P180D"), "2015-01-01T10:37:00Z")]}}),
+        )
+        .list(
+            "/roleManagement/directory/roleAssignmentScheduleInstances",
+            vec![
+                active("a1", GLOBAL_ADMIN, "u1", "/", "Assigned", None, None),
+                active("a2", GLOBAL_ADMIN, "g-admins", "/", "Assigned", Some("2025-01-01T00:00:00Z"), None),
+                active("a3", GLOBAL_ADMIN, "u3", "/", "Assigned", None, None),
+                active("a4", GLOBAL_ADMIN, "sp1", "/", "Assigned", None, None),
+                active("a5", SECURITY_READER, "u5", "/", "Assigned", None, None),
+                active("a6", USER_ADMIN, "g-helpdesk", "/", "Activated",
+                    Some("2026-12-06T09:00:00Z"), Some("2026-12-06T17:00:00Z")),
+                active("a7", HELPDESK_ADMIN, "u4", "/administrativeUnits/au1", "Assigned", None, None),
+            ],
+        )
+        .list(
+            "/policies/roleManagementPolicyAssignments",
+            vec![
+                role_policy(GLOBAL_ADMIN, true, &["approver-1"], &["soc@contoso.com"], &[], &["soc@contoso.com"]),
+                role_policy(PRIVILEGED_ROLE_ADMIN, true, &[], &[], &[], &[]),
+                role_policy(USER_ADMIN, false, &[], &["soc@contoso.com"], &["soc@contoso.com"], &[]),
+                role_policy(SECURITY_READER, false, &[], &["soc@contoso.com"], &["soc@contoso.com"], &["soc@contoso.com"]),
+            ],
+        )
+        .list(
+            "/identityGovernance/accessReviews/definitions",
+            vec![
+                access_review("InProgress",
+                    json!({"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                           "query": "./members/microsoft.graph.user/?$count=true&$filter=(userType eq 'Guest')",
+                           "queryType": "MicrosoftGraph"}),
+                    "absoluteMonthly", 1),
+                access_review("InProgress", global_admin_review_scope(), "absoluteMonthly", 3),
+                access_review("Completed", global_admin_review_scope(), "weekly", 1),
             ],
         )
         .list(
@@ -210,11 +320,13 @@ pub fn paper_directory() -> Directory {
                    "allowInvitesFrom": "everyone", "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
                    "defaultUserRolePermissions": {"allowedToCreateApps": false, "allowedToCreateTenants": true,
                        "allowedToCreateSecurityGroups": false, "allowedToReadOtherUsers": true,
+                       "allowedToReadBitlockerKeysForOwnedDevice": true,
                        "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]}}),
         )
         .object(
             "/policies/authenticationMethodsPolicy",
             json!({"id": "authenticationMethodsPolicy", "policyVersion": "1.5",
+                   "policyMigrationState": "migrationInProgress",
                    "systemCredentialPreferences": {"state": "enabled", "excludeTargets": [],
                        "includeTargets": [{"id": "all_users", "targetType": "group"}]},
                    "authenticationMethodConfigurations": [
@@ -242,7 +354,146 @@ pub fn paper_directory() -> Directory {
             json!({"isEnabled": true, "notifyReviewers": true, "remindersEnabled": true, "requestDurationInDays": 30, "reviewers": [], "version": 1}),
         )
         // Microsoft 365 E5 (which includes Entra ID P2), in Microsoft's documented shape.
-        .list("/subscribedSkus", vec![sku("SPE_E5", "Enabled", &[("AAD_PREMIUM", "Success"), ("AAD_PREMIUM_P2", "Success"), ("EXCHANGE_S_ENTERPRISE", "Success")])])
+        .list("/subscribedSkus", vec![
+            with_sku_id(sku("SPE_E5", "Enabled", &[("AAD_PREMIUM", "Success"), ("AAD_PREMIUM_P2", "Success"), ("EXCHANGE_S_ENTERPRISE", "Success")]), E5_SKU),
+            with_sku_id(sku("AAD_PREMIUM_P2", "Enabled", &[("AAD_PREMIUM", "Success"), ("AAD_PREMIUM_P2", "Success"), ("MFA_PREMIUM", "Success")]), P2_SKU),
+        ])
+}
+
+/// The SKU ids the paper directory's users hold.
+const P2_SKU: &str = "84a661c4-e949-4bd2-a560-ed7766fcaf2b";
+const E5_SKU: &str = "06ebc4ee-1bb5-47dd-8120-11324bc54e06";
+/// A SKU no subscription of the tenant names.
+const UNKNOWN_SKU: &str = "00000000-1111-2222-3333-444444444444";
+/// Named locations: a trusted office range and a list of countries.
+const OFFICE: &str = "0854951d-5fc0-4eb1-b392-9b2c9d7949c2";
+const COUNTRIES: &str = "1c2a5b4e-8d3f-4a6b-9c7d-2e1f0a3b4c5d";
+const PRIVILEGED_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+
+/// `user` holding licences for `skus`.
+fn licensed(mut user: Value, skus: &[&str]) -> Value {
+    user["assignedLicenses"] = skus
+        .iter()
+        .map(|sku| json!({"disabledPlans": [], "skuId": sku}))
+        .collect();
+    user
+}
+
+/// `policy` with session controls.
+fn with_session(mut policy: Value, controls: Value) -> Value {
+    policy["sessionControls"] = controls;
+    policy
+}
+
+/// A tenant-wide directory setting as `GET /v1.0/groupSettings` lists it.
+fn group_setting(template: &str, name: &str, values: &[(&str, &str)]) -> Value {
+    let values: Vec<Value> = values
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    json!({"id": uuid::Uuid::new_v4().to_string(), "displayName": name, "templateId": template, "values": values})
+}
+
+/// One restriction of the default app management policy.
+fn credential_restriction(kind: &str, max_lifetime: Option<&str>, after: &str) -> Value {
+    json!({"restrictionType": kind, "state": "enabled", "maxLifetime": max_lifetime,
+           "restrictForAppsCreatedAfterDateTime": after})
+}
+
+/// One `unifiedRoleAssignmentScheduleInstance`.
+fn active(
+    id: &str,
+    role: &str,
+    principal: &str,
+    scope: &str,
+    kind: &str,
+    start: Option<&str>,
+    end: Option<&str>,
+) -> Value {
+    json!({"id": id, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,
+           "appScopeId": null, "startDateTime": start, "endDateTime": end, "assignmentType": kind,
+           "memberType": "Direct", "roleAssignmentOriginId": id, "roleAssignmentScheduleId": id})
+}
+
+/// A notification rule of a role's PIM policy.
+fn notification(id: &str, recipients: &[&str]) -> Value {
+    let (caller, level) = match id {
+        "Notification_Admin_Admin_Eligibility" => ("Admin", "Eligibility"),
+        "Notification_Admin_Admin_Assignment" => ("Admin", "Assignment"),
+        _ => ("EndUser", "Assignment"),
+    };
+    json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": id,
+           "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All",
+           "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients,
+           "target": {"caller": caller, "operations": ["all"], "level": level,
+                      "inheritableSettings": [], "enforcedSettings": []}})
+}
+
+/// A role's PIM policy assignment with its rules expanded: whether activation needs approval
+/// and by whom, and who hears of eligibility, assignment and activation.
+fn role_policy(
+    role: &str,
+    approval: bool,
+    approvers: &[&str],
+    eligibility_alert: &[&str],
+    assignment_alert: &[&str],
+    activation_alert: &[&str],
+) -> Value {
+    let approvers: Vec<Value> = approvers
+        .iter()
+        .map(|id| json!({"@odata.type": "#microsoft.graph.singleUser", "userId": id, "description": null}))
+        .collect();
+    let policy_id = format!(
+        "DirectoryRole_cab01047-8ad9-4792-8e42-569340767f1b_{}",
+        uuid::Uuid::new_v4()
+    );
+    json!({"id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole",
+    "roleDefinitionId": role,
+    "policy": {"id": policy_id, "displayName": "DirectoryRole", "description": "DirectoryRole",
+        "isOrganizationDefault": false, "scopeId": "/", "scopeType": "DirectoryRole",
+        "rules": [
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+             "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": "PT8H",
+             "target": {"caller": "EndUser", "operations": ["all"], "level": "Assignment",
+                        "inheritableSettings": [], "enforcedSettings": []}},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+             "id": "Approval_EndUser_Assignment",
+             "target": {"caller": "EndUser", "operations": ["all"], "level": "Assignment",
+                        "inheritableSettings": [], "enforcedSettings": []},
+             "setting": {"isApprovalRequired": approval, "isApprovalRequiredForExtension": false,
+                 "isRequestorJustificationRequired": true, "approvalMode": "SingleStage",
+                 "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
+                     "escalationTimeInMinutes": 0, "isEscalationEnabled": false,
+                     "primaryApprovers": approvers, "escalationApprovers": []}]}},
+            notification("Notification_Admin_Admin_Eligibility", eligibility_alert),
+            notification("Notification_Admin_Admin_Assignment", assignment_alert),
+            notification("Notification_Admin_EndUser_Assignment", activation_alert),
+        ]}})
+}
+
+/// The scope of a review of who holds Global Administrator.
+fn global_admin_review_scope() -> Value {
+    json!({"@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
+           "principalScopes": [{"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                                "query": "/users", "queryType": "MicrosoftGraph"}],
+           "resourceScopes": [{"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                               "query": format!("/roleManagement/directory/roleDefinitions/{GLOBAL_ADMIN}"),
+                               "queryType": "MicrosoftGraph"}]})
+}
+
+/// One `accessReviewScheduleDefinition`.
+fn access_review(status: &str, scope: Value, recurrence: &str, interval: i64) -> Value {
+    json!({"id": uuid::Uuid::new_v4().to_string(), "displayName": "Access review", "status": status,
+           "scope": scope,
+           "reviewers": [{"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}],
+           "settings": {"mailNotificationsEnabled": true, "reminderNotificationsEnabled": true,
+               "justificationRequiredOnApproval": true, "defaultDecisionEnabled": true,
+               "defaultDecision": "Deny", "instanceDurationInDays": 14, "autoApplyDecisionsEnabled": true,
+               "recommendationsEnabled": true,
+               "recurrence": {"pattern": {"type": recurrence, "interval": interval, "month": 0, "dayOfMonth": 0,
+                                          "daysOfWeek": [], "firstDayOfWeek": "sunday", "index": "first"},
+                              "range": {"type": "noEnd", "numberOfOccurrences": 0, "recurrenceTimeZone": null,
+                                        "startDate": "2025-01-01", "endDate": null}}}})
 }
 
 /// One `subscribedSku` as `GET /v1.0/subscribedSkus` returns it.
@@ -260,6 +511,12 @@ pub fn sku(part_number: &str, capability: &str, plans: &[(&str, &str)]) -> Value
            "prepaidUnits": {"enabled": 25, "lockedOut": 0, "suspended": 0, "warning": 0},
            "servicePlans": plans, "skuId": uuid::Uuid::new_v4().to_string(), "skuPartNumber": part_number,
            "subscriptionIds": [uuid::Uuid::new_v4().to_string()]})
+}
+
+/// `sku` with a fixed `skuId`, as users' `assignedLicenses` name it.
+fn with_sku_id(mut sku: Value, id: &str) -> Value {
+    sku["skuId"] = json!(id);
+    sku
 }
 
 /// The facts of `paper_directory`, counted by hand.
@@ -281,25 +538,79 @@ fn paper_facts() -> Value {
             "signInRiskBlocked": 2,
             // Everyone but carol.
             "managedDeviceRequired": 5,
+            // Authentication transfer is blocked by the same policy as the device code flow.
             "deviceCodeFlowBlocked": 6,
+            "authenticationTransferBlocked": 6,
+            // The Phishing-resistant MFA strength names Global Administrators: alice, bob
+            // (through g-admins) and carol.
+            "phishingResistantRequired": 3,
+            // Registering security information needs a managed device for all but g-pilot:
+            // alice, bob, carol, heidi.
+            "securityInfoRegistrationManaged": 4,
+            // Only the four-hour admin policy is within seven days (the fortnightly one is
+            // not): the three Global Administrators.
+            "signInFrequencyLimited": 3,
+            // Intune enrollment asks for MFA every time of everyone but erin.
+            "intuneEnrollmentReauthenticated": 5,
+            // Everything outside the trusted office range is blocked for all but carol (the
+            // report-only country policy counts for nobody).
+            "untrustedLocationsBlocked": 5,
         },
+        // Heidi is synchronized from on-premises.
+        "hybrid": {"synchronized": 1},
         // Admins: alice, bob, carol (Global Administrator), heidi (User Administrator).
         // MFA-protected: all but carol, who is excluded (a strength is not the mfa control).
         // Phishing-resistant strength: the three Global Administrators. Registered a
         // phishing-resistant method: alice and bob. Cloud-only: all but heidi.
+        // Four-hour sessions, never persistent: the three Global Administrators. Licences:
+        // alice holds Entra ID P2 alone and carol nothing (reduced); bob holds E5 too and
+        // heidi a SKU the tenant does not subscribe to. Heidi alone works without Global
+        // Administrator.
         "admins": {"total": 4, "mfaProtected": 3, "phishingResistantRequired": 3,
-                   "phishingResistantRegistered": 2, "cloudOnly": 3},
+                   "phishingResistantRegistered": 2, "cloudOnly": 3, "signInFrequencyLimited": 3,
+                   "reducedLicenseFootprint": 2, "withoutGlobalAdmin": 1},
         "roles": {"globalAdmins": 3},
         "passwordPolicy": {"neverExpires": true},
-        "apps": {"userConsentRestricted": true, "adminConsentWorkflow": true,
-                 "userRegistrationBlocked": true},
+        // Users may still consent to low-risk apps: restricted, not disabled.
+        "apps": {"userConsentRestricted": true, "userConsentDisabled": false,
+                 "adminConsentWorkflow": true, "userRegistrationBlocked": true},
+        // Owners may read their BitLocker keys; anyone may join devices (two each); Global
+        // Administrators become local administrators, registering users only when selected;
+        // LAPS is off.
+        "devices": {"bitLockerKeyReadBlocked": false, "userQuota": 2, "joinRestricted": false,
+                    "globalAdminsNotLocalAdmins": false, "registeringUsersNotLocalAdmins": true,
+                    "lapsEnabled": false},
+        "locations": {"trustedIpRangeDefined": true},
+        // A custom banned list is enforced; on premises it only audits; lockout after 5
+        // attempts for 30 seconds.
+        "passwordProtection": {"customListEnforced": true, "onPremisesEnforced": 0,
+                               "lockoutThreshold": 5, "lockoutDurationSeconds": 30},
+        // Password addition is blocked for apps and service principals; custom passwords only
+        // for apps created after 2099; secrets may live 365 days; certificates at most 90 and
+        // 180 days.
+        "appCredentials": {"passwordAdditionBlocked": true, "customPasswordBlocked": false,
+                           "passwordLifetimeLimited": false, "certificateLifetimeLimited": true},
+        // Standing privileged assignments at directory scope: alice, g-admins, carol and the
+        // service principal (heidi's group activated hers for a day; erin's role is not
+        // privileged; dave's is scoped to a unit). Without a start, made outside PIM: alice,
+        // carol, the service principal. Activation: Global Administrator needs an approver
+        // and alerts soc@; Privileged Role Administrator requires approval but names no
+        // approver. Alerts on eligibility and assignment: User Administrator alone.
+        "pim": {"permanentPrivilegedAssignments": 4, "assignmentsOutsidePim": 3,
+                "globalAdminApprovalRequired": true, "privilegedRoleAdminApprovalRequired": false,
+                "globalAdminActivationAlerted": true, "privilegedRoles": 3,
+                "privilegedRolesAlertingOnAssignment": 1, "privilegedRolesAlertingOnActivation": 1},
+        // Guests are reviewed monthly; Global Administrators quarterly (and a weekly review
+        // is completed): not monthly.
+        "accessReviews": {"guests": true, "globalAdmins": false},
         "tenants": {"userCreationBlocked": false},
-        "groups": {"userCreationBlocked": true},
+        "groups": {"userCreationBlocked": true, "m365CreationRestricted": true},
         "guests": {"accessRestricted": true, "invitesLimited": false},
         "sspr": {"enabled": true},
         "securityDefaults": {"enabled": false},
         "authMethods": {"smsDisabled": false, "voiceDisabled": true, "emailOtpDisabled": false,
-                        "authenticatorContextShown": false, "systemPreferredEnabled": true},
+                        "authenticatorContextShown": false, "systemPreferredEnabled": true,
+                        "migrationComplete": false},
         // Microsoft 365 E5 carries P1 and P2; no Entra ID Governance plan.
         "licenses": {"entraP1": true, "entraP2": true, "entraIdGovernance": false},
         // No account is named as an emergency access account.
@@ -360,9 +671,9 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     let standin = StandIn::start(paper_directory(), 2).await;
     standin.behave(|b| {
         b.throttle_once.insert("/users".into());
-        // The token expires after 20 of the collection's 28 reads; the client takes a new one
+        // The token expires after 30 of the collection's 47 reads; the client takes a new one
         // once, however many reads in flight see it expire.
-        b.token_uses = Some(20);
+        b.token_uses = Some(30);
     });
     let app = connected_app(&standin, |_| {}).await;
     let run = connect_and_collect(&app, secret_input()).await;
@@ -390,8 +701,8 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     assert_eq!(named("/policies/authorizationPolicy")["items"], 1);
     assert_eq!(
         endpoints.len(),
-        14,
-        "ten fixed endpoints and four groups: {run}"
+        21,
+        "seventeen fixed endpoints and four groups: {run}"
     );
     assert!(
         endpoints
@@ -403,6 +714,10 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         standin.tokens_issued(),
         2,
         "one token, renewed once when it expired"
+    );
+    assert!(
+        standin.graph_requests().len() >= 47,
+        "every page at least once, the throttled one twice (reads that met the expired token are sent again)"
     );
     // Only the contract's endpoints were read (pages included).
     let allowed = [
@@ -416,6 +731,13 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         "/policies/identitySecurityDefaultsEnforcementPolicy?",
         "/policies/adminConsentRequestPolicy?",
         "/subscribedSkus?",
+        "/groupSettings?",
+        "/policies/deviceRegistrationPolicy?",
+        "/policies/defaultAppManagementPolicy?",
+        "/identity/conditionalAccess/namedLocations?",
+        "/roleManagement/directory/roleAssignmentScheduleInstances?",
+        "/policies/roleManagementPolicyAssignments?",
+        "/identityGovernance/accessReviews/definitions?",
     ];
     for request in standin.graph_requests() {
         let path = request.trim_start_matches("GET ");
@@ -458,12 +780,17 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         },
     )
     .await;
+    // Catalog v3's 36 in file order: 3 + 2 + 2.25 + 1 + 1.67 + 2 + 2.5 + 1 + 0 + 0 + 0
+    // + 0.75 + 1.5 + 2 + 3 + 0 (on-premises audits only: 0 of 1 synchronized directory) + 2
+    // + 0 + 0 + 1 + 0 + 1 + 0 + 3 + 0 + 0 + 2 + 0 (4 standing) + 0 (3 outside PIM) + 3 + 0
+    // + 0.67 + 2 + 0.33 + 2 + 0 = 39.67 of 82.
     assert!(
-        (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0)).abs() < 1e-9,
+        (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0 + 39.0 + 2.0 / 3.0)).abs()
+            < 1e-9,
         "{score}"
     );
     // The emergency access actions: 0 of 3 (no account named) and 0 of 2; the third is 0 of 0.
-    assert_eq!(score["maxScore"], 143.0);
+    assert_eq!(score["maxScore"], 143.0 + 82.0);
     assert_eq!(score["coverage"], 100.0);
     let read = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), READ, json!({}))

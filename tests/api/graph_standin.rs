@@ -86,6 +86,8 @@ impl StandIn {
     pub async fn start(directory: Directory, page_size: usize) -> StandIn {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let mut directory = directory;
+        directory.derive_schedule_instances();
         let state = Arc::new(Shared {
             collections: directory.collections,
             objects: directory.objects,
@@ -141,7 +143,69 @@ pub struct Directory {
     objects: HashMap<String, Value>,
 }
 
+/// Where Graph lists active role assignments as PIM records them.
+const SCHEDULE_INSTANCES: &str = "/roleManagement/directory/roleAssignmentScheduleInstances";
+
 impl Directory {
+    /// A tenant that never changed the settings the newer endpoints read, in Microsoft's
+    /// documented shapes: no directory settings objects, the device registration policy's
+    /// defaults, the default app management policy off, no named locations, no PIM policies
+    /// read beyond the defaults, no access reviews. (Active assignments are derived from
+    /// `roleAssignments` when not given, as Graph lists directly made assignments.)
+    pub fn tenant() -> Self {
+        Directory::default()
+            .list("/groupSettings", vec![])
+            .object(
+                "/policies/deviceRegistrationPolicy",
+                json!({"id": "deviceRegistrationPolicy", "displayName": "Device Registration Policy",
+                       "userDeviceQuota": 50, "multiFactorAuthConfiguration": "notRequired",
+                       "azureADRegistration": {"isAdminConfigurable": false,
+                           "allowedToRegister": {"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"}},
+                       "azureADJoin": {"isAdminConfigurable": true,
+                           "allowedToJoin": {"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"},
+                           "localAdmins": {"enableGlobalAdmins": true,
+                               "registeringUsers": {"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"}}},
+                       "localAdminPassword": {"isEnabled": false}}),
+            )
+            .object(
+                "/policies/defaultAppManagementPolicy",
+                json!({"id": "00000000-0000-0000-0000-000000000000", "displayName": "Default app management tenant policy",
+                       "description": "Default tenant policy that enforces app management restrictions on applications and service principals. To apply policy to targeted resources, create a new policy under appManagementPolicies collection.",
+                       "isEnabled": false,
+                       "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+                       "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}}),
+            )
+            .list("/identity/conditionalAccess/namedLocations", vec![])
+            .list("/policies/roleManagementPolicyAssignments", vec![])
+            .list("/identityGovernance/accessReviews/definitions", vec![])
+    }
+
+    /// Lists every role assignment as an active schedule instance made outside PIM (no start,
+    /// no end), unless the directory names its instances itself.
+    fn derive_schedule_instances(&mut self) {
+        if self.collections.contains_key(SCHEDULE_INSTANCES) {
+            return;
+        }
+        let Some(assignments) = self
+            .collections
+            .get("/roleManagement/directory/roleAssignments")
+        else {
+            return;
+        };
+        let instances = assignments
+            .iter()
+            .map(|a| {
+                json!({"id": a["id"], "principalId": a["principalId"],
+                       "roleDefinitionId": a["roleDefinitionId"], "directoryScopeId": a["directoryScopeId"],
+                       "appScopeId": null, "startDateTime": null, "endDateTime": null,
+                       "assignmentType": "Assigned", "memberType": "Direct",
+                       "roleAssignmentOriginId": a["id"], "roleAssignmentScheduleId": a["id"]})
+            })
+            .collect();
+        self.collections
+            .insert(SCHEDULE_INSTANCES.to_owned(), instances);
+    }
+
     /// Sets a list endpoint's items (path after `/v1.0`, no query).
     pub fn list(mut self, path: &str, items: Vec<Value>) -> Self {
         self.collections.insert(path.to_owned(), items);

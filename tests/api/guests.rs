@@ -40,7 +40,7 @@ fn phishing_resistant(mut policy: Value) -> Value {
 /// - Compliant devices for all but the group `g-deleted`, which Graph answers 404 for: empty,
 ///   so all three members are covered, and the collection warns instead of failing.
 fn guest_directory() -> Directory {
-    Directory::default()
+    Directory::tenant()
         .list(
             "/users",
             vec![

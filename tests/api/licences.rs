@@ -40,7 +40,7 @@ fn break_glass_directory() -> Directory {
     let cloud = |id: &str| user(id, "Member", true);
     let mut dave = user(DAVE, "Member", true);
     dave["onPremisesSyncEnabled"] = json!(true);
-    Directory::default()
+    Directory::tenant()
         .list(
             "/users",
             vec![
