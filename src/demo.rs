@@ -216,24 +216,42 @@ async fn seed_alert_rules(db: &DatabaseConnection) -> ApiResult<()> {
 }
 
 /// Member coverage facts of the grown catalog, each a share of the members.
-const MEMBER_SHARES: [&str; 4] = [
+const MEMBER_SHARES: [&str; 10] = [
     "users.mfaRequired",
     "users.signInRiskBlocked",
     "users.managedDeviceRequired",
     "users.deviceCodeFlowBlocked",
+    "users.phishingResistantRequired",
+    "users.securityInfoRegistrationManaged",
+    "users.signInFrequencyLimited",
+    "users.intuneEnrollmentReauthenticated",
+    "users.authenticationTransferBlocked",
+    "users.untrustedLocationsBlocked",
 ];
 /// Admin facts of the grown catalog, each a share of the admins.
-const ADMIN_SHARES: [&str; 3] = [
+const ADMIN_SHARES: [&str; 6] = [
     "admins.phishingResistantRequired",
     "admins.phishingResistantRegistered",
     "admins.cloudOnly",
+    "admins.signInFrequencyLimited",
+    "admins.reducedLicenseFootprint",
+    "admins.withoutGlobalAdmin",
+];
+/// Privileged roles whose PIM policies the demo's tenants report.
+const PIM_ROLES: f64 = 8.0;
+/// PIM facts, each a share of those roles.
+const ROLE_SHARES: [&str; 2] = [
+    "pim.privilegedRolesAlertingOnAssignment",
+    "pim.privilegedRolesAlertingOnActivation",
 ];
 /// Switches of the grown catalog.
-const SWITCHES: [&str; 11] = [
+const SWITCHES: [&str; 30] = [
     "apps.adminConsentWorkflow",
     "apps.userRegistrationBlocked",
+    "apps.userConsentDisabled",
     "tenants.userCreationBlocked",
     "groups.userCreationBlocked",
+    "groups.m365CreationRestricted",
     "guests.accessRestricted",
     "guests.invitesLimited",
     "authMethods.smsDisabled",
@@ -241,6 +259,31 @@ const SWITCHES: [&str; 11] = [
     "authMethods.emailOtpDisabled",
     "authMethods.authenticatorContextShown",
     "authMethods.systemPreferredEnabled",
+    "authMethods.migrationComplete",
+    "devices.bitLockerKeyReadBlocked",
+    "devices.joinRestricted",
+    "devices.globalAdminsNotLocalAdmins",
+    "devices.registeringUsersNotLocalAdmins",
+    "devices.lapsEnabled",
+    "locations.trustedIpRangeDefined",
+    "passwordProtection.customListEnforced",
+    "appCredentials.passwordAdditionBlocked",
+    "appCredentials.customPasswordBlocked",
+    "appCredentials.passwordLifetimeLimited",
+    "appCredentials.certificateLifetimeLimited",
+    "pim.globalAdminApprovalRequired",
+    "pim.privilegedRoleAdminApprovalRequired",
+    "pim.globalAdminActivationAlerted",
+    "accessReviews.guests",
+    "accessReviews.globalAdmins",
+];
+/// Counts of the grown catalog: `(path, lowest, highest)` a tenant drifts between.
+const COUNTS: [(&str, i64, i64); 5] = [
+    ("passwordProtection.lockoutThreshold", 3, 20),
+    ("passwordProtection.lockoutDurationSeconds", 30, 120),
+    ("devices.userQuota", 5, 50),
+    ("pim.permanentPrivilegedAssignments", 0, 6),
+    ("pim.assignmentsOutsidePim", 0, 4),
 ];
 
 /// A tenant's configuration, drifting day by day.
@@ -259,7 +302,11 @@ struct Posture {
     weekly_review: bool,
     member_shares: [f64; MEMBER_SHARES.len()],
     admin_shares: [f64; ADMIN_SHARES.len()],
+    role_shares: [f64; ROLE_SHARES.len()],
     switches: [bool; SWITCHES.len()],
+    counts: [i64; COUNTS.len()],
+    /// Synchronized from on-premises, enforcing password protection there or not.
+    hybrid: Option<bool>,
     /// A collector that sends no user-risk or SSPR facts, so the demo shows partial coverage.
     partial_collector: bool,
     /// Entra ID P2 held (P1 always is): without it the risk policies read NOT_LICENSED.
@@ -285,7 +332,10 @@ impl Posture {
             weekly_review: rng.random_bool(0.2),
             member_shares: std::array::from_fn(|_| rng.random_range(0.0..0.6)),
             admin_shares: std::array::from_fn(|_| rng.random_range(0.0..0.8)),
+            role_shares: std::array::from_fn(|_| rng.random_range(0.0..0.8)),
             switches: std::array::from_fn(|_| rng.random_bool(0.4)),
+            counts: std::array::from_fn(|i| rng.random_range(COUNTS[i].1..=COUNTS[i].2)),
+            hybrid: (index % 3 == 1).then(|| rng.random_bool(0.5)),
             // Every fourth tenant's collector is partial: its scores show a coverage below
             // 100 %. Every third (contoso first) lacks P2; every other one names a break-glass pair.
             partial_collector: index % 4 == 3,
@@ -323,8 +373,14 @@ impl Posture {
             .member_shares
             .iter_mut()
             .chain(self.admin_shares.iter_mut())
+            .chain(self.role_shares.iter_mut())
         {
             *share = drift(rng, *share);
+        }
+        for (count, (_, lowest, highest)) in self.counts.iter_mut().zip(COUNTS) {
+            if rng.random_bool(0.03) {
+                *count = (*count + rng.random_range(-1..2)).clamp(lowest, highest);
+            }
         }
         for switch in &mut self.switches {
             if rng.random_bool(0.02) {
@@ -363,9 +419,26 @@ impl Posture {
             for (path, share) in ADMIN_SHARES.iter().zip(self.admin_shares) {
                 set_path(all, path, json!((self.admins * share).round()));
             }
+            for (path, share) in ROLE_SHARES.iter().zip(self.role_shares) {
+                set_path(all, path, json!((PIM_ROLES * share).round()));
+            }
+            set_path(all, "pim.privilegedRoles", json!(PIM_ROLES));
             for (path, on) in SWITCHES.iter().zip(self.switches) {
                 set_path(all, path, json!(on));
             }
+            for ((path, _, _), count) in COUNTS.iter().zip(self.counts) {
+                set_path(all, path, json!(count));
+            }
+            set_path(
+                all,
+                "hybrid.synchronized",
+                json!(i64::from(self.hybrid.is_some())),
+            );
+            set_path(
+                all,
+                "passwordProtection.onPremisesEnforced",
+                json!(i64::from(self.hybrid == Some(true))),
+            );
         }
         if self.partial_collector
             && let Some(all) = facts.as_object_mut()
@@ -564,5 +637,33 @@ impl DemoTokens {
             println!("{:<22} {}", token.label, token.token);
         }
         println!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::catalog::BuiltInCatalog;
+
+    /// The fact at a dotted path, if the document has it.
+    fn at<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
+        path.split('.').try_fold(facts, |node, key| node.get(key))
+    }
+
+    #[test]
+    fn every_fact_of_the_built_in_catalog_is_in_the_demo() {
+        let catalog = BuiltInCatalog::shipped().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // A full collector (index 0) and the partial one (index 3), which leaves two out.
+        let full = Posture::new(&mut rng, 250, 0).facts();
+        let partial = Posture::new(&mut rng, 250, 3).facts();
+        for fact in &catalog.facts {
+            if fact.path == "securityDefaults.enabled" {
+                continue; // collected by the connector, read by no action
+            }
+            assert!(at(&full, &fact.path).is_some(), "{} missing", fact.path);
+        }
+        assert!(at(&partial, "sspr.enabled").is_none());
+        assert!(at(&partial, "users.userRiskCovered").is_none());
     }
 }

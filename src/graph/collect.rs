@@ -87,11 +87,11 @@ const NAMED_LOCATIONS: Endpoint = Endpoint {
 };
 const ACTIVE_ASSIGNMENTS: Endpoint = Endpoint {
     request: "/roleManagement/directory/roleAssignmentScheduleInstances",
-    permission: "RoleAssignmentSchedule.Read.Directory",
+    permission: "RoleManagement.Read.Directory",
 };
 const ROLE_POLICIES: Endpoint = Endpoint {
     request: "/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'&$expand=policy($expand=rules)",
-    permission: "RoleManagementPolicy.Read.Directory",
+    permission: "RoleManagement.Read.Directory",
 };
 const ACCESS_REVIEWS: Endpoint = Endpoint {
     request: "/identityGovernance/accessReviews/definitions",

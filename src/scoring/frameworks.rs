@@ -13,7 +13,7 @@ use crate::domain::ActionStatus;
 #[serde(deny_unknown_fields)]
 #[graphql(name = "ComplianceMapping", input_name = "ComplianceMappingInput")]
 pub struct ComplianceMapping {
-    /// The framework's name, e.g. `CIS Microsoft 365 Foundations Benchmark v5.0.0`.
+    /// The framework's name, e.g. `CIS Microsoft 365 Foundations Benchmark v7.0.0`.
     pub framework: String,
     /// Its control or recommendation ids, e.g. `5.2.2.1` or `IA-2(1)`.
     pub controls: Vec<String>,

@@ -51,7 +51,10 @@ async fn the_built_in_catalog_is_loaded_at_first_start() {
         .await;
     assert_eq!(
         apps["data"]["actions"],
-        json!([{"id": "AdminConsentWorkflow"}, {"id": "BlockUserAppRegistration"}, {"id": "RestrictUserConsent"}])
+        json!([{"id": "AdminConsentWorkflow"}, {"id": "BlockApplicationPasswords"},
+               {"id": "BlockCustomApplicationPasswords"}, {"id": "BlockUserAppRegistration"},
+               {"id": "DisableUserConsent"}, {"id": "LimitApplicationCertificateLifetime"},
+               {"id": "LimitApplicationPasswordLifetime"}, {"id": "RestrictUserConsent"}])
     );
 }
 

@@ -143,14 +143,17 @@ pub struct Directory {
     objects: HashMap<String, Value>,
 }
 
+/// Built-in role template ids the default PIM policies are listed for.
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 /// Where Graph lists active role assignments as PIM records them.
 const SCHEDULE_INSTANCES: &str = "/roleManagement/directory/roleAssignmentScheduleInstances";
 
 impl Directory {
     /// A tenant that never changed the settings the newer endpoints read, in Microsoft's
     /// documented shapes: no directory settings objects, the device registration policy's
-    /// defaults, the default app management policy off, no named locations, no PIM policies
-    /// read beyond the defaults, no access reviews. (Active assignments are derived from
+    /// defaults, the default app management policy off, no named locations, the default PIM
+    /// policies of Global and Privileged Role Administrator, no access reviews. (Active assignments are derived from
     /// `roleAssignments` when not given, as Graph lists directly made assignments.)
     pub fn tenant() -> Self {
         Directory::default()
@@ -176,7 +179,13 @@ impl Directory {
                        "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}}),
             )
             .list("/identity/conditionalAccess/namedLocations", vec![])
-            .list("/policies/roleManagementPolicyAssignments", vec![])
+            .list(
+                "/policies/roleManagementPolicyAssignments",
+                vec![
+                    role_policy(GLOBAL_ADMINISTRATOR, false, &[], &[], &[], &[]),
+                    role_policy(PRIVILEGED_ROLE_ADMINISTRATOR, false, &[], &[], &[], &[]),
+                ],
+            )
             .list("/identityGovernance/accessReviews/definitions", vec![])
     }
 
@@ -462,4 +471,60 @@ async fn graph(
         body["@odata.nextLink"] = json!(format!("{base}/v1.0{path}?{}", kept.join("&")));
     }
     axum::Json(body).into_response()
+}
+
+/// A notification rule of a role's PIM policy.
+fn notification(id: &str, recipients: &[&str]) -> Value {
+    let (caller, level) = match id {
+        "Notification_Admin_Admin_Eligibility" => ("Admin", "Eligibility"),
+        "Notification_Admin_Admin_Assignment" => ("Admin", "Assignment"),
+        _ => ("EndUser", "Assignment"),
+    };
+    json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": id,
+           "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All",
+           "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients,
+           "target": {"caller": caller, "operations": ["all"], "level": level,
+                      "inheritableSettings": [], "enforcedSettings": []}})
+}
+
+/// A role's PIM policy assignment with its rules expanded: whether activation needs approval
+/// and by whom, and who hears of eligibility, assignment and activation.
+pub fn role_policy(
+    role: &str,
+    approval: bool,
+    approvers: &[&str],
+    eligibility_alert: &[&str],
+    assignment_alert: &[&str],
+    activation_alert: &[&str],
+) -> Value {
+    let approvers: Vec<Value> = approvers
+        .iter()
+        .map(|id| json!({"@odata.type": "#microsoft.graph.singleUser", "userId": id, "description": null}))
+        .collect();
+    let policy_id = format!(
+        "DirectoryRole_cab01047-8ad9-4792-8e42-569340767f1b_{}",
+        uuid::Uuid::new_v4()
+    );
+    json!({"id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole",
+    "roleDefinitionId": role,
+    "policy": {"id": policy_id, "displayName": "DirectoryRole", "description": "DirectoryRole",
+        "isOrganizationDefault": false, "scopeId": "/", "scopeType": "DirectoryRole",
+        "rules": [
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+             "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": "PT8H",
+             "target": {"caller": "EndUser", "operations": ["all"], "level": "Assignment",
+                        "inheritableSettings": [], "enforcedSettings": []}},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+             "id": "Approval_EndUser_Assignment",
+             "target": {"caller": "EndUser", "operations": ["all"], "level": "Assignment",
+                        "inheritableSettings": [], "enforcedSettings": []},
+             "setting": {"isApprovalRequired": approval, "isApprovalRequiredForExtension": false,
+                 "isRequestorJustificationRequired": true, "approvalMode": "SingleStage",
+                 "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
+                     "escalationTimeInMinutes": 0, "isEscalationEnabled": false,
+                     "primaryApprovers": approvers, "escalationApprovers": []}]}},
+            notification("Notification_Admin_Admin_Eligibility", eligibility_alert),
+            notification("Notification_Admin_Admin_Assignment", assignment_alert),
+            notification("Notification_Admin_EndUser_Assignment", activation_alert),
+        ]}})
 }

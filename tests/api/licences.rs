@@ -153,14 +153,38 @@ fn break_glass_facts() -> Value {
         // alice and bob. Every policy covers all three.
         "users": {"total": 3, "mfaRegistered": 2, "legacyAuthBlocked": 3, "signInRiskCovered": 3,
                   "userRiskCovered": 0, "mfaRequired": 3, "signInRiskBlocked": 0,
-                  "managedDeviceRequired": 0, "deviceCodeFlowBlocked": 0},
+                  "managedDeviceRequired": 0, "deviceCodeFlowBlocked": 0,
+                  "phishingResistantRequired": 0, "securityInfoRegistrationManaged": 0,
+                  "signInFrequencyLimited": 0, "intuneEnrollmentReauthenticated": 0,
+                  "authenticationTransferBlocked": 0, "untrustedLocationsBlocked": 0},
         // Admins: alice only (the named three left out); she is covered by the MFA policy,
-        // registered only Authenticator, and is cloud-only.
+        // registered only Authenticator, is cloud-only, holds no licence and is a Global
+        // Administrator.
         "admins": {"total": 1, "mfaProtected": 1, "phishingResistantRequired": 0,
-                   "phishingResistantRegistered": 0, "cloudOnly": 1},
+                   "phishingResistantRegistered": 0, "cloudOnly": 1, "signInFrequencyLimited": 0,
+                   "reducedLicenseFootprint": 1, "withoutGlobalAdmin": 0},
         // Global Administrators still count everyone: alice, bg1, bg2, dave.
         "roles": {"globalAdmins": 4},
-        "apps": {"userConsentRestricted": true, "adminConsentWorkflow": false},
+        // Dave is synchronized from on-premises.
+        "hybrid": {"synchronized": 1},
+        "apps": {"userConsentRestricted": true, "userConsentDisabled": true,
+                 "adminConsentWorkflow": false},
+        // The settings of a tenant that never changed them (`Directory::tenant`).
+        "groups": {"m365CreationRestricted": false},
+        "passwordProtection": {"customListEnforced": false, "onPremisesEnforced": 0,
+                               "lockoutThreshold": 10, "lockoutDurationSeconds": 60},
+        "devices": {"userQuota": 50, "joinRestricted": false, "globalAdminsNotLocalAdmins": false,
+                    "registeringUsersNotLocalAdmins": false, "lapsEnabled": false},
+        "appCredentials": {"passwordAdditionBlocked": false, "customPasswordBlocked": false,
+                           "passwordLifetimeLimited": false, "certificateLifetimeLimited": false},
+        "locations": {"trustedIpRangeDefined": false},
+        // Alice's Global Administrator is standing and was assigned outside PIM (the
+        // emergency accounts' are left out); the default policies of two roles.
+        "pim": {"permanentPrivilegedAssignments": 1, "assignmentsOutsidePim": 1,
+                "globalAdminApprovalRequired": false, "privilegedRoleAdminApprovalRequired": false,
+                "globalAdminActivationAlerted": false, "privilegedRoles": 2,
+                "privilegedRolesAlertingOnAssignment": 0, "privilegedRolesAlertingOnActivation": 0},
+        "accessReviews": {"guests": false, "globalAdmins": false},
         "securityDefaults": {"enabled": false},
         "licenses": {"entraP1": true, "entraP2": false, "entraIdGovernance": false},
         // bg1 and bg2 count (dave is synchronized, the ghost does not exist); bg1 is excluded
@@ -240,10 +264,11 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
         "{run}"
     );
     let score = score_when(&app, |s| s["score"].as_f64().is_some_and(|v| v > 0.0)).await;
-    // Without P2 the three risk policies read NOT_LICENSED and count 0 of 0: 7 + 7 + 5.
+    // Without P2 the three risk policies read NOT_LICENSED and count 0 of 0: 7 + 7 + 5; so
+    // do the nine PIM and access review actions: 5 + 3 + 3 + 2 + 2 + 2 + 1 + 2 + 2 = 22.
     assert_eq!(
         score["licenseGaps"],
-        json!([{"license": "ENTRA_P2", "actions": 3, "maxScore": 19.0}]),
+        json!([{"license": "ENTRA_P2", "actions": 12, "maxScore": 41.0}]),
         "{score}"
     );
     for risk in [
@@ -272,11 +297,15 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
     // RequireManagedDevice 6, BlockDeviceCodeFlow 5, AdminConsentWorkflow 4 = 82. Without
     // data: PasswordsNeverExpire 8, SelfServicePasswordReset 1, the five method actions
     // 4 + 4 + 2 + 5 + 3, the two guest actions 5 + 3, the three creation actions 4 + 3 + 2
-    // = 44; not licensed counts in neither.
-    assert_eq!(score["score"], 50.0, "{score}");
-    assert_eq!(score["maxScore"], 82.0, "{score}");
+    // = 44; not licensed counts in neither. Catalog v3 adds, on the settings of a tenant that
+    // never changed them: DisableUserConsent 3, AdminsWithoutApplicationLicences 3,
+    // SmartLockoutThreshold 2 and SmartLockoutDuration 1 (the defaults comply) = 9, of 22
+    // for the eight Conditional Access ones (all 0) and 34 for the rest = 56; without data
+    // AuthenticationMethodsMigrationComplete 2 and BlockBitLockerKeySelfService 2.
+    assert_eq!(score["score"], 50.0 + 9.0, "{score}");
+    assert_eq!(score["maxScore"], 82.0 + 56.0, "{score}");
     assert!(
-        (score["coverage"].as_f64().unwrap() - 100.0 * 82.0 / 126.0).abs() < 1e-9,
+        (score["coverage"].as_f64().unwrap() - 100.0 * 138.0 / (126.0 + 56.0 + 4.0)).abs() < 1e-9,
         "{score}"
     );
     // Clearing the accounts collects again: everyone counts as usual, nobody is an
