@@ -36,7 +36,8 @@ struct StandIn {
 }
 
 /// A directory of `users` users: 1 in 20 a guest, 1 in 50 disabled, 60 % registered for MFA,
-/// 40 role assignments (5 to groups of 25), 12 Conditional Access policies, 3 domains.
+/// 40 role assignments (5 to groups of 25), 12 Conditional Access policies, 3 domains, and the
+/// settings, PIM policies and reviews catalog v3 reads.
 fn directory(users: usize) -> StandIn {
     let mut lists = HashMap::new();
     let user_list: Vec<Value> = (0..users)
@@ -92,7 +93,7 @@ fn directory(users: usize) -> StandIn {
     );
     lists.insert(
         "/roleManagement/directory/roleAssignments".into(),
-        assignments,
+        assignments.clone(),
     );
     lists.insert("/identity/conditionalAccess/policies".into(), policies);
     lists.insert(
@@ -120,7 +121,97 @@ fn directory(users: usize) -> StandIn {
             "/policies/adminConsentRequestPolicy".to_owned(),
             json!({"isEnabled": true}),
         ),
+        (
+            "/policies/deviceRegistrationPolicy".to_owned(),
+            json!({"userDeviceQuota": 20,
+                   "azureADJoin": {"allowedToJoin": {"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"},
+                       "localAdmins": {"enableGlobalAdmins": false,
+                           "registeringUsers": {"@odata.type": "#microsoft.graph.noDeviceRegistrationMembership"}}},
+                   "localAdminPassword": {"isEnabled": true}}),
+        ),
+        (
+            "/policies/defaultAppManagementPolicy".to_owned(),
+            json!({"isEnabled": true,
+                   "applicationRestrictions": {"passwordCredentials": [{"restrictionType": "passwordAddition", "state": "enabled"}], "keyCredentials": []},
+                   "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}}),
+        ),
     ]);
+    // Catalog v3's endpoints: every assignment as PIM lists it (half standing, assigned
+    // outside PIM), one PIM policy per directory role (Graph has about 130), two directory
+    // settings, three named locations, four access reviews.
+    let instances: Vec<Value> = assignments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let start = if i % 2 == 0 { Value::Null } else { json!("2025-01-01T00:00:00Z") };
+            json!({"id": a["id"], "principalId": a["principalId"], "roleDefinitionId": a["roleDefinitionId"],
+                   "directoryScopeId": "/", "startDateTime": start, "endDateTime": null,
+                   "assignmentType": "Assigned", "memberType": "Direct"})
+        })
+        .collect();
+    let role_policies: Vec<Value> = (0..130)
+        .map(|r| {
+            let role = roles
+                .get(r)
+                .map_or_else(|| format!("00000000-0000-0000-0000-{r:012}"), |id| (*id).to_owned());
+            let notification = |id: &str| {
+                json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": id,
+                       "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All",
+                       "isDefaultRecipientsEnabled": true, "notificationRecipients": []})
+            };
+            json!({"id": format!("DirectoryRole_{r}_{role}"), "scopeId": "/", "scopeType": "DirectoryRole",
+                   "roleDefinitionId": role,
+                   "policy": {"id": format!("DirectoryRole_{r}"), "rules": [
+                       {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+                        "id": "Approval_EndUser_Assignment",
+                        "setting": {"isApprovalRequired": r == 0, "approvalMode": "SingleStage",
+                            "approvalStages": [{"primaryApprovers": if r == 0 { json!([{"@odata.type": "#microsoft.graph.singleUser", "userId": "u1"}]) } else { json!([]) }}]}},
+                       notification("Notification_Admin_Admin_Eligibility"),
+                       notification("Notification_Admin_Admin_Assignment"),
+                       notification("Notification_Admin_EndUser_Assignment"),
+                   ]}})
+        })
+        .collect();
+    lists.insert(
+        "/roleManagement/directory/roleAssignmentScheduleInstances".into(),
+        instances,
+    );
+    lists.insert(
+        "/policies/roleManagementPolicyAssignments".into(),
+        role_policies,
+    );
+    lists.insert(
+        "/groupSettings".into(),
+        vec![
+            json!({"templateId": "62375ab9-6b52-47ed-826b-58e47e0e304b",
+                   "values": [{"name": "EnableGroupCreation", "value": "false"}]}),
+            json!({"templateId": "5cf42378-d67d-4f36-ba46-e8b86229381d",
+                   "values": [{"name": "LockoutThreshold", "value": "10"},
+                              {"name": "LockoutDurationInSeconds", "value": "60"},
+                              {"name": "EnableBannedPasswordCheck", "value": "True"},
+                              {"name": "BannedPasswordList", "value": "contoso"}]}),
+        ],
+    );
+    lists.insert(
+        "/identity/conditionalAccess/namedLocations".into(),
+        (0..3)
+            .map(|l| {
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "id": format!("loc{l}"),
+                       "isTrusted": l == 0, "ipRanges": [{"cidrAddress": format!("203.0.113.{l}/32")}]})
+            })
+            .collect(),
+    );
+    lists.insert(
+        "/identityGovernance/accessReviews/definitions".into(),
+        (0..4)
+            .map(|r| {
+                json!({"id": format!("r{r}"), "status": "InProgress",
+                       "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                                 "query": "/users?$filter=(userType eq 'Guest')"},
+                       "settings": {"recurrence": {"pattern": {"type": "absoluteMonthly", "interval": r + 1}}}})
+            })
+            .collect(),
+    );
     lists.insert(
         "/subscribedSkus".into(),
         vec![

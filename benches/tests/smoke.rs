@@ -97,10 +97,12 @@ async fn the_collection_benchmark_reads_a_directory_and_prints_its_figures() {
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{printed}");
     // 400 users: one page of users ($top=999), 4 of registrations (Graph's default 100), one
-    // of each other list (role assignments, policies, domains, subscribed SKUs), the six
-    // groups, the four policies, and the token: 1 + 4 + 4 + 6 + 4 + 1.
+    // of each other list (role assignments, policies, domains, subscribed SKUs, directory
+    // settings, named locations, PIM schedule instances, access reviews), 2 of the 130 PIM
+    // policies, the six groups, the six single policies, and the token:
+    // 1 + 4 + 8 + 2 + 6 + 6 + 1.
     assert!(
-        printed.contains("requests per collection: 20 (token included)"),
+        printed.contains("requests per collection: 28 (token included)"),
         "{printed}"
     );
     assert!(printed.contains("\"users\":{\"total\":372"), "{printed}");
