@@ -784,6 +784,46 @@ async fn a_certificate_signs_in_with_a_client_assertion_and_a_key_that_does_not_
 }
 
 #[tokio::test]
+async fn a_connection_without_catalog_v3s_permissions_keeps_every_other_fact_and_names_them() {
+    let standin = StandIn::start(paper_directory(), 100).await;
+    standin.behave(|b| {
+        for path in [
+            "/groupSettings",
+            "/policies/deviceRegistrationPolicy",
+            "/identityGovernance/accessReviews/definitions",
+        ] {
+            b.forbidden.insert(path.into());
+        }
+    });
+    let app = connected_app(&standin, |_| {}).await;
+    let run = connect_and_collect(&app, secret_input()).await;
+    assert_eq!(run["status"], "PARTIAL", "{run}");
+    // Everything but what those three endpoints feed: the Microsoft 365 group setting,
+    // password protection, the device registration facts (BitLocker comes from the
+    // authorization policy) and the access reviews.
+    let mut expected = paper_facts();
+    let facts = expected.as_object_mut().unwrap();
+    facts.remove("passwordProtection");
+    facts.remove("accessReviews");
+    facts["groups"]
+        .as_object_mut()
+        .unwrap()
+        .remove("m365CreationRestricted");
+    facts.insert("devices".into(), json!({"bitLockerKeyReadBlocked": false}));
+    assert_eq!(run["snapshot"]["facts"], expected, "never a guess");
+    let read = app.graphql(&admin(), READ, json!({})).await;
+    assert_eq!(
+        read["data"]["tenant"]["graphConnection"]["missingPermissions"],
+        json!([
+            "AccessReview.Read.All",
+            "GroupSettings.Read.All",
+            "Policy.Read.DeviceConfiguration"
+        ]),
+        "{read}"
+    );
+}
+
+#[tokio::test]
 async fn a_forbidden_endpoint_leaves_its_facts_out_and_names_the_permission() {
     let standin = StandIn::start(paper_directory(), 100).await;
     standin.behave(|b| {
