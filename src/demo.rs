@@ -216,7 +216,7 @@ async fn seed_alert_rules(db: &DatabaseConnection) -> ApiResult<()> {
 }
 
 /// Member coverage facts of the grown catalog, each a share of the members.
-const MEMBER_SHARES: [&str; 10] = [
+const MEMBER_SHARES: [&str; 11] = [
     "users.mfaRequired",
     "users.signInRiskBlocked",
     "users.managedDeviceRequired",
@@ -227,6 +227,7 @@ const MEMBER_SHARES: [&str; 10] = [
     "users.intuneEnrollmentReauthenticated",
     "users.authenticationTransferBlocked",
     "users.untrustedLocationsBlocked",
+    "users.tokenProtectionEnforced",
 ];
 /// Admin facts of the grown catalog, each a share of the admins.
 const ADMIN_SHARES: [&str; 6] = [
@@ -245,7 +246,7 @@ const ROLE_SHARES: [&str; 2] = [
     "pim.privilegedRolesAlertingOnActivation",
 ];
 /// Switches of the grown catalog.
-const SWITCHES: [&str; 30] = [
+const SWITCHES: [&str; 31] = [
     "apps.adminConsentWorkflow",
     "apps.userRegistrationBlocked",
     "apps.userConsentDisabled",
@@ -260,6 +261,7 @@ const SWITCHES: [&str; 30] = [
     "authMethods.authenticatorContextShown",
     "authMethods.systemPreferredEnabled",
     "authMethods.migrationComplete",
+    "authMethods.authenticatorLiteDisabled",
     "devices.bitLockerKeyReadBlocked",
     "devices.joinRestricted",
     "devices.globalAdminsNotLocalAdmins",

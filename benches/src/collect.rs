@@ -335,6 +335,7 @@ pub async fn run(users: usize) -> Result<(), String> {
     let app = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v1.0/{*path}", get(graph))
+        .route("/beta/{*path}", get(graph))
         .with_state((state.clone(), base.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let config = GraphConfig {

@@ -228,9 +228,19 @@ impl GraphClient {
     /// item. An item that does not parse stops the read with an error naming its position and
     /// the field.
     pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Fetched<T> {
+        self.get_at("v1.0", path_and_query).await
+    }
+
+    /// [`GraphClient::get`] on Graph's `beta` version, for what v1.0 does not have.
+    pub async fn get_beta<T: DeserializeOwned>(&self, path_and_query: &str) -> Fetched<T> {
+        self.get_at("beta", path_and_query).await
+    }
+
+    /// Reads a path of one Graph version (`v1.0` or `beta`).
+    async fn get_at<T: DeserializeOwned>(&self, version: &str, path_and_query: &str) -> Fetched<T> {
         let mut fetched = Fetched::default();
         let mut next = Some(format!(
-            "{}/v1.0{path_and_query}",
+            "{}/{version}{path_and_query}",
             self.graph_base.as_str().trim_end_matches('/')
         ));
         let mut pages = 0;

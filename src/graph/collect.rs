@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::client::{Fetched, GraphClient};
 use super::directory::{
     AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
-    AuthorizationPolicy, ConditionalAccessPolicy, DeviceRegistrationPolicy, Directory,
-    DirectoryUser, Domain, GroupSetting, NamedLocation, RegistrationDetails, RoleAssignment,
-    RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
+    AuthorizationPolicy, BetaPolicySession, ConditionalAccessPolicy, DeviceRegistrationPolicy,
+    Directory, DirectoryUser, Domain, GroupSetting, MethodConfiguration, NamedLocation,
+    RegistrationDetails, RoleAssignment, RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
 
@@ -22,7 +22,7 @@ const GROUP_READS_AT_ONCE: usize = 4;
 
 /// One endpoint of the contract: its request and the application permission it needs.
 struct Endpoint {
-    /// The request, after `/v1.0`.
+    /// The request, after `/v1.0` (or after `/beta` for the `BETA_` ones).
     request: &'static str,
     /// The permission a 403 means is missing.
     permission: &'static str,
@@ -96,6 +96,17 @@ const ROLE_POLICIES: Endpoint = Endpoint {
 const ACCESS_REVIEWS: Endpoint = Endpoint {
     request: "/identityGovernance/accessReviews/definitions",
     permission: "AccessReview.Read.All",
+};
+/// Token protection (`secureSignInSession`) exists only in `beta`: the policies are read again
+/// there for it alone.
+const BETA_POLICIES: Endpoint = Endpoint {
+    request: "/identity/conditionalAccess/policies",
+    permission: "Policy.Read.All",
+};
+/// Microsoft Authenticator's companion-app setting exists only in `beta`.
+const BETA_AUTHENTICATOR: Endpoint = Endpoint {
+    request: "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator",
+    permission: "Policy.Read.All",
 };
 
 /// Graph error codes that mean the tenant lacks a licence, not the app a permission.
@@ -217,6 +228,8 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         active_assignments,
         role_policies,
         access_reviews,
+        beta_policies,
+        beta_authenticator,
     ) = futures::join!(
         client.get::<DirectoryUser>(USERS.request),
         client.get::<RegistrationDetails>(REGISTRATIONS.request),
@@ -235,6 +248,8 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         client.get::<ActiveAssignment>(ACTIVE_ASSIGNMENTS.request),
         client.get::<RolePolicyAssignment>(ROLE_POLICIES.request),
         client.get::<AccessReviewDefinition>(ACCESS_REVIEWS.request),
+        client.get_beta::<BetaPolicySession>(BETA_POLICIES.request),
+        client.get_beta::<MethodConfiguration>(BETA_AUTHENTICATOR.request),
     );
     let mut endpoints = vec![
         outcome(&USERS, &users),
@@ -254,6 +269,8 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         outcome(&ACTIVE_ASSIGNMENTS, &active_assignments),
         outcome(&ROLE_POLICIES, &role_policies),
         outcome(&ACCESS_REVIEWS, &access_reviews),
+        beta_outcome(&BETA_POLICIES, &beta_policies),
+        beta_outcome(&BETA_AUTHENTICATOR, &beta_authenticator),
     ];
     let mut directory = Directory {
         users: whole(users),
@@ -274,6 +291,14 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         active_assignments: whole(active_assignments),
         role_policies: whole(role_policies),
         access_reviews: whole(access_reviews),
+        token_protected_policies: whole(beta_policies).map(|policies| {
+            policies
+                .into_iter()
+                .filter(BetaPolicySession::binds_session)
+                .map(|p| p.id)
+                .collect()
+        }),
+        authenticator_beta: first(beta_authenticator),
         collected_at: chrono::Utc::now(),
         emergency_accounts: emergency_accounts.iter().cloned().collect(),
         group_members: HashMap::new(),
@@ -354,6 +379,15 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
 fn outcome<T>(endpoint: &Endpoint, fetched: &Fetched<T>) -> EndpointOutcome {
     EndpointOutcome::new(
         endpoint_name(endpoint.request),
+        fetched,
+        endpoint.permission,
+    )
+}
+
+/// The outcome of one of the fixed `beta` endpoints, named with its version.
+fn beta_outcome<T>(endpoint: &Endpoint, fetched: &Fetched<T>) -> EndpointOutcome {
+    EndpointOutcome::new(
+        format!("/beta{}", endpoint_name(endpoint.request)),
         fetched,
         endpoint.permission,
     )

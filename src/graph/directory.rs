@@ -46,6 +46,12 @@ pub struct Directory {
     pub role_policies: Option<Vec<RolePolicyAssignment>>,
     /// `/identityGovernance/accessReviews/definitions`.
     pub access_reviews: Option<Vec<AccessReviewDefinition>>,
+    /// `beta/identity/conditionalAccess/policies`: the ids of the policies whose session is
+    /// bound to the device (token protection, which v1.0 does not have).
+    pub token_protected_policies: Option<HashSet<String>>,
+    /// `beta/…/authenticationMethodConfigurations/MicrosoftAuthenticator`: Microsoft
+    /// Authenticator with its companion-app setting (which v1.0 does not have).
+    pub authenticator_beta: Option<MethodConfiguration>,
     /// The tenant's emergency access accounts (user object ids), left out of every coverage
     /// fact.
     pub emergency_accounts: HashSet<String>,
@@ -273,6 +279,9 @@ impl SubscribedSku {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessPolicy {
+    /// The policy's id (joins it to what `beta` says of it).
+    #[serde(default)]
+    pub id: Option<String>,
     /// `enabled`, `disabled` or `enabledForReportingButNotEnforced`.
     #[serde(default)]
     pub state: String,
@@ -382,6 +391,18 @@ pub struct Conditions {
     /// Network locations.
     #[serde(default)]
     pub locations: Option<Locations>,
+    /// Device platforms.
+    #[serde(default)]
+    pub platforms: Option<Platforms>,
+}
+
+/// A policy's device platform condition.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Platforms {
+    /// `all`, `windows`, `iOS`, …
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub include_platforms: Vec<String>,
 }
 
 /// A policy's location condition.
@@ -656,6 +677,15 @@ pub struct MethodConfiguration {
 }
 
 impl MethodConfiguration {
+    /// The `state` of a feature setting (`enabled`, `disabled`, `default`), when stated.
+    pub fn feature_state(&self, feature: &str) -> Option<&str> {
+        self.feature_settings
+            .as_ref()?
+            .get(feature)?
+            .get("state")?
+            .as_str()
+    }
+
     /// Whether a feature setting (`displayAppInformationRequiredState`, …) is `enabled` for
     /// the `all_users` target.
     pub fn feature_enabled_for_all(&self, feature: &str) -> bool {
@@ -1033,5 +1063,37 @@ impl AccessReviewDefinition {
             Some("absoluteMonthly" | "relativeMonthly") => interval == 1,
             _ => false,
         }
+    }
+}
+
+/// What `beta` says of a Conditional Access policy beyond v1.0: whether its session is bound to
+/// the device.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BetaPolicySession {
+    /// The policy's id.
+    pub id: String,
+    /// Its session controls.
+    #[serde(default)]
+    pub session_controls: Option<BetaSessionControls>,
+}
+
+/// `beta` session controls: `secureSignInSession`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BetaSessionControls {
+    /// Token protection.
+    #[serde(default)]
+    pub secure_sign_in_session: Option<Switch>,
+}
+
+impl BetaPolicySession {
+    /// Whether the policy binds sign-in sessions to the device.
+    pub fn binds_session(&self) -> bool {
+        self.session_controls
+            .as_ref()
+            .and_then(|c| c.secure_sign_in_session.as_ref())
+            .and_then(|s| s.is_enabled)
+            == Some(true)
     }
 }

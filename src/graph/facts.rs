@@ -36,6 +36,13 @@ const LEGACY_USER_CONSENT: &str = "ManagePermissionGrantsForSelf.microsoft-user-
 const REGISTER_SECURITY_INFO: &str = "urn:user:registersecurityinfo";
 /// The Microsoft Intune Enrollment application.
 const INTUNE_ENROLLMENT: &str = "d4ebce55-015a-49b5-a083-c84d1797ae8c";
+/// Office 365 Exchange Online, Office 365 SharePoint Online and Microsoft Teams Services: the
+/// resources token protection covers.
+const TOKEN_PROTECTED_APPS: [&str; 3] = [
+    "00000002-0000-0ff1-ce00-000000000000",
+    "00000003-0000-0ff1-ce00-000000000000",
+    "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe",
+];
 /// The longest sign-in frequency that limits admin sessions, in hours.
 const ADMIN_SESSION_HOURS: i64 = 4;
 /// The longest sign-in frequency that limits user sessions, in hours (seven days).
@@ -433,6 +440,20 @@ fn has_reduced_license_footprint(
     })
 }
 
+/// Targets what token protection supports: Exchange Online, SharePoint Online and Teams (or
+/// every resource), Windows, and desktop and mobile clients.
+fn protects_tokens(p: &ConditionalAccessPolicy) -> bool {
+    let windows = p.conditions.platforms.as_ref().is_some_and(|platforms| {
+        lists(&platforms.include_platforms, "windows") || lists(&platforms.include_platforms, "all")
+    });
+    let clients = lists(&p.conditions.client_app_types, "all")
+        || lists(
+            &p.conditions.client_app_types,
+            "mobileAppsAndDesktopClients",
+        );
+    TOKEN_PROTECTED_APPS.iter().all(|app| on_app(p, app)) && windows && clients
+}
+
 /// A policy test, as the coverage facts take it.
 type Qualifies = fn(&ConditionalAccessPolicy) -> bool;
 
@@ -539,7 +560,7 @@ pub fn compute_facts(directory: &Directory) -> Value {
         );
     }
     if let (Some(members), Some(policies)) = (&members, &directory.policies) {
-        let member_facts: [(&str, Qualifies); 13] = [
+        let member_facts: [(&str, Qualifies); 12] = [
             ("users.legacyAuthBlocked", |p| {
                 on_all_apps(p) && blocks_legacy_auth(p)
             }),
@@ -577,24 +598,33 @@ pub fn compute_facts(directory: &Directory) -> Value {
                 "users.authenticationTransferBlocked",
                 blocks_authentication_transfer,
             ),
-            ("users.untrustedLocationsBlocked", |p| {
-                on_all_apps(p) && grants(p, "block")
-            }),
         ];
         for (path, qualifies) in member_facts {
             let people = members.iter().map(|u| u.id.as_str());
-            let count = if path == "users.untrustedLocationsBlocked" {
-                blocks_untrusted_locations(policies, directory.named_locations.as_deref()).and_then(
-                    |blocking| {
-                        covered_count(people, &blocking, qualifies, roles.as_ref(), directory)
-                    },
-                )
-            } else {
+            if let Some(count) =
                 covered_count(people, policies, qualifies, roles.as_ref(), directory)
-            };
-            if let Some(count) = count {
+            {
                 set(&mut facts, path, json!(count));
             }
+        }
+        if let Some(protected) = &directory.token_protected_policies {
+            let people = members.iter().map(|u| u.id.as_str());
+            let qualifies = |p: &ConditionalAccessPolicy| {
+                p.id.as_ref().is_some_and(|id| protected.contains(id)) && protects_tokens(p)
+            };
+            if let Some(count) =
+                covered_count(people, policies, qualifies, roles.as_ref(), directory)
+            {
+                set(&mut facts, "users.tokenProtectionEnforced", json!(count));
+            }
+        }
+        let blocking = blocks_untrusted_locations(policies, directory.named_locations.as_deref());
+        if let Some(count) = blocking.and_then(|blocking| {
+            let people = members.iter().map(|u| u.id.as_str());
+            let qualifies: Qualifies = |p| on_all_apps(p) && grants(p, "block");
+            covered_count(people, &blocking, qualifies, roles.as_ref(), directory)
+        }) {
+            set(&mut facts, "users.untrustedLocationsBlocked", json!(count));
         }
     }
     if let Some(users) = &directory.users {
@@ -641,6 +671,15 @@ pub fn compute_facts(directory: &Directory) -> Value {
     }
     if let Some(policy) = &directory.authentication_methods_policy {
         add_method_facts(&mut facts, policy);
+    }
+    if let Some(authenticator) = &directory.authenticator_beta {
+        let disabled = authenticator.state == "disabled"
+            || authenticator.feature_state("companionAppAllowedState") == Some("disabled");
+        set(
+            &mut facts,
+            "authMethods.authenticatorLiteDisabled",
+            json!(disabled),
+        );
     }
     if let Some(enabled) = directory.security_defaults_enabled {
         set(&mut facts, "securityDefaults.enabled", json!(enabled));

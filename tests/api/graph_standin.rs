@@ -88,6 +88,7 @@ impl StandIn {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mut directory = directory;
         directory.derive_schedule_instances();
+        directory.derive_beta();
         let state = Arc::new(Shared {
             collections: directory.collections,
             objects: directory.objects,
@@ -101,6 +102,7 @@ impl StandIn {
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/v1.0/{*path}", get(graph))
+            .route("/beta/{*path}", get(graph_beta))
             // As Graph does, answers are gzip-compressed for a client that offers it.
             .layer(tower_http::compression::CompressionLayer::new().gzip(true))
             .with_state((state.clone(), url.clone()));
@@ -146,6 +148,9 @@ pub struct Directory {
 /// Built-in role template ids the default PIM policies are listed for.
 const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+/// The `beta` paths the connector reads.
+pub const BETA_POLICIES: &str = "/beta/identity/conditionalAccess/policies";
+pub const BETA_AUTHENTICATOR: &str = "/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator";
 /// Where Graph lists active role assignments as PIM records them.
 const SCHEDULE_INSTANCES: &str = "/roleManagement/directory/roleAssignmentScheduleInstances";
 
@@ -215,7 +220,43 @@ impl Directory {
             .insert(SCHEDULE_INSTANCES.to_owned(), instances);
     }
 
-    /// Sets a list endpoint's items (path after `/v1.0`, no query).
+    /// Serves in `beta` what the v1.0 answers say, unless the directory names it: the same
+    /// Conditional Access policies (no token protection), and Microsoft Authenticator's
+    /// configuration with its companion-app setting left to Microsoft (`default`).
+    fn derive_beta(&mut self) {
+        if !self.collections.contains_key(BETA_POLICIES)
+            && let Some(policies) = self.collections.get("/identity/conditionalAccess/policies")
+        {
+            let policies = policies.clone();
+            self.collections.insert(BETA_POLICIES.to_owned(), policies);
+        }
+        if !self.objects.contains_key(BETA_AUTHENTICATOR) {
+            let listed = self
+                .objects
+                .get("/policies/authenticationMethodsPolicy")
+                .and_then(|policy| policy["authenticationMethodConfigurations"].as_array())
+                .and_then(|methods| {
+                    methods
+                        .iter()
+                        .find(|m| m["id"] == "MicrosoftAuthenticator")
+                        .cloned()
+                });
+            let mut authenticator = listed.unwrap_or_else(|| {
+                json!({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+                       "id": "MicrosoftAuthenticator", "state": "enabled", "featureSettings": {}})
+            });
+            if authenticator["featureSettings"].is_null() {
+                authenticator["featureSettings"] = json!({});
+            }
+            authenticator["featureSettings"]["companionAppAllowedState"] = json!({"state": "default",
+                "includeTarget": {"targetType": "group", "id": "all_users"},
+                "excludeTarget": {"targetType": "group", "id": "00000000-0000-0000-0000-000000000000"}});
+            self.objects
+                .insert(BETA_AUTHENTICATOR.to_owned(), authenticator);
+        }
+    }
+
+    /// Sets a list endpoint's items (path after `/v1.0`, or `/beta/…` for beta, no query).
     pub fn list(mut self, path: &str, items: Vec<Value>) -> Self {
         self.collections.insert(path.to_owned(), items);
         self
@@ -337,6 +378,16 @@ fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
         axum::Json(json!({"error": {"code": code, "message": message, "innerError": {"request-id": "0000"}}})),
     )
         .into_response()
+}
+
+/// `graph` for `beta` paths (kept in the directory under `/beta/…`).
+async fn graph_beta(
+    state: State<AppState>,
+    Path(path): Path<String>,
+    query: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    graph(state, Path(format!("beta/{path}")), query, headers).await
 }
 
 async fn graph(
@@ -468,7 +519,12 @@ async fn graph(
             .collect();
         kept.sort();
         kept.push(format!("$skiptoken={}", skip + state.page_size));
-        body["@odata.nextLink"] = json!(format!("{base}/v1.0{path}?{}", kept.join("&")));
+        let versioned = if path.starts_with("/beta/") {
+            path.clone()
+        } else {
+            format!("/v1.0{path}")
+        };
+        body["@odata.nextLink"] = json!(format!("{base}{versioned}?{}", kept.join("&")));
     }
     axum::Json(body).into_response()
 }

@@ -156,7 +156,8 @@ fn break_glass_facts() -> Value {
                   "managedDeviceRequired": 0, "deviceCodeFlowBlocked": 0,
                   "phishingResistantRequired": 0, "securityInfoRegistrationManaged": 0,
                   "signInFrequencyLimited": 0, "intuneEnrollmentReauthenticated": 0,
-                  "authenticationTransferBlocked": 0, "untrustedLocationsBlocked": 0},
+                  "authenticationTransferBlocked": 0, "untrustedLocationsBlocked": 0,
+                  "tokenProtectionEnforced": 0},
         // Admins: alice only (the named three left out); she is covered by the MFA policy,
         // registered only Authenticator, is cloud-only, holds no licence and is a Global
         // Administrator.
@@ -185,6 +186,8 @@ fn break_glass_facts() -> Value {
                 "globalAdminActivationAlerted": false, "privilegedRoles": 2,
                 "privilegedRolesAlertingOnAssignment": 0, "privilegedRolesAlertingOnActivation": 0},
         "accessReviews": {"guests": false, "globalAdmins": false},
+        // Microsoft Authenticator's companion-app setting is left to Microsoft.
+        "authMethods": {"authenticatorLiteDisabled": false},
         "securityDefaults": {"enabled": false},
         "licenses": {"entraP1": true, "entraP2": false, "entraIdGovernance": false},
         // bg1 and bg2 count (dave is synchronized, the ghost does not exist); bg1 is excluded
@@ -301,11 +304,12 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
     // never changed them: DisableUserConsent 3, AdminsWithoutApplicationLicences 3,
     // SmartLockoutThreshold 2 and SmartLockoutDuration 1 (the defaults comply) = 9, of 22
     // for the eight Conditional Access ones (all 0) and 34 for the rest = 56; without data
-    // AuthenticationMethodsMigrationComplete 2 and BlockBitLockerKeySelfService 2.
+    // AuthenticationMethodsMigrationComplete 2 and BlockBitLockerKeySelfService 2. The two
+    // read from beta: TokenProtection 0 of 2, DisableAuthenticatorLite 0 of 1.
     assert_eq!(score["score"], 50.0 + 9.0, "{score}");
-    assert_eq!(score["maxScore"], 82.0 + 56.0, "{score}");
+    assert_eq!(score["maxScore"], 82.0 + 56.0 + 3.0, "{score}");
     assert!(
-        (score["coverage"].as_f64().unwrap() - 100.0 * 138.0 / (126.0 + 56.0 + 4.0)).abs() < 1e-9,
+        (score["coverage"].as_f64().unwrap() - 100.0 * 141.0 / (126.0 + 59.0 + 4.0)).abs() < 1e-9,
         "{score}"
     );
     // Clearing the accounts collects again: everyone counts as usual, nobody is an
