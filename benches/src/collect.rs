@@ -386,7 +386,7 @@ pub async fn run(users: usize) -> Result<(), String> {
         o[o.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
     };
     println!(
-        "collection (token, 11 endpoints, groups, facts): {}",
+        "collection (token, 19 endpoints, groups, facts): {}",
         summary(&mut ours)
     );
     println!(
