@@ -15,7 +15,8 @@ use super::types::tenant::Tenant;
 use super::types::viewer::ViewerInfo;
 use crate::auth::Operation;
 use crate::domain::ActionCategory;
-use crate::service::estate::{self, EstateFilter, EstateOrder, EstateOrderField};
+use crate::service::action_rollup::RollupDay;
+use crate::service::estate::{self, EstateOrder, EstateOrderField};
 use crate::service::tenants::{self, Visibility};
 use crate::service::{catalog, portfolio};
 
@@ -73,7 +74,7 @@ impl CoreQuery {
             },
             EstateOrder::from,
         );
-        let filter = EstateFilter::from(filter.unwrap_or_default());
+        let filter = filter.unwrap_or_default().checked(ctx).await?;
         let page = estate::estate_page(
             ctx.db()?,
             &visibility,
@@ -101,17 +102,27 @@ impl CoreQuery {
     }
 
     /// One date's figures over the tenants in the caller's reach (every tenant for a
-    /// PLATFORM_ADMIN): the newest date any of them has a score for when `date` is omitted.
+    /// PLATFORM_ADMIN) that pass `filter`: the newest date any of them has a score for when
+    /// `date` is omitted.
     async fn portfolio(
         &self,
         ctx: &Context<'_>,
         date: Option<Date>,
+        #[graphql(desc = "Conditions every tenant counted meets, as `tenants` takes them.")]
+        filter: Option<TenantFilter>,
     ) -> async_graphql::Result<Portfolio> {
         let viewer = ctx.viewer()?;
         viewer.require(Operation::ReadTenantData)?;
-        let visibility = Visibility::of(viewer, Operation::ReadTenantData);
-        let figures = portfolio::portfolio(ctx.db()?, &visibility, date.map(|d| d.0)).await?;
-        Ok(figures.into())
+        let db = ctx.db()?;
+        let mut visibility = Visibility::of(viewer, Operation::ReadTenantData);
+        if let Some(filter) = filter {
+            let filter = filter.checked(ctx).await?;
+            visibility = Visibility::Only(estate::filtered_ids(db, &visibility, &filter).await?);
+        }
+        let date = date.map(|d| d.0);
+        let figures = portfolio::portfolio(db, &visibility, date).await?;
+        let rollup_day = date.map_or(RollupDay::Latest, RollupDay::On);
+        Ok(Portfolio::new(figures, visibility, rollup_day))
     }
 
     /// The catalog, optionally one category; deprecated entries only when asked.

@@ -26,7 +26,7 @@ use crate::service::export;
 use crate::service::tenants::Visibility;
 
 /// Why an export is refused: a status and a short text.
-type Refusal = (StatusCode, String);
+pub(super) type Refusal = (StatusCode, String);
 
 /// What was asked for, checked.
 struct ExportRequest {
@@ -92,9 +92,9 @@ async fn charge_rows(
     request: &ExportRequest,
     rows_per_day: u64,
 ) -> Result<Option<CostReport>, Response> {
-    let Some(budgets) = app.schema.budgets() else {
+    if app.schema.budgets().is_none() {
         return Ok(None);
-    };
+    }
     let days = export::day_rows(&app.db, request.range, &request.visibility)
         .await
         .map_err(|_| {
@@ -104,7 +104,23 @@ async fn charge_rows(
             )
                 .into_response()
         })?;
-    let cost = days.saturating_mul(rows_per_day).max(1);
+    charge(
+        app,
+        &request.caller,
+        days.saturating_mul(rows_per_day).max(1),
+    )
+}
+
+/// Charges `cost` points (one a row) to `caller`'s budget: 429 with `Retry-After` when the
+/// bucket does not hold them yet, 400 when it never could. Nothing is charged with budgets off.
+pub(super) fn charge(
+    app: &AppState,
+    caller: &str,
+    cost: u64,
+) -> Result<Option<CostReport>, Response> {
+    let Some(budgets) = app.schema.budgets() else {
+        return Ok(None);
+    };
     let bucket = budgets.config().bucket;
     let refused = |status: StatusCode, message: String, report: CostReport| {
         let mut response = (status, message).into_response();
@@ -120,10 +136,10 @@ async fn charge_rows(
                 "the export holds {cost} rows, more than the whole budget of {bucket} points \
                  (ask for fewer days or tenants)"
             ),
-            budgets.status(&request.caller),
+            budgets.status(caller),
         ));
     }
-    match budgets.charge(&request.caller, cost) {
+    match budgets.charge(caller, cost) {
         Ok(report) => Ok(Some(report)),
         Err(report) => {
             metrics::counter!(crate::telemetry::COST_REFUSALS, "reason" => "throttled")
@@ -194,7 +210,8 @@ async fn export_request(
     })
 }
 
-fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
+/// A `YYYY-MM-DD` parameter, or a 400 naming it.
+pub(super) fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
     value.parse().map_err(|_| {
         (
             StatusCode::BAD_REQUEST,
@@ -204,7 +221,7 @@ fn parse_date(name: &str, value: &str) -> Result<NaiveDate, Refusal> {
 }
 
 /// A streamed CSV download.
-fn csv_response(
+pub(super) fn csv_response(
     filename: &str,
     stream: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
 ) -> Response {
@@ -480,7 +497,9 @@ fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// RFC 4180 records (quoted where needed, CRLF line ends), each cell made inert for
 /// spreadsheets ([`neutralised`]).
-fn encode(records: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, std::io::Error> {
+pub(super) fn encode(
+    records: impl IntoIterator<Item = Vec<String>>,
+) -> Result<Bytes, std::io::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());

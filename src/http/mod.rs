@@ -10,6 +10,7 @@ pub mod health;
 pub mod listen;
 pub mod media;
 pub mod persisted;
+pub mod rollup_export;
 pub mod subscriptions;
 
 use std::any::Any;
@@ -87,6 +88,10 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
         )
         .route("/export/scores.csv", get(export::scores_csv))
         .route("/export/action-scores.csv", get(export::action_scores_csv))
+        .route(
+            "/export/action-rollup.csv",
+            get(rollup_export::action_rollup_csv),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)

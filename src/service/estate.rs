@@ -2,7 +2,7 @@
 //! in the database, with keyset cursors that stay correct under every order.
 
 use chrono::NaiveDate;
-use entity::{daily_score, tenant};
+use entity::{daily_action_score, daily_score, tenant};
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, SimpleExpr,
 };
@@ -10,7 +10,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use super::score_reads::current_version_only;
 use super::tenants::Visibility;
+use crate::domain::ActionStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::comparison::seat_bucket_bounds;
 
@@ -47,6 +49,17 @@ pub struct EstateFilter {
     pub percentage_at_least: Option<f64>,
     /// Latest percentage below this.
     pub percentage_below: Option<f64>,
+    /// The latest day has this action in one of these statuses.
+    pub action: Option<ActionStatusCondition>,
+}
+
+/// A tenant's latest day has `action_id` in one of `statuses`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionStatusCondition {
+    /// The catalog action.
+    pub action_id: String,
+    /// The statuses that match (at least one).
+    pub statuses: Vec<ActionStatus>,
 }
 
 /// One tenant of the estate with the figures it was sorted by.
@@ -124,12 +137,7 @@ pub async fn estate_page(
         )
         .to_owned();
     let col = |name: &str| Expr::col((estate.clone(), Alias::new(name)));
-    if let Some(at_least) = filter.percentage_at_least {
-        outer.and_where(col("pct").gte(at_least));
-    }
-    if let Some(below) = filter.percentage_below {
-        outer.and_where(col("pct").lt(below));
-    }
+    restrict_percentage(&mut outer, &estate, filter);
     let (sort, nullable) = match order.field {
         EstateOrderField::Id => (col("id"), false),
         EstateOrderField::Name => (col("name"), false),
@@ -197,6 +205,40 @@ pub async fn estate_page(
             })
         }
     }))
+}
+
+/// The ids of the tenants of `visibility` that pass `filter`, in id order.
+pub async fn filtered_ids(
+    db: &DatabaseConnection,
+    visibility: &Visibility,
+    filter: &EstateFilter,
+) -> ApiResult<Vec<String>> {
+    let estate = Alias::new("estate");
+    let mut query = Query::select()
+        .column((estate.clone(), tenant::Column::Id))
+        .from_subquery(
+            estate_rows(db.get_database_backend(), visibility, filter, 1)?,
+            estate.clone(),
+        )
+        .order_by((estate.clone(), tenant::Column::Id), Order::Asc)
+        .to_owned();
+    restrict_percentage(&mut query, &estate, filter);
+    let rows = db.query_all(&query).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Keeps the rows of the `estate` subquery whose latest percentage the filter allows.
+fn restrict_percentage(query: &mut SelectStatement, estate: &Alias, filter: &EstateFilter) {
+    let pct = || Expr::col((estate.clone(), Alias::new("pct")));
+    if let Some(at_least) = filter.percentage_at_least {
+        query.and_where(pct().gte(at_least));
+    }
+    if let Some(below) = filter.percentage_below {
+        query.and_where(pct().lt(below));
+    }
 }
 
 fn wrong_cursor() -> ApiError {
@@ -302,6 +344,9 @@ fn estate_rows(
     if let Some(industry) = &filter.industry {
         query.and_where(Expr::col((tenant::Entity, tenant::Column::Industry)).eq(industry.clone()));
     }
+    if let Some(condition) = &filter.action {
+        query.and_where(action_status_matches(condition));
+    }
     if let Some(group) = &filter.seat_size_group {
         let (min, max) = seat_bucket_bounds(group).ok_or_else(|| {
             ApiError::BadUserInput(format!(
@@ -315,6 +360,35 @@ fn estate_rows(
         }
     }
     Ok(query)
+}
+
+/// `EXISTS` a current action row of the tenant's latest day with the action in one of the
+/// statuses.
+fn action_status_matches(condition: &ActionStatusCondition) -> SimpleExpr {
+    let rows = daily_action_score::Entity;
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(rows)
+            .and_where(
+                Expr::col((rows, daily_action_score::Column::TenantId))
+                    .equals((tenant::Entity, tenant::Column::Id)),
+            )
+            .and_where(
+                Expr::col((rows, daily_action_score::Column::Date))
+                    .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
+            )
+            .and_where(
+                Expr::col((rows, daily_action_score::Column::ActionId))
+                    .eq(condition.action_id.clone()),
+            )
+            .and_where(
+                Expr::col((rows, daily_action_score::Column::Status))
+                    .is_in(condition.statuses.iter().map(|s| s.as_str())),
+            )
+            .and_where(current_version_only())
+            .to_owned(),
+    )
 }
 
 /// The date `days` before `date`.

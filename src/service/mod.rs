@@ -1,6 +1,7 @@
 //! Use cases over the database: each function is one unit of work, with its own transaction
 //! where it writes more than one row.
 
+pub mod action_rollup;
 pub mod alerts;
 pub mod catalog;
 pub mod change_seq;

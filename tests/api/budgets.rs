@@ -382,6 +382,23 @@ async fn exports_are_charged_their_rows_and_throttled_like_queries() {
             .unwrap()
             .contains("more than the whole budget")
     );
+    // The estate per action costs a point per catalog action, more than a bucket of 40 holds.
+    let rollup = app
+        .client
+        .get(format!("{}/export/action-rollup.csv", app.address))
+        .header(AUTHORIZATION, format!("Bearer {partner}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rollup.status(), 400);
+    let text = rollup.text().await.unwrap();
+    assert!(
+        text.contains(&format!(
+            "holds {} rows",
+            crate::helpers::built_in_actions()
+        )),
+        "{text}"
+    );
 }
 
 fn header_value(response: &reqwest::Response, name: &str) -> String {

@@ -418,6 +418,167 @@ async fn the_portfolio_sums_up_the_tenants_in_reach() {
     assert_error(&collector, "FORBIDDEN", "");
 }
 
+const ROLLUP: &str = "query($d: Date, $fw: String, $filter: TenantFilter) {
+    portfolio(date: $d, filter: $filter) { tenantCount
+      actions(framework: $fw) { action { id } statuses { status tenantCount } pointsAtStake } } }";
+
+/// The rollup's rows as (action, statuses, points at stake).
+fn rollup_rows(body: &Value) -> Vec<(String, Value, f64)> {
+    body["data"]["portfolio"]["actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|row| {
+            (
+                row["action"]["id"].as_str().unwrap().to_owned(),
+                row["statuses"].clone(),
+                row["pointsAtStake"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_estate_per_action_counts_each_status_and_the_points_at_stake() {
+    let app = ranked_estate().await;
+    let catalog = securescore::service::catalog::BuiltInCatalog::shipped().unwrap();
+    let partner = token(&[Role::SecurityReader], &["a", "b", "e"]);
+    // Today, each tenant's latest day: a and b 2 of 4 registered (4.5 of 9 left each), e 1 of 4
+    // (6.75 left): MFARegistration PARTIAL in all three, 15.75 points at stake. Every other
+    // action has no facts (0 of 0): nothing at stake, by id after it.
+    let today = app.graphql(&partner, ROLLUP, json!({})).await;
+    let rows = rollup_rows(&today);
+    assert_eq!(today["data"]["portfolio"]["tenantCount"], 3);
+    assert_eq!(rows.len(), catalog.actions.len(), "{today}");
+    assert_eq!(
+        rows[0],
+        (
+            "MFARegistration".to_owned(),
+            json!([{"status": "PARTIAL", "tenantCount": 3}]),
+            15.75
+        )
+    );
+    let rest: Vec<&str> = rows[1..].iter().map(|r| r.0.as_str()).collect();
+    let mut sorted = rest.clone();
+    sorted.sort_unstable();
+    assert_eq!(rest, sorted, "ties by id");
+    for (id, statuses, at_stake) in &rows[1..] {
+        assert_eq!(*at_stake, 0.0, "{id}");
+        let status = if id == "ReviewSignInReports" {
+            "NOT_SCORED"
+        } else {
+            "NO_DATA"
+        };
+        assert_eq!(
+            statuses,
+            &json!([{"status": status, "tenantCount": 3}]),
+            "{id}"
+        );
+    }
+    // Yesterday: a 1 of 4 (6.75 left), b 3 of 4 (2.25), e none (9, NOT_COMPLETED).
+    let yesterday = app.graphql(&partner, ROLLUP, json!({"d": day(-1)})).await;
+    assert_eq!(
+        rollup_rows(&yesterday)[0],
+        (
+            "MFARegistration".to_owned(),
+            json!([{"status": "PARTIAL", "tenantCount": 2}, {"status": "NOT_COMPLETED", "tenantCount": 1}]),
+            18.0
+        )
+    );
+    // Every tenant, each on its latest day: c has all four registered; d was never scored.
+    let all = app
+        .graphql(&crate::helpers::platform_admin(), ROLLUP, json!({}))
+        .await;
+    assert_eq!(
+        rollup_rows(&all)[0],
+        (
+            "MFARegistration".to_owned(),
+            json!([{"status": "COMPLETED", "tenantCount": 1}, {"status": "PARTIAL", "tenantCount": 3}]),
+            15.75
+        )
+    );
+    // One framework: only the actions mapped to it.
+    let cis = "CIS Microsoft 365 Foundations Benchmark v7.0.0";
+    let mapped = catalog
+        .actions
+        .iter()
+        .filter(|a| a.compliance.iter().any(|m| m.framework == cis))
+        .count();
+    let framework = app.graphql(&partner, ROLLUP, json!({"fw": cis})).await;
+    let rows = rollup_rows(&framework);
+    assert_eq!(rows.len(), mapped, "{framework}");
+    assert!(rows.iter().all(|r| r.0 != "ReviewSignInReports"));
+    // The portfolio's filter narrows the rollup: the tenants where MFARegistration is
+    // COMPLETED are c alone.
+    let completed = json!({"action": {"actionId": "MFARegistration", "statuses": ["COMPLETED"]}});
+    let filtered = app
+        .graphql(
+            &crate::helpers::platform_admin(),
+            ROLLUP,
+            json!({"filter": completed}),
+        )
+        .await;
+    assert_eq!(
+        filtered["data"]["portfolio"]["tenantCount"], 1,
+        "{filtered}"
+    );
+    assert_eq!(
+        rollup_rows(&filtered)[0].1,
+        json!([{"status": "NO_DATA", "tenantCount": 1}]),
+        "c completes MFARegistration: nothing at stake anywhere, so ties by id"
+    );
+}
+
+#[tokio::test]
+async fn tenants_filter_by_an_actions_status_with_every_order_and_cursor() {
+    let app = ranked_estate().await;
+    let partial = json!({"action": {"actionId": "MFARegistration", "statuses": ["PARTIAL"]}});
+    // Latest days: a 50 %, b 50 %, e 25 % are PARTIAL; c is COMPLETED; d has no score.
+    assert_eq!(
+        all_pages(
+            &app,
+            json!({"field": "PERCENTAGE", "direction": "DESC"}),
+            partial.clone()
+        )
+        .await,
+        ["a", "b", "e"]
+    );
+    // By name: Alpha (b), Delta (a), Echo (e).
+    assert_eq!(
+        all_pages(&app, json!({"field": "NAME"}), partial).await,
+        ["b", "a", "e"]
+    );
+    let with_industry = json!({"industry": "Retail",
+        "action": {"actionId": "MFARegistration", "statuses": ["PARTIAL", "COMPLETED"]}});
+    assert_eq!(
+        all_pages(&app, json!({"field": "ID"}), with_industry).await,
+        ["b", "e"]
+    );
+    let admin = crate::helpers::platform_admin();
+    let query = "query($f: TenantFilter) { tenants(filter: $f) { edges { node { id } } } }";
+    for (filter, words) in [
+        (
+            json!({"action": {"actionId": "MFARegistration", "statuses": []}}),
+            "at least one status",
+        ),
+        (
+            json!({"action": {"actionId": "NoSuchAction", "statuses": ["PARTIAL"]}}),
+            "`NoSuchAction`",
+        ),
+    ] {
+        let body = app.graphql(&admin, query, json!({"f": filter})).await;
+        assert_error(&body, "BAD_USER_INPUT", words);
+        let portfolio = app
+            .graphql(
+                &admin,
+                "query($f: TenantFilter) { portfolio(filter: $f) { tenantCount } }",
+                json!({"f": filter}),
+            )
+            .await;
+        assert_error(&portfolio, "BAD_USER_INPUT", words);
+    }
+}
+
 #[tokio::test]
 async fn the_override_history_shows_when_each_state_ended() {
     let app = estate().await;

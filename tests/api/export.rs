@@ -303,3 +303,70 @@ async fn exports_arrive_whole_and_identical_with_gzip_br_and_identity() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_action_rollup_export_holds_one_row_per_action_over_the_tenants_in_reach() {
+    let app = scored_estate().await;
+    let catalog = securescore::service::catalog::BuiltInCatalog::shipped().unwrap();
+    let reader = token(&[Role::SecurityReader], &["acme", "beta"]);
+    let statuses = securescore::domain::ActionStatus::ALL;
+    let column = |name: &str, header: &[String]| header.iter().position(|h| h == name).unwrap();
+    for (query, tenants, at_stake) in [
+        // Each tenant has 90 of 120 users registered: 6.75 of 9, 2.25 at stake.
+        (String::new(), 2, 4.5),
+        (format!("?date={}", day(-1)), 2, 4.5),
+        // gamma is out of reach: asked for, it is simply absent.
+        ("?tenant=acme&tenant=gamma".to_owned(), 1, 2.25),
+    ] {
+        let (status, content_type, body) = export(
+            &app,
+            &format!("/export/action-rollup.csv{query}"),
+            Some(&reader),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert!(content_type.starts_with("text/csv"), "{content_type}");
+        let rows = records(&body);
+        let header = &rows[0];
+        assert_eq!(header.len(), 4 + statuses.len() + 1, "{header:?}");
+        assert_eq!(rows.len(), 1 + catalog.actions.len(), "{query}");
+        let first = &rows[1];
+        assert_eq!(first[0], "MFARegistration", "{query}: {first:?}");
+        assert_eq!(first[column("tenants", header)], tenants.to_string());
+        assert_eq!(first[column("PARTIAL", header)], tenants.to_string());
+        assert_eq!(first[column("COMPLETED", header)], "0");
+        assert_eq!(first[column("pointsAtStake", header)], at_stake.to_string());
+    }
+    let cis = "CIS Microsoft 365 Foundations Benchmark v7.0.0";
+    let mapped = catalog
+        .actions
+        .iter()
+        .filter(|a| a.compliance.iter().any(|m| m.framework == cis))
+        .count();
+    let (status, _, body) = export(
+        &app,
+        &format!(
+            "/export/action-rollup.csv?framework={}",
+            cis.replace(' ', "%20")
+        ),
+        Some(&reader),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(records(&body).len(), 1 + mapped);
+    let path = "/export/action-rollup.csv";
+    assert_eq!(export(&app, path, None).await.0, StatusCode::UNAUTHORIZED);
+    let collector = token(&[Role::Collector], &["acme"]);
+    assert_eq!(
+        export(&app, path, Some(&collector)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    for (query, words) in [
+        ("?date=today", "date like"),
+        ("?from=2026-01-01", "unknown parameter"),
+    ] {
+        let (status, _, body) = export(&app, &format!("{path}{query}"), Some(&reader)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body.contains(words), "{query}: {body}");
+    }
+}

@@ -313,13 +313,17 @@ async fn override_lists_with_their_actions_cost_the_same_however_long() {
 
 const SORTED_PAGE: &str = "{
     tenants(first: 50, orderBy: {field: PERCENTAGE_CHANGE, direction: DESC},
-            filter: {percentageAtLeast: 0}, changeDays: 1) {
+            filter: {percentageAtLeast: 0, action: {actionId: \"MFARegistration\",
+                     statuses: [COMPLETED, PARTIAL, NOT_COMPLETED]}}, changeDays: 1) {
       edges { node { id percentageChange(days: 1) score { percentage } } } }
-    portfolio { tenantCount averagePercentage regressedTenantCount overduePlanCount
-                zones { zone tenantCount } distribution { tenantCount } categories { score } } }";
+    portfolio(filter: {action: {actionId: \"MFARegistration\", statuses: [PARTIAL, NOT_COMPLETED]}}) {
+                tenantCount averagePercentage regressedTenantCount overduePlanCount
+                zones { zone tenantCount } distribution { tenantCount } categories { score }
+                actions { action { id title } statuses { status tenantCount } pointsAtStake } } }";
 
 #[tokio::test]
-async fn a_sorted_filtered_page_and_the_portfolio_cost_the_same_for_few_and_many_tenants() {
+async fn a_sorted_filtered_page_and_the_portfolio_with_its_action_rollup_cost_the_same_for_few_and_many_tenants()
+ {
     let app = spawn_app().await;
     let counting = counting_schema(&app).await;
     let mut costs = Vec::new();
@@ -354,6 +358,17 @@ async fn a_sorted_filtered_page_and_the_portfolio_cost_the_same_for_few_and_many
                 .all(|e| e["node"]["percentageChange"].is_number()),
             "{data}"
         );
+        // Every tenant is below ten of ten registered: the rollup's first action is
+        // MFARegistration, over every tenant.
+        let rollup = &data["portfolio"]["actions"];
+        assert_eq!(rollup[0]["action"]["id"], "MFARegistration", "{data}");
+        let counted: i64 = rollup[0]["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["tenantCount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(counted as usize, edges.len(), "{data}");
         costs.push((edges.len(), sent));
     }
     assert_eq!((costs[0].0, costs[1].0), (3, 12));

@@ -1,8 +1,11 @@
 //! The inputs that sort and filter an estate of tenants.
 
-use async_graphql::{Enum, InputObject};
+use async_graphql::{Context, Enum, ID, InputObject};
 
-use crate::service::estate::{EstateFilter, EstateOrder, EstateOrderField};
+use crate::domain::ActionStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::loaders::load_catalog;
+use crate::service::estate::{ActionStatusCondition, EstateFilter, EstateOrder, EstateOrderField};
 
 /// What `tenants` can be ordered by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -47,6 +50,18 @@ pub struct TenantFilter {
     pub percentage_at_least: Option<f64>,
     /// Latest percentage below this (tenants without a score are left out).
     pub percentage_below: Option<f64>,
+    /// The latest day has this action in one of these statuses (tenants without a score are
+    /// left out).
+    pub action: Option<ActionStatusFilter>,
+}
+
+/// An action and the statuses a tenant's latest day must have it in.
+#[derive(InputObject)]
+pub struct ActionStatusFilter {
+    /// A catalog action.
+    pub action_id: ID,
+    /// One or more statuses.
+    pub statuses: Vec<ActionStatus>,
 }
 
 impl From<TenantOrder> for EstateOrder {
@@ -63,13 +78,39 @@ impl From<TenantOrder> for EstateOrder {
     }
 }
 
-impl From<TenantFilter> for EstateFilter {
-    fn from(filter: TenantFilter) -> Self {
-        EstateFilter {
-            industry: filter.industry,
-            seat_size_group: filter.seat_size_group,
-            percentage_at_least: filter.percentage_at_least,
-            percentage_below: filter.percentage_below,
-        }
+impl TenantFilter {
+    /// The filter the estate applies; an action filter must name a catalog action and at
+    /// least one status.
+    pub async fn checked(self, ctx: &Context<'_>) -> ApiResult<EstateFilter> {
+        let action = match self.action {
+            None => None,
+            Some(filter) => {
+                if filter.statuses.is_empty() {
+                    return Err(ApiError::BadUserInput(
+                        "filter.action.statuses must name at least one status".into(),
+                    ));
+                }
+                if !load_catalog(ctx)
+                    .await?
+                    .contains_key(filter.action_id.as_str())
+                {
+                    return Err(ApiError::BadUserInput(format!(
+                        "filter.action.actionId `{}` is not a catalog action",
+                        filter.action_id.as_str()
+                    )));
+                }
+                Some(ActionStatusCondition {
+                    action_id: filter.action_id.to_string(),
+                    statuses: filter.statuses,
+                })
+            }
+        };
+        Ok(EstateFilter {
+            industry: self.industry,
+            seat_size_group: self.seat_size_group,
+            percentage_at_least: self.percentage_at_least,
+            percentage_below: self.percentage_below,
+            action,
+        })
     }
 }

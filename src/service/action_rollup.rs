@@ -1,0 +1,121 @@
+//! The estate per action: for every catalog action, how many tenants in reach have it in each
+//! status and the points they leave on the table, aggregated in the database in one statement
+//! (per 500 ids of a listed reach) whatever the number of tenants.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use entity::{daily_action_score, tenant};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use super::score_reads::current_version_only;
+use super::tenants::Visibility;
+use crate::domain::ActionStatus;
+use crate::error::ApiResult;
+
+/// Ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// One action across the estate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionTally {
+    /// The action.
+    pub action_id: String,
+    /// Tenants per status, in status order; only statuses some tenant has.
+    pub statuses: Vec<(ActionStatus, i64)>,
+    /// The sum over those tenants of `maxScore - score`.
+    pub points_at_stake: f64,
+}
+
+/// Which day of each tenant the rollup reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollupDay {
+    /// The same date for every tenant.
+    On(NaiveDate),
+    /// Each tenant's newest scored day.
+    Latest,
+}
+
+/// Every action's tally over the tenants of `visibility` on `day`, largest `pointsAtStake`
+/// first (ties by action id).
+pub async fn action_rollup(
+    db: &DatabaseConnection,
+    visibility: &Visibility,
+    day: RollupDay,
+) -> ApiResult<Vec<ActionTally>> {
+    let groups: Vec<Option<&[String]>> = match visibility {
+        Visibility::All => vec![None],
+        Visibility::Only(ids) if ids.is_empty() => Vec::new(),
+        Visibility::Only(ids) => ids.chunks(IDS_PER_QUERY).map(Some).collect(),
+    };
+    let mut tallies: BTreeMap<String, (BTreeMap<ActionStatus, i64>, f64)> = BTreeMap::new();
+    for group in groups {
+        for row in db.query_all(&tally_query(day, group)).await? {
+            let action: String = row.try_get("", "action_id")?;
+            let status: ActionStatus = row.try_get("", "status")?;
+            let tenants: i64 = row.try_get("", "n")?;
+            let at_stake: Option<f64> = row.try_get("", "at_stake")?;
+            let entry = tallies.entry(action).or_default();
+            *entry.0.entry(status).or_default() += tenants;
+            entry.1 += at_stake.unwrap_or(0.0);
+        }
+    }
+    let mut rows: Vec<ActionTally> = tallies
+        .into_iter()
+        .map(|(action_id, (statuses, points_at_stake))| ActionTally {
+            action_id,
+            statuses: statuses.into_iter().collect(),
+            points_at_stake,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.points_at_stake
+            .total_cmp(&a.points_at_stake)
+            .then_with(|| a.action_id.cmp(&b.action_id))
+    });
+    Ok(rows)
+}
+
+/// `SELECT action_id, status, COUNT(*), SUM(max_score - score) … GROUP BY action_id, status`
+/// over the current rows of the group's tenants on `day`.
+fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
+    let table = daily_action_score::Entity;
+    let col = |column: daily_action_score::Column| Expr::col((table, column));
+    let mut query = Query::select()
+        .column((table, daily_action_score::Column::ActionId))
+        .column((table, daily_action_score::Column::Status))
+        .expr_as(col(daily_action_score::Column::Id).count(), Alias::new("n"))
+        .expr_as(
+            col(daily_action_score::Column::MaxScore)
+                .sub(col(daily_action_score::Column::Score))
+                .sum(),
+            Alias::new("at_stake"),
+        )
+        .from(table)
+        .and_where(current_version_only())
+        .group_by_col((table, daily_action_score::Column::ActionId))
+        .group_by_col((table, daily_action_score::Column::Status))
+        .to_owned();
+    match day {
+        RollupDay::On(date) => {
+            query.and_where(col(daily_action_score::Column::Date).eq(date));
+        }
+        RollupDay::Latest => {
+            query
+                .inner_join(
+                    tenant::Entity,
+                    Expr::col((tenant::Entity, tenant::Column::Id))
+                        .equals((table, daily_action_score::Column::TenantId)),
+                )
+                .and_where(
+                    col(daily_action_score::Column::Date)
+                        .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
+                );
+        }
+    }
+    if let Some(ids) = group {
+        query.and_where(col(daily_action_score::Column::TenantId).is_in(ids.iter().cloned()));
+    }
+    query
+}
