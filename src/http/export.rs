@@ -109,6 +109,7 @@ async fn charge_rows(
         &request.caller,
         days.saturating_mul(rows_per_day).max(1),
     )
+    .map_err(|refused| *refused)
 }
 
 /// Charges `cost` points (one a row) to `caller`'s budget: 429 with `Retry-After` when the
@@ -117,7 +118,7 @@ pub(super) fn charge(
     app: &AppState,
     caller: &str,
     cost: u64,
-) -> Result<Option<CostReport>, Response> {
+) -> Result<Option<CostReport>, Box<Response>> {
     let Some(budgets) = app.schema.budgets() else {
         return Ok(None);
     };
@@ -130,14 +131,14 @@ pub(super) fn charge(
     if cost > bucket {
         metrics::counter!(crate::telemetry::COST_REFUSALS, "reason" => "larger_than_bucket")
             .increment(1);
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::BAD_REQUEST,
             format!(
                 "the export holds {cost} rows, more than the whole budget of {bucket} points \
                  (ask for fewer days or tenants)"
             ),
             budgets.status(caller),
-        ));
+        )));
     }
     match budgets.charge(caller, cost) {
         Ok(report) => Ok(Some(report)),
@@ -157,7 +158,7 @@ pub(super) fn charge(
             if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
-            Err(response)
+            Err(Box::new(response))
         }
     }
 }

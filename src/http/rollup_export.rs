@@ -47,7 +47,7 @@ pub async fn action_rollup_csv(
     };
     let cost = match charge(&app, &request.caller, actions.len().max(1) as u64) {
         Ok(cost) => cost,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Ok(tallies) = action_rollup(&app.db, &request.visibility, request.day).await else {
         return unavailable();
