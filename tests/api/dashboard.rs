@@ -216,6 +216,8 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
         names,
         [
             "DashboardViewer",
+            "DashboardEstate",
+            "DashboardFailing",
             "DashboardTenant",
             "DashboardActions",
             "DashboardScoreDiff",
@@ -262,6 +264,11 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
 
     for (name, variables) in [
         ("DashboardViewer", json!({})),
+        (
+            "DashboardEstate",
+            json!({"framework": "CIS Microsoft 365 Foundations Benchmark v7.0.0"}),
+        ),
+        ("DashboardFailing", json!({"actionId": "AdminMFA"})),
         (
             "DashboardActions",
             json!({"tenantId": "contoso", "category": "IDENTITY", "status": null}),

@@ -6,7 +6,9 @@
 //   carry the API's values;
 // - clicking a day (and keyboard: arrow keys and Enter; Shift-click for a second day) shows
 //   the changes scoreDiff gives for those dates, regressions first;
-// - a SecurityReader sees no state controls; a partner picks among its tenants;
+// - a SecurityReader sees no state controls; a partner picks among its tenants, sees the
+//   estate per action as the API rolls it up and goes from an action to the tenants failing it
+//   (at a phone's width too);
 // - a SecurityAdmin setting an action's state moves the tile (live, by the subscription);
 // - at a phone's width nothing overflows the page;
 // - a caller whose query-cost budget runs out is told so and the page waits the server's
@@ -71,6 +73,12 @@ const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!, $ahead: Da
   improvementActions(includeCompleted: true) { action { id requiresLicenses } score potentialIncrease scoreImpact status
     plan { status assignedTo dueDate tags } }
 } }`;
+
+const ESTATE_QUERY = `query Estate($fw: String) { portfolio { tenantCount
+  actions(framework: $fw) { action { id } statuses { status tenantCount } pointsAtStake } } }`;
+
+const FAILING_QUERY = `query Failing($id: ID!) { tenants(first: 100, orderBy: {field: PERCENTAGE},
+  filter: {action: {actionId: $id, statuses: [NOT_COMPLETED, PARTIAL]}}) { edges { node { id name } } } }`;
 
 const DIFF_QUERY = `query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) { scoreDiff(from: $from, to: $to) {
   scoreDelta percentageDelta changes { action { id } scoreDelta } } } }`;
@@ -307,6 +315,51 @@ try {
     const woodgrove = (await api(origin, tokenOf('Partner (GlobalAdmin)'), TENANT_QUERY, { id: 'woodgrove-bank', from, to, ahead })).tenant;
     await page.waitForFunction((name) => document.querySelector('#tenant-name').textContent === name, woodgrove.name);
     await page.waitForFunction((v) => Math.abs(Number(document.querySelector('#tile-body [data-stat="score"]').dataset.value) - v) < 1e-9, woodgrove.score.score);
+  });
+
+  await step('the estate shows the API\'s rollup per action, and an action leads to the tenants failing it', async () => {
+    const partner = tokenOf('Partner (GlobalAdmin)');
+    await page.waitForSelector('#estate-body tr', { timeout: 30000 });
+    const rollup = (await api(origin, partner, ESTATE_QUERY)).portfolio;
+    const summary = await page.$eval('#estate-summary', (p) => Number(p.dataset.tenants));
+    check(summary === rollup.tenantCount, `estate of ${summary} tenants, the API says ${rollup.tenantCount}`);
+    const shown = await page.$$eval('#estate-body tr', (rows) => rows.map((r) => ({
+      id: r.dataset.action,
+      atStake: Number(r.dataset.atStake),
+      statuses: [...r.querySelectorAll('.status-bar span')].map((s) => [s.dataset.status, Number(s.dataset.count)]),
+    })));
+    const want = rollup.actions.map((a) => ({
+      id: a.action.id,
+      atStake: a.pointsAtStake,
+      statuses: a.statuses.map((s) => [s.status, s.tenantCount]),
+    }));
+    check(JSON.stringify(shown.map((r) => r.id)) === JSON.stringify(want.map((r) => r.id)), 'the actions in the API\'s order');
+    for (const [i, row] of shown.entries()) {
+      check(same(row.atStake, want[i].atStake), `${row.id}: ${row.atStake} at stake, the API says ${want[i].atStake}`);
+      check(JSON.stringify(row.statuses) === JSON.stringify(want[i].statuses), `${row.id}: ${JSON.stringify(row.statuses)}`);
+    }
+    const failingAction = rollup.actions.find((a) => a.statuses.some((s) => ['NOT_COMPLETED', 'PARTIAL'].includes(s.status)));
+    check(failingAction, 'some action fails somewhere in the demo');
+    await page.click(`#estate-body tr[data-action="${failingAction.action.id}"] button`);
+    await page.waitForSelector(`#estate-failing h3[data-action="${failingAction.action.id}"]`, { timeout: 15000 });
+    const failing = (await api(origin, partner, FAILING_QUERY, { id: failingAction.action.id })).tenants.edges.map((e) => e.node);
+    const listed = await page.$$eval('#estate-failing li', (items) => items.map((li) => li.dataset.tenant));
+    check(JSON.stringify(listed) === JSON.stringify(failing.map((t) => t.id)), `failing tenants ${listed}, the API says ${failing.map((t) => t.id)}`);
+    await page.click(`#estate-failing li[data-tenant="${failing[0].id}"] a`);
+    await page.waitForFunction((name) => document.querySelector('#tenant-name').textContent === name, failing[0].name);
+    const scuba = 'CISA SCuBA Microsoft Entra ID';
+    await page.selectOption('#estate-framework', scuba);
+    const mapped = (await api(origin, partner, ESTATE_QUERY, { fw: scuba })).portfolio.actions.map((a) => a.action.id);
+    await page.waitForFunction((ids) => {
+      const rows = [...document.querySelectorAll('#estate-body tr')].map((r) => r.dataset.action);
+      return JSON.stringify(rows) === JSON.stringify(ids);
+    }, mapped, { timeout: 15000 });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    check(scroll <= inner, `with the estate the page is ${scroll}px wide in a ${inner}px window`);
+    await page.screenshot({ path: join(shots, `dashboard-estate-phone-${label}.png`), fullPage: false });
+    await page.setViewportSize({ width: 1366, height: 768 });
   });
 
   await step('a SecurityAdmin setting a state moves the tile within seconds, live', async () => {

@@ -1,6 +1,7 @@
-// The dashboard: asks for a token once, then shows one tenant's score tile, comparison graph,
-// trend graph with "why did it change", and ranked improvement actions, kept live by the
-// scoreUpdated subscription (polling when no WebSocket can be had).
+// The dashboard: asks for a token once, then shows, for a caller reaching several tenants, the
+// estate per action, and one tenant's score tile, comparison graph, trend graph with "why did
+// it change", and ranked improvement actions, kept live by the scoreUpdated subscription
+// (polling when no WebSocket can be had).
 
 import { Api, ApiError } from './api.js';
 import { comparisonBars, periodBars, trendChart } from './charts.js';
@@ -39,6 +40,8 @@ const state = {
   pollTimer: null,
   refreshTimer: null,
   editing: null,
+  estate: null,
+  framework: '',
 };
 
 /** Shows a message in the status line (read out by screen readers). */
@@ -61,6 +64,9 @@ function fail(error) {
 
 async function showTokenPanel(message) {
   $('dashboard').hidden = true;
+  $('estate').hidden = true;
+  $('estate-failing').replaceChildren();
+  state.estate = null;
   $('session').hidden = true;
   $('token-panel').hidden = false;
   $('token-error').textContent = message ?? '';
@@ -126,7 +132,71 @@ async function useToken(token) {
     return;
   }
   picker.value = first.id;
-  await openTenant(first.id);
+  $('estate').hidden = state.viewer.tenants.length < 2;
+  await Promise.all([openTenant(first.id), state.viewer.tenants.length < 2 ? null : loadEstate()]);
+}
+
+// ---------------------------------------------------------------- the estate
+
+/** Tenants with an action NOT_COMPLETED or PARTIAL, as the failing list counts them. */
+const FAILING = ['NOT_COMPLETED', 'PARTIAL'];
+
+async function loadEstate() {
+  try {
+    const data = await state.api.run('DashboardEstate', { framework: state.framework || null });
+    const picker = $('estate-framework');
+    if (picker.options.length === 0) fillSelect(picker, data.frameworks, 'All frameworks', (f) => f);
+    state.estate = data.portfolio;
+    renderEstate();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function renderEstate() {
+  const p = state.estate;
+  const zones = Object.fromEntries(p.zones.map((z) => [z.zone, z.tenantCount]));
+  $('estate-summary').textContent = `${p.tenantCount} tenants, ${p.scoredTenantCount} scored, `
+    + `average ${percent(p.averagePercentage)}; ${zones.GOOD ?? 0} good, ${zones.FAIR ?? 0} fair, `
+    + `${zones.POOR ?? 0} poor; ${p.overduePlanCount} overdue plan${p.overduePlanCount === 1 ? '' : 's'}`;
+  $('estate-summary').dataset.tenants = p.tenantCount;
+  const highest = Math.max(1, ...p.distribution.map((b) => b.tenantCount));
+  $('estate-distribution').replaceChildren(...p.distribution.map((b) => el('span', {
+    title: `${b.from}–${b.to} %: ${b.tenantCount}`, 'data-count': b.tenantCount,
+    style: `height: ${(100 * b.tenantCount) / highest}%`,
+  })));
+  $('estate-body').replaceChildren(...p.actions.map((row) => {
+    const total = row.statuses.reduce((sum, s) => sum + s.tenantCount, 0) || 1;
+    const failing = row.statuses.filter((s) => FAILING.includes(s.status)).reduce((sum, s) => sum + s.tenantCount, 0);
+    const words = row.statuses.map((s) => `${label(s.status)} ${s.tenantCount}`).join(', ');
+    return el('tr', { 'data-action': row.action.id, 'data-failing': failing, 'data-at-stake': row.pointsAtStake },
+      el('th', { scope: 'row' }, failing
+        ? el('button', { type: 'button', class: 'link-button', onclick: () => showFailing(row.action) }, row.action.title)
+        : row.action.title),
+      el('td', {}, el('div', { class: 'status-bar', role: 'img', 'aria-label': words, title: words },
+        ...row.statuses.map((s) => el('span', {
+          class: `status-${s.status}`, 'data-status': s.status, 'data-count': s.tenantCount,
+          style: `width: ${(100 * s.tenantCount) / total}%`,
+        })))),
+      el('td', { class: 'num' }, String(failing)),
+      el('td', { class: 'num', 'data-value': row.pointsAtStake }, points(row.pointsAtStake)));
+  }));
+}
+
+async function showFailing(action) {
+  try {
+    const data = await state.api.run('DashboardFailing', { actionId: action.id });
+    const tenants = data.tenants.edges.map((e) => e.node);
+    $('estate-failing').replaceChildren(
+      el('h3', { 'data-action': action.id }, `Tenants failing “${action.title}”`),
+      el('ul', {}, ...tenants.map((t) => el('li', { 'data-tenant': t.id },
+        el('a', {
+          href: `#tenant=${encodeURIComponent(t.id)}`,
+          onclick: (event) => { event.preventDefault(); $('tenant-picker').value = t.id; openTenant(t.id); },
+        }, t.name), ` (${percent(t.score?.percentage)})`))));
+  } catch (error) {
+    fail(error);
+  }
 }
 
 // ---------------------------------------------------------------- loading
@@ -551,8 +621,8 @@ async function saveState(event) {
 
 // ---------------------------------------------------------------- wiring
 
-function fillSelect(select, values, allText) {
-  select.replaceChildren(el('option', { value: '' }, allText), ...values.map((v) => el('option', { value: v }, label(v))));
+function fillSelect(select, values, allText, text = label) {
+  select.replaceChildren(el('option', { value: '' }, allText), ...values.map((v) => el('option', { value: v }, text(v))));
 }
 
 function wire() {
@@ -585,6 +655,7 @@ function wire() {
   $('filter-plan').addEventListener('change', (event) => { state.planFilter = event.target.value; renderActions(); });
   $('period').addEventListener('change', (event) => { state.period = event.target.value; loadTenant(); });
   $('state-cancel').addEventListener('click', () => $('state-dialog').close());
+  $('estate-framework').addEventListener('change', (event) => { state.framework = event.target.value; loadEstate(); });
 }
 
 wire();
