@@ -326,7 +326,7 @@ try {
     const shown = await page.$$eval('#estate-body tr', (rows) => rows.map((r) => ({
       id: r.dataset.action,
       atStake: Number(r.dataset.atStake),
-      statuses: [...r.querySelectorAll('.status-bar span')].map((s) => [s.dataset.status, Number(s.dataset.count)]),
+      statuses: [...r.querySelectorAll('.status-bar rect')].map((s) => [s.dataset.status, Number(s.dataset.count)]),
     })));
     const want = rollup.actions.map((a) => ({
       id: a.action.id,

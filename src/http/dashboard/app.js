@@ -5,7 +5,7 @@
 
 import { Api, ApiError } from './api.js';
 import { comparisonBars, periodBars, trendChart } from './charts.js';
-import { addDays, el, label, longDate, percent, points, signed, today } from './format.js';
+import { addDays, el, label, longDate, percent, points, signed, svg, today } from './format.js';
 
 const TOKEN_KEY = 'securescore.dashboard.token';
 const POLL_MS = 30000;
@@ -161,9 +161,13 @@ function renderEstate() {
     + `${zones.POOR ?? 0} poor; ${p.overduePlanCount} overdue plan${p.overduePlanCount === 1 ? '' : 's'}`;
   $('estate-summary').dataset.tenants = p.tenantCount;
   const highest = Math.max(1, ...p.distribution.map((b) => b.tenantCount));
-  $('estate-distribution').replaceChildren(...p.distribution.map((b) => el('span', {
-    title: `${b.from}–${b.to} %: ${b.tenantCount}`, 'data-count': b.tenantCount,
-    style: `height: ${(100 * b.tenantCount) / highest}%`,
+  $('estate-distribution').replaceChildren(svg('svg', {
+    class: 'distribution', viewBox: '0 0 100 20', preserveAspectRatio: 'none', role: 'img',
+    'aria-label': `Tenants per ten points of percentage: ${p.distribution.map((b) => b.tenantCount).join(', ')}`,
+  }, ...p.distribution.map((b, i) => {
+    const height = (20 * b.tenantCount) / highest;
+    return svg('rect', { x: i * 10 + 0.5, y: 20 - height, width: 9, height, 'data-count': b.tenantCount },
+      svg('title', {}, `${b.from}–${b.to} %: ${b.tenantCount}`));
   })));
   $('estate-body').replaceChildren(...p.actions.map((row) => {
     const total = row.statuses.reduce((sum, s) => sum + s.tenantCount, 0) || 1;
@@ -173,14 +177,25 @@ function renderEstate() {
       el('th', { scope: 'row' }, failing
         ? el('button', { type: 'button', class: 'link-button', onclick: () => showFailing(row.action) }, row.action.title)
         : row.action.title),
-      el('td', {}, el('div', { class: 'status-bar', role: 'img', 'aria-label': words, title: words },
-        ...row.statuses.map((s) => el('span', {
-          class: `status-${s.status}`, 'data-status': s.status, 'data-count': s.tenantCount,
-          style: `width: ${(100 * s.tenantCount) / total}%`,
-        })))),
+      el('td', {}, statusBar(row.statuses, total, words)),
       el('td', { class: 'num' }, String(failing)),
       el('td', { class: 'num', 'data-value': row.pointsAtStake }, points(row.pointsAtStake)));
   }));
+}
+
+/** A bar of the tenants in each status, as wide as the share of each. */
+function statusBar(statuses, total, words) {
+  let x = 0;
+  return svg('svg', { class: 'status-bar', viewBox: '0 0 100 10', preserveAspectRatio: 'none', role: 'img', 'aria-label': words },
+    svg('title', {}, words),
+    ...statuses.map((s) => {
+      const width = (100 * s.tenantCount) / total;
+      const part = svg('rect', {
+        x, y: 0, width, height: 10, class: `status-${s.status}`, 'data-status': s.status, 'data-count': s.tenantCount,
+      });
+      x += width;
+      return part;
+    }));
 }
 
 async function showFailing(action) {
