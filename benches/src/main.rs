@@ -113,6 +113,10 @@ struct ReadsArgs {
     /// Only the dashboard query (with its baselines).
     #[arg(long)]
     dashboard_only: bool,
+    /// Only the estate per action (`portfolio { actions }` over every tenant), against
+    /// `portfolio { tenantCount averagePercentage }` alternated in the same run.
+    #[arg(long, conflicts_with = "dashboard_only")]
+    estate_only: bool,
     /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
     /// `npm ci --prefix benches/postgraphile` installed it.
     #[arg(long)]
@@ -169,6 +173,7 @@ async fn main() -> ExitCode {
                 rounds: args.rounds.max(1),
                 rotate: args.rotate,
                 dashboard_only: args.dashboard_only,
+                estate_only: args.estate_only,
                 postgraphile: args.postgraphile,
                 postgraphile5: args.postgraphile5.zip(args.node22),
             })

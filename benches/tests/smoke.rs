@@ -108,3 +108,33 @@ async fn the_collection_benchmark_reads_a_directory_and_prints_its_figures() {
     assert!(printed.contains("\"users\":{\"total\":372"), "{printed}");
     assert_eq!(printed.matches("  round ").count(), 3, "{printed}");
 }
+
+#[tokio::test]
+async fn the_estate_benchmark_measures_the_rollup_against_the_portfolio_in_the_same_run() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["reads", "--estate-only", "--database-url", &url])
+        .args(["--tenants", "12", "--days", "2", "--seconds", "1"])
+        .args(["--rounds", "2", "--rotate", "5"])
+        .output()
+        .expect("run securescore-bench reads --estate-only");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for query in ["estate per action ", "  portfolio (2 figures) "] {
+        let rows = printed
+            .lines()
+            .filter(|l| l.starts_with(query) && !l.contains("against"))
+            .count();
+        assert_eq!(rows, 2, "{query} at 1 and 64 clients: {printed}");
+    }
+    assert!(!printed.contains("dashboard"), "{printed}");
+    let ratios = printed
+        .lines()
+        .filter(|l| l.contains("securescore against  portfolio (2 figures)"))
+        .count();
+    assert_eq!(ratios, 2, "one ratio at each client count: {printed}");
+}

@@ -47,16 +47,26 @@ async function step(name, body) {
   console.log(`  ok  ${name}`);
 }
 
-/** Asks the API directly, as a script would. */
+/**
+ * Asks the API directly, as a script would: it shares the page's query-cost budget, so when the
+ * server says RATE_LIMITED it waits the Retry-After given and asks again.
+ */
 async function api(origin, token, query, variables = {}) {
-  const response = await fetch(`${origin}/graphql`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await response.json();
+    const throttled = body.errors?.[0]?.extensions?.code === 'RATE_LIMITED';
+    if (throttled && attempt < 30) {
+      await new Promise((r) => setTimeout(r, 1000 * (body.errors[0].extensions.retryAfter ?? 1)));
+      continue;
+    }
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
 }
 
 const TENANT_QUERY = `query Check($id: ID!, $from: Date!, $to: Date!, $ahead: Date!) { tenant(id: $id) {

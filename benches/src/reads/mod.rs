@@ -47,6 +47,8 @@ pub struct ReadBenchOptions {
     pub rotate: usize,
     /// Only the dashboard query.
     pub dashboard_only: bool,
+    /// Only the estate per action, against the two-field portfolio.
+    pub estate_only: bool,
     /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
     /// same database (PostgreSQL only).
     pub postgraphile: Option<PathBuf>,
@@ -74,6 +76,12 @@ const HELLO: &str = "query Hello { viewer { subject } }";
 /// A year of weekly trends: every stored day's action rows read and diffed.
 const TRENDS: &str = "query Trends($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) {
     trends(from: $from, to: $to) { from pointsAchieved pointsRegressed regressedActions riskAcceptedPoints percentageAtEnd } } }";
+
+/// The estate per action over every tenant in reach, each tenant's latest day.
+const ESTATE: &str = "query Estate { portfolio {
+  actions { action { id title } statuses { status tenantCount } pointsAtStake } } }";
+/// What the estate is measured against: the portfolio's two cheapest figures.
+const PORTFOLIO: &str = "query Portfolio { portfolio { tenantCount averagePercentage } }";
 
 /// Connection counts every query is measured at.
 const CLIENTS: [usize; 2] = [1, 64];
@@ -171,8 +179,25 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     };
     let diff_days = 90.min(options.days - 1).max(0);
     let trend_days = 364.min(options.days - 1).max(0);
-    let mut cases = vec![("dashboard".to_owned(), per_tenant(DASHBOARD, 89))];
-    if !options.dashboard_only {
+    let admin_request = |query: &str| {
+        vec![Rotated {
+            token: admin.clone(),
+            body: json!({"query": query}).to_string(),
+        }]
+    };
+    // A case's optional in-run baseline on the same server, alternated with it round by round.
+    let mut baselines_of: Vec<Option<(String, Vec<Rotated>)>> = Vec::new();
+    let mut cases = Vec::new();
+    if options.estate_only {
+        cases.push(("estate per action".to_owned(), admin_request(ESTATE)));
+        baselines_of.push(Some((
+            "  portfolio (2 figures)".to_owned(),
+            admin_request(PORTFOLIO),
+        )));
+    } else {
+        cases.push(("dashboard".to_owned(), per_tenant(DASHBOARD, 89)));
+    }
+    if !options.dashboard_only && !options.estate_only {
         cases.push((
             "50-tenant page".into(),
             vec![Rotated {
@@ -259,11 +284,23 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
         "{:<20} {:>7} {:>19} {:>19} {:>8} {:>13} {:>9} {:>10}",
         "query", "clients", "req/s", "p50 ms", "p99 ms", "server CPU ms", "DB CPU ms", "statements"
     );
+    baselines_of.resize(cases.len(), None);
     for (index, (name, requests)) in cases.iter().enumerate() {
         for request in requests {
             check_answer(&client, &url, request).await?;
         }
         let ours = Rotation::write(scripts.path(), &format!("case-{index}"), requests)?;
+        let in_run = match &baselines_of[index] {
+            Some((baseline, requests)) => {
+                for request in requests {
+                    check_answer(&client, &url, request).await?;
+                }
+                let rotation =
+                    Rotation::write(scripts.path(), &format!("case-{index}-baseline"), requests)?;
+                Some((baseline.clone(), rotation))
+            }
+            None => None,
+        };
         let first = check_answer(&client, &url, &requests[0]).await?;
         let raw = RawServer::start(first).await?;
         let mut targets = vec![
@@ -280,7 +317,15 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 readings: Readings::None,
             },
         ];
-        if let (0, Some(rotation)) = (index, &baseline_rotation) {
+        if let Some((baseline, rotation)) = &in_run {
+            targets.push(Target {
+                name: baseline.clone(),
+                url: url.clone(),
+                rotation,
+                readings: Readings::Server(server.pid),
+            });
+        }
+        if let (0, Some(rotation), false) = (index, &baseline_rotation, options.estate_only) {
             for (name, baseline) in &baselines {
                 targets.push(Target {
                     name: name.clone(),
