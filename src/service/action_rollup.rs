@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, tenant};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use entity::{daily_action_score, daily_score, tenant};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::score_reads::current_version_only;
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
 use crate::error::ApiResult;
@@ -78,13 +77,15 @@ pub async fn action_rollup(
 }
 
 /// `SELECT action_id, status, COUNT(*), SUM(max_score - score) … GROUP BY action_id, status`
-/// over the current rows of the group's tenants on `day`.
+/// over the current rows of the group's tenants on `day`: each tenant's day row is found once,
+/// and its action rows by the day's version (an index lookup per day, not a check per row).
 fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
-    let table = daily_action_score::Entity;
-    let col = |column: daily_action_score::Column| Expr::col((table, column));
+    let rows = daily_action_score::Entity;
+    let days = daily_score::Entity;
+    let col = |column: daily_action_score::Column| Expr::col((rows, column));
     let mut query = Query::select()
-        .column((table, daily_action_score::Column::ActionId))
-        .column((table, daily_action_score::Column::Status))
+        .column((rows, daily_action_score::Column::ActionId))
+        .column((rows, daily_action_score::Column::Status))
         .expr_as(col(daily_action_score::Column::Id).count(), Alias::new("n"))
         .expr_as(
             col(daily_action_score::Column::MaxScore)
@@ -92,30 +93,45 @@ fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
                 .sum(),
             Alias::new("at_stake"),
         )
-        .from(table)
-        .and_where(current_version_only())
-        .group_by_col((table, daily_action_score::Column::ActionId))
-        .group_by_col((table, daily_action_score::Column::Status))
+        .from(days)
+        .inner_join(
+            rows,
+            Cond::all()
+                .add(
+                    col(daily_action_score::Column::TenantId)
+                        .equals((days, daily_score::Column::TenantId)),
+                )
+                .add(
+                    col(daily_action_score::Column::Date).equals((days, daily_score::Column::Date)),
+                )
+                .add(
+                    col(daily_action_score::Column::Version)
+                        .equals((days, daily_score::Column::Version)),
+                ),
+        )
+        .group_by_col((rows, daily_action_score::Column::ActionId))
+        .group_by_col((rows, daily_action_score::Column::Status))
         .to_owned();
     match day {
         RollupDay::On(date) => {
-            query.and_where(col(daily_action_score::Column::Date).eq(date));
+            query.and_where(Expr::col((days, daily_score::Column::Date)).eq(date));
         }
         RollupDay::Latest => {
             query
                 .inner_join(
                     tenant::Entity,
                     Expr::col((tenant::Entity, tenant::Column::Id))
-                        .equals((table, daily_action_score::Column::TenantId)),
+                        .equals((days, daily_score::Column::TenantId)),
                 )
                 .and_where(
-                    col(daily_action_score::Column::Date)
+                    Expr::col((days, daily_score::Column::Date))
                         .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
                 );
         }
     }
     if let Some(ids) = group {
-        query.and_where(col(daily_action_score::Column::TenantId).is_in(ids.iter().cloned()));
+        query
+            .and_where(Expr::col((days, daily_score::Column::TenantId)).is_in(ids.iter().cloned()));
     }
     query
 }
