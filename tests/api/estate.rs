@@ -499,11 +499,7 @@ async fn the_estate_per_action_counts_each_status_and_the_points_at_stake() {
     );
     // One framework: only the actions mapped to it.
     let cis = "CIS Microsoft 365 Foundations Benchmark v7.0.0";
-    let mapped = catalog
-        .actions
-        .iter()
-        .filter(|a| a.compliance.iter().any(|m| m.framework == cis))
-        .count();
+    let mapped = crate::helpers::built_in_actions_mapped_to(cis);
     let framework = app.graphql(&partner, ROLLUP, json!({"fw": cis})).await;
     let rows = rollup_rows(&framework);
     assert_eq!(rows.len(), mapped, "{framework}");

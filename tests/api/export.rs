@@ -338,11 +338,7 @@ async fn the_action_rollup_export_holds_one_row_per_action_over_the_tenants_in_r
         assert_eq!(first[column("pointsAtStake", header)], at_stake.to_string());
     }
     let cis = "CIS Microsoft 365 Foundations Benchmark v7.0.0";
-    let mapped = catalog
-        .actions
-        .iter()
-        .filter(|a| a.compliance.iter().any(|m| m.framework == cis))
-        .count();
+    let mapped = crate::helpers::built_in_actions_mapped_to(cis);
     let (status, _, body) = export(
         &app,
         &format!(

@@ -21,6 +21,16 @@ pub fn built_in_actions() -> usize {
         .len()
 }
 
+/// How many built-in actions map to `framework`.
+pub fn built_in_actions_mapped_to(framework: &str) -> usize {
+    securescore::service::catalog::BuiltInCatalog::shipped()
+        .expect("the shipped catalog reads")
+        .actions
+        .iter()
+        .filter(|a| a.compliance.iter().any(|m| m.framework == framework))
+        .count()
+}
+
 /// Points of the built-in catalog's scored entries.
 pub fn built_in_max_score() -> f64 {
     securescore::service::catalog::BuiltInCatalog::shipped()
