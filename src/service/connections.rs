@@ -92,6 +92,7 @@ pub async fn set_connection(
     // One statement, so two concurrent connects of a tenant both succeed (the later wins);
     // a reconnect keeps when it was first connected and when it was last collected.
     use graph_connection::Column;
+    let txn = db.begin().await?;
     graph_connection::Entity::insert(row)
         .on_conflict(
             OnConflict::column(Column::TenantId)
@@ -109,11 +110,15 @@ pub async fn set_connection(
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
-    find_connection(db, &input.tenant_id)
+    // Read back in the same transaction: a delete racing this call comes before or after
+    // both, never between.
+    let stored = find_connection(&txn, &input.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::Internal("a stored connection vanished".into()))
+        .ok_or_else(|| ApiError::Internal("a stored connection vanished".into()))?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// Deletes a tenant's connection; queued collections of it end as FAILED. NOT_FOUND when

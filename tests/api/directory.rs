@@ -1196,6 +1196,40 @@ async fn a_connection_is_collected_on_schedule_without_anyone_asking() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_and_deletes_racing_each_other_each_answer_cleanly() {
+    let app = std::sync::Arc::new(spawn_app_with(|_| {}).await);
+    app.create_tenant("acme", None, 10).await;
+    let delete = "mutation { deleteGraphConnection(tenantId: \"acme\") }";
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for round in 0..40 {
+                let body = if (round + client) % 2 == 0 {
+                    app.graphql(&admin(), SET_CONNECTION, secret_input()).await
+                } else {
+                    app.graphql(&admin(), delete, json!({})).await
+                };
+                answers.push(body);
+            }
+            answers
+        }));
+    }
+    for client in clients {
+        for body in client.await.unwrap() {
+            // A connect answers the connection it stored; a delete answers the tenant or,
+            // when another delete came first, NOT_FOUND. Never an internal error.
+            let clean = body["errors"].is_null() || error_code(&body) == Some("NOT_FOUND");
+            assert!(clean, "{body}");
+            if let Some(set) = body["data"]["setGraphConnection"].as_object() {
+                assert_eq!(set["directoryId"], DIRECTORY, "{body}");
+            }
+        }
+    }
+}
+
 /// POSTs a GraphQL document to a server process.
 async fn post(address: &str, caller: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()

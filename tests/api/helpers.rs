@@ -75,6 +75,17 @@ pub fn secrets_key_file() -> std::path::PathBuf {
     .clone()
 }
 
+/// Prints what test servers log at `SECURESCORE_TEST_LOG`'s level (default `error`) into
+/// the test's captured output, so a failing test shows the server's side of it.
+fn log_server_errors() {
+    let filter = std::env::var("SECURESCORE_TEST_LOG").unwrap_or_else(|_| "error".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Starts a server with the default test configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -107,6 +118,7 @@ async fn spawn_on(
     database: TestDatabase,
     customize: impl FnOnce(&mut ServeConfig),
 ) -> TestApp {
+    log_server_errors();
     let mut config = ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone().into(),
