@@ -146,3 +146,38 @@ mod tests {
         assert_eq!(Role::from_claim("Root"), None);
     }
 }
+
+/// One audit event as kept and shown (`DirectoryChange`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryChange {
+    /// The event's id in the audit log.
+    pub id: String,
+    /// When it happened (`activityDateTime`).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `activityDisplayName`.
+    pub activity: String,
+    /// `category`.
+    pub category: String,
+    /// `result`.
+    pub result: Option<String>,
+    /// The user's principal name or the app's display name.
+    pub initiated_by: Option<String>,
+    /// What it changed.
+    pub targets: Vec<ChangeTarget>,
+}
+
+/// One object an event changed (`DirectoryChangeTarget`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeTarget {
+    /// `type`: Policy, User, Group, Role, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The object's id.
+    pub id: Option<String>,
+    /// Its display name.
+    pub display_name: Option<String>,
+    /// The names of the properties the event changed.
+    pub modified_properties: Vec<String>,
+}

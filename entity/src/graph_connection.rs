@@ -35,6 +35,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When last changed.
     pub updated_at: DateTimeUtc,
+    /// Where the next collection reads the audit log from: the start of the last collection
+    /// whose audit read succeeded (none before the first: the last 7 days).
+    pub audit_read_from: Option<DateTimeUtc>,
 }
 
 impl std::fmt::Debug for Model {

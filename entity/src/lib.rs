@@ -9,6 +9,7 @@ pub mod collection_run;
 pub mod comparative_score;
 pub mod daily_action_score;
 pub mod daily_score;
+pub mod directory_change;
 pub mod enums;
 pub mod graph_connection;
 pub mod improvement_action;

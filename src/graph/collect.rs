@@ -8,6 +8,9 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use chrono::{DateTime, Utc};
+
+use super::audit::{AUDIT_ENDPOINT, AUDIT_PERMISSION, DirectoryAudit, audit_request, kept_changes};
 use super::client::{Fetched, GraphClient};
 use super::directory::{
     AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
@@ -16,6 +19,7 @@ use super::directory::{
     RegistrationDetails, RoleAssignment, RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
+use crate::service::directory_changes::DirectoryChange;
 
 /// Group membership reads in flight at once.
 const GROUP_READS_AT_ONCE: usize = 4;
@@ -166,6 +170,11 @@ pub struct Collected {
     pub error: Option<String>,
     /// What the collection noticed without failing for it.
     pub warnings: Vec<String>,
+    /// The audit events kept: those that can move a fact.
+    pub directory_changes: Vec<DirectoryChange>,
+    /// When the audit log was read whole: the instant the read began, where the next
+    /// collection reads from.
+    pub audit_read_at: Option<DateTime<Utc>>,
 }
 
 impl Collected {
@@ -188,8 +197,12 @@ fn endpoint_name(request: &str) -> String {
 }
 
 /// Runs one collection with a client for the directory; `emergency_accounts` are the
-/// tenant's designated emergency access accounts.
-pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Collected {
+/// tenant's designated emergency access accounts; the audit log is read from `audit_since`.
+pub async fn collect(
+    client: &GraphClient,
+    emergency_accounts: &[String],
+    audit_since: DateTime<Utc>,
+) -> Collected {
     if let Err(refused) = client.sign_in().await {
         let token_path = reqwest::Url::parse(client.token_url())
             .map(|u| u.path().to_owned())
@@ -208,8 +221,12 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
             facts: None,
             error: Some(format!("sign-in refused: {}", refused.reason)),
             warnings: Vec::new(),
+            directory_changes: Vec::new(),
+            audit_read_at: None,
         };
     }
+    let audit_started = Utc::now();
+    let audit_path = audit_request(audit_since);
     let (
         users,
         registrations,
@@ -230,6 +247,7 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         access_reviews,
         beta_policies,
         beta_authenticator,
+        audit,
     ) = futures::join!(
         client.get::<DirectoryUser>(USERS.request),
         client.get::<RegistrationDetails>(REGISTRATIONS.request),
@@ -250,6 +268,7 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         client.get::<AccessReviewDefinition>(ACCESS_REVIEWS.request),
         client.get_beta::<BetaPolicySession>(BETA_POLICIES.request),
         client.get_beta::<MethodConfiguration>(BETA_AUTHENTICATOR.request),
+        client.get::<DirectoryAudit>(&audit_path),
     );
     let mut endpoints = vec![
         outcome(&USERS, &users),
@@ -308,6 +327,7 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
         directory.role_assignments.as_deref(),
         directory.policies.as_deref(),
     );
+    let groups_read: HashSet<String> = groups.iter().cloned().collect();
     let group_reads: Vec<(String, Fetched<TypedObject>)> = futures::stream::iter(groups)
         .map(|group| async move {
             let fetched = client
@@ -366,12 +386,20 @@ pub async fn collect(client: &GraphClient, emergency_accounts: &[String]) -> Col
             Some(facts),
         )
     };
+    // The audit log explains changes; it adds no fact, so its failure (a tenant without the
+    // licence it needs, say) is recorded on its result and leaves the status as it is.
+    let audit_outcome = EndpointOutcome::new(AUDIT_ENDPOINT.into(), &audit, AUDIT_PERMISSION);
+    let audit_read_at = audit.ok().then_some(audit_started);
+    let directory_changes = kept_changes(audit.items, &groups_read);
+    endpoints.push(audit_outcome);
     Collected {
         status,
         endpoints,
         facts,
         error,
         warnings,
+        directory_changes,
+        audit_read_at,
     }
 }
 

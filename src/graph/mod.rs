@@ -2,6 +2,7 @@
 //! schedule and on request, its facts computed exactly as docs/connector.md says and ingested
 //! like any collector's snapshot. Collections are records that replicas claim with a lease.
 
+pub mod audit;
 pub mod client;
 pub mod collect;
 pub mod credential;

@@ -24,6 +24,7 @@ use crate::config::GraphConfig;
 use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
+use crate::service::directory_changes::keep_changes;
 use crate::service::emergency_access::emergency_accounts_of;
 use crate::service::snapshots::{SnapshotInput, ingest_snapshot};
 use crate::service::tenants::find_tenant;
@@ -306,7 +307,10 @@ impl Collector {
             Err(err) => return failed(format!("reading the tenant failed: {}", err.message())),
         };
         let started = std::time::Instant::now();
-        let collected = collect(&client, &emergency_accounts).await;
+        let audit_since = connection
+            .audit_read_from
+            .unwrap_or_else(|| Utc::now() - chrono::Duration::days(super::audit::FIRST_READ_DAYS));
+        let collected = collect(&client, &emergency_accounts, audit_since).await;
         tracing::info!(
             %tenant_id,
             status = collected.status.as_str(),
@@ -325,6 +329,9 @@ impl Collector {
         let mut status = collected.status;
         let mut error = collected.error.clone();
         let mut snapshot_id = None;
+        // Kept before the snapshot, so the scores it brings find the events that explain them;
+        // idempotent by event id, so a collection taken over stores nothing twice.
+        keep_changes(db, &claim.run.tenant_id, &collected.directory_changes).await?;
         if let Some(facts) = &collected.facts {
             match ingest_snapshot(
                 db,
@@ -388,6 +395,12 @@ impl Collector {
         if snapshot_id.is_some() {
             update = update.col_expr(graph_connection::Column::LastCollectedAt, Expr::value(now));
         }
+        if let Some(read_at) = collected.audit_read_at {
+            update = update.col_expr(
+                graph_connection::Column::AuditReadFrom,
+                Expr::value(read_at),
+            );
+        }
         // A connection set again since this collection was queued keeps its fresh state.
         update
             .filter(graph_connection::Column::TenantId.eq(claim.run.tenant_id.clone()))
@@ -418,5 +431,7 @@ fn failed(reason: String) -> Collected {
         facts: None,
         error: Some(reason),
         warnings: Vec::new(),
+        directory_changes: Vec::new(),
+        audit_read_at: None,
     }
 }

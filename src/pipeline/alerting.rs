@@ -21,6 +21,9 @@ use super::scored_day::ScoredDay;
 use crate::domain::{ActionStatus, AlertKind};
 use crate::scoring::alerts::{RuleSettings, WrittenDay, fires, plan_overdue_fires};
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
+use crate::service::directory_changes::{
+    ChangeWindow, action_fact_paths, attach_changes, changes_in_windows,
+};
 use crate::service::score_reads::{current_version_only, to_scored_action};
 use crate::webhooks::payload::alert_body;
 
@@ -59,7 +62,7 @@ pub async fn raise_alerts(
         .map(|r| settings(r).days_back())
         .max()
         .unwrap_or(1);
-    let percentages = stored_percentages(
+    let stored = stored_days(
         txn,
         &watched_tenants,
         first - Duration::days(longest_back),
@@ -70,12 +73,22 @@ pub async fn raise_alerts(
     let actions = stored_actions(txn, &watched_tenants, first - Duration::days(1), last).await?;
     let rule_ids: Vec<i64> = rules.values().flatten().map(|r| r.id).collect();
     let already = existing_alerts(txn, &rule_ids, first, last).await?;
+    let windows: Vec<ChangeWindow> = watched
+        .iter()
+        .filter_map(|day| change_window(day, &stored))
+        .collect();
+    let events = changes_in_windows(txn, &windows).await?;
+    let fact_paths = if events.is_empty() {
+        HashMap::new()
+    } else {
+        action_fact_paths(txn).await?
+    };
 
     let now = Utc::now();
     let mut raised = Vec::new();
     for day in watched {
         let previous = day.date - Duration::days(1);
-        let regressions: Vec<ActionChange> = match (
+        let mut regressions: Vec<ActionChange> = match (
             actions.get(&(day.tenant_id.clone(), previous)),
             actions.get(&(day.tenant_id.clone(), day.date)),
         ) {
@@ -85,6 +98,11 @@ pub async fn raise_alerts(
                 .collect(),
             _ => Vec::new(),
         };
+        let day_events = change_window(day, &stored)
+            .and_then(|window| events.get(&window))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        attach_changes(&mut regressions, day_events, &fact_paths);
         for rule in &rules[&day.tenant_id] {
             if rule.kind == AlertKind::PlanOverdue || already.contains(&(rule.id, day.date)) {
                 continue;
@@ -93,9 +111,9 @@ pub async fn raise_alerts(
             let before_date = day.date - Duration::days(rule_settings.days_back());
             let written = WrittenDay {
                 percentage: day.day.totals.percentage,
-                percentage_before: percentages
+                percentage_before: stored
                     .get(&(day.tenant_id.clone(), before_date))
-                    .copied(),
+                    .map(|(percentage, _)| *percentage),
                 regressions: &regressions,
             };
             if !fires(&rule_settings, &written) {
@@ -273,28 +291,45 @@ async fn enabled_rules(
     Ok(rules)
 }
 
-/// Stored percentages of `tenants` over `from..=to`, as written so far in `txn`.
-async fn stored_percentages(
+/// Stored percentages of `tenants` over `from..=to` and the snapshots that counted, as
+/// written so far in `txn`.
+async fn stored_days(
     txn: &DatabaseTransaction,
     tenants: &[String],
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<HashMap<(String, NaiveDate), f64>, DbErr> {
+) -> Result<HashMap<(String, NaiveDate), (f64, Option<i64>)>, DbErr> {
     let mut found = HashMap::new();
     for chunk in tenants.chunks(IDS_PER_QUERY) {
-        let rows: Vec<(String, NaiveDate, f64)> = daily_score::Entity::find()
+        let rows: Vec<(String, NaiveDate, f64, Option<i64>)> = daily_score::Entity::find()
             .select_only()
             .column(daily_score::Column::TenantId)
             .column(daily_score::Column::Date)
             .column(daily_score::Column::Percentage)
+            .column(daily_score::Column::SnapshotId)
             .filter(daily_score::Column::TenantId.is_in(chunk.iter().cloned()))
             .filter(daily_score::Column::Date.between(from, to))
             .into_tuple()
             .all(txn)
             .await?;
-        found.extend(rows.into_iter().map(|(t, d, p)| ((t, d), p)));
+        found.extend(rows.into_iter().map(|(t, d, p, s)| ((t, d), (p, s))));
     }
     Ok(found)
+}
+
+/// The window of audit events behind a day's regressions: after the day before's snapshot, up
+/// to the day's.
+fn change_window(
+    day: &ScoredDay,
+    stored: &HashMap<(String, NaiveDate), (f64, Option<i64>)>,
+) -> Option<ChangeWindow> {
+    let previous = day.date - Duration::days(1);
+    let (_, before) = stored.get(&(day.tenant_id.clone(), previous))?;
+    Some(ChangeWindow {
+        tenant_id: day.tenant_id.clone(),
+        after_snapshot: (*before)?,
+        upto_snapshot: day.snapshot_id,
+    })
 }
 
 /// The current action rows of `tenants` over `from..=to`, per tenant-day.

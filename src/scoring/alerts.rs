@@ -175,6 +175,7 @@ mod tests {
             score_delta: -2.0,
             before: None,
             after: None,
+            directory_changes: None,
         }];
         let with_loss = WrittenDay {
             percentage: 10.0,

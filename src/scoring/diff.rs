@@ -44,6 +44,10 @@ pub struct ActionChange {
     pub before: Option<ScoredAction>,
     /// The later day's row, if the action was scored then.
     pub after: Option<ScoredAction>,
+    /// The directory audit events between the two days' snapshots that can move the action,
+    /// oldest first; none until they were looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_changes: Option<Vec<crate::domain::DirectoryChange>>,
 }
 
 impl ActionChange {
@@ -72,6 +76,7 @@ pub fn diff_actions(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<Acti
                 score_delta: a.map_or(0.0, |r| r.score) - b.map_or(0.0, |r| r.score),
                 before: b.cloned(),
                 after: a.cloned(),
+                directory_changes: None,
             })
         })
         .collect();

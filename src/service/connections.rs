@@ -88,6 +88,7 @@ pub async fn set_connection(
         next_collect_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
+        audit_read_from: Set(None),
     };
     // One statement, so two concurrent connects of a tenant both succeed (the later wins);
     // a reconnect keeps when it was first connected and when it was last collected.

@@ -8,6 +8,7 @@ pub mod change_seq;
 pub mod comparisons;
 pub mod connections;
 pub mod daily_scores;
+pub mod directory_changes;
 pub mod emergency_access;
 pub mod epoch;
 pub mod estate;

@@ -34,6 +34,7 @@ pub fn alert_body(alert: &alert::Model, rule: &alert_rule::Model) -> String {
                 "actionId": c.action_id,
                 "scoreDelta": c.score_delta,
                 "reasons": c.reasons,
+                "directoryChanges": c.directory_changes.as_deref().unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "raisedAt": raised_at,
         }

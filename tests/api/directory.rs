@@ -603,7 +603,7 @@ fn with_sku_id(mut sku: Value, id: &str) -> Value {
 }
 
 /// The facts of `paper_directory`, counted by hand.
-fn paper_facts() -> Value {
+pub fn paper_facts() -> Value {
     json!({
         // Members: u1 u2 u3 u4 u5 u8; registered among them: u1 u2 u4 u8.
         "users": {
@@ -787,8 +787,8 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     assert_eq!(named("/policies/authorizationPolicy")["items"], 1);
     assert_eq!(
         endpoints.len(),
-        23,
-        "seventeen fixed endpoints, two in beta and four groups: {run}"
+        24,
+        "seventeen fixed endpoints, two in beta, four groups and the audit log: {run}"
     );
     assert!(
         endpoints
@@ -826,6 +826,7 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         "/identityGovernance/accessReviews/definitions?",
         "/beta/identity/conditionalAccess/policies?",
         "/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator?",
+        "/auditLogs/directoryAudits?",
     ];
     for request in standin.graph_requests() {
         let path = request.trim_start_matches("GET ");

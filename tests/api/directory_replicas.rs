@@ -78,6 +78,7 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
             next_collect_at: Set(now),
             created_at: Set(now),
             updated_at: Set(now),
+            audit_read_from: Set(None),
         })
         .exec_without_returning(&db)
         .await

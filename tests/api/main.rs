@@ -15,6 +15,7 @@ mod database;
 mod dates;
 mod demo;
 mod directory;
+mod directory_changes;
 mod directory_replicas;
 mod docs;
 mod estate;

@@ -153,6 +153,11 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "",
     ),
     (
+        "read directory changes",
+        "{ tenant(id: \"acme\") { directoryChanges(from: \"2020-01-01T00:00:00Z\", to: \"2030-01-01T00:00:00Z\") { edges { node { id targets { type } } } } } }",
+        "",
+    ),
+    (
         "read webhook endpoints",
         "{ tenant(id: \"acme\") { webhookEndpoints { id url deliveries { edges { node { status attemptHistory { error } } } } } } }",
         "",

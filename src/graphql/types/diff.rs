@@ -3,11 +3,16 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::action::ImprovementAction;
+use super::directory_change::DirectoryChange;
 use super::score::{DailyScore, Progress, category_totals};
 use crate::domain::{ActionCategory, ActionState, ActionStatus, ChangeReason};
+use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::load_action;
 use crate::graphql::scalars::Date;
 use crate::scoring::diff;
+use crate::service::directory_changes::{
+    ChangeWindow, action_fact_paths, attach_changes, changes_in_windows,
+};
 use crate::service::score_reads::ScoreDiffData;
 
 /// Two days' totals, their deltas and every action that changed.
@@ -80,16 +85,53 @@ impl ScoreDiff {
     #[graphql(complexity = "crate::graphql::cost::actions(child_complexity)")]
     async fn changes(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default = false, desc = "Only actions that lost points.")] only_regressions: bool,
-    ) -> Vec<ActionChange> {
-        self.0
+    ) -> async_graphql::Result<Vec<ActionChange>> {
+        let mut changes: Vec<diff::ActionChange> = self
+            .0
             .changes
             .iter()
             .filter(|c| !only_regressions || c.is_regression())
             .cloned()
-            .map(ActionChange)
-            .collect()
+            .collect();
+        if ctx.look_ahead().field("directoryChanges").exists() {
+            attach_directory_changes(ctx, &self.0, &mut changes).await?;
+        }
+        Ok(changes.into_iter().map(ActionChange).collect())
     }
+}
+
+/// Looks up the audit events between the two days' snapshots and gives each change those
+/// that can move its action: three statements however many changes and events.
+async fn attach_directory_changes(
+    ctx: &Context<'_>,
+    data: &ScoreDiffData,
+    changes: &mut [diff::ActionChange],
+) -> async_graphql::Result<()> {
+    let window = match (data.before.snapshot_id, data.after.snapshot_id) {
+        (Some(after_snapshot), Some(upto_snapshot)) => Some(ChangeWindow {
+            tenant_id: data.after.tenant_id.clone(),
+            after_snapshot,
+            upto_snapshot,
+        }),
+        _ => None,
+    };
+    let db = ctx.db()?;
+    let events = match &window {
+        Some(window) => changes_in_windows(db, std::slice::from_ref(window))
+            .await?
+            .remove(window)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let fact_paths = if events.is_empty() {
+        Default::default()
+    } else {
+        action_fact_paths(db).await?
+    };
+    attach_changes(changes, &events, &fact_paths);
+    Ok(())
 }
 
 /// One action that differs between the two dates.
@@ -169,5 +211,18 @@ impl ActionChange {
             .as_ref()
             .and_then(|r| r.progress)
             .map(Progress::from)
+    }
+
+    /// The directory's audit events between the two days' snapshots (after the earlier one's
+    /// capture, up to the later one's) that can move this action, oldest first: who changed
+    /// what, and when. Empty when either day has no snapshot or nothing was logged.
+    async fn directory_changes(&self) -> Vec<DirectoryChange> {
+        self.0
+            .directory_changes
+            .iter()
+            .flatten()
+            .cloned()
+            .map(DirectoryChange)
+            .collect()
     }
 }

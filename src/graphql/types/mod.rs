@@ -6,6 +6,7 @@ pub mod comparison;
 pub mod connection;
 pub mod diff;
 pub mod directory;
+pub mod directory_change;
 pub mod estate;
 pub mod overrides;
 pub mod planning;

@@ -8,6 +8,7 @@ use super::comparison::ComparativeScore;
 use super::connection::connection_types;
 use super::diff::ScoreDiff;
 use super::directory::{CollectionRun, CollectionRunConnection, GraphConnection};
+use super::directory_change::{DirectoryChange, DirectoryChangeConnection};
 use super::overrides::ActionOverride;
 use super::planning::{
     ActionPlan, ActionPlanConnection, ForecastPoint, TrendPoint, status_of, statuses_today,
@@ -32,8 +33,8 @@ use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
 use crate::service::{
-    alerts, comparisons, connections, emergency_access, overrides, plans, score_reads, snapshots,
-    tenants, trends, webhooks,
+    alerts, comparisons, connections, directory_changes, emergency_access, overrides, plans,
+    score_reads, snapshots, tenants, trends, webhooks,
 };
 
 connection_types!(TenantConnection, TenantEdge, Tenant, "tenants");
@@ -471,6 +472,25 @@ impl Tenant {
         let page =
             connections::collection_page(ctx.db()?, &self.0.id, first, after.as_deref()).await?;
         Ok(page.map(CollectionRun::from).into())
+    }
+
+    /// The directory's audit events that collections kept because they can move a catalog
+    /// action, logged from `from` to `to` (both included), newest first (readers of the
+    /// tenant's scores; the events name people).
+    #[graphql(complexity = "crate::graphql::cost::page(first, child_complexity)")]
+    async fn directory_changes(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime,
+        to: DateTime,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<DirectoryChangeConnection> {
+        let db = self.readable(ctx)?;
+        let page =
+            directory_changes::change_page(db, &self.0.id, from.0, to.0, first, after.as_deref())
+                .await?;
+        Ok(page.map(DirectoryChange::from).into())
     }
 
     /// Snapshots, newest capture first.

@@ -32,6 +32,34 @@ pub struct FactDefinition {
     pub kind: String,
     /// How the fact is computed.
     pub definition: String,
+    /// The audit activity groups (`auditActivities` keys) whose events can move the fact.
+    #[serde(rename = "changedBy")]
+    pub changed_by: Vec<String>,
+}
+
+/// Directory audit events of one kind: where Microsoft's audit log records a change that can
+/// move a fact.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditActivityGroup {
+    /// What the events change, and which Entra service logs them.
+    pub description: String,
+    /// Category and activity names, as Microsoft's audit activity reference spells them.
+    pub matches: Vec<AuditActivities>,
+    /// Only events whose target is a group the connector reads (one a Conditional Access
+    /// policy or a role assignment names) are kept.
+    #[serde(default)]
+    pub only_groups_the_connector_reads: bool,
+}
+
+/// Activities of one audit category.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditActivities {
+    /// The event's `category`.
+    pub category: String,
+    /// The events' `activityDisplayName`s (compared without regard to case).
+    pub activities: Vec<String>,
 }
 
 /// A built-in catalog file: its version, the documents its mappings cite, its facts and its
@@ -43,6 +71,9 @@ pub struct BuiltInCatalog {
     pub version: i32,
     /// Framework name → the document (and version) its control ids come from.
     pub sources: BTreeMap<String, String>,
+    /// Named groups of directory audit activities the facts' `changedBy` refer to.
+    #[serde(rename = "auditActivities")]
+    pub audit_activities: BTreeMap<String, AuditActivityGroup>,
     /// The facts the entries read.
     pub facts: Vec<FactDefinition>,
     /// The entries.

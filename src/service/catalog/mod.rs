@@ -1,6 +1,8 @@
 //! The shared catalog of improvement actions: validation, upserts and reads; `built_in` keeps
-//! the built-in file's entries in the catalog across upgrades.
+//! the built-in file's entries in the catalog across upgrades; `audit` says which directory
+//! audit events can move which facts.
 
+mod audit;
 mod built_in;
 
 use std::collections::HashMap;
@@ -13,9 +15,10 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
+pub use audit::{AuditIndex, AuditedEvent};
 pub use built_in::{
-    BuiltInCatalog, CatalogSync, FactDefinition, load_built_in_catalog, shipped_entries,
-    sync_built_in_catalog,
+    AuditActivities, AuditActivityGroup, BuiltInCatalog, CatalogSync, FactDefinition,
+    load_built_in_catalog, shipped_entries, sync_built_in_catalog,
 };
 
 use super::change_seq::{Changed, record_change};
