@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::auth::mint::{TokenRequest, mint_hs256};
+use crate::demo_changes::demo_changes;
 use crate::domain::AlertKind;
 use crate::domain::ScoringRunKind;
 use crate::domain::{ActionState, Role};
@@ -26,6 +27,7 @@ use crate::scoring::facts::set_path;
 use crate::service::alerts::{self, NewRule};
 use crate::service::connections::{self, ConnectionInput};
 use crate::service::daily_scores::DateRange;
+use crate::service::directory_changes::keep_changes;
 use crate::service::overrides::{self, OverrideChange};
 use crate::service::plans::{self, PlanInput};
 use crate::service::snapshots::{self, SnapshotInput};
@@ -501,6 +503,7 @@ async fn seed_history(
     // Every third tenant starts collecting a few days late, so its first days have no score.
     let first_collected = if index % 3 == 2 { 4 } else { 0 };
     let now = Utc::now();
+    let mut previous: Option<(Value, chrono::DateTime<Utc>)> = None;
     for (offset, date) in DateRange::parse(first_day, today)?.days().enumerate() {
         let offset = offset as i64;
         posture.step(rng);
@@ -509,16 +512,22 @@ async fn seed_history(
             let at = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
                 + Duration::seconds(rng.random_range(3_600..80_000));
             let captured_at = at.min(now - Duration::minutes(1));
+            let facts = posture.facts();
+            if let Some((before, before_at)) = &previous {
+                let changes = demo_changes(tenant_id, (before, *before_at), (&facts, captured_at));
+                keep_changes(db, tenant_id, &changes).await?;
+            }
             snapshots::ingest_snapshot(
                 db,
                 SnapshotInput {
                     tenant_id: tenant_id.to_owned(),
                     captured_at,
-                    facts: posture.facts(),
+                    facts: facts.clone(),
                     idempotency_key: Some(format!("demo-{tenant_id}-{date}")),
                 },
             )
             .await?;
+            previous = Some((facts, captured_at));
         }
         for &(day, action, state, comment) in DEMO_OVERRIDES {
             if day == offset && (index + day as usize).is_multiple_of(2) {

@@ -552,3 +552,67 @@ async fn a_dashboard_costs_two_statements_once_closed_days_the_catalog_and_compa
         "{titles:?}"
     );
 }
+
+const DIFF_WHO: &str = "query($f: Date!, $t: Date!) { tenant(id: \"acme\") {
+    scoreDiff(from: $f, to: $t) { changes { action { id } directoryChanges { id initiatedBy targets { type } } } } } }";
+
+/// Runs the diff with its directory changes; answers the events listed under the first
+/// action that has any, and the statements the diff cost.
+async fn diff_with_changes_cost(counting: &Counting, from: i64, to: i64) -> (usize, usize) {
+    let reader = viewer(Role::SecurityReader, &["acme"]);
+    let variables = json!({"f": day(from), "t": day(to)});
+    let (diff, sent) = run_counted(counting, reader, DIFF_WHO, variables).await;
+    let listed = diff["tenant"]["scoreDiff"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["directoryChanges"].as_array().unwrap().len())
+        .max()
+        .unwrap_or(0);
+    (listed, sent)
+}
+
+#[tokio::test]
+async fn a_diff_with_its_directory_changes_costs_the_same_however_many_changes() {
+    let app = spawn_app_with(|config| config.scoring.score_cache_bytes = 0).await;
+    app.create_tenant("acme", None, 120).await;
+    let mut facts = crate::helpers::partial_mfa_facts();
+    for (days_ago, registered) in [(3, 90), (2, 100), (1, 110)] {
+        facts["users"]["mfaRegistered"] = json!(registered);
+        app.ingest("acme", &noon(-days_ago), facts.clone()).await;
+    }
+    // One registration logged between the first two snapshots, forty between the next two.
+    let registration = |n: usize, days_ago: i64| securescore::domain::DirectoryChange {
+        id: format!("ev-{days_ago}-{n}"),
+        at: chrono::DateTime::parse_from_rfc3339(&noon(-days_ago))
+            .unwrap()
+            .to_utc()
+            - chrono::Duration::minutes(1 + n as i64),
+        activity: "User registered security info".into(),
+        category: "UserManagement".into(),
+        result: Some("success".into()),
+        initiated_by: Some(format!("user{n}@contoso.com")),
+        targets: vec![securescore::domain::ChangeTarget {
+            kind: "User".into(),
+            id: Some(format!("u{n}")),
+            display_name: None,
+            modified_properties: Vec::new(),
+        }],
+    };
+    let mut events = vec![registration(0, 2)];
+    events.extend((0..40).map(|n| registration(n, 1)));
+    securescore::service::directory_changes::keep_changes(&app.db, "acme", &events)
+        .await
+        .unwrap();
+    app.recompute("acme", &day(-3), &day(0)).await;
+
+    let counting = counting_schema(&app).await;
+    let few = diff_with_changes_cost(&counting, -3, -2).await;
+    let many = diff_with_changes_cost(&counting, -2, -1).await;
+    assert_eq!((few.0, many.0), (1, 40), "{few:?} then {many:?}");
+    assert_eq!(
+        many.1, few.1,
+        "{} events cost {} statements, {} cost {}",
+        many.0, many.1, few.0, few.1
+    );
+}

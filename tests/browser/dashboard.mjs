@@ -5,7 +5,8 @@
 // - the score tile, comparison bars, trend points and alert marks, and the ranked actions
 //   carry the API's values;
 // - clicking a day (and keyboard: arrow keys and Enter; Shift-click for a second day) shows
-//   the changes scoreDiff gives for those dates, regressions first;
+//   the changes scoreDiff gives for those dates, regressions first, and under each the
+//   directory audit events (who changed it) scoreDiff names;
 // - a SecurityReader sees no state controls; a partner picks among its tenants, sees the
 //   estate per action as the API rolls it up and goes from an action to the tenants failing it
 //   (at a phone's width too);
@@ -91,7 +92,7 @@ const FAILING_QUERY = `query Failing($id: ID!) { tenants(first: 100, orderBy: {f
   filter: {action: {actionId: $id, statuses: [NOT_COMPLETED, PARTIAL]}}) { edges { node { id name } } } }`;
 
 const DIFF_QUERY = `query Diff($id: ID!, $from: Date!, $to: Date!) { tenant(id: $id) { scoreDiff(from: $from, to: $to) {
-  scoreDelta percentageDelta changes { action { id } scoreDelta } } } }`;
+  scoreDelta percentageDelta changes { action { id } scoreDelta directoryChanges { id } } } } }`;
 
 function utcDate(offsetDays) {
   const day = new Date();
@@ -112,7 +113,13 @@ async function signIn(page, origin, role) {
 
 /** The diff table's rows as [action id, delta]. */
 function diffRows(page) {
-  return page.$$eval('#diff tbody tr', (rows) => rows.map((r) => [r.dataset.action, Number(r.dataset.delta)]));
+  return page.$$eval('#diff tbody tr[data-action]', (rows) => rows.map((r) => [r.dataset.action, Number(r.dataset.delta)]));
+}
+
+/** The audit events shown under each changed action, as {action id: [event ids]}. */
+function whoRows(page) {
+  return page.$$eval('#diff tbody tr.who-changed', (rows) => Object.fromEntries(rows.map((r) =>
+    [r.dataset.for, [...r.querySelectorAll('li[data-event]')].map((li) => li.dataset.event)])));
 }
 
 /** Checks the diff shown against scoreDiff(from, to): the same changes, regressions first. */
@@ -126,6 +133,12 @@ async function checkDiff(page, origin, token, tenantId, from, to) {
   const want = [...expected.changes.filter((c) => c.scoreDelta < 0), ...expected.changes.filter((c) => !(c.scoreDelta < 0))]
     .map((c) => [c.action.id, c.scoreDelta]);
   check(JSON.stringify(shown) === JSON.stringify(want), `diff ${from}..${to}: shown ${JSON.stringify(shown)}, scoreDiff ${JSON.stringify(want)}`);
+  const who = await whoRows(page);
+  const wantWho = Object.fromEntries(expected.changes.filter((c) => c.directoryChanges.length)
+    .map((c) => [c.action.id, c.directoryChanges.map((d) => d.id)]));
+  check(JSON.stringify(Object.entries(who).sort()) === JSON.stringify(Object.entries(wantWho).sort()),
+    `who changed it ${from}..${to}: shown ${JSON.stringify(who)}, scoreDiff ${JSON.stringify(wantWho)}`);
+  return Object.keys(who).length;
   const summary = await page.$eval('#diff .diff-summary', (p) => [p.dataset.scoreDelta, p.dataset.percentageDelta]);
   check(same(summary[0], expected.scoreDelta) && same(summary[1], expected.percentageDelta), `diff totals ${summary} vs ${JSON.stringify(expected)}`);
 }
@@ -283,16 +296,20 @@ try {
     check((await page.$$('button.set-plan')).length === 0, 'a reader has Plan buttons');
   });
 
-  await step('clicking a day shows scoreDiff against the previous stored day, regressions first', async () => {
+  await step('clicking a day shows scoreDiff against the previous stored day, regressions first, with who changed it', async () => {
     const days = expected.scoreHistory.map((d) => d.date);
-    // The latest day with a regression in the diff, or the last day.
-    let target = days.length - 1;
+    // The latest day whose diff has a regression the audit log explains, and a gain.
+    let target = 0;
     for (let i = days.length - 1; i > 0; i--) {
       const diff = (await api(origin, reader, DIFF_QUERY, { id: 'contoso', from: days[i - 1], to: days[i] })).tenant.scoreDiff;
-      if (diff.changes.some((c) => c.scoreDelta < 0) && diff.changes.some((c) => c.scoreDelta >= 0)) { target = i; break; }
+      const explained = diff.changes.some((c) => c.scoreDelta < 0 && c.directoryChanges.length > 0);
+      if (explained && diff.changes.some((c) => c.scoreDelta >= 0)) { target = i; break; }
     }
+    check(target > 0, 'the demo has a regression its audit log explains');
     await page.click(`.trend-chart .point[data-date="${days[target]}"]`);
-    await checkDiff(page, origin, reader, 'contoso', days[target - 1], days[target]);
+    const explained = await checkDiff(page, origin, reader, 'contoso', days[target - 1], days[target]);
+    check(explained > 0, 'no "who changed it" row was shown');
+    await (await page.$('#diff')).screenshot({ path: join(shots, `dashboard-diff-${label}.png`) });
     await page.screenshot({ path: join(shots, `dashboard-${label}.png`), fullPage: true });
   });
 

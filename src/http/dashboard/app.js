@@ -5,7 +5,7 @@
 
 import { Api, ApiError } from './api.js';
 import { comparisonBars, periodBars, trendChart } from './charts.js';
-import { addDays, el, label, longDate, percent, points, signed, svg, today } from './format.js';
+import { addDays, el, label, longDate, longDateTime, percent, points, signed, svg, today } from './format.js';
 
 const TOKEN_KEY = 'securescore.dashboard.token';
 const POLL_MS = 30000;
@@ -482,15 +482,16 @@ async function showDiff(from, to, againstPrevious) {
   const previous = againstPrevious && addDays(to, -1) !== from ? ' (the previous stored day)' : '';
   const regressions = diff.changes.filter((c) => c.scoreDelta < 0);
   const others = diff.changes.filter((c) => !(c.scoreDelta < 0));
-  const rows = [...regressions, ...others].map((change) => {
+  const rows = [...regressions, ...others].flatMap((change) => {
     const lost = change.scoreDelta < 0;
-    return el('tr', { class: lost ? 'regression' : '', 'data-action': change.action.id, 'data-delta': change.scoreDelta },
+    const row = el('tr', { class: lost ? 'regression' : '', 'data-action': change.action.id, 'data-delta': change.scoreDelta },
       el('th', { scope: 'row' }, change.action.title, el('small', {}, ` ${label(change.action.category)}`)),
       el('td', {}, change.reasons.map(label).join(', ')),
       el('td', { class: 'num' }, `${points(change.scoreBefore)} → ${points(change.scoreAfter)}`),
       el('td', { class: 'num delta' }, `${lost ? '▼ ' : change.scoreDelta > 0 ? '▲ ' : ''}${signed(change.scoreDelta)}`),
       el('td', {}, `${label(change.statusBefore)} → ${label(change.statusAfter)}`),
       el('td', {}, change.stateBefore === change.stateAfter ? label(change.stateAfter) : `${label(change.stateBefore)} → ${label(change.stateAfter)}`));
+    return change.directoryChanges.length ? [row, whoChangedIt(change)] : [row];
   });
   box.replaceChildren(
     el('h3', { id: 'diff-title' }, `What changed from ${longDate(from)}${previous} to ${longDate(to)}`),
@@ -503,6 +504,27 @@ async function showDiff(from, to, againstPrevious) {
       el('thead', {}, el('tr', {}, ['Action', 'Why', 'Points', 'Change', 'Status', 'State'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, rows))),
   );
+}
+
+/** The row under a changed action: who changed what in the directory, and when. */
+function whoChangedIt(change) {
+  const items = change.directoryChanges.map((event) => el('li', { 'data-event': event.id },
+    el('time', { datetime: event.at }, longDateTime(event.at)), ' ',
+    el('strong', { class: 'who' }, event.initiatedBy ?? 'someone the audit log does not name'), ' ',
+    event.activity.charAt(0).toLowerCase() + event.activity.slice(1),
+    event.targets.length ? `: ${event.targets.map(describeTarget).join('; ')}` : '',
+    event.result && event.result !== 'success' ? ` (${event.result})` : ''));
+  return el('tr', { class: 'who-changed', 'data-for': change.action.id },
+    el('td', { colspan: '6' },
+      el('span', { class: 'hint' }, 'Who changed it (directory audit log):'),
+      el('ul', {}, items)));
+}
+
+/** `Policy "MFA for admins" (Conditions, GrantControls)`. */
+function describeTarget(target) {
+  const name = target.displayName ?? target.id ?? '';
+  const properties = target.modifiedProperties.length ? ` (${target.modifiedProperties.join(', ')})` : '';
+  return `${target.type} “${name}”${properties}`;
 }
 
 // ---------------------------------------------------------------- improvement actions

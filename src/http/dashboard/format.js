@@ -34,6 +34,13 @@ export function longDate(date) {
   });
 }
 
+/** `2026-11-25T09:14:00Z` → `25 Nov 2026, 09:14 UTC`. */
+export function longDateTime(instant) {
+  const at = new Date(instant);
+  const time = at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  return `${longDate(instant.slice(0, 10))}, ${time} UTC`;
+}
+
 /** Creates an element with attributes and children (strings become text, never HTML). */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);

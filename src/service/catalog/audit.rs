@@ -82,6 +82,14 @@ impl AuditIndex {
         })
     }
 
+    /// The first group declared to change `fact_path`, with its first category and activity.
+    pub fn first_activity_changing(&self, fact_path: &str) -> Option<(&str, &str, &str)> {
+        let name = self.fact_groups.get(fact_path)?.first()?;
+        let (name, group) = self.groups.get_key_value(name)?;
+        let first = group.matches.first()?;
+        Some((name, &first.category, first.activities.first()?))
+    }
+
     /// Whether the event can move a rule that reads `fact_paths`.
     pub fn moves<'f>(
         &self,
