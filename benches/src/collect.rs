@@ -212,6 +212,26 @@ fn directory(users: usize) -> StandIn {
             })
             .collect(),
     );
+    // A week of audit events, one per ten users: policy edits and role grants the connector
+    // keeps, user updates it does not.
+    lists.insert(
+        "/auditLogs/directoryAudits".into(),
+        (0..users / 10)
+            .map(|e| {
+                let (category, activity) = match e % 3 {
+                    0 => ("Policy", "Update conditional access policy"),
+                    1 => ("RoleManagement", "Add member to role"),
+                    _ => ("UserManagement", "Update user"),
+                };
+                json!({"id": format!("ev{e}"), "category": category, "activityDisplayName": activity,
+                       "activityDateTime": format!("2026-12-0{}T{:02}:00:00Z", 1 + e % 6, e % 24),
+                       "result": "success", "loggedByService": "Core Directory",
+                       "initiatedBy": {"user": {"id": "admin", "userPrincipalName": "admin@contoso.example"}},
+                       "targetResources": [{"id": format!("t{e}"), "type": "Policy", "displayName": "Require MFA",
+                                            "modifiedProperties": [{"displayName": "ConditionalAccessPolicy"}]}]})
+            })
+            .collect(),
+    );
     lists.insert(
         "/subscribedSkus".into(),
         vec![
@@ -386,7 +406,7 @@ pub async fn run(users: usize) -> Result<(), String> {
         o[o.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
     };
     println!(
-        "collection (token, 19 endpoints, groups, facts): {}",
+        "collection (token, 19 endpoints, the audit log, groups, facts): {}",
         summary(&mut ours)
     );
     println!(

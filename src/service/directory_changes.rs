@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::catalog::{AuditIndex, AuditedEvent};
-use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use super::pagination::{Page, after_descending, decode_cursor, encode_cursor, page_size};
 pub use crate::domain::{ChangeTarget, DirectoryChange};
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::ScoringRule;
@@ -193,15 +193,12 @@ pub async fn change_page(
         .order_by_desc(directory_change::Column::EventId);
     if let Some(cursor) = after {
         let (at, id): (DateTime<Utc>, String) = decode_cursor(cursor)?;
-        query = query.filter(
-            Condition::any()
-                .add(directory_change::Column::At.lt(at))
-                .add(
-                    Condition::all()
-                        .add(directory_change::Column::At.eq(at))
-                        .add(directory_change::Column::EventId.lt(id)),
-                ),
-        );
+        query = query.filter(after_descending(
+            directory_change::Column::At,
+            at,
+            directory_change::Column::EventId,
+            id,
+        ));
     }
     let rows = query.limit(size + 1).all(db).await?;
     let changes = rows

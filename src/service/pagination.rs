@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ColumnTrait, Condition, Value};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +35,19 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> ApiResult<T> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| ApiError::BadUserInput("after is not a valid cursor".into()))
+}
+
+/// The rows that follow the cursor position `(at, id)` in a list ordered by `primary` then `tie`,
+/// both descending: `primary < at`, or `primary = at` and `tie < id`.
+pub fn after_descending(
+    primary: impl ColumnTrait,
+    at: impl Into<Value> + Clone,
+    tie: impl ColumnTrait,
+    id: impl Into<Value>,
+) -> Condition {
+    Condition::any()
+        .add(primary.lt(at.clone()))
+        .add(Condition::all().add(primary.eq(at)).add(tie.lt(id)))
 }
 
 /// One page of rows, each with its cursor.

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::snapshot;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use serde_json::Value;
 
 use super::change_seq::{Changed, record_change};
-use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use super::pagination::{Page, after_descending, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
 
 /// Largest accepted `facts` document, serialized.
@@ -139,15 +139,12 @@ pub async fn snapshot_page(
         .order_by_desc(snapshot::Column::Id);
     if let Some(cursor) = after {
         let (captured_at, id): (DateTime<Utc>, i64) = decode_cursor(cursor)?;
-        query = query.filter(
-            Condition::any()
-                .add(snapshot::Column::CapturedAt.lt(captured_at))
-                .add(
-                    Condition::all()
-                        .add(snapshot::Column::CapturedAt.eq(captured_at))
-                        .add(snapshot::Column::Id.lt(id)),
-                ),
-        );
+        query = query.filter(after_descending(
+            snapshot::Column::CapturedAt,
+            captured_at,
+            snapshot::Column::Id,
+            id,
+        ));
     }
     let rows = query.limit(size + 1).all(db).await?;
     Ok(Page::from_rows(rows, size, after.is_some(), |s| {
