@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::scoring::facts::set_path as set;
 
+use super::coverage::is_privileged;
 use super::directory::{Directory, RolePolicy};
-use super::facts::{GLOBAL_ADMINISTRATOR, is_privileged};
+use super::facts::GLOBAL_ADMINISTRATOR;
 
 /// The Privileged Role Administrator role's template id.
 const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";

@@ -5,9 +5,12 @@
 pub mod audit;
 pub mod client;
 pub mod collect;
+mod coverage;
 pub mod credential;
 pub mod directory;
+mod emergency_facts;
 pub mod facts;
 pub mod governance_facts;
+mod policy_checks;
 pub mod setting_facts;
 pub mod worker;

@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::scoring::facts::set_path as set;
 
 use super::directory::{
-    ALL_MEMBERSHIP, AppManagementPolicy, CredentialRestriction, DeviceRegistrationPolicy,
-    Directory, GroupSetting,
+    ALL_MEMBERSHIP, AppManagementPolicy, AuthenticationMethodsPolicy, AuthorizationPolicy,
+    CredentialRestriction, DeviceRegistrationPolicy, Directory, GroupSetting,
 };
 
 /// The `Group.Unified` settings template (Microsoft 365 groups).
@@ -265,6 +265,96 @@ fn duration_days(text: &str) -> Option<f64> {
         }
     }
     (rest != "T" && !rest.is_empty()).then_some(days)
+}
+
+/// Guest roles that restrict what guests see: limited access, and their own objects only.
+pub(super) const RESTRICTED_GUEST_ROLES: [&str; 2] = [
+    "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+    "2af84b1e-32c8-42b7-82bc-daa82404023b",
+];
+/// `allowInvitesFrom` values that keep invitations to admins and Guest Inviters (or no one).
+pub(super) const LIMITED_INVITERS: [&str; 2] = ["adminsAndGuestInviters", "none"];
+/// Permission grant policies that let users consent for themselves start with this (compared
+/// lower-cased).
+pub(super) const SELF_CONSENT_PREFIX: &str = "managepermissiongrantsforself.";
+/// The permission grant policy that lets users consent to any app.
+pub(super) const LEGACY_USER_CONSENT: &str =
+    "ManagePermissionGrantsForSelf.microsoft-user-default-legacy";
+
+/// What users and guests may do, from the authorization policy: each fact only when the
+/// policy states the setting.
+pub(super) fn add_user_setting_facts(facts: &mut Map<String, Value>, policy: &AuthorizationPolicy) {
+    if let Some(permissions) = &policy.default_user_role_permissions {
+        for (path, allowed) in [
+            (
+                "apps.userRegistrationBlocked",
+                permissions.allowed_to_create_apps,
+            ),
+            (
+                "tenants.userCreationBlocked",
+                permissions.allowed_to_create_tenants,
+            ),
+            (
+                "groups.userCreationBlocked",
+                permissions.allowed_to_create_security_groups,
+            ),
+            (
+                "devices.bitLockerKeyReadBlocked",
+                permissions.allowed_to_read_bitlocker_keys_for_owned_device,
+            ),
+        ] {
+            if let Some(allowed) = allowed {
+                set(facts, path, json!(!allowed));
+            }
+        }
+    }
+    if let Some(role) = &policy.guest_user_role_id {
+        let restricted = RESTRICTED_GUEST_ROLES.contains(&role.to_ascii_lowercase().as_str());
+        set(facts, "guests.accessRestricted", json!(restricted));
+    }
+    if let Some(inviters) = &policy.allow_invites_from {
+        let limited = LIMITED_INVITERS.contains(&inviters.as_str());
+        set(facts, "guests.invitesLimited", json!(limited));
+    }
+}
+
+/// Which sign-in methods are on, from the authentication methods policy: a method's fact only
+/// when the policy lists the method.
+pub(super) fn add_method_facts(
+    facts: &mut Map<String, Value>,
+    policy: &AuthenticationMethodsPolicy,
+) {
+    for (path, method) in [
+        ("authMethods.smsDisabled", "Sms"),
+        ("authMethods.voiceDisabled", "Voice"),
+        ("authMethods.emailOtpDisabled", "Email"),
+    ] {
+        if let Some(configuration) = policy.method(method) {
+            set(facts, path, json!(configuration.state == "disabled"));
+        }
+    }
+    if let Some(authenticator) = policy.method("MicrosoftAuthenticator") {
+        let shown = authenticator.state == "disabled"
+            || (authenticator.feature_enabled_for_all("displayAppInformationRequiredState")
+                && authenticator
+                    .feature_enabled_for_all("displayLocationInformationRequiredState"));
+        set(facts, "authMethods.authenticatorContextShown", json!(shown));
+    }
+    if let Some(state) = &policy.policy_migration_state {
+        set(
+            facts,
+            "authMethods.migrationComplete",
+            json!(state == "migrationComplete"),
+        );
+    }
+    if let Some(preferences) = &policy.system_credential_preferences {
+        let enabled = preferences.state == "enabled"
+            && preferences
+                .include_targets
+                .iter()
+                .any(|t| t.id == "all_users");
+        set(facts, "authMethods.systemPreferredEnabled", json!(enabled));
+    }
 }
 
 #[cfg(test)]
