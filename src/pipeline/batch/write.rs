@@ -1,0 +1,289 @@
+//! The batch's fenced write: each day's rows with multi-row statements in one transaction, a
+//! day only over a row computed from the same or an older state, and the events it raises.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use entity::{daily_action_score, daily_score, tenant};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait, TransactionTrait,
+};
+
+use super::{IDS_PER_QUERY, ROWS_PER_INSERT, WriteFence, lost_claim};
+use crate::events::{Event, notify_in_transaction};
+use crate::pipeline::scored_day::ScoredDay;
+use crate::scoring::ActionDefinition;
+use crate::scoring::totals::{CategoryTotal, LicenseGap};
+
+/// Stores `days` as a new version in one transaction: the day rows are upserted where the
+/// stored row was computed from the same or an older state (its change sequence, then the
+/// instant its inputs were read), the action rows of the days actually written are inserted
+/// under the version, and alerts are raised on those days only; so a reader taking a day's
+/// action rows of the day's version never mixes two computations, and a computation from an
+/// older state never replaces a newer one. Superseded action rows stay for readers in flight
+/// and are removed later by [`super::sweeper`]. Answers the days written and the alerts raised.
+pub(super) async fn store_days(
+    db: &DatabaseConnection,
+    catalog: &[ActionDefinition],
+    days: &[&ScoredDay],
+    fence: &impl WriteFence,
+) -> Result<Written, DbErr> {
+    let txn = db.begin().await?;
+    if !fence.hold(&txn).await? {
+        return Err(lost_claim());
+    }
+    let now = Utc::now();
+    let today = now.date_naive();
+    let version = now.timestamp_micros();
+    let mut written_keys: HashSet<(String, NaiveDate)> = HashSet::with_capacity(days.len());
+    for chunk in days.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|d| day_row(d, today, version))
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        written_keys.extend(upsert_newer_days(&txn, rows).await?);
+    }
+    // Looked up by borrowed tenant id: no string copied per day on a close's path.
+    let mut written_dates: HashMap<&str, HashSet<NaiveDate>> = HashMap::new();
+    for (tenant_id, date) in &written_keys {
+        written_dates.entry(tenant_id).or_default().insert(*date);
+    }
+    let written: Vec<&ScoredDay> = days
+        .iter()
+        .copied()
+        .filter(|d| {
+            written_dates
+                .get(d.tenant_id.as_str())
+                .is_some_and(|dates| dates.contains(&d.date))
+        })
+        .collect();
+    let action_rows = written
+        .iter()
+        .flat_map(|d| action_rows(d, catalog, version));
+    let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
+    for row in action_rows {
+        pending.push(row);
+        if pending.len() == ROWS_PER_INSERT {
+            insert_action_rows(&txn, std::mem::take(&mut pending)).await?;
+        }
+    }
+    if !pending.is_empty() {
+        insert_action_rows(&txn, pending).await?;
+    }
+    advance_latest_dates(&txn, &written).await?;
+    let raised = crate::pipeline::alerting::raise_alerts(&txn, &written).await?;
+    let alerts: Vec<(String, i64)> = raised.into_iter().map(|a| (a.tenant_id, a.id)).collect();
+    let events = written_events(&written, &alerts);
+    notify_in_transaction(&txn, &events).await?;
+    txn.commit().await?;
+    if !alerts.is_empty() {
+        metrics::counter!(crate::telemetry::ALERTS_RAISED).increment(alerts.len() as u64);
+    }
+    Ok(Written {
+        days: written_keys,
+        alerts,
+        events,
+    })
+}
+
+/// The events of a write: its tenants' scores over the dates written, and its alerts.
+pub(super) fn written_events(written: &[&ScoredDay], alerts: &[(String, i64)]) -> Vec<Event> {
+    let mut events = Vec::with_capacity(1 + alerts.len());
+    let dates = written.iter().map(|d| d.date);
+    if let (Some(from), Some(to)) = (dates.clone().min(), dates.max()) {
+        let tenants: BTreeSet<String> = written.iter().map(|d| d.tenant_id.clone()).collect();
+        events.push(Event::ScoresWritten {
+            tenants: tenants.into_iter().collect(),
+            from,
+            to,
+        });
+    }
+    events.extend(
+        alerts
+            .iter()
+            .map(|(tenant_id, alert_id)| Event::AlertRaised {
+                tenant_id: tenant_id.clone(),
+                alert_id: *alert_id,
+            }),
+    );
+    events
+}
+
+/// What one write transaction stored.
+#[derive(Default)]
+pub(super) struct Written {
+    /// The tenant-days written.
+    pub(super) days: HashSet<(String, NaiveDate)>,
+    /// The alerts raised, with their tenants.
+    pub(super) alerts: Vec<(String, i64)>,
+    /// What the write announced.
+    pub(super) events: Vec<Event>,
+}
+
+/// Upserts day rows, replacing a stored row only when it was computed from the same or an
+/// older state; answers the tenant-days inserted or replaced. The condition is evaluated on
+/// the row as it stands when the write takes it (PostgreSQL locks it first; SQLite has one
+/// writer), so two writers of one day never both win on a stale comparison.
+pub(super) async fn upsert_newer_days(
+    txn: &DatabaseTransaction,
+    rows: Vec<daily_score::ActiveModel>,
+) -> Result<Vec<(String, NaiveDate)>, DbErr> {
+    use daily_score::Column as C;
+    let excluded = Alias::new("excluded");
+    let stored_seq = Expr::col((daily_score::Entity, C::InputSeq));
+    let new_seq = Expr::col((excluded.clone(), C::InputSeq));
+    let not_newer = Condition::any()
+        .add(stored_seq.clone().lt(new_seq.clone()))
+        .add(
+            Condition::all().add(stored_seq.eq(new_seq)).add(
+                Expr::col((daily_score::Entity, C::ComputedAt))
+                    .lte(Expr::col((excluded, C::ComputedAt))),
+            ),
+        );
+    let mut insert = daily_score::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([C::TenantId, C::Date])
+                .update_columns([
+                    C::Score,
+                    C::MaxScore,
+                    C::Percentage,
+                    C::PlannedScore,
+                    C::Categories,
+                    C::SnapshotId,
+                    C::ComputedAt,
+                    C::Final,
+                    C::NoDataMaxScore,
+                    C::Coverage,
+                    C::Version,
+                    C::InputSeq,
+                    C::LicenseGaps,
+                ])
+                .value(C::StaleActions, true)
+                .action_and_where(not_newer.into())
+                .to_owned(),
+        )
+        .into_query();
+    insert.returning(Query::returning().columns([C::TenantId, C::Date]));
+    let statement = txn.get_database_backend().build(&insert);
+    txn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "tenant_id")?,
+                row.try_get::<NaiveDate>("", "date")?,
+            ))
+        })
+        .collect()
+}
+
+/// Moves each written tenant's pointer to its latest scored date forward (never back).
+pub(super) async fn advance_latest_dates(
+    txn: &DatabaseTransaction,
+    days: &[&ScoredDay],
+) -> Result<(), DbErr> {
+    let mut newest: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+    for day in days {
+        let date = newest.entry(day.tenant_id.as_str()).or_insert(day.date);
+        *date = Ord::max(*date, day.date);
+    }
+    let mut by_date: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
+    for (tenant, date) in newest {
+        by_date.entry(date).or_default().push(tenant.to_owned());
+    }
+    for (date, tenants) in by_date {
+        for chunk in tenants.chunks(IDS_PER_QUERY) {
+            tenant::Entity::update_many()
+                .col_expr(tenant::Column::LatestScoreDate, Expr::value(date))
+                .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
+                .filter(
+                    Condition::any()
+                        .add(tenant::Column::LatestScoreDate.is_null())
+                        .add(tenant::Column::LatestScoreDate.lt(date)),
+                )
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_action_rows(
+    txn: &DatabaseTransaction,
+    rows: Vec<daily_action_score::ActiveModel>,
+) -> Result<(), DbErr> {
+    daily_action_score::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await
+        .map(|_| ())
+}
+
+/// The `daily_scores` row of a scored day, computed when its inputs were read; days before
+/// today are final.
+pub(super) fn day_row(
+    scored: &ScoredDay,
+    today: NaiveDate,
+    version: i64,
+) -> Result<daily_score::ActiveModel, DbErr> {
+    let totals = &scored.day.totals;
+    let categories = CategoryTotal::to_stored(&totals.categories)
+        .map_err(|e| DbErr::Custom(format!("serializing category totals: {e}")))?;
+    // Most days lack nothing: no gaps store nothing.
+    let license_gaps = if totals.license_gaps.is_empty() {
+        None
+    } else {
+        Some(
+            LicenseGap::to_stored(&totals.license_gaps)
+                .map_err(|e| DbErr::Custom(format!("serializing licence gaps: {e}")))?,
+        )
+    };
+    Ok(daily_score::ActiveModel {
+        tenant_id: Set(scored.tenant_id.clone()),
+        date: Set(scored.date),
+        score: Set(totals.score),
+        max_score: Set(totals.max_score),
+        percentage: Set(totals.percentage),
+        planned_score: Set(totals.planned_score),
+        categories: Set(categories),
+        snapshot_id: Set(Some(scored.snapshot_id)),
+        computed_at: Set(scored.read_at),
+        r#final: Set(scored.date < today),
+        no_data_max_score: Set(totals.no_data_max_score),
+        coverage: Set(totals.coverage),
+        version: Set(version),
+        stale_actions: Set(false),
+        input_seq: Set(scored.input_seq),
+        license_gaps: Set(license_gaps),
+        ..Default::default()
+    })
+}
+
+/// The `daily_action_scores` rows of a scored day, in catalog order.
+pub(super) fn action_rows<'a>(
+    scored: &'a ScoredDay,
+    catalog: &'a [ActionDefinition],
+    version: i64,
+) -> impl Iterator<Item = daily_action_score::ActiveModel> + 'a {
+    catalog
+        .iter()
+        .zip(&scored.day.results)
+        .map(move |(action, result)| daily_action_score::ActiveModel {
+            tenant_id: Set(scored.tenant_id.clone()),
+            date: Set(scored.date),
+            action_id: Set(action.id.clone()),
+            score: Set(result.score),
+            max_score: Set(result.max_score),
+            status: Set(result.status),
+            state: Set(result.state),
+            progress_current: Set(result.progress.map(|p| p.current)),
+            progress_total: Set(result.progress.map(|p| p.total)),
+            catalog_max_score: Set(action.max_score),
+            catalog_scored: Set(action.scored),
+            catalog_deprecated: Set(action.deprecated),
+            category: Set(action.category),
+            version: Set(version),
+            ..Default::default()
+        })
+}
