@@ -4,40 +4,30 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{ServerError, Variables};
+use async_graphql::Variables;
 use async_graphql_axum::GraphQLProtocol;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use http_body_util::LengthLimitError;
-use serde_json::{Map, Value, json};
+use axum::response::Response;
+use serde_json::Value;
 
 use super::media::{ResponseMedia, is_json_body, negotiate, wants_html};
 use super::persisted::PersistedQueryError;
 use super::{AppState, REQUEST_ID_HEADER};
 use crate::auth::Viewer;
-use crate::config::RequestLimits;
 use crate::error::{ApiError, code};
 use crate::graphql::budget::{CostAccount, CostReport};
 use crate::graphql::schema::{Executed, PreparedRequest};
 use crate::telemetry;
 
-/// The parameters of one GraphQL request, as sent (the query may be a persisted one's hash).
-struct SentParams {
-    query: Option<String>,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-    extensions: Option<Map<String, Value>>,
-}
+mod params;
+mod response;
 
-/// The parameters of one GraphQL request, its query resolved.
-struct GraphqlParams {
-    query: String,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-}
+use params::*;
+use response::*;
+pub(crate) use response::{RETRY_AFTER_SECONDS, insert_cost_headers};
 
 /// Resolves a sent request's query through the persisted queries; a refusal is the response.
 fn resolve_query(
@@ -69,6 +59,23 @@ fn resolve_query(
             )))
         }
     }
+}
+
+/// Verifies `Authorization: Bearer <JWT>`.
+pub(crate) async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
+        })?;
+    app.verifier.verify(token).await
 }
 
 /// GET /graphql: a WebSocket upgrade for subscriptions, GraphiQL for browsers, otherwise a
@@ -199,144 +206,6 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-/// Reads the whole body within the size limit and the request's time limit, so that a client
-/// sending slowly cannot hold a connection and its buffer for ever.
-async fn read_body(limits: &RequestLimits, body: Body) -> Result<Bytes, (StatusCode, String)> {
-    let read = axum::body::to_bytes(body, limits.max_body_bytes);
-    match tokio::time::timeout(limits.request_timeout, read).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(err)) => Err(if err.into_inner().is::<LengthLimitError>() {
-            (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is larger than {} bytes",
-                    limits.max_body_bytes
-                ),
-            )
-        } else {
-            (
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read".to_owned(),
-            )
-        }),
-        Err(_) => Err((
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request body did not arrive within {}",
-                humantime::format_duration(limits.request_timeout)
-            ),
-        )),
-    }
-}
-
-/// Verifies `Authorization: Bearer <JWT>`.
-pub(crate) async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
-        })?;
-    app.verifier.verify(token).await
-}
-
-/// What `Retry-After` says when the database does not answer.
-pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
-
-/// How a duplicate top-level key is reported.
-const DUPLICATE_KEY: &str = "the request body repeats the top-level key";
-
-/// A JSON body whose top-level object names each key once: `{"query": …, "query": …}` is
-/// refused rather than read as its last value.
-struct UniqueKeys(Value);
-
-impl<'de> serde::Deserialize<'de> for UniqueKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = UniqueKeys;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<UniqueKeys, M::Error> {
-                let mut object = Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if object.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format!("{DUPLICATE_KEY} `{key}`")));
-                    }
-                    let value: Value = map.next_value()?;
-                    object.insert(key, value);
-                }
-                Ok(UniqueKeys(Value::Object(object)))
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-fn params_from_json(value: Value) -> Result<SentParams, String> {
-    let Value::Object(mut body) = value else {
-        return Err("the request body must be a JSON object".into());
-    };
-    let query = match body.remove("query") {
-        Some(Value::String(query)) => Some(query),
-        None | Some(Value::Null) => None,
-        Some(_) => return Err("`query` must be a string".into()),
-    };
-    let operation_name = match body.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(name)) => Some(name),
-        Some(_) => return Err("`operationName` must be a string or null".into()),
-    };
-    let variables = match body.remove("variables") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(vars)) => Some(vars),
-        Some(_) => return Err("`variables` must be an object or null".into()),
-    };
-    let extensions = match body.remove("extensions") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(extensions)) => Some(extensions),
-        Some(_) => return Err("`extensions` must be an object or null".into()),
-    };
-    Ok(SentParams {
-        query,
-        operation_name,
-        variables,
-        extensions,
-    })
-}
-
-fn params_from_query(mut pairs: HashMap<String, String>) -> Result<SentParams, String> {
-    let query = pairs.remove("query");
-    let parse_object =
-        |name: &str, raw: Option<String>| -> Result<Option<Map<String, Value>>, String> {
-            match raw.map(|r| serde_json::from_str::<Value>(&r)) {
-                None | Some(Ok(Value::Null)) => Ok(None),
-                Some(Ok(Value::Object(map))) => Ok(Some(map)),
-                Some(_) => Err(format!("`{name}` must be a URL-encoded JSON object")),
-            }
-        };
-    let variables = parse_object("variables", pairs.remove("variables"))?;
-    let extensions = parse_object("extensions", pairs.remove("extensions"))?;
-    Ok(SentParams {
-        query,
-        operation_name: pairs.remove("operationName"),
-        variables,
-        extensions,
-    })
-}
-
 /// The request for async-graphql, with its caller, prepared once (see [`PreparedRequest`]); a
 /// refusal is the request's outcome, under the operation name the client sent.
 fn prepare(
@@ -455,216 +324,4 @@ fn record_operation(
         .increment(1);
     metrics::histogram!(telemetry::GRAPHQL_DURATION, "operation" => operation)
         .record(took.as_secs_f64());
-}
-
-/// A request cancelled at its time limit: 503 with `Retry-After`, and a word on mutations.
-fn timed_out(media: ResponseMedia, timeout: std::time::Duration, request_id: &str) -> Response {
-    tracing::warn!(?timeout, "request cancelled after its time limit");
-    let message = format!(
-        "the request took longer than {} and was cancelled; a mutation in it may or may not \
-         have been applied",
-        humantime::format_duration(timeout)
-    );
-    let mut response = json_response(
-        media,
-        StatusCode::SERVICE_UNAVAILABLE,
-        &json!({ "errors": [{
-            "message": message,
-            "extensions": { "code": code::INTERNAL, "requestId": request_id },
-        }] }),
-    );
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    );
-    response
-}
-
-/// The HTTP answer to what a request became: a request error (400, or 200 with plain JSON) when
-/// it never ran, 503 with `Retry-After` when the database did not answer, 200 otherwise.
-fn respond(
-    media: ResponseMedia,
-    executed: Executed,
-    request_id: &str,
-    cost: Option<&CostReport>,
-) -> Response {
-    let Executed { response, ran, .. } = executed;
-    let errors: Vec<Value> = response
-        .errors
-        .iter()
-        .map(|e| error_json(e, request_id))
-        .collect();
-    let extensions = cost.map(|cost| json!({ "cost": cost }));
-    if let Some(retry_after) = throttled(&errors) {
-        // Refused by the caller's budget before it ran: 429, and when to come back.
-        let mut response = json_response(
-            media,
-            StatusCode::TOO_MANY_REQUESTS,
-            &json!({ "errors": errors, "extensions": extensions }),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return response;
-    }
-    if !ran {
-        // A request error: the operation never ran, so there is no `data` entry.
-        let status = match media {
-            ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-            ResponseMedia::Json => StatusCode::OK,
-        };
-        let mut body = json!({ "errors": errors });
-        if let Some(extensions) = extensions {
-            body["extensions"] = extensions;
-        }
-        return json_response(media, status, &body);
-    }
-    let unavailable = errors
-        .iter()
-        .any(|e| e["extensions"]["unavailable"] == Value::Bool(true));
-    let body = ExecutedBody {
-        data: &response.data,
-        errors,
-        extensions,
-    };
-    if unavailable {
-        // The database did not answer: say so at the HTTP level too, so that clients and load
-        // balancers back off and retry.
-        let mut response = json_response(media, StatusCode::SERVICE_UNAVAILABLE, &body);
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECONDS),
-        );
-        return response;
-    }
-    json_response(media, StatusCode::OK, &body)
-}
-
-/// The body of an operation that ran: its data, serialized as it is (no JSON tree in between),
-/// and its errors when there are any.
-#[derive(serde::Serialize)]
-struct ExecutedBody<'a> {
-    data: &'a async_graphql::Value,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extensions: Option<Value>,
-}
-
-/// The seconds to wait when the request was refused by the caller's budget.
-fn throttled(errors: &[Value]) -> Option<u64> {
-    errors
-        .iter()
-        .find(|e| e["extensions"]["code"] == code::RATE_LIMITED)
-        .map(|e| e["extensions"]["retryAfter"].as_u64().unwrap_or(1))
-}
-
-/// One error as JSON; errors async-graphql raised itself (parse, validation, argument
-/// coercion, limits) get BAD_USER_INPUT, and internal ones carry the request id.
-fn error_json(err: &ServerError, request_id: &str) -> Value {
-    let mut value = serde_json::to_value(err).unwrap_or_else(|_| json!({ "message": "error" }));
-    if let Value::Object(obj) = &mut value {
-        let extensions = obj.entry("extensions").or_insert_with(|| json!({}));
-        if let Value::Object(ext) = extensions {
-            ext.entry("code")
-                .or_insert_with(|| json!(code::BAD_USER_INPUT));
-            if ext.get("code") == Some(&json!(code::INTERNAL)) {
-                ext.insert("requestId".into(), json!(request_id));
-            }
-        }
-    }
-    value
-}
-
-fn json_response(
-    media: ResponseMedia,
-    status: StatusCode,
-    body: &impl serde::Serialize,
-) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| {
-        br#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_vec()
-    });
-    let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(media.content_type()),
-    );
-    response
-}
-
-/// A response holding one error with a code.
-fn error_response(media: ResponseMedia, status: StatusCode, message: &str, code: &str) -> Response {
-    costed_error_response(media, status, message, code, None)
-}
-
-/// A response holding one error with a code, and what the caller's budget holds (headers and
-/// `extensions.cost`) when budgets are on.
-fn costed_error_response(
-    media: ResponseMedia,
-    status: StatusCode,
-    message: &str,
-    code: &str,
-    cost: Option<&CostReport>,
-) -> Response {
-    let mut body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    if let Some(cost) = cost {
-        body["extensions"] = json!({ "cost": cost });
-    }
-    let mut response = json_response(media, status, &body);
-    if let Some(cost) = cost {
-        insert_cost_headers(&mut response, cost);
-    }
-    response
-}
-
-/// `RateLimit-Policy` and `RateLimit`.
-pub(super) fn insert_cost_headers(response: &mut Response, cost: &CostReport) {
-    let (policy, left) = cost.headers();
-    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", left)] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-}
-
-/// A malformed request: 400 with the GraphQL response type, 200 with plain JSON.
-fn request_error(media: ResponseMedia, message: &str, cost: Option<&CostReport>) -> Response {
-    let status = match media {
-        ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-        ResponseMedia::Json => StatusCode::OK,
-    };
-    costed_error_response(media, status, message, code::BAD_USER_INPUT, cost)
-}
-
-fn unauthenticated(media: ResponseMedia, err: ApiError) -> Response {
-    let mut response = error_response(media, StatusCode::UNAUTHORIZED, err.message(), err.code());
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
-}
-
-/// A client that accepts neither JSON type still gets a GraphQL-shaped answer (as JSON).
-fn not_acceptable() -> Response {
-    error_response(
-        ResponseMedia::Json,
-        StatusCode::NOT_ACCEPTABLE,
-        "accept application/graphql-response+json or application/json",
-        code::BAD_USER_INPUT,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_parameters_must_have_the_right_types() {
-        assert!(params_from_json(json!({"query": "{a}", "variables": null})).is_ok());
-        assert!(params_from_json(json!({"query": 0})).is_err());
-        assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
-        assert!(params_from_json(json!({"query": "{a}", "operationName": false})).is_err());
-        assert!(params_from_json(json!({"query": "{a}", "extensions": []})).is_err());
-        assert!(params_from_json(json!(["{a}"])).is_err());
-    }
 }
