@@ -12,7 +12,8 @@ use entity::enums::{CollectionStatus, ConnectionStatus};
 use entity::{collection_run, graph_connection};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -353,6 +354,15 @@ impl Collector {
         }
         let endpoints: Vec<&EndpointOutcome> = collected.endpoints.iter().collect();
         let txn = db.begin().await?;
+        // The connection's row first, as the scheduler and `collectNow` take it before a run
+        // (PostgreSQL; SQLite has one writer, and a read before the first write there could
+        // only make the write fail).
+        if txn.get_database_backend() == DbBackend::Postgres {
+            graph_connection::Entity::find_by_id(claim.run.tenant_id.clone())
+                .lock_exclusive()
+                .one(&txn)
+                .await?;
+        }
         let recorded = collection_run::Entity::update_many()
             .col_expr(collection_run::Column::Status, Expr::value(status.as_str()))
             .col_expr(collection_run::Column::FinishedAt, Expr::value(now))

@@ -220,16 +220,19 @@ pub async fn request_collection(
     }
     let now = Utc::now();
     let txn = db.begin().await?;
+    // The connection first, then the run: the order the scheduler and a finishing collection
+    // take them in, so none of them waits on another in the opposite order (a deadlock on
+    // PostgreSQL). A refused insert rolls the move back.
+    graph_connection::Entity::update_many()
+        .col_expr(
+            graph_connection::Column::NextCollectAt,
+            Expr::value(now + interval_of(interval)),
+        )
+        .filter(graph_connection::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await?;
     match insert_queued(&txn, tenant_id, requested_by, now).await? {
         Some(run) => {
-            graph_connection::Entity::update_many()
-                .col_expr(
-                    graph_connection::Column::NextCollectAt,
-                    Expr::value(now + interval_of(interval)),
-                )
-                .filter(graph_connection::Column::TenantId.eq(tenant_id))
-                .exec(&txn)
-                .await?;
             txn.commit().await?;
             Ok(run)
         }
