@@ -6,7 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
-pub mod demo_changes;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -92,7 +92,7 @@ fn flatten(prefix: &str, facts: &Value, into: &mut Vec<(String, Value)>) {
 }
 
 /// The value at a dotted path.
-fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
+pub(super) fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(facts, |node, key| node.get(key))
 }
 
