@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
 use entity::{comparative_score, daily_score, tenant};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     TransactionTrait,
@@ -27,28 +27,9 @@ async fn scored_tenant_sums(
     date: NaiveDate,
     among: Option<&[String]>,
 ) -> ApiResult<Vec<(i32, Option<String>, i32, f64, f64)>> {
-    let base = Query::select()
+    let base = super::portfolio::scored_tenant_sums(date)
         .column((tenant::Entity, tenant::Column::SeatCount))
         .column((tenant::Entity, tenant::Column::Industry))
-        .expr_as(
-            Expr::col((daily_score::Entity, daily_score::Column::Id)).count(),
-            Alias::new("tenant_count"),
-        )
-        .expr_as(
-            Expr::col((daily_score::Entity, daily_score::Column::Score)).sum(),
-            Alias::new("score_sum"),
-        )
-        .expr_as(
-            Expr::col((daily_score::Entity, daily_score::Column::Percentage)).sum(),
-            Alias::new("percentage_sum"),
-        )
-        .from(daily_score::Entity)
-        .inner_join(
-            tenant::Entity,
-            Expr::col((tenant::Entity, tenant::Column::Id))
-                .equals((daily_score::Entity, daily_score::Column::TenantId)),
-        )
-        .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
         .group_by_col((tenant::Entity, tenant::Column::SeatCount))
         .group_by_col((tenant::Entity, tenant::Column::Industry))
         .to_owned();

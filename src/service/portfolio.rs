@@ -103,7 +103,7 @@ pub async fn portfolio(
     for group in &groups {
         let day = db.query_one(&day_sums(date, *group)).await?;
         let Some(day) = day else { continue };
-        figures.scored_tenant_count += count_in(&day, "n")?;
+        figures.scored_tenant_count += count_in(&day, "tenant_count")?;
         score_sum += day.try_get::<Option<f64>>("", "score_sum")?.unwrap_or(0.0);
         percentage_sum += day
             .try_get::<Option<f64>>("", "percentage_sum")?
@@ -115,7 +115,7 @@ pub async fn portfolio(
         let fair = count_in(&day, "zone_fair")?;
         figures.zones[0] += good;
         figures.zones[1] += fair;
-        figures.zones[2] += count_in(&day, "n")? - good - fair;
+        figures.zones[2] += count_in(&day, "tenant_count")? - good - fair;
         for row in db.query_all(&category_sums(date, *group)).await? {
             let category: ActionCategory = row.try_get("", "category")?;
             if let Some(total) = figures
@@ -195,19 +195,23 @@ fn restrict(
     }
 }
 
-/// Count, sums and the ten bucket counts of the scored tenants of `date`.
-fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
-    let percentage = || Expr::col((daily_score::Entity, daily_score::Column::Percentage));
-    let mut query = Query::select()
+/// The scored tenants of `date` with their tenant rows: how many (`tenant_count`), their
+/// summed score (`score_sum`) and percentage (`percentage_sum`). The portfolio adds its zones
+/// and buckets, the comparisons their grouping by seats and industry.
+pub fn scored_tenant_sums(date: NaiveDate) -> SelectStatement {
+    Query::select()
         .expr_as(
             Expr::col((daily_score::Entity, daily_score::Column::Id)).count(),
-            Alias::new("n"),
+            Alias::new("tenant_count"),
         )
         .expr_as(
             Expr::col((daily_score::Entity, daily_score::Column::Score)).sum(),
             Alias::new("score_sum"),
         )
-        .expr_as(percentage().sum(), Alias::new("percentage_sum"))
+        .expr_as(
+            Expr::col((daily_score::Entity, daily_score::Column::Percentage)).sum(),
+            Alias::new("percentage_sum"),
+        )
         .from(daily_score::Entity)
         .inner_join(
             tenant::Entity,
@@ -215,7 +219,13 @@ fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
                 .equals((daily_score::Entity, daily_score::Column::TenantId)),
         )
         .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
-        .to_owned();
+        .to_owned()
+}
+
+/// Count, sums and the ten bucket counts of the scored tenants of `date`.
+fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let percentage = || Expr::col((daily_score::Entity, daily_score::Column::Percentage));
+    let mut query = scored_tenant_sums(date);
     // Each tenant's zone by its own thresholds.
     let good = percentage().gte(Expr::col((tenant::Entity, tenant::Column::ZoneGood)));
     let fair = percentage()
