@@ -10,7 +10,7 @@ use crate::directory::{
     COLLECT, admin, connect_and_collect, connected_app, paper_directory, paper_facts, secret_input,
 };
 use crate::graph_standin::{AUDIT_LOG, StandIn};
-use crate::helpers::{day, error_code, noon, token};
+use crate::helpers::{day, error_code, eventually, noon, token};
 use securescore::domain::Role;
 
 /// An audit event in Microsoft's `directoryAudit` shape.
@@ -168,6 +168,10 @@ async fn a_regression_names_the_admins_and_policies_behind_it() {
     yesterday["users"]["mfaRequired"] = yesterday["users"]["total"].clone();
     let pushed = app.ingest("acme", &noon(-1), yesterday).await;
     assert!(pushed["errors"].is_null(), "{pushed}");
+    // Yesterday is scored before today's collection: today's first write (the live rescore
+    // the collection starts, or the recompute below, whichever comes first) compares with it.
+    let scored = app.recompute("acme", &day(-1), &day(-1)).await;
+    assert!(scored["errors"].is_null(), "{scored}");
     let run = connect_and_collect(&app, secret_input()).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     let audit_endpoint = run["endpoints"]
@@ -218,15 +222,16 @@ async fn a_regression_names_the_admins_and_policies_behind_it() {
     );
 
     // The alert carries them, and so does its webhook body.
-    let alerts = app.graphql(&admin(), "{ tenant(id: \"acme\") { alerts(unacknowledgedOnly: false) { edges { node { date regressions { action { id } directoryChanges { id initiatedBy } } } } } } }", json!({})).await;
-    let node = alerts["data"]["tenant"]["alerts"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["node"])
-        .find(|n| n["date"] == day(0))
-        .cloned()
-        .unwrap_or_else(|| panic!("{alerts}"));
+    let node = eventually("today's REGRESSION alert", std::time::Duration::from_secs(20), || async {
+        let alerts = app.graphql(&admin(), "{ tenant(id: \"acme\") { alerts(unacknowledgedOnly: false) { edges { node { date regressions { action { id } directoryChanges { id initiatedBy } } } } } } }", json!({})).await;
+        alerts["data"]["tenant"]["alerts"]["edges"]
+            .as_array()?
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["date"] == day(0))
+            .cloned()
+    })
+    .await;
     assert_eq!(
         ids_by_action(&node["regressions"])["AdminMFA"],
         ["ev-ca-edit", "ev-role", "ev-pilot"],
