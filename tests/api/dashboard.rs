@@ -219,6 +219,7 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
             "DashboardEstate",
             "DashboardFailing",
             "DashboardTenant",
+            "DashboardTrends",
             "DashboardActions",
             "DashboardScoreDiff",
             "DashboardSetActionState",
@@ -270,9 +271,10 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
         ),
         ("DashboardFailing", json!({"actionId": "AdminMFA"})),
         (
-            "DashboardActions",
-            json!({"tenantId": "contoso", "category": "IDENTITY", "status": null}),
+            "DashboardTrends",
+            json!({"tenantId": "contoso", "from": from, "to": today.to_string(), "period": "MONTH"}),
         ),
+        ("DashboardActions", json!({"tenantId": "contoso"})),
         (
             "DashboardScoreDiff",
             json!({"tenantId": "contoso", "from": last_two[0], "to": last_two[1]}),

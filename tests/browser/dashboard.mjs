@@ -16,7 +16,7 @@
 //   Retry-After before asking again.
 // Screenshots go to target/browser/dashboard-*.png.
 import { join } from 'node:path';
-import { check, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
+import { check, checkerToken, launchBrowser, screenshotDir, startDemoServer, watch } from './harness.mjs';
 
 const secret = 'dashboard-check-secret-0123456789abcdef';
 const label = process.env.SECURESCORE_BROWSER_LABEL ?? 'sqlite';
@@ -49,8 +49,9 @@ async function step(name, body) {
 }
 
 /**
- * Asks the API directly, as a script would: it shares the page's query-cost budget, so when the
- * server says RATE_LIMITED it waits the Retry-After given and asks again.
+ * Asks the API directly, as a script would, with a token of its own subject (its own query-cost
+ * budget, so the page's is the page's alone); when the server says RATE_LIMITED it waits the
+ * Retry-After given and asks again.
  */
 async function api(origin, token, query, variables = {}) {
   for (let attempt = 0; ; attempt++) {
@@ -138,9 +139,9 @@ async function checkDiff(page, origin, token, tenantId, from, to) {
     .map((c) => [c.action.id, c.directoryChanges.map((d) => d.id)]));
   check(JSON.stringify(Object.entries(who).sort()) === JSON.stringify(Object.entries(wantWho).sort()),
     `who changed it ${from}..${to}: shown ${JSON.stringify(who)}, scoreDiff ${JSON.stringify(wantWho)}`);
-  return Object.keys(who).length;
   const summary = await page.$eval('#diff .diff-summary', (p) => [p.dataset.scoreDelta, p.dataset.percentageDelta]);
   check(same(summary[0], expected.scoreDelta) && same(summary[1], expected.percentageDelta), `diff totals ${summary} vs ${JSON.stringify(expected)}`);
+  return Object.keys(who).length;
 }
 
 function longDate(date) {
@@ -151,7 +152,7 @@ try {
   server = await startDemoServer(secret, `dashboard-${label}`);
   const { origin } = server;
   const tokens = await (await fetch(`${origin}/demo/tokens`)).json();
-  const tokenOf = (name) => tokens.find((t) => t.label === name).token;
+  const tokenOf = (name) => checkerToken(secret, tokens.find((t) => t.label === name).token);
   browser = await launchBrowser();
   const shots = screenshotDir();
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });

@@ -1,6 +1,7 @@
 // What the browser checks share: a real `securescore serve --demo` on a free port (SQLite in a
 // temporary directory, or the database in SECURESCORE_BROWSER_DATABASE_URL), Debian's headless
 // Chromium, and a page watched for requests that leave the origin and for errors.
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,11 +47,15 @@ export function launchBrowser() {
 
 /**
  * Watches `page`: `foreign` collects requests leaving `origin`, `errors` uncaught errors,
- * 404s and console errors (but those whose text includes one of `tolerated`).
+ * answers of 400 and above (with their address) and console errors, but those whose text
+ * includes one of `tolerated`.
  */
 export function watch(page, origin, tolerated = []) {
   const foreign = [];
   const errors = [];
+  const report = (text) => {
+    if (!tolerated.some((t) => text.includes(t))) errors.push(text);
+  };
   page.on('request', (request) => {
     const url = request.url();
     const sameOrigin = url.startsWith(origin) || url.startsWith(origin.replace('http://', 'ws://'));
@@ -58,12 +63,10 @@ export function watch(page, origin, tolerated = []) {
   });
   page.on('pageerror', (error) => errors.push(String(error)));
   page.on('response', (response) => {
-    if (response.status() === 404) errors.push(`404 for ${response.url()}`);
+    if (response.status() >= 400) report(`${response.status()} for ${response.url()}`);
   });
   page.on('console', (message) => {
-    if (message.type() === 'error' && !tolerated.some((t) => message.text().includes(t))) {
-      errors.push(message.text());
-    }
+    if (message.type() === 'error') report(message.text());
   });
   return { foreign, errors };
 }
@@ -77,4 +80,15 @@ export function check(condition, message) {
 export function screenshotDir() {
   mkdirSync(shots, { recursive: true });
   return shots;
+}
+
+/**
+ * The same grant as the HS256 `token`, signed again with `secret` for the subject `<sub>-check`:
+ * the check's own API calls then spend their own query-cost budget, not the page's.
+ */
+export function checkerToken(secret, token) {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ ...claims, sub: `${claims.sub}-check` })}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }

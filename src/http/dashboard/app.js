@@ -254,13 +254,23 @@ async function loadTenant() {
   }
 }
 
+/** Reloads the metrics panel alone, when only the period changed. */
+async function loadTrends() {
+  const { from, to } = state.tenant;
+  try {
+    const data = await state.api.run('DashboardTrends', { tenantId: state.tenantId, from, to, period: state.period });
+    if (!data.tenant || data.tenant.id !== state.tenant.id) return;
+    state.tenant = { ...state.tenant, trends: data.tenant.trends };
+    renderMetrics();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** Reads every action of the tenant once; the category, status and plan filters work on them here. */
 async function loadActions() {
   try {
-    const data = await state.api.run('DashboardActions', {
-      tenantId: state.tenantId,
-      category: state.category || null,
-      status: state.status || null,
-    });
+    const data = await state.api.run('DashboardActions', { tenantId: state.tenantId });
     state.actions = data.tenant?.improvementActions ?? [];
     renderActions();
   } catch (error) {
@@ -543,6 +553,8 @@ function planCell(plan) {
 function renderActions() {
   const editable = canEdit();
   const actions = state.actions.filter((row) => {
+    if (state.category && row.action.category !== state.category) return false;
+    if (state.status && row.status !== state.status) return false;
     if (!state.planFilter) return true;
     if (state.planFilter === 'NONE') return !row.plan;
     return row.plan?.status === state.planFilter;
@@ -683,14 +695,14 @@ function wire() {
     $('compare').setAttribute('aria-pressed', String(state.compare));
     say(state.compare ? 'Pick a second day to compare with the selected one.' : '');
   });
-  $('filter-category').addEventListener('change', (event) => { state.category = event.target.value; loadActions(); });
-  $('filter-status').addEventListener('change', (event) => { state.status = event.target.value; loadActions(); });
+  $('filter-category').addEventListener('change', (event) => { state.category = event.target.value; renderActions(); });
+  $('filter-status').addEventListener('change', (event) => { state.status = event.target.value; renderActions(); });
   $('state-form').addEventListener('submit', saveState);
   $('plan-form').addEventListener('submit', savePlan);
   $('plan-clear').addEventListener('click', clearPlan);
   $('plan-cancel').addEventListener('click', () => $('plan-dialog').close());
   $('filter-plan').addEventListener('change', (event) => { state.planFilter = event.target.value; renderActions(); });
-  $('period').addEventListener('change', (event) => { state.period = event.target.value; loadTenant(); });
+  $('period').addEventListener('change', (event) => { state.period = event.target.value; loadTrends(); });
   $('state-cancel').addEventListener('click', () => $('state-dialog').close());
   $('estate-framework').addEventListener('change', (event) => { state.framework = event.target.value; loadEstate(); });
 }
