@@ -242,6 +242,11 @@ pub struct ServeArgs {
         default_value = "https://graph.microsoft.com"
     )]
     pub graph_url: String,
+    /// The address browsers reach this server at, e.g. `https://score.example.com`: admin
+    /// consent to the partner application comes back to its `/connect/consented`. Without it
+    /// consent URLs are null.
+    #[arg(long, env = "SECURESCORE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Accept plain-HTTP URLs for the identity platform and Graph (development and tests only).
     #[arg(long, env = "SECURESCORE_GRAPH_ALLOW_HTTP")]
     pub graph_allow_http: bool,
@@ -312,6 +317,7 @@ impl ServeArgs {
                 allow_http: self.graph_allow_http,
                 collect_interval: self.collect_interval,
                 lease: self.scoring_lease,
+                public_url: self.public_url,
                 ..Default::default()
             },
             secrets_key_file: self.secrets_key_file,

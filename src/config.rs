@@ -67,6 +67,9 @@ pub struct GraphConfig {
     pub lease: Duration,
     /// How often an idle collection worker looks for queued collections.
     pub poll: Duration,
+    /// The address browsers reach this server at (`--public-url`): admin consent redirects
+    /// come back to its `/connect/consented`; none: consent URLs are null.
+    pub public_url: Option<String>,
 }
 
 impl Default for GraphConfig {
@@ -82,6 +85,7 @@ impl Default for GraphConfig {
             max_page_bytes: 16 << 20,
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
+            public_url: None,
         }
     }
 }
@@ -107,6 +111,18 @@ impl GraphConfig {
                 return Err(format!(
                     "{option} must be a base URL with a host and no query"
                 ));
+            }
+        }
+        if let Some(raw) = &self.public_url {
+            let url = reqwest::Url::parse(raw).map_err(|e| format!("--public-url: {e}"))?;
+            if !matches!(url.scheme(), "https" | "http")
+                || url.host_str().is_none()
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(
+                    "--public-url must be an http(s) base URL with a host and no query".into(),
+                );
             }
         }
         Ok(())

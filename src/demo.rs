@@ -21,7 +21,7 @@ use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
 use crate::scoring::alerts::RuleSettings;
 use crate::service::alerts::{self, NewRule};
-use crate::service::connections::{self, ConnectionInput};
+use crate::service::connections::{self, ConnectionInput, SignIn};
 use crate::service::daily_scores::DateRange;
 use crate::service::directory_changes::keep_changes;
 use crate::service::overrides::{self, OverrideChange};
@@ -180,8 +180,10 @@ async fn seed_connection(db: &DatabaseConnection, collector: &Collector) -> ApiR
         ConnectionInput {
             tenant_id: DEMO_TENANT.into(),
             directory_id: "00000000-0000-0000-0000-000000000000".into(),
-            client_id: "00000000-0000-0000-0000-000000000001".into(),
-            credential,
+            sign_in: SignIn::Own {
+                client_id: "00000000-0000-0000-0000-000000000001".into(),
+                credential,
+            },
             enabled: true,
         },
     )

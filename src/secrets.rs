@@ -10,17 +10,24 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 /// Prefix of a sealed value.
 const SEALED_PREFIX: &str = "v1:";
 /// Bytes of an AES-GCM nonce.
 const NONCE_BYTES: usize = 12;
+/// What the signing key is derived with from the file's key.
+const SIGNING_KEY_LABEL: &str = "securescore signing key v1";
+
 
 /// The key secrets are sealed under; none when `--secrets-key-file` is not set.
 #[derive(Clone, Default)]
 pub struct SecretsKey {
     cipher: Option<Arc<Aes256Gcm>>,
+    /// A second key derived from the same file, for signatures (never used to seal).
+    signing: Option<Arc<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for SecretsKey {
@@ -66,8 +73,12 @@ impl SecretsKey {
     /// A key from 32 raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Option<SecretsKey> {
         let cipher = Aes256Gcm::new_from_slice(bytes).ok()?;
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(bytes).ok()?;
+        derive.update(SIGNING_KEY_LABEL.as_bytes());
+        let signing: [u8; 32] = derive.finalize().into_bytes().into();
         Some(SecretsKey {
             cipher: Some(Arc::new(cipher)),
+            signing: Some(Arc::new(signing)),
         })
     }
 
@@ -123,6 +134,29 @@ impl SecretsKey {
             .map_err(|_| SecretsError::WrongKey)
     }
 
+    /// An HMAC-SHA256 of `message` for `purpose` under the derived signing key.
+    pub fn sign(&self, purpose: &str, message: &[u8]) -> Result<Vec<u8>, SecretsError> {
+        Ok(self.signer(purpose, message)?.finalize().into_bytes().to_vec())
+    }
+
+    /// Whether `tag` is [`SecretsKey::sign`]'s of `message` for `purpose` (compared in
+    /// constant time).
+    pub fn verify(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        self.signer(purpose, message)
+            .is_ok_and(|mac| mac.verify_slice(tag).is_ok())
+    }
+
+    /// The MAC of `purpose`, a zero byte and `message`, not yet finalized.
+    fn signer(&self, purpose: &str, message: &[u8]) -> Result<Hmac<Sha256>, SecretsError> {
+        let key = self.signing.as_ref().ok_or(SecretsError::NoKey)?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice()).map_err(|_| SecretsError::WrongKey)?;
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(message);
+        Ok(mac)
+    }
+
     /// Whether a stored value is sealed (rather than a plaintext kept from before a key was
     /// configured).
     pub fn is_sealed(stored: &str) -> bool {
@@ -155,6 +189,19 @@ mod tests {
             sealed,
             "nonces differ"
         );
+    }
+
+    #[test]
+    fn a_signature_verifies_only_for_its_key_purpose_and_message() {
+        let key = SecretsKey::from_bytes(&[3u8; 32]).unwrap();
+        let tag = key.sign("consent", b"contoso").unwrap();
+        assert_eq!(tag, SecretsKey::from_bytes(&[3u8; 32]).unwrap().sign("consent", b"contoso").unwrap());
+        assert!(key.verify("consent", b"contoso", &tag));
+        assert!(!key.verify("consent", b"contoso2", &tag));
+        assert!(!key.verify("consent2", b"contoso", &tag));
+        assert!(!SecretsKey::random().verify("consent", b"contoso", &tag));
+        assert!(!SecretsKey::default().verify("consent", b"contoso", &tag));
+        assert!(!key.verify("consent", b"contoso", &tag[..31]));
     }
 
     #[test]

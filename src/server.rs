@@ -138,7 +138,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         pipeline.clone(),
         config.scoring,
         config.webhooks,
-        collector,
+        collector.clone(),
         &config.limits,
         config.cost,
     );
@@ -167,6 +167,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         persisted: Default::default(),
         subscribers: Default::default(),
         demo_tokens,
+        collector,
     });
     Ok(Prepared {
         router: router(app.clone(), config.metrics_bind.is_none()),

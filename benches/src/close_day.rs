@@ -175,18 +175,19 @@ async fn export_memory(
         ..Default::default()
     };
     let limits = securescore::config::RequestLimits::default();
+    let collector = securescore::graph::worker::Collector::new(
+        db.clone(),
+        securescore::config::GraphConfig::default(),
+        securescore::secrets::SecretsKey::default(),
+        pipeline.clone(),
+    );
     let app = std::sync::Arc::new(securescore::http::App {
         schema: securescore::graphql::build_schema(
             db.clone(),
             pipeline.clone(),
             ScoringConfig::default(),
             securescore::config::WebhookConfig::default(),
-            securescore::graph::worker::Collector::new(
-                db.clone(),
-                securescore::config::GraphConfig::default(),
-                securescore::secrets::SecretsKey::default(),
-                pipeline.clone(),
-            ),
+            collector.clone(),
             &limits,
             securescore::graphql::budget::CostConfig::OFF,
         ),
@@ -198,6 +199,7 @@ async fn export_memory(
         persisted: Default::default(),
         subscribers: Default::default(),
         demo_tokens: None,
+        collector,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

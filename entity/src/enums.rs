@@ -249,6 +249,9 @@ stored_enum! {
         Failed = "FAILED",
         /// Not collected: turned off.
         Disabled = "DISABLED",
+        /// Signs in as the partner application, and the directory's admin has not consented
+        /// to it (the token endpoint answered AADSTS700016): send them the consent URL.
+        ConsentRequired = "CONSENT_REQUIRED",
     }
 }
 

@@ -13,11 +13,12 @@ pub struct Model {
     pub tenant_id: String,
     /// The Entra directory (tenant) id, a GUID.
     pub directory_id: String,
-    /// The app registration's client id.
+    /// The app registration's client id; empty when it signs in as the partner application.
     pub client_id: String,
-    /// SECRET or CERTIFICATE.
+    /// SECRET or CERTIFICATE (the partner application's is read at each collection).
     pub credential_kind: CredentialKind,
-    /// The credential, sealed under the secrets key; never shown.
+    /// The credential, sealed under the secrets key; never shown; empty when it signs in as
+    /// the partner application.
     pub credential: String,
     /// Collected on schedule and on request.
     pub enabled: bool,
@@ -38,6 +39,12 @@ pub struct Model {
     /// Where the next collection reads the audit log from: the start of the last collection
     /// whose audit read succeeded (none before the first: the last 7 days).
     pub audit_read_from: Option<DateTimeUtc>,
+    /// Signs in as the installation's partner application rather than with its own.
+    pub uses_partner_application: bool,
+    /// When the directory's admin consented to the partner application (through its link).
+    pub consented_at: Option<DateTimeUtc>,
+    /// What Microsoft said when the admin did not consent (`error: description`).
+    pub consent_error: Option<String>,
 }
 
 impl std::fmt::Debug for Model {
@@ -50,6 +57,7 @@ impl std::fmt::Debug for Model {
             .field("credential", &"[sealed]")
             .field("enabled", &self.enabled)
             .field("status", &self.status)
+            .field("uses_partner_application", &self.uses_partner_application)
             .finish_non_exhaustive()
     }
 }

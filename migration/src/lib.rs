@@ -21,6 +21,7 @@ mod m20261129_000014_catalog_metadata;
 mod m20261129_000015_action_plans;
 mod m20261206_000016_licences_and_emergency_access;
 mod m20261207_000017_directory_changes;
+mod m20261207_000018_partner_application;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000015_action_plans::Migration),
             Box::new(m20261206_000016_licences_and_emergency_access::Migration),
             Box::new(m20261207_000017_directory_changes::Migration),
+            Box::new(m20261207_000018_partner_application::Migration),
         ]
     }
 }

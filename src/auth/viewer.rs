@@ -54,6 +54,8 @@ pub enum Operation {
     ReadConnections,
     /// Set and clear plans, and the score zones.
     PlanImprovements,
+    /// Set the partner application and connect directories to it in bulk.
+    ManagePartnerApplication,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -75,7 +77,9 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
         (PlatformAdmin, ManageConnection | CollectNow | ReadConnections) => Some(Reach::All),
         (GlobalAdmin | Collector, IngestSnapshot) => Some(Reach::Own),
         (PlatformAdmin, ReadTenantData | Recompute) => Some(Reach::All),
-        (PlatformAdmin, ManageTenants | ManageCatalog) => Some(Reach::All),
+        (PlatformAdmin, ManageTenants | ManageCatalog | ManagePartnerApplication) => {
+            Some(Reach::All)
+        }
         _ => None,
     }
 }

@@ -175,6 +175,9 @@ pub struct Collected {
     /// When the audit log was read whole: the instant the read began, where the next
     /// collection reads from.
     pub audit_read_at: Option<DateTime<Utc>>,
+    /// The token endpoint answered that the application is not in the directory
+    /// (AADSTS700016): a multi-tenant application its admin has not consented to.
+    pub consent_missing: bool,
 }
 
 impl Collected {
@@ -195,6 +198,10 @@ impl Collected {
 fn endpoint_name(request: &str) -> String {
     request.split('?').next().unwrap_or(request).to_owned()
 }
+
+/// The token endpoint's code for an application that has no service principal in the
+/// directory: nobody there consented to it.
+const APPLICATION_NOT_IN_DIRECTORY: &str = "AADSTS700016";
 
 /// Runs one collection with a client for the directory; `emergency_accounts` are the
 /// tenant's designated emergency access accounts; the audit log is read from `audit_since`.
@@ -223,6 +230,7 @@ pub async fn collect(
             warnings: Vec::new(),
             directory_changes: Vec::new(),
             audit_read_at: None,
+            consent_missing: refused.reason.contains(APPLICATION_NOT_IN_DIRECTORY),
         };
     }
     let audit_started = Utc::now();
@@ -400,6 +408,7 @@ pub async fn collect(
         warnings,
         directory_changes,
         audit_read_at,
+        consent_missing: false,
     }
 }
 

@@ -26,6 +26,7 @@ use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
 use crate::service::directory_changes::keep_changes;
+use crate::service::partner_application::{self, find_partner_application};
 use crate::service::emergency_access::emergency_accounts_of;
 use crate::service::snapshots::{SnapshotInput, ingest_snapshot};
 use crate::service::tenants::find_tenant;
@@ -80,6 +81,11 @@ impl Collector {
     /// The key credentials and webhook signing keys are sealed under.
     pub fn secrets(&self) -> &SecretsKey {
         &self.inner.secrets
+    }
+
+    /// The connector's endpoints, schedule and public address.
+    pub fn config(&self) -> &GraphConfig {
+        &self.inner.config
     }
 
     /// How often every enabled connection is collected.
@@ -280,20 +286,14 @@ impl Collector {
             Ok(None) => return failed("the directory connection was deleted".into()),
             Err(err) => return failed(format!("reading the connection failed: {err}")),
         };
-        let credential = match self
-            .inner
-            .secrets
-            .open(&credential_purpose(tenant_id), &connection.credential)
-            .map_err(|e| e.to_string())
-            .and_then(|json| Credential::from_stored(&json))
-        {
-            Ok(credential) => credential,
+        let (client_id, credential) = match self.sign_in_as(&connection).await {
+            Ok(sign_in) => sign_in,
             Err(reason) => return failed(reason),
         };
         let client = match GraphClient::new(
             &self.inner.config,
             &connection.directory_id,
-            &connection.client_id,
+            &client_id,
             credential,
         ) {
             Ok(client) => client,
@@ -311,7 +311,10 @@ impl Collector {
         let audit_since = connection
             .audit_read_from
             .unwrap_or_else(|| Utc::now() - chrono::Duration::days(super::audit::FIRST_READ_DAYS));
-        let collected = collect(&client, &emergency_accounts, audit_since).await;
+        let mut collected = collect(&client, &emergency_accounts, audit_since).await;
+        // Only the partner application waits on each directory's consent; an app registration
+        // of the directory's own that is not found there is a wrong directory or client id.
+        collected.consent_missing &= connection.uses_partner_application;
         tracing::info!(
             %tenant_id,
             status = collected.status.as_str(),
@@ -320,6 +323,28 @@ impl Collector {
             "directory read"
         );
         collected
+    }
+
+    /// The client id and credential a connection signs in with: its own, or the partner
+    /// application's as it is set now (a rotation applies from the next collection on).
+    async fn sign_in_as(
+        &self,
+        connection: &graph_connection::Model,
+    ) -> Result<(String, Credential), String> {
+        let secrets = &self.inner.secrets;
+        if !connection.uses_partner_application {
+            let credential = secrets
+                .open(&credential_purpose(&connection.tenant_id), &connection.credential)
+                .map_err(|e| e.to_string())
+                .and_then(|json| Credential::from_stored(&json))?;
+            return Ok((connection.client_id.clone(), credential));
+        }
+        let application = find_partner_application(&self.inner.db)
+            .await
+            .map_err(|e| format!("reading the partner application failed: {e}"))?
+            .ok_or("the connection signs in as the partner application, and none is set")?;
+        let credential = partner_application::open_credential(secrets, &application)?;
+        Ok((application.client_id, credential))
     }
 
     /// Stores the snapshot (idempotent per collection) and records the outcome, while the
@@ -390,6 +415,7 @@ impl Collector {
         let connection_status = match status {
             CollectionStatus::Succeeded => ConnectionStatus::Ok,
             CollectionStatus::Partial => ConnectionStatus::Partial,
+            _ if collected.consent_missing => ConnectionStatus::ConsentRequired,
             _ => ConnectionStatus::Failed,
         };
         let mut update = graph_connection::Entity::update_many()
@@ -404,6 +430,13 @@ impl Collector {
             );
         if snapshot_id.is_some() {
             update = update.col_expr(graph_connection::Column::LastCollectedAt, Expr::value(now));
+        }
+        if collected.consent_missing {
+            // Consent recorded through a link was withdrawn since, or never reached Microsoft.
+            update = update.col_expr(
+                graph_connection::Column::ConsentedAt,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            );
         }
         if let Some(read_at) = collected.audit_read_at {
             update = update.col_expr(
@@ -443,5 +476,6 @@ fn failed(reason: String) -> Collected {
         warnings: Vec::new(),
         directory_changes: Vec::new(),
         audit_read_at: None,
+        consent_missing: false,
     }
 }

@@ -3,6 +3,8 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::context::ContextExt;
+use super::types::partner::PartnerApplication;
+use crate::service::partner_application::find_partner_application;
 use super::loaders::feed_tenant_with_newest_day;
 use super::prefetch::{prefetch_changes_if_selected, prefetch_scores_if_selected};
 use super::runs_query::RunQuery;
@@ -136,6 +138,17 @@ impl CoreQuery {
         ctx.viewer()?.require(Operation::ReadCatalog)?;
         let rows = catalog::list_actions(ctx.db()?, category, include_deprecated).await?;
         Ok(rows.into_iter().map(ImprovementAction::from).collect())
+    }
+
+    /// The installation's partner application, if one is set (PLATFORM_ADMIN).
+    async fn partner_application(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PartnerApplication>> {
+        ctx.viewer()?.require(Operation::ManagePartnerApplication)?;
+        Ok(find_partner_application(ctx.db()?)
+            .await?
+            .map(PartnerApplication))
     }
 
     /// Every framework name the catalog's entries map to, sorted.

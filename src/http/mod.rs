@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod connections;
+pub mod consent;
 pub mod dashboard;
 pub mod export;
 pub mod graphiql;
@@ -59,6 +60,8 @@ pub struct App {
     pub subscribers: subscriptions::TokenConnections,
     /// In `--demo` only: the tokens the dashboard offers to pick from.
     pub demo_tokens: Option<crate::demo::DemoTokens>,
+    /// The directory collector, for consents that queue a collection.
+    pub collector: crate::graph::worker::Collector,
 }
 
 /// Shared handler state.
@@ -92,6 +95,7 @@ pub fn router(app: AppState, with_metrics: bool) -> Router {
             "/export/action-rollup.csv",
             get(rollup_export::action_rollup_csv),
         )
+        .route("/connect/consented", get(consent::consented))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(app)

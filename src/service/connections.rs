@@ -3,7 +3,7 @@
 //! replicas.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{CollectionStatus, ConnectionStatus};
+use entity::enums::{CollectionStatus, ConnectionStatus, CredentialKind};
 use entity::{collection_run, graph_connection};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -25,12 +25,23 @@ pub struct ConnectionInput {
     pub tenant_id: String,
     /// The Entra directory id (a GUID).
     pub directory_id: String,
-    /// The app registration's client id (a GUID).
-    pub client_id: String,
-    /// The credential.
-    pub credential: Credential,
+    /// Which application it signs in as.
+    pub sign_in: SignIn,
     /// Collected on schedule and on request.
     pub enabled: bool,
+}
+
+/// Which application a connection signs in as.
+pub enum SignIn {
+    /// Its own app registration: the client id (a GUID) and its credential.
+    Own {
+        /// The app registration's client id.
+        client_id: String,
+        /// Its credential.
+        credential: Credential,
+    },
+    /// The installation's partner application (read at each collection).
+    PartnerApplication,
 }
 
 /// The associated data a connection's sealed credential is bound to.
@@ -50,34 +61,91 @@ pub fn parse_guid(field: &str, raw: &str) -> ApiResult<String> {
     }
 }
 
-/// Connects (or reconnects) a tenant's directory: the credential is sealed under the secrets
-/// key, and the connection is collected at the scheduler's next look. Without a key nothing is
-/// stored.
-pub async fn set_connection(
-    db: &DatabaseConnection,
+/// Seals `credential` for `purpose`; without a key nothing is stored and the caller is told.
+pub fn seal_credential(
     key: &SecretsKey,
-    input: ConnectionInput,
-) -> ApiResult<graph_connection::Model> {
-    let sealed = key
-        .seal(
-            &credential_purpose(&input.tenant_id),
-            input.credential.to_stored().expose_secret().as_bytes(),
-        )
+    purpose: &str,
+    credential: &Credential,
+) -> ApiResult<String> {
+    key.seal(purpose, credential.to_stored().expose_secret().as_bytes())
         .map_err(|e| match e {
             SecretsError::NoKey => ApiError::BadUserInput(format!(
                 "credentials are stored encrypted and {e}; nothing was stored"
             )),
             SecretsError::WrongKey => ApiError::Internal("sealing the credential failed".into()),
-        })?;
-    let now = Utc::now();
+        })
+}
+
+/// Connects (or reconnects) a tenant's directory: its own credential is sealed under the
+/// secrets key (without a key nothing is stored), and the connection is collected at the
+/// scheduler's next look. Signing in as the partner application needs it set.
+pub async fn set_connection(
+    db: &DatabaseConnection,
+    key: &SecretsKey,
+    input: ConnectionInput,
+) -> ApiResult<graph_connection::Model> {
+    let (client_id, credential_kind, credential) = match &input.sign_in {
+        SignIn::Own {
+            client_id,
+            credential,
+        } => (
+            client_id.clone(),
+            credential.kind(),
+            seal_credential(key, &credential_purpose(&input.tenant_id), credential)?,
+        ),
+        SignIn::PartnerApplication => {
+            super::partner_application::require_partner_application(db).await?;
+            (String::new(), CredentialKind::Secret, String::new())
+        }
+    };
+    let uses_partner = matches!(input.sign_in, SignIn::PartnerApplication);
+    let txn = db.begin().await?;
+    let previous = find_connection(&txn, &input.tenant_id).await?;
+    let row = connection_row(
+        &input.tenant_id,
+        &input.directory_id,
+        uses_partner,
+        input.enabled,
+        Utc::now(),
+    );
     let row = graph_connection::ActiveModel {
-        tenant_id: Set(input.tenant_id.clone()),
-        directory_id: Set(input.directory_id),
-        client_id: Set(input.client_id),
-        credential_kind: Set(input.credential.kind()),
-        credential: Set(sealed),
-        enabled: Set(input.enabled),
-        status: Set(if input.enabled {
+        client_id: Set(client_id),
+        credential_kind: Set(credential_kind),
+        credential: Set(credential),
+        // Consent was given to the partner application for this directory: it holds while
+        // both stay.
+        consented_at: Set(previous
+            .filter(|p| p.uses_partner_application && uses_partner && p.directory_id == input.directory_id)
+            .and_then(|p| p.consented_at)),
+        ..row
+    };
+    upsert_connection(&txn, row).await?;
+    // Read back in the same transaction: a delete racing this call comes before or after
+    // both, never between.
+    let stored = find_connection(&txn, &input.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a stored connection vanished".into()))?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// A connection as first stored (or set again): never collected, due now, signing in with
+/// no credential of its own until the caller sets one.
+pub fn connection_row(
+    tenant_id: &str,
+    directory_id: &str,
+    uses_partner_application: bool,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> graph_connection::ActiveModel {
+    graph_connection::ActiveModel {
+        tenant_id: Set(tenant_id.to_owned()),
+        directory_id: Set(directory_id.to_owned()),
+        client_id: Set(String::new()),
+        credential_kind: Set(CredentialKind::Secret),
+        credential: Set(String::new()),
+        enabled: Set(enabled),
+        status: Set(if enabled {
             ConnectionStatus::NeverCollected
         } else {
             ConnectionStatus::Disabled
@@ -89,11 +157,20 @@ pub async fn set_connection(
         created_at: Set(now),
         updated_at: Set(now),
         audit_read_from: Set(None),
-    };
-    // One statement, so two concurrent connects of a tenant both succeed (the later wins);
-    // a reconnect keeps when it was first connected and when it was last collected.
+        uses_partner_application: Set(uses_partner_application),
+        consented_at: Set(None),
+        consent_error: Set(None),
+    }
+}
+
+/// Inserts or replaces a connection in one statement, so two concurrent connects of a tenant
+/// both succeed (the later wins); a reconnect keeps when it was first connected, when it was
+/// last collected and where its audit log reads from.
+pub async fn upsert_connection(
+    db: &impl ConnectionTrait,
+    row: graph_connection::ActiveModel,
+) -> Result<(), DbErr> {
     use graph_connection::Column;
-    let txn = db.begin().await?;
     graph_connection::Entity::insert(row)
         .on_conflict(
             OnConflict::column(Column::TenantId)
@@ -108,18 +185,15 @@ pub async fn set_connection(
                     Column::MissingPermissions,
                     Column::NextCollectAt,
                     Column::UpdatedAt,
+                    Column::UsesPartnerApplication,
+                    Column::ConsentedAt,
+                    Column::ConsentError,
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(db)
         .await?;
-    // Read back in the same transaction: a delete racing this call comes before or after
-    // both, never between.
-    let stored = find_connection(&txn, &input.tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("a stored connection vanished".into()))?;
-    txn.commit().await?;
-    Ok(stored)
+    Ok(())
 }
 
 /// Deletes a tenant's connection; queued collections of it end as FAILED. NOT_FOUND when

@@ -2,11 +2,13 @@
 //! where it writes more than one row.
 
 pub mod action_rollup;
+pub mod bulk_connect;
 pub mod alerts;
 pub mod catalog;
 pub mod change_seq;
 pub mod comparisons;
 pub mod connections;
+pub mod consent;
 pub mod daily_scores;
 pub mod directory_changes;
 pub mod emergency_access;
@@ -15,6 +17,7 @@ pub mod estate;
 pub mod export;
 pub mod overrides;
 pub mod pagination;
+pub mod partner_application;
 pub mod plans;
 pub mod portfolio;
 pub mod reference_cache;

@@ -144,8 +144,21 @@ impl NewTenant {
 
 /// Stores a new tenant; an existing id is a CONFLICT.
 pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult<tenant::Model> {
-    let now = Utc::now();
-    let row = tenant::ActiveModel {
+    let id = new.id.clone();
+    new_tenant_row(new, Utc::now())
+        .insert(db)
+        .await
+        .map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                ApiError::Conflict(format!("tenant `{id}` already exists"))
+            }
+            _ => err.into(),
+        })
+}
+
+/// The row a new tenant is stored as, created at `now`, with the default zones and no goal.
+pub fn new_tenant_row(new: NewTenant, now: chrono::DateTime<Utc>) -> tenant::ActiveModel {
+    tenant::ActiveModel {
         id: Set(new.id.clone()),
         name: Set(new.name),
         industry: Set(new.industry),
@@ -158,13 +171,7 @@ pub async fn create_tenant(db: &DatabaseConnection, new: NewTenant) -> ApiResult
         zone_good: Set(ScoreZones::default().good),
         zone_fair: Set(ScoreZones::default().fair),
         emergency_access_accounts: Set(None),
-    };
-    row.insert(db).await.map_err(|err| match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::Conflict(format!("tenant `{}` already exists", new.id))
-        }
-        _ => err.into(),
-    })
+    }
 }
 
 /// Sets (or with `None` clears) a tenant's goal percentage, 0 to 100; a missing tenant is

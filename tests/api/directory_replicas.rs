@@ -79,6 +79,9 @@ async fn connected_postgres(count: usize) -> Option<(String, TestDatabase, Datab
             created_at: Set(now),
             updated_at: Set(now),
             audit_read_from: Set(None),
+            uses_partner_application: Set(false),
+            consented_at: Set(None),
+            consent_error: Set(None),
         })
         .exec_without_returning(&db)
         .await

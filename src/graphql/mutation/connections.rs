@@ -8,7 +8,7 @@ use crate::graph::credential::Credential;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::directory::{CollectionRun, GraphConnection};
 use crate::graphql::types::tenant::Tenant;
-use crate::service::connections::{self, ConnectionInput, parse_guid};
+use crate::service::connections::{self, ConnectionInput, SignIn, parse_guid};
 use crate::service::{emergency_access, tenants};
 
 /// A directory connection: the directory, the app registration, and exactly one credential
@@ -19,8 +19,9 @@ pub struct SetGraphConnectionInput {
     pub tenant_id: ID,
     /// The Entra directory (tenant) id, a GUID.
     pub directory_id: String,
-    /// The app registration's client (application) id, a GUID.
-    pub client_id: String,
+    /// The app registration's client (application) id, a GUID; omitted when it signs in as
+    /// the partner application.
+    pub client_id: Option<String>,
     /// A client secret.
     pub client_secret: Option<String>,
     /// A PEM X.509 certificate registered on the app.
@@ -30,6 +31,10 @@ pub struct SetGraphConnectionInput {
     /// Collected on schedule and on request.
     #[graphql(default = true)]
     pub enabled: bool,
+    /// Sign in as the installation's partner application (its admin consents through
+    /// `consentUrl`); `clientId` and the credential are then omitted.
+    #[graphql(default = false)]
+    pub use_partner_application: bool,
 }
 
 /// Directory connections and collections.
@@ -62,13 +67,37 @@ impl ConnectionMutation {
     ) -> async_graphql::Result<GraphConnection> {
         reachable_tenant(ctx, Operation::ManageConnection, &input.tenant_id).await?;
         let directory_id = parse_guid("directoryId", &input.directory_id)?;
-        let client_id = parse_guid("clientId", &input.client_id)?;
-        let credential = Credential::from_input(
-            input.client_secret,
-            input.certificate_pem,
-            input.private_key_pem,
-        )
-        .map_err(ApiError::BadUserInput)?;
+        let sign_in = if input.use_partner_application {
+            let own = [
+                &input.client_id,
+                &input.client_secret,
+                &input.certificate_pem,
+                &input.private_key_pem,
+            ];
+            if own.iter().any(|field| field.is_some()) {
+                return Err(ApiError::BadUserInput(
+                    "a connection that signs in as the partner application has no clientId or credential of its own"
+                        .into(),
+                )
+                .into());
+            }
+            SignIn::PartnerApplication
+        } else {
+            let client_id = input.client_id.as_deref().ok_or_else(|| {
+                ApiError::BadUserInput(
+                    "give clientId, or usePartnerApplication: true".into(),
+                )
+            })?;
+            SignIn::Own {
+                client_id: parse_guid("clientId", client_id)?,
+                credential: Credential::from_input(
+                    input.client_secret,
+                    input.certificate_pem,
+                    input.private_key_pem,
+                )
+                .map_err(ApiError::BadUserInput)?,
+            }
+        };
         let collector = ctx.collector()?;
         let connection = connections::set_connection(
             ctx.db()?,
@@ -76,8 +105,7 @@ impl ConnectionMutation {
             ConnectionInput {
                 tenant_id: input.tenant_id.0,
                 directory_id,
-                client_id,
-                credential,
+                sign_in,
                 enabled: input.enabled,
             },
         )

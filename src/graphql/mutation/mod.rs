@@ -6,6 +6,7 @@ mod alerts;
 mod catalog;
 mod connections;
 mod overrides;
+mod partner;
 mod planning;
 mod scoring;
 mod snapshots;
@@ -36,6 +37,7 @@ pub struct MutationFields(
     alerts::AlertMutation,
     webhooks::WebhookMutation,
     connections::ConnectionMutation,
+    partner::PartnerMutation,
     planning::PlanningMutation,
 );
 

@@ -3,12 +3,15 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::enums::{CollectionStatus, ConnectionStatus, CredentialKind};
-use entity::{collection_run, graph_connection};
+use entity::{collection_run, graph_connection, partner_application};
 
 use super::connection::connection_types;
 use super::snapshot::Snapshot;
 use crate::graph::collect::EndpointOutcome;
+use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::load_snapshot;
+use crate::service::consent;
+use crate::service::partner_application::find_partner_application;
 use crate::graphql::scalars::DateTime;
 
 connection_types!(
@@ -34,14 +37,62 @@ impl GraphConnection {
         &self.0.directory_id
     }
 
-    /// The app registration's client (application) id.
-    async fn client_id(&self) -> &str {
-        &self.0.client_id
+    /// The app registration's client (application) id: the partner application's when the
+    /// connection signs in as it (empty while none is set).
+    async fn client_id(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(match self.partner_application(ctx).await? {
+            Some(application) => application.client_id,
+            None if self.0.uses_partner_application => String::new(),
+            None => self.0.client_id.clone(),
+        })
     }
 
-    /// SECRET or CERTIFICATE.
-    async fn credential_kind(&self) -> CredentialKind {
-        self.0.credential_kind
+    /// SECRET or CERTIFICATE (the partner application's when it signs in as it).
+    async fn credential_kind(&self, ctx: &Context<'_>) -> async_graphql::Result<CredentialKind> {
+        Ok(self
+            .partner_application(ctx)
+            .await?
+            .map_or(self.0.credential_kind, |a| a.credential_kind))
+    }
+
+    /// Signs in as the installation's partner application.
+    async fn uses_partner_application(&self) -> bool {
+        self.0.uses_partner_application
+    }
+
+    /// The admin consent link to send the directory's admin, valid 30 days from this read;
+    /// null unless the connection signs in as the partner application, one is set, and the
+    /// server knows its public address (`--public-url`).
+    async fn consent_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(application) = self.partner_application(ctx).await? else {
+            return Ok(None);
+        };
+        let collector = ctx.collector()?;
+        let state = consent::sign_state(
+            collector.secrets(),
+            &self.0.tenant_id,
+            &self.0.directory_id,
+            chrono::Utc::now(),
+        );
+        Ok(state.and_then(|state| {
+            consent::consent_url(
+                collector.config(),
+                &application.client_id,
+                &self.0.directory_id,
+                &state,
+            )
+        }))
+    }
+
+    /// When the directory's admin consented to the partner application through its link
+    /// (cleared when a collection finds the consent missing).
+    async fn consented_at(&self) -> Option<DateTime> {
+        self.0.consented_at.map(DateTime)
+    }
+
+    /// What Microsoft answered when the admin did not consent (`error: description`).
+    async fn consent_error(&self) -> Option<&str> {
+        self.0.consent_error.as_deref()
     }
 
     /// Collected on schedule and on request.
@@ -77,6 +128,19 @@ impl GraphConnection {
     /// When last changed.
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
+    }
+}
+
+impl GraphConnection {
+    /// The partner application, when this connection signs in as it and one is set.
+    async fn partner_application(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<partner_application::Model>> {
+        if !self.0.uses_partner_application {
+            return Ok(None);
+        }
+        Ok(find_partner_application(ctx.db()?).await?)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod directory_change;
 pub mod estate;
 pub mod overrides;
+pub mod partner;
 pub mod planning;
 pub mod portfolio;
 pub mod run;
