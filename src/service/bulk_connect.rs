@@ -61,7 +61,8 @@ pub async fn connect_directories(
     let mut checked: Vec<Result<Checked, String>> = entries.iter().map(check).collect();
     refuse_repeats(&mut checked, |c| c.tenant.id.clone(), "the tenant");
     refuse_repeats(&mut checked, |c| c.directory_id.clone(), "the directory");
-    let txn = db.begin().await?;
+    // Read before the transaction: on SQLite a read inside it would make its first write
+    // fail against a concurrent writer.
     let directories: Vec<String> = checked
         .iter()
         .flatten()
@@ -70,19 +71,20 @@ pub async fn connect_directories(
     let tenants: Vec<String> = checked.iter().flatten().map(|c| c.tenant.id.clone()).collect();
     let holders: HashMap<String, String> = graph_connection::Entity::find()
         .filter(graph_connection::Column::DirectoryId.is_in(directories))
-        .all(&txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|c| (c.directory_id, c.tenant_id))
         .collect();
     let existing: HashMap<String, graph_connection::Model> = graph_connection::Entity::find()
         .filter(graph_connection::Column::TenantId.is_in(tenants.clone()))
-        .all(&txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|c| (c.tenant_id.clone(), c))
         .collect();
     let now = Utc::now();
+    let txn = db.begin().await?;
     for entry in &mut checked {
         let Ok(c) = entry else { continue };
         if let Some(holder) = holders.get(&c.directory_id).filter(|h| **h != c.tenant.id) {

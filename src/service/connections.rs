@@ -100,7 +100,6 @@ pub async fn set_connection(
     };
     let uses_partner = matches!(input.sign_in, SignIn::PartnerApplication);
     let txn = db.begin().await?;
-    let previous = find_connection(&txn, &input.tenant_id).await?;
     let row = connection_row(
         &input.tenant_id,
         &input.directory_id,
@@ -112,11 +111,6 @@ pub async fn set_connection(
         client_id: Set(client_id),
         credential_kind: Set(credential_kind),
         credential: Set(credential),
-        // Consent was given to the partner application for this directory: it holds while
-        // both stay.
-        consented_at: Set(previous
-            .filter(|p| p.uses_partner_application && uses_partner && p.directory_id == input.directory_id)
-            .and_then(|p| p.consented_at)),
         ..row
     };
     upsert_connection(&txn, row).await?;
@@ -163,9 +157,20 @@ pub fn connection_row(
     }
 }
 
+/// `column` of the stored connection while consent to the partner application still applies
+/// (it signed in as it, still does, and to the same directory); null otherwise. Decided in
+/// the upsert itself: a read before it would make SQLite refuse a concurrent write.
+fn kept_while_consent_holds(column: &str) -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust(format!(
+        "CASE WHEN graph_connections.uses_partner_application AND excluded.uses_partner_application \
+         AND graph_connections.directory_id = excluded.directory_id \
+         THEN graph_connections.{column} ELSE NULL END"
+    ))
+}
+
 /// Inserts or replaces a connection in one statement, so two concurrent connects of a tenant
 /// both succeed (the later wins); a reconnect keeps when it was first connected, when it was
-/// last collected and where its audit log reads from.
+/// last collected, where its audit log reads from, and consent while it holds.
 pub async fn upsert_connection(
     db: &impl ConnectionTrait,
     row: graph_connection::ActiveModel,
@@ -186,8 +191,10 @@ pub async fn upsert_connection(
                     Column::NextCollectAt,
                     Column::UpdatedAt,
                     Column::UsesPartnerApplication,
-                    Column::ConsentedAt,
-                    Column::ConsentError,
+                ])
+                .values([
+                    (Column::ConsentedAt, kept_while_consent_holds("consented_at")),
+                    (Column::ConsentError, kept_while_consent_holds("consent_error")),
                 ])
                 .to_owned(),
         )

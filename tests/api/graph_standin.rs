@@ -51,6 +51,15 @@ pub struct Behaviour {
     /// Errors echo what was sent, as a careless endpoint or a proxy may: the token endpoint its
     /// form body (percent-encoded), Graph the `Authorization` header.
     pub echo_requests: bool,
+    /// Directories besides [`DIRECTORY`] whose admin consented to the client (a multi-tenant
+    /// app): their tokens are issued and Graph serves them the same directory.
+    pub consented: HashSet<String>,
+    /// Directories that exist but where nobody consented to the client: their token requests
+    /// answer AADSTS700016, until the admin consent endpoint is followed.
+    pub awaiting_consent: HashSet<String>,
+    /// When set, the admin consent endpoint answers with this `error` and `error_description`
+    /// (the admin declined) instead of consenting.
+    pub consent_declined: Option<(String, String)>,
 }
 
 /// The shared state of the stand-in.
@@ -101,6 +110,7 @@ impl StandIn {
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route("/{tenant}/v2.0/adminconsent", get(admin_consent))
             .route("/v1.0/{*path}", get(graph))
             .route("/beta/{*path}", get(graph_beta))
             // As Graph does, answers are gzip-compressed for a client that offers it.
@@ -305,7 +315,17 @@ async fn token(
         .lock()
         .unwrap()
         .push(format!("POST /{tenant}/oauth2/v2.0/token"));
-    if tenant != DIRECTORY {
+    if state.behaviour.lock().unwrap().awaiting_consent.contains(&tenant) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            &format!(
+                "AADSTS700016: Application with identifier '{}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                form.get("client_id").map(String::as_str).unwrap_or_default()
+            ),
+        );
+    }
+    if tenant != DIRECTORY && !state.behaviour.lock().unwrap().consented.contains(&tenant) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -345,6 +365,52 @@ async fn token(
     *state.tokens_issued.lock().unwrap() += 1;
     axum::Json(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access_token}))
         .into_response()
+}
+
+/// The admin consent endpoint, as an admin who signs in and accepts (or declines) sees it:
+/// a redirect to `redirect_uri` with `admin_consent=True`, `tenant`, `scope` and `state`, or
+/// with `error`, `error_description` and `state`.
+async fn admin_consent(
+    State((state, base)): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("GET /{tenant}/v2.0/adminconsent"));
+    let scope = format!("{base}/.default");
+    let (Some(redirect), Some(CLIENT), Some(true)) = (
+        query.get("redirect_uri"),
+        query.get("client_id").map(String::as_str),
+        query.get("scope").map(|s| *s == scope),
+    ) else {
+        return (StatusCode::BAD_REQUEST, "AADSTS900144: a parameter is missing or wrong").into_response();
+    };
+    let mut behaviour = state.behaviour.lock().unwrap();
+    let mut target = reqwest::Url::parse(redirect).unwrap();
+    {
+        let mut pairs = target.query_pairs_mut();
+        match &behaviour.consent_declined {
+            Some((error, description)) => {
+                pairs.append_pair("error", error).append_pair("error_description", description);
+            }
+            None => {
+                pairs
+                    .append_pair("admin_consent", "True")
+                    .append_pair("tenant", &tenant)
+                    .append_pair("scope", &scope);
+            }
+        }
+        if let Some(value) = query.get("state") {
+            pairs.append_pair("state", value);
+        }
+    }
+    if behaviour.consent_declined.is_none() && behaviour.awaiting_consent.remove(&tenant) {
+        behaviour.consented.insert(tenant);
+    }
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, target.to_string())]).into_response()
 }
 
 /// Checks a client assertion as the identity platform does: PS256 with the registered

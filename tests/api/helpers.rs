@@ -119,6 +119,8 @@ async fn spawn_on(
     customize: impl FnOnce(&mut ServeConfig),
 ) -> TestApp {
     log_server_errors();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
     let mut config = ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone().into(),
@@ -154,6 +156,8 @@ async fn spawn_on(
             graph_url: "http://127.0.0.1:9".into(),
             max_attempts: 1,
             poll: Duration::from_millis(100),
+            // Admin consent comes back to this server.
+            public_url: Some(address.clone()),
             ..Default::default()
         },
         secrets_key_file: Some(secrets_key_file()),
@@ -162,8 +166,6 @@ async fn spawn_on(
     let prepared = securescore::server::prepare(config)
         .await
         .expect("server prepares");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(securescore::http::listen::serve_http(
         listener,

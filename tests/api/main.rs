@@ -33,6 +33,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod outage;
+mod partner;
 mod persisted;
 mod pipeline;
 mod planning;

@@ -228,6 +228,21 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "graph_connections",
     ),
     (
+        "see partner application",
+        "{ partnerApplication { clientId } }",
+        "",
+    ),
+    (
+        "set partner application",
+        "mutation { setPartnerApplication(input: {clientId: \"3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38\", clientSecret: \"s\"}) { clientId } }",
+        "partner_applications",
+    ),
+    (
+        "connect directories in bulk",
+        "mutation { connectDirectories(inputs: [{tenantId: \"bulk\", directoryId: \"5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c\"}]) { error } }",
+        "graph_connections",
+    ),
+    (
         "change catalog",
         "mutation { upsertAction(input: {id: \"X\", title: \"X\", category: DATA, maxScore: 1, rule: {kind: BOOLEAN, fact: \"x\"}}) { id } }",
         "improvement_actions",
