@@ -9,7 +9,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait, Condition,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -369,27 +369,68 @@ pub async fn active_collection(
         .await
 }
 
-/// Queues a collection for every enabled connection whose time has come. Each connection's
-/// next time moves forward by a conditional update, so of several replicas looking at once,
-/// exactly one queues it. Answers how many were queued.
+/// Due connections read per page while planning.
+const PLAN_PAGE: u64 = 200;
+
+/// Queues a collection for every enabled connection whose time has come, reading them a page
+/// at a time. Each connection's next time moves forward by a conditional update, so of several
+/// replicas looking at once, exactly one queues it; it moves to the connection's own slot in
+/// the next interval, so connections made together spread over the interval. Answers how many
+/// were queued.
 pub async fn plan_due_collections(
     db: &DatabaseConnection,
     interval: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
-    let due = graph_connection::Entity::find()
-        .filter(graph_connection::Column::Enabled.eq(true))
-        .filter(graph_connection::Column::NextCollectAt.lte(now))
-        .all(db)
-        .await?;
-    let next = now + interval_of(interval);
+    use graph_connection::Column;
     let mut planned = 0;
-    for connection in due {
-        if plan_one(db, &connection, next, now).await? {
-            planned += 1;
+    let mut after: Option<(DateTime<Utc>, String)> = None;
+    loop {
+        let mut query = graph_connection::Entity::find()
+            .filter(Column::Enabled.eq(true))
+            .filter(Column::NextCollectAt.lte(now))
+            .order_by_asc(Column::NextCollectAt)
+            .order_by_asc(Column::TenantId)
+            .limit(PLAN_PAGE);
+        if let Some((at, tenant)) = &after {
+            query = query.filter(
+                Condition::any().add(Column::NextCollectAt.gt(*at)).add(
+                    Condition::all()
+                        .add(Column::NextCollectAt.eq(*at))
+                        .add(Column::TenantId.gt(tenant.clone())),
+                ),
+            );
+        }
+        let due = query.all(db).await?;
+        let last_page = (due.len() as u64) < PLAN_PAGE;
+        for connection in &due {
+            let next = next_slot(&connection.tenant_id, interval, now);
+            if plan_one(db, connection, next, now).await? {
+                planned += 1;
+            }
+        }
+        match due.last() {
+            Some(last) if !last_page => {
+                after = Some((last.next_collect_at, last.tenant_id.clone()))
+            }
+            _ => return Ok(planned),
         }
     }
-    Ok(planned)
+}
+
+/// The tenant's next collection time after one at `now`: its own slot in the interval (a
+/// fixed offset from the epoch, from a hash of its id), at least half an interval away.
+pub fn next_slot(tenant_id: &str, interval: std::time::Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    use sha2::{Digest, Sha256};
+    let period = interval.as_millis().clamp(1, i64::MAX as u128) as i64;
+    let digest = Sha256::digest(tenant_id.as_bytes());
+    let hash = u64::from_be_bytes(digest[..8].try_into().unwrap_or_default());
+    let offset = (hash % period as u64) as i64;
+    let earliest = now.timestamp_millis().saturating_add(period / 2);
+    // The first instant at or after `earliest` that is `offset` past a multiple of the period.
+    let slot = earliest - (earliest - offset).rem_euclid(period) + period;
+    let slot = if slot - period >= earliest { slot - period } else { slot };
+    DateTime::from_timestamp_millis(slot).unwrap_or(now + interval_of(interval))
 }
 
 /// Moves one connection's next time forward if nobody else did, and queues its collection;
@@ -426,4 +467,27 @@ async fn plan_one(
         txn.rollback().await?;
     }
     Ok(queued.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_half_to_one_and_a_half_intervals_away_and_spread_over_the_interval() {
+        let interval = std::time::Duration::from_secs(12 * 3600);
+        let now = Utc::now();
+        let mut per_hour = [0usize; 12];
+        for i in 0..2_000 {
+            let tenant = format!("tenant-{i}");
+            let next = next_slot(&tenant, interval, now);
+            let ahead = next - now;
+            assert!(ahead >= chrono::Duration::hours(6) && ahead < chrono::Duration::hours(18), "{ahead}");
+            // The same slot from one interval to the next.
+            assert_eq!(next_slot(&tenant, interval, next) - next, chrono::Duration::hours(12));
+            per_hour[(next.timestamp().rem_euclid(12 * 3600) / 3600) as usize] += 1;
+        }
+        // 2,000 connections over 12 hours: about 167 an hour, none near all of them.
+        assert!(per_hour.iter().all(|&n| (100..240).contains(&n)), "{per_hour:?}");
+    }
 }
