@@ -21,7 +21,6 @@ const NONCE_BYTES: usize = 12;
 /// What the signing key is derived with from the file's key.
 const SIGNING_KEY_LABEL: &str = "securescore signing key v1";
 
-
 /// The key secrets are sealed under; none when `--secrets-key-file` is not set.
 #[derive(Clone, Default)]
 pub struct SecretsKey {
@@ -136,7 +135,11 @@ impl SecretsKey {
 
     /// An HMAC-SHA256 of `message` for `purpose` under the derived signing key.
     pub fn sign(&self, purpose: &str, message: &[u8]) -> Result<Vec<u8>, SecretsError> {
-        Ok(self.signer(purpose, message)?.finalize().into_bytes().to_vec())
+        Ok(self
+            .signer(purpose, message)?
+            .finalize()
+            .into_bytes()
+            .to_vec())
     }
 
     /// Whether `tag` is [`SecretsKey::sign`]'s of `message` for `purpose` (compared in
@@ -149,8 +152,8 @@ impl SecretsKey {
     /// The MAC of `purpose`, a zero byte and `message`, not yet finalized.
     fn signer(&self, purpose: &str, message: &[u8]) -> Result<Hmac<Sha256>, SecretsError> {
         let key = self.signing.as_ref().ok_or(SecretsError::NoKey)?;
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice()).map_err(|_| SecretsError::WrongKey)?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice())
+            .map_err(|_| SecretsError::WrongKey)?;
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(message);
@@ -195,7 +198,13 @@ mod tests {
     fn a_signature_verifies_only_for_its_key_purpose_and_message() {
         let key = SecretsKey::from_bytes(&[3u8; 32]).unwrap();
         let tag = key.sign("consent", b"contoso").unwrap();
-        assert_eq!(tag, SecretsKey::from_bytes(&[3u8; 32]).unwrap().sign("consent", b"contoso").unwrap());
+        assert_eq!(
+            tag,
+            SecretsKey::from_bytes(&[3u8; 32])
+                .unwrap()
+                .sign("consent", b"contoso")
+                .unwrap()
+        );
         assert!(key.verify("consent", b"contoso", &tag));
         assert!(!key.verify("consent", b"contoso2", &tag));
         assert!(!key.verify("consent2", b"contoso", &tag));

@@ -26,8 +26,8 @@ use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
 use crate::service::directory_changes::keep_changes;
-use crate::service::partner_application::{self, find_partner_application};
 use crate::service::emergency_access::emergency_accounts_of;
+use crate::service::partner_application::{self, find_partner_application};
 use crate::service::snapshots::{SnapshotInput, ingest_snapshot};
 use crate::service::tenants::find_tenant;
 
@@ -334,7 +334,10 @@ impl Collector {
         let secrets = &self.inner.secrets;
         if !connection.uses_partner_application {
             let credential = secrets
-                .open(&credential_purpose(&connection.tenant_id), &connection.credential)
+                .open(
+                    &credential_purpose(&connection.tenant_id),
+                    &connection.credential,
+                )
                 .map_err(|e| e.to_string())
                 .and_then(|json| Credential::from_stored(&json))?;
             return Ok((connection.client_id.clone(), credential));

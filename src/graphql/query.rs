@@ -3,8 +3,6 @@
 use async_graphql::{Context, ID, MergedObject, Object};
 
 use super::context::ContextExt;
-use super::types::partner::PartnerApplication;
-use crate::service::partner_application::find_partner_application;
 use super::loaders::feed_tenant_with_newest_day;
 use super::prefetch::{prefetch_changes_if_selected, prefetch_scores_if_selected};
 use super::runs_query::RunQuery;
@@ -12,6 +10,7 @@ use super::scalars::Date;
 use super::types::TenantConnection;
 use super::types::action::ImprovementAction;
 use super::types::estate::{TenantFilter, TenantOrder};
+use super::types::partner::PartnerApplication;
 use super::types::portfolio::Portfolio;
 use super::types::tenant::Tenant;
 use super::types::viewer::ViewerInfo;
@@ -19,6 +18,7 @@ use crate::auth::Operation;
 use crate::domain::ActionCategory;
 use crate::service::action_rollup::RollupDay;
 use crate::service::estate::{self, EstateOrder, EstateOrderField};
+use crate::service::partner_application::find_partner_application;
 use crate::service::tenants::{self, Visibility};
 use crate::service::{catalog, portfolio};
 

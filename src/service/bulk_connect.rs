@@ -68,7 +68,11 @@ pub async fn connect_directories(
         .flatten()
         .map(|c| c.directory_id.clone())
         .collect();
-    let tenants: Vec<String> = checked.iter().flatten().map(|c| c.tenant.id.clone()).collect();
+    let tenants: Vec<String> = checked
+        .iter()
+        .flatten()
+        .map(|c| c.tenant.id.clone())
+        .collect();
     let holders: HashMap<String, String> = graph_connection::Entity::find()
         .filter(graph_connection::Column::DirectoryId.is_in(directories))
         .all(db)

@@ -8,8 +8,8 @@ use entity::{collection_run, graph_connection};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait, Condition,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -193,8 +193,14 @@ pub async fn upsert_connection(
                     Column::UsesPartnerApplication,
                 ])
                 .values([
-                    (Column::ConsentedAt, kept_while_consent_holds("consented_at")),
-                    (Column::ConsentError, kept_while_consent_holds("consent_error")),
+                    (
+                        Column::ConsentedAt,
+                        kept_while_consent_holds("consented_at"),
+                    ),
+                    (
+                        Column::ConsentError,
+                        kept_while_consent_holds("consent_error"),
+                    ),
                 ])
                 .to_owned(),
         )
@@ -420,7 +426,11 @@ pub async fn plan_due_collections(
 
 /// The tenant's next collection time after one at `now`: its own slot in the interval (a
 /// fixed offset from the epoch, from a hash of its id), at least half an interval away.
-pub fn next_slot(tenant_id: &str, interval: std::time::Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn next_slot(
+    tenant_id: &str,
+    interval: std::time::Duration,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     use sha2::{Digest, Sha256};
     let period = interval.as_millis().clamp(1, i64::MAX as u128) as i64;
     let digest = Sha256::digest(tenant_id.as_bytes());
@@ -429,7 +439,11 @@ pub fn next_slot(tenant_id: &str, interval: std::time::Duration, now: DateTime<U
     let earliest = now.timestamp_millis().saturating_add(period / 2);
     // The first instant at or after `earliest` that is `offset` past a multiple of the period.
     let slot = earliest - (earliest - offset).rem_euclid(period) + period;
-    let slot = if slot - period >= earliest { slot - period } else { slot };
+    let slot = if slot - period >= earliest {
+        slot - period
+    } else {
+        slot
+    };
     DateTime::from_timestamp_millis(slot).unwrap_or(now + interval_of(interval))
 }
 
@@ -482,12 +496,21 @@ mod tests {
             let tenant = format!("tenant-{i}");
             let next = next_slot(&tenant, interval, now);
             let ahead = next - now;
-            assert!(ahead >= chrono::Duration::hours(6) && ahead < chrono::Duration::hours(18), "{ahead}");
+            assert!(
+                ahead >= chrono::Duration::hours(6) && ahead < chrono::Duration::hours(18),
+                "{ahead}"
+            );
             // The same slot from one interval to the next.
-            assert_eq!(next_slot(&tenant, interval, next) - next, chrono::Duration::hours(12));
+            assert_eq!(
+                next_slot(&tenant, interval, next) - next,
+                chrono::Duration::hours(12)
+            );
             per_hour[(next.timestamp().rem_euclid(12 * 3600) / 3600) as usize] += 1;
         }
         // 2,000 connections over 12 hours: about 167 an hour, none near all of them.
-        assert!(per_hour.iter().all(|&n| (100..240).contains(&n)), "{per_hour:?}");
+        assert!(
+            per_hour.iter().all(|&n| (100..240).contains(&n)),
+            "{per_hour:?}"
+        );
     }
 }

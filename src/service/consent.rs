@@ -216,22 +216,39 @@ mod tests {
     fn a_state_holds_for_its_key_until_it_expires() {
         let key = SecretsKey::random();
         let now = Utc::now();
-        let state = sign_state(&key, "contoso", "11111111-1111-1111-1111-111111111111", now).unwrap();
+        let state =
+            sign_state(&key, "contoso", "11111111-1111-1111-1111-111111111111", now).unwrap();
         let claims = verify_state(&key, Some(&state), now).unwrap();
         assert_eq!(claims.tenant_id, "contoso");
         assert_eq!(
-            verify_state(&key, Some(&state), now + chrono::Duration::days(CONSENT_LINK_DAYS + 1)),
+            verify_state(
+                &key,
+                Some(&state),
+                now + chrono::Duration::days(CONSENT_LINK_DAYS + 1)
+            ),
             Err(StateRefused::Expired)
         );
-        assert_eq!(verify_state(&SecretsKey::random(), Some(&state), now), Err(StateRefused::Forged));
+        assert_eq!(
+            verify_state(&SecretsKey::random(), Some(&state), now),
+            Err(StateRefused::Forged)
+        );
         assert_eq!(verify_state(&key, None, now), Err(StateRefused::Missing));
         // Another tenant's name under the same signature.
         let (body, tag) = state.split_once('.').unwrap();
         let mut claims: ConsentState =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
         claims.tenant_id = "fabrikam".into();
-        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap()));
-        assert_eq!(verify_state(&key, Some(&forged), now), Err(StateRefused::Forged));
-        assert_eq!(sign_state(&SecretsKey::default(), "contoso", "x", now), None);
+        let forged = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
+        );
+        assert_eq!(
+            verify_state(&key, Some(&forged), now),
+            Err(StateRefused::Forged)
+        );
+        assert_eq!(
+            sign_state(&SecretsKey::default(), "contoso", "x", now),
+            None
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! where it writes more than one row.
 
 pub mod action_rollup;
-pub mod bulk_connect;
 pub mod alerts;
+pub mod bulk_connect;
 pub mod catalog;
 pub mod change_seq;
 pub mod comparisons;

@@ -58,7 +58,9 @@ pub async fn set_partner_application(
 pub async fn find_partner_application(
     db: &impl ConnectionTrait,
 ) -> Result<Option<partner_application::Model>, DbErr> {
-    partner_application::Entity::find_by_id(ROW_ID).one(db).await
+    partner_application::Entity::find_by_id(ROW_ID)
+        .one(db)
+        .await
 }
 
 /// The partner application; BAD_USER_INPUT when none is set.

@@ -315,13 +315,21 @@ async fn token(
         .lock()
         .unwrap()
         .push(format!("POST /{tenant}/oauth2/v2.0/token"));
-    if state.behaviour.lock().unwrap().awaiting_consent.contains(&tenant) {
+    if state
+        .behaviour
+        .lock()
+        .unwrap()
+        .awaiting_consent
+        .contains(&tenant)
+    {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             &format!(
                 "AADSTS700016: Application with identifier '{}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                form.get("client_id").map(String::as_str).unwrap_or_default()
+                form.get("client_id")
+                    .map(String::as_str)
+                    .unwrap_or_default()
             ),
         );
     }
@@ -386,7 +394,11 @@ async fn admin_consent(
         query.get("client_id").map(String::as_str),
         query.get("scope").map(|s| *s == scope),
     ) else {
-        return (StatusCode::BAD_REQUEST, "AADSTS900144: a parameter is missing or wrong").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "AADSTS900144: a parameter is missing or wrong",
+        )
+            .into_response();
     };
     let mut behaviour = state.behaviour.lock().unwrap();
     let mut target = reqwest::Url::parse(redirect).unwrap();
@@ -394,7 +406,9 @@ async fn admin_consent(
         let mut pairs = target.query_pairs_mut();
         match &behaviour.consent_declined {
             Some((error, description)) => {
-                pairs.append_pair("error", error).append_pair("error_description", description);
+                pairs
+                    .append_pair("error", error)
+                    .append_pair("error_description", description);
             }
             None => {
                 pairs
@@ -410,7 +424,11 @@ async fn admin_consent(
     if behaviour.consent_declined.is_none() && behaviour.awaiting_consent.remove(&tenant) {
         behaviour.consented.insert(tenant);
     }
-    (StatusCode::FOUND, [(axum::http::header::LOCATION, target.to_string())]).into_response()
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, target.to_string())],
+    )
+        .into_response()
 }
 
 /// Checks a client assertion as the identity platform does: PS256 with the registered

@@ -25,7 +25,8 @@ const CONNECT: &str = "mutation($inputs: [ConnectDirectoryInput!]!) { connectDir
       consentUrl consentedAt consentError updatedAt } } }";
 const CONNECTION: &str = "query($t: ID!) { tenant(id: $t) { score { percentage } graphConnection {
     status lastError usesPartnerApplication consentUrl consentedAt consentError clientId updatedAt } } }";
-const COLLECT: &str = "mutation($t: ID!) { collectNow(tenantId: $t) { status endpoints { name error } } }";
+const COLLECT: &str =
+    "mutation($t: ID!) { collectNow(tenantId: $t) { status endpoints { name error } } }";
 
 fn partner_input(secret: &str) -> Value {
     json!({"input": {"clientId": CLIENT, "clientSecret": secret}})
@@ -74,27 +75,63 @@ async fn an_msp_connects_a_list_sends_consent_links_and_sees_every_tenant_scored
     // Nothing to sign in as yet: the whole list is refused.
     let early = app.graphql(&platform_admin(), CONNECT, list.clone()).await;
     assert_eq!(error_code(&early), Some("BAD_USER_INPUT"), "{early}");
-    assert!(early.to_string().contains("setPartnerApplication"), "{early}");
+    assert!(
+        early.to_string().contains("setPartnerApplication"),
+        "{early}"
+    );
     assert_eq!(app.count("graph_connections").await, 0);
 
     let set = app
         .graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET))
         .await;
-    assert_eq!(set["data"]["setPartnerApplication"]["clientId"], CLIENT, "{set}");
-    assert_eq!(set["data"]["setPartnerApplication"]["credentialKind"], "SECRET");
+    assert_eq!(
+        set["data"]["setPartnerApplication"]["clientId"], CLIENT,
+        "{set}"
+    );
+    assert_eq!(
+        set["data"]["setPartnerApplication"]["credentialKind"],
+        "SECRET"
+    );
     let read = app
-        .graphql(&platform_admin(), "{ partnerApplication { clientId } }", json!({}))
+        .graphql(
+            &platform_admin(),
+            "{ partnerApplication { clientId } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(read["data"]["partnerApplication"]["clientId"], CLIENT, "{read}");
+    assert_eq!(
+        read["data"]["partnerApplication"]["clientId"], CLIENT,
+        "{read}"
+    );
     for answer in [&set, &read] {
         assert!(!answer.to_string().contains(CLIENT_SECRET), "{answer}");
     }
-    assert!(!app.stored_text("partner_applications", "credential").await.contains(CLIENT_SECRET));
+    assert!(
+        !app.stored_text("partner_applications", "credential")
+            .await
+            .contains(CLIENT_SECRET)
+    );
 
     let body = app.graphql(&platform_admin(), CONNECT, list.clone()).await;
-    let results = body["data"]["connectDirectories"].as_array().unwrap_or_else(|| panic!("{body}"));
-    let ids: Vec<&str> = results.iter().map(|r| r["tenantId"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["acme", "fabrikam", "litware", "bad id!", "nodirectory", "twice-a", "twice-b"]);
+    let results = body["data"]["connectDirectories"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["tenantId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "acme",
+            "fabrikam",
+            "litware",
+            "bad id!",
+            "nodirectory",
+            "twice-a",
+            "twice-b"
+        ]
+    );
     for (i, directory) in [DIRECTORY, CONSENTED, AWAITING].iter().enumerate() {
         let c = &results[i]["connection"];
         assert!(results[i]["error"].is_null(), "{body}");
@@ -108,48 +145,95 @@ async fn an_msp_connects_a_list_sends_consent_links_and_sees_every_tenant_scored
         let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(query["client_id"], CLIENT);
         assert_eq!(query["scope"], format!("{}/.default", standin.url));
-        assert_eq!(query["redirect_uri"], format!("{}/connect/consented", app.address));
+        assert_eq!(
+            query["redirect_uri"],
+            format!("{}/connect/consented", app.address)
+        );
         assert!(query["state"].len() > 40);
     }
-    assert!(results[3]["error"].as_str().unwrap().contains("tenant id must be"), "{body}");
-    assert!(results[4]["error"].as_str().unwrap().contains("directoryId must be a GUID"), "{body}");
+    assert!(
+        results[3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("tenant id must be"),
+        "{body}"
+    );
+    assert!(
+        results[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("directoryId must be a GUID"),
+        "{body}"
+    );
     for twice in &results[5..] {
         assert!(twice["connection"].is_null());
-        assert!(twice["error"].as_str().unwrap().contains("more than once"), "{body}");
+        assert!(
+            twice["error"].as_str().unwrap().contains("more than once"),
+            "{body}"
+        );
     }
     // The bad lines created nothing; the new tenants exist with what the list said.
     assert_eq!(app.count("tenants").await, 3);
     assert_eq!(app.count("graph_connections").await, 3);
     let fabrikam = app
-        .graphql(&platform_admin(), "{ tenant(id: \"fabrikam\") { name industry seatCount } }", json!({}))
+        .graphql(
+            &platform_admin(),
+            "{ tenant(id: \"fabrikam\") { name industry seatCount } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(fabrikam["data"]["tenant"], json!({"name": "Fabrikam", "industry": "Retail", "seatCount": 40}));
+    assert_eq!(
+        fabrikam["data"]["tenant"],
+        json!({"name": "Fabrikam", "industry": "Retail", "seatCount": 40})
+    );
 
     // Two directories trust the client; the third's admin has not consented.
     assert_eq!(collect(&app, "acme").await["status"], "SUCCEEDED");
     assert_eq!(collect(&app, "fabrikam").await["status"], "SUCCEEDED");
     let refused = collect(&app, "litware").await;
     assert_eq!(refused["status"], "FAILED", "{refused}");
-    assert!(refused["endpoints"][0]["error"].as_str().unwrap().contains("AADSTS700016"), "{refused}");
+    assert!(
+        refused["endpoints"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS700016"),
+        "{refused}"
+    );
     let waiting = connection(&app, "litware").await;
-    assert_eq!(waiting["graphConnection"]["status"], "CONSENT_REQUIRED", "{waiting}");
+    assert_eq!(
+        waiting["graphConnection"]["status"], "CONSENT_REQUIRED",
+        "{waiting}"
+    );
     assert!(waiting["graphConnection"]["consentedAt"].is_null());
     assert!(waiting["score"].is_null());
 
     // The customer's admin follows the link: Microsoft's prompt, then its redirect back here.
-    let link = waiting["graphConnection"]["consentUrl"].as_str().unwrap().to_owned();
+    let link = waiting["graphConnection"]["consentUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let followed = reqwest::Client::new().get(&link).send().await.unwrap();
     assert_eq!(followed.url().path(), "/connect/consented");
     assert_eq!(followed.status(), 200);
     assert_eq!(followed.headers()["cache-control"], "no-store");
     let page = followed.text().await.unwrap();
-    assert!(page.contains("Consent recorded") && page.contains("litware"), "{page}");
-    let scored = eventually("litware collected after consent", Duration::from_secs(30), || async {
-        let now = connection(&app, "litware").await;
-        (now["graphConnection"]["status"] == "OK" && !now["score"].is_null()).then_some(now)
-    })
+    assert!(
+        page.contains("Consent recorded") && page.contains("litware"),
+        "{page}"
+    );
+    let scored = eventually(
+        "litware collected after consent",
+        Duration::from_secs(30),
+        || async {
+            let now = connection(&app, "litware").await;
+            (now["graphConnection"]["status"] == "OK" && !now["score"].is_null()).then_some(now)
+        },
+    )
     .await;
-    assert!(scored["graphConnection"]["consentedAt"].is_string(), "{scored}");
+    assert!(
+        scored["graphConnection"]["consentedAt"].is_string(),
+        "{scored}"
+    );
     assert!(scored["graphConnection"]["consentError"].is_null());
 
     // The same list again leaves every connection as it is.
@@ -173,33 +257,62 @@ async fn an_msp_connects_a_list_sends_consent_links_and_sees_every_tenant_scored
 
     // A directory already connected elsewhere is refused on its line.
     let taken = app
-        .graphql(&platform_admin(), CONNECT, json!({"inputs": [{"tenantId": "northwind", "directoryId": CONSENTED}]}))
+        .graphql(
+            &platform_admin(),
+            CONNECT,
+            json!({"inputs": [{"tenantId": "northwind", "directoryId": CONSENTED}]}),
+        )
         .await;
     let line = &taken["data"]["connectDirectories"][0];
-    assert!(line["error"].as_str().unwrap().contains("`fabrikam`"), "{taken}");
+    assert!(
+        line["error"].as_str().unwrap().contains("`fabrikam`"),
+        "{taken}"
+    );
     assert_eq!(app.count("tenants").await, 3);
 
     // Rotation: a new secret is used at the next collection, no connection touched.
     let rotated = app
-        .graphql(&platform_admin(), SET_PARTNER, partner_input("Wr0ng~rotated-secret-0123456789"))
+        .graphql(
+            &platform_admin(),
+            SET_PARTNER,
+            partner_input("Wr0ng~rotated-secret-0123456789"),
+        )
         .await;
     assert!(rotated["errors"].is_null(), "{rotated}");
     let failed = collect(&app, "fabrikam").await;
     assert_eq!(failed["status"], "FAILED");
-    assert!(failed["endpoints"][0]["error"].as_str().unwrap().contains("AADSTS7000215"), "{failed}");
-    assert_eq!(connection(&app, "fabrikam").await["graphConnection"]["status"], "FAILED");
-    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET)).await;
+    assert!(
+        failed["endpoints"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS7000215"),
+        "{failed}"
+    );
+    assert_eq!(
+        connection(&app, "fabrikam").await["graphConnection"]["status"],
+        "FAILED"
+    );
+    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET))
+        .await;
     assert_eq!(collect(&app, "fabrikam").await["status"], "SUCCEEDED");
-    assert_eq!(connection(&app, "fabrikam").await["graphConnection"]["updatedAt"], states[1]["updatedAt"]);
+    assert_eq!(
+        connection(&app, "fabrikam").await["graphConnection"]["updatedAt"],
+        states[1]["updatedAt"]
+    );
 }
 
 #[tokio::test]
 async fn consent_answers_that_cannot_be_trusted_change_nothing() {
     let standin = standin().await;
     let app = connected_app(&standin, |_| {}).await;
-    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET)).await;
+    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET))
+        .await;
     let connected = app
-        .graphql(&platform_admin(), CONNECT, json!({"inputs": [{"tenantId": "litware", "directoryId": AWAITING}]}))
+        .graphql(
+            &platform_admin(),
+            CONNECT,
+            json!({"inputs": [{"tenantId": "litware", "directoryId": AWAITING}]}),
+        )
         .await;
     let link = connected["data"]["connectDirectories"][0]["connection"]["consentUrl"]
         .as_str()
@@ -214,7 +327,8 @@ async fn consent_answers_that_cannot_be_trusted_change_nothing() {
         .into_owned();
     let (body, tag) = state.split_once('.').unwrap();
     // The same claims under the test servers' key, 31 days old.
-    let key = securescore::secrets::SecretsKey::from_file(&crate::helpers::secrets_key_file()).unwrap();
+    let key =
+        securescore::secrets::SecretsKey::from_file(&crate::helpers::secrets_key_file()).unwrap();
     let expired = securescore::service::consent::sign_state(
         &key,
         "litware",
@@ -222,41 +336,106 @@ async fn consent_answers_that_cannot_be_trusted_change_nothing() {
         chrono::Utc::now() - chrono::Duration::days(31),
     )
     .unwrap();
-    let flipped = format!("{}{}.{tag}", &body[..body.len() - 1], if body.ends_with('A') { 'B' } else { 'A' });
+    let flipped = format!(
+        "{}{}.{tag}",
+        &body[..body.len() - 1],
+        if body.ends_with('A') { 'B' } else { 'A' }
+    );
     let callback = format!("{}/connect/consented", app.address);
     let client = reqwest::Client::new();
     for (query, status, says) in [
-        (vec![("admin_consent", "True"), ("tenant", AWAITING)], 400, "no state"),
-        (vec![("admin_consent", "True"), ("tenant", AWAITING), ("state", flipped.as_str())], 400, "not one this server signed"),
-        (vec![("admin_consent", "True"), ("tenant", AWAITING), ("state", expired.as_str())], 400, "expired"),
-        (vec![("admin_consent", "True"), ("tenant", AWAITING), ("state", "<script>alert(1)</script>")], 400, "not one this server signed"),
-        (vec![("state", state.as_str())], 400, "neither consent nor an error"),
+        (
+            vec![("admin_consent", "True"), ("tenant", AWAITING)],
+            400,
+            "no state",
+        ),
+        (
+            vec![
+                ("admin_consent", "True"),
+                ("tenant", AWAITING),
+                ("state", flipped.as_str()),
+            ],
+            400,
+            "not one this server signed",
+        ),
+        (
+            vec![
+                ("admin_consent", "True"),
+                ("tenant", AWAITING),
+                ("state", expired.as_str()),
+            ],
+            400,
+            "expired",
+        ),
+        (
+            vec![
+                ("admin_consent", "True"),
+                ("tenant", AWAITING),
+                ("state", "<script>alert(1)</script>"),
+            ],
+            400,
+            "not one this server signed",
+        ),
+        (
+            vec![("state", state.as_str())],
+            400,
+            "neither consent nor an error",
+        ),
     ] {
         let answer = client.get(&callback).query(&query).send().await.unwrap();
         assert_eq!(answer.status().as_u16(), status, "{query:?}");
         let page = answer.text().await.unwrap();
-        assert!(page.contains(says) && page.contains("Nothing was recorded"), "{query:?}: {page}");
+        assert!(
+            page.contains(says) && page.contains("Nothing was recorded"),
+            "{query:?}: {page}"
+        );
         assert!(!page.contains("<script>"), "{page}");
     }
     let untouched = connection(&app, "litware").await["graphConnection"].clone();
-    assert!(untouched["consentedAt"].is_null() && untouched["consentError"].is_null(), "{untouched}");
+    assert!(
+        untouched["consentedAt"].is_null() && untouched["consentError"].is_null(),
+        "{untouched}"
+    );
     assert_eq!(app.count("collection_runs").await, 0);
 
     // The admin declines: Microsoft's error is kept, and the page says so.
-    standin.behave(|b| b.consent_declined = Some(("access_denied".into(), "The admin canceled the request".into())));
+    standin.behave(|b| {
+        b.consent_declined = Some((
+            "access_denied".into(),
+            "The admin canceled the request".into(),
+        ))
+    });
     let declined = client.get(&link).send().await.unwrap();
     assert_eq!(declined.status(), 200);
-    assert!(declined.text().await.unwrap().contains("Consent was not given"));
+    assert!(
+        declined
+            .text()
+            .await
+            .unwrap()
+            .contains("Consent was not given")
+    );
     let refused = connection(&app, "litware").await["graphConnection"].clone();
-    assert_eq!(refused["consentError"], "access_denied: The admin canceled the request");
+    assert_eq!(
+        refused["consentError"],
+        "access_denied: The admin canceled the request"
+    );
     assert!(refused["consentedAt"].is_null());
     assert_eq!(app.count("collection_runs").await, 0);
 
     // A consent for a connection deleted since is out of date.
-    app.graphql(&platform_admin(), "mutation { deleteGraphConnection(tenantId: \"litware\") }", json!({})).await;
+    app.graphql(
+        &platform_admin(),
+        "mutation { deleteGraphConnection(tenantId: \"litware\") }",
+        json!({}),
+    )
+    .await;
     let gone = client
         .get(&callback)
-        .query(&[("admin_consent", "True"), ("tenant", AWAITING), ("state", state.as_str())])
+        .query(&[
+            ("admin_consent", "True"),
+            ("tenant", AWAITING),
+            ("state", state.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -273,16 +452,26 @@ async fn a_connection_signs_in_as_the_partner_application_only_when_asked_and_on
     let partner = json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "usePartnerApplication": true}});
     let none_set = app.graphql(&admin(), set, partner.clone()).await;
     assert_eq!(error_code(&none_set), Some("BAD_USER_INPUT"), "{none_set}");
-    assert!(none_set.to_string().contains("no partner application"), "{none_set}");
-    let forbidden = app.graphql(&admin(), SET_PARTNER, partner_input(CLIENT_SECRET)).await;
+    assert!(
+        none_set.to_string().contains("no partner application"),
+        "{none_set}"
+    );
+    let forbidden = app
+        .graphql(&admin(), SET_PARTNER, partner_input(CLIENT_SECRET))
+        .await;
     assert_eq!(error_code(&forbidden), Some("FORBIDDEN"), "{forbidden}");
-    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET)).await;
+    app.graphql(&platform_admin(), SET_PARTNER, partner_input(CLIENT_SECRET))
+        .await;
     let mut both = partner.clone();
     both["input"]["clientSecret"] = json!("s");
     let refused = app.graphql(&admin(), set, both).await;
     assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
     let missing = app
-        .graphql(&admin(), set, json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientSecret": "s"}}))
+        .graphql(
+            &admin(),
+            set,
+            json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "clientSecret": "s"}}),
+        )
         .await;
     assert_eq!(error_code(&missing), Some("BAD_USER_INPUT"), "{missing}");
     assert_eq!(app.count("graph_connections").await, 0);
@@ -293,6 +482,12 @@ async fn a_connection_signs_in_as_the_partner_application_only_when_asked_and_on
     assert_eq!(c["clientId"], CLIENT);
     // Without --public-url there is no address for Microsoft to send the admin back to.
     assert!(c["consentUrl"].is_null(), "{connected}");
-    let run = app.graphql(&admin(), "mutation { collectNow(tenantId: \"acme\") { status } }", json!({})).await;
+    let run = app
+        .graphql(
+            &admin(),
+            "mutation { collectNow(tenantId: \"acme\") { status } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(run["data"]["collectNow"]["status"], "SUCCEEDED", "{run}");
 }

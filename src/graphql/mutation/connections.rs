@@ -84,9 +84,7 @@ impl ConnectionMutation {
             SignIn::PartnerApplication
         } else {
             let client_id = input.client_id.as_deref().ok_or_else(|| {
-                ApiError::BadUserInput(
-                    "give clientId, or usePartnerApplication: true".into(),
-                )
+                ApiError::BadUserInput("give clientId, or usePartnerApplication: true".into())
             })?;
             SignIn::Own {
                 client_id: parse_guid("clientId", client_id)?,

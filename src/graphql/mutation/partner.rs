@@ -56,8 +56,7 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         input: SetPartnerApplicationInput,
     ) -> async_graphql::Result<PartnerApplication> {
-        ctx.viewer()?
-            .require(Operation::ManagePartnerApplication)?;
+        ctx.viewer()?.require(Operation::ManagePartnerApplication)?;
         let client_id = parse_guid("clientId", &input.client_id)?;
         let credential = Credential::from_input(
             input.client_secret,
@@ -86,8 +85,7 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         inputs: Vec<ConnectDirectoryInput>,
     ) -> async_graphql::Result<Vec<ConnectDirectoryResult>> {
-        ctx.viewer()?
-            .require(Operation::ManagePartnerApplication)?;
+        ctx.viewer()?.require(Operation::ManagePartnerApplication)?;
         let entries = inputs
             .into_iter()
             .map(|input| DirectoryEntry {

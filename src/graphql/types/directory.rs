@@ -10,9 +10,9 @@ use super::snapshot::Snapshot;
 use crate::graph::collect::EndpointOutcome;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::load_snapshot;
+use crate::graphql::scalars::DateTime;
 use crate::service::consent;
 use crate::service::partner_application::find_partner_application;
-use crate::graphql::scalars::DateTime;
 
 connection_types!(
     CollectionRunConnection,
