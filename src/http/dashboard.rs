@@ -36,6 +36,11 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             "text/javascript",
             false,
         ),
+        "onboarding.js" => (
+            include_bytes!("dashboard/onboarding.js"),
+            "text/javascript",
+            false,
+        ),
         "format.js" => (
             include_bytes!("dashboard/format.js"),
             "text/javascript",

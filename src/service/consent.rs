@@ -49,18 +49,24 @@ pub enum StateRefused {
     Expired,
 }
 
-/// A signed `state` for a tenant's connection to `directory_id`, valid from `now` for
-/// [`CONSENT_LINK_DAYS`]; none without a secrets key.
+/// A signed `state` for a tenant's connection to `directory_id`, valid until the end of the
+/// UTC day [`CONSENT_LINK_DAYS`] after `now`; none without a secrets key.
 pub fn sign_state(
     key: &SecretsKey,
     tenant_id: &str,
     directory_id: &str,
     now: DateTime<Utc>,
 ) -> Option<String> {
+    // The end of the UTC day 30 days on: every read of a connection on one day gives the
+    // same link.
+    let expires = (now.date_naive() + chrono::Days::new(CONSENT_LINK_DAYS as u64 + 1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
     let claims = ConsentState {
         tenant_id: tenant_id.to_owned(),
         directory_id: directory_id.to_owned(),
-        expires: (now + chrono::Duration::days(CONSENT_LINK_DAYS)).timestamp(),
+        expires,
     };
     let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).ok()?);
     let tag = key.sign(STATE_PURPOSE, body.as_bytes()).ok()?;
@@ -220,6 +226,13 @@ mod tests {
             sign_state(&key, "contoso", "11111111-1111-1111-1111-111111111111", now).unwrap();
         let claims = verify_state(&key, Some(&state), now).unwrap();
         assert_eq!(claims.tenant_id, "contoso");
+        let later = now + chrono::Duration::days(CONSENT_LINK_DAYS);
+        assert!(verify_state(&key, Some(&state), later).is_ok());
+        assert_eq!(
+            sign_state(&key, "contoso", "11111111-1111-1111-1111-111111111111", now),
+            Some(state.clone()),
+            "the same link all day"
+        );
         assert_eq!(
             verify_state(
                 &key,

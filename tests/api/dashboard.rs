@@ -7,7 +7,7 @@ use securescore::domain::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with, token};
+use crate::helpers::{TestApp, platform_admin, spawn_app, spawn_app_with, token};
 
 /// The operations of `operations.graphql` by name: (kind, exact text), split as the page does.
 fn operations(document: &str) -> Vec<(String, String, String)> {
@@ -225,7 +225,10 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
             "DashboardSetActionState",
             "DashboardSetActionPlan",
             "DashboardClearActionPlan",
-            "DashboardScoreUpdated"
+            "DashboardScoreUpdated",
+            "DashboardOnboarding",
+            "DashboardSetPartnerApplication",
+            "DashboardConnectDirectories"
         ]
     );
     let text = |name: &'static str| {
@@ -316,6 +319,43 @@ async fn every_dashboard_operation_is_answered_as_a_persisted_query() {
         )
         .await;
     assert_eq!(cleared["data"]["clearActionPlan"], "AdminMFA", "{cleared}");
+
+    // The onboarding view's three, as a PlatformAdmin.
+    let platform = platform_admin();
+    let partner = app
+        .graphql(
+            &platform,
+            text("DashboardSetPartnerApplication").1,
+            json!({"input": {"clientId": "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38", "clientSecret": "s"}}),
+        )
+        .await;
+    assert!(partner.get("errors").is_none(), "{partner}");
+    let connected = app
+        .graphql(
+            &platform,
+            text("DashboardConnectDirectories").1,
+            json!({"inputs": [{"tenantId": "fabrikam", "name": "Fabrikam", "directoryId": "0b5d4c3e-2a1f-4e6d-9c8b-7a6f5e4d3c2b"}]}),
+        )
+        .await;
+    assert!(
+        connected["data"]["connectDirectories"][0]["connection"]["consentUrl"].is_string(),
+        "{connected}"
+    );
+    let onboarding = persisted_get(
+        &app,
+        &platform,
+        text("DashboardOnboarding"),
+        true,
+        &json!({"after": null}),
+    )
+    .await;
+    assert!(onboarding.get("errors").is_none(), "{onboarding}");
+    let edges = onboarding["data"]["tenants"]["edges"].as_array().unwrap();
+    assert!(
+        edges.iter().any(|e| e["node"]["id"] == "fabrikam"
+            && e["node"]["graphConnection"]["usesPartnerApplication"] == true),
+        "{onboarding}"
+    );
 }
 
 #[tokio::test]

@@ -326,14 +326,14 @@ async fn consent_answers_that_cannot_be_trusted_change_nothing() {
         .1
         .into_owned();
     let (body, tag) = state.split_once('.').unwrap();
-    // The same claims under the test servers' key, 31 days old.
+    // The same claims under the test servers' key, 32 days old.
     let key =
         securescore::secrets::SecretsKey::from_file(&crate::helpers::secrets_key_file()).unwrap();
     let expired = securescore::service::consent::sign_state(
         &key,
         "litware",
         AWAITING,
-        chrono::Utc::now() - chrono::Duration::days(31),
+        chrono::Utc::now() - chrono::Duration::days(32),
     )
     .unwrap();
     let flipped = format!(

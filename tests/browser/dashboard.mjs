@@ -149,7 +149,7 @@ function longDate(date) {
 }
 
 try {
-  server = await startDemoServer(secret, `dashboard-${label}`);
+  server = await startDemoServer(secret, `dashboard-${label}`, ['--public-url', 'https://score.example.com']);
   const { origin } = server;
   const tokens = await (await fetch(`${origin}/demo/tokens`)).json();
   const tokenOf = (name) => checkerToken(secret, tokens.find((t) => t.label === name).token);
@@ -423,6 +423,46 @@ try {
     check(planned && planned.assignedTo === 'browser@contoso.example' && planned.dueDate === utcDate(-1)
       && JSON.stringify(planned.tags) === JSON.stringify(['browser', 'q1']) && planned.status === 'OVERDUE', `API plan ${JSON.stringify(planned)}`);
     await page.screenshot({ path: join(shots, `dashboard-admin-${label}.png`), fullPage: true });
+  });
+
+  await step('a PlatformAdmin sets the partner application, pastes customers, and sees each consent link as the API says', async () => {
+    await page.click('#sign-out');
+    await signIn(page, origin, 'PlatformAdmin');
+    await page.waitForSelector('#onboarding:not([hidden])', { timeout: 15000 });
+    await page.waitForFunction(() => document.querySelector('#partner-app')?.textContent.includes('No partner application'));
+    const client = '3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38';
+    await page.fill('#partner-client', client);
+    await page.fill('#partner-secret', 'browser-check-secret');
+    await page.click('#partner-submit');
+    await page.waitForFunction((id) => document.querySelector('#partner-app').dataset.clientId === id, client, { timeout: 15000 });
+    await page.fill('#onboard-list', [
+      'tenant id,name,directory id',
+      'fabrikam-bc, Fabrikam, 0b5d4c3e-2a1f-4e6d-9c8b-7a6f5e4d3c2b',
+      'northwind-bc,"Northwind, Inc",6e5f4d3c-2b1a-4c9d-8e7f-6a5b4c3d2e1f',
+      'just one field',
+      'litware-bc,,litware.onmicrosoft.com',
+    ].join('\n'));
+    await page.click('#onboard-submit');
+    await page.waitForSelector('#onboard-results li[data-connected="2"]', { timeout: 15000 });
+    const refused = await page.textContent('#onboard-results li[data-tenant="litware-bc"]');
+    check(refused.includes('directoryId must be a GUID'), `refused line: ${refused}`);
+    check((await page.$$('#onboard-results li[data-problem]')).length === 1, 'the one-field line is reported');
+    const ids = ['fabrikam-bc', 'northwind-bc'];
+    await page.waitForFunction((want) => want.every((id) => document.querySelector(`#onboard-body tr[data-tenant="${id}"]`)), ids);
+    const platform = tokenOf('PlatformAdmin');
+    for (const id of ids) {
+      const answer = (await api(origin, platform, `query($id: ID!) { tenant(id: $id) { name graphConnection { status consentUrl usesPartnerApplication } } }`, { id })).tenant;
+      const row = await page.$eval(`#onboard-body tr[data-tenant="${id}"]`, (tr) => [tr.dataset.status, tr.dataset.consentUrl, tr.querySelector('input').value]);
+      check(answer.graphConnection.usesPartnerApplication && row[0] === answer.graphConnection.status, `${id}: status ${row[0]} vs ${JSON.stringify(answer)}`);
+      const link = new URL(answer.graphConnection.consentUrl);
+      check(row[1] === answer.graphConnection.consentUrl && row[2] === row[1]
+        && link.searchParams.get('redirect_uri') === 'https://score.example.com/connect/consented'
+        && link.searchParams.get('client_id') === client, `${id}: link ${row[1]} vs ${answer.graphConnection.consentUrl}`);
+    }
+    const named = (await api(origin, platform, '{ tenant(id: "northwind-bc") { name } }')).tenant.name;
+    check(named === 'Northwind, Inc', `quoted name ${named}`);
+    check((await api(origin, platform, '{ tenant(id: "litware-bc") { id } }')).tenant === null, 'the refused line created nothing');
+    await page.screenshot({ path: join(shots, `dashboard-onboarding-${label}.png`), fullPage: true });
   });
 
   await step('nothing left the origin and the page reported no error', async () => {

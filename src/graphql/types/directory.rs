@@ -60,7 +60,8 @@ impl GraphConnection {
         self.0.uses_partner_application
     }
 
-    /// The admin consent link to send the directory's admin, valid 30 days from this read;
+    /// The admin consent link to send the directory's admin, valid 30 days from today (the
+    /// same link all day);
     /// null unless the connection signs in as the partner application, one is set, and the
     /// server knows its public address (`--public-url`).
     async fn consent_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {

@@ -5,6 +5,7 @@
 
 import { Api, ApiError } from './api.js';
 import { comparisonBars, periodBars, trendChart } from './charts.js';
+import { Onboarding } from './onboarding.js';
 import { addDays, el, label, longDate, longDateTime, percent, points, signed, svg, today } from './format.js';
 
 const TOKEN_KEY = 'securescore.dashboard.token';
@@ -42,6 +43,7 @@ const state = {
   editing: null,
   estate: null,
   framework: '',
+  onboarding: null,
 };
 
 /** Shows a message in the status line (read out by screen readers). */
@@ -133,6 +135,10 @@ async function useToken(token) {
   }
   picker.value = first.id;
   $('estate').hidden = state.viewer.tenants.length < 2;
+  const onboards = state.viewer.roles.includes('PLATFORM_ADMIN');
+  $('onboarding').hidden = !onboards;
+  state.onboarding = onboards ? new Onboarding(api, fail) : null;
+  state.onboarding?.load();
   await Promise.all([openTenant(first.id), state.viewer.tenants.length < 2 ? null : loadEstate()]);
 }
 
@@ -704,6 +710,9 @@ function wire() {
   $('filter-plan').addEventListener('change', (event) => { state.planFilter = event.target.value; renderActions(); });
   $('period').addEventListener('change', (event) => { state.period = event.target.value; loadTrends(); });
   $('state-cancel').addEventListener('click', () => $('state-dialog').close());
+  $('partner-form').addEventListener('submit', (event) => state.onboarding?.setApplication(event));
+  $('onboard-form').addEventListener('submit', (event) => state.onboarding?.connect(event));
+  $('onboard-file').addEventListener('change', (event) => state.onboarding?.upload(event));
   $('estate-framework').addEventListener('change', (event) => { state.framework = event.target.value; loadEstate(); });
 }
 
