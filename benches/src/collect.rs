@@ -29,7 +29,7 @@ const DIRECTORY: &str = "8f2c5a1e-4b7d-4c3a-9e61-2d5f0b8a7c44";
 const CLIENT: &str = "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38";
 
 /// What the stand-in serves and counts.
-struct StandIn {
+pub struct StandIn {
     lists: HashMap<String, Vec<Value>>,
     objects: HashMap<String, Value>,
     requests: AtomicUsize,
@@ -299,7 +299,7 @@ fn page_of(path: &str) -> usize {
 }
 
 /// The peak resident set size of this process so far (`VmHWM`), in MiB.
-fn peak_rss_mib() -> Option<f64> {
+pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: f64 = status
         .lines()
@@ -342,8 +342,11 @@ fn summary(samples: &mut [Duration]) -> String {
     )
 }
 
-/// Runs the benchmark and prints its figures.
-pub async fn run(users: usize) -> Result<(), String> {
+/// The stand-in on loopback for a directory of `users` (every directory id signs in and is
+/// served the same directory); its base URL, state and task.
+pub async fn serve_standin(
+    users: usize,
+) -> Result<(String, Arc<StandIn>, tokio::task::JoinHandle<()>), String> {
     let state = Arc::new(directory(users));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -357,7 +360,23 @@ pub async fn run(users: usize) -> Result<(), String> {
         .route("/v1.0/{*path}", get(graph))
         .route("/beta/{*path}", get(graph))
         .with_state((state.clone(), base.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((base, state, server))
+}
+
+/// The stand-in's counters.
+impl StandIn {
+    /// Requests answered so far (token and Graph).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(users: usize) -> Result<(), String> {
+    let (base, state, server) = serve_standin(users).await?;
     let config = GraphConfig {
         authority_url: base.clone(),
         graph_url: base.clone(),

@@ -4,8 +4,10 @@
 //! process (this binary's hidden `serve`, the same server as `securescore serve`), a raw handler
 //! and optionally PostGraphile. They print figures and ratios; nothing asserts a time.
 
+mod child;
 mod close_day;
 mod collect;
+mod partner;
 mod reads;
 
 use std::io::IsTerminal;
@@ -38,6 +40,9 @@ enum Command {
     Reads(ReadsArgs),
     /// Time one collection of a large directory from a Graph stand-in, against a raw fetch.
     Collect(CollectArgs),
+    /// Connect many directories through one partner application and collect them with two
+    /// server processes on one database.
+    Partner(PartnerArgs),
     /// The load child of `reads`: sends a rotation of requests and prints what it saw.
     #[command(hide = true)]
     Load(LoadArgs),
@@ -69,6 +74,25 @@ struct CollectArgs {
     /// Users in the directory.
     #[arg(long, default_value_t = 10_000)]
     users: usize,
+}
+
+/// Options of `securescore-bench partner`.
+#[derive(Debug, Args)]
+struct PartnerArgs {
+    /// The database both processes share (default: a new SQLite file in the temp directory;
+    /// give PostgreSQL for the figures replicas see).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Connections sharing the partner application.
+    #[arg(long, default_value_t = 2000)]
+    connections: usize,
+    /// Users in each directory.
+    #[arg(long, default_value_t = 200)]
+    users: usize,
+    /// The processes' `--collect-interval`, in seconds; one more interval is watched after the
+    /// first collections.
+    #[arg(long, default_value_t = 300)]
+    interval_seconds: u64,
 }
 
 /// Options of the load child.
@@ -180,6 +204,17 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Collect(args) => collect::run(args.users).await,
+        Command::Partner(args) => {
+            partner::run(partner::PartnerOptions {
+                database_url: args
+                    .database_url
+                    .unwrap_or_else(|| temporary_database("partner")),
+                connections: args.connections,
+                users: args.users,
+                interval: std::time::Duration::from_secs(args.interval_seconds),
+            })
+            .await
+        }
         Command::Load(args) => {
             reads::load::generate(&args.requests, &args.url, args.clients, args.seconds)
         }

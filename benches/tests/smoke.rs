@@ -139,3 +139,38 @@ async fn the_estate_benchmark_measures_the_rollup_against_the_portfolio_in_the_s
         .count();
     assert_eq!(ratios, 2, "one ratio at each client count: {printed}");
 }
+
+#[tokio::test]
+async fn the_partner_benchmark_collects_every_connection_once_an_interval_with_two_processes() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["partner", "--database-url", &url])
+        .args([
+            "--connections",
+            "12",
+            "--users",
+            "50",
+            "--interval-seconds",
+            "6",
+        ])
+        .output()
+        .expect("run securescore-bench partner");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("first collections: 12 in"), "{printed}");
+    assert!(
+        printed.contains("raw baseline: 50 collect() calls"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("collections for 12 tenants")
+            && printed.contains("gaps between a tenant's scheduled collections")
+            && printed.contains("tenants ever collected twice within half an interval: 0"),
+        "{printed}"
+    );
+    assert!(printed.contains("peak RSS: first process"), "{printed}");
+}

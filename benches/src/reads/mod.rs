@@ -26,6 +26,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use crate::child::Server;
 use load::{Load, Rotated, Rotation};
 use securescore::scoring::totals::CategoryTotal;
 use securescore::{db, service};
@@ -139,7 +140,8 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     db.close().await.map_err(|e| e.to_string())?;
 
     let secret = securescore::demo::random_secret();
-    let server = Server::start(&options.database_url, &secret).await?;
+    // Query-cost budgets off: the benchmark's clients share one subject.
+    let server = Server::start(&options.database_url, &secret, &["--cost-bucket", "0"]).await?;
     let today = Utc::now().date_naive();
     let token = |roles: Vec<securescore::domain::Role>, tenants: Vec<String>| {
         securescore::auth::mint::mint_hs256(
@@ -644,73 +646,6 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(())
-}
-
-/// A `securescore serve` child process on the benchmark's database.
-struct Server {
-    child: std::process::Child,
-    pid: u32,
-    address: String,
-}
-
-impl Server {
-    async fn start(database_url: &str, secret: &str) -> Result<Server, String> {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-            probe.local_addr().map_err(|e| e.to_string())?.port()
-        };
-        let address = format!("127.0.0.1:{port}");
-        let child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            // Query-cost budgets off: the benchmark's clients share one subject.
-            .args([
-                "serve",
-                "--bind",
-                &address,
-                "--database-url",
-                database_url,
-                "--cost-bucket",
-                "0",
-            ])
-            .env("SECURESCORE_JWT_SECRET", secret)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting the server: {e}"))?;
-        let pid = child.id();
-        let ready = format!("http://{address}/readyz");
-        for _ in 0..300 {
-            if reqwest::get(&ready)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Ok(Server {
-                    child,
-                    pid,
-                    address,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err("the server did not become ready".into())
-    }
-
-    fn peak_rss(&self) -> String {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown".into())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A raw axum handler that answers every POST with the same bytes.
