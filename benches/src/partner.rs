@@ -207,8 +207,8 @@ pub async fn run(options: PartnerOptions) -> Result<(), String> {
     tokio::time::sleep(options.interval + Duration::from_secs(2)).await;
     let runs = runs(&db).await?;
     let scheduled: Vec<DateTime<Utc>> = runs
-        .iter()
-        .flat_map(|(_, times)| {
+        .values()
+        .flat_map(|times| {
             times
                 .iter()
                 .copied()
