@@ -122,7 +122,13 @@ impl CoreQuery {
             visibility = Visibility::Only(estate::filtered_ids(db, &visibility, &filter).await?);
         }
         let date = date.map(|d| d.0);
-        let figures = portfolio::portfolio(db, &visibility, date).await?;
+        let ahead = ctx.look_ahead();
+        let parts = portfolio::PortfolioParts {
+            categories: ahead.field("categories").exists(),
+            overdue_plans: ahead.field("overduePlanCount").exists(),
+            regressions: ahead.field("regressedTenantCount").exists(),
+        };
+        let figures = portfolio::portfolio(db, &visibility, date, parts).await?;
         let rollup_day = date.map_or(RollupDay::Latest, RollupDay::On);
         Ok(Portfolio::new(figures, visibility, rollup_day))
     }

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, tenant};
-use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
+use super::score_reads::action_rows_of_day;
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
 use crate::error::ApiResult;
@@ -94,21 +95,7 @@ fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
             Alias::new("at_stake"),
         )
         .from(days)
-        .inner_join(
-            rows,
-            Cond::all()
-                .add(
-                    col(daily_action_score::Column::TenantId)
-                        .equals((days, daily_score::Column::TenantId)),
-                )
-                .add(
-                    col(daily_action_score::Column::Date).equals((days, daily_score::Column::Date)),
-                )
-                .add(
-                    col(daily_action_score::Column::Version)
-                        .equals((days, daily_score::Column::Version)),
-                ),
-        )
+        .inner_join(rows, action_rows_of_day())
         .group_by_col((rows, daily_action_score::Column::ActionId))
         .group_by_col((rows, daily_action_score::Column::Status))
         .to_owned();

@@ -6,7 +6,7 @@ use entity::{action_plan, daily_action_score, daily_score, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
 
-use super::score_reads::current_version_only;
+use super::score_reads::{action_rows_of_day, current_version_only};
 use super::tenants::Visibility;
 use crate::domain::ActionCategory;
 use crate::error::ApiResult;
@@ -42,11 +42,25 @@ pub struct PortfolioFigures {
     pub overdue_plan_count: i64,
 }
 
-/// The portfolio of `date`, or of the newest date any tenant in reach has a score for.
+/// The figures that read more than the day rows, computed only when asked for: a caller that
+/// wants two numbers does not pay for sums over every action row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortfolioParts {
+    /// Per-category sums (every action row of the date).
+    pub categories: bool,
+    /// Overdue plans (each plan against today's action rows).
+    pub overdue_plans: bool,
+    /// Tenants lower than the day before.
+    pub regressions: bool,
+}
+
+/// The portfolio of `date`, or of the newest date any tenant in reach has a score for; the
+/// figures `parts` leaves out stay zero.
 pub async fn portfolio(
     db: &DatabaseConnection,
     visibility: &Visibility,
     date: Option<NaiveDate>,
+    parts: PortfolioParts,
 ) -> ApiResult<PortfolioFigures> {
     let groups: Vec<Option<&[String]>> = match visibility {
         Visibility::All => vec![None],
@@ -92,7 +106,7 @@ pub async fn portfolio(
         overdue_plan_count: 0,
     };
     let today = chrono::Utc::now().date_naive();
-    for group in &groups {
+    for group in groups.iter().filter(|_| parts.overdue_plans) {
         figures.overdue_plan_count +=
             number(db.query_one(&overdue_plans(today, *group)).await?, "n")?;
     }
@@ -116,7 +130,12 @@ pub async fn portfolio(
         figures.zones[0] += good;
         figures.zones[1] += fair;
         figures.zones[2] += count_in(&day, "tenant_count")? - good - fair;
-        for row in db.query_all(&category_sums(date, *group)).await? {
+        let categories = if parts.categories {
+            db.query_all(&category_sums(date, *group)).await?
+        } else {
+            Vec::new()
+        };
+        for row in categories {
             let category: ActionCategory = row.try_get("", "category")?;
             if let Some(total) = figures
                 .categories
@@ -127,8 +146,10 @@ pub async fn portfolio(
                 total.max_score += row.try_get::<Option<f64>>("", "max_sum")?.unwrap_or(0.0);
             }
         }
-        figures.regressed_tenant_count +=
-            number(db.query_one(&regressions(date, *group)).await?, "n")?;
+        if parts.regressions {
+            figures.regressed_tenant_count +=
+                number(db.query_one(&regressions(date, *group)).await?, "n")?;
+        }
     }
     if figures.scored_tenant_count > 0 {
         let scored = figures.scored_tenant_count as f64;
@@ -272,15 +293,15 @@ fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
             Expr::col((table, daily_action_score::Column::MaxScore)).sum(),
             Alias::new("max_sum"),
         )
-        .from(table)
-        .and_where(Expr::col((table, daily_action_score::Column::Date)).eq(date))
-        .and_where(current_version_only())
+        .from(daily_score::Entity)
+        .inner_join(table, action_rows_of_day())
+        .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
         .group_by_col((table, daily_action_score::Column::Category))
         .to_owned();
     restrict(
         &mut query,
-        table,
-        daily_action_score::Column::TenantId,
+        daily_score::Entity,
+        daily_score::Column::TenantId,
         group,
     );
     query

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, tenant};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::daily_scores::DateRange;
@@ -223,6 +223,26 @@ pub async fn score_diff(
         after,
         changes: diff_actions(&before_rows, &after_rows),
     })
+}
+
+/// Joins a day's action rows to its day row: same tenant, date and version, so only the
+/// current rows of each day are read (an index lookup per day, not a check per row).
+pub fn action_rows_of_day() -> Condition {
+    let rows = daily_action_score::Entity;
+    let days = daily_score::Entity;
+    Condition::all()
+        .add(
+            Expr::col((rows, daily_action_score::Column::TenantId))
+                .equals((days, daily_score::Column::TenantId)),
+        )
+        .add(
+            Expr::col((rows, daily_action_score::Column::Date))
+                .equals((days, daily_score::Column::Date)),
+        )
+        .add(
+            Expr::col((rows, daily_action_score::Column::Version))
+                .equals((days, daily_score::Column::Version)),
+        )
 }
 
 /// Keeps only action rows of their day's current version (for reads that take action rows

@@ -1324,6 +1324,24 @@ async fn no_log_line_shows_a_credential_even_at_debug_level() {
         collected["data"]["collectNow"]["status"], "SUCCEEDED",
         "{collected}"
     );
+    // The partner application's secret, set, used and refused.
+    let partner_secret = "Partn3r~secret-value-that-must-never-be-logged";
+    let partner = post(
+        &server.address,
+        &platform_admin(),
+        "mutation($s: String!) { setPartnerApplication(input: {clientId: \"3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38\", clientSecret: $s}) { clientId } }",
+        json!({"s": partner_secret}),
+    )
+    .await;
+    assert!(partner["errors"].is_null(), "{partner}");
+    let uses = json!({"input": {"tenantId": "acme", "directoryId": DIRECTORY, "usePartnerApplication": true}});
+    let set = post(&server.address, &admin(), SET_CONNECTION, uses).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let refused = post(&server.address, &admin(), COLLECT, json!({})).await;
+    assert_eq!(
+        refused["data"]["collectNow"]["status"], "FAILED",
+        "{refused}"
+    );
     let log = server.stop();
     assert!(
         log.contains("collection finished"),
@@ -1335,7 +1353,7 @@ async fn no_log_line_shows_a_credential_even_at_debug_level() {
         .filter(|l| !l.starts_with("-----") && l.len() > 20)
         .collect();
     assert!(!key_lines.is_empty());
-    for secret in std::iter::once(wrong).chain(key_lines) {
+    for secret in [wrong, partner_secret].into_iter().chain(key_lines) {
         assert!(
             !log.contains(secret),
             "the log shows a credential: {secret}"
