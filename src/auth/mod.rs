@@ -1,5 +1,6 @@
 //! Who is calling: bearer-token verification, the resulting `Viewer`, and the role matrix.
 
+pub mod bearer;
 pub mod claims;
 pub mod mint;
 pub mod remote_keys;

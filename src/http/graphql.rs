@@ -66,15 +66,7 @@ pub(crate) async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
-        })?;
+    let token = crate::auth::bearer::bearer_token(value.to_str().unwrap_or_default())?;
     app.verifier.verify(token).await
 }
 

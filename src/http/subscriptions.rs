@@ -90,7 +90,7 @@ pub fn upgrade(
 }
 
 /// The token in `connection_init`'s payload: `{"Authorization": "Bearer …"}` (any case).
-fn bearer_token(payload: &serde_json::Value) -> Result<String, ApiError> {
+fn payload_token(payload: &serde_json::Value) -> Result<String, ApiError> {
     let value = payload
         .as_object()
         .and_then(|fields| {
@@ -104,11 +104,7 @@ fn bearer_token(payload: &serde_json::Value) -> Result<String, ApiError> {
                 "connection_init must carry {\"Authorization\": \"Bearer <token>\"}".into(),
             )
         })?;
-    value
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
-        .ok_or_else(|| ApiError::Unauthenticated("the token must be `Bearer <token>`".into()))
+    crate::auth::bearer::bearer_token(value).map(str::to_owned)
 }
 
 /// Serves one connection until the client leaves or its token expires.
@@ -121,7 +117,7 @@ async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtoco
     let connection = GraphQLWebSocket::new_with_pair(sink, stream, app.schema.clone(), protocol)
         .keepalive_timeout(KEEPALIVE_TIMEOUT)
         .on_connection_init(move |payload| async move {
-            let token = bearer_token(&payload)?;
+            let token = payload_token(&payload)?;
             let (viewer, exp) = authenticating.verifier.verify_until(&token).await?;
             let permit = authenticating.subscribers.acquire(&token)?;
             accepted.store(true, Ordering::SeqCst);
@@ -188,9 +184,9 @@ mod tests {
     #[test]
     fn the_token_comes_from_the_authorization_field_in_any_case() {
         let payload = serde_json::json!({"authorization": "Bearer abc.def.ghi"});
-        assert_eq!(bearer_token(&payload).unwrap(), "abc.def.ghi");
-        assert!(bearer_token(&serde_json::json!({})).is_err());
-        assert!(bearer_token(&serde_json::json!({"Authorization": "Basic x"})).is_err());
+        assert_eq!(payload_token(&payload).unwrap(), "abc.def.ghi");
+        assert!(payload_token(&serde_json::json!({})).is_err());
+        assert!(payload_token(&serde_json::json!({"Authorization": "Basic x"})).is_err());
     }
 
     #[test]
