@@ -138,6 +138,18 @@ fn mutations() -> Vec<(&'static str, &'static str, Value, String)> {
             global.clone(),
         ),
         (
+            "setPartnerApplication",
+            "mutation($i: SetPartnerApplicationInput!) { setPartnerApplication(input: $i) { clientId } }",
+            json!({"i": {"clientId": "3b9d6e2f-1a4c-4f8e-b7d5-6c0e9a1f2b38", "clientSecret": "secret"}}),
+            admin.clone(),
+        ),
+        (
+            "connectDirectories",
+            "mutation($i: [ConnectDirectoryInput!]!) { connectDirectories(inputs: $i) { error } }",
+            json!({"i": [{"tenantId": "bulk", "name": "Bulk", "directoryId": "0b5d4c3e-2a1f-4e6d-9c8b-7a6f5e4d3c2b", "industry": "Retail"}]}),
+            admin.clone(),
+        ),
+        (
             "setEmergencyAccessAccounts",
             "mutation($t: ID!, $u: [String!]!) { setEmergencyAccessAccounts(tenantId: $t, userIds: $u) { id } }",
             json!({"t": "acme", "u": ["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"]}),
@@ -199,6 +211,7 @@ async fn table_counts(app: &TestApp) -> Vec<i64> {
         "alert_rules",
         "webhook_endpoints",
         "graph_connections",
+        "partner_applications",
         "collection_runs",
         "action_plans",
         "action_plan_changes",
