@@ -13,6 +13,7 @@ pub mod directory_change;
 pub mod enums;
 pub mod graph_connection;
 pub mod improvement_action;
+pub mod latest_action_score;
 pub mod partner_application;
 pub mod scoring_run;
 pub mod scoring_task;

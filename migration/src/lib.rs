@@ -1,5 +1,6 @@
 //! Migrations: the only source of securescore's tables, on SQLite and PostgreSQL alike.
 
+pub use m20261207_000019_latest_action_scores::LATEST_ACTIONS_FROM_HISTORY;
 pub use sea_orm_migration::prelude::*;
 
 mod columns;
@@ -22,6 +23,7 @@ mod m20261129_000015_action_plans;
 mod m20261206_000016_licences_and_emergency_access;
 mod m20261207_000017_directory_changes;
 mod m20261207_000018_partner_application;
+mod m20261207_000019_latest_action_scores;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -48,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_licences_and_emergency_access::Migration),
             Box::new(m20261207_000017_directory_changes::Migration),
             Box::new(m20261207_000018_partner_application::Migration),
+            Box::new(m20261207_000019_latest_action_scores::Migration),
         ]
     }
 }

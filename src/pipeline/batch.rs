@@ -16,6 +16,7 @@ use crate::events::Event;
 use crate::scoring::ActionDefinition;
 use crate::service::daily_scores::DateRange;
 
+mod latest;
 mod read;
 mod write;
 

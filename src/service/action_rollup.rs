@@ -1,11 +1,12 @@
 //! The estate per action: for every catalog action, how many tenants in reach have it in each
 //! status and the points they leave on the table, aggregated in the database in one statement
-//! (per 500 ids of a listed reach) whatever the number of tenants.
+//! (per 500 ids of a listed reach) whatever the number of tenants. Each tenant's newest day is
+//! read from `latest_action_scores`, kept by the pipeline as it writes that day.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
+use entity::{daily_action_score, daily_score, latest_action_score};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -77,14 +78,46 @@ pub async fn action_rollup(
     Ok(rows)
 }
 
-/// `SELECT action_id, status, COUNT(*), SUM(max_score - score) … GROUP BY action_id, status`
-/// over the current rows of the group's tenants on `day`: each tenant's day row is found once,
-/// and its action rows by the day's version (an index lookup per day, not a check per row).
+/// `SELECT action_id, status, COUNT(*), SUM(points at stake) … GROUP BY action_id, status` over
+/// the group's tenants on `day`: each tenant's newest day from its narrow rows in
+/// `latest_action_scores`; a given date from the day rows and their current action rows (an
+/// index lookup per day, not a version check per row).
 fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
+    let (mut query, tenant_column) = match day {
+        RollupDay::Latest => (
+            newest_days_tally(),
+            Expr::col(latest_action_score::Column::TenantId),
+        ),
+        RollupDay::On(date) => (
+            tally_on(date),
+            Expr::col((daily_score::Entity, daily_score::Column::TenantId)),
+        ),
+    };
+    if let Some(ids) = group {
+        query.and_where(tenant_column.is_in(ids.iter().cloned()));
+    }
+    query
+}
+
+/// The tally of every tenant's newest day.
+fn newest_days_tally() -> SelectStatement {
+    use latest_action_score::Column as C;
+    Query::select()
+        .columns([C::ActionId, C::Status])
+        .expr_as(Expr::col(C::TenantId).count(), Alias::new("n"))
+        .expr_as(Expr::col(C::PointsAtStake).sum(), Alias::new("at_stake"))
+        .from(latest_action_score::Entity)
+        .group_by_col(C::ActionId)
+        .group_by_col(C::Status)
+        .to_owned()
+}
+
+/// The tally of every tenant's day at `date`.
+fn tally_on(date: NaiveDate) -> SelectStatement {
     let rows = daily_action_score::Entity;
     let days = daily_score::Entity;
     let col = |column: daily_action_score::Column| Expr::col((rows, column));
-    let mut query = Query::select()
+    Query::select()
         .column((rows, daily_action_score::Column::ActionId))
         .column((rows, daily_action_score::Column::Status))
         .expr_as(col(daily_action_score::Column::Id).count(), Alias::new("n"))
@@ -96,29 +129,8 @@ fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
         )
         .from(days)
         .inner_join(rows, action_rows_of_day())
+        .and_where(Expr::col((days, daily_score::Column::Date)).eq(date))
         .group_by_col((rows, daily_action_score::Column::ActionId))
         .group_by_col((rows, daily_action_score::Column::Status))
-        .to_owned();
-    match day {
-        RollupDay::On(date) => {
-            query.and_where(Expr::col((days, daily_score::Column::Date)).eq(date));
-        }
-        RollupDay::Latest => {
-            query
-                .inner_join(
-                    tenant::Entity,
-                    Expr::col((tenant::Entity, tenant::Column::Id))
-                        .equals((days, daily_score::Column::TenantId)),
-                )
-                .and_where(
-                    Expr::col((days, daily_score::Column::Date))
-                        .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
-                );
-        }
-    }
-    if let Some(ids) = group {
-        query
-            .and_where(Expr::col((days, daily_score::Column::TenantId)).is_in(ids.iter().cloned()));
-    }
-    query
+        .to_owned()
 }

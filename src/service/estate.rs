@@ -2,7 +2,7 @@
 //! in the database, with keyset cursors that stay correct under every order.
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
+use entity::{daily_score, latest_action_score, tenant};
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, SimpleExpr,
 };
@@ -10,7 +10,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
-use super::score_reads::current_version_only;
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
 use crate::error::{ApiError, ApiResult};
@@ -362,31 +361,20 @@ fn estate_rows(
     Ok(query)
 }
 
-/// `EXISTS` a current action row of the tenant's latest day with the action in one of the
-/// statuses.
+/// `EXISTS` a row of the tenant's newest day (`latest_action_scores`) with the action in one
+/// of the statuses: a primary-key lookup per tenant.
 fn action_status_matches(condition: &ActionStatusCondition) -> SimpleExpr {
-    let rows = daily_action_score::Entity;
+    use latest_action_score::Column as C;
+    let rows = latest_action_score::Entity;
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
             .from(rows)
+            .and_where(Expr::col((rows, C::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+            .and_where(Expr::col((rows, C::ActionId)).eq(condition.action_id.clone()))
             .and_where(
-                Expr::col((rows, daily_action_score::Column::TenantId))
-                    .equals((tenant::Entity, tenant::Column::Id)),
+                Expr::col((rows, C::Status)).is_in(condition.statuses.iter().map(|s| s.as_str())),
             )
-            .and_where(
-                Expr::col((rows, daily_action_score::Column::Date))
-                    .equals((tenant::Entity, tenant::Column::LatestScoreDate)),
-            )
-            .and_where(
-                Expr::col((rows, daily_action_score::Column::ActionId))
-                    .eq(condition.action_id.clone()),
-            )
-            .and_where(
-                Expr::col((rows, daily_action_score::Column::Status))
-                    .is_in(condition.statuses.iter().map(|s| s.as_str())),
-            )
-            .and_where(current_version_only())
             .to_owned(),
     )
 }

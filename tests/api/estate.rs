@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use chrono::SubsecRound;
 
+use sea_orm::ConnectionTrait;
 use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, assert_error, day, eventually, noon, partial_mfa_facts, spawn_app, token,
+    LATEST_MATCHING_HISTORY, TestApp, assert_error, day, eventually, noon, partial_mfa_facts,
+    spawn_app, token,
 };
 
 const BULK: &str = "mutation($i: SetActionOverridesInput!) { setActionOverrides(input: $i) {
@@ -523,6 +525,65 @@ async fn the_estate_per_action_counts_each_status_and_the_points_at_stake() {
         json!([{"status": "NO_DATA", "tenantCount": 1}]),
         "c completes MFARegistration: nothing at stake anywhere, so ties by id"
     );
+}
+
+#[tokio::test]
+async fn the_estate_per_action_follows_each_tenants_newest_day() {
+    let mut app = ranked_estate().await;
+    let catalog = securescore::service::catalog::BuiltInCatalog::shipped().unwrap();
+    let partner = token(&[Role::SecurityReader], &["a", "b", "e"]);
+    let mfa = |body: &Value| {
+        rollup_rows(body)
+            .into_iter()
+            .find(|row| row.0 == "MFARegistration")
+            .unwrap_or_else(|| panic!("{body}"))
+    };
+    // a, b, c and e were scored; every action of their newest day is kept, as stored.
+    let kept = 4 * catalog.actions.len() as i64;
+    assert_eq!(app.count("latest_action_scores").await, kept);
+    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    // a registers all four today: COMPLETED, nothing at stake; b and e still leave 4.5 + 6.75.
+    let now = chrono::Utc::now().to_rfc3339();
+    let facts = json!({"users": {"total": 4, "mfaRegistered": 4}});
+    app.ingest("a", &now, facts).await;
+    let after = eventually(
+        "a's newest day rescored",
+        Duration::from_secs(15),
+        || async {
+            let row = mfa(&app.graphql(&partner, ROLLUP, json!({})).await);
+            (row.2 == 11.25).then_some(row)
+        },
+    )
+    .await;
+    assert_eq!(
+        after.1,
+        json!([{"status": "COMPLETED", "tenantCount": 1}, {"status": "PARTIAL", "tenantCount": 2}])
+    );
+    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    // Recomputing an older day leaves the newest ones as they are; a dated rollup still reads
+    // that day's own rows (yesterday: 6.75 + 2.25 + 9).
+    let recomputed = app.recompute("a", &day(-1), &day(-1)).await;
+    assert_eq!(
+        recomputed["data"]["recomputeScores"]["daysScored"], 1,
+        "{recomputed}"
+    );
+    assert_eq!(mfa(&app.graphql(&partner, ROLLUP, json!({})).await), after);
+    let yesterday = app.graphql(&partner, ROLLUP, json!({"d": day(-1)})).await;
+    assert_eq!(mfa(&yesterday).2, 18.0);
+    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    // What the migration that made the table fills it with, from the history as stored: the
+    // same rows.
+    app.kill();
+    app.db
+        .execute_unprepared("DELETE FROM latest_action_scores")
+        .await
+        .unwrap();
+    app.db
+        .execute_unprepared(migration::LATEST_ACTIONS_FROM_HISTORY)
+        .await
+        .unwrap();
+    assert_eq!(app.count("latest_action_scores").await, kept);
+    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
 }
 
 #[tokio::test]

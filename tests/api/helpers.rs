@@ -335,6 +335,15 @@ impl TestApp {
 pub const CURRENT_ACTION_ROWS: &str = "daily_action_scores a JOIN daily_scores d
     ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
 
+/// For [`TestApp::count`]: the rows of `latest_action_scores` that equal their tenant's newest
+/// day's current action rows (all of them, when the pipeline kept them right).
+pub const LATEST_MATCHING_HISTORY: &str = "latest_action_scores l
+    JOIN tenants t ON t.id = l.tenant_id
+    JOIN daily_scores d ON d.tenant_id = t.id AND d.date = t.latest_score_date
+    JOIN daily_action_scores a ON a.tenant_id = d.tenant_id AND a.date = d.date
+      AND a.version = d.version AND a.action_id = l.action_id AND a.status = l.status
+      AND a.max_score - a.score = l.points_at_stake";
+
 /// Asserts that the first error has `code` and a message containing `part`.
 pub fn assert_error(body: &Value, code: &str, part: &str) {
     assert_eq!(error_code(body), Some(code), "{body}");

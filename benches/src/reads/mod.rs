@@ -559,8 +559,9 @@ fn tenant_id(i: usize) -> String {
 }
 
 /// Seeds tenants with `days` of history each: day rows through multi-row inserts, action rows
-/// derived from them in SQL (one per catalog entry), comparisons of the newest date, and the
-/// tenants' pointers to their newest day.
+/// derived from them in SQL (one per catalog entry) and those of each tenant's newest day kept
+/// as the pipeline keeps them, comparisons of the newest date, and the tenants' pointers to
+/// their newest day.
 async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), DbErr> {
     let now = Utc::now();
     let today = now.date_naive();
@@ -638,6 +639,8 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
          FROM daily_scores d CROSS JOIN improvement_actions a",
     )
     .await?;
+    txn.execute_unprepared(migration::LATEST_ACTIONS_FROM_HISTORY)
+        .await?;
     txn.commit().await?;
     service::comparisons::refresh_comparisons(db, today)
         .await

@@ -1,17 +1,18 @@
 //! The batch's fenced write: each day's rows with multi-row statements in one transaction, a
 //! day only over a row computed from the same or an older state, and the events it raises.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use entity::{daily_action_score, daily_score, tenant};
+use entity::{daily_action_score, daily_score};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryTrait, TransactionTrait,
+    ActiveValue::Set, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryTrait, TransactionTrait,
 };
 
-use super::{IDS_PER_QUERY, ROWS_PER_INSERT, WriteFence, lost_claim};
+use super::latest::keep_latest;
+use super::{ROWS_PER_INSERT, WriteFence, lost_claim};
 use crate::events::{Event, notify_in_transaction};
 use crate::pipeline::scored_day::ScoredDay;
 use crate::scoring::ActionDefinition;
@@ -72,7 +73,7 @@ pub(super) async fn store_days(
     if !pending.is_empty() {
         insert_action_rows(&txn, pending).await?;
     }
-    advance_latest_dates(&txn, &written).await?;
+    keep_latest(&txn, catalog, &written).await?;
     let raised = crate::pipeline::alerting::raise_alerts(&txn, &written).await?;
     let alerts: Vec<(String, i64)> = raised.into_iter().map(|a| (a.tenant_id, a.id)).collect();
     let events = written_events(&written, &alerts);
@@ -177,37 +178,6 @@ pub(super) async fn upsert_newer_days(
             ))
         })
         .collect()
-}
-
-/// Moves each written tenant's pointer to its latest scored date forward (never back).
-pub(super) async fn advance_latest_dates(
-    txn: &DatabaseTransaction,
-    days: &[&ScoredDay],
-) -> Result<(), DbErr> {
-    let mut newest: BTreeMap<&str, NaiveDate> = BTreeMap::new();
-    for day in days {
-        let date = newest.entry(day.tenant_id.as_str()).or_insert(day.date);
-        *date = Ord::max(*date, day.date);
-    }
-    let mut by_date: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
-    for (tenant, date) in newest {
-        by_date.entry(date).or_default().push(tenant.to_owned());
-    }
-    for (date, tenants) in by_date {
-        for chunk in tenants.chunks(IDS_PER_QUERY) {
-            tenant::Entity::update_many()
-                .col_expr(tenant::Column::LatestScoreDate, Expr::value(date))
-                .filter(tenant::Column::Id.is_in(chunk.iter().cloned()))
-                .filter(
-                    Condition::any()
-                        .add(tenant::Column::LatestScoreDate.is_null())
-                        .add(tenant::Column::LatestScoreDate.lt(date)),
-                )
-                .exec(txn)
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 pub(super) async fn insert_action_rows(
