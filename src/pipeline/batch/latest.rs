@@ -2,17 +2,18 @@
 //! (`tenants.latest_score_date`) and that day's actions in `latest_action_scores`, the narrow
 //! rows the estate per action aggregates. Both move in the transaction that writes the day.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use entity::{latest_action_score, tenant};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
     EntityTrait, QueryFilter,
 };
 
 use super::{IDS_PER_QUERY, ROWS_PER_INSERT};
+use crate::domain::ActionStatus;
 use crate::pipeline::scored_day::ScoredDay;
 use crate::scoring::ActionDefinition;
 
@@ -81,68 +82,78 @@ async fn advance_pointers(
         .collect()
 }
 
-/// Makes `latest_action_scores` of each day's tenant hold that day's actions: rows whose status
-/// or points changed are rewritten, the others left as they are, and actions no longer in the
-/// catalog dropped.
+/// Makes `latest_action_scores` of each day's tenant hold that day's actions. The tenants' rows
+/// are read first (their pointer rows are locked, so no other writer changes them meanwhile)
+/// and only rows that are new or whose status or points changed are written: a day that
+/// changed nothing writes nothing here. Actions no longer in the catalog are dropped.
 async fn replace_actions(
     txn: &DatabaseTransaction,
     catalog: &[ActionDefinition],
     days: &[&ScoredDay],
 ) -> Result<(), DbErr> {
     use latest_action_score::Column as C;
-    let catalog_ids = || catalog.iter().map(|action| action.id.clone());
+    let catalog_ids: HashSet<&str> = catalog.iter().map(|action| action.id.as_str()).collect();
+    let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
     for chunk in days.chunks(IDS_PER_QUERY) {
-        latest_action_score::Entity::delete_many()
-            .filter(C::TenantId.is_in(chunk.iter().map(|day| day.tenant_id.clone())))
-            .filter(C::ActionId.is_not_in(catalog_ids()))
-            .exec(txn)
-            .await?;
-    }
-    let days_per_insert = (ROWS_PER_INSERT / catalog.len().max(1)).max(1);
-    for chunk in days.chunks(days_per_insert) {
-        let rows: Vec<latest_action_score::ActiveModel> = chunk
-            .iter()
-            .flat_map(|day| latest_rows(day, catalog))
-            .collect();
-        if !rows.is_empty() {
-            upsert_changed(rows).exec_without_returning(txn).await?;
+        let tenants = || chunk.iter().map(|day| day.tenant_id.clone());
+        let stored: HashMap<(String, String), (ActionStatus, f64)> =
+            latest_action_score::Entity::find()
+                .filter(C::TenantId.is_in(tenants()))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    (
+                        (row.tenant_id, row.action_id),
+                        (row.status, row.points_at_stake),
+                    )
+                })
+                .collect();
+        if stored
+            .keys()
+            .any(|(_, action)| !catalog_ids.contains(action.as_str()))
+        {
+            latest_action_score::Entity::delete_many()
+                .filter(C::TenantId.is_in(tenants()))
+                .filter(C::ActionId.is_not_in(catalog_ids.iter().map(|id| (*id).to_owned())))
+                .exec(txn)
+                .await?;
         }
+        for day in chunk {
+            for (action, result) in catalog.iter().zip(&day.day.results) {
+                let now = (result.status, result.max_score - result.score);
+                let key = (day.tenant_id.clone(), action.id.clone());
+                if stored.get(&key) == Some(&now) {
+                    continue;
+                }
+                pending.push(latest_action_score::ActiveModel {
+                    tenant_id: Set(key.0),
+                    action_id: Set(key.1),
+                    status: Set(now.0),
+                    points_at_stake: Set(now.1),
+                });
+                if pending.len() == ROWS_PER_INSERT {
+                    upsert(std::mem::take(&mut pending))
+                        .exec_without_returning(txn)
+                        .await?;
+                }
+            }
+        }
+    }
+    if !pending.is_empty() {
+        upsert(pending).exec_without_returning(txn).await?;
     }
     Ok(())
 }
 
-/// The `latest_action_scores` rows of a scored day, in catalog order.
-fn latest_rows(
-    day: &ScoredDay,
-    catalog: &[ActionDefinition],
-) -> Vec<latest_action_score::ActiveModel> {
-    catalog
-        .iter()
-        .zip(&day.day.results)
-        .map(|(action, result)| latest_action_score::ActiveModel {
-            tenant_id: Set(day.tenant_id.clone()),
-            action_id: Set(action.id.clone()),
-            status: Set(result.status),
-            points_at_stake: Set(result.max_score - result.score),
-        })
-        .collect()
-}
-
-/// Inserts `rows`, rewriting a stored row of the same tenant and action only when its status
-/// or points at stake changed.
-fn upsert_changed(
+/// Inserts `rows`, replacing the stored row of the same tenant and action.
+fn upsert(
     rows: Vec<latest_action_score::ActiveModel>,
 ) -> sea_orm::InsertMany<latest_action_score::ActiveModel> {
     use latest_action_score::Column as C;
-    let stored = latest_action_score::Entity;
-    let excluded = Alias::new("excluded");
-    let changed = Condition::any()
-        .add(Expr::col((stored, C::Status)).ne(Expr::col((excluded.clone(), C::Status))))
-        .add(Expr::col((stored, C::PointsAtStake)).ne(Expr::col((excluded, C::PointsAtStake))));
     latest_action_score::Entity::insert_many(rows).on_conflict(
         OnConflict::columns([C::TenantId, C::ActionId])
             .update_columns([C::Status, C::PointsAtStake])
-            .action_and_where(changed.into())
             .to_owned(),
     )
 }
