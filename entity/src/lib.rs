@@ -14,6 +14,7 @@ pub mod enums;
 pub mod graph_connection;
 pub mod improvement_action;
 pub mod latest_action_score;
+pub mod latest_action_tally;
 pub mod partner_application;
 pub mod scoring_run;
 pub mod scoring_task;

@@ -1,6 +1,6 @@
 //! Migrations: the only source of securescore's tables, on SQLite and PostgreSQL alike.
 
-pub use m20261207_000019_latest_action_scores::LATEST_ACTIONS_FROM_HISTORY;
+pub use m20261207_000019_latest_action_scores::{LATEST_ACTIONS_FROM_HISTORY, TALLIES_FROM_LATEST};
 pub use sea_orm_migration::prelude::*;
 
 mod columns;

@@ -1,6 +1,8 @@
 //! Each tenant's newest scored day, per action, in a narrow table of its own: the estate per
 //! action aggregates these rows (one per tenant and action) instead of finding each tenant's
-//! newest day among every stored day's action rows. Filled from the stored history.
+//! newest day among every stored day's action rows; and their sums per action and status over
+//! every tenant, which the whole estate's rollup reads as they stand. Filled from the stored
+//! history.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -15,6 +17,12 @@ pub const LATEST_ACTIONS_FROM_HISTORY: &str = "INSERT INTO latest_action_scores 
      JOIN daily_scores d ON d.tenant_id = t.id AND d.date = t.latest_score_date \
      JOIN daily_action_scores a ON a.tenant_id = d.tenant_id AND a.date = d.date \
      AND a.version = d.version";
+
+/// Sums the kept rows per action and status, points in millionths (whole numbers, so sums kept
+/// by adding and subtracting never drift).
+pub const TALLIES_FROM_LATEST: &str = "INSERT INTO latest_action_tallies (action_id, status, tenants, micro_points) \
+     SELECT action_id, status, COUNT(*), CAST(SUM(ROUND(points_at_stake * 1000000)) AS BIGINT) \
+     FROM latest_action_scores GROUP BY action_id, status";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -41,13 +49,31 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .get_connection()
-            .execute_unprepared(LATEST_ACTIONS_FROM_HISTORY)
+            .create_table(
+                Table::create()
+                    .table(LatestActionTallies::Table)
+                    .col(string(LatestActionTallies::ActionId))
+                    .col(string(LatestActionTallies::Status))
+                    .col(big_integer(LatestActionTallies::Tenants))
+                    .col(big_integer(LatestActionTallies::MicroPoints))
+                    .primary_key(
+                        Index::create()
+                            .col(LatestActionTallies::ActionId)
+                            .col(LatestActionTallies::Status),
+                    )
+                    .to_owned(),
+            )
             .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared(LATEST_ACTIONS_FROM_HISTORY).await?;
+        db.execute_unprepared(TALLIES_FROM_LATEST).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(LatestActionTallies::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(LatestActionScores::Table).to_owned())
             .await
@@ -62,6 +88,16 @@ enum LatestActionScores {
     ActionId,
     Status,
     PointsAtStake,
+}
+
+/// Column names of `latest_action_tallies`.
+#[derive(DeriveIden)]
+enum LatestActionTallies {
+    Table,
+    ActionId,
+    Status,
+    Tenants,
+    MicroPoints,
 }
 
 /// The referenced `tenants` table.

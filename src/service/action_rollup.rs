@@ -1,19 +1,20 @@
 //! The estate per action: for every catalog action, how many tenants in reach have it in each
 //! status and the points they leave on the table, aggregated in the database in one statement
 //! (per 500 ids of a listed reach) whatever the number of tenants. Each tenant's newest day is
-//! read from `latest_action_scores`, kept by the pipeline as it writes that day.
+//! read from `latest_action_scores`, kept by the pipeline as it writes that day; the whole
+//! estate's from `latest_action_tallies`, the sums the pipeline keeps of those rows.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, latest_action_score};
+use entity::{daily_action_score, daily_score, latest_action_score, latest_action_tally};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::score_reads::action_rows_of_day;
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// Ids per `IN (…)` list.
 const IDS_PER_QUERY: usize = 500;
@@ -45,21 +46,48 @@ pub async fn action_rollup(
     visibility: &Visibility,
     day: RollupDay,
 ) -> ApiResult<Vec<ActionTally>> {
-    let groups: Vec<Option<&[String]>> = match visibility {
+    let mut groups: Vec<Option<&[String]>> = match visibility {
         Visibility::All => vec![None],
         Visibility::Only(ids) if ids.is_empty() => Vec::new(),
         Visibility::Only(ids) => ids.chunks(IDS_PER_QUERY).map(Some).collect(),
     };
     let mut tallies: BTreeMap<String, (BTreeMap<ActionStatus, i64>, f64)> = BTreeMap::new();
+    let mut add = |action: String, status: ActionStatus, tenants: i64, at_stake: f64| {
+        let entry = tallies.entry(action).or_default();
+        *entry.0.entry(status).or_default() += tenants;
+        entry.1 += at_stake;
+    };
+    if groups == [None] && day == RollupDay::Latest {
+        for kept in latest_action_tally::Entity::find()
+            .filter(latest_action_tally::Column::Tenants.gt(0))
+            .all(db)
+            .await?
+        {
+            let status = ActionStatus::ALL
+                .iter()
+                .copied()
+                .find(|status| status.as_str() == kept.status)
+                .ok_or_else(|| {
+                    ApiError::Internal(format!("a kept tally's status `{}`", kept.status))
+                })?;
+            add(
+                kept.action_id,
+                status,
+                kept.tenants,
+                kept.micro_points as f64 / 1e6,
+            );
+        }
+        groups.clear();
+    }
     for group in groups {
         for row in db.query_all(&tally_query(day, group)).await? {
-            let action: String = row.try_get("", "action_id")?;
-            let status: ActionStatus = row.try_get("", "status")?;
-            let tenants: i64 = row.try_get("", "n")?;
             let at_stake: Option<f64> = row.try_get("", "at_stake")?;
-            let entry = tallies.entry(action).or_default();
-            *entry.0.entry(status).or_default() += tenants;
-            entry.1 += at_stake.unwrap_or(0.0);
+            add(
+                row.try_get("", "action_id")?,
+                row.try_get("", "status")?,
+                row.try_get("", "n")?,
+                at_stake.unwrap_or(0.0),
+            );
         }
     }
     let mut rows: Vec<ActionTally> = tallies

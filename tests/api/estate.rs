@@ -9,8 +9,7 @@ use securescore::domain::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    LATEST_MATCHING_HISTORY, TestApp, assert_error, day, eventually, noon, partial_mfa_facts,
-    spawn_app, token,
+    TestApp, assert_error, day, eventually, noon, partial_mfa_facts, spawn_app, token,
 };
 
 const BULK: &str = "mutation($i: SetActionOverridesInput!) { setActionOverrides(input: $i) {
@@ -540,8 +539,7 @@ async fn the_estate_per_action_follows_each_tenants_newest_day() {
     };
     // a, b, c and e were scored; every action of their newest day is kept, as stored.
     let kept = 4 * catalog.actions.len() as i64;
-    assert_eq!(app.count("latest_action_scores").await, kept);
-    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    assert_eq!(app.assert_newest_days_kept().await, kept);
     // a registers all four today: COMPLETED, nothing at stake; b and e still leave 4.5 + 6.75.
     let now = chrono::Utc::now().to_rfc3339();
     let facts = json!({"users": {"total": 4, "mfaRegistered": 4}});
@@ -559,7 +557,17 @@ async fn the_estate_per_action_follows_each_tenants_newest_day() {
         after.1,
         json!([{"status": "COMPLETED", "tenantCount": 1}, {"status": "PARTIAL", "tenantCount": 2}])
     );
-    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    assert_eq!(app.assert_newest_days_kept().await, kept);
+    // The whole estate (the sums kept per action and status): a and c complete it now.
+    let admin = crate::helpers::platform_admin();
+    assert_eq!(
+        mfa(&app.graphql(&admin, ROLLUP, json!({})).await),
+        (
+            "MFARegistration".to_owned(),
+            json!([{"status": "COMPLETED", "tenantCount": 2}, {"status": "PARTIAL", "tenantCount": 2}]),
+            11.25
+        )
+    );
     // Recomputing an older day leaves the newest ones as they are; a dated rollup still reads
     // that day's own rows (yesterday: 6.75 + 2.25 + 9).
     let recomputed = app.recompute("a", &day(-1), &day(-1)).await;
@@ -570,20 +578,19 @@ async fn the_estate_per_action_follows_each_tenants_newest_day() {
     assert_eq!(mfa(&app.graphql(&partner, ROLLUP, json!({})).await), after);
     let yesterday = app.graphql(&partner, ROLLUP, json!({"d": day(-1)})).await;
     assert_eq!(mfa(&yesterday).2, 18.0);
-    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
-    // What the migration that made the table fills it with, from the history as stored: the
-    // same rows.
+    assert_eq!(app.assert_newest_days_kept().await, kept);
+    // What the migration that made the tables fills them with, from the history as stored: the
+    // same rows and sums.
     app.kill();
-    app.db
-        .execute_unprepared("DELETE FROM latest_action_scores")
-        .await
-        .unwrap();
-    app.db
-        .execute_unprepared(migration::LATEST_ACTIONS_FROM_HISTORY)
-        .await
-        .unwrap();
-    assert_eq!(app.count("latest_action_scores").await, kept);
-    assert_eq!(app.count(LATEST_MATCHING_HISTORY).await, kept);
+    for statement in [
+        "DELETE FROM latest_action_tallies",
+        "DELETE FROM latest_action_scores",
+        migration::LATEST_ACTIONS_FROM_HISTORY,
+        migration::TALLIES_FROM_LATEST,
+    ] {
+        app.db.execute_unprepared(statement).await.unwrap();
+    }
+    assert_eq!(app.assert_newest_days_kept().await, kept);
 }
 
 #[tokio::test]

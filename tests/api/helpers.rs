@@ -335,14 +335,44 @@ impl TestApp {
 pub const CURRENT_ACTION_ROWS: &str = "daily_action_scores a JOIN daily_scores d
     ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
 
-/// For [`TestApp::count`]: the rows of `latest_action_scores` that equal their tenant's newest
-/// day's current action rows (all of them, when the pipeline kept them right).
-pub const LATEST_MATCHING_HISTORY: &str = "latest_action_scores l
+/// The rows of `latest_action_scores` that equal their tenant's newest day's current action
+/// rows.
+const LATEST_MATCHING_HISTORY: &str = "latest_action_scores l
     JOIN tenants t ON t.id = l.tenant_id
     JOIN daily_scores d ON d.tenant_id = t.id AND d.date = t.latest_score_date
     JOIN daily_action_scores a ON a.tenant_id = d.tenant_id AND a.date = d.date
       AND a.version = d.version AND a.action_id = l.action_id AND a.status = l.status
       AND a.max_score - a.score = l.points_at_stake";
+
+/// The current action rows of each tenant's newest day.
+const CURRENT_LATEST_DAY_ROWS: &str = "daily_action_scores a
+    JOIN tenants t ON t.id = a.tenant_id AND a.date = t.latest_score_date
+    JOIN daily_scores d ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
+
+/// The tallies that equal the sums of `latest_action_scores` per action and status.
+const TALLIES_MATCHING_LATEST: &str = "latest_action_tallies t JOIN (
+    SELECT action_id, status, COUNT(*) AS n, SUM(ROUND(points_at_stake * 1000000)) AS m
+    FROM latest_action_scores GROUP BY action_id, status) g
+    ON g.action_id = t.action_id AND g.status = t.status AND g.n = t.tenants AND g.m = t.micro_points";
+
+impl TestApp {
+    /// Asserts that what the pipeline keeps of each tenant's newest day (its actions, and their
+    /// sums per action and status) is that day as stored; answers the rows kept.
+    pub async fn assert_newest_days_kept(&self) -> i64 {
+        let kept = self.count("latest_action_scores").await;
+        assert_eq!(kept, self.count(CURRENT_LATEST_DAY_ROWS).await);
+        assert_eq!(kept, self.count(LATEST_MATCHING_HISTORY).await);
+        let groups = self
+            .count("(SELECT DISTINCT action_id, status FROM latest_action_scores) g")
+            .await;
+        assert_eq!(
+            groups,
+            self.count("latest_action_tallies WHERE tenants <> 0").await
+        );
+        assert_eq!(groups, self.count(TALLIES_MATCHING_LATEST).await);
+        kept
+    }
+}
 
 /// Asserts that the first error has `code` and a message containing `part`.
 pub fn assert_error(body: &Value, code: &str, part: &str) {

@@ -641,6 +641,8 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
     .await?;
     txn.execute_unprepared(migration::LATEST_ACTIONS_FROM_HISTORY)
         .await?;
+    txn.execute_unprepared(migration::TALLIES_FROM_LATEST)
+        .await?;
     txn.commit().await?;
     service::comparisons::refresh_comparisons(db, today)
         .await

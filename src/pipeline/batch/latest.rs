@@ -1,12 +1,14 @@
 //! Each tenant's newest day, kept beside its history: the pointer on the tenant
-//! (`tenants.latest_score_date`) and that day's actions in `latest_action_scores`, the narrow
-//! rows the estate per action aggregates. Both move in the transaction that writes the day.
+//! (`tenants.latest_score_date`), that day's actions in `latest_action_scores` (the narrow rows
+//! a reach's estate per action aggregates) and their sums over every tenant in
+//! `latest_action_tallies` (what the whole estate's rollup reads). All move in the transaction
+//! that writes the day.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use entity::{latest_action_score, tenant};
-use sea_orm::sea_query::{OnConflict, Query};
+use entity::{latest_action_score, latest_action_tally, tenant};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
     EntityTrait, QueryFilter,
@@ -82,10 +84,11 @@ async fn advance_pointers(
         .collect()
 }
 
-/// Makes `latest_action_scores` of each day's tenant hold that day's actions. The tenants' rows
-/// are read first (their pointer rows are locked, so no other writer changes them meanwhile)
-/// and only rows that are new or whose status or points changed are written: a day that
-/// changed nothing writes nothing here. Actions no longer in the catalog are dropped.
+/// Makes `latest_action_scores` of each day's tenant hold that day's actions, and moves
+/// `latest_action_tallies` by the difference. The tenants' rows are read first (their pointer
+/// rows are locked, so no other writer changes them meanwhile) and only rows that are new or
+/// whose status or points changed are written: a day that changed nothing writes nothing here.
+/// Actions no longer in the catalog are dropped.
 async fn replace_actions(
     txn: &DatabaseTransaction,
     catalog: &[ActionDefinition],
@@ -94,6 +97,7 @@ async fn replace_actions(
     use latest_action_score::Column as C;
     let catalog_ids: HashSet<&str> = catalog.iter().map(|action| action.id.as_str()).collect();
     let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
+    let mut tallies = TallyChange::default();
     for chunk in days.chunks(IDS_PER_QUERY) {
         let tenants = || chunk.iter().map(|day| day.tenant_id.clone());
         let stored: HashMap<(String, String), (ActionStatus, f64)> =
@@ -109,10 +113,14 @@ async fn replace_actions(
                     )
                 })
                 .collect();
-        if stored
-            .keys()
-            .any(|(_, action)| !catalog_ids.contains(action.as_str()))
-        {
+        let mut dropped = false;
+        for ((_, action), (status, points)) in &stored {
+            if !catalog_ids.contains(action.as_str()) {
+                tallies.leave(action, *status, *points);
+                dropped = true;
+            }
+        }
+        if dropped {
             latest_action_score::Entity::delete_many()
                 .filter(C::TenantId.is_in(tenants()))
                 .filter(C::ActionId.is_not_in(catalog_ids.iter().map(|id| (*id).to_owned())))
@@ -123,9 +131,14 @@ async fn replace_actions(
             for (action, result) in catalog.iter().zip(&day.day.results) {
                 let now = (result.status, result.max_score - result.score);
                 let key = (day.tenant_id.clone(), action.id.clone());
-                if stored.get(&key) == Some(&now) {
+                let before = stored.get(&key);
+                if before == Some(&now) {
                     continue;
                 }
+                if let Some((status, points)) = before {
+                    tallies.leave(&action.id, *status, *points);
+                }
+                tallies.enter(&action.id, now.0, now.1);
                 pending.push(latest_action_score::ActiveModel {
                     tenant_id: Set(key.0),
                     action_id: Set(key.1),
@@ -143,7 +156,74 @@ async fn replace_actions(
     if !pending.is_empty() {
         upsert(pending).exec_without_returning(txn).await?;
     }
-    Ok(())
+    tallies.apply(txn).await
+}
+
+/// How a write moves `latest_action_tallies`: per action and status, tenants and millionths of
+/// a point to add (negative to take away).
+#[derive(Default)]
+struct TallyChange(BTreeMap<(String, &'static str), (i64, i64)>);
+
+impl TallyChange {
+    /// A tenant's action enters `status` with `points` at stake.
+    fn enter(&mut self, action: &str, status: ActionStatus, points: f64) {
+        self.add(action, status, 1, micro_points(points));
+    }
+
+    /// A tenant's action leaves `status`, where it had `points` at stake.
+    fn leave(&mut self, action: &str, status: ActionStatus, points: f64) {
+        self.add(action, status, -1, -micro_points(points));
+    }
+
+    /// Adds `tenants` and `micro` millionths of a point to the action's `status`.
+    fn add(&mut self, action: &str, status: ActionStatus, tenants: i64, micro: i64) {
+        let entry = self
+            .0
+            .entry((action.to_owned(), status.as_str()))
+            .or_default();
+        entry.0 += tenants;
+        entry.1 += micro;
+    }
+
+    /// Adds the change to the stored tallies, in key order (so two writers lock the rows they
+    /// share in the same order), as the transaction's last writes to them.
+    async fn apply(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        use latest_action_tally::Column as C;
+        let rows: Vec<latest_action_tally::ActiveModel> = self
+            .0
+            .into_iter()
+            .filter(|(_, change)| *change != (0, 0))
+            .map(
+                |((action, status), (tenants, micro))| latest_action_tally::ActiveModel {
+                    action_id: Set(action),
+                    status: Set(status.to_owned()),
+                    tenants: Set(tenants),
+                    micro_points: Set(micro),
+                },
+            )
+            .collect();
+        let stored = latest_action_tally::Entity;
+        let excluded = Alias::new("excluded");
+        let sum =
+            |column: C| Expr::col((stored, column)).add(Expr::col((excluded.clone(), column)));
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            latest_action_tally::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([C::ActionId, C::Status])
+                        .value(C::Tenants, sum(C::Tenants))
+                        .value(C::MicroPoints, sum(C::MicroPoints))
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Points in whole millionths, as the tallies keep them.
+fn micro_points(points: f64) -> i64 {
+    (points * 1_000_000.0).round() as i64
 }
 
 /// Inserts `rows`, replacing the stored row of the same tenant and action.
