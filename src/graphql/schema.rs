@@ -28,6 +28,7 @@ use super::query::Query;
 use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
 use crate::config::{RequestLimits, ScoringConfig, WebhookConfig};
+use crate::error::code;
 use crate::pipeline::Pipeline;
 use crate::service::reference_cache::ReferenceCache;
 use crate::service::score_cache::ScoreCache;
@@ -103,20 +104,88 @@ pub struct Executed {
     pub response: Response,
     /// The operation's name, sent or taken from the document (see `operation::operation_name`).
     pub operation_name: Option<String>,
-    /// False when the request failed as a request (syntax, limits, validation) and the
-    /// operation never ran, which GraphQL over HTTP answers differently from a field error.
-    pub ran: bool,
+    /// What the request became, decided once from its errors.
+    pub outcome: Outcome,
 }
 
 impl Executed {
     /// A request refused before it ran, with the name the client sent.
     pub fn refused(error: ServerError, operation_name: Option<String>) -> Executed {
+        let response = Response::from_errors(vec![error]);
         Executed {
-            response: Response::from_errors(vec![error]),
+            outcome: Outcome::of(&response),
+            response,
             operation_name,
-            ran: false,
         }
     }
+
+    /// The code metrics count the request under: its first error's, or `OK`.
+    pub fn code(&self) -> String {
+        match self.response.errors.first() {
+            None => "OK".to_owned(),
+            Some(error) => match extension(error, "code") {
+                Some(async_graphql::Value::String(code)) => code.clone(),
+                _ => code::BAD_USER_INPUT.to_owned(),
+            },
+        }
+    }
+}
+
+/// What a request became, which GraphQL over HTTP answers each in its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Refused by the caller's budget before it ran: come back after this many seconds.
+    Throttled {
+        /// Seconds until the budget holds the request's cost.
+        retry_after: u64,
+    },
+    /// Failed as a request (syntax, limits, validation): the operation never ran.
+    Refused,
+    /// It ran, but the database did not answer one of its fields.
+    Unavailable,
+    /// It ran; some fields may have failed on their own.
+    Ran,
+}
+
+impl Outcome {
+    /// Decides from a response: async-graphql answers a request it refused (validation,
+    /// depth, complexity, an unknown operation) with no data and errors without a path, while
+    /// every error a field raises carries the field's path; the budget's refusal says
+    /// `RATE_LIMITED`, and a field the database did not answer says `unavailable`.
+    pub fn of(response: &Response) -> Outcome {
+        let throttled = response.errors.iter().find(|error| {
+            extension(error, "code") == Some(&async_graphql::Value::from(code::RATE_LIMITED))
+        });
+        if let Some(error) = throttled {
+            let retry_after = match extension(error, "retryAfter") {
+                Some(async_graphql::Value::Number(seconds)) => seconds.as_u64().unwrap_or(1),
+                _ => 1,
+            };
+            return Outcome::Throttled { retry_after };
+        }
+        let refused = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|error| error.path.is_empty());
+        if refused {
+            Outcome::Refused
+        } else if response
+            .errors
+            .iter()
+            .any(|error| extension(error, "unavailable") == Some(&async_graphql::Value::from(true)))
+        {
+            Outcome::Unavailable
+        } else {
+            Outcome::Ran
+        }
+    }
+}
+
+/// One extension of an error, if it has it.
+fn extension<'a>(error: &'a ServerError, name: &str) -> Option<&'a async_graphql::Value> {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|values| values.get(name))
 }
 
 /// A request prepared once: parsed within the field limit, its strings checked, its operation
@@ -193,20 +262,11 @@ impl AppSchema {
             order.apply(&mut response.data);
         }
         Executed {
-            ran: ran(&response),
+            outcome: Outcome::of(&response),
             response,
             operation_name: prepared.name,
         }
     }
-}
-
-/// Whether a response comes from a run operation: async-graphql answers a request it refused
-/// (validation, depth, complexity, an unknown operation) with no data and errors without a
-/// path, while every error a field raises carries the field's path.
-fn ran(response: &Response) -> bool {
-    !(response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty()))
 }
 
 impl Executor for AppSchema {
@@ -253,13 +313,56 @@ mod tests {
     #[test]
     fn only_errors_without_a_path_and_no_data_mean_the_operation_never_ran() {
         let refused = Response::from_errors(vec![ServerError::new("unknown field", None)]);
-        assert!(!ran(&refused));
-        let mut failed_field = ServerError::new("the database is unavailable", None);
+        assert_eq!(Outcome::of(&refused), Outcome::Refused);
+        let mut failed_field = ServerError::new("a field failed", None);
         failed_field.path = vec![PathSegment::Field("tenant".into())];
-        assert!(ran(&Response::from_errors(vec![failed_field])));
-        assert!(ran(&Response::new(
-            Value::from_json(serde_json::json!({"a": 1})).unwrap()
-        )));
-        assert!(ran(&Response::new(Value::Null)));
+        assert_eq!(
+            Outcome::of(&Response::from_errors(vec![failed_field])),
+            Outcome::Ran
+        );
+        assert_eq!(
+            Outcome::of(&Response::new(
+                Value::from_json(serde_json::json!({"a": 1})).unwrap()
+            )),
+            Outcome::Ran
+        );
+        assert_eq!(Outcome::of(&Response::new(Value::Null)), Outcome::Ran);
+    }
+
+    #[test]
+    fn the_budgets_refusal_and_an_unanswered_database_are_told_apart_from_other_errors() {
+        let with = |code: &str, extra: Option<(&str, Value)>, path: bool| {
+            let mut error = ServerError::new("refused", None);
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", code);
+            if let Some((name, value)) = extra {
+                extensions.set(name, value);
+            }
+            error.extensions = Some(extensions);
+            if path {
+                error.path = vec![PathSegment::Field("tenant".into())];
+            }
+            error
+        };
+        let throttled = Executed::refused(
+            with(
+                code::RATE_LIMITED,
+                Some(("retryAfter", Value::from(7))),
+                false,
+            ),
+            None,
+        );
+        assert_eq!(throttled.outcome, Outcome::Throttled { retry_after: 7 });
+        assert_eq!(throttled.code(), code::RATE_LIMITED);
+        let unavailable = Response::from_errors(vec![with(
+            code::INTERNAL,
+            Some(("unavailable", Value::from(true))),
+            true,
+        )]);
+        assert_eq!(Outcome::of(&unavailable), Outcome::Unavailable);
+        let internal = Response::from_errors(vec![with(code::INTERNAL, None, true)]);
+        assert_eq!(Outcome::of(&internal), Outcome::Ran);
+        let uncoded = Executed::refused(ServerError::new("syntax", None), None);
+        assert_eq!(uncoded.code(), code::BAD_USER_INPUT);
     }
 }

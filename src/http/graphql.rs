@@ -292,26 +292,7 @@ fn record_operation(
     took: std::time::Duration,
 ) {
     let operation = telemetry::operation_label(name, caller);
-    let outcome = match executed {
-        Some(Executed { response, .. }) => response
-            .errors
-            .first()
-            .and_then(|e| e.extensions.as_ref())
-            .and_then(|ext| ext.get("code"))
-            .and_then(|code| match code {
-                async_graphql::Value::String(code) => Some(code.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| {
-                if response.errors.is_empty() {
-                    "OK"
-                } else {
-                    code::BAD_USER_INPUT
-                }
-                .to_owned()
-            }),
-        None => code::INTERNAL.to_owned(),
-    };
+    let outcome = executed.map_or_else(|| code::INTERNAL.to_owned(), Executed::code);
     metrics::counter!(telemetry::GRAPHQL_OPERATIONS, "operation" => operation.clone(), "code" => outcome)
         .increment(1);
     metrics::histogram!(telemetry::GRAPHQL_DURATION, "operation" => operation)

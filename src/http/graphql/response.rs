@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, code};
 use crate::graphql::budget::CostReport;
-use crate::graphql::schema::Executed;
+use crate::graphql::schema::{Executed, Outcome};
 use crate::http::media::ResponseMedia;
 
 /// What `Retry-After` says when the database does not answer.
@@ -41,64 +41,67 @@ pub(super) fn timed_out(
     response
 }
 
-/// The HTTP answer to what a request became: a request error (400, or 200 with plain JSON) when
-/// it never ran, 503 with `Retry-After` when the database did not answer, 200 otherwise.
+/// The HTTP answer to what a request became: 429 with `Retry-After` when the caller's budget
+/// refused it, a request error (400, or 200 with plain JSON) when it never ran, 503 with
+/// `Retry-After` when the database did not answer, 200 otherwise.
 pub(super) fn respond(
     media: ResponseMedia,
     executed: Executed,
     request_id: &str,
     cost: Option<&CostReport>,
 ) -> Response {
-    let Executed { response, ran, .. } = executed;
+    let Executed {
+        response, outcome, ..
+    } = executed;
     let errors: Vec<Value> = response
         .errors
         .iter()
         .map(|e| error_json(e, request_id))
         .collect();
     let extensions = cost.map(|cost| json!({ "cost": cost }));
-    if let Some(retry_after) = throttled(&errors) {
-        // Refused by the caller's budget before it ran: 429, and when to come back.
-        let mut response = json_response(
-            media,
-            StatusCode::TOO_MANY_REQUESTS,
-            &json!({ "errors": errors, "extensions": extensions }),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return response;
-    }
-    if !ran {
-        // A request error: the operation never ran, so there is no `data` entry.
-        let status = match media {
-            ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-            ResponseMedia::Json => StatusCode::OK,
-        };
-        let mut body = json!({ "errors": errors });
-        if let Some(extensions) = extensions {
-            body["extensions"] = extensions;
+    match outcome {
+        Outcome::Throttled { retry_after } => {
+            let mut response = json_response(
+                media,
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({ "errors": errors, "extensions": extensions }),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
         }
-        return json_response(media, status, &body);
+        Outcome::Refused => {
+            // A request error: the operation never ran, so there is no `data` entry.
+            let status = match media {
+                ResponseMedia::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+                ResponseMedia::Json => StatusCode::OK,
+            };
+            let mut body = json!({ "errors": errors });
+            if let Some(extensions) = extensions {
+                body["extensions"] = extensions;
+            }
+            json_response(media, status, &body)
+        }
+        Outcome::Unavailable | Outcome::Ran => {
+            let body = ExecutedBody {
+                data: &response.data,
+                errors,
+                extensions,
+            };
+            if outcome == Outcome::Ran {
+                return json_response(media, StatusCode::OK, &body);
+            }
+            // The database did not answer: say so at the HTTP level too, so that clients and
+            // load balancers back off and retry.
+            let mut response = json_response(media, StatusCode::SERVICE_UNAVAILABLE, &body);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+            response
+        }
     }
-    let unavailable = errors
-        .iter()
-        .any(|e| e["extensions"]["unavailable"] == Value::Bool(true));
-    let body = ExecutedBody {
-        data: &response.data,
-        errors,
-        extensions,
-    };
-    if unavailable {
-        // The database did not answer: say so at the HTTP level too, so that clients and load
-        // balancers back off and retry.
-        let mut response = json_response(media, StatusCode::SERVICE_UNAVAILABLE, &body);
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECONDS),
-        );
-        return response;
-    }
-    json_response(media, StatusCode::OK, &body)
 }
 
 /// The body of an operation that ran: its data, serialized as it is (no JSON tree in between),
@@ -110,14 +113,6 @@ pub(super) struct ExecutedBody<'a> {
     errors: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     extensions: Option<Value>,
-}
-
-/// The seconds to wait when the request was refused by the caller's budget.
-pub(super) fn throttled(errors: &[Value]) -> Option<u64> {
-    errors
-        .iter()
-        .find(|e| e["extensions"]["code"] == code::RATE_LIMITED)
-        .map(|e| e["extensions"]["retryAfter"].as_u64().unwrap_or(1))
 }
 
 /// One error as JSON; errors async-graphql raised itself (parse, validation, argument
