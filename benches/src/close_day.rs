@@ -87,15 +87,11 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     );
 
     let started = Instant::now();
-    let request = RunRequest {
-        kind: ScoringRunKind::Daily,
-        range: DateRange::day(yesterday),
-        tenant_ids: None,
-        tenant_id: None,
-        requested_by: None,
-    };
     let run = pipeline
-        .run(request, Duration::from_secs(3600))
+        .run(
+            every_tenant(ScoringRunKind::Daily, yesterday),
+            Duration::from_secs(3600),
+        )
         .await
         .map_err(|e| format!("closing: {e:?}"))?;
     let close = started.elapsed();
@@ -133,13 +129,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let started = Instant::now();
     let again = pipeline
         .run(
-            RunRequest {
-                kind: ScoringRunKind::Recompute,
-                range: DateRange::day(yesterday),
-                tenant_ids: None,
-                tenant_id: None,
-                requested_by: None,
-            },
+            every_tenant(ScoringRunKind::Recompute, yesterday),
             Duration::from_secs(3600),
         )
         .await
@@ -179,6 +169,17 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         peak_rss()
     );
     Ok(())
+}
+
+/// A run of `kind` over every tenant on `date`.
+fn every_tenant(kind: ScoringRunKind, date: NaiveDate) -> RunRequest {
+    RunRequest {
+        kind,
+        range: DateRange::day(date),
+        tenant_ids: None,
+        tenant_id: None,
+        requested_by: None,
+    }
 }
 
 /// Serves the real router on a local port, downloads `/export/action-scores.csv` for yesterday

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use entity::{daily_action_score, daily_score, latest_action_score, latest_action_tally};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::score_reads::action_rows_of_day;
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// Ids per `IN (…)` list.
 const IDS_PER_QUERY: usize = 500;
@@ -46,48 +46,21 @@ pub async fn action_rollup(
     visibility: &Visibility,
     day: RollupDay,
 ) -> ApiResult<Vec<ActionTally>> {
-    let mut groups: Vec<Option<&[String]>> = match visibility {
+    let groups: Vec<Option<&[String]>> = match visibility {
         Visibility::All => vec![None],
         Visibility::Only(ids) if ids.is_empty() => Vec::new(),
         Visibility::Only(ids) => ids.chunks(IDS_PER_QUERY).map(Some).collect(),
     };
     let mut tallies: BTreeMap<String, (BTreeMap<ActionStatus, i64>, f64)> = BTreeMap::new();
-    let mut add = |action: String, status: ActionStatus, tenants: i64, at_stake: f64| {
-        let entry = tallies.entry(action).or_default();
-        *entry.0.entry(status).or_default() += tenants;
-        entry.1 += at_stake;
-    };
-    if groups == [None] && day == RollupDay::Latest {
-        for kept in latest_action_tally::Entity::find()
-            .filter(latest_action_tally::Column::Tenants.gt(0))
-            .all(db)
-            .await?
-        {
-            let status = ActionStatus::ALL
-                .iter()
-                .copied()
-                .find(|status| status.as_str() == kept.status)
-                .ok_or_else(|| {
-                    ApiError::Internal(format!("a kept tally's status `{}`", kept.status))
-                })?;
-            add(
-                kept.action_id,
-                status,
-                kept.tenants,
-                kept.micro_points as f64 / 1e6,
-            );
-        }
-        groups.clear();
-    }
     for group in groups {
         for row in db.query_all(&tally_query(day, group)).await? {
+            let action: String = row.try_get("", "action_id")?;
+            let status: ActionStatus = row.try_get("", "status")?;
+            let tenants: i64 = row.try_get("", "n")?;
             let at_stake: Option<f64> = row.try_get("", "at_stake")?;
-            add(
-                row.try_get("", "action_id")?,
-                row.try_get("", "status")?,
-                row.try_get("", "n")?,
-                at_stake.unwrap_or(0.0),
-            );
+            let entry = tallies.entry(action).or_default();
+            *entry.0.entry(status).or_default() += tenants;
+            entry.1 += at_stake.unwrap_or(0.0);
         }
     }
     let mut rows: Vec<ActionTally> = tallies
@@ -106,17 +79,18 @@ pub async fn action_rollup(
     Ok(rows)
 }
 
-/// `SELECT action_id, status, COUNT(*), SUM(points at stake) … GROUP BY action_id, status` over
-/// the group's tenants on `day`: each tenant's newest day from its narrow rows in
-/// `latest_action_scores`; a given date from the day rows and their current action rows (an
-/// index lookup per day, not a version check per row).
+/// `action_id, status, n, at_stake` rows over the group's tenants on `day`: the whole estate's
+/// newest days from the sums kept in `latest_action_tallies`; a group's newest days by summing
+/// its tenants' narrow rows in `latest_action_scores`; a given date from the day rows and their
+/// current action rows (an index lookup per day, not a version check per row).
 fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
-    let (mut query, tenant_column) = match day {
-        RollupDay::Latest => (
+    let (mut query, tenant_column) = match (day, group) {
+        (RollupDay::Latest, None) => return whole_estate_tally(),
+        (RollupDay::Latest, Some(_)) => (
             newest_days_tally(),
             Expr::col(latest_action_score::Column::TenantId),
         ),
-        RollupDay::On(date) => (
+        (RollupDay::On(date), _) => (
             tally_on(date),
             Expr::col((daily_score::Entity, daily_score::Column::TenantId)),
         ),
@@ -125,6 +99,23 @@ fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
         query.and_where(tenant_column.is_in(ids.iter().cloned()));
     }
     query
+}
+
+/// The sums kept over every tenant's newest day, points back from millionths.
+fn whole_estate_tally() -> SelectStatement {
+    use latest_action_tally::Column as C;
+    Query::select()
+        .columns([C::ActionId, C::Status])
+        .expr_as(Expr::col(C::Tenants), Alias::new("n"))
+        .expr_as(
+            Expr::col(C::MicroPoints)
+                .cast_as(Alias::new("DOUBLE PRECISION"))
+                .div(1_000_000.0),
+            Alias::new("at_stake"),
+        )
+        .from(latest_action_tally::Entity)
+        .and_where(Expr::col(C::Tenants).gt(0))
+        .to_owned()
 }
 
 /// The tally of every tenant's newest day.

@@ -100,21 +100,20 @@ async fn replace_actions(
     let mut tallies = TallyChange::default();
     for chunk in days.chunks(IDS_PER_QUERY) {
         let tenants = || chunk.iter().map(|day| day.tenant_id.clone());
-        let stored: HashMap<(String, String), (ActionStatus, f64)> =
-            latest_action_score::Entity::find()
-                .filter(C::TenantId.is_in(tenants()))
-                .all(txn)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    (
-                        (row.tenant_id, row.action_id),
-                        (row.status, row.points_at_stake),
-                    )
-                })
-                .collect();
+        // Per tenant, per action: looked up by borrowed ids, no string copied per row.
+        let mut stored: HashMap<String, HashMap<String, (ActionStatus, f64)>> = HashMap::new();
+        for row in latest_action_score::Entity::find()
+            .filter(C::TenantId.is_in(tenants()))
+            .all(txn)
+            .await?
+        {
+            stored
+                .entry(row.tenant_id)
+                .or_default()
+                .insert(row.action_id, (row.status, row.points_at_stake));
+        }
         let mut dropped = false;
-        for ((_, action), (status, points)) in &stored {
+        for (action, (status, points)) in stored.values().flatten() {
             if !catalog_ids.contains(action.as_str()) {
                 tallies.leave(action, *status, *points);
                 dropped = true;
@@ -128,10 +127,10 @@ async fn replace_actions(
                 .await?;
         }
         for day in chunk {
+            let kept = stored.get(day.tenant_id.as_str());
             for (action, result) in catalog.iter().zip(&day.day.results) {
                 let now = (result.status, result.max_score - result.score);
-                let key = (day.tenant_id.clone(), action.id.clone());
-                let before = stored.get(&key);
+                let before = kept.and_then(|actions| actions.get(action.id.as_str()));
                 if before == Some(&now) {
                     continue;
                 }
@@ -140,8 +139,8 @@ async fn replace_actions(
                 }
                 tallies.enter(&action.id, now.0, now.1);
                 pending.push(latest_action_score::ActiveModel {
-                    tenant_id: Set(key.0),
-                    action_id: Set(key.1),
+                    tenant_id: Set(day.tenant_id.clone()),
+                    action_id: Set(action.id.clone()),
                     status: Set(now.0),
                     points_at_stake: Set(now.1),
                 });
@@ -162,7 +161,7 @@ async fn replace_actions(
 /// How a write moves `latest_action_tallies`: per action and status, tenants and millionths of
 /// a point to add (negative to take away).
 #[derive(Default)]
-struct TallyChange(BTreeMap<(String, &'static str), (i64, i64)>);
+struct TallyChange(BTreeMap<String, BTreeMap<&'static str, (i64, i64)>>);
 
 impl TallyChange {
     /// A tenant's action enters `status` with `points` at stake.
@@ -177,12 +176,15 @@ impl TallyChange {
 
     /// Adds `tenants` and `micro` millionths of a point to the action's `status`.
     fn add(&mut self, action: &str, status: ActionStatus, tenants: i64, micro: i64) {
-        let entry = self
-            .0
-            .entry((action.to_owned(), status.as_str()))
-            .or_default();
-        entry.0 += tenants;
-        entry.1 += micro;
+        // The action id is copied once per action, not once per row.
+        if !self.0.contains_key(action) {
+            self.0.insert(action.to_owned(), BTreeMap::new());
+        }
+        if let Some(statuses) = self.0.get_mut(action) {
+            let entry = statuses.entry(status.as_str()).or_default();
+            entry.0 += tenants;
+            entry.1 += micro;
+        }
     }
 
     /// Adds the change to the stored tallies, in key order (so two writers lock the rows they
@@ -192,15 +194,19 @@ impl TallyChange {
         let rows: Vec<latest_action_tally::ActiveModel> = self
             .0
             .into_iter()
-            .filter(|(_, change)| *change != (0, 0))
-            .map(
-                |((action, status), (tenants, micro))| latest_action_tally::ActiveModel {
-                    action_id: Set(action),
-                    status: Set(status.to_owned()),
-                    tenants: Set(tenants),
-                    micro_points: Set(micro),
-                },
-            )
+            .flat_map(|(action, statuses)| {
+                statuses
+                    .into_iter()
+                    .filter(|(_, change)| *change != (0, 0))
+                    .map(
+                        move |(status, (tenants, micro))| latest_action_tally::ActiveModel {
+                            action_id: Set(action.clone()),
+                            status: Set(status.to_owned()),
+                            tenants: Set(tenants),
+                            micro_points: Set(micro),
+                        },
+                    )
+            })
             .collect();
         let stored = latest_action_tally::Entity;
         let excluded = Alias::new("excluded");
