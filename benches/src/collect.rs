@@ -135,6 +135,15 @@ fn directory(users: usize) -> StandIn {
                    "applicationRestrictions": {"passwordCredentials": [{"restrictionType": "passwordAddition", "state": "enabled"}], "keyCredentials": []},
                    "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}}),
         ),
+        (
+            "/policies/crossTenantAccessPolicy/default".to_owned(),
+            json!({"isServiceDefault": false,
+                   "b2bCollaborationInbound": {
+                       "usersAndGroups": {"accessType": "blocked",
+                           "targets": [{"target": "AllUsers", "targetType": "user"}]},
+                       "applications": {"accessType": "blocked",
+                           "targets": [{"target": "AllApplications", "targetType": "application"}]}}}),
+        ),
     ]);
     // Catalog v3's endpoints: every assignment as PIM lists it (half standing, assigned
     // outside PIM), one PIM policy per directory role (Graph has about 130), two directory

@@ -69,6 +69,7 @@ fn target_of(group: &str, tenant_id: &str) -> (&'static str, String) {
         "accessReviews" => ("AccessReview", "Quarterly guest review".into()),
         "authorizationPolicy" => ("Policy", "Authorization Policy".into()),
         "deviceRegistrationPolicy" => ("Policy", "Device Registration Policy".into()),
+        "crossTenantAccess" => ("Policy", "Cross-tenant access default".into()),
         "authenticationMethodsPolicy" => ("Policy", "Authentication Methods Policy".into()),
         _ => ("Policy", group.to_owned()),
     }

@@ -37,7 +37,7 @@ pub(super) const ROLE_SHARES: [&str; 2] = [
     "pim.privilegedRolesAlertingOnActivation",
 ];
 /// Switches of the grown catalog.
-pub(super) const SWITCHES: [&str; 31] = [
+pub(super) const SWITCHES: [&str; 32] = [
     "apps.adminConsentWorkflow",
     "apps.userRegistrationBlocked",
     "apps.userConsentDisabled",
@@ -64,6 +64,7 @@ pub(super) const SWITCHES: [&str; 31] = [
     "appCredentials.customPasswordBlocked",
     "appCredentials.passwordLifetimeLimited",
     "appCredentials.certificateLifetimeLimited",
+    "crossTenant.collaborationInboundBlocked",
     "pim.globalAdminApprovalRequired",
     "pim.privilegedRoleAdminApprovalRequired",
     "pim.globalAdminActivationAlerted",

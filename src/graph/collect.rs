@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::audit::{AUDIT_ENDPOINT, AUDIT_PERMISSION, DirectoryAudit, audit_request, kept_changes};
 use super::client::{Fetched, GraphClient};
 use super::directory::{
-    AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
+    AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, CrossTenantDefault, AuthenticationMethodsPolicy,
     AuthorizationPolicy, BetaPolicySession, ConditionalAccessPolicy, DeviceRegistrationPolicy,
     Directory, DirectoryUser, Domain, GroupSetting, MethodConfiguration, NamedLocation,
     RegistrationDetails, RoleAssignment, RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
@@ -83,6 +83,10 @@ const DEVICE_REGISTRATION_POLICY: Endpoint = Endpoint {
 };
 const APP_MANAGEMENT_POLICY: Endpoint = Endpoint {
     request: "/policies/defaultAppManagementPolicy",
+    permission: "Policy.Read.All",
+};
+const CROSS_TENANT_DEFAULT: Endpoint = Endpoint {
+    request: "/policies/crossTenantAccessPolicy/default",
     permission: "Policy.Read.All",
 };
 const NAMED_LOCATIONS: Endpoint = Endpoint {
@@ -249,6 +253,7 @@ pub async fn collect(
         group_settings,
         device_registration,
         app_management,
+        cross_tenant,
         named_locations,
         active_assignments,
         role_policies,
@@ -270,6 +275,7 @@ pub async fn collect(
         client.get::<GroupSetting>(GROUP_SETTINGS.request),
         client.get::<DeviceRegistrationPolicy>(DEVICE_REGISTRATION_POLICY.request),
         client.get::<AppManagementPolicy>(APP_MANAGEMENT_POLICY.request),
+        client.get::<CrossTenantDefault>(CROSS_TENANT_DEFAULT.request),
         client.get::<NamedLocation>(NAMED_LOCATIONS.request),
         client.get::<ActiveAssignment>(ACTIVE_ASSIGNMENTS.request),
         client.get::<RolePolicyAssignment>(ROLE_POLICIES.request),
@@ -292,6 +298,7 @@ pub async fn collect(
         outcome(&GROUP_SETTINGS, &group_settings),
         outcome(&DEVICE_REGISTRATION_POLICY, &device_registration),
         outcome(&APP_MANAGEMENT_POLICY, &app_management),
+        outcome(&CROSS_TENANT_DEFAULT, &cross_tenant),
         outcome(&NAMED_LOCATIONS, &named_locations),
         outcome(&ACTIVE_ASSIGNMENTS, &active_assignments),
         outcome(&ROLE_POLICIES, &role_policies),
@@ -314,6 +321,7 @@ pub async fn collect(
         group_settings: whole(group_settings),
         device_registration_policy: first(device_registration),
         app_management_policy: first(app_management),
+        cross_tenant_default: first(cross_tenant),
         named_locations: whole(named_locations),
         active_assignments: whole(active_assignments),
         role_policies: whole(role_policies),

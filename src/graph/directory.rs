@@ -44,6 +44,8 @@ pub struct Directory {
     pub device_registration_policy: Option<DeviceRegistrationPolicy>,
     /// `/policies/defaultAppManagementPolicy`.
     pub app_management_policy: Option<AppManagementPolicy>,
+    /// `/policies/crossTenantAccessPolicy/default`.
+    pub cross_tenant_default: Option<CrossTenantDefault>,
     /// `/identity/conditionalAccess/namedLocations`.
     pub named_locations: Option<Vec<NamedLocation>>,
     /// `/roleManagement/directory/roleAssignmentScheduleInstances`: active role assignments

@@ -1,6 +1,6 @@
 //! Facts read from the tenant's settings rather than from who is covered: directory settings
-//! (`/groupSettings`), the device registration policy, the default app management policy and
-//! named locations. Each fact is written only when its source was read; a setting the tenant
+//! (`/groupSettings`), the device registration policy, the default app management policy, the
+//! default cross-tenant access policy and named locations. Each fact is written only when its source was read; a setting the tenant
 //! never changed counts as Microsoft documents its default.
 
 use chrono::{DateTime, Utc};
@@ -41,6 +41,13 @@ pub fn add_setting_facts(
     }
     if let Some(policy) = &directory.app_management_policy {
         add_app_credential_facts(facts, policy, now);
+    }
+    if let Some(default) = &directory.cross_tenant_default {
+        let blocked = default
+            .b2b_collaboration_inbound
+            .as_ref()
+            .is_some_and(|inbound| inbound.blocks_everything());
+        set(facts, "crossTenant.collaborationInboundBlocked", json!(blocked));
     }
     if let Some(locations) = &directory.named_locations {
         let trusted = locations.iter().any(|l| l.is_trusted_ip_range());
@@ -394,5 +401,35 @@ mod tests {
                    "passwordProtection": {"customListEnforced": false, "onPremisesEnforced": 0,
                                           "lockoutThreshold": 10, "lockoutDurationSeconds": 60}})
         );
+    }
+
+    #[test]
+    fn collaboration_is_blocked_by_default_only_for_every_user_and_every_application() {
+        let blocked = |inbound: Value| {
+            let default: super::super::directory::CrossTenantDefault =
+                serde_json::from_value(json!({"b2bCollaborationInbound": inbound})).unwrap();
+            let directory = Directory {
+                cross_tenant_default: Some(default),
+                ..Default::default()
+            };
+            let mut facts = Map::new();
+            add_setting_facts(&mut facts, &directory, Utc::now());
+            facts["crossTenant"]["collaborationInboundBlocked"].clone()
+        };
+        let side = |access: &str, target: &str| json!({"accessType": access, "targets": [{"target": target}]});
+        let both = |users: Value, apps: Value| json!({"usersAndGroups": users, "applications": apps});
+        assert_eq!(
+            blocked(both(side("blocked", "AllUsers"), side("blocked", "AllApplications"))),
+            json!(true)
+        );
+        // Applications still open, or a block of one group only, or Microsoft's default.
+        for open in [
+            both(side("blocked", "AllUsers"), side("allowed", "AllApplications")),
+            both(side("blocked", "g1"), side("blocked", "AllApplications")),
+            both(side("allowed", "AllUsers"), side("allowed", "AllApplications")),
+            json!(null),
+        ] {
+            assert_eq!(blocked(open.clone()), json!(false), "{open}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::graph_standin::{
     BETA_AUTHENTICATOR, BETA_POLICIES, CERTIFICATE, CLIENT, CLIENT_SECRET, DIRECTORY, Directory,
-    PRIVATE_KEY, StandIn, role_policy,
+    PRIVATE_KEY, StandIn, cross_tenant_direction, cross_tenant_service_default, role_policy,
 };
 use crate::helpers::{TestApp, error_code, eventually, platform_admin, spawn_app_with, token};
 
@@ -223,6 +223,15 @@ pub fn paper_directory() -> Directory {
                        "passwordCredentials": [credential_restriction("passwordAddition", None, "2021-01-01T10:37:00Z")],
                        "keyCredentials": [credential_restriction("asymmetricKeyLifetime", Some("P180D"), "2015-01-01T10:37:00Z")]}}),
         )
+        .object("/policies/crossTenantAccessPolicy/default", {
+            // Customized: B2B collaboration inbound blocked for every external user and
+            // application (partners would be opened one by one in their own settings).
+            let mut default = cross_tenant_service_default();
+            default["isServiceDefault"] = json!(false);
+            default["b2bCollaborationInbound"] =
+                cross_tenant_direction("blocked", &[("AllUsers", "user")], "blocked");
+            default
+        })
         .list(
             "/roleManagement/directory/roleAssignmentScheduleInstances",
             vec![
@@ -676,6 +685,8 @@ pub fn paper_facts() -> Value {
         // 180 days.
         "appCredentials": {"passwordAdditionBlocked": true, "customPasswordBlocked": false,
                            "passwordLifetimeLimited": false, "certificateLifetimeLimited": true},
+        // B2B collaboration inbound blocks every external user and every application.
+        "crossTenant": {"collaborationInboundBlocked": true},
         // Standing privileged assignments at directory scope: alice, g-admins, carol and the
         // service principal (heidi's group activated hers for a day; erin's role is not
         // privileged; dave's is scoped to a unit). Without a start, made outside PIM: alice,
@@ -787,8 +798,8 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
     assert_eq!(named("/policies/authorizationPolicy")["items"], 1);
     assert_eq!(
         endpoints.len(),
-        24,
-        "seventeen fixed endpoints, two in beta, four groups and the audit log: {run}"
+        25,
+        "eighteen fixed endpoints, two in beta, four groups and the audit log: {run}"
     );
     assert!(
         endpoints
@@ -820,6 +831,7 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         "/groupSettings?",
         "/policies/deviceRegistrationPolicy?",
         "/policies/defaultAppManagementPolicy?",
+        "/policies/crossTenantAccessPolicy/default?",
         "/identity/conditionalAccess/namedLocations?",
         "/roleManagement/directory/roleAssignmentScheduleInstances?",
         "/policies/roleManagementPolicyAssignments?",
@@ -869,16 +881,17 @@ async fn a_hand_worked_directory_is_collected_exactly_through_paging_throttling_
         },
     )
     .await;
-    // Catalog v3's 38 in file order: 3 + 2 + 2.25 + 1 + 1.67 + 2 + 2.5 + 1 + 0 + 0 + 0
+    // Catalog v3's 39 in file order: 3 + 2 + 2.25 + 1 + 1.67 + 2 + 2.5 + 1 + 0 + 0 + 0
     // + 0.75 + 1.5 + 2 + 3 + 0 (on-premises audits only: 0 of 1 synchronized directory) + 2
-    // + 0 + 0 + 1 + 0 + 1 + 0 + 3 + 0 + 0 + 2 + 0 (4 standing) + 0 (3 outside PIM) + 3 + 0
-    // + 0.67 + 2 + 0.33 + 2 + 0 + 1.33 (token protection, 4 of 6) + 1 = 42 of 85.
+    // + 0 + 0 + 1 + 0 + 1 + 0 + 3 + 0 + 0 + 2 + 2 (external collaboration blocked) + 0 (4
+    // standing) + 0 (3 outside PIM) + 3 + 0 + 0.67 + 2 + 0.33 + 2 + 0 + 1.33 (token
+    // protection, 4 of 6) + 1 = 44 of 87.
     assert!(
-        (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0 + 42.0)).abs() < 1e-9,
+        (score["score"].as_f64().unwrap() - (37.5 + 51.75 + 5.0 / 3.0 + 44.0)).abs() < 1e-9,
         "{score}"
     );
     // The emergency access actions: 0 of 3 (no account named) and 0 of 2; the third is 0 of 0.
-    assert_eq!(score["maxScore"], 143.0 + 85.0);
+    assert_eq!(score["maxScore"], 143.0 + 87.0);
     assert_eq!(score["coverage"], 100.0);
     let read = app
         .graphql(&token(&[Role::SecurityReader], &["acme"]), READ, json!({}))
@@ -1020,7 +1033,7 @@ async fn a_forbidden_endpoint_leaves_its_facts_out_and_names_the_permission() {
         .unwrap();
     assert_eq!(never_expire["status"], "NO_DATA");
     assert!(
-        (status["coverage"].as_f64().unwrap() - 100.0 * (228.0 - 8.0) / 228.0).abs() < 1e-9,
+        (status["coverage"].as_f64().unwrap() - 100.0 * (230.0 - 8.0) / 230.0).abs() < 1e-9,
         "{status}"
     );
 }

@@ -169,7 +169,8 @@ const SCHEDULE_INSTANCES: &str = "/roleManagement/directory/roleAssignmentSchedu
 impl Directory {
     /// A tenant that never changed the settings the newer endpoints read, in Microsoft's
     /// documented shapes: no directory settings objects, the device registration policy's
-    /// defaults, the default app management policy off, no named locations, the default PIM
+    /// defaults, the default app management policy off, the cross-tenant access policy's
+    /// service default, no named locations, the default PIM
     /// policies of Global and Privileged Role Administrator, no access reviews. (Active assignments are derived from
     /// `roleAssignments` when not given, as Graph lists directly made assignments.)
     pub fn tenant() -> Self {
@@ -195,6 +196,7 @@ impl Directory {
                        "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
                        "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}}),
             )
+            .object("/policies/crossTenantAccessPolicy/default", cross_tenant_service_default())
             .list("/identity/conditionalAccess/namedLocations", vec![])
             .list(
                 "/policies/roleManagementPolicyAssignments",
@@ -690,4 +692,30 @@ pub fn role_policy(
             notification("Notification_Admin_Admin_Assignment", assignment_alert),
             notification("Notification_Admin_EndUser_Assignment", activation_alert),
         ]}})
+}
+
+/// One direction of a cross-tenant access setting in Microsoft's shape: users and groups, and
+/// applications, each `allowed` or `blocked` for the given targets.
+pub fn cross_tenant_direction(access: &str, users: &[(&str, &str)], apps: &str) -> Value {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(target, kind)| json!({"target": target, "targetType": kind}))
+        .collect();
+    json!({"usersAndGroups": {"accessType": access, "targets": users},
+           "applications": {"accessType": apps,
+               "targets": [{"target": "AllApplications", "targetType": "application"}]}})
+}
+
+/// `/policies/crossTenantAccessPolicy/default` as Microsoft documents a tenant that never
+/// changed it (`isServiceDefault`): B2B collaboration allowed, B2B direct connect blocked, no
+/// inbound trust.
+pub fn cross_tenant_service_default() -> Value {
+    let all = [("AllUsers", "user")];
+    json!({"isServiceDefault": true,
+           "inboundTrust": {"isMfaAccepted": false, "isCompliantDeviceAccepted": false,
+                            "isHybridAzureADJoinedDeviceAccepted": false},
+           "b2bCollaborationOutbound": cross_tenant_direction("allowed", &all, "allowed"),
+           "b2bCollaborationInbound": cross_tenant_direction("allowed", &all, "allowed"),
+           "b2bDirectConnectOutbound": cross_tenant_direction("blocked", &all, "blocked"),
+           "b2bDirectConnectInbound": cross_tenant_direction("blocked", &all, "blocked")})
 }

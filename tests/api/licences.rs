@@ -178,6 +178,8 @@ fn break_glass_facts() -> Value {
                     "registeringUsersNotLocalAdmins": false, "lapsEnabled": false},
         "appCredentials": {"passwordAdditionBlocked": false, "customPasswordBlocked": false,
                            "passwordLifetimeLimited": false, "certificateLifetimeLimited": false},
+        // Microsoft's default lets every organization collaborate.
+        "crossTenant": {"collaborationInboundBlocked": false},
         "locations": {"trustedIpRangeDefined": false},
         // Alice's Global Administrator is standing and was assigned outside PIM (the
         // emergency accounts' are left out); the default policies of two roles.
@@ -303,13 +305,15 @@ async fn a_tenant_without_p2_and_with_a_break_glass_pair_is_scored_on_what_it_ca
     // = 44; not licensed counts in neither. Catalog v3 adds, on the settings of a tenant that
     // never changed them: DisableUserConsent 3, AdminsWithoutApplicationLicences 3,
     // SmartLockoutThreshold 2 and SmartLockoutDuration 1 (the defaults comply) = 9, of 22
-    // for the eight Conditional Access ones (all 0) and 34 for the rest = 56; without data
+    // for the eight Conditional Access ones (all 0) and 36 for the rest (BlockExternal-
+    // CollaborationByDefault's 2 among them: Microsoft's default lets everyone collaborate)
+    // = 58; without data
     // AuthenticationMethodsMigrationComplete 2 and BlockBitLockerKeySelfService 2. The two
     // read from beta: TokenProtection 0 of 2, DisableAuthenticatorLite 0 of 1.
     assert_eq!(score["score"], 50.0 + 9.0, "{score}");
-    assert_eq!(score["maxScore"], 82.0 + 56.0 + 3.0, "{score}");
+    assert_eq!(score["maxScore"], 82.0 + 58.0 + 3.0, "{score}");
     assert!(
-        (score["coverage"].as_f64().unwrap() - 100.0 * 141.0 / (126.0 + 59.0 + 4.0)).abs() < 1e-9,
+        (score["coverage"].as_f64().unwrap() - 100.0 * 143.0 / (126.0 + 61.0 + 4.0)).abs() < 1e-9,
         "{score}"
     );
     // Clearing the accounts collects again: everyone counts as usual, nobody is an

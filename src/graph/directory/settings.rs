@@ -263,3 +263,68 @@ pub struct CredentialRestriction {
     #[serde(default)]
     pub restrict_for_apps_created_after_date_time: Option<String>,
 }
+
+/// `/policies/crossTenantAccessPolicy/default` (`crossTenantAccessPolicyConfigurationDefault`),
+/// the parts the facts read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossTenantDefault {
+    /// Users of other organizations reaching this tenant through B2B collaboration.
+    #[serde(default)]
+    pub b2b_collaboration_inbound: Option<CrossTenantSetting>,
+}
+
+/// `crossTenantAccessPolicyB2BSetting`: the users and groups, and the applications, one
+/// direction targets.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossTenantSetting {
+    /// Whether the listed users and groups are allowed or blocked.
+    #[serde(default)]
+    pub users_and_groups: Option<CrossTenantTargets>,
+    /// Whether the listed applications are allowed or blocked.
+    #[serde(default)]
+    pub applications: Option<CrossTenantTargets>,
+}
+
+/// `crossTenantAccessPolicyTargetConfiguration`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossTenantTargets {
+    /// `allowed` or `blocked`.
+    #[serde(default)]
+    pub access_type: Option<String>,
+    /// Who or what the access type applies to.
+    #[serde(default, deserialize_with = "null_as_empty_list")]
+    pub targets: Vec<CrossTenantTarget>,
+}
+
+/// `crossTenantAccessPolicyTarget`: an object id, or a keyword such as `AllUsers`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossTenantTarget {
+    /// An object id or a keyword (`AllUsers`, `AllApplications`).
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+impl CrossTenantTargets {
+    /// Whether the access type is `blocked` for the `everyone` keyword.
+    fn blocks(&self, everyone: &str) -> bool {
+        self.access_type.as_deref() == Some("blocked")
+            && self.targets.iter().any(|t| t.target.as_deref() == Some(everyone))
+    }
+}
+
+impl CrossTenantSetting {
+    /// Whether this direction blocks every user and group and every application.
+    pub fn blocks_everything(&self) -> bool {
+        self.users_and_groups
+            .as_ref()
+            .is_some_and(|u| u.blocks("AllUsers"))
+            && self
+                .applications
+                .as_ref()
+                .is_some_and(|a| a.blocks("AllApplications"))
+    }
+}
