@@ -141,6 +141,10 @@ struct ReadsArgs {
     /// `portfolio { tenantCount averagePercentage }` alternated in the same run.
     #[arg(long, conflicts_with = "dashboard_only")]
     estate_only: bool,
+    /// Also measure the dashboard on a second server with the default query-cost budgets,
+    /// alternated with the budgets-off one in the same run, each request from its own caller.
+    #[arg(long, conflicts_with = "estate_only")]
+    budgets: bool,
     /// Also measure PostGraphile 4 on the same (PostgreSQL) database: the directory where
     /// `npm ci --prefix benches/postgraphile` installed it.
     #[arg(long)]
@@ -198,6 +202,7 @@ async fn main() -> ExitCode {
                 rotate: args.rotate,
                 dashboard_only: args.dashboard_only,
                 estate_only: args.estate_only,
+                budgets: args.budgets,
                 postgraphile: args.postgraphile,
                 postgraphile5: args.postgraphile5.zip(args.node22),
             })

@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use super::audit::{AUDIT_ENDPOINT, AUDIT_PERMISSION, DirectoryAudit, audit_request, kept_changes};
 use super::client::{Fetched, GraphClient};
 use super::directory::{
-    AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, CrossTenantDefault, AuthenticationMethodsPolicy,
-    AuthorizationPolicy, BetaPolicySession, ConditionalAccessPolicy, DeviceRegistrationPolicy,
-    Directory, DirectoryUser, Domain, GroupSetting, MethodConfiguration, NamedLocation,
-    RegistrationDetails, RoleAssignment, RolePolicyAssignment, SubscribedSku, Switch, TypedObject,
+    AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
+    AuthorizationPolicy, BetaPolicySession, ConditionalAccessPolicy, CrossTenantDefault,
+    DeviceRegistrationPolicy, Directory, DirectoryUser, Domain, GroupSetting, MethodConfiguration,
+    NamedLocation, RegistrationDetails, RoleAssignment, RolePolicyAssignment, SubscribedSku,
+    Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
 use crate::service::directory_changes::DirectoryChange;

@@ -47,7 +47,11 @@ pub fn add_setting_facts(
             .b2b_collaboration_inbound
             .as_ref()
             .is_some_and(|inbound| inbound.blocks_everything());
-        set(facts, "crossTenant.collaborationInboundBlocked", json!(blocked));
+        set(
+            facts,
+            "crossTenant.collaborationInboundBlocked",
+            json!(blocked),
+        );
     }
     if let Some(locations) = &directory.named_locations {
         let trusted = locations.iter().any(|l| l.is_trusted_ip_range());
@@ -417,16 +421,26 @@ mod tests {
             facts["crossTenant"]["collaborationInboundBlocked"].clone()
         };
         let side = |access: &str, target: &str| json!({"accessType": access, "targets": [{"target": target}]});
-        let both = |users: Value, apps: Value| json!({"usersAndGroups": users, "applications": apps});
+        let both =
+            |users: Value, apps: Value| json!({"usersAndGroups": users, "applications": apps});
         assert_eq!(
-            blocked(both(side("blocked", "AllUsers"), side("blocked", "AllApplications"))),
+            blocked(both(
+                side("blocked", "AllUsers"),
+                side("blocked", "AllApplications")
+            )),
             json!(true)
         );
         // Applications still open, or a block of one group only, or Microsoft's default.
         for open in [
-            both(side("blocked", "AllUsers"), side("allowed", "AllApplications")),
+            both(
+                side("blocked", "AllUsers"),
+                side("allowed", "AllApplications"),
+            ),
             both(side("blocked", "g1"), side("blocked", "AllApplications")),
-            both(side("allowed", "AllUsers"), side("allowed", "AllApplications")),
+            both(
+                side("allowed", "AllUsers"),
+                side("allowed", "AllApplications"),
+            ),
             json!(null),
         ] {
             assert_eq!(blocked(open.clone()), json!(false), "{open}");

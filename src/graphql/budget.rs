@@ -1,8 +1,11 @@
 //! Query-cost budgets: every caller (a token's subject within its issuer) has a bucket of
 //! `--cost-bucket` points on each replica, refilled at `--cost-restore` points a second. A
 //! request costs the complexity async-graphql computes while validating it (the same number
-//! `--max-query-complexity` bounds), charged in the validation hook before anything runs. As
-//! Shopify's GraphQL API does, every response says what it cost and what is left.
+//! `--max-query-complexity` bounds), charged before anything runs. The served schema has no
+//! extension (with one, every field takes async-graphql's slower path): a second schema of the
+//! same types, with [`CostBudgetExtension`], only validates the request to price and charge it
+//! (see `schema::AppSchema::charge`). As Shopify's GraphQL API does, every response says what it
+//! cost and what is left.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -274,6 +277,50 @@ impl CostAccount {
             .map_err(|report| report.seconds_until(cost as f64))
     }
 
+    /// Charges a request priced at `cost`, recording what the budget said; refuses it (and
+    /// charges nothing) when it costs more than the whole bucket or more than is left.
+    pub fn pay(&self, budgets: &CostBudgets, cost: u64) -> Result<(), Vec<ServerError>> {
+        if cost > budgets.config.bucket {
+            metrics::counter!(telemetry::COST_REFUSALS, "reason" => "larger_than_bucket")
+                .increment(1);
+            let report = budgets.status(&self.caller);
+            self.record(CostReport {
+                requested_query_cost: cost,
+                ..report
+            });
+            return Err(vec![refusal(
+                format!(
+                    "the query costs {cost} points, more than the whole budget of {} \
+                     (ask for fewer rows or fields)",
+                    budgets.config.bucket
+                ),
+                code::BAD_USER_INPUT,
+                None,
+            )]);
+        }
+        match budgets.charge(&self.caller, cost) {
+            Ok(report) => {
+                self.record(report);
+                Ok(())
+            }
+            Err(report) => {
+                metrics::counter!(telemetry::COST_REFUSALS, "reason" => "throttled").increment(1);
+                self.record(report);
+                let wait = report.seconds_until(cost as f64);
+                Err(vec![refusal(
+                    format!(
+                        "throttled: the query costs {cost} points and {:.0} of {} are left; \
+                         retry in {wait} s",
+                        report.throttle_status.currently_available.floor(),
+                        budgets.config.bucket
+                    ),
+                    code::RATE_LIMITED,
+                    Some(wait),
+                )])
+            }
+        }
+    }
+
     fn record(&self, report: CostReport) {
         *self
             .report
@@ -282,9 +329,17 @@ impl CostAccount {
     }
 }
 
-/// The async-graphql extension that charges each request once it is validated. Registered
-/// only when budgets are on: any extension puts every field on async-graphql's slower path.
+/// The async-graphql extension that charges each request once it is validated, on the pricing
+/// schema, which never runs a request: a request it charged stops there with [`PAID`].
 pub struct CostBudgetExtension(pub CostBudgets);
+
+/// The message the pricing schema stops a charged request with; it never reaches a client.
+const PAID: &str = "securescore: paid, run it on the served schema";
+
+/// Whether the pricing schema's answer says the request was charged (and should now run).
+pub fn was_paid(response: &async_graphql::Response) -> bool {
+    matches!(response.errors.as_slice(), [only] if only.message == PAID)
+}
 
 impl ExtensionFactory for CostBudgetExtension {
     fn create(&self) -> Arc<dyn Extension> {
@@ -311,49 +366,11 @@ impl Extension for Charge {
             }
         };
         let Some(account) = ctx.data_opt::<CostAccount>() else {
-            return Ok(validated);
+            // Only requests with an account are priced.
+            return Err(vec![ServerError::new(PAID, None)]);
         };
-        let cost = validated.complexity as u64;
-        let budgets = &self.0;
-        if cost > budgets.config.bucket {
-            metrics::counter!(telemetry::COST_REFUSALS, "reason" => "larger_than_bucket")
-                .increment(1);
-            let report = budgets.status(&account.caller);
-            account.record(CostReport {
-                requested_query_cost: cost,
-                ..report
-            });
-            return Err(vec![refusal(
-                format!(
-                    "the query costs {cost} points, more than the whole budget of {} \
-                     (ask for fewer rows or fields)",
-                    budgets.config.bucket
-                ),
-                code::BAD_USER_INPUT,
-                None,
-            )]);
-        }
-        match budgets.charge(&account.caller, cost) {
-            Ok(report) => {
-                account.record(report);
-                Ok(validated)
-            }
-            Err(report) => {
-                metrics::counter!(telemetry::COST_REFUSALS, "reason" => "throttled").increment(1);
-                account.record(report);
-                let wait = report.seconds_until(cost as f64);
-                Err(vec![refusal(
-                    format!(
-                        "throttled: the query costs {cost} points and {:.0} of {} are left; \
-                         retry in {wait} s",
-                        report.throttle_status.currently_available.floor(),
-                        budgets.config.bucket
-                    ),
-                    code::RATE_LIMITED,
-                    Some(wait),
-                )])
-            }
-        }
+        account.pay(&self.0, validated.complexity as u64)?;
+        Err(vec![ServerError::new(PAID, None)])
     }
 }
 

@@ -10,6 +10,7 @@ pub mod mutation;
 pub mod operation;
 pub mod parse_cache;
 pub mod prefetch;
+pub mod prices;
 pub mod query;
 pub mod response_order;
 pub mod runs_query;

@@ -9,7 +9,7 @@
 //! for control characters, its operation selected and named, its response order planned), the
 //! request gets fresh loaders, and the response is put in the query's order. Mutation fields empty the loader caches through their root (`Mutation`).
 
-use crate::graphql::budget::{CostBudgetExtension, CostBudgets, CostConfig};
+use crate::graphql::budget::{CostAccount, CostBudgetExtension, CostBudgets, CostConfig, was_paid};
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
@@ -24,6 +24,7 @@ use super::loaders::RequestScope;
 use super::mutation::Mutation;
 use super::operation::{operation_name, select_operation};
 use super::parse_cache::ParsedDocuments;
+use super::prices::Prices;
 use super::query::Query;
 use super::response_order::ResponseOrder;
 use super::subscription::SubscriptionRoot;
@@ -37,6 +38,11 @@ use crate::service::score_cache::ScoreCache;
 #[derive(Clone)]
 pub struct AppSchema {
     schema: Schema<Query, Mutation, SubscriptionRoot>,
+    /// The same types with the budget extension, which only validates, prices and charges a
+    /// request; none when budgets are off.
+    pricing: Option<Schema<Query, Mutation, SubscriptionRoot>>,
+    /// What requests seen before cost, so a repeated one is charged without the pricing pass.
+    prices: Prices,
     db: DatabaseConnection,
     score_cache: Arc<ScoreCache>,
     reference_cache: Arc<ReferenceCache>,
@@ -65,9 +71,7 @@ pub fn build_schema(
     let mut builder = schema_builder();
     if let Some(budgets) = &budgets {
         // Subscriptions charge their events to the caller as they are sent.
-        builder = builder
-            .extension(CostBudgetExtension(budgets.clone()))
-            .data(budgets.clone());
+        builder = builder.data(budgets.clone());
     }
     let schema = builder
         .data(db.clone())
@@ -78,8 +82,17 @@ pub fn build_schema(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish();
+    let pricing = budgets.as_ref().map(|budgets| {
+        schema_builder()
+            .extension(CostBudgetExtension(budgets.clone()))
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            .finish()
+    });
     AppSchema {
         schema,
+        pricing,
+        prices: Prices::default(),
         db,
         score_cache,
         reference_cache,
@@ -192,6 +205,8 @@ fn extension<'a>(error: &'a ServerError, name: &str) -> Option<&'a async_graphql
 /// selected and named, and its response's order planned. Every later step reads it.
 pub struct PreparedRequest {
     request: Request,
+    /// The caller's budget account, when budgets are on.
+    account: Option<CostAccount>,
     name: Option<String>,
     is_mutation: bool,
     order: Option<ResponseOrder>,
@@ -229,8 +244,14 @@ impl AppSchema {
             .as_ref()
             .map(|s| ResponseOrder::plan(&document, &s.definition.selection_set.node));
         request.set_parsed_query(document);
+        let account = request
+            .data
+            .get(&std::any::TypeId::of::<CostAccount>())
+            .and_then(|data| data.downcast_ref::<CostAccount>())
+            .cloned();
         Ok(PreparedRequest {
             request,
+            account,
             name,
             is_mutation,
             order,
@@ -254,8 +275,48 @@ impl AppSchema {
         )
     }
 
-    /// Runs one prepared query or mutation with fresh loaders.
-    pub async fn run(&self, prepared: PreparedRequest) -> Executed {
+    /// Charges the request's caller what it costs: the price kept from an earlier identical
+    /// request, or as the pricing schema's validation works it out (the served schema has no
+    /// extension). Answers the refusal (throttled, too costly, or invalid and charged 1) when
+    /// it was not paid. Requests without an account, and all when budgets are off, pass free.
+    async fn charge(&self, prepared: &mut PreparedRequest) -> Result<(), Response> {
+        let (Some(pricing), Some(budgets), Some(account)) =
+            (&self.pricing, &self.budgets, &prepared.account)
+        else {
+            return Ok(());
+        };
+        let key = Prices::key(&prepared.request);
+        if let Some(price) = self.prices.get(&key) {
+            return account.pay(budgets, price).map_err(Response::from_errors);
+        }
+        let document = prepared
+            .request
+            .parsed_query()
+            .map_err(|error| Response::from_errors(vec![error]))?
+            .clone();
+        let mut priced = Request::new(prepared.request.query.clone())
+            .variables(prepared.request.variables.clone())
+            .data(account.clone());
+        priced.operation_name = prepared.request.operation_name.clone();
+        priced.set_parsed_query(document);
+        let answer = pricing.execute(priced).await;
+        if was_paid(&answer) {
+            self.prices.keep(key, account.requested_cost());
+            Ok(())
+        } else {
+            Err(answer)
+        }
+    }
+
+    /// Charges one prepared query or mutation, then runs it with fresh loaders.
+    pub async fn run(&self, mut prepared: PreparedRequest) -> Executed {
+        if let Err(refused) = self.charge(&mut prepared).await {
+            return Executed {
+                outcome: Outcome::of(&refused),
+                response: refused,
+                operation_name: prepared.name,
+            };
+        }
         let (prepared, _scope) = self.with_scope(prepared);
         let mut response = self.schema.execute(prepared.request).await;
         if let Some(order) = &prepared.order {
@@ -282,12 +343,39 @@ impl Executor for AppSchema {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        let prepared = match self.prepare(request) {
+        let mut prepared = match self.prepare(request) {
             Ok(prepared) => prepared,
             Err(error) => {
                 return stream::once(async { Response::from_errors(vec![error]) }).boxed();
             }
         };
+        if prepared.account.is_none() {
+            prepared.account = session_data.as_ref().and_then(|data| {
+                data.get(&std::any::TypeId::of::<CostAccount>())
+                    .and_then(|data| data.downcast_ref::<CostAccount>())
+                    .cloned()
+            });
+        }
+        let schema = self.clone();
+        stream::once(async move {
+            // The subscribe message pays once, before its first event.
+            match schema.charge(&mut prepared).await {
+                Ok(()) => schema.events(prepared, session_data),
+                Err(refused) => stream::once(async { refused }).boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+impl AppSchema {
+    /// A paid subscription's events, each in the query's order with its reads afresh.
+    fn events(
+        &self,
+        prepared: PreparedRequest,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
         let (PreparedRequest { request, order, .. }, scope) = self.with_scope(prepared);
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())

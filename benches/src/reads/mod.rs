@@ -50,6 +50,8 @@ pub struct ReadBenchOptions {
     pub dashboard_only: bool,
     /// Only the estate per action, against the two-field portfolio.
     pub estate_only: bool,
+    /// Also the dashboard on a server with the default budgets (see [`BUDGET_CALLERS`]).
+    pub budgets: bool,
     /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
     /// same database (PostgreSQL only).
     pub postgraphile: Option<PathBuf>,
@@ -83,6 +85,12 @@ const ESTATE: &str = "query Estate { portfolio {
   actions { action { id title } statuses { status tenantCount } pointsAtStake } } }";
 /// What the estate is measured against: the portfolio's two cheapest figures.
 const PORTFOLIO: &str = "query Portfolio { portfolio { tenantCount averagePercentage } }";
+
+/// Callers the budgets-on dashboard rotates through (and, for the same bytes, the budgets-off
+/// one): enough that no caller's bucket (20,000 points, 500 a second, a dashboard about 3,250)
+/// runs dry during the run, so what is measured is the charging, not the throttling; a
+/// throttled answer would fail the run.
+const BUDGET_CALLERS: usize = 4_000;
 
 /// Connection counts every query is measured at.
 const CLIENTS: [usize; 2] = [1, 64];
@@ -142,21 +150,28 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     let secret = securescore::demo::random_secret();
     // Query-cost budgets off: the benchmark's clients share one subject.
     let server = Server::start(&options.database_url, &secret, &["--cost-bucket", "0"]).await?;
-    let today = Utc::now().date_naive();
-    let token = |roles: Vec<securescore::domain::Role>, tenants: Vec<String>| {
-        securescore::auth::mint::mint_hs256(
-            &secrecy::SecretString::from(secret.clone()),
-            &securescore::auth::mint::TokenRequest {
-                subject: "bench".into(),
-                roles,
-                tenants,
-                ttl: Duration::from_secs(3600),
-                issuer: None,
-                audience: None,
-            },
-        )
-        .map_err(|e| e.to_string())
+    // The defaults users run, budgets on, for the dashboard alternated with the one above.
+    let budgeted = match options.budgets {
+        true => Some(Server::start(&options.database_url, &secret, &[]).await?),
+        false => None,
     };
+    let today = Utc::now().date_naive();
+    let subject_token =
+        |subject: String, roles: Vec<securescore::domain::Role>, tenants: Vec<String>| {
+            securescore::auth::mint::mint_hs256(
+                &secrecy::SecretString::from(secret.clone()),
+                &securescore::auth::mint::TokenRequest {
+                    subject,
+                    roles,
+                    tenants,
+                    ttl: Duration::from_secs(3600),
+                    issuer: None,
+                    audience: None,
+                },
+            )
+            .map_err(|e| e.to_string())
+        };
+    let token = |roles, tenants| subject_token("bench".into(), roles, tenants);
     let readers = rotated
         .iter()
         .map(|t| {
@@ -196,6 +211,24 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             "  portfolio (2 figures)".to_owned(),
             admin_request(PORTFOLIO),
         )));
+    } else if budgeted.is_some() {
+        // Each request from a caller of its own, to both servers alike.
+        let requests = (0..BUDGET_CALLERS)
+            .map(|i| {
+                let t = &rotated[i % rotated.len()];
+                Ok(Rotated {
+                    token: subject_token(
+                        format!("bench-{i}"),
+                        vec![securescore::domain::Role::SecurityReader],
+                        vec![t.id.clone()],
+                    )?,
+                    body: json!({"query": DASHBOARD,
+                        "variables": {"id": t.id, "from": day(89), "to": day(0)}})
+                    .to_string(),
+                })
+            })
+            .collect::<Result<Vec<Rotated>, String>>()?;
+        cases.push(("dashboard".to_owned(), requests));
     } else {
         cases.push(("dashboard".to_owned(), per_tenant(DASHBOARD, 89)));
     }
@@ -264,11 +297,18 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
 
     println!(
         "securescore-bench reads: {backend:?}, {} rounds of {} s per measurement; load from a child process on one thread, \
-         each query rotating through {} tenants with a token each, query-cost budgets off; server CPU from \
+         each query rotating through {} tenants with a token each, query-cost budgets off{}; server CPU from \
          /proc/{}/stat, statements from its /metrics{}; medians [min-max] over the rounds",
         options.rounds,
         options.seconds,
         rotated.len(),
+        if budgeted.is_some() {
+            format!(
+                " (and on, the defaults, on a second server; the dashboard from {BUDGET_CALLERS} callers)"
+            )
+        } else {
+            String::new()
+        },
         server.pid,
         if backend == DbBackend::Postgres {
             ", PostgreSQL CPU from its processes' /proc/<pid>/stat"
@@ -309,20 +349,34 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             Target {
                 name: name.clone(),
                 url: url.clone(),
+                metrics_url: metrics_url.clone(),
                 rotation: &ours,
                 readings: Readings::Server(server.pid),
             },
             Target {
                 name: "  raw (same bytes)".into(),
                 url: raw.url.clone(),
+                metrics_url: metrics_url.clone(),
                 rotation: &ours,
                 readings: Readings::None,
             },
         ];
+        if let (0, Some(budgeted)) = (index, &budgeted) {
+            let budgeted_url = format!("http://{}/graphql", budgeted.address);
+            check_answer(&client, &budgeted_url, &requests[0]).await?;
+            targets.push(Target {
+                name: "  budgets on (defaults)".into(),
+                url: budgeted_url,
+                metrics_url: format!("http://{}/metrics", budgeted.address),
+                rotation: &ours,
+                readings: Readings::Server(budgeted.pid),
+            });
+        }
         if let Some((baseline, rotation)) = &in_run {
             targets.push(Target {
                 name: baseline.clone(),
                 url: url.clone(),
+                metrics_url: metrics_url.clone(),
                 rotation,
                 readings: Readings::Server(server.pid),
             });
@@ -332,6 +386,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 targets.push(Target {
                     name: name.clone(),
                     url: baseline.url.clone(),
+                    metrics_url: metrics_url.clone(),
                     rotation,
                     readings: Readings::Group(baseline.group),
                 });
@@ -344,7 +399,7 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                     let at = (round + turn) % targets.len();
                     let target = &targets[at];
                     let sample = target
-                        .measure(&client, &metrics_url, backend, clients, options.seconds)
+                        .measure(&client, backend, clients, options.seconds)
                         .await?;
                     samples[at].push(sample);
                 }
@@ -355,9 +410,24 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             for (target, theirs) in targets.iter().zip(&samples).skip(2) {
                 print_ratio(name, clients, &target.name, &samples[0], theirs);
             }
+            if let (0, Some(_)) = (index, &budgeted) {
+                // The budgets-on server is the third target.
+                let kept: Vec<f64> = samples[2]
+                    .iter()
+                    .zip(&samples[0])
+                    .map(|(on, off)| on.load.per_second / off.load.per_second)
+                    .collect();
+                println!(
+                    "{name} at {clients} client(s): budgets on (defaults) / off, req/s by round {}",
+                    spread(&kept, 3)
+                );
+            }
         }
     }
     println!("server peak RSS: {}", server.peak_rss());
+    if let Some(budgeted) = &budgeted {
+        println!("budgets-on server peak RSS: {}", budgeted.peak_rss());
+    }
     Ok(())
 }
 
@@ -365,6 +435,8 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
 struct Target<'a> {
     name: String,
     url: String,
+    /// The `/metrics` of the server answering `url`, for its statements.
+    metrics_url: String,
     rotation: &'a Rotation,
     readings: Readings,
 }
@@ -394,7 +466,6 @@ impl Target<'_> {
     async fn measure(
         &self,
         client: &reqwest::Client,
-        metrics_url: &str,
         backend: DbBackend,
         clients: usize,
         seconds: u64,
@@ -403,7 +474,7 @@ impl Target<'_> {
             Readings::Server(pid) => (
                 server_cpu(pid),
                 postgres_cpu(backend),
-                statements_sent(client, metrics_url).await,
+                statements_sent(client, &self.metrics_url).await,
             ),
             Readings::Group(group) => (group_cpu(group), postgres_cpu(backend), None),
             Readings::None => (None, None, None),

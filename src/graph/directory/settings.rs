@@ -312,7 +312,10 @@ impl CrossTenantTargets {
     /// Whether the access type is `blocked` for the `everyone` keyword.
     fn blocks(&self, everyone: &str) -> bool {
         self.access_type.as_deref() == Some("blocked")
-            && self.targets.iter().any(|t| t.target.as_deref() == Some(everyone))
+            && self
+                .targets
+                .iter()
+                .any(|t| t.target.as_deref() == Some(everyone))
     }
 }
 
