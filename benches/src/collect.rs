@@ -434,7 +434,7 @@ pub async fn run(users: usize) -> Result<(), String> {
         o[o.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
     };
     println!(
-        "collection (token, 19 endpoints, the audit log, groups, facts): {}",
+        "collection (token, 20 endpoints, the audit log, groups, facts): {}",
         summary(&mut ours)
     );
     println!(
