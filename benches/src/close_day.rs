@@ -304,7 +304,11 @@ fn current_rss() -> u64 {
 }
 
 /// `count` tenants, each with one snapshot captured at noon of `date`, in multi-row inserts.
-async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<(), DbErr> {
+pub(crate) async fn seed(
+    db: &DatabaseConnection,
+    count: usize,
+    date: NaiveDate,
+) -> Result<(), DbErr> {
     let now = Utc::now();
     let captured_at = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
     let ids: Vec<String> = (0..count).map(|i| format!("bench-{i:06}")).collect();
@@ -344,7 +348,7 @@ async fn seed(db: &DatabaseConnection, count: usize, date: NaiveDate) -> Result<
 }
 
 /// Varied facts for every path of the built-in catalog.
-fn facts(i: usize) -> Value {
+pub(crate) fn facts(i: usize) -> Value {
     let users = 20 + (i * 7) % 900;
     let some = |k: usize| (i * k) % (users + 1);
     json!({

@@ -9,6 +9,7 @@ mod close_day;
 mod collect;
 mod partner;
 mod reads;
+mod snapshots;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ enum Command {
     /// Connect many directories through one partner application and collect them with two
     /// server processes on one database.
     Partner(PartnerArgs),
+    /// What snapshots pushed every day cost to keep, facts shared against whole.
+    Snapshots(SnapshotsArgs),
     /// The load child of `reads`: sends a rotation of requests and prints what it saw.
     #[command(hide = true)]
     Load(LoadArgs),
@@ -66,6 +69,20 @@ struct CloseDayArgs {
     /// Tenant-days per scoring task.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+}
+
+/// Options of `securescore-bench snapshots`.
+#[derive(Debug, Args)]
+struct SnapshotsArgs {
+    /// An empty database to fill (default: a new SQLite file in the temp directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Tenants pushing snapshots.
+    #[arg(long, default_value_t = 200)]
+    tenants: usize,
+    /// Daily pushes per tenant.
+    #[arg(long, default_value_t = 60)]
+    days: usize,
 }
 
 /// Options of `securescore-bench collect`.
@@ -209,6 +226,12 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Collect(args) => collect::run(args.users).await,
+        Command::Snapshots(args) => {
+            let url = args
+                .database_url
+                .unwrap_or_else(|| temporary_database("snapshots"));
+            snapshots::run(&url, args.tenants, args.days).await
+        }
         Command::Partner(args) => {
             partner::run(partner::PartnerOptions {
                 database_url: args

@@ -89,6 +89,24 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
 }
 
 #[tokio::test]
+async fn the_snapshot_benchmark_pushes_daily_snapshots_and_prints_what_they_take() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args(["snapshots", "--database-url", &url, "--tenants", "3", "--days", "8"])
+        .output()
+        .expect("run securescore-bench snapshots");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}");
+    // 3 seeded + 24 pushed. Each tenant's days 1-6 repeat day 0's facts and day 7 changes
+    // them: 6 sharing each; tenant 0's day 0 also repeats its seeded snapshot: 19.
+    assert!(
+        printed.contains("27 snapshots with the seeded ones, 19 sharing"),
+        "{printed}"
+    );
+    assert!(printed.contains("facts stored: "), "{printed}");
+}
+
+#[tokio::test]
 async fn the_collection_benchmark_reads_a_directory_and_prints_its_figures() {
     let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
         .args(["collect", "--users", "400"])

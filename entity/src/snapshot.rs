@@ -15,8 +15,12 @@ pub struct Model {
     pub captured_at: DateTimeUtc,
     /// When the server stored it.
     pub received_at: DateTimeUtc,
-    /// The configuration facts, a JSON object.
+    /// The configuration facts, a JSON object; empty when `facts_of` names the snapshot that
+    /// holds them (read them through `service::snapshots`, which resolves that).
     pub facts: Json,
+    /// The earlier snapshot of the same tenant whose facts this one shares, when they were
+    /// equal to its tenant's previous snapshot's.
+    pub facts_of: Option<i64>,
     /// Collector-chosen key; the same key twice returns the first snapshot.
     pub idempotency_key: Option<String>,
 }

@@ -24,6 +24,7 @@ mod m20261206_000016_licences_and_emergency_access;
 mod m20261207_000017_directory_changes;
 mod m20261207_000018_partner_application;
 mod m20261207_000019_latest_action_scores;
+mod m20261208_000020_shared_snapshot_facts;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_directory_changes::Migration),
             Box::new(m20261207_000018_partner_application::Migration),
             Box::new(m20261207_000019_latest_action_scores::Migration),
+            Box::new(m20261208_000020_shared_snapshot_facts::Migration),
         ]
     }
 }

@@ -12,6 +12,8 @@ use super::change_seq::{Changed, record_change};
 use super::pagination::{Page, after_descending, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
 
+/// Snapshot ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
 /// Largest accepted `facts` document, serialized.
 pub const MAX_FACTS_BYTES: usize = 256 * 1024;
 /// How far in the future `capturedAt` may lie (collectors' clocks drift).
@@ -83,17 +85,24 @@ pub async fn ingest_snapshot(
     if let Some(existing) = find_by_key(db, &input).await? {
         return Ok(existing);
     }
+    // Facts equal to the tenant's previous snapshot's are kept once, by the snapshot holding them.
+    let facts_of = same_facts_as_previous(db, &input.tenant_id, &input.facts).await?;
     let row = snapshot::ActiveModel {
         tenant_id: Set(input.tenant_id.clone()),
         captured_at: Set(input.captured_at),
         received_at: Set(now),
-        facts: Set(input.facts.clone()),
+        facts: Set(match facts_of {
+            Some(_) => Value::Object(serde_json::Map::new()),
+            None => input.facts.clone(),
+        }),
+        facts_of: Set(facts_of),
         idempotency_key: Set(input.idempotency_key.clone()),
         ..Default::default()
     };
     let txn = db.begin().await?;
     match row.insert(&txn).await {
-        Ok(stored) => {
+        Ok(mut stored) => {
+            stored.facts = input.facts.clone();
             record_change(
                 &txn,
                 Changed::Tenants(std::slice::from_ref(&stored.tenant_id)),
@@ -118,11 +127,80 @@ async fn find_by_key(
     let Some(key) = &input.idempotency_key else {
         return Ok(None);
     };
-    snapshot::Entity::find()
+    let found = snapshot::Entity::find()
         .filter(snapshot::Column::TenantId.eq(input.tenant_id.clone()))
         .filter(snapshot::Column::IdempotencyKey.eq(key.clone()))
         .one(db)
-        .await
+        .await?;
+    Ok(with_shared_facts(db, found.into_iter().collect())
+        .await?
+        .pop())
+}
+
+/// The snapshot holding the facts of the tenant's newest snapshot, when they equal `facts`.
+async fn same_facts_as_previous(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    facts: &Value,
+) -> Result<Option<i64>, DbErr> {
+    let previous: Option<(i64, Option<i64>)> = snapshot::Entity::find()
+        .select_only()
+        .column(snapshot::Column::Id)
+        .column(snapshot::Column::FactsOf)
+        .filter(snapshot::Column::TenantId.eq(tenant_id))
+        .order_by_desc(snapshot::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some((id, facts_of)) = previous else {
+        return Ok(None);
+    };
+    let holder = facts_of.unwrap_or(id);
+    let held: Option<Value> = snapshot::Entity::find_by_id(holder)
+        .select_only()
+        .column(snapshot::Column::Facts)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok((held.as_ref() == Some(facts)).then_some(holder))
+}
+
+/// Gives each snapshot that shares another's facts those facts (one query for all of them).
+async fn with_shared_facts(
+    db: &DatabaseConnection,
+    mut rows: Vec<snapshot::Model>,
+) -> Result<Vec<snapshot::Model>, DbErr> {
+    let holders: Vec<i64> = rows.iter().filter_map(|row| row.facts_of).collect();
+    if holders.is_empty() {
+        return Ok(rows);
+    }
+    let held = held_facts(db, &holders).await?;
+    for row in &mut rows {
+        if let Some(facts) = row.facts_of.and_then(|holder| held.get(&holder)) {
+            row.facts = facts.clone();
+        }
+    }
+    Ok(rows)
+}
+
+/// The facts the given snapshots hold, by id.
+pub async fn held_facts<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Value>, DbErr> {
+    let mut held = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(i64, Value)> = snapshot::Entity::find()
+            .select_only()
+            .column(snapshot::Column::Id)
+            .column(snapshot::Column::Facts)
+            .filter(snapshot::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        held.extend(rows);
+    }
+    Ok(held)
 }
 
 /// One page of a tenant's snapshots, newest capture first.
@@ -146,7 +224,7 @@ pub async fn snapshot_page(
             id,
         ));
     }
-    let rows = query.limit(size + 1).all(db).await?;
+    let rows = with_shared_facts(db, query.limit(size + 1).all(db).await?).await?;
     Ok(Page::from_rows(rows, size, after.is_some(), |s| {
         encode_cursor(&(s.captured_at, s.id))
     }))
@@ -157,16 +235,18 @@ pub async fn snapshots_by_ids(
     db: &DatabaseConnection,
     ids: &[i64],
 ) -> Result<Vec<snapshot::Model>, DbErr> {
-    snapshot::Entity::find()
+    let rows = snapshot::Entity::find()
         .filter(snapshot::Column::Id.is_in(ids.iter().copied()))
         .all(db)
-        .await
+        .await?;
+    with_shared_facts(db, rows).await
 }
 
 /// The facts of one snapshot.
 pub async fn snapshot_facts(db: &DatabaseConnection, id: i64) -> Result<Option<Value>, DbErr> {
-    Ok(snapshot::Entity::find_by_id(id)
-        .one(db)
+    let row = snapshot::Entity::find_by_id(id).one(db).await?;
+    Ok(with_shared_facts(db, row.into_iter().collect())
         .await?
+        .pop()
         .map(|s| s.facts))
 }

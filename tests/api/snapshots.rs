@@ -3,7 +3,7 @@
 use securescore::domain::Role;
 use serde_json::json;
 
-use crate::helpers::{assert_error, error_code, noon, spawn_app, token};
+use crate::helpers::{assert_error, day, error_code, noon, spawn_app, token};
 
 const INGEST: &str = "mutation($i: IngestSnapshotInput!) { ingestSnapshot(input: $i) { id tenantId capturedAt facts receivedAt } }";
 
@@ -142,4 +142,87 @@ async fn only_collectors_and_global_admins_ingest() {
         .await;
     assert_eq!(error_code(&outsider), Some("NOT_FOUND"));
     assert_eq!(app.count("snapshots").await, 1);
+}
+
+#[tokio::test]
+async fn facts_equal_to_the_previous_snapshots_are_stored_once_and_read_back_whole() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", None, 10).await;
+    app.create_tenant("globex", None, 10).await;
+    let same = json!({"users": {"total": 10, "mfaRegistered": 7}, "sspr": {"enabled": true}});
+    // Day -3 holds the facts; -2 repeats them (keys in another order); -1 changes them; today
+    // goes back to the first facts, which the newest snapshot (-1) does not hold: stored again.
+    // Another tenant's equal facts are its own.
+    let reordered = json!({"sspr": {"enabled": true}, "users": {"mfaRegistered": 7, "total": 10}});
+    let changed = json!({"users": {"total": 10, "mfaRegistered": 9}, "sspr": {"enabled": true}});
+    for (tenant, day, facts) in [
+        ("acme", -3, &same),
+        ("acme", -2, &reordered),
+        ("acme", -1, &changed),
+        ("acme", 0, &same),
+        ("globex", 0, &same),
+    ] {
+        let body = app.ingest(tenant, &noon(day), facts.clone()).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    assert_eq!(app.count("snapshots").await, 5);
+    assert_eq!(
+        app.count("snapshots WHERE facts_of IS NOT NULL").await,
+        1,
+        "only day -2 shares"
+    );
+    assert_eq!(
+        app.count("snapshots WHERE facts_of IS NOT NULL AND CAST(facts AS TEXT) = '{}'")
+            .await,
+        1,
+        "the shared copy is not stored"
+    );
+
+    // Every read gives each snapshot its whole facts: the page, the snapshot by id, the scores.
+    let reader = token(&[Role::SecurityReader], &["acme"]);
+    let page = app
+        .graphql(
+            &reader,
+            "{ tenant(id: \"acme\") { snapshots(first: 10) { edges { node { id facts } } } } }",
+            json!({}),
+        )
+        .await;
+    let facts: Vec<&serde_json::Value> = page["data"]["tenant"]["snapshots"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["facts"])
+        .collect();
+    assert_eq!(facts, [&same, &changed, &same, &same], "{page}");
+    for back in [-3, -2, -1] {
+        let recomputed = app.recompute("acme", &day(back), &day(back)).await;
+        assert!(recomputed["errors"].is_null(), "{recomputed}");
+    }
+    let history = app
+        .graphql(
+            &reader,
+            "query($f: Date!, $t: Date!) { tenant(id: \"acme\") { scoreHistory(from: $f, to: $t) { date score snapshotId } } }",
+            json!({"f": day(-3), "t": day(-1)}),
+        )
+        .await;
+    let days = history["data"]["tenant"]["scoreHistory"]
+        .as_array()
+        .unwrap();
+    assert_eq!(days.len(), 3, "{history}");
+    let ids: Vec<&serde_json::Value> = page["data"]["tenant"]["snapshots"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["id"])
+        .collect();
+    // Newest first: today, -1, -2, -3.
+    assert_eq!(
+        days[1]["snapshotId"], *ids[2],
+        "day -2 is scored from its own snapshot"
+    );
+    assert_eq!(
+        days[0]["score"], days[1]["score"],
+        "the shared facts score alike"
+    );
+    assert_ne!(days[1]["score"], days[2]["score"], "{history}");
 }

@@ -18,6 +18,7 @@ use crate::scoring::overrides::states_at;
 use crate::scoring::snapshots::{end_of_day, snapshot_for_date, states_instant};
 use crate::scoring::{ActionDefinition, score_day};
 use crate::service::daily_scores::DateRange;
+use crate::service::snapshots::held_facts;
 
 /// A read-only transaction that sees one state of the database throughout: REPEATABLE READ on
 /// PostgreSQL; on SQLite (write-ahead log) every transaction reads one snapshot.
@@ -225,22 +226,42 @@ pub(super) fn latest_override_by(at: DateTime<Utc>) -> SelectStatement {
         .to_owned()
 }
 
-/// The facts of the given snapshots.
+/// The facts of the given snapshots (shared facts read from the snapshot holding them).
 pub(super) async fn facts_of(
     db: &DatabaseTransaction,
     ids: &[i64],
 ) -> Result<HashMap<i64, Value>, DbErr> {
     let mut facts = HashMap::with_capacity(ids.len());
+    let mut sharing: Vec<(i64, i64)> = Vec::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let rows: Vec<(i64, Value)> = snapshot::Entity::find()
+        let rows: Vec<(i64, Value, Option<i64>)> = snapshot::Entity::find()
             .select_only()
             .column(snapshot::Column::Id)
             .column(snapshot::Column::Facts)
+            .column(snapshot::Column::FactsOf)
             .filter(snapshot::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(db)
             .await?;
-        facts.extend(rows);
+        for (id, own, facts_of) in rows {
+            match facts_of {
+                Some(holder) => sharing.push((id, holder)),
+                None => {
+                    facts.insert(id, own);
+                }
+            }
+        }
+    }
+    let holders: Vec<i64> = sharing
+        .iter()
+        .map(|(_, holder)| *holder)
+        .filter(|holder| !facts.contains_key(holder))
+        .collect();
+    let held = held_facts(db, &holders).await?;
+    for (id, holder) in sharing {
+        if let Some(shared) = facts.get(&holder).or_else(|| held.get(&holder)).cloned() {
+            facts.insert(id, shared);
+        }
     }
     Ok(facts)
 }
