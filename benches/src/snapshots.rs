@@ -62,28 +62,23 @@ pub async fn run(database_url: &str, tenants: usize, days: usize) -> Result<(), 
          a tenant's facts changing every {DAYS_PER_CHANGE} days; {count} snapshots with the seeded ones, {sharing} sharing an earlier one's facts",
         (tenants * days) as f64 / ingest.as_secs_f64()
     );
-    let per = |bytes: i64| bytes as f64 / count.max(1) as f64;
-    let facts_bytes = |table: &str| {
-        format!("SELECT CAST(SUM(LENGTH(CAST(facts AS TEXT))) AS BIGINT) FROM {table}")
-    };
-    let ours = scalar(&db, &facts_bytes("snapshots")).await?;
-    let raw = scalar(&db, &facts_bytes("bench_raw_snapshots")).await?;
-    println!(
-        "facts stored: {:.0} bytes per snapshot, against {:.0} with every snapshot's facts ({:.2}x)",
-        per(ours),
-        per(raw),
-        ours as f64 / raw.max(1) as f64
-    );
+    compare(
+        &db,
+        "facts stored",
+        " with every snapshot's facts",
+        |t| format!("SELECT CAST(SUM(LENGTH(CAST(facts AS TEXT))) AS BIGINT) FROM {t}"),
+        count,
+    )
+    .await?;
     if backend == DbBackend::Postgres {
-        let table = |t: &str| format!("SELECT CAST(pg_total_relation_size('{t}') AS BIGINT)");
-        let ours = scalar(&db, &table("snapshots")).await?;
-        let raw = scalar(&db, &table("bench_raw_snapshots")).await?;
-        println!(
-            "table with indexes and TOAST: {:.0} bytes per snapshot, against {:.0} ({:.2}x)",
-            per(ours),
-            per(raw),
-            ours as f64 / raw.max(1) as f64
-        );
+        compare(
+            &db,
+            "table with indexes and TOAST",
+            "",
+            |t| format!("SELECT CAST(pg_total_relation_size('{t}') AS BIGINT)"),
+            count,
+        )
+        .await?;
     }
     db.execute_unprepared("DROP TABLE bench_raw_snapshots")
         .await
@@ -106,6 +101,27 @@ async fn copy_with_whole_facts(db: &DatabaseConnection) -> Result<(), DbErr> {
          FROM snapshots s LEFT JOIN snapshots o ON o.id = s.facts_of",
     )
     .await?;
+    Ok(())
+}
+
+/// Prints what `bytes_of` answers for `snapshots` and for the copy, per snapshot, and their
+/// ratio.
+async fn compare(
+    db: &DatabaseConnection,
+    what: &str,
+    copy_is: &str,
+    bytes_of: impl Fn(&str) -> String,
+    count: i64,
+) -> Result<(), String> {
+    let ours = scalar(db, &bytes_of("snapshots")).await?;
+    let raw = scalar(db, &bytes_of("bench_raw_snapshots")).await?;
+    let per = |bytes: i64| bytes as f64 / count.max(1) as f64;
+    println!(
+        "{what}: {:.0} bytes per snapshot, against {:.0}{copy_is} ({:.2}x)",
+        per(ours),
+        per(raw),
+        ours as f64 / raw.max(1) as f64
+    );
     Ok(())
 }
 

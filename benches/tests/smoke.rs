@@ -92,7 +92,15 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
 async fn the_snapshot_benchmark_pushes_daily_snapshots_and_prints_what_they_take() {
     let (url, _database) = fresh_database().await;
     let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
-        .args(["snapshots", "--database-url", &url, "--tenants", "3", "--days", "8"])
+        .args([
+            "snapshots",
+            "--database-url",
+            &url,
+            "--tenants",
+            "3",
+            "--days",
+            "8",
+        ])
         .output()
         .expect("run securescore-bench snapshots");
     let printed = String::from_utf8_lossy(&output.stdout);
