@@ -161,8 +161,8 @@ pub struct ServeArgs {
     /// How often the scheduler looks for dates to close.
     #[arg(long, env = "SECURESCORE_SCORING_TICK", default_value = "60s", value_parser = humantime::parse_duration)]
     pub scoring_tick: Duration,
-    /// How long action rows of a replaced score version are kept for reads in flight (longer
-    /// than the request timeout).
+    /// How long action score sets no day names any more are kept after their tenant's last
+    /// rewrite, for reads in flight (longer than the request timeout).
     #[arg(long, env = "SECURESCORE_SUPERSEDED_GRACE", default_value = "60s", value_parser = humantime::parse_duration)]
     pub superseded_grace: Duration,
     /// Memory for closed days read recently, in MiB (0 turns the cache off).

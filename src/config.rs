@@ -166,7 +166,7 @@ pub struct ScoringConfig {
     pub lease: Duration,
     /// How often the scheduler looks for dates to close.
     pub tick: Duration,
-    /// How long action rows of a replaced score version stay for readers in flight.
+    /// How long action score sets no day names stay for readers in flight.
     pub superseded_grace: Duration,
     /// Memory for closed days read recently (0: no cache).
     pub score_cache_bytes: u64,

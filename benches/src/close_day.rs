@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use entity::{daily_action_score, daily_score, improvement_action, snapshot, tenant};
+use entity::{action_score_set, daily_score, improvement_action, snapshot, tenant};
 use sea_orm::sea_query::{Alias, Index};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -96,12 +96,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .map_err(|e| format!("closing: {e:?}"))?;
     let close = started.elapsed();
     let day_rows = run.tenant_days_done as usize;
-    let action_rows = day_rows * catalog_size;
+    let action_results = day_rows * catalog_size;
     println!(
-        "close one day: {:.3} s, run {:?}, {day_rows} day rows + {action_rows} action rows ({:.0} rows/s), comparisons included",
+        "close one day: {:.3} s, run {:?}, {day_rows} days with {action_results} action results ({:.0} results/s), comparisons included",
         close.as_secs_f64(),
         run.status,
-        (day_rows + action_rows) as f64 / close.as_secs_f64()
+        action_results as f64 / close.as_secs_f64()
     );
 
     println!("peak RSS after the close: {}", peak_rss());
@@ -109,9 +109,9 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .await
         .map_err(fail("raw insert"))?;
     println!(
-        "raw multi-row insert of the same rows into copies of the tables: {:.3} s ({:.0} rows/s)",
+        "raw multi-row insert of the same rows into copies of the tables: {:.3} s ({:.0} results/s)",
         raw.as_secs_f64(),
-        (day_rows + action_rows) as f64 / raw.as_secs_f64()
+        action_results as f64 / raw.as_secs_f64()
     );
     println!(
         "ratio close / raw insert: {:.2}x (target: at most 2x)",
@@ -119,7 +119,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     );
     if let Some(bytes) = stored_bytes(&db).await.map_err(fail("measuring size"))? {
         println!(
-            "stored: {:.0} bytes per tenant-day (daily_scores + daily_action_scores with their indexes)",
+            "stored: {:.0} bytes per tenant-day (daily_scores + action_score_sets with their indexes)",
             bytes as f64 / day_rows.max(1) as f64
         );
     }
@@ -153,12 +153,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let (bytes, growth) = export_memory(&db, &pipeline, yesterday)
         .await
         .map_err(|e| format!("exporting: {e}"))?;
-    let rows = daily_action_score::Entity::find()
-        .filter(daily_action_score::Column::Date.gte(yesterday))
-        .filter(securescore::service::score_reads::current_version_only())
-        .count(&db)
-        .await
-        .map_err(fail("counting exported rows"))?;
+    let rows = catalog_size as u64
+        * daily_score::Entity::find()
+            .filter(daily_score::Column::Date.gte(yesterday))
+            .count(&db)
+            .await
+            .map_err(fail("counting exported days"))?;
     println!(
         "CSV export of {rows} action rows ({:.1} MB) over HTTP: resident memory grew by at most {:.1} MB while streaming",
         bytes as f64 / 1e6,
@@ -374,9 +374,10 @@ pub(crate) fn facts(i: usize) -> Value {
     })
 }
 
-/// Copies `date`'s closed rows into fresh copies of the score tables (same columns, same
-/// unique indexes) with multi-row inserts, one transaction per batch of `batch` tenant-days as
-/// the pipeline does, and returns how long the inserts took; the copies are dropped afterwards.
+/// Copies `date`'s closed day rows and the action score sets they name into fresh copies of
+/// the score tables (same columns, same unique indexes) with multi-row inserts, one
+/// transaction per batch of `batch` tenant-days as the pipeline does, and returns how long the
+/// inserts took; the copies are dropped afterwards.
 async fn raw_insert(
     db: &DatabaseConnection,
     date: NaiveDate,
@@ -386,17 +387,24 @@ async fn raw_insert(
         .filter(daily_score::Column::Date.eq(date))
         .all(db)
         .await?;
-    let actions = daily_action_score::Entity::find()
-        .filter(daily_action_score::Column::Date.eq(date))
-        .all(db)
-        .await?;
-    let (day_table, action_table) = (
+    let mut sets = std::collections::HashMap::new();
+    for chunk in days.chunks(RAW_ROWS_PER_INSERT) {
+        let ids = chunk.iter().map(|d| d.action_set_id);
+        for set in action_score_set::Entity::find()
+            .filter(action_score_set::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+        {
+            sets.insert(set.id, set);
+        }
+    }
+    let (day_table, set_table) = (
         Alias::new("bench_raw_daily_scores"),
-        Alias::new("bench_raw_daily_action_scores"),
+        Alias::new("bench_raw_action_score_sets"),
     );
     for statement in [
         "CREATE TABLE bench_raw_daily_scores AS SELECT * FROM daily_scores WHERE 1 = 0",
-        "CREATE TABLE bench_raw_daily_action_scores AS SELECT * FROM daily_action_scores WHERE 1 = 0",
+        "CREATE TABLE bench_raw_action_score_sets AS SELECT * FROM action_score_sets WHERE 1 = 0",
     ] {
         db.execute_unprepared(statement).await?;
     }
@@ -411,41 +419,37 @@ async fn raw_insert(
     .await?;
     db.execute(
         Index::create()
-            .name("uq_bench_raw_daily_action_scores")
-            .table(action_table.clone())
-            .col(daily_action_score::Column::TenantId)
-            .col(daily_action_score::Column::Date)
-            .col(daily_action_score::Column::ActionId)
+            .name("uq_bench_raw_action_score_sets")
+            .table(set_table.clone())
+            .col(action_score_set::Column::Id)
             .unique(),
     )
     .await?;
     let started = Instant::now();
-    let batch = batch.max(1);
-    // Every day has one row per catalog action: a batch of days carries their actions' rows.
-    let per_day = actions.len() / days.len().max(1);
-    for (day_chunk, action_chunk) in days
-        .chunks(batch)
-        .zip(actions.chunks((batch * per_day).max(1)))
-    {
+    for day_chunk in days.chunks(batch.max(1)) {
         let txn = db.begin().await?;
+        let day_sets: Vec<action_score_set::Model> = day_chunk
+            .iter()
+            .filter_map(|d| sets.get(&d.action_set_id).cloned())
+            .collect();
+        for rows in day_sets.chunks(RAW_ROWS_PER_INSERT / 10) {
+            let models = rows
+                .iter()
+                .cloned()
+                .map(action_score_set::ActiveModel::from);
+            let mut insert = action_score_set::Entity::insert_many(models).into_query();
+            txn.execute(insert.into_table(set_table.clone())).await?;
+        }
         for rows in day_chunk.chunks(RAW_ROWS_PER_INSERT) {
             let models = rows.iter().cloned().map(daily_score::ActiveModel::from);
             let mut insert = daily_score::Entity::insert_many(models).into_query();
             txn.execute(insert.into_table(day_table.clone())).await?;
         }
-        for rows in action_chunk.chunks(RAW_ROWS_PER_INSERT) {
-            let models = rows
-                .iter()
-                .cloned()
-                .map(daily_action_score::ActiveModel::from);
-            let mut insert = daily_action_score::Entity::insert_many(models).into_query();
-            txn.execute(insert.into_table(action_table.clone())).await?;
-        }
         txn.commit().await?;
     }
     let elapsed = started.elapsed();
     for statement in [
-        "DROP TABLE bench_raw_daily_action_scores",
+        "DROP TABLE bench_raw_action_score_sets",
         "DROP TABLE bench_raw_daily_scores",
     ] {
         db.execute_unprepared(statement).await?;
@@ -509,7 +513,7 @@ async fn stored_bytes(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
             "SELECT CAST(pg_total_relation_size('daily_scores') \
-             + pg_total_relation_size('daily_action_scores') AS BIGINT) AS bytes",
+             + pg_total_relation_size('action_score_sets') AS BIGINT) AS bytes",
         ))
         .await?;
     row.map(|r| r.try_get::<i64>("", "bytes")).transpose()

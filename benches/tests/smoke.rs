@@ -9,7 +9,7 @@ mod database;
 
 use database::fresh_database;
 
-/// Entries of the built-in catalog, one action row each per tenant-day.
+/// Entries of the built-in catalog, one action result each per tenant-day.
 fn catalog_size() -> usize {
     securescore::service::catalog::BuiltInCatalog::shipped()
         .unwrap()
@@ -30,7 +30,7 @@ async fn the_benchmark_closes_a_day_and_prints_its_figures() {
     assert!(
         printed.contains("close one day")
             && printed.contains(&format!(
-                "run Succeeded, 40 day rows + {} action rows",
+                "run Succeeded, 40 days with {} action results",
                 40 * catalog_size()
             )),
         "{printed}"

@@ -33,10 +33,9 @@ pub struct Model {
     pub no_data_max_score: f64,
     /// `100 × max_score / (max_score + no_data_max_score)`, 100 when both are 0.
     pub coverage: f64,
-    /// The computation this row and its action rows belong to (microseconds since the epoch
-    /// when it was written); readers take the action rows of this version only.
+    /// The computation this row belongs to (microseconds since the epoch when it was written).
     pub version: i64,
-    /// True while action rows of superseded versions may remain, for the sweeper.
+    /// True while the action score sets this row named before may remain, for the sweeper.
     pub stale_actions: bool,
     /// The tenant's change sequence the row's inputs were read at; a computation from an
     /// older sequence never overwrites the row.
@@ -44,6 +43,9 @@ pub struct Model {
     /// What the licences the tenant lacks kept out of reach: `[{"license", "actions",
     /// "maxScore"}]`; none for days scored before licences were.
     pub license_gaps: Option<Json>,
+    /// The day's action results (`action_score_sets`), shared with other days of the tenant
+    /// whose results are the same.
+    pub action_set_id: i64,
 }
 
 /// Relations of `daily_scores` (none navigated through the ORM).

@@ -3,11 +3,11 @@
 pub mod action_override;
 pub mod action_plan;
 pub mod action_plan_change;
+pub mod action_score_set;
 pub mod alert;
 pub mod alert_rule;
 pub mod collection_run;
 pub mod comparative_score;
-pub mod daily_action_score;
 pub mod daily_score;
 pub mod directory_change;
 pub mod enums;

@@ -25,6 +25,7 @@ mod m20261207_000017_directory_changes;
 mod m20261207_000018_partner_application;
 mod m20261207_000019_latest_action_scores;
 mod m20261208_000020_shared_snapshot_facts;
+mod m20261208_000021_action_score_sets;
 
 /// Runs securescore's migrations in order.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_partner_application::Migration),
             Box::new(m20261207_000019_latest_action_scores::Migration),
             Box::new(m20261208_000020_shared_snapshot_facts::Migration),
+            Box::new(m20261208_000021_action_score_sets::Migration),
         ]
     }
 }

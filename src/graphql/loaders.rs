@@ -10,12 +10,13 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::NaiveDate;
 use entity::{
-    action_plan, alert, alert_rule, daily_action_score, daily_score, graph_connection,
-    improvement_action, snapshot, tenant, webhook_attempt,
+    action_plan, alert, alert_rule, daily_score, graph_connection, improvement_action, snapshot,
+    tenant, webhook_attempt,
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::action_sets::DayResults;
 use crate::service::reference_cache::{Catalog, ReferenceCache};
 use crate::service::score_cache::ScoreCache;
 use crate::service::{
@@ -62,7 +63,7 @@ pub struct Reader {
 type LoadError = Arc<DbErr>;
 
 impl Loader<TenantDay> for Reader {
-    type Value = Vec<daily_action_score::Model>;
+    type Value = DayResults;
     type Error = LoadError;
 
     async fn load(&self, keys: &[TenantDay]) -> Result<HashMap<TenantDay, Self::Value>, LoadError> {
@@ -362,12 +363,9 @@ pub async fn load_action(ctx: &Context<'_>, id: &str) -> ApiResult<Arc<improveme
 
 /// One tenant-day's action scores: from the closed-day cache when it holds them (no batch to
 /// wait for), else through the request's batch.
-pub async fn load_action_scores(
-    ctx: &Context<'_>,
-    key: TenantDay,
-) -> ApiResult<Vec<daily_action_score::Model>> {
-    if let Some(rows) = loaders(ctx)?.score_cache().actions(&key) {
-        return Ok(rows.as_ref().clone());
+pub async fn load_action_scores(ctx: &Context<'_>, key: TenantDay) -> ApiResult<DayResults> {
+    if let Some(results) = loaders(ctx)?.score_cache().actions(key.action_set_id) {
+        return Ok(results);
     }
     Ok(load(ctx, key, "action scores").await?.unwrap_or_default())
 }

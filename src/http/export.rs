@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score};
+use entity::daily_score;
 use futures::{Stream, StreamExt};
 use sea_orm::{DatabaseConnection, DbErr};
 
@@ -333,7 +333,7 @@ impl RowKind for ScoreRows {
     }
 }
 
-/// Rows of `daily_action_scores`.
+/// One row per action of each stored day.
 struct ActionScoreRows;
 
 impl RowKind for ActionScoreRows {
@@ -341,7 +341,7 @@ impl RowKind for ActionScoreRows {
         crate::service::catalog::shipped_entries() as u64
     }
 
-    type Row = daily_action_score::Model;
+    type Row = export::ExportedActionScore;
     type Key = (String, NaiveDate, String);
 
     fn header(&self) -> Vec<String> {
@@ -372,7 +372,11 @@ impl RowKind for ActionScoreRows {
     }
 
     fn key(&self, row: &Self::Row) -> Self::Key {
-        (row.tenant_id.clone(), row.date, row.action_id.clone())
+        (
+            row.tenant_id.clone(),
+            row.date,
+            row.result.action_id.clone(),
+        )
     }
 
     fn tenant<'r>(&self, row: &'r Self::Row) -> &'r str {
@@ -383,13 +387,13 @@ impl RowKind for ActionScoreRows {
         let number = |n: Option<f64>| n.map(|n| n.to_string()).unwrap_or_default();
         Ok(vec![
             row.date.to_string(),
-            row.action_id.clone(),
-            row.status.as_str().to_owned(),
-            row.state.as_str().to_owned(),
-            row.score.to_string(),
-            row.max_score.to_string(),
-            number(row.progress_current),
-            number(row.progress_total),
+            row.result.action_id.clone(),
+            row.result.status.as_str().to_owned(),
+            row.result.state.as_str().to_owned(),
+            row.result.score.to_string(),
+            row.result.max_score.to_string(),
+            number(row.result.progress_current),
+            number(row.result.progress_total),
         ])
     }
 }

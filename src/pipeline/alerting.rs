@@ -7,12 +7,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate, Utc};
 use entity::enums::DeliveryStatus;
-use entity::{
-    action_plan, alert, alert_rule, daily_action_score, daily_score, webhook_delivery,
-    webhook_endpoint,
-};
+use entity::{action_plan, alert, alert_rule, daily_score, webhook_delivery, webhook_endpoint};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -21,10 +18,11 @@ use super::scored_day::ScoredDay;
 use crate::domain::{ActionStatus, AlertKind};
 use crate::scoring::alerts::{RuleSettings, WrittenDay, fires, plan_overdue_fires};
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
+use crate::service::action_sets::{day_sets, results_of_days};
 use crate::service::directory_changes::{
     ChangeWindow, action_fact_paths, attach_changes, changes_in_windows,
 };
-use crate::service::score_reads::{current_version_only, to_scored_action};
+use crate::service::score_reads::to_scored_action;
 use crate::webhooks::payload::alert_body;
 
 /// Alerts dated more than this many days before today (a recomputation of history) are
@@ -332,7 +330,7 @@ fn change_window(
     })
 }
 
-/// The current action rows of `tenants` over `from..=to`, per tenant-day.
+/// The stored action results of `tenants` over `from..=to`, per tenant-day.
 async fn stored_actions(
     txn: &DatabaseTransaction,
     tenants: &[String],
@@ -341,19 +339,12 @@ async fn stored_actions(
 ) -> Result<HashMap<(String, NaiveDate), Vec<ScoredAction>>, DbErr> {
     let mut found: HashMap<(String, NaiveDate), Vec<ScoredAction>> = HashMap::new();
     for chunk in tenants.chunks(IDS_PER_QUERY) {
-        let rows = daily_action_score::Entity::find()
-            .filter(daily_action_score::Column::TenantId.is_in(chunk.iter().cloned()))
-            .filter(daily_action_score::Column::Date.between(from, to))
-            .filter(current_version_only())
-            .all(txn)
-            .await?;
-        for row in rows {
-            let scored = to_scored_action(&row)
-                .map_err(|e| DbErr::Custom(format!("reading action scores: {e:?}")))?;
-            found
-                .entry((row.tenant_id.clone(), row.date))
-                .or_default()
-                .push(scored);
+        let days = day_sets()
+            .and_where(Expr::col(daily_score::Column::TenantId).is_in(chunk.iter().cloned()))
+            .and_where(Expr::col(daily_score::Column::Date).between(from, to))
+            .to_owned();
+        for (day, results) in results_of_days(txn, days).await? {
+            found.insert(day, results.iter().map(to_scored_action).collect());
         }
     }
     Ok(found)

@@ -18,6 +18,7 @@ use crate::service::daily_scores::DateRange;
 
 mod latest;
 mod read;
+mod sets;
 mod write;
 
 use read::*;

@@ -1,13 +1,15 @@
-//! Removes action rows of superseded score versions once no reader can still want them: a
-//! reader pairs a day with the action rows of the day's version, so the rows of a version
-//! replaced less than the grace period ago (longer than any request) stay.
+//! Removes the action score sets no day names any more once no reader can still want them: a
+//! reader takes the set a day named when it read the day, so while any day of a tenant was
+//! rewritten less than the grace period ago (longer than any request), the tenant's sets stay.
+
+use std::collections::BTreeSet;
 
 use chrono::Utc;
-use entity::{daily_action_score, daily_score};
-use sea_orm::sea_query::Expr;
+use entity::{action_score_set, daily_score};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 
 use super::Pipeline;
@@ -15,8 +17,8 @@ use super::Pipeline;
 /// Days cleaned per statement.
 const DAYS_PER_SWEEP: u64 = 200;
 
-/// Sweeps superseded action rows every half grace period (at least every second), until the
-/// task is aborted.
+/// Sweeps unnamed sets every half grace period (at least every second), until the task is
+/// aborted.
 pub async fn run_sweeper(pipeline: Pipeline) {
     let grace = pipeline.config().superseded_grace;
     let mut every = tokio::time::interval((grace / 2).max(std::time::Duration::from_secs(1)));
@@ -28,19 +30,17 @@ pub async fn run_sweeper(pipeline: Pipeline) {
     }
 }
 
-/// Deletes the superseded action rows of every day whose current version is older than
-/// `grace`; answers how many rows went.
+/// Deletes the sets no day names of every tenant whose days were last rewritten more than
+/// `grace` ago; answers how many sets went.
 pub async fn sweep(db: &DatabaseConnection, grace: std::time::Duration) -> Result<u64, DbErr> {
     let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     let cutoff = (Utc::now() - grace).timestamp_micros();
     let mut removed = 0;
     loop {
-        let days: Vec<(i64, String, chrono::NaiveDate, i64)> = daily_score::Entity::find()
+        let days: Vec<(i64, String)> = daily_score::Entity::find()
             .select_only()
             .column(daily_score::Column::Id)
             .column(daily_score::Column::TenantId)
-            .column(daily_score::Column::Date)
-            .column(daily_score::Column::Version)
             .filter(daily_score::Column::StaleActions.eq(true))
             .filter(daily_score::Column::Version.lte(cutoff))
             .limit(DAYS_PER_SWEEP)
@@ -50,29 +50,51 @@ pub async fn sweep(db: &DatabaseConnection, grace: std::time::Duration) -> Resul
         if days.is_empty() {
             return Ok(removed);
         }
-        let superseded = days
-            .iter()
-            .fold(Condition::any(), |any, (_, tenant, date, version)| {
-                any.add(
-                    Condition::all()
-                        .add(daily_action_score::Column::TenantId.eq(tenant.as_str()))
-                        .add(daily_action_score::Column::Date.eq(*date))
-                        .add(daily_action_score::Column::Version.ne(*version)),
-                )
-            });
+        let tenants: BTreeSet<&str> = days.iter().map(|(_, tenant)| tenant.as_str()).collect();
         let txn = db.begin().await?;
-        removed += daily_action_score::Entity::delete_many()
-            .filter(superseded)
-            .exec(&txn)
+        removed += txn
+            .execute(&unnamed_sets(tenants, cutoff))
             .await?
-            .rows_affected;
+            .rows_affected();
         // A day rewritten meanwhile has a version past the cutoff and keeps its flag.
         daily_score::Entity::update_many()
             .col_expr(daily_score::Column::StaleActions, Expr::value(false))
-            .filter(daily_score::Column::Id.is_in(days.iter().map(|(id, ..)| *id)))
+            .filter(daily_score::Column::Id.is_in(days.iter().map(|(id, _)| *id)))
             .filter(daily_score::Column::Version.lte(cutoff))
             .exec(&txn)
             .await?;
         txn.commit().await?;
     }
+}
+
+/// Deletes the sets of `tenants` written before `cutoff` that no day names, unless a day of
+/// their tenant was rewritten after it (a reader may still hold what that day named).
+fn unnamed_sets<'a>(
+    tenants: impl IntoIterator<Item = &'a str>,
+    cutoff: i64,
+) -> sea_orm::sea_query::DeleteStatement {
+    use action_score_set::Column as S;
+    use daily_score::Column as D;
+    let days = daily_score::Entity;
+    let sets = action_score_set::Entity;
+    let still_wanted = Query::select()
+        .expr(Expr::val(1))
+        .from(days)
+        .and_where(Expr::col((days, D::TenantId)).equals((sets, S::TenantId)))
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((days, D::ActionSetId)).equals((sets, S::Id)))
+                .add(
+                    Condition::all()
+                        .add(Expr::col((days, D::StaleActions)).eq(true))
+                        .add(Expr::col((days, D::Version)).gt(cutoff)),
+                ),
+        )
+        .to_owned();
+    Query::delete()
+        .from_table(sets)
+        .and_where(Expr::col((sets, S::TenantId)).is_in(tenants.into_iter().map(str::to_owned)))
+        .and_where(Expr::col((sets, S::Version)).lte(cutoff))
+        .and_where(Expr::exists(still_wanted).not())
+        .to_owned()
 }

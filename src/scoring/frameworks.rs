@@ -1,5 +1,5 @@
 //! Framework scores: what a day's action scores mean for a compliance framework (CIS, NIST
-//! 800-53, or any name a custom action maps to), summed from the day's action rows.
+//! 800-53, or any name a custom action maps to), summed from the day's action results.
 
 use std::collections::BTreeMap;
 

@@ -1,17 +1,17 @@
 //! The estate per action: for every catalog action, how many tenants in reach have it in each
-//! status and the points they leave on the table, aggregated in the database in one statement
-//! (per 500 ids of a listed reach) whatever the number of tenants. Each tenant's newest day is
+//! status and the points they leave on the table, in a constant number of statements (per 500
+//! ids of a listed reach) whatever the number of tenants. Each tenant's newest day is
 //! read from `latest_action_scores`, kept by the pipeline as it writes that day; the whole
 //! estate's from `latest_action_tallies`, the sums the pipeline keeps of those rows.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, latest_action_score, latest_action_tally};
+use entity::{daily_score, latest_action_score, latest_action_tally};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::score_reads::action_rows_of_day;
+use super::action_sets::{day_sets, results_of_days};
 use super::tenants::Visibility;
 use crate::domain::ActionStatus;
 use crate::error::ApiResult;
@@ -52,15 +52,38 @@ pub async fn action_rollup(
         Visibility::Only(ids) => ids.chunks(IDS_PER_QUERY).map(Some).collect(),
     };
     let mut tallies: BTreeMap<String, (BTreeMap<ActionStatus, i64>, f64)> = BTreeMap::new();
+    let mut add = |action: String, status: ActionStatus, tenants: i64, at_stake: f64| {
+        let entry = tallies.entry(action).or_default();
+        *entry.0.entry(status).or_default() += tenants;
+        entry.1 += at_stake;
+    };
     for group in groups {
-        for row in db.query_all(&tally_query(day, group)).await? {
-            let action: String = row.try_get("", "action_id")?;
-            let status: ActionStatus = row.try_get("", "status")?;
-            let tenants: i64 = row.try_get("", "n")?;
+        if let RollupDay::On(date) = day {
+            // Summed in millionths, as the kept tallies are: the same figure in any order.
+            let mut micro: BTreeMap<(String, ActionStatus), (i64, i64)> = BTreeMap::new();
+            for results in results_of_days(db, days_on(date, group)).await?.values() {
+                for result in results.iter() {
+                    let at_stake = ((result.max_score - result.score) * 1e6).round() as i64;
+                    let entry = micro
+                        .entry((result.action_id.clone(), result.status))
+                        .or_default();
+                    entry.0 += 1;
+                    entry.1 += at_stake;
+                }
+            }
+            for ((action, status), (tenants, at_stake)) in micro {
+                add(action, status, tenants, at_stake as f64 / 1e6);
+            }
+            continue;
+        }
+        for row in db.query_all(&tally_query(group)).await? {
             let at_stake: Option<f64> = row.try_get("", "at_stake")?;
-            let entry = tallies.entry(action).or_default();
-            *entry.0.entry(status).or_default() += tenants;
-            entry.1 += at_stake.unwrap_or(0.0);
+            add(
+                row.try_get("", "action_id")?,
+                row.try_get("", "status")?,
+                row.try_get("", "n")?,
+                at_stake.unwrap_or(0.0),
+            );
         }
     }
     let mut rows: Vec<ActionTally> = tallies
@@ -79,26 +102,28 @@ pub async fn action_rollup(
     Ok(rows)
 }
 
-/// `action_id, status, n, at_stake` rows over the group's tenants on `day`: the whole estate's
-/// newest days from the sums kept in `latest_action_tallies`; a group's newest days by summing
-/// its tenants' narrow rows in `latest_action_scores`; a given date from the day rows and their
-/// current action rows (an index lookup per day, not a version check per row).
-fn tally_query(day: RollupDay, group: Option<&[String]>) -> SelectStatement {
-    let (mut query, tenant_column) = match (day, group) {
-        (RollupDay::Latest, None) => return whole_estate_tally(),
-        (RollupDay::Latest, Some(_)) => (
-            newest_days_tally(),
-            Expr::col(latest_action_score::Column::TenantId),
-        ),
-        (RollupDay::On(date), _) => (
-            tally_on(date),
-            Expr::col((daily_score::Entity, daily_score::Column::TenantId)),
-        ),
+/// `action_id, status, n, at_stake` rows over the group's tenants' newest days: the whole
+/// estate's from the sums kept in `latest_action_tallies`; a group's by summing its tenants'
+/// narrow rows in `latest_action_scores`.
+fn tally_query(group: Option<&[String]>) -> SelectStatement {
+    let Some(ids) = group else {
+        return whole_estate_tally();
     };
-    if let Some(ids) = group {
-        query.and_where(tenant_column.is_in(ids.iter().cloned()));
-    }
+    let mut query = newest_days_tally();
+    query.and_where(Expr::col(latest_action_score::Column::TenantId).is_in(ids.iter().cloned()));
     query
+}
+
+/// The days of the group's tenants at `date`, for [`results_of_days`]: each day's set is read
+/// and summed here (a given date is read as stored, not from what the pipeline keeps).
+fn days_on(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    let mut days = day_sets()
+        .and_where(Expr::col(daily_score::Column::Date).eq(date))
+        .to_owned();
+    if let Some(ids) = group {
+        days.and_where(Expr::col(daily_score::Column::TenantId).is_in(ids.iter().cloned()));
+    }
+    days
 }
 
 /// The sums kept over every tenant's newest day, points back from millionths.
@@ -128,28 +153,5 @@ fn newest_days_tally() -> SelectStatement {
         .from(latest_action_score::Entity)
         .group_by_col(C::ActionId)
         .group_by_col(C::Status)
-        .to_owned()
-}
-
-/// The tally of every tenant's day at `date`.
-fn tally_on(date: NaiveDate) -> SelectStatement {
-    let rows = daily_action_score::Entity;
-    let days = daily_score::Entity;
-    let col = |column: daily_action_score::Column| Expr::col((rows, column));
-    Query::select()
-        .column((rows, daily_action_score::Column::ActionId))
-        .column((rows, daily_action_score::Column::Status))
-        .expr_as(col(daily_action_score::Column::Id).count(), Alias::new("n"))
-        .expr_as(
-            col(daily_action_score::Column::MaxScore)
-                .sub(col(daily_action_score::Column::Score))
-                .sum(),
-            Alias::new("at_stake"),
-        )
-        .from(days)
-        .inner_join(rows, action_rows_of_day())
-        .and_where(Expr::col((days, daily_score::Column::Date)).eq(date))
-        .group_by_col((rows, daily_action_score::Column::ActionId))
-        .group_by_col((rows, daily_action_score::Column::Status))
         .to_owned()
 }

@@ -58,8 +58,8 @@ pub struct ScoreKey {
     pub date: Option<NaiveDate>,
 }
 
-/// A tenant-day as read, the key of its action scores: the version pairs the day with the
-/// action rows of the same computation, whatever was written since.
+/// A tenant-day as read, the key of its action scores: the set it named when read holds the
+/// results of the same computation, whatever was written since.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantDay {
     /// Tenant.
@@ -68,6 +68,8 @@ pub struct TenantDay {
     pub date: NaiveDate,
     /// The day's version when it was read.
     pub version: i64,
+    /// The action score set the day named when it was read.
+    pub action_set_id: i64,
 }
 
 impl TenantDay {
@@ -77,6 +79,7 @@ impl TenantDay {
             tenant_id: score.tenant_id.clone(),
             date: score.date,
             version: score.version,
+            action_set_id: score.action_set_id,
         }
     }
 }

@@ -4,14 +4,16 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
+use entity::action_score_set::ActionResult;
+use entity::{daily_score, tenant};
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
+use super::action_sets::{DayResults, day_sets, results_of_days};
 use super::daily_scores::DateRange;
-use super::score_reads::current_version_only;
 use super::tenants::Visibility;
 
 /// Rows read per batch.
@@ -84,42 +86,87 @@ pub async fn score_rows_after(
     query.all(db).await
 }
 
-/// The next batch of the current action rows over `range` of `tenants` (all when `None`) after
-/// the (tenant, date, action) `after`, in that order.
+/// One action's result on one tenant-day, as exported.
+#[derive(Clone, Debug)]
+pub struct ExportedActionScore {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Date.
+    pub date: NaiveDate,
+    /// The stored result.
+    pub result: ActionResult,
+}
+
+/// Days read per batch of action rows: a day holds one result per action.
+const DAYS_PER_ACTION_BATCH: u64 = 20;
+
+/// The next batch of the stored action results over `range` of `tenants` (all when `None`)
+/// after the (tenant, date, action) `after`, in that order: the days are read in order, each
+/// with its set.
 pub async fn action_score_rows_after(
     db: &DatabaseConnection,
     range: DateRange,
     tenants: Option<&[String]>,
-    after: Option<(String, NaiveDate, String)>,
-) -> Result<Vec<daily_action_score::Model>, DbErr> {
-    let mut query = daily_action_score::Entity::find()
-        .filter(daily_action_score::Column::Date.between(range.from, range.to))
-        .filter(current_version_only())
-        .order_by_asc(daily_action_score::Column::TenantId)
-        .order_by_asc(daily_action_score::Column::Date)
-        .order_by_asc(daily_action_score::Column::ActionId)
-        .limit(ROWS_PER_BATCH);
-    if let Some(tenants) = tenants {
-        query = query.filter(daily_action_score::Column::TenantId.is_in(tenants.iter().cloned()));
+    mut after: Option<(String, NaiveDate, String)>,
+) -> Result<Vec<ExportedActionScore>, DbErr> {
+    use daily_score::Column as D;
+    loop {
+        let mut days = day_sets()
+            .and_where(Expr::col(D::Date).between(range.from, range.to))
+            .order_by(D::TenantId, Order::Asc)
+            .order_by(D::Date, Order::Asc)
+            .limit(DAYS_PER_ACTION_BATCH)
+            .to_owned();
+        if let Some(tenants) = tenants {
+            days.and_where(Expr::col(D::TenantId).is_in(tenants.iter().cloned()));
+        }
+        if let Some((tenant, date, _)) = &after {
+            // The day of `after` again: its actions after `after`'s.
+            days.cond_where(
+                Condition::any()
+                    .add(Expr::col(D::TenantId).gt(tenant.clone()))
+                    .add(
+                        Condition::all()
+                            .add(Expr::col(D::TenantId).eq(tenant.clone()))
+                            .add(Expr::col(D::Date).gte(date.to_owned())),
+                    ),
+            );
+        }
+        let read = results_of_days(db, days).await?;
+        let read_all = (read.len() as u64) < DAYS_PER_ACTION_BATCH;
+        let mut ordered: Vec<((String, NaiveDate), DayResults)> = read.into_iter().collect();
+        ordered.sort_by(|a, b| a.0.cmp(&b.0));
+        let last_day = ordered.last().map(|(day, _)| day.clone());
+        let rows: Vec<ExportedActionScore> = ordered
+            .into_iter()
+            .flat_map(|((tenant_id, date), results)| {
+                results
+                    .iter()
+                    .map(|result| ExportedActionScore {
+                        tenant_id: tenant_id.clone(),
+                        date,
+                        result: result.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|row| match &after {
+                Some((tenant, date, action)) => {
+                    (&row.tenant_id, row.date, &row.result.action_id) > (tenant, *date, action)
+                }
+                None => true,
+            })
+            .collect();
+        if !rows.is_empty() {
+            return Ok(rows);
+        }
+        // Only days without action results (or the rest of `after`'s day): read on, past the
+        // last day read, unless that was the last day there is.
+        let Some((tenant, date)) = last_day.filter(|_| !read_all) else {
+            return Ok(Vec::new());
+        };
+        let action_after_all = char::MAX.to_string();
+        after = Some((tenant, date, action_after_all));
     }
-    if let Some((tenant, date, action)) = after {
-        query = query.filter(
-            Condition::any()
-                .add(daily_action_score::Column::TenantId.gt(tenant.clone()))
-                .add(
-                    Condition::all()
-                        .add(daily_action_score::Column::TenantId.eq(tenant.clone()))
-                        .add(daily_action_score::Column::Date.gt(date)),
-                )
-                .add(
-                    Condition::all()
-                        .add(daily_action_score::Column::TenantId.eq(tenant))
-                        .add(daily_action_score::Column::Date.eq(date))
-                        .add(daily_action_score::Column::ActionId.gt(action)),
-                ),
-        );
-    }
-    query.all(db).await
 }
 
 /// The names of the tenants of a batch, in one query.

@@ -2,6 +2,7 @@
 //! where it writes more than one row.
 
 pub mod action_rollup;
+pub mod action_sets;
 pub mod alerts;
 pub mod bulk_connect;
 pub mod catalog;

@@ -2,11 +2,10 @@
 //! database in a constant number of statements (per 500 ids of a listed reach).
 
 use chrono::NaiveDate;
-use entity::{action_plan, daily_action_score, daily_score, tenant};
+use entity::{action_plan, daily_score, latest_action_score, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
 
-use super::score_reads::{action_rows_of_day, current_version_only};
 use super::tenants::Visibility;
 use crate::domain::ActionCategory;
 use crate::error::ApiResult;
@@ -48,7 +47,7 @@ pub struct PortfolioFigures {
 pub struct PortfolioParts {
     /// Per-category sums (every action row of the date).
     pub categories: bool,
-    /// Overdue plans (each plan against today's action rows).
+    /// Overdue plans (each plan against today's action statuses).
     pub overdue_plans: bool,
     /// Tenants lower than the day before.
     pub regressions: bool,
@@ -131,19 +130,23 @@ pub async fn portfolio(
         figures.zones[1] += fair;
         figures.zones[2] += count_in(&day, "tenant_count")? - good - fair;
         let categories = if parts.categories {
-            db.query_all(&category_sums(date, *group)).await?
+            db.query_all(&category_totals(date, *group)).await?
         } else {
             Vec::new()
         };
         for row in categories {
-            let category: ActionCategory = row.try_get("", "category")?;
-            if let Some(total) = figures
-                .categories
-                .iter_mut()
-                .find(|c| c.category == category)
-            {
-                total.score += row.try_get::<Option<f64>>("", "score_sum")?.unwrap_or(0.0);
-                total.max_score += row.try_get::<Option<f64>>("", "max_sum")?.unwrap_or(0.0);
+            let stored: serde_json::Value = row.try_get("", "categories")?;
+            let totals = CategoryTotal::from_stored(&stored)
+                .map_err(|e| DbErr::Custom(format!("stored category totals: {e}")))?;
+            for day_total in totals {
+                if let Some(total) = figures
+                    .categories
+                    .iter_mut()
+                    .find(|c| c.category == day_total.category)
+                {
+                    total.score += day_total.score;
+                    total.max_score += day_total.max_score;
+                }
             }
         }
         if parts.regressions {
@@ -280,23 +283,14 @@ fn day_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
     query
 }
 
-/// Per category, the summed score and maximum of the scored tenants of `date`.
-fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
-    let table = daily_action_score::Entity;
+/// The stored category totals of the scored tenants of `date`, one row per day, by tenant (sums
+/// added in one order).
+fn category_totals(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
     let mut query = Query::select()
-        .column((table, daily_action_score::Column::Category))
-        .expr_as(
-            Expr::col((table, daily_action_score::Column::Score)).sum(),
-            Alias::new("score_sum"),
-        )
-        .expr_as(
-            Expr::col((table, daily_action_score::Column::MaxScore)).sum(),
-            Alias::new("max_sum"),
-        )
+        .column(daily_score::Column::Categories)
         .from(daily_score::Entity)
-        .inner_join(table, action_rows_of_day())
-        .and_where(Expr::col((daily_score::Entity, daily_score::Column::Date)).eq(date))
-        .group_by_col((table, daily_action_score::Column::Category))
+        .and_where(Expr::col(daily_score::Column::Date).eq(date))
+        .order_by(daily_score::Column::TenantId, sea_orm::Order::Asc)
         .to_owned();
     restrict(
         &mut query,
@@ -308,36 +302,29 @@ fn category_sums(date: NaiveDate, group: Option<&[String]>) -> SelectStatement {
 }
 
 /// How many plans of the group are overdue on `today`: due before it, and their action is not
-/// COMPLETED or THIRD_PARTY in today's score.
+/// COMPLETED or THIRD_PARTY in today's score (kept, when today is the tenant's newest day, in
+/// `latest_action_scores`).
 fn overdue_plans(today: NaiveDate, group: Option<&[String]>) -> SelectStatement {
+    use latest_action_score::Column as L;
+    let latest = latest_action_score::Entity;
     let done = Query::select()
         .expr(Expr::val(1))
-        .from(daily_action_score::Entity)
-        .and_where(
-            Expr::col((
-                daily_action_score::Entity,
-                daily_action_score::Column::TenantId,
-            ))
-            .equals((action_plan::Entity, action_plan::Column::TenantId)),
+        .from(latest)
+        .inner_join(
+            tenant::Entity,
+            Expr::col((tenant::Entity, tenant::Column::Id))
+                .equals((latest, L::TenantId))
+                .and(Expr::col((tenant::Entity, tenant::Column::LatestScoreDate)).eq(today)),
         )
         .and_where(
-            Expr::col((
-                daily_action_score::Entity,
-                daily_action_score::Column::ActionId,
-            ))
-            .equals((action_plan::Entity, action_plan::Column::ActionId)),
+            Expr::col((latest, L::TenantId))
+                .equals((action_plan::Entity, action_plan::Column::TenantId)),
         )
         .and_where(
-            Expr::col((daily_action_score::Entity, daily_action_score::Column::Date)).eq(today),
+            Expr::col((latest, L::ActionId))
+                .equals((action_plan::Entity, action_plan::Column::ActionId)),
         )
-        .and_where(
-            Expr::col((
-                daily_action_score::Entity,
-                daily_action_score::Column::Status,
-            ))
-            .is_in(["COMPLETED", "THIRD_PARTY"]),
-        )
-        .and_where(current_version_only())
+        .and_where(Expr::col((latest, L::Status)).is_in(["COMPLETED", "THIRD_PARTY"]))
         .to_owned();
     let mut query = Query::select()
         .expr_as(

@@ -1,7 +1,7 @@
 //! Closed days from memory: a bounded in-process cache of final `DailyScore` rows and of action
-//! rows by version. A final day changes only through a recomputation, whose `ScoresWritten`
+//! score sets by id. A final day changes only through a recomputation, whose `ScoresWritten`
 //! event (from any replica, sent inside the writing transaction) evicts it, and a day is read
-//! again after `--score-cache-ttl` whatever happened; action rows of a version never change. A read
+//! again after `--score-cache-ttl` whatever happened; an action score set never changes. A read
 //! keeps what it loaded only when no eviction happened meanwhile (an epoch check), so a row
 //! read just before a recomputation committed is never kept after it. Days are held per tenant
 //! (one lookup finds a whole trend's days).
@@ -11,17 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score};
+use entity::daily_score;
 use moka::sync::Cache;
 
-use super::daily_scores::{DateRange, TenantDay};
+use super::action_sets::DayResults;
+use super::daily_scores::DateRange;
 use super::epoch::Epoch;
 use crate::events::Event;
 
 /// Bytes a cached day is counted for, its categories included.
 const DAY_BYTES: u32 = 512;
-/// Bytes a cached action row is counted for.
-const ACTION_ROW_BYTES: u32 = 200;
+/// Bytes a cached action result is counted for.
+const ACTION_RESULT_BYTES: u32 = 160;
 
 /// A tenant's cached closed days, each with when it was kept.
 type TenantDays = BTreeMap<NaiveDate, (Instant, Arc<daily_score::Model>)>;
@@ -32,14 +33,14 @@ type Instant = tokio::time::Instant;
 /// The closed-day cache of one replica.
 pub struct ScoreCache {
     days: Option<Cache<String, Arc<TenantDays>>>,
-    actions: Option<Cache<TenantDay, Arc<Vec<daily_action_score::Model>>>>,
+    actions: Option<Cache<i64, DayResults>>,
     ttl: Duration,
     /// Orders keeping days after evicting them.
     epoch: Epoch,
 }
 
 impl ScoreCache {
-    /// A cache holding at most about `max_bytes` (half for days, half for action rows), each
+    /// A cache holding at most about `max_bytes` (half for days, half for action sets), each
     /// day for at most `ttl`; 0 bytes disables it.
     pub fn new(max_bytes: u64, ttl: Duration) -> Arc<ScoreCache> {
         let enabled = max_bytes > 0;
@@ -56,8 +57,8 @@ impl ScoreCache {
             actions: enabled.then(|| {
                 Cache::builder()
                     .max_capacity(max_bytes / 2)
-                    .weigher(|_, rows: &Arc<Vec<daily_action_score::Model>>| {
-                        ACTION_ROW_BYTES
+                    .weigher(|_, rows: &DayResults| {
+                        ACTION_RESULT_BYTES
                             .saturating_mul(u32::try_from(rows.len()).unwrap_or(u32::MAX))
                     })
                     .build()
@@ -120,17 +121,17 @@ impl ScoreCache {
         });
     }
 
-    /// The cached action rows of a tenant-day's version.
-    pub fn actions(&self, key: &TenantDay) -> Option<Arc<Vec<daily_action_score::Model>>> {
-        let found = self.actions.as_ref()?.get(key);
+    /// A cached action score set.
+    pub fn actions(&self, set_id: i64) -> Option<DayResults> {
+        let found = self.actions.as_ref()?.get(&set_id);
         count("actions", found.is_some());
         found
     }
 
-    /// Keeps the action rows of a tenant-day's version (they never change).
-    pub fn keep_actions(&self, key: TenantDay, rows: Vec<daily_action_score::Model>) {
+    /// Keeps an action score set (it never changes).
+    pub fn keep_actions(&self, set_id: i64, results: DayResults) {
         if let Some(actions) = &self.actions {
-            actions.insert(key, Arc::new(rows));
+            actions.insert(set_id, results);
         }
     }
 
@@ -198,6 +199,7 @@ mod tests {
             stale_actions: false,
             input_seq: 0,
             license_gaps: None,
+            action_set_id: 1,
         })
     }
 

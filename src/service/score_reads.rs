@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entity::{daily_action_score, daily_score, tenant};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use entity::action_score_set::ActionResult;
+use entity::{daily_score, tenant};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+use super::action_sets::{DayResults, missing_set, read_sets};
 use super::daily_scores::DateRange;
 pub use super::daily_scores::{ScoreKey, TenantDay};
 use super::score_cache::ScoreCache;
@@ -122,54 +124,40 @@ pub async fn score_history(
     Ok(known.into_values().collect())
 }
 
-/// The action scores of many tenant-days in one query, each day's rows by action id; the rows
-/// of a version in `cache` are not read again.
+/// The action scores of many tenant-days: each distinct set they name read once, in one
+/// query; sets in `cache` are not read again.
 pub async fn action_scores_for(
     db: &DatabaseConnection,
     cache: &ScoreCache,
     days: &[TenantDay],
-) -> Result<HashMap<TenantDay, Vec<daily_action_score::Model>>, DbErr> {
-    let mut by_day: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
-    let mut missing: Vec<&TenantDay> = Vec::new();
+) -> Result<HashMap<TenantDay, DayResults>, DbErr> {
+    let mut sets: HashMap<i64, DayResults> = HashMap::new();
+    let mut missing: BTreeSet<i64> = BTreeSet::new();
     for day in days {
-        match cache.actions(day) {
-            Some(rows) => {
-                by_day.insert(day.clone(), rows.as_ref().clone());
+        match cache.actions(day.action_set_id) {
+            Some(results) => {
+                sets.insert(day.action_set_id, results);
             }
-            None => missing.push(day),
+            None => {
+                missing.insert(day.action_set_id);
+            }
         }
     }
-    if missing.is_empty() {
-        return Ok(by_day);
-    }
-    let days = missing;
-    let tenants: BTreeSet<&str> = days.iter().map(|d| d.tenant_id.as_str()).collect();
-    let dates: BTreeSet<NaiveDate> = days.iter().map(|d| d.date).collect();
-    let versions: BTreeSet<i64> = days.iter().map(|d| d.version).collect();
-    let wanted: BTreeSet<&TenantDay> = days.iter().copied().collect();
-    let rows = daily_action_score::Entity::find()
-        .filter(daily_action_score::Column::TenantId.is_in(tenants))
-        .filter(daily_action_score::Column::Date.is_in(dates))
-        .filter(daily_action_score::Column::Version.is_in(versions))
-        .order_by_asc(daily_action_score::Column::ActionId)
-        .all(db)
-        .await?;
-    let mut read: HashMap<TenantDay, Vec<daily_action_score::Model>> = HashMap::new();
-    for row in rows {
-        let key = TenantDay {
-            tenant_id: row.tenant_id.clone(),
-            date: row.date,
-            version: row.version,
-        };
-        if wanted.contains(&key) {
-            read.entry(key).or_default().push(row);
+    if !missing.is_empty() {
+        for (id, results) in read_sets(db, missing).await? {
+            cache.keep_actions(id, Arc::clone(&results));
+            sets.insert(id, results);
         }
     }
-    for (key, rows) in read {
-        cache.keep_actions(key.clone(), rows.clone());
-        by_day.insert(key, rows);
-    }
-    Ok(by_day)
+    days.iter()
+        .map(|day| {
+            let results = sets
+                .get(&day.action_set_id)
+                .cloned()
+                .ok_or_else(|| missing_set(day.action_set_id))?;
+            Ok((day.clone(), results))
+        })
+        .collect()
 }
 
 /// Two stored days and what changed between them.
@@ -210,14 +198,12 @@ pub async fn score_diff(
     let (before, after) = (day(from)?, day(to)?);
     let keys = [&before, &after].map(TenantDay::of);
     let mut rows = action_scores_for(db, cache, &keys).await?;
-    let mut scored = |key: &TenantDay| -> ApiResult<Vec<ScoredAction>> {
-        rows.remove(key)
-            .unwrap_or_default()
-            .iter()
-            .map(to_scored_action)
-            .collect()
+    let mut scored = |key: &TenantDay| -> Vec<ScoredAction> {
+        rows.remove(key).map_or(Vec::new(), |results| {
+            results.iter().map(to_scored_action).collect()
+        })
     };
-    let (before_rows, after_rows) = (scored(&keys[0])?, scored(&keys[1])?);
+    let (before_rows, after_rows) = (scored(&keys[0]), scored(&keys[1]));
     Ok(ScoreDiffData {
         before,
         after,
@@ -225,55 +211,9 @@ pub async fn score_diff(
     })
 }
 
-/// Joins a day's action rows to its day row: same tenant, date and version, so only the
-/// current rows of each day are read (an index lookup per day, not a check per row).
-pub fn action_rows_of_day() -> Condition {
-    let rows = daily_action_score::Entity;
-    let days = daily_score::Entity;
-    Condition::all()
-        .add(
-            Expr::col((rows, daily_action_score::Column::TenantId))
-                .equals((days, daily_score::Column::TenantId)),
-        )
-        .add(
-            Expr::col((rows, daily_action_score::Column::Date))
-                .equals((days, daily_score::Column::Date)),
-        )
-        .add(
-            Expr::col((rows, daily_action_score::Column::Version))
-                .equals((days, daily_score::Column::Version)),
-        )
-}
-
-/// Keeps only action rows of their day's current version (for reads that take action rows
-/// without their day): one statement, so one consistent view on either database.
-pub fn current_version_only() -> SimpleExpr {
-    let day = Alias::new("version_day");
-    Expr::col((
-        daily_action_score::Entity,
-        daily_action_score::Column::Version,
-    ))
-    .in_subquery(
-        Query::select()
-            .column((day.clone(), daily_score::Column::Version))
-            .from_as(daily_score::Entity, day.clone())
-            .and_where(
-                Expr::col((day.clone(), daily_score::Column::TenantId)).equals((
-                    daily_action_score::Entity,
-                    daily_action_score::Column::TenantId,
-                )),
-            )
-            .and_where(
-                Expr::col((day, daily_score::Column::Date))
-                    .equals((daily_action_score::Entity, daily_action_score::Column::Date)),
-            )
-            .to_owned(),
-    )
-}
-
 /// The diff engine's view of a stored action score.
-pub fn to_scored_action(row: &daily_action_score::Model) -> ApiResult<ScoredAction> {
-    Ok(ScoredAction {
+pub fn to_scored_action(row: &ActionResult) -> ScoredAction {
+    ScoredAction {
         action_id: row.action_id.clone(),
         score: row.score,
         max_score: row.max_score,
@@ -286,5 +226,5 @@ pub fn to_scored_action(row: &daily_action_score::Model) -> ApiResult<ScoredActi
         catalog_max_score: row.catalog_max_score,
         catalog_scored: row.catalog_scored,
         catalog_deprecated: row.catalog_deprecated,
-    })
+    }
 }

@@ -40,7 +40,7 @@ pub async fn stored_days(
                 .unwrap_or_default()
                 .iter()
                 .map(to_scored_action)
-                .collect::<ApiResult<Vec<_>>>()?;
+                .collect();
             Ok(StoredDay {
                 date: day.date,
                 percentage: day.percentage,

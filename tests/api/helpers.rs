@@ -296,6 +296,26 @@ impl TestApp {
         .await
     }
 
+    /// The action results the stored days matching `condition` (on `daily_scores d`) name,
+    /// counted once per day.
+    pub async fn named_results(&self, condition: &str) -> usize {
+        let days: Vec<i64> = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT d.action_set_id FROM daily_scores d WHERE {condition}"),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get("", "action_set_id").unwrap())
+            .collect();
+        let sets = securescore::service::action_sets::read_sets(&self.db, days.iter().copied())
+            .await
+            .unwrap();
+        days.iter().map(|id| sets[id].len()).sum()
+    }
+
     /// Counts rows of a table (for asserting that refused requests changed nothing).
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
@@ -331,23 +351,9 @@ impl TestApp {
     }
 }
 
-/// For [`TestApp::count`]: the rows of `daily_action_scores` of their day's current version.
-pub const CURRENT_ACTION_ROWS: &str = "daily_action_scores a JOIN daily_scores d
-    ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
-
-/// The rows of `latest_action_scores` that equal their tenant's newest day's current action
-/// rows.
-const LATEST_MATCHING_HISTORY: &str = "latest_action_scores l
-    JOIN tenants t ON t.id = l.tenant_id
-    JOIN daily_scores d ON d.tenant_id = t.id AND d.date = t.latest_score_date
-    JOIN daily_action_scores a ON a.tenant_id = d.tenant_id AND a.date = d.date
-      AND a.version = d.version AND a.action_id = l.action_id AND a.status = l.status
-      AND a.max_score - a.score = l.points_at_stake";
-
-/// The current action rows of each tenant's newest day.
-const CURRENT_LATEST_DAY_ROWS: &str = "daily_action_scores a
-    JOIN tenants t ON t.id = a.tenant_id AND a.date = t.latest_score_date
-    JOIN daily_scores d ON d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version";
+/// For [`TestApp::count`]: the action score sets no stored day names.
+pub const UNNAMED_SETS: &str = "action_score_sets s
+    WHERE NOT EXISTS (SELECT 1 FROM daily_scores d WHERE d.action_set_id = s.id)";
 
 /// The tallies that equal the sums of `latest_action_scores` per action and status.
 const TALLIES_MATCHING_LATEST: &str = "latest_action_tallies t JOIN (
@@ -359,9 +365,71 @@ impl TestApp {
     /// Asserts that what the pipeline keeps of each tenant's newest day (its actions, and their
     /// sums per action and status) is that day as stored; answers the rows kept.
     pub async fn assert_newest_days_kept(&self) -> i64 {
-        let kept = self.count("latest_action_scores").await;
-        assert_eq!(kept, self.count(CURRENT_LATEST_DAY_ROWS).await);
-        assert_eq!(kept, self.count(LATEST_MATCHING_HISTORY).await);
+        let newest = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT d.tenant_id, d.action_set_id FROM daily_scores d \
+                 JOIN tenants t ON t.id = d.tenant_id AND d.date = t.latest_score_date",
+            ))
+            .await
+            .unwrap();
+        let named: Vec<(String, i64)> = newest
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get("", "tenant_id").unwrap(),
+                    row.try_get("", "action_set_id").unwrap(),
+                )
+            })
+            .collect();
+        let sets =
+            securescore::service::action_sets::read_sets(&self.db, named.iter().map(|(_, id)| *id))
+                .await
+                .unwrap();
+        let mut stored: Vec<(String, String, String, i64)> = named
+            .iter()
+            .flat_map(|(tenant, id)| {
+                sets[id]
+                    .iter()
+                    .map(|r| {
+                        let at_stake = ((r.max_score - r.score) * 1e6).round() as i64;
+                        (
+                            tenant.clone(),
+                            r.action_id.clone(),
+                            r.status.as_str().to_owned(),
+                            at_stake,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        stored.sort();
+        let mut kept: Vec<(String, String, String, i64)> = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT tenant_id, action_id, status, points_at_stake FROM latest_action_scores",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let at_stake: f64 = row.try_get("", "points_at_stake").unwrap();
+                (
+                    row.try_get("", "tenant_id").unwrap(),
+                    row.try_get("", "action_id").unwrap(),
+                    row.try_get("", "status").unwrap(),
+                    (at_stake * 1e6).round() as i64,
+                )
+            })
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept, stored,
+            "latest_action_scores is each tenant's newest day as stored"
+        );
+        let kept = kept.len() as i64;
         let groups = self
             .count("(SELECT DISTINCT action_id, status FROM latest_action_scores) g")
             .await;

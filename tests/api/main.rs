@@ -25,6 +25,7 @@ mod graph_standin;
 mod graphiql;
 mod guests;
 mod helpers;
+mod history_upgrade;
 mod http_spec;
 mod hygiene;
 mod keys;

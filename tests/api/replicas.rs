@@ -129,9 +129,9 @@ pub async fn database_with_tenants(ids: &[String]) -> (String, TestDatabase, Dat
     (url, database, db)
 }
 
-/// A transaction that blocks every write of action scores until it ends.
+/// A transaction that blocks every write of scores until it ends.
 async fn hold_score_writes(db: &DatabaseConnection) -> sea_orm::DatabaseTransaction {
-    hold_writes(db, "daily_action_scores").await
+    hold_writes(db, "daily_scores").await
 }
 
 /// A transaction that blocks every write to `table` until it ends.
@@ -162,10 +162,15 @@ async fn assert_yesterday_scored_once(db: &DatabaseConnection) {
     assert_eq!(
         number(
             db,
-            &format!("SELECT COUNT(*) FROM daily_action_scores WHERE date = '{yesterday}'")
+            &format!(
+                "SELECT COUNT(*) FROM daily_scores d JOIN action_score_sets s \
+                 ON s.id = d.action_set_id AND s.tenant_id = d.tenant_id \
+                 WHERE d.date = '{yesterday}'"
+            )
         )
         .await,
-        TENANTS as i64 * crate::helpers::built_in_actions() as i64
+        TENANTS as i64,
+        "each tenant's day names a set of its own"
     );
     assert_eq!(
         number(db, "SELECT COALESCE(SUM(done), 0) FROM scoring_tasks").await,

@@ -9,9 +9,7 @@ use std::time::Duration;
 use securescore::domain::Role;
 use serde_json::json;
 
-use crate::helpers::{
-    CURRENT_ACTION_ROWS, TestApp, day, noon, partial_mfa_facts, spawn_app, token,
-};
+use crate::helpers::{TestApp, UNNAMED_SETS, day, noon, partial_mfa_facts, spawn_app, token};
 
 const DAY_WITH_ACTIONS: &str = "query($id: ID!, $d: Date) { tenant(id: $id) { score(date: $d) {
     score maxScore actionScores { score maxScore } } } }";
@@ -116,40 +114,47 @@ async fn readers_never_see_a_torn_day_while_today_is_rewritten_in_a_loop() {
 }
 
 #[tokio::test]
-async fn superseded_action_rows_stay_through_the_grace_period_then_go() {
+async fn sets_no_day_names_stay_through_the_grace_period_then_go() {
     let app = spawn_app().await;
     app.create_tenant("acme", None, 120).await;
-    app.ingest("acme", &noon(-3), partial_mfa_facts()).await;
-    for _ in 0..3 {
+    let mut fewer = partial_mfa_facts();
+    fewer["users"]["mfaRegistered"] = json!(30);
+    app.ingest("acme", &noon(-3), fewer).await;
+    let body = app.recompute("acme", &day(-3), &day(-1)).await;
+    assert_eq!(body["data"]["recomputeScores"]["daysScored"], 3, "{body}");
+    // Recomputed from the same state again and again: the days name the set they named.
+    for _ in 0..2 {
         let body = app.recompute("acme", &day(-3), &day(-1)).await;
         assert_eq!(body["data"]["recomputeScores"]["daysScored"], 3, "{body}");
     }
-    let closed = format!("{CURRENT_ACTION_ROWS} WHERE a.date < '{}'", day(0));
-    let all_closed = format!("daily_action_scores WHERE date < '{}'", day(0));
+    assert_eq!(app.count(UNNAMED_SETS).await, 0);
+    // A later snapshot of the same day changes the results: the days name a new set, and the
+    // one they named before stays for readers in flight.
+    app.ingest(
+        "acme",
+        &noon(-3).replace("T12:", "T13:"),
+        partial_mfa_facts(),
+    )
+    .await;
+    assert!(app.pipeline.settled(Duration::from_secs(30)).await);
+    let body = app.recompute("acme", &day(-3), &day(0)).await;
+    assert_eq!(body["data"]["recomputeScores"]["daysScored"], 4, "{body}");
+    let closed = format!("d.date < '{}'", day(0));
     assert_eq!(
-        app.count(&closed).await,
-        3 * crate::helpers::built_in_actions() as i64
+        app.named_results(&closed).await,
+        3 * crate::helpers::built_in_actions()
     );
-    assert_eq!(
-        app.count(&all_closed).await,
-        3 * 3 * crate::helpers::built_in_actions() as i64,
-        "kept for readers"
-    );
+    assert_eq!(app.count(UNNAMED_SETS).await, 1, "kept for readers");
 
     let sweep = securescore::pipeline::sweeper::sweep;
     assert_eq!(sweep(&app.db, Duration::from_secs(60)).await.unwrap(), 0);
+    assert_eq!(app.count(UNNAMED_SETS).await, 1);
+    assert_eq!(sweep(&app.db, Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(app.count(UNNAMED_SETS).await, 0);
+    assert_eq!(app.count("action_score_sets").await, 1);
     assert_eq!(
-        app.count(&all_closed).await,
-        3 * 3 * crate::helpers::built_in_actions() as i64
-    );
-    sweep(&app.db, Duration::ZERO).await.unwrap();
-    assert_eq!(
-        app.count(&all_closed).await,
-        3 * crate::helpers::built_in_actions() as i64
-    );
-    assert_eq!(
-        app.count(&closed).await,
-        3 * crate::helpers::built_in_actions() as i64
+        app.named_results(&closed).await,
+        3 * crate::helpers::built_in_actions()
     );
 
     let reader = token(&[Role::SecurityReader], &["acme"]);

@@ -19,10 +19,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
+use entity::action_score_set::{self, ActionResult};
+use entity::enums::{ActionState, ActionStatus};
 use entity::{daily_score, improvement_action, tenant};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::{Value, json};
 
@@ -629,9 +631,9 @@ fn tenant_id(i: usize) -> String {
     format!("tenant-{i:05}")
 }
 
-/// Seeds tenants with `days` of history each: day rows through multi-row inserts, action rows
-/// derived from them in SQL (one per catalog entry) and those of each tenant's newest day kept
-/// as the pipeline keeps them, comparisons of the newest date, and the tenants' pointers to
+/// Seeds tenants with `days` of history each: day rows through multi-row inserts, each
+/// tenant's days naming one action score set (every catalog entry PARTIAL) and its newest
+/// day's actions kept as the pipeline keeps them, comparisons of the newest date, and the tenants' pointers to
 /// their newest day.
 async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), DbErr> {
     let now = Utc::now();
@@ -701,17 +703,52 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
         txn.execute_unprepared("SET LOCAL statement_timeout = 0")
             .await?;
     }
+    // Every day of a tenant has the same results: one set per tenant, named by all its days.
+    let catalog = improvement_action::Entity::find()
+        .order_by_asc(improvement_action::Column::Id)
+        .all(&txn)
+        .await?;
+    let results: Vec<ActionResult> = catalog
+        .iter()
+        .map(|a| ActionResult {
+            action_id: a.id.clone(),
+            score: a.max_score / 2.0,
+            max_score: a.max_score,
+            status: ActionStatus::Partial,
+            state: ActionState::Default,
+            progress_current: None,
+            progress_total: None,
+            catalog_max_score: a.max_score,
+            catalog_scored: a.scored,
+            catalog_deprecated: a.deprecated,
+            category: a.category,
+        })
+        .collect();
+    let text = action_score_set::encode(&results).map_err(|e| DbErr::Custom(e.to_string()))?;
+    for chunk in ids.chunks(100) {
+        action_score_set::Entity::insert_many(chunk.iter().map(|id| {
+            action_score_set::ActiveModel {
+                tenant_id: Set(id.clone()),
+                version: Set(1),
+                digest: Set(action_score_set::digest(&text)),
+                results: Set(text.clone()),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
     txn.execute_unprepared(
-        "INSERT INTO daily_action_scores (tenant_id, date, action_id, score, max_score, status, \
-         state, progress_current, progress_total, catalog_max_score, catalog_scored, \
-         catalog_deprecated, category, version) \
-         SELECT d.tenant_id, d.date, a.id, a.max_score / 2, a.max_score, 'PARTIAL', 'DEFAULT', \
-         NULL, NULL, a.max_score, a.scored, a.deprecated, a.category, d.version \
-         FROM daily_scores d CROSS JOIN improvement_actions a",
+        "UPDATE daily_scores SET action_set_id = \
+         (SELECT s.id FROM action_score_sets s WHERE s.tenant_id = daily_scores.tenant_id)",
     )
     .await?;
-    txn.execute_unprepared(migration::LATEST_ACTIONS_FROM_HISTORY)
-        .await?;
+    txn.execute_unprepared(
+        "INSERT INTO latest_action_scores (tenant_id, action_id, status, points_at_stake) \
+         SELECT t.id, a.id, 'PARTIAL', a.max_score - a.max_score / 2 \
+         FROM tenants t CROSS JOIN improvement_actions a",
+    )
+    .await?;
     txn.execute_unprepared(migration::TALLIES_FROM_LATEST)
         .await?;
     txn.commit().await?;

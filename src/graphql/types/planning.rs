@@ -137,8 +137,8 @@ pub async fn statuses_today(
     };
     Ok(load_action_scores(ctx, TenantDay::of(&day))
         .await?
-        .into_iter()
-        .map(|row| (row.action_id, row.status))
+        .iter()
+        .map(|row| (row.action_id.clone(), row.status))
         .collect())
 }
 

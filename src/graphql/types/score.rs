@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use entity::{daily_action_score, daily_score};
+use entity::action_score_set::ActionResult;
+use entity::daily_score;
 
 use super::action::ImprovementAction;
 use super::planning::{ActionPlan, status_of, statuses_today};
@@ -91,9 +92,10 @@ impl DailyScore {
         let day_max = self.0.max_score;
         Ok(load_action_scores(ctx, key)
             .await?
-            .into_iter()
+            .iter()
             .map(|row| ActionScore {
-                row,
+                tenant_id: self.0.tenant_id.clone(),
+                row: row.clone(),
                 day_max_score: day_max,
             })
             .collect())
@@ -229,8 +231,10 @@ impl DailyScore {
 
 /// One catalog action's score on one date.
 pub struct ActionScore {
-    /// The stored row.
-    pub row: daily_action_score::Model,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The stored result.
+    pub row: ActionResult,
     /// The day's total maximum, for `scoreImpact`.
     pub day_max_score: f64,
 }
@@ -252,14 +256,14 @@ impl ActionScore {
 
     /// The tenant's plan for this action, if it has one.
     async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ActionPlan>> {
-        let plans = load_plans(ctx, &self.row.tenant_id).await?;
+        let plans = load_plans(ctx, &self.tenant_id).await?;
         let Some(plan) = plans
             .into_iter()
             .find(|p| p.action_id == self.row.action_id)
         else {
             return Ok(None);
         };
-        let statuses = statuses_today(ctx, &self.row.tenant_id).await?;
+        let statuses = statuses_today(ctx, &self.tenant_id).await?;
         let status = status_of(&statuses, &plan.action_id, plan.due_date);
         Ok(Some(ActionPlan::current(plan, status)))
     }

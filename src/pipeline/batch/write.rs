@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use entity::{daily_action_score, daily_score};
+use entity::daily_score;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -12,19 +12,21 @@ use sea_orm::{
 };
 
 use super::latest::keep_latest;
+use super::sets::{drop_unnamed, name_sets};
 use super::{ROWS_PER_INSERT, WriteFence, lost_claim};
 use crate::events::{Event, notify_in_transaction};
 use crate::pipeline::scored_day::ScoredDay;
 use crate::scoring::ActionDefinition;
 use crate::scoring::totals::{CategoryTotal, LicenseGap};
 
-/// Stores `days` as a new version in one transaction: the day rows are upserted where the
-/// stored row was computed from the same or an older state (its change sequence, then the
-/// instant its inputs were read), the action rows of the days actually written are inserted
-/// under the version, and alerts are raised on those days only; so a reader taking a day's
-/// action rows of the day's version never mixes two computations, and a computation from an
-/// older state never replaces a newer one. Superseded action rows stay for readers in flight
-/// and are removed later by [`super::sweeper`]. Answers the days written and the alerts raised.
+/// Stores `days` as a new version in one transaction: each day's action results are packed
+/// into a set (or an equal stored set is named again), the day rows naming them are upserted
+/// where the stored row was computed from the same or an older state (its change sequence,
+/// then the instant its inputs were read), and alerts are raised on the days written only; so
+/// a reader taking the set a day names never mixes two computations, and a computation from
+/// an older state never replaces a newer one. Sets no day names any more stay for readers in
+/// flight and are removed later by [`super::sweeper`]. Answers the days written and the
+/// alerts raised.
 pub(super) async fn store_days(
     db: &DatabaseConnection,
     catalog: &[ActionDefinition],
@@ -38,13 +40,21 @@ pub(super) async fn store_days(
     let now = Utc::now();
     let today = now.date_naive();
     let version = now.timestamp_micros();
+    let sets = name_sets(&txn, catalog, days, version).await?;
     let mut written_keys: HashSet<(String, NaiveDate)> = HashSet::with_capacity(days.len());
-    for chunk in days.chunks(ROWS_PER_INSERT) {
+    for (chunk, set_ids) in days
+        .chunks(ROWS_PER_INSERT)
+        .zip(sets.ids.chunks(ROWS_PER_INSERT))
+    {
         let rows = chunk
             .iter()
-            .map(|d| day_row(d, today, version))
+            .zip(set_ids)
+            .map(|(d, set_id)| day_row(d, today, version, *set_id))
             .collect::<Result<Vec<_>, DbErr>>()?;
         written_keys.extend(upsert_newer_days(&txn, rows).await?);
+    }
+    if written_keys.len() < days.len() {
+        drop_unnamed(&txn, &sets.written).await?;
     }
     // Looked up by borrowed tenant id: no string copied per day on a close's path.
     let mut written_dates: HashMap<&str, HashSet<NaiveDate>> = HashMap::new();
@@ -60,19 +70,6 @@ pub(super) async fn store_days(
                 .is_some_and(|dates| dates.contains(&d.date))
         })
         .collect();
-    let action_rows = written
-        .iter()
-        .flat_map(|d| action_rows(d, catalog, version));
-    let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
-    for row in action_rows {
-        pending.push(row);
-        if pending.len() == ROWS_PER_INSERT {
-            insert_action_rows(&txn, std::mem::take(&mut pending)).await?;
-        }
-    }
-    if !pending.is_empty() {
-        insert_action_rows(&txn, pending).await?;
-    }
     keep_latest(&txn, catalog, &written).await?;
     let raised = crate::pipeline::alerting::raise_alerts(&txn, &written).await?;
     let alerts: Vec<(String, i64)> = raised.into_iter().map(|a| (a.tenant_id, a.id)).collect();
@@ -160,6 +157,7 @@ pub(super) async fn upsert_newer_days(
                     C::Version,
                     C::InputSeq,
                     C::LicenseGaps,
+                    C::ActionSetId,
                 ])
                 .value(C::StaleActions, true)
                 .action_and_where(not_newer.into())
@@ -180,22 +178,13 @@ pub(super) async fn upsert_newer_days(
         .collect()
 }
 
-pub(super) async fn insert_action_rows(
-    txn: &DatabaseTransaction,
-    rows: Vec<daily_action_score::ActiveModel>,
-) -> Result<(), DbErr> {
-    daily_action_score::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await
-        .map(|_| ())
-}
-
 /// The `daily_scores` row of a scored day, computed when its inputs were read; days before
 /// today are final.
 pub(super) fn day_row(
     scored: &ScoredDay,
     today: NaiveDate,
     version: i64,
+    action_set_id: i64,
 ) -> Result<daily_score::ActiveModel, DbErr> {
     let totals = &scored.day.totals;
     let categories = CategoryTotal::to_stored(&totals.categories)
@@ -226,34 +215,7 @@ pub(super) fn day_row(
         stale_actions: Set(false),
         input_seq: Set(scored.input_seq),
         license_gaps: Set(license_gaps),
+        action_set_id: Set(action_set_id),
         ..Default::default()
     })
-}
-
-/// The `daily_action_scores` rows of a scored day, in catalog order.
-pub(super) fn action_rows<'a>(
-    scored: &'a ScoredDay,
-    catalog: &'a [ActionDefinition],
-    version: i64,
-) -> impl Iterator<Item = daily_action_score::ActiveModel> + 'a {
-    catalog
-        .iter()
-        .zip(&scored.day.results)
-        .map(move |(action, result)| daily_action_score::ActiveModel {
-            tenant_id: Set(scored.tenant_id.clone()),
-            date: Set(scored.date),
-            action_id: Set(action.id.clone()),
-            score: Set(result.score),
-            max_score: Set(result.max_score),
-            status: Set(result.status),
-            state: Set(result.state),
-            progress_current: Set(result.progress.map(|p| p.current)),
-            progress_total: Set(result.progress.map(|p| p.total)),
-            catalog_max_score: Set(action.max_score),
-            catalog_scored: Set(action.scored),
-            catalog_deprecated: Set(action.deprecated),
-            category: Set(action.category),
-            version: Set(version),
-            ..Default::default()
-        })
 }
