@@ -7,9 +7,9 @@
 mod child;
 mod close_day;
 mod collect;
+mod history;
 mod partner;
 mod reads;
-mod snapshots;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,8 +44,8 @@ enum Command {
     /// Connect many directories through one partner application and collect them with two
     /// server processes on one database.
     Partner(PartnerArgs),
-    /// What snapshots pushed every day cost to keep, facts shared against whole.
-    Snapshots(SnapshotsArgs),
+    /// What history costs to keep when collectors push every day: snapshots and scores.
+    History(HistoryArgs),
     /// The load child of `reads`: sends a rotation of requests and prints what it saw.
     #[command(hide = true)]
     Load(LoadArgs),
@@ -71,9 +71,9 @@ struct CloseDayArgs {
     batch: usize,
 }
 
-/// Options of `securescore-bench snapshots`.
+/// Options of `securescore-bench history`.
 #[derive(Debug, Args)]
-struct SnapshotsArgs {
+struct HistoryArgs {
     /// An empty database to fill (default: a new SQLite file in the temp directory).
     #[arg(long)]
     database_url: Option<String>,
@@ -226,11 +226,11 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Collect(args) => collect::run(args.users).await,
-        Command::Snapshots(args) => {
+        Command::History(args) => {
             let url = args
                 .database_url
-                .unwrap_or_else(|| temporary_database("snapshots"));
-            snapshots::run(&url, args.tenants, args.days).await
+                .unwrap_or_else(|| temporary_database("history"));
+            history::run(&url, args.tenants, args.days).await
         }
         Command::Partner(args) => {
             partner::run(partner::PartnerOptions {

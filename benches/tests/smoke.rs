@@ -89,11 +89,11 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
 }
 
 #[tokio::test]
-async fn the_snapshot_benchmark_pushes_daily_snapshots_and_prints_what_they_take() {
+async fn the_history_benchmark_pushes_daily_snapshots_scores_them_and_prints_what_they_take() {
     let (url, _database) = fresh_database().await;
     let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
         .args([
-            "snapshots",
+            "history",
             "--database-url",
             &url,
             "--tenants",
@@ -102,7 +102,7 @@ async fn the_snapshot_benchmark_pushes_daily_snapshots_and_prints_what_they_take
             "8",
         ])
         .output()
-        .expect("run securescore-bench snapshots");
+        .expect("run securescore-bench history");
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{printed}");
     // 3 seeded + 24 pushed. Each tenant's days 1-6 repeat day 0's facts and day 7 changes
@@ -112,6 +112,16 @@ async fn the_snapshot_benchmark_pushes_daily_snapshots_and_prints_what_they_take
         "{printed}"
     );
     assert!(printed.contains("facts stored: "), "{printed}");
+    // 3 tenants x the 9 days from the first push to today.
+    assert!(printed.contains("scored: 27 tenant-days"), "{printed}");
+    assert!(printed.contains("grew by "), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "the same results unpacked: {} rows",
+            27 * catalog_size()
+        )),
+        "{printed}"
+    );
 }
 
 #[tokio::test]

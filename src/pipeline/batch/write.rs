@@ -7,8 +7,8 @@ use chrono::{NaiveDate, Utc};
 use entity::daily_score;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryTrait, TransactionTrait,
+    ActiveValue::Set, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryTrait, TransactionTrait,
 };
 
 use super::latest::keep_latest;
@@ -37,6 +37,7 @@ pub(super) async fn store_days(
     if !fence.hold(&txn).await? {
         return Err(lost_claim());
     }
+    take_write_lock(&txn).await?;
     let now = Utc::now();
     let today = now.date_naive();
     let version = now.timestamp_micros();
@@ -84,6 +85,18 @@ pub(super) async fn store_days(
         alerts,
         events,
     })
+}
+
+/// On SQLite, takes the database's write lock before the transaction's first read (the sets
+/// a write may name again): a deferred transaction that reads and then writes fails at once
+/// when another writer committed in between, where one that starts by writing waits its
+/// turn. A write that matches no row takes the lock; PostgreSQL needs nothing.
+async fn take_write_lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE daily_scores SET id = id WHERE 0 = 1")
+            .await?;
+    }
+    Ok(())
 }
 
 /// The events of a write: its tenants' scores over the dates written, and its alerts.
