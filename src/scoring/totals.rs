@@ -49,18 +49,37 @@ pub struct CategoryTotal {
 }
 
 impl CategoryTotal {
-    /// The JSON a day's row stores its category totals as: the one writer of that column.
+    /// The JSON a day's row stores its category totals as: the one writer of that column. A
+    /// category with nothing scored (0 of 0) is left out; [`CategoryTotal::from_stored`] puts
+    /// it back.
     pub fn to_stored(totals: &[CategoryTotal]) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(totals)
+        let counted: Vec<&CategoryTotal> = totals
+            .iter()
+            .filter(|t| t.score != 0.0 || t.max_score != 0.0)
+            .collect();
+        serde_json::to_value(counted)
     }
 
-    /// A day's category totals from its stored JSON, read in place: the one reader of that
-    /// column.
+    /// A day's category totals from its stored JSON, every category in declaration order (one
+    /// left out counts 0 of 0): the one reader of that column.
     pub fn from_stored(
         stored: &serde_json::Value,
     ) -> Result<Vec<CategoryTotal>, serde_json::Error> {
         use serde::Deserialize;
-        Vec::<CategoryTotal>::deserialize(stored)
+        let kept = Vec::<CategoryTotal>::deserialize(stored)?;
+        Ok(ActionCategory::ALL
+            .iter()
+            .map(|&category| {
+                kept.iter()
+                    .find(|t| t.category == category)
+                    .copied()
+                    .unwrap_or(CategoryTotal {
+                        category,
+                        score: 0.0,
+                        max_score: 0.0,
+                    })
+            })
+            .collect())
     }
 }
 
@@ -192,6 +211,38 @@ mod tests {
     use crate::scoring::ScoringRule;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[test]
+    fn categories_with_nothing_scored_are_not_stored_and_read_back_as_0_of_0() {
+        let totals: Vec<CategoryTotal> = ActionCategory::ALL
+            .iter()
+            .map(|&category| CategoryTotal {
+                category,
+                score: if category == ActionCategory::Apps {
+                    1.5
+                } else {
+                    0.0
+                },
+                max_score: match category {
+                    ActionCategory::Apps => 4.0,
+                    ActionCategory::Device => 2.0,
+                    _ => 0.0,
+                },
+            })
+            .collect();
+        let stored = CategoryTotal::to_stored(&totals).unwrap();
+        assert_eq!(
+            stored,
+            json!([
+                {"category": "DEVICE", "score": 0.0, "maxScore": 2.0},
+                {"category": "APPS", "score": 1.5, "maxScore": 4.0}
+            ])
+        );
+        assert_eq!(CategoryTotal::from_stored(&stored).unwrap(), totals);
+        // Days stored with every category read the same.
+        let whole = serde_json::to_value(&totals).unwrap();
+        assert_eq!(CategoryTotal::from_stored(&whole).unwrap(), totals);
+    }
 
     fn boolean_action(id: &str, category: ActionCategory, max: f64) -> ActionDefinition {
         ActionDefinition {
