@@ -85,10 +85,15 @@ pub async fn run(database_url: &str, tenants: usize, days: usize) -> Result<(), 
         )
         .await
         .map_err(|e| format!("scoring: {e:?}"))?;
+    // The sets only live rescoring of today named while the days were pushed, as the sweeper
+    // removes them once no reader can want them.
+    let swept = securescore::pipeline::sweeper::sweep(&db, std::time::Duration::ZERO)
+        .await
+        .map_err(fail("sweeping"))?;
     let tenant_days = scalar(&db, "SELECT COUNT(*) FROM daily_scores").await?;
     let sets = scalar(&db, "SELECT COUNT(*) FROM action_score_sets").await?;
     println!(
-        "scored: {tenant_days} tenant-days by a recompute run ({:?}) in {:.2} s, naming {sets} action score sets",
+        "scored: {tenant_days} tenant-days by a recompute run ({:?}) in {:.2} s, naming {sets} action score sets ({swept} no day named any more swept)",
         run.status,
         scoring.elapsed().as_secs_f64()
     );
@@ -106,32 +111,22 @@ pub async fn run(database_url: &str, tenants: usize, days: usize) -> Result<(), 
     let unpacked_rows = scalar(&db, "SELECT COUNT(*) FROM bench_raw_daily_action_scores").await?;
     println!("the same results unpacked: {unpacked_rows} rows, one per tenant, day and action");
     if backend == DbBackend::Postgres {
-        let size = |t: &str| format!("pg_total_relation_size('{t}')");
-        let ours = scalar(
+        let sizes = |t: &str| {
+            format!(
+                "SELECT CAST(pg_total_relation_size('daily_scores') + pg_total_relation_size('{t}') AS BIGINT)"
+            )
+        };
+        compare(
             &db,
-            &format!(
-                "SELECT CAST({} + {} AS BIGINT)",
-                size("daily_scores"),
-                size("action_score_sets")
-            ),
+            "score tables with indexes and TOAST (daily_scores + action_score_sets)",
+            Measured {
+                ours: sizes("action_score_sets"),
+                raw: sizes("bench_raw_daily_action_scores"),
+                copy_is: " with a row per action",
+                per: ("tenant-day", tenant_days),
+            },
         )
         .await?;
-        let rows = scalar(
-            &db,
-            &format!(
-                "SELECT CAST({} + {} AS BIGINT)",
-                size("daily_scores"),
-                size("bench_raw_daily_action_scores")
-            ),
-        )
-        .await?;
-        let per = |bytes: i64| bytes as f64 / tenant_days.max(1) as f64;
-        println!(
-            "score tables with indexes and TOAST: {:.0} bytes per tenant-day (daily_scores + action_score_sets), against {:.0} with a row per action ({:.2}x)",
-            per(ours),
-            per(rows),
-            ours as f64 / rows.max(1) as f64
-        );
     }
     db.execute_unprepared("DROP TABLE bench_raw_daily_action_scores")
         .await
@@ -148,21 +143,30 @@ pub async fn run(database_url: &str, tenants: usize, days: usize) -> Result<(), 
          a tenant's facts changing every {DAYS_PER_CHANGE} days; {count} snapshots with the seeded ones, {sharing} sharing an earlier one's facts",
         (tenants * days) as f64 / ingest.as_secs_f64()
     );
+    let facts =
+        |t: &str| format!("SELECT CAST(SUM(LENGTH(CAST(facts AS TEXT))) AS BIGINT) FROM {t}");
     compare(
         &db,
         "facts stored",
-        " with every snapshot's facts",
-        |t| format!("SELECT CAST(SUM(LENGTH(CAST(facts AS TEXT))) AS BIGINT) FROM {t}"),
-        count,
+        Measured {
+            ours: facts("snapshots"),
+            raw: facts("bench_raw_snapshots"),
+            copy_is: " with every snapshot's facts",
+            per: ("snapshot", count),
+        },
     )
     .await?;
     if backend == DbBackend::Postgres {
+        let size = |t: &str| format!("SELECT CAST(pg_total_relation_size('{t}') AS BIGINT)");
         compare(
             &db,
             "table with indexes and TOAST",
-            "",
-            |t| format!("SELECT CAST(pg_total_relation_size('{t}') AS BIGINT)"),
-            count,
+            Measured {
+                ours: size("snapshots"),
+                raw: size("bench_raw_snapshots"),
+                copy_is: "",
+                per: ("snapshot", count),
+            },
         )
         .await?;
     }
@@ -270,22 +274,29 @@ async fn copy_with_whole_facts(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Prints what `bytes_of` answers for `snapshots` and for the copy, per snapshot, and their
-/// ratio.
-async fn compare(
-    db: &DatabaseConnection,
-    what: &str,
-    copy_is: &str,
-    bytes_of: impl Fn(&str) -> String,
-    count: i64,
-) -> Result<(), String> {
-    let ours = scalar(db, &bytes_of("snapshots")).await?;
-    let raw = scalar(db, &bytes_of("bench_raw_snapshots")).await?;
+/// Two sizes to print side by side: ours and the release before's shape.
+struct Measured {
+    /// A query answering our bytes.
+    ours: String,
+    /// A query answering the copy's bytes.
+    raw: String,
+    /// What the copy is, after "against N".
+    copy_is: &'static str,
+    /// What the bytes are divided by, and how many there are.
+    per: (&'static str, i64),
+}
+
+/// Prints both sizes per unit and their ratio.
+async fn compare(db: &DatabaseConnection, what: &str, sizes: Measured) -> Result<(), String> {
+    let ours = scalar(db, &sizes.ours).await?;
+    let raw = scalar(db, &sizes.raw).await?;
+    let (unit, count) = sizes.per;
     let per = |bytes: i64| bytes as f64 / count.max(1) as f64;
     println!(
-        "{what}: {:.0} bytes per snapshot, against {:.0}{copy_is} ({:.2}x)",
+        "{what}: {:.0} bytes per {unit}, against {:.0}{} ({:.2}x)",
         per(ours),
         per(raw),
+        sizes.copy_is,
         ours as f64 / raw.max(1) as f64
     );
     Ok(())
