@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 
 use securescore::config::ScoringConfig;
 use securescore::domain::ScoringRunKind;
@@ -199,6 +199,13 @@ async fn database_bytes(db: &DatabaseConnection) -> Result<i64, String> {
 /// day and action, shaped and indexed as the release before kept them.
 async fn unpack_results(db: &DatabaseConnection) -> Result<(), DbErr> {
     let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let txn = db.begin().await?;
+    if postgres {
+        // Millions of rows in one statement: past the server's per-statement timeout.
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
+    }
+    let db = &txn;
     db.execute_unprepared(
         "CREATE TABLE bench_raw_daily_action_scores (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, \
          date DATE NOT NULL, action_id TEXT NOT NULL, score DOUBLE PRECISION NOT NULL, \
@@ -253,7 +260,7 @@ async fn unpack_results(db: &DatabaseConnection) -> Result<(), DbErr> {
          ON bench_raw_daily_action_scores (tenant_id, date, version, action_id)",
     )
     .await?;
-    Ok(())
+    txn.commit().await
 }
 
 /// Copies every snapshot, its facts whole, into `bench_raw_snapshots` (on PostgreSQL with the
