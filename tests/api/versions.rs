@@ -120,6 +120,8 @@ async fn sets_no_day_names_stay_through_the_grace_period_then_go() {
     let mut fewer = partial_mfa_facts();
     fewer["users"]["mfaRegistered"] = json!(30);
     app.ingest("acme", &noon(-3), fewer).await;
+    // Today is rescored live first: the recomputed days then name the set today names.
+    assert!(app.pipeline.settled(Duration::from_secs(30)).await);
     let body = app.recompute("acme", &day(-3), &day(-1)).await;
     assert_eq!(body["data"]["recomputeScores"]["daysScored"], 3, "{body}");
     // Recomputed from the same state again and again: the days name the set they named.

@@ -168,13 +168,15 @@ async fn named_digests(
             )
             .to_owned();
         for row in txn.query_all(&query).await? {
+            let id: i64 = row.try_get("", "action_set_id")?;
+            // Two equal sets (two writers that did not see each other's): the older one, so
+            // that rewrites keep naming one of them.
             found
                 .entry(row.try_get("", "tenant_id")?)
                 .or_default()
-                .insert(
-                    row.try_get("", "digest")?,
-                    row.try_get("", "action_set_id")?,
-                );
+                .entry(row.try_get("", "digest")?)
+                .and_modify(|kept: &mut i64| *kept = std::cmp::min(*kept, id))
+                .or_insert(id);
         }
     }
     Ok(found)
