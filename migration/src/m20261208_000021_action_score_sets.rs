@@ -11,7 +11,7 @@ use entity::action_score_set::{self, ActionResult};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::prelude::Date;
-use sea_orm_migration::sea_orm::{ActiveEnum, ConnectionTrait, FromQueryResult, Statement};
+use sea_orm_migration::sea_orm::{ActiveEnum, ConnectionTrait, FromQueryResult};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -188,13 +188,16 @@ struct StoredRow {
 async fn pack_next_tenants(db: &SchemaManagerConnection<'_>) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     let tenants: Vec<String> = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT DISTINCT tenant_id FROM daily_scores WHERE action_set_id = 0 \
-                 ORDER BY tenant_id LIMIT {TENANTS_PER_ROUND}"
-            ),
-        ))
+        .query_all(
+            &Query::select()
+                .distinct()
+                .column(DailyScores::TenantId)
+                .from(DailyScores::Table)
+                .and_where(Expr::col(DailyScores::ActionSetId).eq(0))
+                .order_by(DailyScores::TenantId, Order::Asc)
+                .limit(TENANTS_PER_ROUND)
+                .to_owned(),
+        )
         .await?
         .iter()
         .map(|row| row.try_get::<String>("", "tenant_id"))
@@ -202,33 +205,36 @@ async fn pack_next_tenants(db: &SchemaManagerConnection<'_>) -> Result<bool, DbE
     if tenants.is_empty() {
         return Ok(false);
     }
-    let among = tenants
-        .iter()
-        .map(|t| format!("'{}'", t.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let days = DayToPack::find_by_statement(Statement::from_string(
-        backend,
-        format!(
-            "SELECT id, tenant_id, CAST(date AS TEXT) AS date FROM daily_scores \
-             WHERE action_set_id = 0 AND tenant_id IN ({among})"
-        ),
-    ))
-    .all(db)
-    .await?;
-    let rows = StoredRow::find_by_statement(Statement::from_string(
-        backend,
-        format!(
-            "SELECT a.tenant_id, CAST(a.date AS TEXT) AS date, a.action_id, a.score, a.max_score, \
+    let days_query = Query::select()
+        .column(DailyScores::Id)
+        .column(DailyScores::TenantId)
+        .expr_as(Expr::cust("CAST(date AS TEXT)"), "date")
+        .from(DailyScores::Table)
+        .and_where(Expr::col(DailyScores::ActionSetId).eq(0))
+        .and_where(Expr::col(DailyScores::TenantId).is_in(tenants.iter().cloned()))
+        .to_owned();
+    let days = DayToPack::find_by_statement(backend.build(&days_query))
+        .all(db)
+        .await?;
+    let rows_query = Query::select()
+        .expr(Expr::cust(
+            "a.tenant_id, CAST(a.date AS TEXT) AS date, a.action_id, a.score, a.max_score, \
              a.status, a.state, a.progress_current, a.progress_total, a.catalog_max_score, \
-             a.catalog_scored, a.catalog_deprecated, a.category \
-             FROM daily_action_scores a JOIN daily_scores d ON d.tenant_id = a.tenant_id \
-             AND d.date = a.date AND d.version = a.version \
-             WHERE d.action_set_id = 0 AND d.tenant_id IN ({among})"
-        ),
-    ))
-    .all(db)
-    .await?;
+             a.catalog_scored, a.catalog_deprecated, a.category",
+        ))
+        .from_as(DailyActionScores::Table, "a")
+        .join_as(
+            JoinType::InnerJoin,
+            DailyScores::Table,
+            "d",
+            Expr::cust("d.tenant_id = a.tenant_id AND d.date = a.date AND d.version = a.version"),
+        )
+        .and_where(Expr::col(("d", DailyScores::ActionSetId)).eq(0))
+        .and_where(Expr::col(("d", DailyScores::TenantId)).is_in(tenants.iter().cloned()))
+        .to_owned();
+    let rows = StoredRow::find_by_statement(backend.build(&rows_query))
+        .all(db)
+        .await?;
     let mut results: HashMap<(String, String), BTreeMap<String, ActionResult>> = HashMap::new();
     for row in rows {
         let result = ActionResult {
@@ -300,66 +306,115 @@ struct DayToUnpack {
     tenant_id: String,
     date: Date,
     version: i64,
+    action_set_id: i64,
     results: String,
 }
 
-/// Writes one `daily_action_scores` row per action of every stored day, from its set.
+/// Writes one `daily_action_scores` row per action of every stored day, from its set, a few
+/// tenants at a time (a year of a large estate does not fit in memory as rows).
 async fn unpack_days(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
-    use crate::m20261125_000003_create_scores::DailyActionScores as A;
-    let days = DayToUnpack::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        "SELECT d.tenant_id, d.date, d.version, s.results \
-         FROM daily_scores d JOIN action_score_sets s ON s.id = d.action_set_id"
-            .to_owned(),
-    ))
-    .all(db)
-    .await?;
-    let mut rows: Vec<[Value; 14]> = Vec::new();
-    for day in days {
-        for r in action_score_set::decode(&day.results)? {
-            rows.push([
-                day.tenant_id.clone().into(),
-                day.date.into(),
-                r.action_id.into(),
-                r.score.into(),
-                r.max_score.into(),
-                r.status.as_str().into(),
-                r.state.as_str().into(),
-                r.progress_current.into(),
-                r.progress_total.into(),
-                r.catalog_max_score.into(),
-                r.catalog_scored.into(),
-                r.catalog_deprecated.into(),
-                r.category.as_str().into(),
-                day.version.into(),
-            ]);
-        }
-    }
-    for chunk in rows.chunks(500) {
-        let mut insert = Query::insert()
-            .into_table(A::Table)
+    let backend = db.get_database_backend();
+    let tenants: Vec<String> = db
+        .query_all(
+            &Query::select()
+                .distinct()
+                .column(DailyScores::TenantId)
+                .from(DailyScores::Table)
+                .order_by(DailyScores::TenantId, Order::Asc)
+                .to_owned(),
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "tenant_id"))
+        .collect::<Result<_, _>>()?;
+    for round in tenants.chunks(TENANTS_PER_ROUND as usize) {
+        let query = Query::select()
             .columns([
-                A::TenantId.into_iden(),
-                A::Date.into_iden(),
-                A::ActionId.into_iden(),
-                A::Score.into_iden(),
-                A::MaxScore.into_iden(),
-                A::Status.into_iden(),
-                A::State.into_iden(),
-                A::ProgressCurrent.into_iden(),
-                A::ProgressTotal.into_iden(),
-                A::CatalogMaxScore.into_iden(),
-                A::CatalogScored.into_iden(),
-                A::CatalogDeprecated.into_iden(),
-                A::Category.into_iden(),
-                DailyScores::Version.into_iden(),
+                (DailyScores::Table, DailyScores::TenantId),
+                (DailyScores::Table, DailyScores::Date),
+                (DailyScores::Table, DailyScores::Version),
+                (DailyScores::Table, DailyScores::ActionSetId),
             ])
+            .column((ActionScoreSets::Table, ActionScoreSets::Results))
+            .from(DailyScores::Table)
+            .inner_join(
+                ActionScoreSets::Table,
+                Expr::col((ActionScoreSets::Table, ActionScoreSets::Id))
+                    .equals((DailyScores::Table, DailyScores::ActionSetId)),
+            )
+            .and_where(
+                Expr::col((DailyScores::Table, DailyScores::TenantId)).is_in(round.iter().cloned()),
+            )
             .to_owned();
-        for row in chunk {
-            insert.values_panic(row.iter().cloned().map(SimpleExpr::from));
+        let days = DayToUnpack::find_by_statement(backend.build(&query))
+            .all(db)
+            .await?;
+        let mut decoded: HashMap<i64, Vec<ActionResult>> = HashMap::new();
+        let mut rows: Vec<[Value; 14]> = Vec::new();
+        for day in days {
+            if !decoded.contains_key(&day.action_set_id) {
+                decoded.insert(day.action_set_id, action_score_set::decode(&day.results)?);
+            }
+            for r in &decoded[&day.action_set_id] {
+                rows.push(unpacked_row(&day, r));
+            }
         }
-        db.execute(&insert).await?;
+        for chunk in rows.chunks(500) {
+            insert_unpacked(db, chunk).await?;
+        }
     }
+    Ok(())
+}
+
+/// One `daily_action_scores` row of `day`, in [`insert_unpacked`]'s column order.
+fn unpacked_row(day: &DayToUnpack, r: &ActionResult) -> [Value; 14] {
+    [
+        day.tenant_id.clone().into(),
+        day.date.into(),
+        r.action_id.clone().into(),
+        r.score.into(),
+        r.max_score.into(),
+        r.status.as_str().into(),
+        r.state.as_str().into(),
+        r.progress_current.into(),
+        r.progress_total.into(),
+        r.catalog_max_score.into(),
+        r.catalog_scored.into(),
+        r.catalog_deprecated.into(),
+        r.category.as_str().into(),
+        day.version.into(),
+    ]
+}
+
+/// Inserts unpacked rows in one statement.
+async fn insert_unpacked(
+    db: &SchemaManagerConnection<'_>,
+    rows: &[[Value; 14]],
+) -> Result<(), DbErr> {
+    use crate::m20261125_000003_create_scores::DailyActionScores as A;
+    let mut insert = Query::insert()
+        .into_table(A::Table)
+        .columns([
+            A::TenantId.into_iden(),
+            A::Date.into_iden(),
+            A::ActionId.into_iden(),
+            A::Score.into_iden(),
+            A::MaxScore.into_iden(),
+            A::Status.into_iden(),
+            A::State.into_iden(),
+            A::ProgressCurrent.into_iden(),
+            A::ProgressTotal.into_iden(),
+            A::CatalogMaxScore.into_iden(),
+            A::CatalogScored.into_iden(),
+            A::CatalogDeprecated.into_iden(),
+            A::Category.into_iden(),
+            DailyScores::Version.into_iden(),
+        ])
+        .to_owned();
+    for row in rows {
+        insert.values_panic(row.iter().cloned().map(SimpleExpr::from));
+    }
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -382,6 +437,8 @@ enum ActionScoreSets {
 enum DailyScores {
     Table,
     Id,
+    TenantId,
+    Date,
     Version,
     ActionSetId,
 }

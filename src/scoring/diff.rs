@@ -89,6 +89,24 @@ pub fn diff_actions(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<Acti
     changes
 }
 
+/// The non-zero score deltas between two days, one per action whose score moved (a missing
+/// side counting 0): the `score_delta`s of [`diff_actions`] that are not 0, in action id
+/// order, without building the changes.
+pub fn score_deltas(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<f64> {
+    let mut scores: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for row in before {
+        scores.entry(&row.action_id).or_default().0 = row.score;
+    }
+    for row in after {
+        scores.entry(&row.action_id).or_default().1 = row.score;
+    }
+    scores
+        .into_values()
+        .map(|(b, a)| a - b)
+        .filter(|delta| *delta != 0.0)
+        .collect()
+}
+
 /// The reasons for a difference, or `None` when nothing visible differs.
 fn reasons_for(
     before: Option<&ScoredAction>,
@@ -308,5 +326,41 @@ mod tests {
         assert_eq!(changes[0].reasons, vec![ChangeReason::ActionRemoved]);
         assert_eq!(changes[0].score_delta, -1.0);
         assert_eq!(changes[1].reasons, vec![ChangeReason::ActionAdded]);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Up to six actions of a day, each scored 0 to 3 or missing.
+        fn any_day() -> impl Strategy<Value = Vec<ScoredAction>> {
+            prop::collection::vec(prop::option::of(0u8..4), 6).prop_map(|scores| {
+                scores
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, score)| {
+                        let id = ["a", "b", "c", "d", "e", "f"][i];
+                        score.map(|s| {
+                            let status = ActionStatus::Partial;
+                            row(id, f64::from(s), 3.0, status, ActionState::Default)
+                        })
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn score_deltas_are_the_diffs_moved_scores(before in any_day(), after in any_day()) {
+                let mut changes = diff_actions(&before, &after);
+                changes.sort_by(|x, y| x.action_id.cmp(&y.action_id));
+                let moved: Vec<f64> = changes
+                    .iter()
+                    .map(|c| c.score_delta)
+                    .filter(|d| *d != 0.0)
+                    .collect();
+                prop_assert_eq!(score_deltas(&before, &after), moved);
+            }
+        }
     }
 }

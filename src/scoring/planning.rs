@@ -2,12 +2,13 @@
 //! of the history went, and score zones. Pure functions of stored days and plans.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_graphql::{Enum, SimpleObject};
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::action::percentage;
-use super::diff::{ScoredAction, diff_actions};
+use super::diff::{ScoredAction, score_deltas};
 use crate::domain::ActionStatus;
 
 /// Where a plan stands.
@@ -174,8 +175,8 @@ pub struct StoredDay {
     pub date: NaiveDate,
     /// Its percentage.
     pub percentage: f64,
-    /// Its action scores.
-    pub actions: Vec<ScoredAction>,
+    /// Its action scores, shared by the days that stored the same results.
+    pub actions: Arc<[ScoredAction]>,
 }
 
 /// How one period went.
@@ -260,12 +261,13 @@ pub fn trends(
         let Some(point) = by_period.get_mut(&key) else {
             continue;
         };
-        if let Some(previous) = previous {
-            for change in diff_actions(&previous.actions, &day.actions) {
-                if change.score_delta > 0.0 {
-                    point.points_achieved += change.score_delta;
-                } else if change.score_delta < 0.0 {
-                    point.points_regressed -= change.score_delta;
+        // Days naming one stored set share its results: nothing changed between them.
+        if let Some(previous) = previous.filter(|p| !Arc::ptr_eq(&p.actions, &day.actions)) {
+            for delta in score_deltas(&previous.actions, &day.actions) {
+                if delta > 0.0 {
+                    point.points_achieved += delta;
+                } else {
+                    point.points_regressed -= delta;
                     point.regressed_actions += 1;
                 }
             }
@@ -398,7 +400,7 @@ mod tests {
         let day = |d: &str, pct: f64, actions: Vec<ScoredAction>| StoredDay {
             date: date(d),
             percentage: pct,
-            actions,
+            actions: actions.into(),
         };
         let days = [
             // The day before the range: its change to the first day counts.
@@ -500,7 +502,11 @@ mod tests {
         prop::collection::vec(
             (
                 any::<bool>(),
-                prop::collection::vec(prop::option::of(0.0f64..10.0), 3),
+                // Few scores, so that consecutive days are often equal.
+                prop::collection::vec(
+                    prop::option::of(prop::sample::select(vec![0.0, 2.5, 10.0])),
+                    3,
+                ),
             ),
             1..60,
         )
@@ -518,7 +524,8 @@ mod tests {
                             score
                                 .map(|s| action(["a", "b", "c"][a], s, 10.0, ActionStatus::Partial))
                         })
-                        .collect(),
+                        .collect::<Vec<_>>()
+                        .into(),
                 })
                 .collect()
         })
@@ -541,6 +548,15 @@ mod tests {
                 prop_assert!(points.iter().all(|p| p.points_achieved >= 0.0 && p.points_regressed >= 0.0));
                 let covered: i64 = points.iter().map(|p| (p.to - p.from).num_days() + 1).sum();
                 prop_assert_eq!(covered, (to - from).num_days() + 1);
+                // Days sharing their predecessor's results, as days naming one stored set do,
+                // trend exactly as the same days holding copies.
+                let mut shared = days.clone();
+                for i in 1..shared.len() {
+                    if shared[i].actions == shared[i - 1].actions {
+                        shared[i].actions = Arc::clone(&shared[i - 1].actions);
+                    }
+                }
+                prop_assert_eq!(trends(&shared, from, to, period), points);
             }
         }
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use entity::action_score_set::{self, ActionResult};
 use entity::enums::{ActionState, ActionStatus};
-use entity::{daily_score, improvement_action, tenant};
+use entity::{daily_score, improvement_action, latest_action_score, tenant};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -57,6 +57,10 @@ pub struct ReadBenchOptions {
     /// Where `benches/postgraphile` was installed with npm, to measure PostGraphile 4 on the
     /// same database (PostgreSQL only).
     pub postgraphile: Option<PathBuf>,
+    /// A `securescore` binary of an earlier release and a database it reads holding the same
+    /// history (see `securescore-bench upgrade --unpack-only`): measured beside this one on
+    /// every query, alternated round by round, its answers compared with this one's.
+    pub previous: Option<(PathBuf, String)>,
     /// Where `benches/postgraphile5` was installed with npm, and the Node.js 22 binary that
     /// runs it, to measure PostGraphile 5 too.
     pub postgraphile5: Option<(PathBuf, PathBuf)>,
@@ -136,11 +140,12 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())? as i64;
         println!(
-            "seed: {} tenants x {} days x {catalog_size} actions ({} day rows, {} action rows) in {:.1} s",
+            "seed: {} tenants x {} days x {catalog_size} actions ({} day rows, {} action results in {} sets, one per tenant and week) in {:.1} s",
             options.tenants,
             options.days,
             options.tenants as i64 * options.days,
             options.tenants as i64 * options.days * catalog_size,
+            options.tenants as i64 * ((options.days + 6) / 7),
             started.elapsed().as_secs_f64()
         );
     } else {
@@ -156,6 +161,12 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     let budgeted = match options.budgets {
         true => Some(Server::start(&options.database_url, &secret, &[]).await?),
         false => None,
+    };
+    let previous = match &options.previous {
+        Some((binary, url)) => {
+            Some(Server::start_binary(binary, url, &secret, &["--cost-bucket", "0"]).await?)
+        }
+        None => None,
     };
     let today = Utc::now().date_naive();
     let subject_token =
@@ -374,6 +385,28 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
                 readings: Readings::Server(budgeted.pid),
             });
         }
+        if let Some(previous) = &previous {
+            let previous_url = format!("http://{}/graphql", previous.address);
+            let mut differing = 0;
+            for request in requests {
+                let theirs = check_answer(&client, &previous_url, request).await?;
+                if theirs != check_answer(&client, &url, request).await? {
+                    differing += 1;
+                }
+            }
+            println!(
+                "{name}: the previous release answered {} of {} rotated requests with the same bytes",
+                requests.len() - differing,
+                requests.len()
+            );
+            targets.push(Target {
+                name: "  previous release".into(),
+                url: previous_url,
+                metrics_url: format!("http://{}/metrics", previous.address),
+                rotation: &ours,
+                readings: Readings::Server(previous.pid),
+            });
+        }
         if let Some((baseline, rotation)) = &in_run {
             targets.push(Target {
                 name: baseline.clone(),
@@ -429,6 +462,12 @@ pub async fn run(options: ReadBenchOptions) -> Result<(), String> {
     println!("server peak RSS: {}", server.peak_rss());
     if let Some(budgeted) = &budgeted {
         println!("budgets-on server peak RSS: {}", budgeted.peak_rss());
+    }
+    if let Some(previous) = &previous {
+        println!(
+            "previous release's server peak RSS: {}",
+            previous.peak_rss()
+        );
     }
     Ok(())
 }
@@ -631,11 +670,11 @@ fn tenant_id(i: usize) -> String {
     format!("tenant-{i:05}")
 }
 
-/// Seeds tenants with `days` of history each: day rows through multi-row inserts, each
-/// tenant's days naming one action score set (every catalog entry PARTIAL) and its newest
-/// day's actions kept as the pipeline keeps them, comparisons of the newest date, and the tenants' pointers to
-/// their newest day.
-async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), DbErr> {
+/// Seeds tenants with `days` of history each: day rows through multi-row inserts, each week
+/// of a tenant's days naming that week's action score set (see [`weekly_results`]), its newest
+/// day's actions kept as the pipeline keeps them, comparisons of the newest date, and the
+/// tenants' pointers to their newest day.
+pub(crate) async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), DbErr> {
     let now = Utc::now();
     let today = now.date_naive();
     let ids: Vec<String> = (0..tenants).map(tenant_id).collect();
@@ -664,6 +703,67 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
         max_score: 40.0,
     }])
     .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let catalog = improvement_action::Entity::find()
+        .order_by_asc(improvement_action::Column::Id)
+        .all(&txn)
+        .await?;
+    // Each tenant's results change every week (a set per tenant and week, named by that
+    // week's days), as a drifting configuration does: a year of trends decodes and diffs 53
+    // distinct sets. Set ids are given, so a day names its set as it is inserted.
+    let weeks = (days + 6) / 7;
+    let set_id = |t: usize, week: i64| t as i64 * weeks + week + 1;
+    let mut sets = Vec::with_capacity(100);
+    let mut latest = Vec::with_capacity(1000);
+    for (t, id) in ids.iter().enumerate() {
+        for week in 0..weeks {
+            let results = weekly_results(&catalog, t, week);
+            if week == 0 {
+                latest.extend(results.iter().map(|r| latest_action_score::ActiveModel {
+                    tenant_id: Set(id.clone()),
+                    action_id: Set(r.action_id.clone()),
+                    status: Set(r.status),
+                    points_at_stake: Set(r.max_score - r.score),
+                }));
+            }
+            let text =
+                action_score_set::encode(&results).map_err(|e| DbErr::Custom(e.to_string()))?;
+            sets.push(action_score_set::ActiveModel {
+                id: Set(set_id(t, week)),
+                tenant_id: Set(id.clone()),
+                version: Set(1),
+                digest: Set(action_score_set::digest(&text)),
+                results: Set(text),
+            });
+            if sets.len() == 100 {
+                action_score_set::Entity::insert_many(std::mem::take(&mut sets))
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
+        if latest.len() >= 1000 {
+            latest_action_score::Entity::insert_many(std::mem::take(&mut latest))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+    }
+    if !sets.is_empty() {
+        action_score_set::Entity::insert_many(sets)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if !latest.is_empty() {
+        latest_action_score::Entity::insert_many(latest)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        // The ids were given: the sequence moves past them for the sets the server writes.
+        txn.execute_unprepared(
+            "SELECT setval(pg_get_serial_sequence('action_score_sets', 'id'), \
+             (SELECT max(id) FROM action_score_sets))",
+        )
+        .await?;
+    }
     let mut rows = Vec::with_capacity(1000);
     for (t, id) in ids.iter().enumerate() {
         for back in 0..days {
@@ -684,6 +784,7 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
                 coverage: Set(100.0),
                 version: Set(1),
                 stale_actions: Set(false),
+                action_set_id: Set(set_id(t, back / 7)),
                 ..Default::default()
             });
             if rows.len() == 1000 {
@@ -698,57 +799,6 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
             .exec_without_returning(&txn)
             .await?;
     }
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Millions of rows in one statement: past the server's per-statement timeout.
-        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
-            .await?;
-    }
-    // Every day of a tenant has the same results: one set per tenant, named by all its days.
-    let catalog = improvement_action::Entity::find()
-        .order_by_asc(improvement_action::Column::Id)
-        .all(&txn)
-        .await?;
-    let results: Vec<ActionResult> = catalog
-        .iter()
-        .map(|a| ActionResult {
-            action_id: a.id.clone(),
-            score: a.max_score / 2.0,
-            max_score: a.max_score,
-            status: ActionStatus::Partial,
-            state: ActionState::Default,
-            progress_current: None,
-            progress_total: None,
-            catalog_max_score: a.max_score,
-            catalog_scored: a.scored,
-            catalog_deprecated: a.deprecated,
-            category: a.category,
-        })
-        .collect();
-    let text = action_score_set::encode(&results).map_err(|e| DbErr::Custom(e.to_string()))?;
-    for chunk in ids.chunks(100) {
-        action_score_set::Entity::insert_many(chunk.iter().map(|id| {
-            action_score_set::ActiveModel {
-                tenant_id: Set(id.clone()),
-                version: Set(1),
-                digest: Set(action_score_set::digest(&text)),
-                results: Set(text.clone()),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    txn.execute_unprepared(
-        "UPDATE daily_scores SET action_set_id = \
-         (SELECT s.id FROM action_score_sets s WHERE s.tenant_id = daily_scores.tenant_id)",
-    )
-    .await?;
-    txn.execute_unprepared(
-        "INSERT INTO latest_action_scores (tenant_id, action_id, status, points_at_stake) \
-         SELECT t.id, a.id, 'PARTIAL', a.max_score - a.max_score / 2 \
-         FROM tenants t CROSS JOIN improvement_actions a",
-    )
-    .await?;
     txn.execute_unprepared(migration::TALLIES_FROM_LATEST)
         .await?;
     txn.commit().await?;
@@ -759,6 +809,37 @@ async fn seed(db: &DatabaseConnection, tenants: usize, days: i64) -> Result<(), 
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(())
+}
+
+/// Tenant `t`'s results in week `week` back from today: each scored action completed, half
+/// done or not done, moving on by one every week (deprecated and not-scored ones 0 of 0).
+fn weekly_results(catalog: &[improvement_action::Model], t: usize, week: i64) -> Vec<ActionResult> {
+    catalog
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (score, max_score, status) = match (t as i64 + week + i as i64) % 3 {
+                _ if a.deprecated => (0.0, 0.0, ActionStatus::Deprecated),
+                _ if !a.scored => (0.0, 0.0, ActionStatus::NotScored),
+                0 => (a.max_score, a.max_score, ActionStatus::Completed),
+                1 => (a.max_score / 2.0, a.max_score, ActionStatus::Partial),
+                _ => (0.0, a.max_score, ActionStatus::NotCompleted),
+            };
+            ActionResult {
+                action_id: a.id.clone(),
+                score,
+                max_score,
+                status,
+                state: ActionState::Default,
+                progress_current: None,
+                progress_total: None,
+                catalog_max_score: a.max_score,
+                catalog_scored: a.scored,
+                catalog_deprecated: a.deprecated,
+                category: a.category,
+            }
+        })
+        .collect()
 }
 
 /// A raw axum handler that answers every POST with the same bytes.
