@@ -59,6 +59,13 @@ impl Server {
         Err("the server did not become ready".into())
     }
 
+    /// Starts its peak resident set size again from what it holds now (`clear_refs` 5), so
+    /// the next [`Server::peak_rss`] is the peak since this call.
+    pub fn reset_peak_rss(&self) -> Result<(), String> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5")
+            .map_err(|e| format!("resetting the peak RSS: {e}"))
+    }
+
     /// Its peak resident set size so far (`VmHWM`, as the kernel prints it).
     pub fn peak_rss(&self) -> String {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid))

@@ -61,6 +61,17 @@ enum Command {
     Migrate(MigrateArgs),
 }
 
+/// The history `reads` and `upgrade` seed into an empty database.
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Tenants to seed.
+    #[arg(long, default_value_t = 1000)]
+    tenants: usize,
+    /// Days of history per tenant.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+}
+
 /// Options of `securescore-bench upgrade`.
 #[derive(Debug, Args)]
 struct UpgradeArgs {
@@ -68,12 +79,9 @@ struct UpgradeArgs {
     /// the temp directory).
     #[arg(long)]
     database_url: Option<String>,
-    /// Tenants to seed.
-    #[arg(long, default_value_t = 1000)]
-    tenants: usize,
-    /// Days of history per tenant.
-    #[arg(long, default_value_t = 365)]
-    days: i64,
+    /// The history to seed.
+    #[command(flatten)]
+    seed: SeedArgs,
     /// Stop once the history is in the previous release's shape (for `reads --previous`).
     #[arg(long)]
     unpack_only: bool,
@@ -169,12 +177,9 @@ struct ReadsArgs {
     /// directory).
     #[arg(long)]
     database_url: Option<String>,
-    /// Tenants to seed.
-    #[arg(long, default_value_t = 1000)]
-    tenants: usize,
-    /// Days of history per tenant.
-    #[arg(long, default_value_t = 365)]
-    days: i64,
+    /// The history to seed.
+    #[command(flatten)]
+    seed: SeedArgs,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -252,8 +257,8 @@ async fn main() -> ExitCode {
                 database_url: args
                     .database_url
                     .unwrap_or_else(|| temporary_database("bench-reads")),
-                tenants: args.tenants,
-                days: args.days,
+                tenants: args.seed.tenants,
+                days: args.seed.days,
                 seconds: args.seconds,
                 rounds: args.rounds.max(1),
                 rotate: args.rotate,
@@ -288,7 +293,7 @@ async fn main() -> ExitCode {
             let url = args
                 .database_url
                 .unwrap_or_else(|| temporary_database("upgrade"));
-            upgrade::run(&url, args.tenants, args.days, args.unpack_only).await
+            upgrade::run(&url, args.seed.tenants, args.seed.days, args.unpack_only).await
         }
         Command::Migrate(args) => match securescore::db::connect(&args.database_url).await {
             Ok(conn) => securescore::db::migrate(&conn)

@@ -40,6 +40,45 @@ async fn the_benchmark_closes_a_day_and_prints_its_figures() {
 }
 
 #[tokio::test]
+async fn the_upgrade_benchmark_migrates_the_unpacked_history_stopped_and_restarted() {
+    let (url, _database) = fresh_database().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
+        .args([
+            "upgrade",
+            "--database-url",
+            &url,
+            "--tenants",
+            "12",
+            "--days",
+            "20",
+        ])
+        .output()
+        .expect("run securescore-bench upgrade");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = 240 * catalog_size();
+    assert!(
+        printed.contains(&format!("before: 240 tenant-days, {rows} action rows")),
+        "{printed}"
+    );
+    assert!(printed.contains("first run stopped after"), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "after: 240 tenant-days, 0 naming no set, {rows} action results in"
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("(0 named by no day), daily_action_scores dropped"),
+        "{printed}"
+    );
+}
+
+#[tokio::test]
 async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
     let (url, _database) = fresh_database().await;
     let output = Command::new(env!("CARGO_BIN_EXE_securescore-bench"))
@@ -64,7 +103,7 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
     );
     assert!(
         printed.contains(&format!(
-            "seed: 12 tenants x 20 days x {} actions (240 day rows, {} action rows)",
+            "seed: 12 tenants x 20 days x {} actions (240 day rows, {} action results in 36 sets",
             catalog_size(),
             240 * catalog_size()
         )),
@@ -77,9 +116,18 @@ async fn the_read_benchmark_seeds_serves_and_prints_its_figures() {
         "20-day trends",
         "hello",
     ] {
-        let lines: Vec<&str> = printed.lines().filter(|l| l.starts_with(query)).collect();
+        let lines: Vec<&str> = printed
+            .lines()
+            .filter(|l| l.starts_with(query) && !l.contains("peak RSS"))
+            .collect();
         assert_eq!(lines.len(), 2, "{query} at 1 and 64 clients: {printed}");
+        let peak = format!("{query}: server peak RSS during this query ");
+        assert!(printed.contains(&peak), "{printed}");
     }
+    assert!(
+        printed.contains("server peak RSS over every query: "),
+        "{printed}"
+    );
     assert_eq!(printed.matches("raw (same bytes)").count(), 10, "{printed}");
     assert!(
         printed.contains("2 rounds of 1 s per measurement")

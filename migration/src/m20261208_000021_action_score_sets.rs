@@ -5,6 +5,7 @@
 //! started again packs only what is left (on PostgreSQL the whole migration is one
 //! transaction, so a stop leaves nothing half done at all).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use entity::action_score_set::{self, ActionResult};
@@ -187,21 +188,13 @@ struct StoredRow {
 /// Packs the days of the next few tenants with unpacked days; answers whether there were any.
 async fn pack_next_tenants(db: &SchemaManagerConnection<'_>) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
-    let tenants: Vec<String> = db
-        .query_all(
-            &Query::select()
-                .distinct()
-                .column(DailyScores::TenantId)
-                .from(DailyScores::Table)
-                .and_where(Expr::col(DailyScores::ActionSetId).eq(0))
-                .order_by(DailyScores::TenantId, Order::Asc)
-                .limit(TENANTS_PER_ROUND)
-                .to_owned(),
-        )
-        .await?
-        .iter()
-        .map(|row| row.try_get::<String>("", "tenant_id"))
-        .collect::<Result<_, _>>()?;
+    let tenants = tenants_with_days(
+        db,
+        tenants_of_days()
+            .and_where(Expr::col(DailyScores::ActionSetId).eq(0))
+            .limit(TENANTS_PER_ROUND),
+    )
+    .await?;
     if tenants.is_empty() {
         return Ok(false);
     }
@@ -314,19 +307,7 @@ struct DayToUnpack {
 /// tenants at a time (a year of a large estate does not fit in memory as rows).
 async fn unpack_days(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let tenants: Vec<String> = db
-        .query_all(
-            &Query::select()
-                .distinct()
-                .column(DailyScores::TenantId)
-                .from(DailyScores::Table)
-                .order_by(DailyScores::TenantId, Order::Asc)
-                .to_owned(),
-        )
-        .await?
-        .iter()
-        .map(|row| row.try_get::<String>("", "tenant_id"))
-        .collect::<Result<_, _>>()?;
+    let tenants = tenants_with_days(db, &tenants_of_days()).await?;
     for round in tenants.chunks(TENANTS_PER_ROUND as usize) {
         let query = Query::select()
             .columns([
@@ -352,10 +333,11 @@ async fn unpack_days(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
         let mut decoded: HashMap<i64, Vec<ActionResult>> = HashMap::new();
         let mut rows: Vec<[Value; 14]> = Vec::new();
         for day in days {
-            if !decoded.contains_key(&day.action_set_id) {
-                decoded.insert(day.action_set_id, action_score_set::decode(&day.results)?);
-            }
-            for r in &decoded[&day.action_set_id] {
+            let results = match decoded.entry(day.action_set_id) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(new) => new.insert(action_score_set::decode(&day.results)?),
+            };
+            for r in results.iter() {
                 rows.push(unpacked_row(&day, r));
             }
         }
@@ -416,6 +398,28 @@ async fn insert_unpacked(
     }
     db.execute(&insert).await?;
     Ok(())
+}
+
+/// The distinct tenants of stored days, in id order (narrowed by the caller).
+fn tenants_of_days() -> SelectStatement {
+    Query::select()
+        .distinct()
+        .column(DailyScores::TenantId)
+        .from(DailyScores::Table)
+        .order_by(DailyScores::TenantId, Order::Asc)
+        .to_owned()
+}
+
+/// The tenant ids `query` selects.
+async fn tenants_with_days(
+    db: &SchemaManagerConnection<'_>,
+    query: &SelectStatement,
+) -> Result<Vec<String>, DbErr> {
+    db.query_all(query)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "tenant_id"))
+        .collect()
 }
 
 /// A stored enum read back from its stored name.

@@ -1,5 +1,6 @@
 //! Why a score moved: comparing two days' stored action scores.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::action::Progress;
@@ -89,22 +90,84 @@ pub fn diff_actions(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<Acti
     changes
 }
 
+/// What trends read of one action's result on one day: the diff's [`ScoredAction`] and the
+/// stored, packed result alike, so a stored day is trended without a copy.
+pub trait ActionScoreView {
+    /// Catalog id.
+    fn action_id(&self) -> &str;
+    /// Points earned.
+    fn score(&self) -> f64;
+    /// Points counted in the maximum.
+    fn max_score(&self) -> f64;
+    /// Status that day.
+    fn status(&self) -> ActionStatus;
+}
+
+/// Implements [`ActionScoreView`] for types carrying the four fields under their names.
+macro_rules! action_score_view {
+    ($($kind:ty),+) => {$(
+        impl ActionScoreView for $kind {
+            fn action_id(&self) -> &str {
+                &self.action_id
+            }
+            fn score(&self) -> f64 {
+                self.score
+            }
+            fn max_score(&self) -> f64 {
+                self.max_score
+            }
+            fn status(&self) -> ActionStatus {
+                self.status
+            }
+        }
+    )+};
+}
+
+action_score_view!(ScoredAction, entity::action_score_set::ActionResult);
+
 /// The non-zero score deltas between two days, one per action whose score moved (a missing
 /// side counting 0): the `score_delta`s of [`diff_actions`] that are not 0, in action id
-/// order, without building the changes.
-pub fn score_deltas(before: &[ScoredAction], after: &[ScoredAction]) -> Vec<f64> {
-    let mut scores: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-    for row in before {
-        scores.entry(&row.action_id).or_default().0 = row.score;
+/// order, without building the changes. Stored days are in action id order already, so this
+/// is one merge of the two.
+pub fn score_deltas<A: ActionScoreView>(before: &[A], after: &[A]) -> Vec<f64> {
+    let (before, after) = (by_action_id(before), by_action_id(after));
+    let mut deltas = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() || j < after.len() {
+        let order = match (before.get(i), after.get(j)) {
+            (Some(b), Some(a)) => b.action_id().cmp(a.action_id()),
+            (Some(_), None) => Ordering::Less,
+            (None, _) => Ordering::Greater,
+        };
+        let delta = match order {
+            Ordering::Less => {
+                i += 1;
+                -before[i - 1].score()
+            }
+            Ordering::Greater => {
+                j += 1;
+                after[j - 1].score()
+            }
+            Ordering::Equal => {
+                i += 1;
+                j += 1;
+                after[j - 1].score() - before[i - 1].score()
+            }
+        };
+        if delta != 0.0 {
+            deltas.push(delta);
+        }
     }
-    for row in after {
-        scores.entry(&row.action_id).or_default().1 = row.score;
+    deltas
+}
+
+/// `rows` in action id order (sorted only when they are not already).
+fn by_action_id<A: ActionScoreView>(rows: &[A]) -> Vec<&A> {
+    let mut sorted: Vec<&A> = rows.iter().collect();
+    if !sorted.is_sorted_by(|x, y| x.action_id() <= y.action_id()) {
+        sorted.sort_by(|x, y| x.action_id().cmp(y.action_id()));
     }
-    scores
-        .into_values()
-        .map(|(b, a)| a - b)
-        .filter(|delta| *delta != 0.0)
-        .collect()
+    sorted
 }
 
 /// The reasons for a difference, or `None` when nothing visible differs.

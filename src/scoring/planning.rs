@@ -8,7 +8,7 @@ use async_graphql::{Enum, SimpleObject};
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::action::percentage;
-use super::diff::{ScoredAction, score_deltas};
+use super::diff::{ActionScoreView, score_deltas};
 use crate::domain::ActionStatus;
 
 /// Where a plan stands.
@@ -170,13 +170,13 @@ pub fn forecast(
 
 /// One stored day, as trends read it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoredDay {
+pub struct StoredDay<A> {
     /// The date.
     pub date: NaiveDate,
     /// Its percentage.
     pub percentage: f64,
-    /// Its action scores, shared by the days that stored the same results.
-    pub actions: Arc<[ScoredAction]>,
+    /// Its action scores in action id order, shared by the days that stored the same results.
+    pub actions: Arc<Vec<A>>,
 }
 
 /// How one period went.
@@ -224,8 +224,8 @@ pub fn periods(from: NaiveDate, to: NaiveDate, period: TrendPeriod) -> Vec<(Naiv
 
 /// Trends over `[from, to]`: `days` are the stored days in date order, including the last one
 /// before `from` when there is one (its change to the first day counts in the first period).
-pub fn trends(
-    days: &[StoredDay],
+pub fn trends<A: ActionScoreView>(
+    days: &[StoredDay<A>],
     from: NaiveDate,
     to: NaiveDate,
     period: TrendPeriod,
@@ -246,7 +246,7 @@ pub fn trends(
         })
         .collect();
     let period_of = |date: NaiveDate| by_period_key(&by_period, date);
-    let mut keyed: Vec<(NaiveDate, &StoredDay, Option<&StoredDay>)> = Vec::new();
+    let mut keyed: Vec<(NaiveDate, &StoredDay<A>, Option<&StoredDay<A>>)> = Vec::new();
     for (i, day) in days.iter().enumerate() {
         if day.date < from || day.date > to {
             continue;
@@ -278,8 +278,8 @@ pub fn trends(
         point.risk_accepted_points = day
             .actions
             .iter()
-            .filter(|a| a.status == ActionStatus::RiskAccepted)
-            .fold(0.0, |sum, a| sum + a.max_score);
+            .filter(|a| a.status() == ActionStatus::RiskAccepted)
+            .fold(0.0, |sum, a| sum + a.max_score());
     }
     by_period.into_values().collect()
 }
@@ -297,6 +297,7 @@ fn by_period_key(periods: &BTreeMap<NaiveDate, TrendPoint>, date: NaiveDate) -> 
 mod tests {
     use super::*;
     use crate::domain::ActionState;
+    use crate::scoring::diff::ScoredAction;
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -400,7 +401,7 @@ mod tests {
         let day = |d: &str, pct: f64, actions: Vec<ScoredAction>| StoredDay {
             date: date(d),
             percentage: pct,
-            actions: actions.into(),
+            actions: Arc::new(actions),
         };
         let days = [
             // The day before the range: its change to the first day counts.
@@ -498,7 +499,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Up to 60 stored days (some skipped) from 2026-01-01, three actions each, some missing.
-    fn any_days() -> impl Strategy<Value = Vec<StoredDay>> {
+    fn any_days() -> impl Strategy<Value = Vec<StoredDay<ScoredAction>>> {
         prop::collection::vec(
             (
                 any::<bool>(),
@@ -531,7 +532,7 @@ mod tests {
         })
     }
 
-    fn total(day: &StoredDay) -> f64 {
+    fn total(day: &StoredDay<ScoredAction>) -> f64 {
         day.actions.iter().map(|a| a.score).sum()
     }
 

@@ -131,24 +131,7 @@ pub async fn action_scores_for(
     cache: &ScoreCache,
     days: &[TenantDay],
 ) -> Result<HashMap<TenantDay, DayResults>, DbErr> {
-    let mut sets: HashMap<i64, DayResults> = HashMap::new();
-    let mut missing: BTreeSet<i64> = BTreeSet::new();
-    for day in days {
-        match cache.actions(day.action_set_id) {
-            Some(results) => {
-                sets.insert(day.action_set_id, results);
-            }
-            None => {
-                missing.insert(day.action_set_id);
-            }
-        }
-    }
-    if !missing.is_empty() {
-        for (id, results) in read_sets(db, missing).await? {
-            cache.keep_actions(id, Arc::clone(&results));
-            sets.insert(id, results);
-        }
-    }
+    let sets = sets_by_id(db, cache, days.iter().map(|day| day.action_set_id)).await?;
     days.iter()
         .map(|day| {
             let results = sets
@@ -158,6 +141,37 @@ pub async fn action_scores_for(
             Ok((day.clone(), results))
         })
         .collect()
+}
+
+/// The sets with `ids`, from `cache` or read (all missing ones in one query) and kept there;
+/// a set named twice is the same shared results.
+pub async fn sets_by_id(
+    db: &DatabaseConnection,
+    cache: &ScoreCache,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, DayResults>, DbErr> {
+    let mut sets: HashMap<i64, DayResults> = HashMap::new();
+    let mut missing: BTreeSet<i64> = BTreeSet::new();
+    for id in ids {
+        if sets.contains_key(&id) {
+            continue;
+        }
+        match cache.actions(id) {
+            Some(results) => {
+                sets.insert(id, results);
+            }
+            None => {
+                missing.insert(id);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        for (id, results) in read_sets(db, missing).await? {
+            cache.keep_actions(id, Arc::clone(&results));
+            sets.insert(id, results);
+        }
+    }
+    Ok(sets)
 }
 
 /// Two stored days and what changed between them.
