@@ -246,7 +246,7 @@ pub fn trends<A: ActionScoreView>(
         })
         .collect();
     let period_of = |date: NaiveDate| by_period_key(&by_period, date);
-    let mut keyed: Vec<(NaiveDate, &StoredDay<A>, Option<&StoredDay<A>>)> = Vec::new();
+    let mut keyed = Vec::new();
     for (i, day) in days.iter().enumerate() {
         if day.date < from || day.date > to {
             continue;
