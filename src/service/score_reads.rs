@@ -153,7 +153,8 @@ pub async fn sets_by_id(
     let mut sets: HashMap<i64, DayResults> = HashMap::new();
     let mut missing: BTreeSet<i64> = BTreeSet::new();
     for id in ids {
-        if sets.contains_key(&id) {
+        // Days naming one set: looked up once.
+        if sets.contains_key(&id) || missing.contains(&id) {
             continue;
         }
         match cache.actions(id) {
