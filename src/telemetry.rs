@@ -34,8 +34,8 @@ pub const LIVE_LAG: &str = "securescore_live_rescore_lag_seconds";
 pub const DB_POOL: &str = "securescore_db_pool_connections";
 /// Statements the server sent to its database (reads, writes and the pipeline's alike).
 pub const DB_STATEMENTS: &str = "securescore_db_statements_total";
-/// In-process cache lookups, by kind (`day`, `days`, `actions`, `catalog`, `comparisons`) and
-/// result (`hit`, `miss`).
+/// In-process cache lookups, by kind (`day`, `days`, `actions`, `trend_steps`, `catalog`,
+/// `comparisons`) and result (`hit`, `miss`).
 pub const SCORE_CACHE: &str = "securescore_score_cache_lookups_total";
 /// Alerts raised.
 pub const ALERTS_RAISED: &str = "securescore_alerts_raised_total";
@@ -167,7 +167,7 @@ fn register_families() {
         metrics::gauge!(DB_POOL, "state" => state).set(0.0);
     }
     metrics::counter!(DB_STATEMENTS).absolute(0);
-    for kind in ["day", "actions"] {
+    for kind in ["day", "actions", "trend_steps"] {
         for result in ["hit", "miss"] {
             metrics::counter!(SCORE_CACHE, "kind" => kind, "result" => result).absolute(0);
         }

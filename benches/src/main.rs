@@ -192,6 +192,9 @@ struct ReadsArgs {
     /// Only the dashboard query (with its baselines).
     #[arg(long)]
     dashboard_only: bool,
+    /// Only the dashboard and the year of trends (the two queries #36 sets targets for).
+    #[arg(long, conflicts_with_all = ["dashboard_only", "estate_only"])]
+    dashboard_and_trends: bool,
     /// Only the estate per action (`portfolio { actions }` over every tenant), against
     /// `portfolio { tenantCount averagePercentage }` alternated in the same run.
     #[arg(long, conflicts_with = "dashboard_only")]
@@ -263,6 +266,7 @@ async fn main() -> ExitCode {
                 rounds: args.rounds.max(1),
                 rotate: args.rotate,
                 dashboard_only: args.dashboard_only,
+                dashboard_and_trends: args.dashboard_and_trends,
                 estate_only: args.estate_only,
                 budgets: args.budgets,
                 postgraphile: args.postgraphile,

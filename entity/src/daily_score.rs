@@ -1,6 +1,10 @@
 //! A tenant's stored score for one UTC date.
 
+use sea_orm::FromJsonQueryResult;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::enums::ActionCategory;
 
 /// One row of `daily_scores`, unique per tenant and date.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -22,7 +26,7 @@ pub struct Model {
     /// Score if every PLANNED action were completed.
     pub planned_score: f64,
     /// Per-category totals: `[{"category", "score", "maxScore"}]`.
-    pub categories: Json,
+    pub categories: StoredCategories,
     /// The snapshot the score was computed from.
     pub snapshot_id: Option<i64>,
     /// When the row was computed.
@@ -53,3 +57,57 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// One category's sums on a day (stored as `{"category", "score", "maxScore"}`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryTotal {
+    /// The category.
+    pub category: ActionCategory,
+    /// Sum of its action scores.
+    pub score: f64,
+    /// Sum of its action maxima.
+    pub max_score: f64,
+}
+
+/// A day's category totals as its row stores them, read into 24 bytes a category rather than a
+/// JSON tree (kilobytes a day in the closed-day cache).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct StoredCategories(Vec<CategoryTotal>);
+
+impl StoredCategories {
+    /// What a day's row stores: a category with nothing scored (0 of 0) is left out;
+    /// [`StoredCategories::every`] puts it back. The one writer of the column.
+    pub fn counted(totals: &[CategoryTotal]) -> StoredCategories {
+        StoredCategories(
+            totals
+                .iter()
+                .filter(|t| t.score != 0.0 || t.max_score != 0.0)
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// Every category as stored, none left out (as rows the release before wrote).
+    pub fn whole(totals: &[CategoryTotal]) -> StoredCategories {
+        StoredCategories(totals.to_vec())
+    }
+
+    /// Every category in declaration order, one left out counting 0 of 0: the one reader.
+    pub fn every(&self) -> Vec<CategoryTotal> {
+        ActionCategory::ALL
+            .iter()
+            .map(|&category| {
+                self.0
+                    .iter()
+                    .find(|t| t.category == category)
+                    .copied()
+                    .unwrap_or(CategoryTotal {
+                        category,
+                        score: 0.0,
+                        max_score: 0.0,
+                    })
+            })
+            .collect()
+    }
+}

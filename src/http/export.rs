@@ -20,7 +20,6 @@ use crate::auth::Operation;
 use crate::domain::ActionCategory;
 use crate::error::ApiError;
 use crate::graphql::budget::CostReport;
-use crate::scoring::totals::CategoryTotal;
 use crate::service::daily_scores::DateRange;
 use crate::service::export;
 use crate::service::tenants::Visibility;
@@ -312,8 +311,7 @@ impl RowKind for ScoreRows {
     }
 
     fn record(&self, row: &Self::Row) -> Result<Vec<String>, String> {
-        let categories = CategoryTotal::from_stored(&row.categories)
-            .map_err(|e| format!("daily score {} categories: {e}", row.id))?;
+        let categories = row.categories.every();
         let mut record = vec![
             row.date.to_string(),
             row.score.to_string(),

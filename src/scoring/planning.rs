@@ -168,15 +168,50 @@ pub fn forecast(
     points
 }
 
-/// One stored day, as trends read it.
+/// One stored day, as trends read it: its percentage and what changed since the stored day
+/// before it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoredDay<A> {
+pub struct TrendDay {
     /// The date.
     pub date: NaiveDate,
     /// Its percentage.
     pub percentage: f64,
-    /// Its action scores in action id order, shared by the days that stored the same results.
-    pub actions: Arc<Vec<A>>,
+    /// Its results' change from the stored day before, shared by every day between the same
+    /// two stored sets.
+    pub step: Arc<TrendStep>,
+}
+
+/// What trends take of one day's results: their non-zero score deltas from the stored day
+/// before, and the points they accept as a risk. A function of the two days' results alone,
+/// so it is computed once per pair of stored sets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrendStep {
+    /// The non-zero score deltas in action id order ([`score_deltas`]); none when there is no
+    /// day before or it stored the same results.
+    pub deltas: Vec<f64>,
+    /// Summed maxima of the day's RISK_ACCEPTED actions.
+    pub risk_accepted_points: f64,
+}
+
+impl TrendStep {
+    /// The step to `after`'s results from `before`'s (`None`: no day before, or the same
+    /// results).
+    pub fn between<A: ActionScoreView>(before: Option<&[A]>, after: &[A]) -> TrendStep {
+        TrendStep {
+            deltas: before.map_or_else(Vec::new, |before| score_deltas(before, after)),
+            // Folded from +0.0: `sum` of no value is -0.0, which clients show as "-0".
+            risk_accepted_points: after
+                .iter()
+                .filter(|a| a.status() == ActionStatus::RiskAccepted)
+                .fold(0.0, |sum, a| sum + a.max_score()),
+        }
+    }
+
+    /// About the bytes it holds, for a cache's weigher.
+    pub fn weight(&self) -> u32 {
+        let deltas = u32::try_from(self.deltas.len()).unwrap_or(u32::MAX / 8);
+        64u32.saturating_add(deltas.saturating_mul(8))
+    }
 }
 
 /// How one period went.
@@ -222,10 +257,11 @@ pub fn periods(from: NaiveDate, to: NaiveDate, period: TrendPeriod) -> Vec<(Naiv
     cuts
 }
 
-/// Trends over `[from, to]`: `days` are the stored days in date order, including the last one
-/// before `from` when there is one (its change to the first day counts in the first period).
-pub fn trends<A: ActionScoreView>(
-    days: &[StoredDay<A>],
+/// Trends over `[from, to]`: `days` are the stored days in date order, each with its step
+/// from the stored day before it (which may precede `from`: its change to the first day counts
+/// in the first period).
+pub fn trends(
+    days: &[TrendDay],
     from: NaiveDate,
     to: NaiveDate,
     period: TrendPeriod,
@@ -245,41 +281,27 @@ pub fn trends<A: ActionScoreView>(
             (start, point)
         })
         .collect();
-    let period_of = |date: NaiveDate| by_period_key(&by_period, date);
-    let mut keyed = Vec::new();
-    for (i, day) in days.iter().enumerate() {
+    for day in days {
         if day.date < from || day.date > to {
             continue;
         }
-        let Some(key) = period_of(day.date) else {
+        let Some(key) = by_period_key(&by_period, day.date) else {
             continue;
         };
-        let previous = i.checked_sub(1).map(|p| &days[p]);
-        keyed.push((key, day, previous));
-    }
-    for (key, day, previous) in keyed {
         let Some(point) = by_period.get_mut(&key) else {
             continue;
         };
-        // Days naming one stored set share its results: nothing changed between them.
-        if let Some(previous) = previous.filter(|p| !Arc::ptr_eq(&p.actions, &day.actions)) {
-            for delta in score_deltas(&previous.actions, &day.actions) {
-                if delta > 0.0 {
-                    point.points_achieved += delta;
-                } else {
-                    point.points_regressed -= delta;
-                    point.regressed_actions += 1;
-                }
+        for &delta in &day.step.deltas {
+            if delta > 0.0 {
+                point.points_achieved += delta;
+            } else {
+                point.points_regressed -= delta;
+                point.regressed_actions += 1;
             }
         }
         // Days come in date order: the last one seen is the period's last stored day.
         point.percentage_at_end = Some(day.percentage);
-        // Folded from +0.0: `sum` of no value is -0.0, which clients show as "-0".
-        point.risk_accepted_points = day
-            .actions
-            .iter()
-            .filter(|a| a.status() == ActionStatus::RiskAccepted)
-            .fold(0.0, |sum, a| sum + a.max_score());
+        point.risk_accepted_points = day.step.risk_accepted_points;
     }
     by_period.into_values().collect()
 }
@@ -396,12 +418,35 @@ mod tests {
         assert_eq!(periods(from, from, TrendPeriod::Day), [(from, from)]);
     }
 
+    /// A stored day with its results, before its step is taken.
+    #[derive(Clone, Debug, PartialEq)]
+    struct StoredDay {
+        date: NaiveDate,
+        percentage: f64,
+        actions: Vec<ScoredAction>,
+    }
+
+    /// Each day with its step from the day before it (the first has none).
+    fn steps(days: &[StoredDay]) -> Vec<TrendDay> {
+        days.iter()
+            .enumerate()
+            .map(|(i, day)| TrendDay {
+                date: day.date,
+                percentage: day.percentage,
+                step: Arc::new(TrendStep::between(
+                    i.checked_sub(1).map(|p| days[p].actions.as_slice()),
+                    &day.actions,
+                )),
+            })
+            .collect()
+    }
+
     #[test]
     fn trends_sum_the_changes_between_consecutive_stored_days() {
         let day = |d: &str, pct: f64, actions: Vec<ScoredAction>| StoredDay {
             date: date(d),
             percentage: pct,
-            actions: Arc::new(actions),
+            actions,
         };
         let days = [
             // The day before the range: its change to the first day counts.
@@ -433,6 +478,7 @@ mod tests {
                 ],
             ),
         ];
+        let days = steps(&days);
         let weeks = trends(
             &days,
             date("2026-06-01"),
@@ -499,7 +545,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Up to 60 stored days (some skipped) from 2026-01-01, three actions each, some missing.
-    fn any_days() -> impl Strategy<Value = Vec<StoredDay<ScoredAction>>> {
+    fn any_days() -> impl Strategy<Value = Vec<StoredDay>> {
         prop::collection::vec(
             (
                 any::<bool>(),
@@ -525,14 +571,13 @@ mod tests {
                             score
                                 .map(|s| action(["a", "b", "c"][a], s, 10.0, ActionStatus::Partial))
                         })
-                        .collect::<Vec<_>>()
-                        .into(),
+                        .collect(),
                 })
                 .collect()
         })
     }
 
-    fn total(day: &StoredDay<ScoredAction>) -> f64 {
+    fn total(day: &StoredDay) -> f64 {
         day.actions.iter().map(|a| a.score).sum()
     }
 
@@ -542,22 +587,21 @@ mod tests {
             let from = days[0].date + Duration::days(1);
             let to = date("2026-03-15");
             let expected = total(days.last().unwrap()) - total(&days[0]);
+            let stepped = steps(&days);
             for period in [TrendPeriod::Day, TrendPeriod::Week, TrendPeriod::Month] {
-                let points = trends(&days, from, to, period);
+                let points = trends(&stepped, from, to, period);
                 let net: f64 = points.iter().map(|p| p.points_achieved - p.points_regressed).sum();
                 prop_assert!((net - expected).abs() < 1e-9, "{period:?}: {net} vs {expected}");
                 prop_assert!(points.iter().all(|p| p.points_achieved >= 0.0 && p.points_regressed >= 0.0));
                 let covered: i64 = points.iter().map(|p| (p.to - p.from).num_days() + 1).sum();
                 prop_assert_eq!(covered, (to - from).num_days() + 1);
-                // Days sharing their predecessor's results, as days naming one stored set do,
-                // trend exactly as the same days holding copies.
-                let mut shared = days.clone();
-                for i in 1..shared.len() {
-                    if shared[i].actions == shared[i - 1].actions {
-                        shared[i].actions = Arc::clone(&shared[i - 1].actions);
-                    }
+            }
+            // A day storing its predecessor's results, as a day naming the same set does, takes
+            // the step of a day with none before it.
+            for (i, day) in stepped.iter().enumerate().skip(1) {
+                if days[i].actions == days[i - 1].actions {
+                    prop_assert_eq!(&*day.step, &TrendStep::between(None, &days[i].actions));
                 }
-                prop_assert_eq!(trends(&shared, from, to, period), points);
             }
         }
 

@@ -36,52 +36,7 @@ pub fn score_day(
     DayScore { results, totals }
 }
 
-/// One category's sums (stored as `{"category", "score", "maxScore"}` in a day's row).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CategoryTotal {
-    /// The category.
-    pub category: ActionCategory,
-    /// Sum of its action scores.
-    pub score: f64,
-    /// Sum of its action maxima.
-    pub max_score: f64,
-}
-
-impl CategoryTotal {
-    /// The JSON a day's row stores its category totals as: the one writer of that column. A
-    /// category with nothing scored (0 of 0) is left out; [`CategoryTotal::from_stored`] puts
-    /// it back.
-    pub fn to_stored(totals: &[CategoryTotal]) -> Result<serde_json::Value, serde_json::Error> {
-        let counted: Vec<&CategoryTotal> = totals
-            .iter()
-            .filter(|t| t.score != 0.0 || t.max_score != 0.0)
-            .collect();
-        serde_json::to_value(counted)
-    }
-
-    /// A day's category totals from its stored JSON, every category in declaration order (one
-    /// left out counts 0 of 0): the one reader of that column.
-    pub fn from_stored(
-        stored: &serde_json::Value,
-    ) -> Result<Vec<CategoryTotal>, serde_json::Error> {
-        use serde::Deserialize;
-        let kept = Vec::<CategoryTotal>::deserialize(stored)?;
-        Ok(ActionCategory::ALL
-            .iter()
-            .map(|&category| {
-                kept.iter()
-                    .find(|t| t.category == category)
-                    .copied()
-                    .unwrap_or(CategoryTotal {
-                        category,
-                        score: 0.0,
-                        max_score: 0.0,
-                    })
-            })
-            .collect())
-    }
-}
+pub use entity::daily_score::CategoryTotal;
 
 /// What one licence the tenant lacks keeps out of reach on a day (stored as
 /// `{"license", "actions", "maxScore"}` in the day's row).
@@ -208,6 +163,7 @@ pub fn coverage(max_score: f64, no_data_max_score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use entity::daily_score::StoredCategories;
     use crate::scoring::ScoringRule;
     use proptest::prelude::*;
     use serde_json::json;
@@ -230,18 +186,19 @@ mod tests {
                 },
             })
             .collect();
-        let stored = CategoryTotal::to_stored(&totals).unwrap();
+        let stored = StoredCategories::counted(&totals);
         assert_eq!(
-            stored,
+            serde_json::to_value(&stored).unwrap(),
             json!([
                 {"category": "DEVICE", "score": 0.0, "maxScore": 2.0},
                 {"category": "APPS", "score": 1.5, "maxScore": 4.0}
             ])
         );
-        assert_eq!(CategoryTotal::from_stored(&stored).unwrap(), totals);
+        assert_eq!(stored.every(), totals);
         // Days stored with every category read the same.
-        let whole = serde_json::to_value(&totals).unwrap();
-        assert_eq!(CategoryTotal::from_stored(&whole).unwrap(), totals);
+        let whole: StoredCategories =
+            serde_json::from_value(serde_json::to_value(&totals).unwrap()).unwrap();
+        assert_eq!(whole.every(), totals);
     }
 
     fn boolean_action(id: &str, category: ActionCategory, max: f64) -> ActionDefinition {

@@ -10,6 +10,7 @@ use super::tenants::Visibility;
 use crate::domain::ActionCategory;
 use crate::error::ApiResult;
 use crate::scoring::totals::CategoryTotal;
+use entity::daily_score::StoredCategories;
 
 /// Width of the distribution's buckets, in percentage points.
 pub const BUCKET_WIDTH: f64 = 10.0;
@@ -135,10 +136,8 @@ pub async fn portfolio(
             Vec::new()
         };
         for row in categories {
-            let stored: serde_json::Value = row.try_get("", "categories")?;
-            let totals = CategoryTotal::from_stored(&stored)
-                .map_err(|e| DbErr::Custom(format!("stored category totals: {e}")))?;
-            for day_total in totals {
+            let stored: StoredCategories = row.try_get("", "categories")?;
+            for day_total in stored.every() {
                 if let Some(total) = figures
                     .categories
                     .iter_mut()

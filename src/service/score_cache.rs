@@ -4,7 +4,8 @@
 //! again after `--score-cache-ttl` whatever happened; an action score set never changes. A read
 //! keeps what it loaded only when no eviction happened meanwhile (an epoch check), so a row
 //! read just before a recomputation committed is never kept after it. Days are held per tenant
-//! (one lookup finds a whole trend's days).
+//! (one lookup finds a whole trend's days). Trends keep the step between two sets (see
+//! [`TrendStep`]), a few hundred bytes, rather than the sets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,6 +19,11 @@ use super::action_sets::DayResults;
 use super::daily_scores::DateRange;
 use super::epoch::Epoch;
 use crate::events::Event;
+use crate::scoring::planning::TrendStep;
+
+/// The sets a trend step goes between: the stored day before's (none when there is none or it
+/// is the same) and the day's.
+pub type StepKey = (Option<i64>, i64);
 
 /// Bytes a cached day is counted for, its categories included.
 const DAY_BYTES: u32 = 512;
@@ -34,14 +40,15 @@ type Instant = tokio::time::Instant;
 pub struct ScoreCache {
     days: Option<Cache<String, Arc<TenantDays>>>,
     actions: Option<Cache<i64, DayResults>>,
+    steps: Option<Cache<StepKey, Arc<TrendStep>>>,
     ttl: Duration,
     /// Orders keeping days after evicting them.
     epoch: Epoch,
 }
 
 impl ScoreCache {
-    /// A cache holding at most about `max_bytes` (half for days, half for action sets), each
-    /// day for at most `ttl`; 0 bytes disables it.
+    /// A cache holding at most about `max_bytes` (half for days, a quarter each for action
+    /// sets and trend steps), each day for at most `ttl`; 0 bytes disables it.
     pub fn new(max_bytes: u64, ttl: Duration) -> Arc<ScoreCache> {
         let enabled = max_bytes > 0;
         Arc::new(ScoreCache {
@@ -56,11 +63,17 @@ impl ScoreCache {
             }),
             actions: enabled.then(|| {
                 Cache::builder()
-                    .max_capacity(max_bytes / 2)
+                    .max_capacity(max_bytes / 4)
                     .weigher(|_, rows: &DayResults| {
                         ACTION_RESULT_BYTES
                             .saturating_mul(u32::try_from(rows.len()).unwrap_or(u32::MAX))
                     })
+                    .build()
+            }),
+            steps: enabled.then(|| {
+                Cache::builder()
+                    .max_capacity(max_bytes / 4)
+                    .weigher(|_, step: &Arc<TrendStep>| step.weight())
                     .build()
             }),
             ttl,
@@ -135,6 +148,20 @@ impl ScoreCache {
         }
     }
 
+    /// A cached trend step (sets never change, so neither do their steps).
+    pub fn trend_step(&self, key: StepKey) -> Option<Arc<TrendStep>> {
+        let found = self.steps.as_ref()?.get(&key);
+        count("trend_steps", found.is_some());
+        found
+    }
+
+    /// Keeps a trend step.
+    pub fn keep_trend_step(&self, key: StepKey, step: Arc<TrendStep>) {
+        if let Some(steps) = &self.steps {
+            steps.insert(key, step);
+        }
+    }
+
     /// Applies an event: written days are evicted; a resynchronisation empties the cache.
     pub fn observe(&self, event: &Event) {
         let Some(days) = &self.days else { return };
@@ -189,7 +216,7 @@ mod tests {
             max_score: 2.0,
             percentage: 50.0,
             planned_score: 1.0,
-            categories: serde_json::json!([]),
+            categories: daily_score::StoredCategories::counted(&[]),
             snapshot_id: None,
             computed_at: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
             r#final: final_,

@@ -68,17 +68,17 @@ impl ScoreDiff {
     }
 
     /// Deltas per category, every category listed.
-    async fn categories(&self) -> async_graphql::Result<Vec<CategoryDelta>> {
-        let before = category_totals(&self.0.before)?;
-        let after = category_totals(&self.0.after)?;
-        Ok(diff::category_deltas(&before, &after)
+    async fn categories(&self) -> Vec<CategoryDelta> {
+        let before = category_totals(&self.0.before);
+        let after = category_totals(&self.0.after);
+        diff::category_deltas(&before, &after)
             .into_iter()
             .map(|delta| CategoryDelta {
                 category: delta.category,
                 score_delta: delta.score,
                 max_score_delta: delta.max_score,
             })
-            .collect())
+            .collect()
     }
 
     /// Actions whose score, max, status, state or progress differ; largest |scoreDelta| first.

@@ -36,9 +36,8 @@ impl From<daily_score::Model> for DailyScore {
 }
 
 /// The per-category totals stored with a day.
-pub fn category_totals(row: &daily_score::Model) -> ApiResult<Vec<CategoryTotal>> {
-    CategoryTotal::from_stored(&row.categories)
-        .map_err(|e| ApiError::Internal(format!("daily score {} categories: {e}", row.id)))
+pub fn category_totals(row: &daily_score::Model) -> Vec<CategoryTotal> {
+    row.categories.every()
 }
 
 /// One category's totals on one date.
@@ -82,7 +81,7 @@ impl From<crate::scoring::Progress> for Progress {
 
 impl DailyScore {
     /// The stored per-category totals.
-    pub fn category_totals(&self) -> ApiResult<Vec<CategoryTotal>> {
+    pub fn category_totals(&self) -> Vec<CategoryTotal> {
         category_totals(&self.0)
     }
 
@@ -146,12 +145,11 @@ impl DailyScore {
     }
 
     /// Totals per category, every category listed.
-    async fn categories(&self) -> async_graphql::Result<Vec<CategoryScore>> {
-        Ok(self
-            .category_totals()?
+    async fn categories(&self) -> Vec<CategoryScore> {
+        self.category_totals()
             .into_iter()
             .map(CategoryScore::from)
-            .collect())
+            .collect()
     }
 
     /// The day's zone by the tenant's thresholds: GOOD, FAIR or POOR.

@@ -386,7 +386,7 @@ impl Tenant {
         let db = self.readable(ctx)?;
         let range = DateRange::parse(from.0, to.0)?;
         let cache = ctx.pipeline()?.score_cache();
-        let days = trends::stored_days(db, cache, &self.0.id, range).await?;
+        let days = trends::trend_days(db, cache, &self.0.id, range).await?;
         Ok(planning::trends(&days, from.0, to.0, period)
             .into_iter()
             .map(Into::<TrendPoint>::into)

@@ -17,7 +17,8 @@ use super::{ROWS_PER_INSERT, WriteFence, lost_claim};
 use crate::events::{Event, notify_in_transaction};
 use crate::pipeline::scored_day::ScoredDay;
 use crate::scoring::ActionDefinition;
-use crate::scoring::totals::{CategoryTotal, LicenseGap};
+use crate::scoring::totals::LicenseGap;
+use entity::daily_score::StoredCategories;
 
 /// Stores `days` as a new version in one transaction: each day's action results are packed
 /// into a set (or an equal stored set is named again), the day rows naming them are upserted
@@ -200,8 +201,7 @@ pub(super) fn day_row(
     action_set_id: i64,
 ) -> Result<daily_score::ActiveModel, DbErr> {
     let totals = &scored.day.totals;
-    let categories = CategoryTotal::to_stored(&totals.categories)
-        .map_err(|e| DbErr::Custom(format!("serializing category totals: {e}")))?;
+    let categories = StoredCategories::counted(&totals.categories);
     // Most days lack nothing: no gaps store nothing.
     let license_gaps = if totals.license_gaps.is_empty() {
         None
