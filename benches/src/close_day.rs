@@ -1,6 +1,8 @@
 //! `securescore-bench close-day`: closing a day for many tenants against a raw multi-row insert of the
-//! same rows into copies of the same tables on the same database, and the lag from a
-//! snapshot's ingest to today's rescored row. It prints figures; nothing here asserts a time.
+//! same rows into copies of the same tables on the same database, then closing the next day
+//! with one tenant in seven's configuration changed (the daily close once history exists), and
+//! the lag from a snapshot's ingest to today's rescored row. It prints figures; nothing here
+//! asserts a time.
 
 use std::time::{Duration, Instant};
 
@@ -77,7 +79,8 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
 
     let started = Instant::now();
     let yesterday = Utc::now().date_naive() - chrono::Duration::days(1);
-    seed(&db, options.tenants, yesterday)
+    let first = yesterday - chrono::Duration::days(1);
+    seed(&db, options.tenants, first)
         .await
         .map_err(fail("seeding"))?;
     println!(
@@ -89,7 +92,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let started = Instant::now();
     let run = pipeline
         .run(
-            every_tenant(ScoringRunKind::Daily, yesterday),
+            every_tenant(ScoringRunKind::Daily, first),
             Duration::from_secs(3600),
         )
         .await
@@ -105,7 +108,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     );
 
     println!("peak RSS after the close: {}", peak_rss());
-    let raw = raw_insert(&db, yesterday, options.batch_tenant_days)
+    let raw = raw_insert(&db, first, options.batch_tenant_days)
         .await
         .map_err(fail("raw insert"))?;
     println!(
@@ -129,7 +132,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let started = Instant::now();
     let again = pipeline
         .run(
-            every_tenant(ScoringRunKind::Recompute, yesterday),
+            every_tenant(ScoringRunKind::Recompute, first),
             Duration::from_secs(3600),
         )
         .await
@@ -138,6 +141,27 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         "recompute that day (each tenant's newest day kept already, nothing changed): {:.3} s, run {:?}",
         started.elapsed().as_secs_f64(),
         again.status
+    );
+
+    // The daily close once history exists: every tenant sent a snapshot, one in seven with a
+    // configuration that changed since the day before.
+    let changed = next_snapshots(&db, options.tenants, yesterday)
+        .await
+        .map_err(fail("seeding the next day"))?;
+    let started = Instant::now();
+    let next = pipeline
+        .run(
+            every_tenant(ScoringRunKind::Daily, yesterday),
+            Duration::from_secs(3600),
+        )
+        .await
+        .map_err(|e| format!("closing the next day: {e:?}"))?;
+    println!(
+        "close the next day ({changed} of {} tenants' configuration changed): {:.3} s, run {:?}, {} days",
+        options.tenants,
+        started.elapsed().as_secs_f64(),
+        next.status,
+        next.tenant_days_done
     );
 
     let lags = live_lags(&db, &pipeline, options.tenants, options.ingests)
@@ -312,7 +336,7 @@ pub(crate) async fn seed(
     let now = Utc::now();
     let captured_at = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
     let ids: Vec<String> = (0..count).map(|i| format!("bench-{i:06}")).collect();
-    for chunk in ids.chunks(1000) {
+    for chunk in ids.chunks(SEED_CHUNK) {
         let txn = db.begin().await?;
         tenant::Entity::insert_many(chunk.iter().enumerate().map(|(i, id)| tenant::ActiveModel {
             id: Set(id.clone()),
@@ -345,6 +369,38 @@ pub(crate) async fn seed(
         txn.commit().await?;
     }
     Ok(())
+}
+
+/// Tenants seeded per transaction; a tenant's facts are [`facts`] of its place in its chunk.
+const SEED_CHUNK: usize = 1000;
+
+/// One seeded tenant in this many changes its configuration on the day after the first.
+const CHANGED_EVERY: usize = 7;
+
+/// A snapshot at noon of `date` for each of the `count` seeded tenants: the same facts as the
+/// day before, but for one tenant in [`CHANGED_EVERY`], whose facts are another tenant's.
+/// Returns how many changed.
+async fn next_snapshots(
+    db: &DatabaseConnection,
+    count: usize,
+    date: NaiveDate,
+) -> Result<usize, DbErr> {
+    let now = Utc::now();
+    let captured_at = date.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+    let changes = |i: usize| i.is_multiple_of(CHANGED_EVERY);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(SEED_CHUNK) {
+        snapshot::Entity::insert_many(chunk.iter().map(|&i| snapshot::ActiveModel {
+            tenant_id: Set(format!("bench-{i:06}")),
+            captured_at: Set(captured_at),
+            received_at: Set(now),
+            facts: Set(facts(i % SEED_CHUNK + usize::from(changes(i)))),
+            idempotency_key: Set(None),
+            ..Default::default()
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok((0..count).filter(|&i| changes(i)).count())
 }
 
 /// Varied facts for every path of the built-in catalog.

@@ -189,6 +189,14 @@ async fn a_year_of_history_with_every_action_score_costs_the_same_round_trips_as
         year_trends, month_trends,
         "trends over a year cost {year_trends} statements, over a month {month_trends}"
     );
+    // Read again, each day's step from the day before comes from the cache: no set is read.
+    let (again, again_trends) = trends(365).await;
+    assert_eq!(again, year);
+    assert_eq!(
+        again_trends,
+        year_trends - 1,
+        "trends over a year read again cost {again_trends} statements, first {year_trends}"
+    );
 }
 
 const PAGE: &str = "{ tenants(first: 100) { edges { node { id
