@@ -17,6 +17,7 @@ pub mod rule;
 pub mod runs;
 pub mod snapshots;
 pub mod totals;
+pub mod trends;
 
 pub use action::{
     ActionDefinition, ActionResult, Progress, percentage, potential_increase, rank_improvements,

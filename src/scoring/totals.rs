@@ -163,8 +163,8 @@ pub fn coverage(max_score: f64, no_data_max_score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entity::daily_score::StoredCategories;
     use crate::scoring::ScoringRule;
+    use entity::daily_score::StoredCategories;
     use proptest::prelude::*;
     use serde_json::json;
 

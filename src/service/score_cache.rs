@@ -19,7 +19,7 @@ use super::action_sets::DayResults;
 use super::daily_scores::DateRange;
 use super::epoch::Epoch;
 use crate::events::Event;
-use crate::scoring::planning::TrendStep;
+use crate::scoring::trends::TrendStep;
 
 /// The sets a trend step goes between: the stored day before's (none when there is none or it
 /// is the same) and the day's.

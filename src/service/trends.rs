@@ -18,7 +18,7 @@ use super::action_sets::{DayResults, missing_set, read_sets};
 use super::daily_scores::DateRange;
 use super::score_cache::{ScoreCache, StepKey};
 use crate::error::ApiResult;
-use crate::scoring::planning::{TrendDay, TrendStep};
+use crate::scoring::trends::{TrendDay, TrendStep};
 
 /// The stored days of `range` in date order, each with its step from the stored day before it
 /// (which may precede the range: its change to the range's first day belongs to the range).

@@ -213,11 +213,17 @@ async fn trends_read_again_take_each_days_step_from_the_cache_and_read_no_set() 
     // The tenant with its newest day, the year's days, and the sets the steps go between.
     let (first, first_cost) = trends().await;
     assert_eq!(first["tenant"]["trends"].as_array().unwrap().len(), 53);
-    assert_eq!(first_cost, 3, "trends read cold cost {first_cost} statements");
+    assert_eq!(
+        first_cost, 3,
+        "trends read cold cost {first_cost} statements"
+    );
     // Every step is kept: the sets are not read again.
     let (again, again_cost) = trends().await;
     assert_eq!(again, first);
-    assert_eq!(again_cost, 2, "trends read again cost {again_cost} statements");
+    assert_eq!(
+        again_cost, 2,
+        "trends read again cost {again_cost} statements"
+    );
 }
 
 const PAGE: &str = "{ tenants(first: 100) { edges { node { id

@@ -29,8 +29,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use crate::child::Server;
-use load::{Load, Rotated, Rotation};
 use entity::daily_score::StoredCategories;
+use load::{Load, Rotated, Rotation};
 use securescore::scoring::totals::CategoryTotal;
 use securescore::{db, service};
 

@@ -198,8 +198,8 @@ pub struct TrendPoint {
     pub percentage_at_end: Option<f64>,
 }
 
-impl From<planning::TrendPoint> for TrendPoint {
-    fn from(point: planning::TrendPoint) -> Self {
+impl From<crate::scoring::trends::TrendPoint> for TrendPoint {
+    fn from(point: crate::scoring::trends::TrendPoint) -> Self {
         TrendPoint {
             from: Date(point.from),
             to: Date(point.to),

@@ -27,8 +27,9 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::prefetch::prefetch_action_scores_if_selected;
 use crate::graphql::scalars::{Date, DateTime};
-use crate::scoring::planning::{self, PlanStatus, ScoreZones, TrendPeriod};
+use crate::scoring::planning::{self, PlanStatus, ScoreZones};
 use crate::scoring::rank_improvements;
+use crate::scoring::trends::{self as trend_points, TrendPeriod};
 use crate::service::daily_scores::DateRange;
 use crate::service::estate::{MAX_CHANGE_DAYS, days_before};
 use crate::service::tenants::Visibility;
@@ -387,7 +388,7 @@ impl Tenant {
         let range = DateRange::parse(from.0, to.0)?;
         let cache = ctx.pipeline()?.score_cache();
         let days = trends::trend_days(db, cache, &self.0.id, range).await?;
-        Ok(planning::trends(&days, from.0, to.0, period)
+        Ok(trend_points::trends(&days, from.0, to.0, period)
             .into_iter()
             .map(Into::<TrendPoint>::into)
             .collect())
