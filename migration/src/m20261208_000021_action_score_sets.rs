@@ -3,12 +3,14 @@
 //! `daily_action_scores` row per tenant, day and action. Existing history is packed tenant by
 //! tenant: a tenant whose days all name a set is done, so a migration stopped half way and
 //! started again packs only what is left (on PostgreSQL the whole migration is one
-//! transaction, so a stop leaves nothing half done at all).
+//! transaction, so a stop leaves nothing half done at all). Down also writes back the
+//! category totals this release leaves out (0 of 0), which the release before stored.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use entity::action_score_set::{self, ActionResult};
+use entity::daily_score::StoredCategories;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::prelude::Date;
@@ -344,6 +346,44 @@ async fn unpack_days(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
         for chunk in rows.chunks(500) {
             insert_unpacked(db, chunk).await?;
         }
+        restore_every_category(db, round).await?;
+    }
+    Ok(())
+}
+
+/// Writes every category back into the day rows of `tenants` that store only the ones with
+/// something scored, as the release before stored them (it reads the categories as stored).
+/// Days with the same totals are updated in one statement.
+async fn restore_every_category(
+    db: &SchemaManagerConnection<'_>,
+    tenants: &[String],
+) -> Result<(), DbErr> {
+    let query = Query::select()
+        .columns([DailyScores::Id, DailyScores::Categories])
+        .from(DailyScores::Table)
+        .and_where(Expr::col(DailyScores::TenantId).is_in(tenants.iter().cloned()))
+        .to_owned();
+    let mut restored: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for row in db.query_all(&query).await? {
+        let stored: StoredCategories = row.try_get("", "categories")?;
+        let every = StoredCategories::whole(&stored.every());
+        if every != stored {
+            let text = serde_json::to_string(&every)
+                .map_err(|e| DbErr::Migration(format!("category totals: {e}")))?;
+            restored.entry(text).or_default().push(row.try_get("", "id")?);
+        }
+    }
+    for (text, ids) in restored {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| DbErr::Migration(format!("category totals: {e}")))?;
+        for chunk in ids.chunks(500) {
+            let update = Query::update()
+                .table(DailyScores::Table)
+                .value(DailyScores::Categories, value.clone())
+                .and_where(Expr::col(DailyScores::Id).is_in(chunk.iter().copied()))
+                .to_owned();
+            db.execute(&update).await?;
+        }
     }
     Ok(())
 }
@@ -442,6 +482,7 @@ enum DailyScores {
     Table,
     Id,
     TenantId,
+    Categories,
     Date,
     Version,
     ActionSetId,
