@@ -89,15 +89,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
 
-    let started = Instant::now();
-    let run = pipeline
-        .run(
-            every_tenant(ScoringRunKind::Daily, first),
-            Duration::from_secs(3600),
-        )
-        .await
-        .map_err(|e| format!("closing: {e:?}"))?;
-    let close = started.elapsed();
+    let (close, run) = timed_run(&pipeline, ScoringRunKind::Daily, first, "closing").await?;
     let day_rows = run.tenant_days_done as usize;
     let action_results = day_rows * catalog_size;
     println!(
@@ -129,17 +121,11 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
 
     // The steady state: every tenant's newest day is kept already and nothing changed, as when
     // today is rescored for everyone at the date change the day after a close.
-    let started = Instant::now();
-    let again = pipeline
-        .run(
-            every_tenant(ScoringRunKind::Recompute, first),
-            Duration::from_secs(3600),
-        )
-        .await
-        .map_err(|e| format!("recomputing: {e:?}"))?;
+    let (took, again) =
+        timed_run(&pipeline, ScoringRunKind::Recompute, first, "recomputing").await?;
     println!(
         "recompute that day (each tenant's newest day kept already, nothing changed): {:.3} s, run {:?}",
-        started.elapsed().as_secs_f64(),
+        took.as_secs_f64(),
         again.status
     );
 
@@ -148,18 +134,17 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let changed = next_snapshots(&db, options.tenants, yesterday)
         .await
         .map_err(fail("seeding the next day"))?;
-    let started = Instant::now();
-    let next = pipeline
-        .run(
-            every_tenant(ScoringRunKind::Daily, yesterday),
-            Duration::from_secs(3600),
-        )
-        .await
-        .map_err(|e| format!("closing the next day: {e:?}"))?;
+    let (took, next) = timed_run(
+        &pipeline,
+        ScoringRunKind::Daily,
+        yesterday,
+        "closing the next day",
+    )
+    .await?;
     println!(
         "close the next day ({changed} of {} tenants' configuration changed): {:.3} s, run {:?}, {} days",
         options.tenants,
-        started.elapsed().as_secs_f64(),
+        took.as_secs_f64(),
         next.status,
         next.tenant_days_done
     );
@@ -193,6 +178,21 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         peak_rss()
     );
     Ok(())
+}
+
+/// Runs `kind` over every tenant on `date`, waiting for it; returns how long it took.
+async fn timed_run(
+    pipeline: &Pipeline,
+    kind: ScoringRunKind,
+    date: NaiveDate,
+    what: &str,
+) -> Result<(Duration, entity::scoring_run::Model), String> {
+    let started = Instant::now();
+    let run = pipeline
+        .run(every_tenant(kind, date), Duration::from_secs(3600))
+        .await
+        .map_err(|e| format!("{what}: {e:?}"))?;
+    Ok((started.elapsed(), run))
 }
 
 /// A run of `kind` over every tenant on `date`.

@@ -370,7 +370,10 @@ async fn restore_every_category(
         if every != stored {
             let text = serde_json::to_string(&every)
                 .map_err(|e| DbErr::Migration(format!("category totals: {e}")))?;
-            restored.entry(text).or_default().push(row.try_get("", "id")?);
+            restored
+                .entry(text)
+                .or_default()
+                .push(row.try_get("", "id")?);
         }
     }
     for (text, ids) in restored {

@@ -7,7 +7,7 @@
 //! (one lookup finds a whole trend's days). Trends keep the step between two sets (see
 //! [`TrendStep`]), a few hundred bytes, rather than the sets.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -191,6 +191,30 @@ impl ScoreCache {
             | Event::Marker { .. } => {}
         }
     }
+}
+
+/// Splits `keys` into what `cached` holds for them and the keys it lacks, each key looked up
+/// once however often it comes.
+pub fn split_cached<K: Ord + std::hash::Hash + Copy, V>(
+    keys: impl IntoIterator<Item = K>,
+    cached: impl Fn(K) -> Option<V>,
+) -> (HashMap<K, V>, BTreeSet<K>) {
+    let mut held = HashMap::new();
+    let mut missing = BTreeSet::new();
+    for key in keys {
+        if held.contains_key(&key) || missing.contains(&key) {
+            continue;
+        }
+        match cached(key) {
+            Some(value) => {
+                held.insert(key, value);
+            }
+            None => {
+                missing.insert(key);
+            }
+        }
+    }
+    (held, missing)
 }
 
 /// Counts a lookup of this cache or the reference cache for `/metrics`.

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use super::action_sets::{DayResults, missing_set, read_sets};
 use super::daily_scores::DateRange;
 pub use super::daily_scores::{ScoreKey, TenantDay};
-use super::score_cache::ScoreCache;
+use super::score_cache::{ScoreCache, split_cached};
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::Progress;
 use crate::scoring::diff::{ActionChange, ScoredAction, diff_actions};
@@ -150,22 +150,7 @@ pub async fn sets_by_id(
     cache: &ScoreCache,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, DayResults>, DbErr> {
-    let mut sets: HashMap<i64, DayResults> = HashMap::new();
-    let mut missing: BTreeSet<i64> = BTreeSet::new();
-    for id in ids {
-        // Days naming one set: looked up once.
-        if sets.contains_key(&id) || missing.contains(&id) {
-            continue;
-        }
-        match cache.actions(id) {
-            Some(results) => {
-                sets.insert(id, results);
-            }
-            None => {
-                missing.insert(id);
-            }
-        }
-    }
+    let (mut sets, missing) = split_cached(ids, |id| cache.actions(id));
     if !missing.is_empty() {
         for (id, results) in read_sets(db, missing).await? {
             cache.keep_actions(id, Arc::clone(&results));

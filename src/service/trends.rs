@@ -16,7 +16,7 @@ use sea_orm::{
 
 use super::action_sets::{DayResults, missing_set, read_sets};
 use super::daily_scores::DateRange;
-use super::score_cache::{ScoreCache, StepKey};
+use super::score_cache::{ScoreCache, StepKey, split_cached};
 use crate::error::ApiResult;
 use crate::scoring::trends::{TrendDay, TrendStep};
 
@@ -86,21 +86,7 @@ async fn steps_for(
     cache: &ScoreCache,
     keys: impl IntoIterator<Item = StepKey>,
 ) -> ApiResult<HashMap<StepKey, Arc<TrendStep>>> {
-    let mut steps = HashMap::new();
-    let mut missing = BTreeSet::new();
-    for key in keys {
-        if steps.contains_key(&key) || missing.contains(&key) {
-            continue;
-        }
-        match cache.trend_step(key) {
-            Some(step) => {
-                steps.insert(key, step);
-            }
-            None => {
-                missing.insert(key);
-            }
-        }
-    }
+    let (mut steps, missing) = split_cached(keys, |key| cache.trend_step(key));
     if missing.is_empty() {
         return Ok(steps);
     }
@@ -129,16 +115,7 @@ async fn sets_of(
         .iter()
         .flat_map(|&(before, after)| before.into_iter().chain([after]))
         .collect();
-    let mut sets = HashMap::new();
-    let mut unread = Vec::new();
-    for id in ids {
-        match cache.actions(id) {
-            Some(results) => {
-                sets.insert(id, results);
-            }
-            None => unread.push(id),
-        }
-    }
+    let (mut sets, unread) = split_cached(ids, |id| cache.actions(id));
     if !unread.is_empty() {
         sets.extend(read_sets(db, unread).await?);
     }

@@ -116,7 +116,10 @@ async fn history_stored_as_rows_migrates_to_sets_restartably_and_answers_the_sam
     // The history as the release before wrote it: rows of the current versions, and rows of
     // a superseded version beside them (kept for readers, not yet swept).
     let compact = "daily_scores WHERE json_array_length(categories) < 5";
-    assert!(app.count(compact).await > 0, "days leave out 0-of-0 categories");
+    assert!(
+        app.count(compact).await > 0,
+        "days leave out 0-of-0 categories"
+    );
     Migrator::down(&app.db, Some(1)).await.unwrap();
     assert_eq!(app.count("daily_action_scores").await as usize, results);
     // Every category is stored again, as the release before stored and read them.
