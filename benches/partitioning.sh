@@ -78,7 +78,7 @@ SELECT * FROM $SCHEMA.$table WHERE tenant_id = 'tenant-' || lpad(:n::text, 5, '0
 EOF
 cat > "$WORK/date_aggregate.$table.sql" <<EOF
 \\set back random(0, 30)
-SELECT count(*), avg(percentage), avg(score) FROM $SCHEMA.$table WHERE date = '$LAST'::date - :back;
+SELECT count(*), avg(percentage), avg(score) FROM $SCHEMA.$table WHERE date = '$LAST'::date - :back::int;
 EOF
 done
 
