@@ -64,14 +64,17 @@ pub async fn trend_days(
         })
         .collect();
     let steps = steps_for(db, cache, keyed.iter().map(|day| day.2)).await?;
-    Ok(keyed
+    keyed
         .into_iter()
-        .map(|(date, percentage, key)| TrendDay {
-            date,
-            percentage,
-            step: Arc::clone(&steps[&key]),
+        .map(|(date, percentage, key)| {
+            let step = steps.get(&key).cloned().ok_or_else(|| missing_set(key.1))?;
+            Ok(TrendDay {
+                date,
+                percentage,
+                step,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The key of the step to set `after` from set `before`: a day naming its predecessor's set
