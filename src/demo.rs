@@ -11,12 +11,12 @@ use rand_chacha::ChaCha8Rng;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::Value;
 
+use crate::collector::Collector;
 use crate::domain::ActionState;
 use crate::domain::AlertKind;
 use crate::domain::ScoringRunKind;
 use crate::error::{ApiError, ApiResult};
 use crate::graph::credential::Credential;
-use crate::graph::worker::Collector;
 use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
 use crate::scoring::alerts::RuleSettings;

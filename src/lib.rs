@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod collector;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod graph;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod net;
 pub mod pipeline;
 pub mod scoring;

@@ -8,15 +8,16 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::auth::TokenVerifier;
+use crate::collector::Collector;
 use crate::config::ServeConfig;
-use crate::graph::worker::Collector;
 use crate::graphql::build_schema;
 use crate::http::connections::{ConnectionLimit, connection_cap, raise_open_file_limit};
 use crate::http::listen::serve_http;
 use crate::http::{App, metrics_router, router, shutdown_signal};
 use crate::pipeline::{Background, Pipeline};
 use crate::secrets::SecretsKey;
-use crate::{db, demo, service};
+use crate::webhooks::delivery::Deliveries;
+use crate::{db, demo, jobs, service};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,34 @@ pub struct Prepared {
     pub pipeline: Pipeline,
     /// The pipeline's background tasks, stopped when this is dropped.
     pub background: Background,
+    /// The replica's jobs, whose queues tests drain with [`Jobs::run_pending`].
+    pub jobs: Jobs,
+}
+
+/// Every kind of job this replica runs through the job engine.
+#[derive(Clone)]
+pub struct Jobs {
+    scoring: Pipeline,
+    collections: Collector,
+    deliveries: Deliveries,
+}
+
+impl Jobs {
+    /// Runs every claimable job of every kind, again while one queued another (a collection's
+    /// snapshot, a run's comparisons), until none is left; answers how many ran. The loops
+    /// keep running beside it: the claims keep each job to one runner.
+    pub async fn run_pending(&self) -> Result<usize, sea_orm::DbErr> {
+        let mut total = 0;
+        loop {
+            let ran = jobs::run_pending(&self.scoring).await?
+                + jobs::run_pending(&self.collections).await?
+                + jobs::run_pending(&self.deliveries).await?;
+            if ran == 0 {
+                return Ok(total);
+            }
+            total += ran;
+        }
+    }
 }
 
 /// Connects, migrates, loads the built-in catalog and (in demo mode) seeds; builds the router.
@@ -125,10 +154,13 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         db.clone(),
         config.sqlite_checkpoint_interval,
     )));
-    background.adopt(tokio::spawn(
-        crate::webhooks::delivery::run_delivery_worker(db.clone(), config.webhooks, secrets),
-    ));
-    background.adopt(tokio::spawn(collector.clone().run()));
+    let jobs = Jobs {
+        scoring: pipeline.clone(),
+        collections: collector.clone(),
+        deliveries: Deliveries::new(db.clone(), pipeline.replica(), config.webhooks, secrets),
+    };
+    background.adopt(tokio::spawn(jobs::run(jobs.deliveries.clone())));
+    background.adopt(tokio::spawn(jobs::run(jobs.collections.clone())));
     if let Some(keys) = verifier.remote_keys() {
         // The identity provider's keys: loaded now, then refreshed on schedule.
         background.adopt(tokio::spawn(keys.run()));
@@ -177,6 +209,7 @@ pub async fn prepare(mut config: ServeConfig) -> Result<Prepared, StartError> {
         connections,
         pipeline,
         background,
+        jobs,
     })
 }
 

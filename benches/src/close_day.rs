@@ -222,7 +222,7 @@ async fn export_memory(
         ..Default::default()
     };
     let limits = securescore::config::RequestLimits::default();
-    let collector = securescore::graph::worker::Collector::new(
+    let collector = securescore::collector::Collector::new(
         db.clone(),
         securescore::config::GraphConfig::default(),
         securescore::secrets::SecretsKey::default(),

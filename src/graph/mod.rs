@@ -13,4 +13,3 @@ pub mod facts;
 pub mod governance_facts;
 mod policy_checks;
 pub mod setting_facts;
-pub mod worker;

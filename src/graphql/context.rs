@@ -4,9 +4,9 @@ use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
+use crate::collector::Collector;
 use crate::config::{ScoringConfig, WebhookConfig};
 use crate::error::{ApiError, ApiResult};
-use crate::graph::worker::Collector;
 use crate::pipeline::Pipeline;
 
 /// Accessors on the resolver context; a missing viewer is UNAUTHENTICATED.

@@ -61,7 +61,7 @@ pub fn build_schema(
     pipeline: Pipeline,
     scoring: ScoringConfig,
     webhooks: WebhookConfig,
-    collector: crate::graph::worker::Collector,
+    collector: crate::collector::Collector,
     limits: &RequestLimits,
     cost: CostConfig,
 ) -> AppSchema {

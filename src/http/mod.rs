@@ -61,7 +61,7 @@ pub struct App {
     /// In `--demo` only: the tokens the dashboard offers to pick from.
     pub demo_tokens: Option<crate::demo::DemoTokens>,
     /// The directory collector, for consents that queue a collection.
-    pub collector: crate::graph::worker::Collector,
+    pub collector: crate::collector::Collector,
 }
 
 /// Shared handler state.

@@ -26,11 +26,15 @@ use tokio::task::JoinHandle;
 use crate::config::ScoringConfig;
 use crate::error::ApiResult;
 use crate::events::{Event, EventBus};
+use crate::jobs::Queue;
 use crate::scoring::ActionDefinition;
 use crate::service::catalog;
 use crate::service::reference_cache::ReferenceCache;
 use crate::service::score_cache::ScoreCache;
 pub use live::LiveRequest;
+
+/// How often an idle scoring worker looks for tasks planned by other replicas.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 use tasks::RunRequest;
 
 /// A handle on this replica's pipeline: resolvers use it to ask for live rescoring and to start
@@ -44,10 +48,9 @@ pub struct Pipeline {
 struct Shared {
     db: DatabaseConnection,
     config: ScoringConfig,
-    /// This replica's name on the tasks it claims.
-    replica: String,
-    /// Wakes the worker when this replica planned a run.
-    work: Notify,
+    /// Scoring tasks as the job engine claims them here (the replica's name, the lease; woken
+    /// when this replica planned a run).
+    queue: Queue,
     /// Wakes waiting `recomputeScores` requests when a run finishes here.
     run_finished: Notify,
     /// Tenants whose today needs rescoring.
@@ -102,16 +105,16 @@ impl Pipeline {
             reference_cache.clone(),
             markers.clone(),
         ));
+        let replica = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let pipeline = Pipeline {
             inner: Arc::new(Shared {
+                queue: Queue::new(db.clone(), &replica, config.lease, IDLE_POLL),
                 db,
                 config,
-                replica: format!(
-                    "{}-{}",
-                    std::process::id(),
-                    &uuid::Uuid::new_v4().simple().to_string()[..8]
-                ),
-                work: Notify::new(),
                 run_finished: Notify::new(),
                 live: live_sender,
                 live_asked: AtomicU64::new(0),
@@ -124,7 +127,7 @@ impl Pipeline {
         };
         pipeline.rescore_today(LiveRequest::AllTenants);
         let mut handles = vec![
-            tokio::spawn(worker::run_worker(pipeline.clone())),
+            tokio::spawn(crate::jobs::run(pipeline.clone())),
             tokio::spawn(live::run_live_rescorer(pipeline.clone(), live_receiver)),
             tokio::spawn(sweeper::run_sweeper(pipeline.clone())),
         ];
@@ -160,7 +163,7 @@ impl Pipeline {
 
     /// This replica's name, as recorded on the tasks it claims.
     pub fn replica(&self) -> &str {
-        &self.inner.replica
+        &self.inner.queue.replica
     }
 
     /// Asks for today's rows of some tenants (or all) to be rescored soon; bursts coalesce.
@@ -220,7 +223,7 @@ impl Pipeline {
         let run = tasks::plan_run(&self.inner.db, request, batch)
             .await?
             .ok_or_else(|| DbErr::Custom("a recomputation run was not created".into()))?;
-        self.inner.work.notify_one();
+        self.inner.queue.wake.notify_one();
         self.inner
             .events
             .publish(vec![Event::RunUpdated { run_id: run.id }])

@@ -51,7 +51,7 @@ async fn plan_missing_closes(pipeline: &Pipeline) -> Result<(), DbErr> {
         };
         if let Some(run) = plan_run(db, request, config.batch_tenant_days).await? {
             tracing::info!(%date, run = run.id, tenant_days = run.tenant_days_planned, "close planned");
-            pipeline.inner.work.notify_one();
+            pipeline.inner.queue.wake.notify_one();
         }
     }
     Ok(())

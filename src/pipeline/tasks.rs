@@ -1,26 +1,23 @@
-//! Runs and their tasks in the database: planning, claiming with a lease, renewing, finishing.
+//! Runs and their tasks in the database: planning, which tasks the job engine may claim, and
+//! finishing, retrying or giving a claimed task up.
 //!
-//! On PostgreSQL a claim picks the oldest claimable task `FOR UPDATE SKIP LOCKED`, so replicas
-//! never wait on each other or take the same task; on SQLite the single-statement claim runs
-//! under the database's one writer. A task whose lease lapsed (its replica died) is claimable
-//! again; every write of a task checks its claim token first.
+//! Tasks are claimed, renewed and written through `crate::jobs`: a task whose lease lapsed (its
+//! replica died) is claimable again, and every write of a task checks its claim token first.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{ScoringRunKind, ScoringRunStatus, ScoringTaskKind, ScoringTaskStatus};
 use entity::{scoring_run, scoring_task, snapshot, tenant};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, TransactionTrait, UpdateMany,
 };
 use serde_json::json;
 
 use super::batch::{BatchOutcome, WriteFence};
+use crate::jobs::{Backoff, Claimed, JobTable};
 use crate::service::daily_scores::DateRange;
-
-/// Claims after which a task is given up.
-pub const MAX_ATTEMPTS: i32 = 5;
 
 /// What a run covers.
 #[derive(Clone, Debug)]
@@ -208,145 +205,108 @@ async fn first_capture_dates(
         .collect())
 }
 
-/// A claimed task and the token that proves it.
-#[derive(Clone, Debug)]
-pub struct Claim {
-    /// The task as claimed.
-    pub task: scoring_task::Model,
-    /// The claim's token.
-    pub token: String,
-    /// How long each renewal holds it.
-    pub lease: Duration,
+/// Pauses between a task's failed attempts; after the last its tenant-days count as failed.
+pub const RETRIES: Backoff = Backoff(&[
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(50),
+    std::time::Duration::from_secs(250),
+]);
+
+/// A claimed scoring task.
+pub type Claim = Claimed<scoring_task::Entity>;
+
+impl JobTable for scoring_task::Entity {
+    const ID: scoring_task::Column = scoring_task::Column::Id;
+    const CLAIM_TOKEN: scoring_task::Column = scoring_task::Column::ClaimToken;
+    const LEASE_UNTIL: scoring_task::Column = scoring_task::Column::LeaseUntil;
+    const ORDER: scoring_task::Column = scoring_task::Column::Id;
+    const CLAIMS: Option<scoring_task::Column> = Some(scoring_task::Column::Attempts);
+
+    /// Pending and due, or running with a lapsed lease; a comparisons task only once its run
+    /// has no tenant task left to do.
+    fn claimable(now: DateTime<Utc>) -> Condition {
+        let blocking = Alias::new("blocking");
+        let unfinished_tenant_tasks = Query::select()
+            .expr(Expr::val(1))
+            .from_as(scoring_task::Entity, blocking.clone())
+            .and_where(
+                Expr::col((blocking.clone(), scoring_task::Column::RunId))
+                    .equals((scoring_task::Entity, scoring_task::Column::RunId)),
+            )
+            .and_where(
+                Expr::col((blocking.clone(), scoring_task::Column::Kind))
+                    .eq(ScoringTaskKind::Tenants.as_str()),
+            )
+            .and_where(Expr::col((blocking, scoring_task::Column::Status)).is_in([
+                ScoringTaskStatus::Pending.as_str(),
+                ScoringTaskStatus::Running.as_str(),
+            ]))
+            .to_owned();
+        let column = |c: scoring_task::Column| Expr::col((scoring_task::Entity, c));
+        let status = |s: ScoringTaskStatus| column(scoring_task::Column::Status).eq(s.as_str());
+        Condition::all()
+            .add(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(status(ScoringTaskStatus::Pending))
+                            .add(column(scoring_task::Column::NotBefore).lte(now)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(status(ScoringTaskStatus::Running))
+                            .add(column(scoring_task::Column::LeaseUntil).lt(now)),
+                    ),
+            )
+            .add(
+                Condition::any()
+                    .add(column(scoring_task::Column::Kind).eq(ScoringTaskKind::Tenants.as_str()))
+                    .add(Expr::exists(unfinished_tenant_tasks).not()),
+            )
+    }
+
+    fn mark_claimed(
+        update: UpdateMany<Self>,
+        replica: &str,
+        _now: DateTime<Utc>,
+    ) -> UpdateMany<Self> {
+        update
+            .col_expr(
+                scoring_task::Column::Status,
+                Expr::value(ScoringTaskStatus::Running.as_str()),
+            )
+            .col_expr(
+                scoring_task::Column::ClaimedBy,
+                Expr::value(replica.to_owned()),
+            )
+    }
+
+    fn id_of(task: &scoring_task::Model) -> i64 {
+        task.id
+    }
 }
 
-/// Claims the oldest claimable task: pending and due, or running with a lapsed lease; a
-/// comparisons task only once its run has no tenant task left to do.
-pub async fn claim_task(
-    db: &DatabaseConnection,
-    replica: &str,
-    lease: Duration,
-) -> Result<Option<Claim>, DbErr> {
-    let now = Utc::now();
-    let blocking = Alias::new("blocking");
-    let unfinished_tenant_tasks = Query::select()
-        .expr(Expr::val(1))
-        .from_as(scoring_task::Entity, blocking.clone())
-        .and_where(
-            Expr::col((blocking.clone(), scoring_task::Column::RunId))
-                .equals((scoring_task::Entity, scoring_task::Column::RunId)),
-        )
-        .and_where(
-            Expr::col((blocking.clone(), scoring_task::Column::Kind))
-                .eq(ScoringTaskKind::Tenants.as_str()),
-        )
-        .and_where(Expr::col((blocking, scoring_task::Column::Status)).is_in([
-            ScoringTaskStatus::Pending.as_str(),
-            ScoringTaskStatus::Running.as_str(),
-        ]))
-        .to_owned();
-    let status = |s: ScoringTaskStatus| {
-        Expr::col((scoring_task::Entity, scoring_task::Column::Status)).eq(s.as_str())
-    };
-    let candidate = Query::select()
-        .column((scoring_task::Entity, scoring_task::Column::Id))
-        .from(scoring_task::Entity)
-        .cond_where(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(status(ScoringTaskStatus::Pending))
-                        .add(
-                            Expr::col((scoring_task::Entity, scoring_task::Column::NotBefore))
-                                .lte(now),
-                        ),
-                )
-                .add(
-                    Condition::all()
-                        .add(status(ScoringTaskStatus::Running))
-                        .add(
-                            Expr::col((scoring_task::Entity, scoring_task::Column::LeaseUntil))
-                                .lt(now),
-                        ),
-                ),
-        )
-        .cond_where(
-            Condition::any()
-                .add(
-                    Expr::col((scoring_task::Entity, scoring_task::Column::Kind))
-                        .eq(ScoringTaskKind::Tenants.as_str()),
-                )
-                .add(Expr::exists(unfinished_tenant_tasks).not()),
-        )
-        .order_by(
-            (scoring_task::Entity, scoring_task::Column::Id),
-            sea_orm::sea_query::Order::Asc,
-        )
-        .limit(1)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    let token = uuid::Uuid::new_v4().to_string();
-    let claimed = scoring_task::Entity::update_many()
-        .col_expr(
-            scoring_task::Column::Status,
-            Expr::value(ScoringTaskStatus::Running.as_str()),
-        )
-        .col_expr(scoring_task::Column::ClaimToken, Expr::value(token.clone()))
-        .col_expr(
-            scoring_task::Column::ClaimedBy,
-            Expr::value(replica.to_owned()),
-        )
-        .col_expr(scoring_task::Column::LeaseUntil, Expr::value(now + lease))
-        .col_expr(
-            scoring_task::Column::Attempts,
-            Expr::col(scoring_task::Column::Attempts).add(1),
-        )
-        .filter(Expr::col((scoring_task::Entity, scoring_task::Column::Id)).in_subquery(candidate))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(None);
-    }
-    let Some(task) = scoring_task::Entity::find()
-        .filter(scoring_task::Column::ClaimToken.eq(token.clone()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
+/// Marks a run RUNNING when the first of its tasks is claimed.
+pub async fn start_run(db: &DatabaseConnection, run_id: i64) -> Result<(), DbErr> {
     scoring_run::Entity::update_many()
         .col_expr(
             scoring_run::Column::Status,
             Expr::value(ScoringRunStatus::Running.as_str()),
         )
-        .col_expr(scoring_run::Column::StartedAt, Expr::value(now))
-        .filter(scoring_run::Column::Id.eq(task.run_id))
+        .col_expr(scoring_run::Column::StartedAt, Expr::value(Utc::now()))
+        .filter(scoring_run::Column::Id.eq(run_id))
         .filter(scoring_run::Column::Status.eq(ScoringRunStatus::Queued))
         .exec(db)
         .await?;
-    Ok(Some(Claim { task, token, lease }))
+    Ok(())
 }
 
-impl Claim {
-    /// Renews the lease inside `txn`, if the claim is still ours.
-    async fn renew(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
-        let renewed = scoring_task::Entity::update_many()
-            .col_expr(
-                scoring_task::Column::LeaseUntil,
-                Expr::value(Utc::now() + self.lease),
-            )
-            .filter(scoring_task::Column::Id.eq(self.task.id))
-            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
-            .filter(scoring_task::Column::Status.eq(ScoringTaskStatus::Running))
-            .exec(txn)
-            .await?;
-        Ok(renewed.rows_affected == 1)
-    }
-
+impl Claimed<scoring_task::Entity> {
     /// The batch's tenant ids.
     pub fn tenant_ids(&self) -> Result<Vec<String>, DbErr> {
-        serde_json::from_value(self.task.tenant_ids.clone()).map_err(|e| {
-            DbErr::Custom(format!("task {} has corrupt tenant ids: {e}", self.task.id))
-        })
+        serde_json::from_value(self.job.tenant_ids.clone())
+            .map_err(|e| DbErr::Custom(format!("task {} has corrupt tenant ids: {e}", self.job.id)))
     }
 
     /// Marks the task done with `outcome` and adds it to the run's counters, in one
@@ -359,7 +319,7 @@ impl Claim {
         let txn = db.begin().await?;
         let failed_tenants =
             (!outcome.failed_tenants.is_empty()).then(|| json!(outcome.failed_tenants));
-        let finished = scoring_task::Entity::update_many()
+        let update = scoring_task::Entity::update_many()
             .col_expr(
                 scoring_task::Column::Status,
                 Expr::value(ScoringTaskStatus::Done.as_str()),
@@ -375,16 +335,12 @@ impl Claim {
                 Expr::value(failed_tenants),
             )
             .col_expr(scoring_task::Column::FinishedAt, Expr::value(Utc::now()))
-            .filter(scoring_task::Column::Id.eq(self.task.id))
-            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
-            .filter(scoring_task::Column::Status.eq(ScoringTaskStatus::Running))
-            .exec(&txn)
-            .await?;
-        if finished.rows_affected != 1 {
+            .filter(scoring_task::Column::Status.eq(ScoringTaskStatus::Running));
+        if !self.finish_if_claimed(&txn, update).await? {
             return Ok(false);
         }
-        let correction = outcome.done() + outcome.failed - self.task.planned;
-        add_to_run(&txn, self.task.run_id, outcome, correction).await?;
+        let correction = outcome.done() + outcome.failed - self.job.planned;
+        add_to_run(&txn, self.job.run_id, outcome, correction).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -392,12 +348,10 @@ impl Claim {
     /// After an error: due again after a backoff, or given up (every planned tenant-day
     /// failed) after the last attempt.
     pub async fn retry_later(&self, db: &DatabaseConnection, reason: &str) -> Result<(), DbErr> {
-        if self.task.attempts >= MAX_ATTEMPTS {
+        let Some(backoff) = RETRIES.after(self.job.attempts) else {
             return self.give_up(db, reason).await;
-        }
-        let retries_so_far = u32::try_from(self.task.attempts - 1).unwrap_or(0);
-        let backoff = Duration::seconds(2 * 5_i64.pow(retries_so_far));
-        scoring_task::Entity::update_many()
+        };
+        let update = scoring_task::Entity::update_many()
             .col_expr(
                 scoring_task::Column::Status,
                 Expr::value(ScoringTaskStatus::Pending.as_str()),
@@ -405,26 +359,15 @@ impl Claim {
             .col_expr(
                 scoring_task::Column::NotBefore,
                 Expr::value(Utc::now() + backoff),
-            )
-            .col_expr(
-                scoring_task::Column::ClaimToken,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                scoring_task::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(scoring_task::Column::Id.eq(self.task.id))
-            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
-            .exec(db)
-            .await?;
+            );
+        self.finish_if_claimed(db, Self::released(update)).await?;
         Ok(())
     }
 
     /// Gives the task up: every tenant-day it planned counts as failed.
     pub async fn give_up(&self, db: &DatabaseConnection, reason: &str) -> Result<(), DbErr> {
         let outcome = BatchOutcome {
-            failed: self.task.planned,
+            failed: self.job.planned,
             failed_tenants: self
                 .tenant_ids()
                 .unwrap_or_default()
@@ -434,7 +377,7 @@ impl Claim {
             ..Default::default()
         };
         let txn = db.begin().await?;
-        let given_up = scoring_task::Entity::update_many()
+        let update = scoring_task::Entity::update_many()
             .col_expr(
                 scoring_task::Column::Status,
                 Expr::value(ScoringTaskStatus::Failed.as_str()),
@@ -444,13 +387,9 @@ impl Claim {
                 scoring_task::Column::FailedTenants,
                 Expr::value(Some(json!(outcome.failed_tenants))),
             )
-            .col_expr(scoring_task::Column::FinishedAt, Expr::value(Utc::now()))
-            .filter(scoring_task::Column::Id.eq(self.task.id))
-            .filter(scoring_task::Column::ClaimToken.eq(self.token.clone()))
-            .exec(&txn)
-            .await?;
-        if given_up.rows_affected == 1 {
-            add_to_run(&txn, self.task.run_id, &outcome, 0).await?;
+            .col_expr(scoring_task::Column::FinishedAt, Expr::value(Utc::now()));
+        if self.finish_if_claimed(&txn, update).await? {
+            add_to_run(&txn, self.job.run_id, &outcome, 0).await?;
         }
         txn.commit().await
     }

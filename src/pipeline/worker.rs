@@ -1,97 +1,87 @@
-//! The worker every replica runs: claim a task, do it, record it, and finish its run.
-
-use std::time::Duration;
+//! Scoring tasks as jobs of the job engine: do a claimed task, record it, finish its run.
 
 use entity::enums::ScoringTaskKind;
-use entity::scoring_run;
+use entity::{scoring_run, scoring_task};
 use sea_orm::{DbErr, EntityTrait};
 
 use super::Pipeline;
 use super::batch::{BatchOutcome, is_lost_claim, score_batch};
-use super::tasks::{Claim, MAX_ATTEMPTS, claim_task, finish_run};
+use super::tasks::{Claim, RETRIES, finish_run, start_run};
 use crate::error::ApiError;
 use crate::events::Event;
+use crate::jobs::{Job, Queue};
 use crate::service::comparisons::refresh_comparisons;
 use crate::service::daily_scores::DateRange;
 use crate::telemetry;
 
-/// How often an idle worker looks for tasks planned by other replicas.
-const IDLE_POLL: Duration = Duration::from_millis(500);
+impl Job for Pipeline {
+    type Table = scoring_task::Entity;
+    const NAME: &'static str = "scoring";
 
-/// Claims and does tasks until the task is aborted.
-pub async fn run_worker(pipeline: Pipeline) {
-    loop {
-        match work_once(&pipeline).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(err) => tracing::error!(error = %err, "scoring worker: claiming failed"),
+    fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+
+    /// Does the claimed task, records it, and finishes its run after the comparisons task.
+    async fn run(&self, claim: Claim) -> Result<(), DbErr> {
+        let db = self.db();
+        start_run(db, claim.job.run_id).await?;
+        let run = scoring_run::Entity::find_by_id(claim.job.run_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::Custom(format!("task {} has no run", claim.job.id)))?;
+        if claim.job.attempts > RETRIES.attempts() {
+            claim
+                .give_up(
+                    db,
+                    "the task was claimed too often (its replicas kept dying)",
+                )
+                .await?;
+        } else {
+            match do_task(self, &claim, &run).await {
+                Ok(outcome) => {
+                    // The rows are committed whatever becomes of the claim: their events go out.
+                    super::announce(self, &outcome);
+                    if !claim.finish(db, &outcome).await? {
+                        tracing::warn!(task = claim.job.id, "task taken over by another replica");
+                        return Ok(());
+                    }
+                    self.events()
+                        .publish(vec![Event::RunUpdated { run_id: run.id }])
+                        .await;
+                    count_tenant_days(&outcome);
+                }
+                Err(err) if is_lost_claim(&err) => {
+                    tracing::warn!(task = claim.job.id, "task taken over by another replica");
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::error!(task = claim.job.id, run = run.id, error = %err, "scoring task failed; it will be retried");
+                    return claim.retry_later(db, &err.to_string()).await;
+                }
+            }
         }
-        let _ = tokio::time::timeout(IDLE_POLL, pipeline.inner.work.notified()).await;
+        if claim.job.kind == ScoringTaskKind::Comparisons {
+            finish_run(db, run.id).await?;
+            self.inner.run_finished.notify_waiters();
+            self.events()
+                .publish(vec![Event::RunUpdated { run_id: run.id }])
+                .await;
+            tracing::info!(run = run.id, kind = ?run.kind, from = %run.date_from, to = %run.date_to, "scoring run finished");
+        }
+        Ok(())
     }
 }
 
-/// Claims one task and does it; false when there was none.
-async fn work_once(pipeline: &Pipeline) -> Result<bool, DbErr> {
-    let db = pipeline.db();
-    let lease = chrono::Duration::from_std(pipeline.config().lease)
-        .unwrap_or(chrono::Duration::seconds(60));
-    let Some(claim) = claim_task(db, pipeline.replica(), lease).await? else {
-        return Ok(false);
-    };
-    let run = scoring_run::Entity::find_by_id(claim.task.run_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::Custom(format!("task {} has no run", claim.task.id)))?;
-    if claim.task.attempts > MAX_ATTEMPTS {
-        claim
-            .give_up(
-                db,
-                "the task was claimed too often (its replicas kept dying)",
-            )
-            .await?;
-    } else {
-        let done = do_task(pipeline, &claim, &run).await;
-        match done {
-            Ok(outcome) => {
-                // The rows are committed whatever becomes of the claim: their events go out.
-                super::announce(pipeline, &outcome);
-                if !claim.finish(db, &outcome).await? {
-                    tracing::warn!(task = claim.task.id, "task taken over by another replica");
-                    return Ok(true);
-                }
-                pipeline
-                    .events()
-                    .publish(vec![Event::RunUpdated { run_id: run.id }])
-                    .await;
-                let count = |n: i32| u64::try_from(n).unwrap_or(0);
-                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "scored")
-                    .increment(count(outcome.stored));
-                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "superseded")
-                    .increment(count(outcome.superseded));
-                metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "failed")
-                    .increment(count(outcome.failed));
-            }
-            Err(err) if is_lost_claim(&err) => {
-                tracing::warn!(task = claim.task.id, "task taken over by another replica");
-                return Ok(true);
-            }
-            Err(err) => {
-                tracing::error!(task = claim.task.id, run = run.id, error = %err, "scoring task failed; it will be retried");
-                claim.retry_later(db, &err.to_string()).await?;
-                return Ok(true);
-            }
-        }
-    }
-    if claim.task.kind == ScoringTaskKind::Comparisons {
-        finish_run(db, run.id).await?;
-        pipeline.inner.run_finished.notify_waiters();
-        pipeline
-            .events()
-            .publish(vec![Event::RunUpdated { run_id: run.id }])
-            .await;
-        tracing::info!(run = run.id, kind = ?run.kind, from = %run.date_from, to = %run.date_to, "scoring run finished");
-    }
-    Ok(true)
+/// Counts a batch's tenant-days by what became of them.
+fn count_tenant_days(outcome: &BatchOutcome) {
+    let count = |n: i32| u64::try_from(n).unwrap_or(0);
+    metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "scored")
+        .increment(count(outcome.stored));
+    metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "superseded")
+        .increment(count(outcome.superseded));
+    metrics::counter!(telemetry::TENANT_DAYS, "outcome" => "failed")
+        .increment(count(outcome.failed));
 }
 
 /// Does a claimed task: a batch of tenants over the run's dates, or the run's comparisons.
@@ -105,7 +95,7 @@ async fn do_task(
         from: run.date_from,
         to: run.date_to,
     };
-    match claim.task.kind {
+    match claim.job.kind {
         ScoringTaskKind::Tenants => score_batch(db, &claim.tenant_ids()?, range, claim).await,
         ScoringTaskKind::Comparisons => {
             for date in range.days() {

@@ -1,25 +1,30 @@
-//! The delivery worker every replica runs: it claims one due delivery at a time (SKIP LOCKED
-//! on PostgreSQL, so each is sent by one replica), POSTs the signed alert to the endpoint's
-//! address as resolved and checked now, records the attempt, and schedules the next one on the
-//! Standard Webhooks schedule until a 2xx answer or the last attempt.
+//! Webhook deliveries as jobs of the job engine every replica runs: each due delivery is
+//! claimed by one replica, which POSTs the signed alert to the endpoint's address as resolved
+//! and checked now, records the attempt, and schedules the next one on the Standard Webhooks
+//! schedule until a 2xx answer or the last attempt.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::enums::DeliveryStatus;
 use entity::{alert, alert_rule, webhook_attempt, webhook_delivery, webhook_endpoint};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    UpdateMany,
+};
 
 use super::address::{parse_url, resolve};
 use super::payload::alert_body;
 use super::signing::{signature, signing_key};
 use crate::config::WebhookConfig;
+use crate::jobs::{Backoff, Claimed, Job, JobTable, Queue};
 use crate::secrets::SecretsKey;
 
 /// Pauses after each failed attempt; after the last the delivery is FAILED.
-pub const RETRY_SCHEDULE: [Duration; 7] = [
+pub const RETRIES: Backoff = Backoff(&[
     Duration::from_secs(5),
     Duration::from_secs(5 * 60),
     Duration::from_secs(30 * 60),
@@ -27,52 +32,116 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
     Duration::from_secs(5 * 3600),
     Duration::from_secs(10 * 3600),
     Duration::from_secs(10 * 3600),
-];
+]);
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claim lasts: a replica that dies mid-attempt gives the delivery back after it.
-const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// An endpoint whose every attempt failed for this long is disabled.
 pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(3);
 
-/// Delivers due webhooks until the task is aborted.
-pub async fn run_delivery_worker(
-    db: DatabaseConnection,
-    config: WebhookConfig,
-    secrets: SecretsKey,
-) {
-    loop {
-        match deliver_one(&db, &config, &secrets).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(err) => tracing::warn!(error = %err, "webhook delivery worker; will retry"),
-        }
-        tokio::time::sleep(config.poll).await;
+/// A claimed delivery.
+type Claim = Claimed<webhook_delivery::Entity>;
+
+impl JobTable for webhook_delivery::Entity {
+    const ID: webhook_delivery::Column = webhook_delivery::Column::Id;
+    const CLAIM_TOKEN: webhook_delivery::Column = webhook_delivery::Column::ClaimToken;
+    const LEASE_UNTIL: webhook_delivery::Column = webhook_delivery::Column::ClaimedUntil;
+    const ORDER: webhook_delivery::Column = webhook_delivery::Column::NextAttemptAt;
+    /// A delivery counts the attempts it made, not its claims.
+    const CLAIMS: Option<webhook_delivery::Column> = None;
+
+    /// Pending, due, not claimed or with a lapsed claim, to an endpoint that is enabled.
+    fn claimable(now: DateTime<Utc>) -> Condition {
+        let live_endpoints = Query::select()
+            .column(webhook_endpoint::Column::Id)
+            .from(webhook_endpoint::Entity)
+            .and_where(Expr::col(webhook_endpoint::Column::Enabled).eq(true))
+            .and_where(Expr::col(webhook_endpoint::Column::DeletedAt).is_null())
+            .to_owned();
+        let column = |c: webhook_delivery::Column| Expr::col((webhook_delivery::Entity, c));
+        Condition::all()
+            .add(column(webhook_delivery::Column::Status).eq(DeliveryStatus::Pending.as_str()))
+            .add(column(webhook_delivery::Column::NextAttemptAt).lte(now))
+            .add(
+                column(webhook_delivery::Column::ClaimedUntil)
+                    .is_null()
+                    .or(column(webhook_delivery::Column::ClaimedUntil).lt(now)),
+            )
+            .add(column(webhook_delivery::Column::EndpointId).in_subquery(live_endpoints))
+    }
+
+    fn mark_claimed(update: UpdateMany<Self>, _: &str, _: DateTime<Utc>) -> UpdateMany<Self> {
+        update
+    }
+
+    fn id_of(delivery: &webhook_delivery::Model) -> i64 {
+        delivery.id
     }
 }
 
-/// Claims and attempts one due delivery; false when none was due.
-pub async fn deliver_one(
-    db: &DatabaseConnection,
-    config: &WebhookConfig,
-    secrets: &SecretsKey,
-) -> Result<bool, DbErr> {
-    let Some((delivery, token)) = claim(db).await? else {
-        return Ok(false);
-    };
-    let endpoint = webhook_endpoint::Entity::find_by_id(delivery.endpoint_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::Custom(format!("endpoint {} vanished", delivery.endpoint_id)))?;
-    let body = match &delivery.body {
-        Some(body) => body.clone(),
-        None => legacy_body(db, &delivery).await?,
-    };
-    let started = Instant::now();
-    let outcome = attempt(&delivery, &endpoint, body.into_bytes(), config, secrets).await;
-    let took = started.elapsed();
-    record(db, &delivery, &token, &endpoint, outcome, took).await?;
-    Ok(true)
+/// Webhook deliveries as jobs of the job engine on this replica; cheap to clone.
+#[derive(Clone)]
+pub struct Deliveries {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    queue: Queue,
+    config: WebhookConfig,
+    secrets: SecretsKey,
+}
+
+impl Deliveries {
+    /// Deliveries claimed by `replica`, looked for every `config.poll` when idle.
+    pub fn new(
+        db: DatabaseConnection,
+        replica: &str,
+        config: WebhookConfig,
+        secrets: SecretsKey,
+    ) -> Deliveries {
+        Deliveries {
+            inner: Arc::new(Shared {
+                queue: Queue::new(db, replica, CLAIM_LEASE, config.poll),
+                config,
+                secrets,
+            }),
+        }
+    }
+}
+
+impl Job for Deliveries {
+    type Table = webhook_delivery::Entity;
+    const NAME: &'static str = "webhook delivery";
+
+    fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+
+    /// Attempts the claimed delivery and records the attempt.
+    async fn run(&self, claim: Claim) -> Result<(), DbErr> {
+        let db = &self.inner.queue.db;
+        let delivery = &claim.job;
+        let endpoint = webhook_endpoint::Entity::find_by_id(delivery.endpoint_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::Custom(format!("endpoint {} vanished", delivery.endpoint_id)))?;
+        let body = match &delivery.body {
+            Some(body) => body.clone(),
+            None => legacy_body(db, delivery).await?,
+        };
+        let started = Instant::now();
+        let outcome = attempt(
+            delivery,
+            &endpoint,
+            body.into_bytes(),
+            &self.inner.config,
+            &self.inner.secrets,
+        )
+        .await;
+        let took = started.elapsed();
+        record(db, &claim, &endpoint, outcome, took).await
+    }
 }
 
 /// The body of a delivery queued before bodies were stored: rendered from its alert (whose
@@ -97,86 +166,6 @@ async fn legacy_body(
         .exec(db)
         .await?;
     Ok(body)
-}
-
-/// Claims the delivery due first whose endpoint is enabled.
-async fn claim(
-    db: &DatabaseConnection,
-) -> Result<Option<(webhook_delivery::Model, String)>, DbErr> {
-    let now = Utc::now();
-    let live_endpoints = Query::select()
-        .column(webhook_endpoint::Column::Id)
-        .from(webhook_endpoint::Entity)
-        .and_where(Expr::col(webhook_endpoint::Column::Enabled).eq(true))
-        .and_where(Expr::col(webhook_endpoint::Column::DeletedAt).is_null())
-        .to_owned();
-    let candidate = Query::select()
-        .column((webhook_delivery::Entity, webhook_delivery::Column::Id))
-        .from(webhook_delivery::Entity)
-        .and_where(
-            Expr::col((webhook_delivery::Entity, webhook_delivery::Column::Status))
-                .eq(DeliveryStatus::Pending.as_str()),
-        )
-        .and_where(
-            Expr::col((
-                webhook_delivery::Entity,
-                webhook_delivery::Column::NextAttemptAt,
-            ))
-            .lte(now),
-        )
-        .and_where(
-            Expr::col((
-                webhook_delivery::Entity,
-                webhook_delivery::Column::ClaimedUntil,
-            ))
-            .is_null()
-            .or(Expr::col((
-                webhook_delivery::Entity,
-                webhook_delivery::Column::ClaimedUntil,
-            ))
-            .lt(now)),
-        )
-        .and_where(
-            Expr::col((
-                webhook_delivery::Entity,
-                webhook_delivery::Column::EndpointId,
-            ))
-            .in_subquery(live_endpoints),
-        )
-        .order_by(
-            (
-                webhook_delivery::Entity,
-                webhook_delivery::Column::NextAttemptAt,
-            ),
-            Order::Asc,
-        )
-        .limit(1)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    let token = uuid::Uuid::new_v4().to_string();
-    let claimed = webhook_delivery::Entity::update_many()
-        .col_expr(
-            webhook_delivery::Column::ClaimToken,
-            Expr::value(token.clone()),
-        )
-        .col_expr(
-            webhook_delivery::Column::ClaimedUntil,
-            Expr::value(now + CLAIM_LEASE),
-        )
-        .filter(
-            Expr::col((webhook_delivery::Entity, webhook_delivery::Column::Id))
-                .in_subquery(candidate),
-        )
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::ClaimToken.eq(token.clone()))
-        .one(db)
-        .await?
-        .map(|delivery| (delivery, token)))
 }
 
 /// What one attempt got.
@@ -262,25 +251,18 @@ async fn attempt(
 /// Stores the attempt and its consequences, if the claim is still ours.
 async fn record(
     db: &DatabaseConnection,
-    delivery: &webhook_delivery::Model,
-    token: &str,
+    claim: &Claim,
     endpoint: &webhook_endpoint::Model,
     outcome: Outcome,
     took: Duration,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
-    let attempts = delivery.attempts + 1;
+    let attempts = claim.job.attempts + 1;
     let (status, next) = if outcome.succeeded() {
         (DeliveryStatus::Succeeded, None)
     } else {
-        match usize::try_from(delivery.attempts)
-            .ok()
-            .and_then(|done| RETRY_SCHEDULE.get(done))
-        {
-            Some(pause) => (
-                DeliveryStatus::Pending,
-                Some(now + chrono::Duration::from_std(*pause).unwrap_or(chrono::Duration::MAX)),
-            ),
+        match RETRIES.after(attempts) {
+            Some(pause) => (DeliveryStatus::Pending, Some(now + pause)),
             None => (DeliveryStatus::Failed, None),
         }
     };
@@ -290,7 +272,7 @@ async fn record(
     )
     .increment(1);
     let txn = db.begin().await?;
-    let updated = webhook_delivery::Entity::update_many()
+    let update = webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::Status,
             Expr::value(status.as_str()),
@@ -305,20 +287,11 @@ async fn record(
         .col_expr(
             webhook_delivery::Column::LastError,
             Expr::value(outcome.error.clone()),
-        )
-        .col_expr(
-            webhook_delivery::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            webhook_delivery::Column::ClaimToken,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(webhook_delivery::Column::Id.eq(delivery.id))
-        .filter(webhook_delivery::Column::ClaimToken.eq(token))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
+        );
+    if !claim
+        .finish_if_claimed(&txn, Claim::released(update))
+        .await?
+    {
         // The claim lapsed and another replica took the delivery over; its record counts.
         return txn.rollback().await;
     }
@@ -326,7 +299,7 @@ async fn record(
         crate::telemetry::count_delivery(status, 1);
     }
     webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
-        delivery_id: Set(delivery.id),
+        delivery_id: Set(claim.job.id),
         attempted_at: Set(now),
         response_status: Set(outcome.status.map(i32::from)),
         duration_ms: Set(i64::try_from(took.as_millis()).unwrap_or(i64::MAX)),

@@ -567,11 +567,13 @@ async fn urls_must_be_https_to_public_addresses_and_are_checked_again_at_deliver
     )
     .await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    let delivery = eventually("a first attempt", Duration::from_secs(10), || async {
-        let listed = deliveries(&app).await;
-        listed.first().filter(|d| d["attempts"] == 1).cloned()
-    })
-    .await;
+    assert!(app.pipeline.settled(Duration::from_secs(10)).await);
+    app.run_pending_jobs().await;
+    let delivery = deliveries(&app).await[0].clone();
+    assert_eq!(
+        delivery["attempts"], 1,
+        "one attempt, the next one later: {delivery}"
+    );
     assert!(
         delivery["lastError"]
             .as_str()
@@ -607,19 +609,18 @@ async fn an_endpoint_failing_for_three_days_is_disabled_with_the_reason_and_re_e
     )
     .await;
     app.ingest("acme", &noon(0), partial_mfa_facts()).await;
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    let endpoint = eventually("the endpoint disabled", Duration::from_secs(10), || async {
-        let body = app
-            .graphql(
-                &admin(),
-                "{ tenant(id: \"acme\") { webhookEndpoints { enabled disabledReason } } }",
-                json!({}),
-            )
-            .await;
-        let endpoint = body["data"]["tenant"]["webhookEndpoints"][0].clone();
-        (endpoint["enabled"] == false).then_some(endpoint)
-    })
-    .await;
+    assert!(app.pipeline.settled(Duration::from_secs(10)).await);
+    app.run_pending_jobs().await;
+    assert_eq!(receiver.received().len(), 1, "one attempt");
+    let body = app
+        .graphql(
+            &admin(),
+            "{ tenant(id: \"acme\") { webhookEndpoints { enabled disabledReason } } }",
+            json!({}),
+        )
+        .await;
+    let endpoint = body["data"]["tenant"]["webhookEndpoints"][0].clone();
+    assert_eq!(endpoint["enabled"], false, "{body}");
     let reason = endpoint["disabledReason"].as_str().unwrap();
     assert!(
         reason.contains("failed since") && reason.contains("503"),

@@ -56,6 +56,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The server's scoring pipeline.
     pub pipeline: securescore::pipeline::Pipeline,
+    /// The server's jobs (scoring tasks, collections, webhook deliveries).
+    jobs: securescore::server::Jobs,
     /// Starts the server's graceful shutdown (as SIGTERM does) when sent or dropped.
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     background: Option<securescore::pipeline::Background>,
@@ -186,6 +188,7 @@ async fn spawn_on(
         db,
         database_url,
         pipeline: prepared.pipeline,
+        jobs: prepared.jobs,
         stop: Some(stop),
         background: Some(prepared.background),
         _database: database,
@@ -246,6 +249,13 @@ impl TestApp {
     pub fn kill(&mut self) {
         self.shut_down();
         self.background.take();
+    }
+
+    /// Runs the server's claimable jobs until none is left or running (its own loops run
+    /// beside it), as crates.io's `TestApp::run_pending_background_jobs` does; answers how
+    /// many ran here.
+    pub async fn run_pending_jobs(&self) -> usize {
+        self.jobs.run_pending().await.expect("the jobs run")
     }
 
     /// POSTs a GraphQL request with a bearer token and returns the JSON body.

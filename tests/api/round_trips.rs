@@ -44,7 +44,7 @@ async fn counting_schema(app: &TestApp) -> Counting {
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let collector = securescore::graph::worker::Collector::new(
+    let collector = securescore::collector::Collector::new(
         db.clone(),
         securescore::config::GraphConfig::default(),
         securescore::secrets::SecretsKey::default(),

@@ -1,27 +1,29 @@
-//! The collection worker every replica runs: it queues the scheduled collections that are due
-//! (exactly once across replicas), claims queued collections, or running ones whose lease
-//! lapsed (a dead replica's), with `FOR UPDATE SKIP LOCKED` on PostgreSQL, renews its lease
-//! while it reads the directory, and finishes only while its claim holds: the snapshot goes in
-//! through the collectors' ingest path, so today rescores live and alerts follow.
+//! Directory collections as jobs of the job engine every replica runs: due scheduled
+//! collections are queued (exactly once across replicas) at each tick, a claimed collection has
+//! its lease renewed while the connector reads the directory, and what it read is stored only
+//! while the claim holds: the snapshot goes in through the collectors' ingest path, so today
+//! rescores live and alerts follow. The connector (`crate::graph`) only reads.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::{CollectionStatus, ConnectionStatus};
 use entity::{collection_run, graph_connection};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
 };
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::client::GraphClient;
-use super::collect::{Collected, EndpointOutcome, collect};
-use super::credential::Credential;
 use crate::config::GraphConfig;
+use crate::graph::audit::FIRST_READ_DAYS;
+use crate::graph::client::GraphClient;
+use crate::graph::collect::{Collected, EndpointOutcome, collect};
+use crate::graph::credential::Credential;
+use crate::jobs::{Claimed, Job, JobTable, Queue};
 use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
@@ -41,19 +43,64 @@ pub struct Collector {
 }
 
 struct Shared {
-    db: DatabaseConnection,
+    /// Collections as the job engine claims them here.
+    queue: Queue,
     config: GraphConfig,
     secrets: SecretsKey,
     pipeline: Pipeline,
-    replica: String,
-    work: Notify,
+    /// Wakes `collectNow` requests waiting here when a collection ends.
     finished: Notify,
 }
 
 /// A claimed collection.
-struct Claim {
-    run: collection_run::Model,
-    token: String,
+type Claim = Claimed<collection_run::Entity>;
+
+impl JobTable for collection_run::Entity {
+    const ID: collection_run::Column = collection_run::Column::Id;
+    const CLAIM_TOKEN: collection_run::Column = collection_run::Column::ClaimToken;
+    const LEASE_UNTIL: collection_run::Column = collection_run::Column::LeaseUntil;
+    const ORDER: collection_run::Column = collection_run::Column::Id;
+    const CLAIMS: Option<collection_run::Column> = Some(collection_run::Column::Attempts);
+
+    /// Queued, or running with a lapsed lease (a dead replica's).
+    fn claimable(now: DateTime<Utc>) -> Condition {
+        Condition::any()
+            .add(collection_run::Column::Status.eq(CollectionStatus::Queued.as_str()))
+            .add(
+                Condition::all()
+                    .add(collection_run::Column::Status.eq(CollectionStatus::Running.as_str()))
+                    .add(collection_run::Column::LeaseUntil.lt(now)),
+            )
+    }
+
+    /// RUNNING by `replica`, started now unless a claim before this one started it.
+    fn mark_claimed(
+        update: UpdateMany<Self>,
+        replica: &str,
+        now: DateTime<Utc>,
+    ) -> UpdateMany<Self> {
+        update
+            .col_expr(
+                collection_run::Column::Status,
+                Expr::value(CollectionStatus::Running.as_str()),
+            )
+            .col_expr(
+                collection_run::Column::ClaimedBy,
+                Expr::value(replica.to_owned()),
+            )
+            .col_expr(
+                collection_run::Column::StartedAt,
+                Func::coalesce([
+                    Expr::col(collection_run::Column::StartedAt),
+                    Expr::value(now),
+                ])
+                .into(),
+            )
+    }
+
+    fn id_of(run: &collection_run::Model) -> i64 {
+        run.id
+    }
 }
 
 impl Collector {
@@ -64,15 +111,13 @@ impl Collector {
         secrets: SecretsKey,
         pipeline: Pipeline,
     ) -> Collector {
-        let replica = pipeline.replica().to_owned();
+        let queue = Queue::new(db, pipeline.replica(), config.lease, config.poll);
         Collector {
             inner: Arc::new(Shared {
-                db,
+                queue,
                 config,
                 secrets,
                 pipeline,
-                replica,
-                work: Notify::new(),
                 finished: Notify::new(),
             }),
         }
@@ -100,7 +145,7 @@ impl Collector {
 
     /// Wakes the worker (a collection was just queued here).
     pub fn wake(&self) {
-        self.inner.work.notify_one();
+        self.inner.queue.wake.notify_one();
     }
 
     /// Waits until the collection has ended or `wait` has passed; answers it as it stands.
@@ -111,7 +156,7 @@ impl Collector {
     ) -> Result<Option<collection_run::Model>, DbErr> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let run = find_collection(&self.inner.db, id).await?;
+            let run = find_collection(&self.inner.queue.db, id).await?;
             let ended = run.as_ref().is_none_or(|r| r.finished_at.is_some());
             if ended || tokio::time::Instant::now() >= deadline {
                 return Ok(run);
@@ -123,114 +168,47 @@ impl Collector {
             .await;
         }
     }
+}
 
-    /// Plans due collections and works through queued ones, until the task is aborted.
-    pub async fn run(self) {
-        let mut next_plan = tokio::time::Instant::now();
-        loop {
-            if tokio::time::Instant::now() >= next_plan {
-                next_plan = tokio::time::Instant::now() + self.inner.config.poll;
-                match plan_due_collections(
-                    &self.inner.db,
-                    self.inner.config.collect_interval,
-                    Utc::now(),
-                )
-                .await
-                {
-                    Ok(0) => {}
-                    Ok(planned) => tracing::info!(planned, "scheduled collections queued"),
-                    Err(err) => {
-                        tracing::error!(error = %err, "collector: planning failed; retrying")
-                    }
-                }
-            }
-            match self.claim().await {
-                Ok(Some(claim)) => {
-                    self.process(claim).await;
-                    continue;
-                }
-                Ok(None) => {}
-                Err(err) => tracing::error!(error = %err, "collector: claiming failed; retrying"),
-            }
-            let _ = tokio::time::timeout(self.inner.config.poll, self.inner.work.notified()).await;
-        }
+impl Job for Collector {
+    type Table = collection_run::Entity;
+    const NAME: &'static str = "collection";
+
+    fn queue(&self) -> &Queue {
+        &self.inner.queue
     }
 
-    /// Claims the oldest queued collection, or a running one whose lease lapsed.
-    async fn claim(&self) -> Result<Option<Claim>, DbErr> {
-        let now = Utc::now();
-        let lease = chrono::Duration::from_std(self.inner.config.lease)
-            .unwrap_or(chrono::Duration::seconds(60));
-        let candidate = Query::select()
-            .column(collection_run::Column::Id)
-            .from(collection_run::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(collection_run::Column::Status.eq(CollectionStatus::Queued.as_str()))
-                    .add(
-                        Condition::all()
-                            .add(
-                                collection_run::Column::Status
-                                    .eq(CollectionStatus::Running.as_str()),
-                            )
-                            .add(collection_run::Column::LeaseUntil.lt(now)),
-                    ),
-            )
-            .order_by(collection_run::Column::Id, sea_orm::sea_query::Order::Asc)
-            .limit(1)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let token = uuid::Uuid::new_v4().to_string();
-        let claimed = collection_run::Entity::update_many()
-            .col_expr(
-                collection_run::Column::Status,
-                Expr::value(CollectionStatus::Running.as_str()),
-            )
-            .col_expr(
-                collection_run::Column::ClaimToken,
-                Expr::value(token.clone()),
-            )
-            .col_expr(
-                collection_run::Column::ClaimedBy,
-                Expr::value(self.inner.replica.clone()),
-            )
-            .col_expr(collection_run::Column::LeaseUntil, Expr::value(now + lease))
-            .col_expr(
-                collection_run::Column::Attempts,
-                Expr::col(collection_run::Column::Attempts).add(1),
-            )
-            .filter(collection_run::Column::Id.in_subquery(candidate))
-            .exec(&self.inner.db)
-            .await?;
-        if claimed.rows_affected == 0 {
-            return Ok(None);
+    /// Queues the scheduled collections that are due.
+    async fn tick(&self) {
+        let interval = self.inner.config.collect_interval;
+        match plan_due_collections(&self.inner.queue.db, interval, Utc::now()).await {
+            Ok(0) => {}
+            Ok(planned) => tracing::info!(planned, "scheduled collections queued"),
+            Err(err) => tracing::error!(error = %err, "collector: planning failed; retrying"),
         }
-        collection_run::Entity::update_many()
-            .col_expr(collection_run::Column::StartedAt, Expr::value(now))
-            .filter(collection_run::Column::ClaimToken.eq(token.clone()))
-            .filter(collection_run::Column::StartedAt.is_null())
-            .exec(&self.inner.db)
-            .await?;
-        Ok(collection_run::Entity::find()
-            .filter(collection_run::Column::ClaimToken.eq(token.clone()))
-            .one(&self.inner.db)
-            .await?
-            .map(|run| Claim { run, token }))
     }
 
     /// Runs a claimed collection with its lease renewed, and records the outcome.
+    async fn run(&self, claim: Claim) -> Result<(), DbErr> {
+        self.process(claim).await;
+        Ok(())
+    }
+}
+
+impl Collector {
+    /// Runs a claimed collection with its lease renewed, and records the outcome.
     async fn process(&self, claim: Claim) {
-        let id = claim.run.id;
-        let tenant = claim.run.tenant_id.clone();
-        tracing::info!(collection = id, %tenant, attempt = claim.run.attempts, "collection started");
-        let outcome = if claim.run.attempts > MAX_CLAIMS {
+        let id = claim.job.id;
+        let tenant = claim.job.tenant_id.clone();
+        tracing::info!(collection = id, %tenant, attempt = claim.job.attempts, "collection started");
+        let outcome = if claim.job.attempts > MAX_CLAIMS {
             failed(format!(
                 "given up after {MAX_CLAIMS} claims: the replicas collecting it stopped each time"
             ))
         } else {
             tokio::select! {
                 collected = self.collect_tenant(&tenant) => collected,
-                lost = self.keep_lease(&claim) => {
+                lost = claim.keep_lease(&self.inner.queue.db) => {
                     tracing::warn!(collection = id, error = %lost, "collection claim lost; another replica takes it over");
                     return;
                 }
@@ -251,34 +229,10 @@ impl Collector {
         self.inner.finished.notify_waiters();
     }
 
-    /// Renews the claim's lease every third of it; ends (with the reason) when the claim is
-    /// lost.
-    async fn keep_lease(&self, claim: &Claim) -> String {
-        let lease = self.inner.config.lease;
-        loop {
-            tokio::time::sleep(lease / 3).await;
-            let until = Utc::now()
-                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-            match collection_run::Entity::update_many()
-                .col_expr(collection_run::Column::LeaseUntil, Expr::value(until))
-                .filter(collection_run::Column::Id.eq(claim.run.id))
-                .filter(collection_run::Column::ClaimToken.eq(claim.token.clone()))
-                .exec(&self.inner.db)
-                .await
-            {
-                Ok(result) if result.rows_affected == 1 => {}
-                Ok(_) => return "the claim was taken over".into(),
-                Err(err) => {
-                    tracing::warn!(collection = claim.run.id, error = %err, "renewing the collection lease failed; trying again")
-                }
-            }
-        }
-    }
-
     /// Reads the tenant's directory with its stored connection.
     async fn collect_tenant(&self, tenant_id: &str) -> Collected {
         let connection = match graph_connection::Entity::find_by_id(tenant_id.to_owned())
-            .one(&self.inner.db)
+            .one(&self.inner.queue.db)
             .await
         {
             Ok(Some(connection)) if connection.enabled => connection,
@@ -299,7 +253,7 @@ impl Collector {
             Ok(client) => client,
             Err(reason) => return failed(reason),
         };
-        let emergency_accounts = match find_tenant(&self.inner.db, tenant_id).await {
+        let emergency_accounts = match find_tenant(&self.inner.queue.db, tenant_id).await {
             Ok(Some(tenant)) => match emergency_accounts_of(&tenant) {
                 Ok(accounts) => accounts,
                 Err(err) => return failed(err.message().to_owned()),
@@ -310,7 +264,7 @@ impl Collector {
         let started = std::time::Instant::now();
         let audit_since = connection
             .audit_read_from
-            .unwrap_or_else(|| Utc::now() - chrono::Duration::days(super::audit::FIRST_READ_DAYS));
+            .unwrap_or_else(|| Utc::now() - chrono::Duration::days(FIRST_READ_DAYS));
         let mut collected = collect(&client, &emergency_accounts, audit_since).await;
         // Only the partner application waits on each directory's consent; an app registration
         // of the directory's own that is not found there is a wrong directory or client id.
@@ -342,7 +296,7 @@ impl Collector {
                 .and_then(|json| Credential::from_stored(&json))?;
             return Ok((connection.client_id.clone(), credential));
         }
-        let application = find_partner_application(&self.inner.db)
+        let application = find_partner_application(&self.inner.queue.db)
             .await
             .map_err(|e| format!("reading the partner application failed: {e}"))?
             .ok_or("the connection signs in as the partner application, and none is set")?;
@@ -353,22 +307,22 @@ impl Collector {
     /// Stores the snapshot (idempotent per collection) and records the outcome, while the
     /// claim holds; false when it no longer did.
     async fn finish(&self, claim: &Claim, collected: Collected) -> Result<bool, DbErr> {
-        let db = &self.inner.db;
+        let db = &self.inner.queue.db;
         let now = Utc::now();
         let mut status = collected.status;
         let mut error = collected.error.clone();
         let mut snapshot_id = None;
         // Kept before the snapshot, so the scores it brings find the events that explain them;
         // idempotent by event id, so a collection taken over stores nothing twice.
-        keep_changes(db, &claim.run.tenant_id, &collected.directory_changes).await?;
+        keep_changes(db, &claim.job.tenant_id, &collected.directory_changes).await?;
         if let Some(facts) = &collected.facts {
             match ingest_snapshot(
                 db,
                 SnapshotInput {
-                    tenant_id: claim.run.tenant_id.clone(),
+                    tenant_id: claim.job.tenant_id.clone(),
                     captured_at: now.trunc_subsecs(6),
                     facts: facts.clone(),
-                    idempotency_key: Some(format!("collection:{}", claim.run.id)),
+                    idempotency_key: Some(format!("collection:{}", claim.job.id)),
                 },
             )
             .await
@@ -386,12 +340,12 @@ impl Collector {
         // (PostgreSQL; SQLite has one writer, and a read before the first write there could
         // only make the write fail).
         if txn.get_database_backend() == DbBackend::Postgres {
-            graph_connection::Entity::find_by_id(claim.run.tenant_id.clone())
+            graph_connection::Entity::find_by_id(claim.job.tenant_id.clone())
                 .lock_exclusive()
                 .one(&txn)
                 .await?;
         }
-        let recorded = collection_run::Entity::update_many()
+        let update = collection_run::Entity::update_many()
             .col_expr(collection_run::Column::Status, Expr::value(status.as_str()))
             .col_expr(collection_run::Column::FinishedAt, Expr::value(now))
             .col_expr(collection_run::Column::SnapshotId, Expr::value(snapshot_id))
@@ -406,12 +360,8 @@ impl Collector {
             .col_expr(
                 collection_run::Column::LeaseUntil,
                 Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
-            .filter(collection_run::Column::Id.eq(claim.run.id))
-            .filter(collection_run::Column::ClaimToken.eq(claim.token.clone()))
-            .exec(&txn)
-            .await?;
-        if recorded.rows_affected == 0 {
+            );
+        if !claim.finish_if_claimed(&txn, update).await? {
             txn.rollback().await?;
             return Ok(false);
         }
@@ -449,19 +399,19 @@ impl Collector {
         }
         // A connection set again since this collection was queued keeps its fresh state.
         update
-            .filter(graph_connection::Column::TenantId.eq(claim.run.tenant_id.clone()))
+            .filter(graph_connection::Column::TenantId.eq(claim.job.tenant_id.clone()))
             .filter(graph_connection::Column::Enabled.eq(true))
-            .filter(graph_connection::Column::UpdatedAt.lte(claim.run.created_at))
+            .filter(graph_connection::Column::UpdatedAt.lte(claim.job.created_at))
             .exec(&txn)
             .await?;
         txn.commit().await?;
         if snapshot_id.is_some() {
             self.inner
                 .pipeline
-                .rescore_today(LiveRequest::Tenants(vec![claim.run.tenant_id.clone()]));
+                .rescore_today(LiveRequest::Tenants(vec![claim.job.tenant_id.clone()]));
         }
         tracing::info!(
-            collection = claim.run.id,
+            collection = claim.job.id,
             status = status.as_str(),
             "collection finished"
         );
