@@ -2,7 +2,7 @@
 //! collections are queued (exactly once across replicas) at each tick, a claimed collection has
 //! its lease renewed while the connector reads the directory, and what it read is stored only
 //! while the claim holds: the snapshot goes in through the collectors' ingest path, so today
-//! rescores live and alerts follow. The connector (`crate::graph`) only reads.
+//! rescores live and alerts follow. The connector (`crate::msgraph`) only reads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,13 +19,14 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::config::GraphConfig;
-use crate::graph::audit::FIRST_READ_DAYS;
-use crate::graph::client::GraphClient;
-use crate::graph::collect::{Collected, EndpointOutcome, collect};
-use crate::graph::credential::Credential;
 use crate::jobs::{Claimed, Job, JobTable, Queue};
+use crate::msgraph::audit::FIRST_READ_DAYS;
+use crate::msgraph::client::GraphClient;
+use crate::msgraph::collect::{Collected, EndpointOutcome, collect};
+use crate::msgraph::credential::Credential;
 use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
+use crate::service::catalog::AuditIndex;
 use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
 use crate::service::directory_changes::keep_changes;
 use crate::service::emergency_access::emergency_accounts_of;
@@ -265,7 +266,13 @@ impl Collector {
         let audit_since = connection
             .audit_read_from
             .unwrap_or_else(|| Utc::now() - chrono::Duration::days(FIRST_READ_DAYS));
-        let mut collected = collect(&client, &emergency_accounts, audit_since).await;
+        let mut collected = collect(
+            &client,
+            &emergency_accounts,
+            audit_since,
+            AuditIndex::shipped(),
+        )
+        .await;
         // Only the partner application waits on each directory's consent; an app registration
         // of the directory's own that is not found there is a wrong directory or client id.
         collected.consent_missing &= connection.uses_partner_application;

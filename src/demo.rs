@@ -16,7 +16,7 @@ use crate::domain::ActionState;
 use crate::domain::AlertKind;
 use crate::domain::ScoringRunKind;
 use crate::error::{ApiError, ApiResult};
-use crate::graph::credential::Credential;
+use crate::msgraph::credential::Credential;
 use crate::pipeline::Pipeline;
 use crate::pipeline::tasks::RunRequest;
 use crate::scoring::alerts::RuleSettings;

@@ -15,9 +15,10 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use securescore::config::GraphConfig;
-use securescore::graph::client::GraphClient;
-use securescore::graph::collect::collect;
-use securescore::graph::credential::Credential;
+use securescore::msgraph::client::GraphClient;
+use securescore::msgraph::collect::collect;
+use securescore::msgraph::credential::Credential;
+use securescore::service::catalog::AuditIndex;
 
 /// Items per page, as Graph pages `/users` when `$top` is not given.
 const PAGE: usize = 100;
@@ -406,7 +407,13 @@ pub async fn run(users: usize) -> Result<(), String> {
         let client = GraphClient::new(&config, DIRECTORY, CLIENT, credential)?;
         let before = state.requests.load(Ordering::Relaxed);
         let started = Instant::now();
-        let collected = collect(&client, &[], chrono::Utc::now() - chrono::Duration::days(7)).await;
+        let collected = collect(
+            &client,
+            &[],
+            chrono::Utc::now() - chrono::Duration::days(7),
+            AuditIndex::shipped(),
+        )
+        .await;
         ours.push(started.elapsed());
         requests = state.requests.load(Ordering::Relaxed) - before;
         if collected.error.is_some() {

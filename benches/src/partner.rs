@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use securescore::auth::mint::{TokenRequest, mint_hs256};
 use securescore::config::GraphConfig;
 use securescore::domain::Role;
-use securescore::graph::client::GraphClient;
-use securescore::graph::collect::collect;
-use securescore::graph::credential::Credential;
+use securescore::msgraph::client::GraphClient;
+use securescore::msgraph::collect::collect;
+use securescore::msgraph::credential::Credential;
+use securescore::service::catalog::AuditIndex;
 
 use crate::child::Server;
 use crate::collect::serve_standin;
@@ -179,7 +180,13 @@ pub async fn run(options: PartnerOptions) -> Result<(), String> {
         let credential = Credential::from_input(Some("bench-secret".into()), None, None)?;
         let directory = format!("00000000-0000-4000-8000-{i:012}");
         let client = GraphClient::new(&config, &directory, CLIENT, credential)?;
-        let collected = collect(&client, &[], Utc::now() - chrono::Duration::days(7)).await;
+        let collected = collect(
+            &client,
+            &[],
+            Utc::now() - chrono::Duration::days(7),
+            AuditIndex::shipped(),
+        )
+        .await;
         if collected.error.is_some() {
             return Err(format!(
                 "a baseline collection failed: {:?}",

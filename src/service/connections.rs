@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::error::{ApiError, ApiResult};
-use crate::graph::credential::Credential;
+use crate::msgraph::credential::Credential;
 use crate::secrets::{SecretsError, SecretsKey};
 
 /// What `setGraphConnection` asks for, checked.

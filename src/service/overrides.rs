@@ -14,7 +14,7 @@ use super::change_seq::{Changed, record_change};
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
 use crate::domain::ActionState;
 use crate::error::{ApiError, ApiResult};
-use crate::scoring::overrides::{OverrideRecord, in_force_at};
+use crate::scoring::overrides::in_force_at;
 
 /// Most tenant × action pairs one change may set.
 pub const MAX_PAIRS: usize = 1000;
@@ -124,24 +124,6 @@ pub async fn override_history(
         query = query.filter(action_override::Column::UpdatedAt.lte(until));
     }
     query.all(db).await
-}
-
-impl OverrideRecord for action_override::Model {
-    fn action_id(&self) -> &str {
-        &self.action_id
-    }
-
-    fn state(&self) -> ActionState {
-        self.state
-    }
-
-    fn set_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-
-    fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.expires_at
-    }
 }
 
 /// The current non-DEFAULT overrides of a tenant, by action id.

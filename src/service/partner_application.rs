@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 
 use super::connections::seal_credential;
 use crate::error::{ApiError, ApiResult};
-use crate::graph::credential::Credential;
+use crate::msgraph::credential::Credential;
 use crate::secrets::SecretsKey;
 
 /// The id of the one row.

@@ -4,10 +4,10 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::auth::Operation;
 use crate::error::ApiError;
-use crate::graph::credential::Credential;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::directory::{CollectionRun, GraphConnection};
 use crate::graphql::types::tenant::Tenant;
+use crate::msgraph::credential::Credential;
 use crate::service::connections::{self, ConnectionInput, SignIn, parse_guid};
 use crate::service::{emergency_access, tenants};
 

@@ -4,10 +4,10 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::auth::Operation;
 use crate::error::ApiError;
-use crate::graph::credential::Credential;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::directory::GraphConnection;
 use crate::graphql::types::partner::{ConnectDirectoryResult, PartnerApplication};
+use crate::msgraph::credential::Credential;
 use crate::service::bulk_connect::{self, DirectoryEntry};
 use crate::service::connections::parse_guid;
 use crate::service::partner_application;

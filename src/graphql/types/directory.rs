@@ -7,10 +7,10 @@ use entity::{collection_run, graph_connection, partner_application};
 
 use super::connection::connection_types;
 use super::snapshot::Snapshot;
-use crate::graph::collect::EndpointOutcome;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::load_snapshot;
 use crate::graphql::scalars::DateTime;
+use crate::msgraph::collect::EndpointOutcome;
 use crate::service::consent;
 use crate::service::partner_application::find_partner_application;
 

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::built_in::{AuditActivityGroup, BuiltInCatalog};
+use crate::domain::DirectoryChange;
+use crate::msgraph::audit::AuditSelection;
 
 /// The shipped declarations, indexed for matching events and facts.
 #[derive(Debug, Default)]
@@ -102,6 +104,12 @@ impl AuditIndex {
                 .get(path)
                 .is_some_and(|groups| groups.iter().any(|g| moving.contains(g.as_str())))
         })
+    }
+}
+
+impl AuditSelection for AuditIndex {
+    fn keeps(&self, change: &DirectoryChange, groups_read: &HashSet<String>) -> bool {
+        AuditIndex::keeps(self, change, groups_read)
     }
 }
 

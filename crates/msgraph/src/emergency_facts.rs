@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::scoring::facts::set_path as set;
+use securescore_core::scoring::facts::set_path as set;
 
 use super::coverage::{RoleHolders, named, registered, role_holders};
 use super::directory::{ConditionalAccessPolicy, Directory, DirectoryUser, RegistrationDetails};

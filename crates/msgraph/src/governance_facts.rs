@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::scoring::facts::set_path as set;
+use securescore_core::scoring::facts::set_path as set;
 
 use super::coverage::is_privileged;
 use super::directory::{Directory, RolePolicy};

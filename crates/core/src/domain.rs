@@ -6,8 +6,9 @@
 use async_graphql::Enum;
 
 pub use entity::enums::{
-    ActionCategory, ActionState, ActionStatus, ActionTier, ActionType, AlertKind, ComparisonBasis,
-    DeliveryStatus, Level, License, ScoringRunKind, ScoringRunStatus,
+    ActionCategory, ActionState, ActionStatus, ActionTier, ActionType, AlertKind, CollectionStatus,
+    ComparisonBasis, CredentialKind, DeliveryStatus, Level, License, ScoringRunKind,
+    ScoringRunStatus,
 };
 
 /// The kinds of scoring rule.

@@ -18,6 +18,25 @@ pub trait OverrideRecord {
     fn expires_at(&self) -> Option<DateTime<Utc>>;
 }
 
+/// A stored history entry, as the services read it.
+impl OverrideRecord for entity::action_override::Model {
+    fn action_id(&self) -> &str {
+        &self.action_id
+    }
+
+    fn state(&self) -> ActionState {
+        self.state
+    }
+
+    fn set_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+}
+
 /// The newest entry per action among `history` entries set up to `at`, unless it had expired
 /// by then (the action is back to DEFAULT); the history is oldest first, ties in insertion order.
 pub fn in_force_at<R: OverrideRecord>(history: &[R], at: DateTime<Utc>) -> HashMap<&str, &R> {

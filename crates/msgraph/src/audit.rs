@@ -6,8 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 
-use crate::service::catalog::AuditIndex;
-use crate::service::directory_changes::{ChangeTarget, DirectoryChange};
+use securescore_core::domain::{ChangeTarget, DirectoryChange};
 
 /// The permission the audit log needs.
 pub const AUDIT_PERMISSION: &str = "AuditLog.Read.All";
@@ -132,16 +131,23 @@ impl DirectoryAudit {
     }
 }
 
-/// The events the catalog says can move a fact; `groups_read` are the groups the connector
-/// read the members of.
+/// Which audit events a collection keeps: those the catalog says can move a fact (the server's
+/// catalog index answers it; this crate does not read the catalog).
+pub trait AuditSelection: Sync {
+    /// Whether to keep `change`; `groups_read` are the groups the connector read the members of.
+    fn keeps(&self, change: &DirectoryChange, groups_read: &HashSet<String>) -> bool;
+}
+
+/// The events `selection` keeps; `groups_read` are the groups the connector read the members
+/// of.
 pub fn kept_changes(
     events: Vec<DirectoryAudit>,
     groups_read: &HashSet<String>,
+    selection: &impl AuditSelection,
 ) -> Vec<DirectoryChange> {
-    let index = AuditIndex::shipped();
     events
         .into_iter()
         .map(DirectoryAudit::into_change)
-        .filter(|change| index.keeps(change, groups_read))
+        .filter(|change| selection.keeps(change, groups_read))
         .collect()
 }

@@ -24,7 +24,7 @@ pub(super) struct PrivilegedRole {
     template_id: String,
 }
 
-/// Template ids of the roles whose holders are admins (`src/graph/privileged_roles.json`).
+/// Template ids of the roles whose holders are admins (`crates/msgraph/src/privileged_roles.json`).
 static PRIVILEGED: LazyLock<HashSet<String>> = LazyLock::new(|| {
     serde_json::from_str::<PrivilegedRoles>(include_str!("privileged_roles.json"))
         .map(|file| file.roles.into_iter().map(|r| r.template_id).collect())
@@ -210,7 +210,7 @@ pub(super) fn registered<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::facts::GLOBAL_ADMINISTRATOR;
+    use crate::facts::GLOBAL_ADMINISTRATOR;
 
     #[test]
     fn the_data_file_marks_the_four_roles_the_contract_names_and_no_reader() {

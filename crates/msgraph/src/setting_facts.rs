@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::scoring::facts::set_path as set;
+use securescore_core::scoring::facts::set_path as set;
 
 use super::directory::{
     ALL_MEMBERSHIP, AppManagementPolicy, AuthenticationMethodsPolicy, AuthorizationPolicy,

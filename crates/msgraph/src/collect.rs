@@ -3,14 +3,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::enums::CollectionStatus;
 use futures::StreamExt;
+use securescore_core::domain::CollectionStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use chrono::{DateTime, Utc};
 
-use super::audit::{AUDIT_ENDPOINT, AUDIT_PERMISSION, DirectoryAudit, audit_request, kept_changes};
+use super::audit::{
+    AUDIT_ENDPOINT, AUDIT_PERMISSION, AuditSelection, DirectoryAudit, audit_request, kept_changes,
+};
 use super::client::{Fetched, GraphClient};
 use super::directory::{
     AccessReviewDefinition, ActiveAssignment, AppManagementPolicy, AuthenticationMethodsPolicy,
@@ -20,7 +22,7 @@ use super::directory::{
     Switch, TypedObject,
 };
 use super::facts::{compute_facts, emergency_account_warnings};
-use crate::service::directory_changes::DirectoryChange;
+use securescore_core::domain::DirectoryChange;
 
 /// Group membership reads in flight at once.
 const GROUP_READS_AT_ONCE: usize = 4;
@@ -214,6 +216,7 @@ pub async fn collect(
     client: &GraphClient,
     emergency_accounts: &[String],
     audit_since: DateTime<Utc>,
+    audits: &impl AuditSelection,
 ) -> Collected {
     if let Err(refused) = client.sign_in().await {
         let token_path = reqwest::Url::parse(client.token_url())
@@ -407,7 +410,7 @@ pub async fn collect(
     // licence it needs, say) is recorded on its result and leaves the status as it is.
     let audit_outcome = EndpointOutcome::new(AUDIT_ENDPOINT.into(), &audit, AUDIT_PERMISSION);
     let audit_read_at = audit.ok().then_some(audit_started);
-    let directory_changes = kept_changes(audit.items, &groups_read);
+    let directory_changes = kept_changes(audit.items, &groups_read, audits);
     endpoints.push(audit_outcome);
     Collected {
         status,

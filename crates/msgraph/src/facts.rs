@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::scoring::facts::set_path as set;
+use securescore_core::scoring::facts::set_path as set;
 
 use super::coverage::{covered_count, registered, role_holders};
 use super::directory::{ConditionalAccessPolicy, Directory, DirectoryUser, RegistrationDetails};
