@@ -1,24 +1,18 @@
 //! securescore: scores tenants' security configuration against a catalog of improvement
 //! actions once a day, keeps the history, compares tenants and explains score changes.
+//!
+//! This crate is the server: the GraphQL schema and its resolvers (`graphql`), the HTTP routes
+//! (`http`), the command line and start-up. What it serves comes from the crates below it, named
+//! here under their usual paths: `securescore-store` (services, pipeline, jobs, auth),
+//! `securescore-msgraph` (the Graph connector) and `securescore-core` (domain and scoring).
 
-pub mod auth;
 pub mod cli;
-pub mod collector;
 pub mod config;
-pub mod db;
-pub mod demo;
-pub mod error;
-pub mod events;
 pub mod graphql;
 pub mod http;
-pub mod jobs;
-pub mod pipeline;
-pub mod secrets;
 pub mod server;
-pub mod service;
-pub mod telemetry;
-pub mod webhooks;
 
-pub use securescore_core::{domain, scoring};
-pub use securescore_msgraph as msgraph;
-pub use securescore_msgraph::net;
+pub use securescore_store::{
+    auth, collector, db, demo, domain, error, events, jobs, msgraph, net, pipeline, scoring,
+    secrets, service, telemetry, webhooks,
+};

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use super::context::ContextExt;
 use super::types::ScoringRunConnection;
 use super::types::run::ScoringRun;
-use crate::domain::{Role, ScoringRunStatus};
+use crate::domain::ScoringRunStatus;
 use crate::error::ApiResult;
 use crate::service::runs::{self, RunVisibility};
 
@@ -13,18 +13,9 @@ use crate::service::runs::{self, RunVisibility};
 #[derive(Default)]
 pub struct RunQuery;
 
-/// The runs a caller may see: all for a PLATFORM_ADMIN, otherwise the ones they requested over
-/// tenants all within their token's reach.
+/// The runs the caller may see (`RunVisibility::of`).
 pub(super) fn visibility(ctx: &Context<'_>) -> ApiResult<RunVisibility> {
-    let viewer = ctx.viewer()?;
-    Ok(if viewer.has_role(Role::PlatformAdmin) {
-        RunVisibility::All
-    } else {
-        RunVisibility::RequestedBy {
-            subject: viewer.subject.clone(),
-            reach: viewer.tenant_ids.iter().cloned().collect(),
-        }
-    })
+    Ok(RunVisibility::of(ctx.viewer()?))
 }
 
 #[Object]

@@ -59,14 +59,10 @@ fn take_slot(ctx: &Context<'_>) -> ApiResult<Slot> {
     Ok(slot)
 }
 
-/// Checks that the caller may read `tenant_id` and that it exists (a tenant out of reach
-/// answers exactly like a missing one).
+/// The caller, once it may read `tenant_id` and that tenant exists (`reachable_tenant`).
 async fn readable_tenant(ctx: &Context<'_>, tenant_id: &str) -> ApiResult<Viewer> {
     let viewer = ctx.viewer()?.clone();
-    viewer.require_on_tenant(Operation::ReadTenantData, tenant_id)?;
-    tenants::find_tenant(ctx.db()?, tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::tenant_not_found(tenant_id))?;
+    tenants::reachable_tenant(ctx.db()?, &viewer, Operation::ReadTenantData, tenant_id).await?;
     Ok(viewer)
 }
 

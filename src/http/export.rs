@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use entity::daily_score;
@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::AppState;
-use super::graphql::authenticate;
+use super::caller::{Caller, NoCaller};
 use crate::auth::Operation;
 use crate::domain::ActionCategory;
 use crate::error::ApiError;
@@ -38,21 +38,21 @@ struct ExportRequest {
 /// `GET /export/scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day.
 pub async fn scores_csv(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    caller: Result<Caller, NoCaller>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    export(&app, &headers, query.as_deref(), "scores.csv", ScoreRows).await
+    export(&app, caller, query.as_deref(), "scores.csv", ScoreRows).await
 }
 
 /// `GET /export/action-scores.csv?from=…&to=…[&tenant=…]`: one row per tenant-day and action.
 pub async fn action_scores_csv(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    caller: Result<Caller, NoCaller>,
     RawQuery(query): RawQuery,
 ) -> Response {
     export(
         &app,
-        &headers,
+        caller,
         query.as_deref(),
         "action-scores.csv",
         ActionScoreRows,
@@ -63,12 +63,12 @@ pub async fn action_scores_csv(
 /// One export: checked, then streamed as `filename`.
 async fn export<R: RowKind>(
     app: &AppState,
-    headers: &HeaderMap,
+    caller: Result<Caller, NoCaller>,
     query: Option<&str>,
     filename: &str,
     kind: R,
 ) -> Response {
-    let request = match export_request(app, headers, query).await {
+    let request = match export_request(caller, query) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
@@ -163,15 +163,12 @@ pub(super) fn charge(
 }
 
 /// Authenticates, authorizes and parses the query string; refusals are short text bodies.
-async fn export_request(
-    app: &AppState,
-    headers: &HeaderMap,
+fn export_request(
+    caller: Result<Caller, NoCaller>,
     query: Option<&str>,
 ) -> Result<ExportRequest, Refusal> {
     let refuse = |status: StatusCode, message: String| (status, message);
-    let viewer = authenticate(app, headers)
-        .await
-        .map_err(|err| refuse(StatusCode::UNAUTHORIZED, err.message().to_owned()))?;
+    let Caller { viewer, label, .. } = caller.map_err(unauthorized)?;
     viewer
         .require(Operation::ReadTenantData)
         .map_err(|err| refuse(StatusCode::FORBIDDEN, err.message().to_owned()))?;
@@ -206,8 +203,13 @@ async fn export_request(
     Ok(ExportRequest {
         range,
         visibility,
-        caller: viewer.caller(),
+        caller: label,
     })
+}
+
+/// A request without a verified caller: 401 with the reason.
+pub(super) fn unauthorized(NoCaller(err): NoCaller) -> Refusal {
+    (StatusCode::UNAUTHORIZED, err.message().to_owned())
 }
 
 /// A `YYYY-MM-DD` parameter, or a 400 naming it.

@@ -13,12 +13,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::caller::{Caller, NoCaller};
 use super::media::{ResponseMedia, is_json_body, negotiate, wants_html};
 use super::persisted::PersistedQueryError;
 use super::{AppState, REQUEST_ID_HEADER};
-use crate::auth::Viewer;
-use crate::error::{ApiError, code};
-use crate::graphql::budget::{CostAccount, CostReport};
+use crate::error::code;
+use crate::graphql::budget::CostReport;
 use crate::graphql::schema::{Executed, PreparedRequest};
 use crate::telemetry;
 
@@ -61,19 +61,11 @@ fn resolve_query(
     }
 }
 
-/// Verifies `Authorization: Bearer <JWT>`.
-pub(crate) async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
-    let token = crate::auth::bearer::bearer_token(value.to_str().unwrap_or_default())?;
-    app.verifier.verify(token).await
-}
-
 /// GET /graphql: a WebSocket upgrade for subscriptions, GraphiQL for browsers, otherwise a
 /// query (never a mutation).
 pub async fn graphql_get(
     State(app): State<AppState>,
+    caller: Result<Caller, NoCaller>,
     connection: Option<axum::Extension<std::sync::Arc<super::connections::Connection>>>,
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
@@ -105,13 +97,11 @@ pub async fn graphql_get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
-    let viewer = match authenticate(&app, &headers).await {
-        Ok(viewer) => viewer,
-        Err(err) => return unauthenticated(media, err),
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(NoCaller(err)) => return unauthenticated(media, err),
     };
-    let account = cost_account(&app, &viewer);
-    let caller = viewer.caller();
-    let left = left_in(&app, account.as_ref());
+    let left = caller.left(&app);
     let params = match params_from_query(pairs) {
         Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
             Ok(params) => params,
@@ -119,7 +109,7 @@ pub async fn graphql_get(
         },
         Err(message) => return request_error(media, &message, left.as_ref()),
     };
-    let prepared = prepare(&app, params, viewer, account.as_ref());
+    let prepared = prepare(&app, params, &caller);
     if prepared.as_ref().is_ok_and(PreparedRequest::is_mutation) {
         let mut response = costed_error_response(
             media,
@@ -133,11 +123,16 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&app, media, prepared, &headers, account, &caller).await
+    execute(&app, media, prepared, &headers, &caller).await
 }
 
 /// POST /graphql with a JSON body.
-pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn graphql_post(
+    State(app): State<AppState>,
+    caller: Result<Caller, NoCaller>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -149,12 +144,11 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
             code::BAD_USER_INPUT,
         );
     }
-    let viewer = match authenticate(&app, &headers).await {
-        Ok(viewer) => viewer,
-        Err(err) => return unauthenticated(media, err),
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(NoCaller(err)) => return unauthenticated(media, err),
     };
-    let account = cost_account(&app, &viewer);
-    let left = left_in(&app, account.as_ref());
+    let left = caller.left(&app);
     let body = match read_body(&app.limits, body).await {
         Ok(body) => body,
         Err((status, message)) => {
@@ -188,9 +182,8 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
     match params_from_json(value) {
         Ok(sent) => match resolve_query(&app, media, sent, left.as_ref()) {
             Ok(params) => {
-                let caller = viewer.caller();
-                let prepared = prepare(&app, params, viewer, account.as_ref());
-                execute(&app, media, prepared, &headers, account, &caller).await
+                let prepared = prepare(&app, params, &caller);
+                execute(&app, media, prepared, &headers, &caller).await
             }
             Err(refusal) => *refusal,
         },
@@ -203,11 +196,11 @@ pub async fn graphql_post(State(app): State<AppState>, headers: HeaderMap, body:
 fn prepare(
     app: &AppState,
     params: GraphqlParams,
-    viewer: Viewer,
-    account: Option<&CostAccount>,
+    caller: &Caller,
 ) -> Result<PreparedRequest, Box<Executed>> {
     let sent_name = params.operation_name.clone();
-    let mut request = async_graphql::Request::new(params.query).data(viewer);
+    let account = caller.account.as_ref();
+    let mut request = async_graphql::Request::new(params.query).data(caller.viewer.clone());
     if let Some(account) = account {
         request = request.data(account.clone());
     }
@@ -226,20 +219,6 @@ fn prepare(
     })
 }
 
-/// What the caller has left, for a request refused before it could be costed.
-fn left_in(app: &AppState, account: Option<&CostAccount>) -> Option<CostReport> {
-    account
-        .zip(app.schema.budgets())
-        .map(|(account, budgets)| account.report(budgets))
-}
-
-/// The caller's budget account for one request; none when budgets are off.
-pub(crate) fn cost_account(app: &AppState, viewer: &Viewer) -> Option<CostAccount> {
-    app.schema
-        .budgets()
-        .map(|_| CostAccount::new(viewer.caller()))
-}
-
 /// Runs a prepared request within the request timeout, records it, and answers it with what
 /// it cost.
 async fn execute(
@@ -247,8 +226,7 @@ async fn execute(
     media: ResponseMedia,
     prepared: Result<PreparedRequest, Box<Executed>>,
     headers: &HeaderMap,
-    account: Option<CostAccount>,
-    caller: &str,
+    caller: &Caller,
 ) -> Response {
     let clock = std::time::Instant::now();
     let name = match &prepared {
@@ -267,12 +245,17 @@ async fn execute(
             .ok(),
         Err(refused) => Some(*refused),
     };
-    record_operation(name.as_deref(), caller, executed.as_ref(), clock.elapsed());
+    record_operation(
+        name.as_deref(),
+        &caller.label,
+        executed.as_ref(),
+        clock.elapsed(),
+    );
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let cost = left_in(app, account.as_ref());
+    let cost = caller.left(app);
     let mut response = match executed {
         Some(executed) => respond(media, executed, request_id, cost.as_ref()),
         None => timed_out(media, timeout, request_id),
@@ -291,7 +274,7 @@ fn record_operation(
     executed: Option<&Executed>,
     took: std::time::Duration,
 ) {
-    let operation = telemetry::operation_label(name, caller);
+    let operation = super::operation_labels::operation_label(name, caller);
     let outcome = executed.map_or_else(|| code::INTERNAL.to_owned(), Executed::code);
     metrics::counter!(telemetry::GRAPHQL_OPERATIONS, "operation" => operation.clone(), "code" => outcome)
         .increment(1);

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, limits, request ids, logs and graceful shutdown.
 
 pub mod assets;
+pub mod caller;
 pub mod connections;
 pub mod consent;
 pub mod dashboard;
@@ -10,6 +11,7 @@ pub mod graphql;
 pub mod health;
 pub mod listen;
 pub mod media;
+pub mod operation_labels;
 pub mod persisted;
 pub mod rollup_export;
 pub mod subscriptions;

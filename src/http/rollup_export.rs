@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::export::{Refusal, charge, csv_response, encode, parse_date};
-use super::graphql::authenticate;
+use super::caller::{Caller, NoCaller};
+use super::export::{Refusal, charge, csv_response, encode, parse_date, unauthorized};
 use crate::auth::Operation;
 use crate::domain::ActionStatus;
 use crate::service::action_rollup::{RollupDay, action_rollup};
@@ -28,10 +28,10 @@ struct RollupRequest {
 /// The export handler.
 pub async fn action_rollup_csv(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    caller: Result<Caller, NoCaller>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let request = match rollup_request(&app, &headers, query.as_deref()).await {
+    let request = match rollup_request(caller, query.as_deref()) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
@@ -104,14 +104,11 @@ pub async fn action_rollup_csv(
 }
 
 /// Authenticates, authorizes and parses the query string; refusals are short text bodies.
-async fn rollup_request(
-    app: &AppState,
-    headers: &HeaderMap,
+fn rollup_request(
+    caller: Result<Caller, NoCaller>,
     query: Option<&str>,
 ) -> Result<RollupRequest, Refusal> {
-    let viewer = authenticate(app, headers)
-        .await
-        .map_err(|err| (StatusCode::UNAUTHORIZED, err.message().to_owned()))?;
+    let Caller { viewer, label, .. } = caller.map_err(unauthorized)?;
     viewer
         .require(Operation::ReadTenantData)
         .map_err(|err| (StatusCode::FORBIDDEN, err.message().to_owned()))?;
@@ -136,6 +133,6 @@ async fn rollup_request(
         framework,
         // Tenants out of reach are simply absent, as if they did not exist.
         visibility: Visibility::of(&viewer, Operation::ReadTenantData).narrowed(tenants),
-        caller: viewer.caller(),
+        caller: label,
     })
 }

@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::AppState;
+use super::caller::Caller;
+use crate::auth::bearer::bearer_token;
 use crate::error::ApiError;
 use crate::graphql::subscription::ConnectionSlots;
 
@@ -89,8 +91,9 @@ pub fn upgrade(
         })
 }
 
-/// The token in `connection_init`'s payload: `{"Authorization": "Bearer …"}` (any case).
-fn payload_token(payload: &serde_json::Value) -> Result<String, ApiError> {
+/// The `Authorization` value in `connection_init`'s payload: `{"Authorization": "Bearer …"}`
+/// (any case).
+fn payload_authorization(payload: &serde_json::Value) -> Result<String, ApiError> {
     let value = payload
         .as_object()
         .and_then(|fields| {
@@ -104,7 +107,7 @@ fn payload_token(payload: &serde_json::Value) -> Result<String, ApiError> {
                 "connection_init must carry {\"Authorization\": \"Bearer <token>\"}".into(),
             )
         })?;
-    crate::auth::bearer::bearer_token(value).map(str::to_owned)
+    Ok(value.to_owned())
 }
 
 /// Serves one connection until the client leaves or its token expires.
@@ -117,17 +120,19 @@ async fn serve_socket(app: AppState, socket: WebSocket, protocol: GraphQLProtoco
     let connection = GraphQLWebSocket::new_with_pair(sink, stream, app.schema.clone(), protocol)
         .keepalive_timeout(KEEPALIVE_TIMEOUT)
         .on_connection_init(move |payload| async move {
-            let token = payload_token(&payload)?;
-            let (viewer, exp) = authenticating.verifier.verify_until(&token).await?;
-            let permit = authenticating.subscribers.acquire(&token)?;
+            let authorization = payload_authorization(&payload)?;
+            let caller = Caller::from_authorization(&authenticating, &authorization).await?;
+            let permit = authenticating
+                .subscribers
+                .acquire(bearer_token(&authorization)?)?;
             accepted.store(true, Ordering::SeqCst);
-            let _ = expiry.send(Some(exp));
+            let _ = expiry.send(Some(caller.expires_at));
             let mut data = Data::default();
             // Each subscribe message is charged once to the caller's budget.
-            if let Some(account) = super::graphql::cost_account(&authenticating, &viewer) {
+            if let Some(account) = caller.account {
                 data.insert(account);
             }
-            data.insert(viewer);
+            data.insert(caller.viewer);
             data.insert(ConnectionSlots::default());
             data.insert(Arc::new(permit));
             Ok(data)
@@ -184,9 +189,11 @@ mod tests {
     #[test]
     fn the_token_comes_from_the_authorization_field_in_any_case() {
         let payload = serde_json::json!({"authorization": "Bearer abc.def.ghi"});
-        assert_eq!(payload_token(&payload).unwrap(), "abc.def.ghi");
-        assert!(payload_token(&serde_json::json!({})).is_err());
-        assert!(payload_token(&serde_json::json!({"Authorization": "Basic x"})).is_err());
+        let value = payload_authorization(&payload).unwrap();
+        assert_eq!(bearer_token(&value).unwrap(), "abc.def.ghi");
+        assert!(payload_authorization(&serde_json::json!({})).is_err());
+        let basic = payload_authorization(&serde_json::json!({"Authorization": "Basic x"}));
+        assert!(bearer_token(&basic.unwrap()).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Microsoft Graph connector: signs in to a tenant's Entra directory, reads it, and
 //! returns what it collected, with the facts computed exactly as `docs/connector.md` says. It
-//! stores nothing and owns no table: the server's collector (`src/collector.rs`) queues and
+//! stores nothing and owns no table: the server's collector (`crates/store/src/collector.rs`) queues and
 //! claims collections and stores what this crate returns. It also holds the outbound-HTTP
 //! guards (`net`) every client of the server shares.
 

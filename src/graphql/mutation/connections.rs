@@ -41,16 +41,13 @@ pub struct SetGraphConnectionInput {
 #[derive(Default)]
 pub struct ConnectionMutation;
 
-/// Checks the caller may do `op` on the tenant and that it exists (NOT_FOUND otherwise).
+/// Checks the caller may do `op` on the tenant and that it exists (`reachable_tenant`).
 async fn reachable_tenant(
     ctx: &Context<'_>,
     op: Operation,
     tenant_id: &str,
 ) -> async_graphql::Result<()> {
-    ctx.viewer()?.require_on_tenant(op, tenant_id)?;
-    tenants::find_tenant(ctx.db()?, tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::tenant_not_found(tenant_id))?;
+    tenants::reachable_tenant(ctx.db()?, ctx.viewer()?, op, tenant_id).await?;
     Ok(())
 }
 

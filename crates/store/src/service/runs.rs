@@ -7,6 +7,8 @@ use entity::scoring_run;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::pagination::{Page, decode_cursor, encode_cursor, page_size};
+use super::tenants::Visibility;
+use crate::auth::{Operation, Viewer};
 use crate::error::ApiResult;
 
 /// Whose runs a caller may read.
@@ -24,6 +26,18 @@ pub enum RunVisibility {
 }
 
 impl RunVisibility {
+    /// The runs `viewer` may read, as the role matrix grants `ReadRuns`: every run when it
+    /// reaches every tenant, otherwise the ones it requested over tenants all within its reach.
+    pub fn of(viewer: &Viewer) -> RunVisibility {
+        match Visibility::of(viewer, Operation::ReadRuns) {
+            Visibility::All => RunVisibility::All,
+            Visibility::Only(reach) => RunVisibility::RequestedBy {
+                subject: viewer.subject.clone(),
+                reach: reach.into_iter().collect(),
+            },
+        }
+    }
+
     /// True when `run` is visible: a run over tenants one of which is out of the caller's
     /// reach is not, whoever requested it.
     pub fn allows(&self, run: &scoring_run::Model) -> bool {

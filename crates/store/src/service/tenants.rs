@@ -13,6 +13,20 @@ use crate::auth::{Operation, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::scoring::planning::ScoreZones;
 
+/// The tenant `tenant_id` if `viewer` may do `op` on it: FORBIDDEN without a role granting
+/// `op`, and a tenant out of reach answers exactly like a missing one (NOT_FOUND).
+pub async fn reachable_tenant(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    op: Operation,
+    tenant_id: &str,
+) -> ApiResult<tenant::Model> {
+    viewer.require_on_tenant(op, tenant_id)?;
+    find_tenant(db, tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::tenant_not_found(tenant_id))
+}
+
 /// A validated new tenant.
 #[derive(Clone, Debug)]
 pub struct NewTenant {

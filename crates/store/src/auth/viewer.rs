@@ -56,6 +56,8 @@ pub enum Operation {
     PlanImprovements,
     /// Set the partner application and connect directories to it in bulk.
     ManagePartnerApplication,
+    /// Read scoring runs: one's own over tenants in reach, or every run.
+    ReadRuns,
 }
 
 /// Whether `role` may perform `op`, and whether on every tenant rather than its own.
@@ -66,6 +68,8 @@ fn grant(role: Role, op: Operation) -> Option<Reach> {
         (_, ReadCatalog) => Some(Reach::Own),
         (PlatformAdmin, SeeTenants) => Some(Reach::All),
         (_, SeeTenants) => Some(Reach::Own),
+        (PlatformAdmin, ReadRuns) => Some(Reach::All),
+        (_, ReadRuns) => Some(Reach::Own),
         (GlobalAdmin | SecurityAdmin | SecurityReader, ReadTenantData) => Some(Reach::Own),
         (
             GlobalAdmin | SecurityAdmin,

@@ -1,4 +1,4 @@
-//! The built-in identity catalog (`src/data/identity-catalog.json`) and keeping it in the
+//! The built-in identity catalog (`crates/store/src/data/identity-catalog.json`) and keeping it in the
 //! catalog across releases: new built-in entries are added at start, entries a newer file
 //! changed are updated unless a platform admin changed them, and each built-in row records the
 //! file version that wrote it.
