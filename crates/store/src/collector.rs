@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use entity::enums::{CollectionStatus, ConnectionStatus};
+use entity::enums::CollectionStatus;
 use entity::{collection_run, graph_connection};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, TransactionTrait, UpdateMany,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -27,7 +26,10 @@ use crate::msgraph::credential::Credential;
 use crate::pipeline::{LiveRequest, Pipeline};
 use crate::secrets::SecretsKey;
 use crate::service::catalog::AuditIndex;
-use crate::service::connections::{credential_purpose, find_collection, plan_due_collections};
+use crate::service::connection_state::{Ended, lock_connection, record_ended};
+use crate::service::connections::{
+    credential_purpose, find_collection, find_connection, plan_due_collections,
+};
 use crate::service::directory_changes::keep_changes;
 use crate::service::emergency_access::emergency_accounts_of;
 use crate::service::partner_application::{self, find_partner_application};
@@ -232,10 +234,7 @@ impl Collector {
 
     /// Reads the tenant's directory with its stored connection.
     async fn collect_tenant(&self, tenant_id: &str) -> Collected {
-        let connection = match graph_connection::Entity::find_by_id(tenant_id.to_owned())
-            .one(&self.inner.queue.db)
-            .await
-        {
+        let connection = match find_connection(&self.inner.queue.db, tenant_id).await {
             Ok(Some(connection)) if connection.enabled => connection,
             Ok(Some(_)) => return failed("the directory connection is disabled".into()),
             Ok(None) => return failed("the directory connection was deleted".into()),
@@ -343,15 +342,7 @@ impl Collector {
         }
         let endpoints: Vec<&EndpointOutcome> = collected.endpoints.iter().collect();
         let txn = db.begin().await?;
-        // The connection's row first, as the scheduler and `collectNow` take it before a run
-        // (PostgreSQL; SQLite has one writer, and a read before the first write there could
-        // only make the write fail).
-        if txn.get_database_backend() == DbBackend::Postgres {
-            graph_connection::Entity::find_by_id(claim.job.tenant_id.clone())
-                .lock_exclusive()
-                .one(&txn)
-                .await?;
-        }
+        lock_connection(&txn, &claim.job.tenant_id).await?;
         let update = collection_run::Entity::update_many()
             .col_expr(collection_run::Column::Status, Expr::value(status.as_str()))
             .col_expr(collection_run::Column::FinishedAt, Expr::value(now))
@@ -366,51 +357,20 @@ impl Collector {
             )
             .col_expr(
                 collection_run::Column::LeaseUntil,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                Expr::value(Option::<DateTime<Utc>>::None),
             );
         if !claim.finish_if_claimed(&txn, update).await? {
             txn.rollback().await?;
             return Ok(false);
         }
-        let connection_status = match status {
-            CollectionStatus::Succeeded => ConnectionStatus::Ok,
-            CollectionStatus::Partial => ConnectionStatus::Partial,
-            _ if collected.consent_missing => ConnectionStatus::ConsentRequired,
-            _ => ConnectionStatus::Failed,
+        let ended = Ended {
+            collected: &collected,
+            status,
+            error,
+            stored_snapshot: snapshot_id.is_some(),
+            at: now,
         };
-        let mut update = graph_connection::Entity::update_many()
-            .col_expr(
-                graph_connection::Column::Status,
-                Expr::value(connection_status.as_str()),
-            )
-            .col_expr(graph_connection::Column::LastError, Expr::value(error))
-            .col_expr(
-                graph_connection::Column::MissingPermissions,
-                Expr::value(json!(collected.missing_permissions())),
-            );
-        if snapshot_id.is_some() {
-            update = update.col_expr(graph_connection::Column::LastCollectedAt, Expr::value(now));
-        }
-        if collected.consent_missing {
-            // Consent recorded through a link was withdrawn since, or never reached Microsoft.
-            update = update.col_expr(
-                graph_connection::Column::ConsentedAt,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            );
-        }
-        if let Some(read_at) = collected.audit_read_at {
-            update = update.col_expr(
-                graph_connection::Column::AuditReadFrom,
-                Expr::value(read_at),
-            );
-        }
-        // A connection set again since this collection was queued keeps its fresh state.
-        update
-            .filter(graph_connection::Column::TenantId.eq(claim.job.tenant_id.clone()))
-            .filter(graph_connection::Column::Enabled.eq(true))
-            .filter(graph_connection::Column::UpdatedAt.lte(claim.job.created_at))
-            .exec(&txn)
-            .await?;
+        record_ended(&txn, &claim.job, ended).await?;
         txn.commit().await?;
         if snapshot_id.is_some() {
             self.inner

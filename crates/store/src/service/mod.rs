@@ -8,6 +8,7 @@ pub mod bulk_connect;
 pub mod catalog;
 pub mod change_seq;
 pub mod comparisons;
+pub mod connection_state;
 pub mod connections;
 pub mod consent;
 pub mod daily_scores;
