@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use entity::{latest_action_score, latest_action_tally, tenant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, QueryFilter, Statement,
 };
 
 use super::{IDS_PER_QUERY, ROWS_PER_INSERT};
@@ -96,7 +96,8 @@ async fn replace_actions(
 ) -> Result<(), DbErr> {
     use latest_action_score::Column as C;
     let catalog_ids: HashSet<&str> = catalog.iter().map(|action| action.id.as_str()).collect();
-    let mut pending = Vec::with_capacity(ROWS_PER_INSERT);
+    let mut new_rows = RowBatch::new(Write::Insert);
+    let mut changed_rows = RowBatch::new(Write::Replace);
     let mut tallies = TallyChange::default();
     for chunk in days.chunks(IDS_PER_QUERY) {
         let tenants = || chunk.iter().map(|day| day.tenant_id.clone());
@@ -138,23 +139,21 @@ async fn replace_actions(
                     tallies.leave(&action.id, *status, *points);
                 }
                 tallies.enter(&action.id, now.0, now.1);
-                pending.push(latest_action_score::ActiveModel {
-                    tenant_id: Set(day.tenant_id.clone()),
-                    action_id: Set(action.id.clone()),
-                    status: Set(now.0),
-                    points_at_stake: Set(now.1),
-                });
-                if pending.len() == ROWS_PER_INSERT {
-                    upsert(std::mem::take(&mut pending))
-                        .exec_without_returning(txn)
-                        .await?;
-                }
+                // The tenant's stored rows were read under its pointer's lock: a row not among
+                // them cannot be there, so it is inserted with no conflict to check.
+                let batch = if before.is_some() {
+                    &mut changed_rows
+                } else {
+                    &mut new_rows
+                };
+                batch
+                    .push(txn, (&day.tenant_id, &action.id, now.0, now.1))
+                    .await?;
             }
         }
     }
-    if !pending.is_empty() {
-        upsert(pending).exec_without_returning(txn).await?;
-    }
+    new_rows.flush(txn).await?;
+    changed_rows.flush(txn).await?;
     tallies.apply(txn).await
 }
 
@@ -232,14 +231,93 @@ fn micro_points(points: f64) -> i64 {
     (points * 1_000_000.0).round() as i64
 }
 
-/// Inserts `rows`, replacing the stored row of the same tenant and action.
-fn upsert(
-    rows: Vec<latest_action_score::ActiveModel>,
-) -> sea_orm::InsertMany<latest_action_score::ActiveModel> {
-    use latest_action_score::Column as C;
-    latest_action_score::Entity::insert_many(rows).on_conflict(
-        OnConflict::columns([C::TenantId, C::ActionId])
-            .update_columns([C::Status, C::PointsAtStake])
-            .to_owned(),
-    )
+/// How a batch of `latest_action_scores` rows is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Rows known to be absent: a plain insert.
+    Insert,
+    /// Rows that replace the stored row of the same tenant and action.
+    Replace,
+}
+
+/// A tenant, an action, its status and its points at stake.
+type LatestRow<'a> = (&'a str, &'a str, ActionStatus, f64);
+
+/// `latest_action_scores` rows gathered and written [`ROWS_PER_INSERT`] at a time. On
+/// PostgreSQL a batch is one JSON parameter expanded by `jsonb_to_recordset` rather than four
+/// bind parameters per row (the first close's figures are in docs/benchmarks.md).
+struct RowBatch {
+    write: Write,
+    rows: Vec<serde_json::Value>,
+    models: Vec<latest_action_score::ActiveModel>,
+}
+
+impl RowBatch {
+    fn new(write: Write) -> RowBatch {
+        RowBatch {
+            write,
+            rows: Vec::new(),
+            models: Vec::new(),
+        }
+    }
+
+    /// Adds a row; writes the batch once it is full.
+    async fn push(&mut self, txn: &DatabaseTransaction, row: LatestRow<'_>) -> Result<(), DbErr> {
+        let (tenant, action, status, points) = row;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            self.rows.push(serde_json::json!({
+                "t": tenant, "a": action, "s": status.as_str(), "p": points
+            }));
+        } else {
+            self.models.push(latest_action_score::ActiveModel {
+                tenant_id: Set(tenant.to_owned()),
+                action_id: Set(action.to_owned()),
+                status: Set(status),
+                points_at_stake: Set(points),
+            });
+        }
+        if self.rows.len() + self.models.len() >= ROWS_PER_INSERT {
+            self.flush(txn).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what was gathered.
+    async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        use latest_action_score::Column as C;
+        if !self.rows.is_empty() {
+            let on_conflict = match self.write {
+                Write::Insert => "",
+                Write::Replace => {
+                    " ON CONFLICT (tenant_id, action_id) DO UPDATE \
+                     SET status = excluded.status, points_at_stake = excluded.points_at_stake"
+                }
+            };
+            let sql = format!(
+                "INSERT INTO latest_action_scores (tenant_id, action_id, status, points_at_stake) \
+                 SELECT r.t, r.a, r.s, r.p FROM jsonb_to_recordset($1::jsonb) \
+                 AS r(t text, a text, s text, p double precision){on_conflict}"
+            );
+            let rows = serde_json::Value::Array(std::mem::take(&mut self.rows));
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                [rows.into()],
+            ))
+            .await?;
+        }
+        if !self.models.is_empty() {
+            let insert = latest_action_score::Entity::insert_many(std::mem::take(&mut self.models));
+            let insert = match self.write {
+                Write::Insert => insert,
+                Write::Replace => insert.on_conflict(
+                    OnConflict::columns([C::TenantId, C::ActionId])
+                        .update_columns([C::Status, C::PointsAtStake])
+                        .to_owned(),
+                ),
+            };
+            insert.exec_without_returning(txn).await?;
+        }
+        Ok(())
+    }
 }
