@@ -17,55 +17,7 @@ use serde::Serialize;
 use crate::error::code;
 use crate::telemetry;
 
-/// Budget settings; a bucket of 0 turns budgets off.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CostConfig {
-    /// Points a caller may spend at once.
-    pub bucket: u64,
-    /// Points restored a second.
-    pub restore_per_second: f64,
-}
-
-impl CostConfig {
-    /// Budgets off (benchmarks, and tests that are not about budgets).
-    pub const OFF: CostConfig = CostConfig {
-        bucket: 0,
-        restore_per_second: 0.0,
-    };
-
-    /// The settings given, the rest by default: a bucket of two requests of the largest
-    /// complexity the limits allow, refilled in 40 seconds.
-    pub fn with_defaults(
-        bucket: Option<u64>,
-        restore_per_second: Option<f64>,
-        max_complexity: usize,
-    ) -> CostConfig {
-        let bucket = bucket.unwrap_or(2 * max_complexity as u64);
-        CostConfig {
-            bucket,
-            restore_per_second: restore_per_second.unwrap_or(bucket as f64 / 40.0),
-        }
-    }
-
-    /// Whether budgets are on.
-    pub fn enabled(&self) -> bool {
-        self.bucket > 0
-    }
-
-    /// Checks the settings.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.enabled() && !(self.restore_per_second.is_finite() && self.restore_per_second > 0.0)
-        {
-            return Err("--cost-restore must be a number of points a second above 0".into());
-        }
-        Ok(())
-    }
-
-    /// Seconds an empty bucket takes to fill.
-    fn seconds_to_fill(&self) -> f64 {
-        self.bucket as f64 / self.restore_per_second
-    }
-}
+pub use crate::config::CostConfig;
 
 /// `extensions.cost.throttleStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
